@@ -1,0 +1,104 @@
+// The enhancer: DCE-Net weights + a curve scale + an execution provider → a session that turns
+// batches of same-sized RGB frames into enhanced frames (and, optionally, low-res curve maps).
+import { fileURLToPath } from 'node:url';
+import { PieError } from '../errors.js';
+import type { RgbImage } from '../image/types.js';
+import { rgbBytes } from '../image/types.js';
+import { CURVE_CHANNELS, type DceNetWeights } from './dcenet.js';
+import { buildEnhancerGraph, CURVES_OUTPUT, ENHANCED_OUTPUT, FRAMES_INPUT } from './graph.js';
+import { loadDceNetModel } from './model-file.js';
+import { describeSession, openSession, ort, type Fallback, type Provider, type ProviderChoice } from './session.js';
+
+/** The model shipped in models/ (resolves from src/ and from dist/ alike). */
+export const DEFAULT_MODEL_PATH = fileURLToPath(new URL('../../models/pie-default.onnx', import.meta.url));
+
+export interface EnhancerOptions {
+  /** A DCE-Net .onnx file; default: the shipped model. Ignored when `weights` is given. */
+  readonly modelPath?: string;
+  readonly weights?: DceNetWeights;
+  /** Curve maps estimated at 1/downscale resolution. Default 1 (full resolution). */
+  readonly downscale?: number;
+  readonly provider?: ProviderChoice;
+  readonly curvesOutput?: boolean;
+  readonly threads?: number;
+}
+
+export interface CurveMaps {
+  /** [N,24,h,w] float32, r values in [-1,1]. */
+  readonly data: Float32Array;
+  readonly dims: readonly [number, number, number, number];
+}
+
+export interface EnhancedBatch {
+  /** One image per input frame, views into one output buffer. */
+  readonly frames: readonly RgbImage[];
+  readonly curves?: CurveMaps;
+}
+
+export class Enhancer {
+  private closed = false;
+
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly provider: Provider,
+    readonly fallbacks: readonly Fallback[],
+    readonly threads: number,
+    readonly downscale: number,
+    readonly modelPath: string,
+    readonly curvesOutput: boolean,
+  ) {}
+
+  static async open(o: EnhancerOptions = {}): Promise<Enhancer> {
+    const modelPath = o.weights ? '(in memory)' : o.modelPath ?? DEFAULT_MODEL_PATH;
+    const weights = o.weights ?? (await loadDceNetModel(modelPath)).weights;
+    const downscale = o.downscale ?? 1;
+    let graph: Uint8Array;
+    try {
+      graph = buildEnhancerGraph(weights, { downscale, curvesOutput: o.curvesOutput ?? false });
+    } catch (e) {
+      throw new PieError('usage', e instanceof Error ? e.message : String(e), 'use --scale 1, 1/2, 1/4, 1/8 … (1/k with an integer k)');
+    }
+    const s = await openSession(graph, o.provider ?? 'cpu', o.threads !== undefined ? { threads: o.threads } : {});
+    return new Enhancer(s.session, s.provider, s.fallbacks, s.threads, downscale, modelPath, o.curvesOutput ?? false);
+  }
+
+  describe(): string {
+    return `${describeSession(this)}; curves at 1/${this.downscale}; model ${this.modelPath}`;
+  }
+
+  /** Enhances same-sized frames in one run. */
+  async enhance(frames: readonly RgbImage[]): Promise<EnhancedBatch> {
+    if (this.closed) throw new Error('Enhancer is closed');
+    const first = frames[0];
+    if (!first) return { frames: [] };
+    const { width, height } = first;
+    const size = rgbBytes(width, height);
+    for (const f of frames) {
+      if (f.width !== width || f.height !== height || f.data.length !== size) {
+        throw new RangeError(`a batch needs frames of one size: ${width}x${height} and ${f.width}x${f.height} (${f.data.length} bytes)`);
+      }
+    }
+    // Batch of one: hand the frame's own buffer to ORT, no copy.
+    const input = frames.length === 1 ? first.data : concatFrames(frames, size);
+    const feeds = { [FRAMES_INPUT]: new ort.Tensor('uint8', input, [frames.length, height, width, 3]) };
+    const out = await this.session.run(feeds);
+    const enhanced = out[ENHANCED_OUTPUT]!.data as Uint8Array;
+    const result: RgbImage[] = frames.map((_, i) => ({ width, height, data: enhanced.subarray(i * size, (i + 1) * size) }));
+    const c = out[CURVES_OUTPUT];
+    if (!c) return { frames: result };
+    const d = c.dims;
+    return { frames: result, curves: { data: c.data as Float32Array, dims: [d[0]!, CURVE_CHANNELS, d[2]!, d[3]!] } };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.session.release();
+  }
+}
+
+function concatFrames(frames: readonly RgbImage[], size: number): Uint8Array {
+  const buf = new Uint8Array(frames.length * size);
+  frames.forEach((f, i) => buf.set(f.data, i * size));
+  return buf;
+}

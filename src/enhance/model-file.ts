@@ -1,0 +1,73 @@
+// The model file format: a plain DCE-Net ONNX model (float NCHW input in [0,1] → enhanced image
+// and curve maps) whose initializers carry the official checkpoint's parameter names. Any ONNX
+// tool can run it as is; pie-stream reads its weights and builds the pipeline graph around them.
+import fs from 'node:fs/promises';
+import { GraphBuilder } from '../onnx/builder.js';
+import { inspectModel, type ModelSummary } from '../onnx/inspect.js';
+import { PieError, messageOf } from '../errors.js';
+import {
+  addCurveIterations, addDceNet, addDceNetWeights, biasName, CURVE_CHANNELS, expectedShape,
+  LAYER_NAMES, weightName, type ConvWeights, type DceNetWeights, type LayerName,
+} from './dcenet.js';
+
+export const MODEL_KIND = 'pie-stream/dcenet';
+
+/** The standalone DCE-Net model: input 'input' float [N,3,H,W] → 'enhanced', 'curve_maps'. */
+export function dceNetModelBytes(w: DceNetWeights, metadata: Readonly<Record<string, string>> = {}): Uint8Array {
+  const b = new GraphBuilder('dcenet');
+  addDceNetWeights(b, w);
+  const x = b.input('input', 'float32', ['N', 3, 'H', 'W']);
+  const curves = addDceNet(b, x);
+  const ys = addCurveIterations(b, x, curves);
+  b.output(ys[ys.length - 1]!, 'float32', ['N', 3, 'H', 'W'], 'enhanced');
+  b.output(curves, 'float32', ['N', CURVE_CHANNELS, 'H', 'W'], 'curve_maps');
+  return b.toBytes({ metadata: { kind: MODEL_KIND, ...metadata } });
+}
+
+const sameDims = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
+
+function describeSignature(s: ModelSummary): string {
+  const io = (v: ModelSummary['inputs']): string => v.map((x) => `${x.name} ${x.type} [${x.shape?.join(',') ?? '?'}]`).join(', ');
+  return `inputs: ${io(s.inputs) || 'none'}; outputs: ${io(s.outputs) || 'none'}`;
+}
+
+/** Extracts DCE-Net weights from a parsed model, with an error naming what is missing. */
+export function weightsFromSummary(s: ModelSummary, source: string): DceNetWeights {
+  const fix = 'use a DCE-Net model written by `pie-stream train`/`adapt`, or omit --model for the shipped one';
+  const take = (l: LayerName, part: 'weight' | 'bias'): ConvWeights['weight'] => {
+    const name = part === 'weight' ? weightName(l) : biasName(l);
+    const want = expectedShape(l, part);
+    const t = s.initializers.get(name);
+    if (!t) {
+      throw new PieError('model', `${source} is not a DCE-Net model: it has no initializer ${name} [${want.join(',')}] (${describeSignature(s)})`, fix);
+    }
+    if (t.type !== 'float32' || !sameDims(t.dims, want)) {
+      throw new PieError('model', `${source}: ${name} is ${t.type} [${t.dims.join(',')}], DCE-Net needs float32 [${want.join(',')}]`, fix);
+    }
+    return t as ConvWeights['weight'];
+  };
+  const entries = LAYER_NAMES.map((l) => [l, { weight: take(l, 'weight'), bias: take(l, 'bias') }] as const);
+  return Object.fromEntries(entries) as Record<LayerName, ConvWeights>;
+}
+
+export interface LoadedModel {
+  readonly path: string;
+  readonly weights: DceNetWeights;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+export async function loadDceNetModel(path: string): Promise<LoadedModel> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await fs.readFile(path);
+  } catch (e) {
+    throw new PieError('model', `cannot read model ${path}: ${messageOf(e)}`, 'check the --model path (a .onnx file)', { cause: e });
+  }
+  let summary: ModelSummary;
+  try {
+    summary = inspectModel(bytes);
+  } catch (e) {
+    throw new PieError('model', `${path} is not an ONNX model (${messageOf(e)})`, 'pass a .onnx file written by pie-stream', { cause: e });
+  }
+  return { path, weights: weightsFromSummary(summary, path), metadata: summary.metadata };
+}

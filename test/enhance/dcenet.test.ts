@@ -1,0 +1,123 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { addCurveIterations, addDceNet, addDceNetWeights, LAYER_NAMES, PARAMETER_COUNT, type DceNetWeights } from '../../src/enhance/dcenet.js';
+import { Enhancer } from '../../src/enhance/enhancer.js';
+import { dceNetModelBytes, loadDceNetModel } from '../../src/enhance/model-file.js';
+import { openSession, ort } from '../../src/enhance/session.js';
+import { GraphBuilder } from '../../src/onnx/builder.js';
+import { f32 } from '../../src/onnx/tensor.js';
+import { readF32, sharedPath, skipReason } from '../helpers/shared.js';
+import { randomWeights, referenceForward, type Chw } from './reference.js';
+
+/** A float graph with the intermediate outputs the fixtures hold. */
+async function runFloatGraph(w: DceNetWeights, input: Float32Array, dims: number[]) {
+  const b = new GraphBuilder('dcenet_probe');
+  addDceNetWeights(b, w);
+  const x = b.input('x', 'float32', ['N', 3, 'H', 'W']);
+  const curves = addDceNet(b, x);
+  const ys = addCurveIterations(b, x, curves);
+  b.output(ys[3]!, 'float32', undefined, 'after4');
+  b.output(ys[7]!, 'float32', undefined, 'enhanced');
+  b.output(curves, 'float32', undefined, 'curves');
+  const { session } = await openSession(b.toBytes(), 'cpu');
+  const out = await session.run({ x: new ort.Tensor('float32', input, dims) });
+  const get = (k: string) => out[k]!.data as Float32Array;
+  return { after4: get('after4'), enhanced: get('enhanced'), curves: get('curves') };
+}
+
+const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+};
+
+function seededImage(h: number, w: number, seed: number, max = 1): Chw {
+  let s = seed;
+  const data = Float64Array.from({ length: 3 * h * w }, () => {
+    s = (s * 16807) % 2147483647;
+    return (s / 2147483647) * max;
+  });
+  return { c: 3, h, w, data };
+}
+
+describe('DCE-Net', () => {
+  it('has the 79,416 parameters of the paper', () => {
+    expect(PARAMETER_COUNT).toBe(79416);
+  });
+
+  const fixtureSkip = skipReason('fixtures/dcenet/manifest.json');
+  it.skipIf(fixtureSkip)('reproduces the float64 PyTorch reference in ../shared/fixtures/dcenet to 1e-5', async () => {
+    const dir = sharedPath('fixtures/dcenet');
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+    const weights = Object.fromEntries(LAYER_NAMES.map((l) => {
+      const p = (k: string) => manifest.params[k];
+      return [l, {
+        weight: f32(p(`${l}.weight`).shape, readF32(path.join(dir, p(`${l}.weight`).file))),
+        bias: f32(p(`${l}.bias`).shape, readF32(path.join(dir, p(`${l}.bias`).file))),
+      }];
+    })) as DceNetWeights;
+    const t = (k: string) => readF32(path.join(dir, manifest.tensors[k].file));
+    const got = await runFloatGraph(weights, t('input'), manifest.tensors.input.shape);
+    expect(maxAbsDiff(got.curves, t('curve_maps'))).toBeLessThan(1e-5);
+    expect(maxAbsDiff(got.after4, t('after4'))).toBeLessThan(1e-5);
+    expect(maxAbsDiff(got.enhanced, t('enhanced'))).toBeLessThan(1e-5);
+  });
+
+  it('matches a plain TypeScript reference on small random weights', async () => {
+    const w = randomWeights(7);
+    const img = seededImage(9, 11, 42);
+    const ref = referenceForward(w, img);
+    const got = await runFloatGraph(w, Float32Array.from(img.data), [1, 3, 9, 11]);
+    expect(maxAbsDiff(got.curves, ref.curves.data)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(got.after4, ref.ys[3]!.data)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(got.enhanced, ref.ys[7]!.data)).toBeLessThan(1e-5);
+    // The weights are not a no-op: the curves move pixels.
+    expect(maxAbsDiff(ref.ys[7]!.data, img.data)).toBeGreaterThan(0.01);
+  });
+
+  it('the uint8 NHWC pipeline graph at scale 1 equals the reference rounded to 8 bits', async () => {
+    const w = randomWeights(11);
+    const H = 7, W = 10;
+    // An 8-bit image, and its float version as the graph sees it (v/255).
+    const bytes = Uint8Array.from({ length: H * W * 3 }, (_, i) => (i * 37 + 11) % 256);
+    const chw = new Float64Array(3 * H * W);
+    for (let p = 0; p < H * W; p++) for (let c = 0; c < 3; c++) chw[c * H * W + p] = bytes[p * 3 + c]! / 255;
+    const ref = referenceForward(w, { c: 3, h: H, w: W, data: chw }).ys[7]!.data;
+    const enh = await Enhancer.open({ weights: w, downscale: 1 });
+    const [out] = (await enh.enhance([{ width: W, height: H, data: bytes }])).frames;
+    await enh.close();
+    let worst = 0;
+    for (let p = 0; p < H * W; p++) {
+      for (let c = 0; c < 3; c++) {
+        worst = Math.max(worst, Math.abs(out!.data[p * 3 + c]! - Math.min(255, Math.max(0, ref[c * H * W + p]! * 255))));
+      }
+    }
+    expect(worst).toBeLessThanOrEqual(0.5 + 1e-3);
+  });
+
+  it('a batch gives the same frames as one at a time', async () => {
+    const enh = await Enhancer.open({ weights: randomWeights(3), downscale: 2 });
+    const frames = [1, 2, 3].map((s) => ({ width: 12, height: 8, data: Uint8Array.from({ length: 288 }, (_, i) => (i * s * 7) % 256) }));
+    const batch = await enh.enhance(frames);
+    for (let i = 0; i < frames.length; i++) {
+      const single = await enh.enhance([frames[i]!]);
+      expect(Array.from(batch.frames[i]!.data)).toEqual(Array.from(single.frames[0]!.data));
+    }
+    await enh.close();
+  });
+
+  it('round-trips weights through the model file format', async () => {
+    const w = randomWeights(5);
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pie-')), 'm.onnx');
+    fs.writeFileSync(file, dceNetModelBytes(w, { note: 'test' }));
+    const loaded = await loadDceNetModel(file);
+    expect(loaded.metadata.note).toBe('test');
+    for (const l of LAYER_NAMES) {
+      expect(Array.from(loaded.weights[l].weight.data)).toEqual(Array.from(w[l].weight.data));
+      expect(Array.from(loaded.weights[l].bias.data)).toEqual(Array.from(w[l].bias.data));
+    }
+  });
+});
