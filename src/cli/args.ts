@@ -1,0 +1,27 @@
+// Parsing and checking command-line values, once, at the edge.
+import { PieError } from '../errors.js';
+import { PROVIDER_CHOICES, type ProviderChoice } from '../enhance/session.js';
+
+/** "1", "1/4", "0.25" → the integer downscale factor (4). */
+export function parseScale(s: string): number {
+  const t = s.trim();
+  const frac = /^1\s*\/\s*(\d+)$/.exec(t);
+  const k = frac ? Number(frac[1]) : 1 / Number(t);
+  const rounded = Math.round(k);
+  if (!Number.isFinite(k) || rounded < 1 || Math.abs(k - rounded) > 1e-6 || rounded > 64) {
+    const hint = Number(t) > 1 ? ` (did you mean 1/${t}?)` : '';
+    throw new PieError('usage', `--scale ${s} is not 1/k for an integer k from 1 to 64${hint}`, 'use --scale 1, 1/2, 1/4 or 1/8 (curve maps estimated at that fraction of the frame size)');
+  }
+  return rounded;
+}
+
+export function parseProvider(s: string): ProviderChoice {
+  if ((PROVIDER_CHOICES as readonly string[]).includes(s)) return s as ProviderChoice;
+  throw new PieError('usage', `--ep ${s} is not an execution provider`, `use one of ${PROVIDER_CHOICES.join(', ')}`);
+}
+
+export function parsePositiveInt(flag: string, s: string, max = 1024): number {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new PieError('usage', `${flag} ${s} must be an integer from 1 to ${max}`, `e.g. ${flag} 4`);
+  return n;
+}

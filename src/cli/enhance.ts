@@ -1,0 +1,177 @@
+// `pie-stream enhance <inputs…> -o <out>`: images, folders of images and videos through the
+// enhancer. A folder run goes on past a bad file and lists the failures at the end; an input is
+// never overwritten; outputs are written atomically.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Enhancer } from '../enhance/enhancer.js';
+import type { ProviderChoice } from '../enhance/session.js';
+import { enhanceVideo, isVideoPath } from '../enhance/video-file.js';
+import { PieError, messageOf } from '../errors.js';
+import { isImagePath, readImage, writeImage } from '../image/io.js';
+import type { RgbImage } from '../image/types.js';
+import { Progress } from './progress.js';
+
+export interface EnhanceCommandOptions {
+  readonly inputs: readonly string[];
+  readonly output: string;
+  readonly modelPath?: string;
+  readonly downscale: number;
+  readonly provider: ProviderChoice;
+  readonly batch: number;
+  readonly threads?: number;
+  readonly quiet?: boolean;
+}
+
+export interface Job { readonly kind: 'image' | 'video'; readonly input: string; readonly output: string }
+export interface Failure { readonly input: string; readonly message: string }
+export interface EnhanceSummary { readonly done: readonly Job[]; readonly failed: readonly Failure[] }
+
+const realOrResolved = (p: string): string => {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
+};
+
+function kindOf(file: string): Job['kind'] | undefined {
+  if (isImagePath(file)) return 'image';
+  if (isVideoPath(file)) return 'video';
+  return undefined;
+}
+
+/** A video keeps its container when we can write it, else becomes .mp4. */
+function outputName(kind: Job['kind'], file: string): string {
+  const base = path.basename(file);
+  if (kind === 'image') return base;
+  const ext = path.extname(base).toLowerCase();
+  return ['.mp4', '.mkv', '.mov', '.m4v'].includes(ext) ? base : `${path.basename(base, path.extname(base))}.mp4`;
+}
+
+/**
+ * Turns the command line into jobs. Unreadable inputs become failures (a run over many inputs
+ * goes on); a plan that would overwrite an input is refused whole.
+ */
+export function planJobs(inputs: readonly string[], output: string): { jobs: Job[]; failed: Failure[] } {
+  const jobs: Job[] = [];
+  const failed: Failure[] = [];
+  const single = inputs.length === 1 && fs.existsSync(inputs[0]!) && fs.statSync(inputs[0]!).isFile();
+  const outIsFile = single && kindOf(output) !== undefined;
+  for (const input of inputs) {
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(input);
+    } catch {
+      failed.push({ input, message: `${input}: no such file or folder` });
+      continue;
+    }
+    const files = stat.isDirectory()
+      ? fs.readdirSync(input).sort().map((f) => path.join(input, f)).filter((f) => fs.statSync(f).isFile())
+      : [input];
+    for (const file of files) {
+      const kind = kindOf(file);
+      if (!kind) {
+        // In a folder, other files (notes, thumbnails' sidecars) are skipped silently only if hidden.
+        if (!stat.isDirectory() || !path.basename(file).startsWith('.')) {
+          failed.push({ input: file, message: `${file}: not an image (jpg, png, bmp, webp) or a video (${['mp4', 'mkv', 'mov', 'avi', 'webm', 'ts'].join(', ')})` });
+        }
+        continue;
+      }
+      jobs.push({ kind, input: file, output: outIsFile ? output : path.join(output, outputName(kind, file)) });
+    }
+  }
+  if (outIsFile && jobs[0] && kindOf(output) !== jobs[0].kind) {
+    throw new PieError('usage', `${output}: the output's extension does not fit the ${jobs[0].kind} input ${jobs[0].input}`, `give -o a ${jobs[0].kind === 'image' ? '.jpg/.png/.webp/.bmp' : '.mp4/.mkv/.mov'} name, or a folder`);
+  }
+  const inputsReal = new Set(jobs.map((j) => realOrResolved(j.input)));
+  const seen = new Map<string, string>();
+  for (const j of jobs) {
+    const out = realOrResolved(j.output);
+    if (inputsReal.has(out)) {
+      throw new PieError('output', `refusing to overwrite the input ${j.input} (output ${j.output})`, 'choose an output folder other than the input folder, e.g. -o enhanced/');
+    }
+    const other = seen.get(out);
+    if (other) throw new PieError('output', `${other} and ${j.input} would both be written to ${j.output}`, 'enhance them into separate output folders');
+    seen.set(out, j.input);
+  }
+  return { jobs, failed };
+}
+
+export async function runEnhance(o: EnhanceCommandOptions, log: (s: string) => void = (s) => process.stderr.write(`${s}\n`)): Promise<EnhanceSummary> {
+  const { jobs, failed } = planJobs(o.inputs, o.output);
+  if (jobs.length === 0) {
+    return { done: [], failed: failed.length ? failed : [{ input: o.inputs.join(' '), message: 'no images or videos to enhance' }] };
+  }
+  const enhancer = await Enhancer.open({
+    downscale: o.downscale, provider: o.provider,
+    ...(o.modelPath ? { modelPath: o.modelPath } : {}),
+    ...(o.threads ? { threads: o.threads } : {}),
+  });
+  log(enhancer.describe());
+  const done: Job[] = [];
+  const mkOutDir = (file: string): void => { fs.mkdirSync(path.dirname(file), { recursive: true }); };
+  try {
+    const images = jobs.filter((j) => j.kind === 'image');
+    const videos = jobs.filter((j) => j.kind === 'video');
+    if (images.length) {
+      const bar = new Progress('images', images.length, process.stderr, o.quiet || images.length < 2);
+      // Consecutive images of one size share a batch.
+      let pending: Array<{ job: Job; img: RgbImage }> = [];
+      let count = 0;
+      const flush = async (): Promise<void> => {
+        if (!pending.length) return;
+        const batch = pending;
+        pending = [];
+        try {
+          const out = await enhancer.enhance(batch.map((p) => p.img));
+          for (let i = 0; i < batch.length; i++) {
+            const { job } = batch[i]!;
+            try {
+              mkOutDir(job.output);
+              await writeImage(out.frames[i]!, job.output);
+              done.push(job);
+            } catch (e) {
+              failed.push({ input: job.input, message: messageOf(e) });
+            }
+          }
+        } catch (e) {
+          for (const { job } of batch) failed.push({ input: job.input, message: messageOf(e) });
+        }
+        count += batch.length;
+        bar.update(count);
+      };
+      for (const job of images) {
+        let img: RgbImage;
+        try {
+          img = await readImage(job.input);
+        } catch (e) {
+          failed.push({ input: job.input, message: messageOf(e) });
+          bar.update(++count);
+          continue;
+        }
+        const head = pending[0]?.img;
+        if (head && (head.width !== img.width || head.height !== img.height)) await flush();
+        pending.push({ job, img });
+        if (pending.length >= o.batch) await flush();
+      }
+      await flush();
+      bar.done();
+    }
+    for (const job of videos) {
+      const bar = new Progress(path.basename(job.input), 1, process.stderr, o.quiet);
+      try {
+        mkOutDir(job.output);
+        const r = await enhanceVideo(enhancer, job.input, job.output, { batch: o.batch, onProgress: (p) => bar.update(p.done, p.total) });
+        bar.done();
+        log(`${job.output}: ${r.frames} frames ${r.info.width}x${r.info.height} in ${r.seconds.toFixed(1)} s (${(r.frames / r.seconds).toFixed(1)} fps)`);
+        done.push(job);
+      } catch (e) {
+        bar.done();
+        failed.push({ input: job.input, message: messageOf(e) });
+      }
+    }
+  } finally {
+    await enhancer.close();
+  }
+  return { done, failed };
+}

@@ -1,0 +1,75 @@
+// The `pie-stream` command. Values are parsed and checked here, once; errors of the closed set
+// print their message and fix, and map to exit codes (2 usage, 1 everything else).
+import { Command, CommanderError } from 'commander';
+import { PieError, isPieError, messageOf } from '../errors.js';
+import { DEFAULT_MODEL_PATH } from '../enhance/enhancer.js';
+import { parsePositiveInt, parseProvider, parseScale } from './args.js';
+import { runDemo } from './demo.js';
+import { runEnhance } from './enhance.js';
+
+const log = (s: string): void => { process.stderr.write(`${s}\n`); };
+
+function build(): Command {
+  const program = new Command('pie-stream')
+    .description('Low-light enhancement (PIE / DCE-Net) for cameras, images and videos on ONNX Runtime')
+    .exitOverride()
+    .showHelpAfterError();
+
+  program.command('enhance')
+    .description('enhance images (jpg, png, bmp, webp), folders of them, and video files')
+    .argument('<inputs...>', 'image files, video files or folders')
+    .requiredOption('-o, --output <path>', 'output folder (or a file name for a single input)')
+    .option('--model <file>', 'DCE-Net .onnx model', DEFAULT_MODEL_PATH)
+    .option('--scale <s>', 'curve-estimation scale: 1 (full resolution), 1/2, 1/4, 1/8 …', '1')
+    .option('--ep <provider>', 'execution provider: auto, cpu, webgpu, cuda', 'cpu')
+    .option('--batch <n>', 'frames per inference batch', '4')
+    .option('--threads <n>', 'CPU threads for inference (default: all cores)')
+    .option('-q, --quiet', 'no progress bar')
+    .action(async (inputs: string[], opts: { output: string; model: string; scale: string; ep: string; batch: string; threads?: string; quiet?: boolean }) => {
+      const summary = await runEnhance({
+        inputs, output: opts.output, modelPath: opts.model,
+        downscale: parseScale(opts.scale), provider: parseProvider(opts.ep),
+        batch: parsePositiveInt('--batch', opts.batch, 64),
+        ...(opts.threads ? { threads: parsePositiveInt('--threads', opts.threads, 256) } : {}),
+        quiet: Boolean(opts.quiet),
+      }, log);
+      log(`enhanced ${summary.done.length} file(s) into ${opts.output}`);
+      if (summary.failed.length) {
+        log(`${summary.failed.length} file(s) failed:`);
+        for (const f of summary.failed) log(`  - ${f.message.replace(/\n/g, '\n    ')}`);
+        process.exitCode = 1;
+      }
+    });
+
+  program.command('demo')
+    .description('generate a dark synthetic clip and enhance it (no input needed)')
+    .option('-o, --output <dir>', 'where to write the clips and the still', 'out/demo')
+    .option('--scale <s>', 'curve-estimation scale', '1/4')
+    .option('--ep <provider>', 'execution provider', 'cpu')
+    .option('--model <file>', 'DCE-Net .onnx model', DEFAULT_MODEL_PATH)
+    .action(async (opts: { output: string; scale: string; ep: string; model: string }) => {
+      const files = await runDemo({ outDir: opts.output, downscale: parseScale(opts.scale), provider: parseProvider(opts.ep), modelPath: opts.model }, log);
+      log('open these:');
+      for (const f of files) log(`  ${f}`);
+    });
+
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  process.exitCode = 0;
+  try {
+    await build().parseAsync([...argv], { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2; // commander printed the message
+    if (isPieError(e)) {
+      log(`error: ${e.message}`);
+      return e.kind === 'usage' ? 2 : 1;
+    }
+    log(`error: ${messageOf(e)}`);
+    return 1;
+  }
+}
+
+export { PieError };

@@ -1,0 +1,66 @@
+// Image files ↔ RgbImage. The one place that imports sharp. JPEG, PNG and WebP go through sharp
+// (libvips); BMP is read through ffmpeg (libvips has no BMP loader) and written by bmp.ts.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import { PieError, messageOf } from '../errors.js';
+import { runTool } from '../ingest/ffmpeg-process.js';
+import { probeMedia } from '../ingest/probe.js';
+import { encodeBmp } from './bmp.js';
+import { rgbBytes, type RgbImage } from './types.js';
+
+export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.bmp', '.webp'] as const;
+export const isImagePath = (p: string): boolean => (IMAGE_EXTENSIONS as readonly string[]).includes(path.extname(p).toLowerCase());
+
+const FIX = 'check that the file is a complete jpg, png, bmp or webp image';
+
+export async function readImage(file: string): Promise<RgbImage> {
+  if (path.extname(file).toLowerCase() === '.bmp') return readViaFfmpeg(file);
+  try {
+    // autoOrient: pixels as a viewer shows them (EXIF rotation applied).
+    const { data, info } = await sharp(file, { failOn: 'error' }).autoOrient().removeAlpha().toColourspace('srgb').raw()
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
+    return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  } catch (e) {
+    throw new PieError('input', `${file}: cannot decode as an image (${messageOf(e)})`, FIX, { cause: e });
+  }
+}
+
+async function readViaFfmpeg(file: string): Promise<RgbImage> {
+  try {
+    const info = await probeMedia(file);
+    const raw = await runTool(['-hide_banner', '-nostdin', '-loglevel', 'error', '-i', file, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1']);
+    if (raw.length !== rgbBytes(info.width, info.height)) throw new Error(`decoded ${raw.length} bytes for ${info.width}x${info.height}`);
+    return { width: info.width, height: info.height, data: new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength) };
+  } catch (e) {
+    if (e instanceof PieError && e.kind === 'ffmpeg-missing') throw e;
+    throw new PieError('input', `${file}: cannot decode as an image (${messageOf(e)})`, FIX, { cause: e });
+  }
+}
+
+/** Encodes by the extension of `file` (jpg/png/webp/bmp). */
+export async function encodeImage(img: RgbImage, file: string): Promise<Uint8Array> {
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.bmp') return encodeBmp(img);
+  const s = sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } });
+  switch (ext) {
+    case '.jpg': case '.jpeg': return s.jpeg({ quality: 95, chromaSubsampling: '4:4:4' }).toBuffer();
+    case '.png': return s.png().toBuffer();
+    case '.webp': return s.webp({ quality: 95 }).toBuffer();
+    default: throw new PieError('output', `${file}: unknown image extension '${ext}'`, `name the output with one of ${IMAGE_EXTENSIONS.join(' ')}`);
+  }
+}
+
+/** Writes atomically (temp file + rename), so a failed run leaves no half-written image. */
+export async function writeImage(img: RgbImage, file: string): Promise<void> {
+  const bytes = await encodeImage(img, file);
+  const tmp = `${file}.partial-${process.pid}`;
+  try {
+    await fs.writeFile(tmp, bytes);
+    await fs.rename(tmp, file);
+  } catch (e) {
+    await fs.rm(tmp, { force: true });
+    throw new PieError('output', `cannot write ${file}: ${messageOf(e)}`, 'check the output folder exists and is writable', { cause: e });
+  }
+}
