@@ -9,7 +9,7 @@ import { openSession, ort } from '../../src/enhance/session.js';
 import { GraphBuilder } from '../../src/onnx/builder.js';
 import { f32 } from '../../src/onnx/tensor.js';
 import { readF32, sharedPath, skipReason } from '../helpers/shared.js';
-import { randomWeights, referenceForward, type Chw } from './reference.js';
+import { randomWeights, referenceEnhanceScaled, referenceForward, type Chw } from './reference.js';
 
 /** A float graph with the intermediate outputs the fixtures hold. */
 async function runFloatGraph(w: DceNetWeights, input: Float32Array, dims: number[]) {
@@ -94,6 +94,25 @@ describe('DCE-Net', () => {
       for (let c = 0; c < 3; c++) {
         worst = Math.max(worst, Math.abs(out!.data[p * 3 + c]! - Math.min(255, Math.max(0, ref[c * H * W + p]! * 255))));
       }
+    }
+    expect(worst).toBeLessThanOrEqual(0.5 + 1e-3);
+  });
+
+  it.each([2, 4, 5])('at curve scale 1/%i matches the reference (box down, bilinear up) on a frame k does not divide', async (k) => {
+    const w = randomWeights(13);
+    const H = 13, W = 22;
+    const bytes = Uint8Array.from({ length: H * W * 3 }, (_, i) => (i * 53 + (i % 7) * 19) % 256);
+    const chw = new Float64Array(3 * H * W);
+    for (let p = 0; p < H * W; p++) for (let c = 0; c < 3; c++) chw[c * H * W + p] = bytes[p * 3 + c]! / 255;
+    const ref = referenceEnhanceScaled(w, { c: 3, h: H, w: W, data: chw }, k);
+    const enh = await Enhancer.open({ weights: w, downscale: k, curvesOutput: true });
+    const out = await enh.enhance([{ width: W, height: H, data: bytes }]);
+    await enh.close();
+    expect(out.curves!.dims).toEqual([1, 24, Math.ceil(H / k), Math.ceil(W / k)]);
+    expect(maxAbsDiff(out.curves!.data, ref.curvesSmall.data)).toBeLessThan(1e-5);
+    let worst = 0;
+    for (let p = 0; p < H * W; p++) {
+      for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs(out.frames[0]!.data[p * 3 + c]! - ref.y[c * H * W + p]! * 255));
     }
     expect(worst).toBeLessThanOrEqual(0.5 + 1e-3);
   });

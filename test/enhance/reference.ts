@@ -81,3 +81,54 @@ export function randomWeights(seed: number, scale = 0.15): DceNetWeights {
   });
   return Object.fromEntries(entries) as DceNetWeights;
 }
+
+/** Box average over k×k cells; cells cut by the frame edge average the pixels they cover. */
+export function referenceDownscale(x: Chw, k: number): Chw {
+  const h = Math.ceil(x.h / k), w = Math.ceil(x.w / k);
+  const out = new Float64Array(x.c * h * w);
+  for (let c = 0; c < x.c; c++) {
+    for (let i = 0; i < h; i++) {
+      for (let j = 0; j < w; j++) {
+        let s = 0, n = 0;
+        for (let ii = i * k; ii < Math.min(x.h, (i + 1) * k); ii++) {
+          for (let jj = j * k; jj < Math.min(x.w, (j + 1) * k); jj++) { s += x.data[(c * x.h + ii) * x.w + jj]!; n++; }
+        }
+        out[(c * h + i) * w + j] = s / n;
+      }
+    }
+  }
+  return { c: x.c, h, w, data: out };
+}
+
+/** Bilinear resize with half-pixel centres (PyTorch align_corners=False, ONNX 'half_pixel'). */
+export function referenceUpsample(x: Chw, H: number, W: number): Chw {
+  const out = new Float64Array(x.c * H * W);
+  const coord = (o: number, outN: number, inN: number): [number, number, number] => {
+    const f = Math.min(Math.max((o + 0.5) * (inN / outN) - 0.5, 0), inN - 1);
+    const i0 = Math.floor(f);
+    return [i0, Math.min(i0 + 1, inN - 1), f - i0];
+  };
+  for (let c = 0; c < x.c; c++) {
+    for (let i = 0; i < H; i++) {
+      const [a0, a1, fa] = coord(i, H, x.h);
+      for (let j = 0; j < W; j++) {
+        const [b0, b1, fb] = coord(j, W, x.w);
+        const v = (r: number, s: number): number => x.data[(c * x.h + r) * x.w + s]!;
+        out[(c * H + i) * W + j] = (1 - fa) * ((1 - fb) * v(a0, b0) + fb * v(a0, b1)) + fa * ((1 - fb) * v(a1, b0) + fb * v(a1, b1));
+      }
+    }
+  }
+  return { c: x.c, h: H, w: W, data: out };
+}
+
+/** The enhancer at curve scale 1/k: network on the box-downscaled frame, curves upsampled. */
+export function referenceEnhanceScaled(weights: DceNetWeights, x: Chw, k: number): { curvesSmall: Chw; y: Float64Array } {
+  const { curves } = referenceForward(weights, referenceDownscale(x, k));
+  const r = k === 1 ? curves : referenceUpsample(curves, x.h, x.w);
+  let y = x.data;
+  const n = x.h * x.w;
+  for (let it = 0; it < 8; it++) {
+    y = y.map((v, idx) => v + r.data[it * 3 * n + idx]! * (v * v - v));
+  }
+  return { curvesSmall: curves, y };
+}
