@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { addCurveIterations, addDceNet, addDceNetWeights, LAYER_NAMES, PARAMETER_COUNT, type DceNetWeights } from '../../src/enhance/dcenet.js';
-import { Enhancer } from '../../src/enhance/enhancer.js';
+import { bytesPerFrame, Enhancer } from '../../src/enhance/enhancer.js';
 import { dceNetModelBytes, loadDceNetModel } from '../../src/enhance/model-file.js';
 import { openSession, ort } from '../../src/enhance/session.js';
 import { GraphBuilder } from '../../src/onnx/builder.js';
@@ -126,6 +126,22 @@ describe('DCE-Net', () => {
       expect(Array.from(batch.frames[i]!.data)).toEqual(Array.from(single.frames[0]!.data));
     }
     await enh.close();
+  });
+
+  it('splits a batch that would exceed the memory budget into runs, with the same result', async () => {
+    const frames = [1, 2, 3, 4, 5].map((s) => ({ width: 40, height: 30, data: Uint8Array.from({ length: 3600 }, (_, i) => (i * s * 5) % 256) }));
+    const whole = await Enhancer.open({ weights: randomWeights(3), downscale: 2, curvesOutput: true });
+    // A budget that fits two of these frames a run.
+    const budgetMiB = (2.5 * bytesPerFrame(40, 30, 2)) / 2 ** 20;
+    const split = await Enhancer.open({ weights: randomWeights(3), downscale: 2, curvesOutput: true, memoryBudgetMiB: budgetMiB });
+    expect(split.framesPerRun(40, 30)).toBe(2);
+    expect(whole.framesPerRun(40, 30)).toBeGreaterThan(5);
+    const a = await whole.enhance(frames);
+    const b = await split.enhance(frames);
+    expect(b.frames.map((f) => Array.from(f.data))).toEqual(a.frames.map((f) => Array.from(f.data)));
+    expect(b.curves!.dims).toEqual([5, 24, 15, 20]);
+    expect(maxAbsDiff(b.curves!.data, a.curves!.data)).toBe(0);
+    await Promise.all([whole.close(), split.close()]);
   });
 
   it('round-trips weights through the model file format', async () => {
