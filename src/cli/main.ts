@@ -1,7 +1,7 @@
 // The `pie-stream` command. Values are parsed and checked here, once; errors of the closed set
 // print their message and fix, and map to exit codes (2 usage, 1 everything else).
 import { Command, CommanderError } from 'commander';
-import { PieError, isPieError, messageOf } from '../errors.js';
+import { isPieError, messageOf } from '../errors.js';
 import { DEFAULT_MODEL_PATH } from '../enhance/enhancer.js';
 import { parsePositiveInt, parseProvider, parseScale } from './args.js';
 import { runDemo } from './demo.js';
@@ -72,4 +72,3 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-export { PieError };
