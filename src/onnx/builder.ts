@@ -81,6 +81,8 @@ export class GraphBuilder {
   private readonly inputs: ValueInfoProto[] = [];
   private readonly outputs: ValueInfoProto[] = [];
   private readonly used = new Set<string>();
+  /** Names handed out by fresh() that no node or input has defined yet. */
+  private readonly reserved = new Set<string>();
   private counter = 0;
 
   constructor(readonly name = 'graph') {}
@@ -90,10 +92,13 @@ export class GraphBuilder {
     let n = `${hint}_${this.counter++}`;
     while (this.used.has(n)) n = `${hint}_${this.counter++}`;
     this.used.add(n);
+    this.reserved.add(n);
     return n;
   }
 
+  /** Defines `name` once: a name from fresh() may be defined by its first user, any other only if new. */
   private claim(name: string): string {
+    if (this.reserved.delete(name)) return name;
     if (this.used.has(name)) throw new Error(`graph ${this.name}: the name '${name}' is already used`);
     this.used.add(name);
     return name;
@@ -118,9 +123,7 @@ export class GraphBuilder {
 
   /** An anonymous constant (stored as an initializer). */
   constant(t: HostTensor, hint = 'const'): string {
-    const name = this.fresh(hint);
-    this.inits.push(toTensorProto(name, t));
-    return name;
+    return this.initializer(this.fresh(hint), t);
   }
 
   scalar(v: number): string {
@@ -135,12 +138,12 @@ export class GraphBuilder {
   node(opType: string, inputs: readonly string[], attrs: Readonly<Record<string, AttrValue>> = {}, opts: NodeOptions = {}): string[] {
     const out = opts.outputs ?? 1;
     const outputs = typeof out === 'number'
-      ? Array.from({ length: out }, () => this.fresh(opType.toLowerCase()))
+      ? Array.from({ length: out }, () => this.claim(this.fresh(opType.toLowerCase())))
       : out.map((n) => this.claim(n));
     this.nodes.push({
       input: [...inputs],
       output: outputs,
-      name: opts.name ?? this.fresh(`n_${opType}`),
+      name: opts.name ?? this.claim(this.fresh(`n_${opType}`)),
       opType,
       ...(opts.domain ? { domain: opts.domain } : {}),
       attribute: Object.entries(attrs).map(([k, v]) => toAttribute(k, v)),
