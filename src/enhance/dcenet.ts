@@ -50,11 +50,19 @@ export function addDceNetWeights(b: GraphBuilder, w: DceNetWeights): void {
   }
 }
 
+/** The four ops DCE-Net needs: the GraphBuilder (inference) and the autodiff Tape (training) both have them. */
+export interface ConvNetOps {
+  conv(x: string, w: string, b: string, o: { pads: number[] }): string;
+  relu(x: string): string;
+  concat(xs: readonly string[], axis: number): string;
+  tanh(x: string): string;
+}
+
 /**
  * DCE-Net forward on `x` (float [N,3,H,W] in [0,1]) → curve maps r = tanh(conv7) [N,24,H,W].
  * Parameters are referenced by name, so they may be initializers or graph inputs (the trainer).
  */
-export function addDceNet(b: GraphBuilder, x: string, param: (name: string) => string = (n) => n): string {
+export function addDceNet(b: ConvNetOps, x: string, param: (name: string) => string = (n) => n): string {
   const conv = (input: string, l: LayerName): string =>
     b.conv(input, param(weightName(l)), param(biasName(l)), { pads: [1, 1, 1, 1] });
   const x1 = b.relu(conv(x, 'e_conv1'));
