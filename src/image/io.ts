@@ -64,3 +64,54 @@ export async function writeImage(img: RgbImage, file: string): Promise<void> {
     throw new PieError('output', `cannot write ${file}: ${messageOf(e)}`, 'check the output folder exists and is writable', { cause: e });
   }
 }
+
+/** Width and height from the file header, without decoding the pixels. */
+export async function imageSize(file: string): Promise<{ width: number; height: number }> {
+  if (path.extname(file).toLowerCase() === '.bmp') {
+    const info = await probeMedia(file);
+    return { width: info.width, height: info.height };
+  }
+  try {
+    const m = await sharp(file).metadata();
+    if (!m.width || !m.height) throw new Error('no size in header');
+    // EXIF orientations 5–8 swap the axes once auto-oriented.
+    return (m.orientation ?? 1) >= 5 ? { width: m.height, height: m.width } : { width: m.width, height: m.height };
+  } catch (e) {
+    throw new PieError('input', `${file}: cannot read image header (${messageOf(e)})`, FIX, { cause: e });
+  }
+}
+
+export interface CropSpec { readonly left: number; readonly top: number; readonly size: number; readonly flip: boolean }
+
+/** A square crop, optionally mirrored left–right, decoded by libvips (no per-pixel JavaScript). */
+export async function readImageCrop(file: string, c: CropSpec): Promise<RgbImage> {
+  if (path.extname(file).toLowerCase() === '.bmp') {
+    const full = await readImage(file);
+    const data = new Uint8Array(c.size * c.size * 3);
+    for (let y = 0; y < c.size; y++) {
+      for (let x = 0; x < c.size; x++) {
+        const sx = c.left + (c.flip ? c.size - 1 - x : x);
+        data.set(full.data.subarray(((c.top + y) * full.width + sx) * 3, ((c.top + y) * full.width + sx) * 3 + 3), (y * c.size + x) * 3);
+      }
+    }
+    return { width: c.size, height: c.size, data };
+  }
+  try {
+    let s = sharp(file, { failOn: 'error' }).autoOrient().removeAlpha().toColourspace('srgb').extract({ left: c.left, top: c.top, width: c.size, height: c.size });
+    if (c.flip) s = s.flop();
+    const { data, info } = await s.raw().toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3 || info.width !== c.size) throw new Error(`decoded ${info.width}x${info.height}x${info.channels}`);
+    return { width: c.size, height: c.size, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  } catch (e) {
+    throw new PieError('input', `${file}: cannot decode a crop (${messageOf(e)})`, FIX, { cause: e });
+  }
+}
+
+/** Rasterises an SVG document to a PNG file (librsvg inside sharp). */
+export async function writeSvgPng(svg: string, file: string): Promise<void> {
+  try {
+    await sharp(Buffer.from(svg)).png().toFile(file);
+  } catch (e) {
+    throw new PieError('output', `cannot write ${file}: ${messageOf(e)}`, 'check the output folder exists and is writable', { cause: e });
+  }
+}
