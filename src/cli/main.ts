@@ -1,11 +1,14 @@
 // The `pie-stream` command. Values are parsed and checked here, once; errors of the closed set
 // print their message and fix, and map to exit codes (2 usage, 1 everything else).
 import { Command, CommanderError } from 'commander';
-import { isPieError, messageOf } from '../errors.js';
+import { PieError, isPieError, messageOf } from '../errors.js';
 import { DEFAULT_MODEL_PATH } from '../enhance/enhancer.js';
 import { parsePositiveInt, parseProvider, parseScale } from './args.js';
 import { runDemo } from './demo.js';
 import { runEnhance } from './enhance.js';
+import { runTrain } from './train.js';
+import { graphSegment, PIE_SEGMENTATION } from '../regions/graph-segment.js';
+import { PIE_WEIGHTS, LOSS_NAMES, type LossName } from '../train/step.js';
 
 const log = (s: string): void => { process.stderr.write(`${s}\n`); };
 
@@ -40,6 +43,40 @@ function build(): Command {
         process.exitCode = 1;
       }
     });
+
+  const train = program.command('train')
+    .description('train PIE (DCE-Net) from unpaired low-light inputs and normal-light positives')
+    .requiredOption('--inputs <dir>', 'low-light images (unpaired)')
+    .requiredOption('--positives <dir>', 'normal-light images (unpaired; BoC negatives are made from them)')
+    .requiredOption('--out <file>', 'the model to write (.onnx); log, plot and checkpoint go beside it')
+    .option('--steps <n>', 'training steps (the official schedule: 14000)', '14000')
+    .option('--crop <px>', 'square crop size', '256')
+    .option('--batch <n>', 'low-light crops per step', '2')
+    .option('--lr <x>', 'Adam learning rate', '1e-4')
+    .option('--seed <n>', 'seed for crops, flips, negatives and initial weights', '1')
+    .option('--features <file|none>', 'feature network for the contrastive and perceptual terms (SqueezeNet 1.1 features ONNX)', 'none')
+    .option('--init <model>', 'start from this DCE-Net model instead of random weights')
+    .option('--resume', 'continue from the checkpoint beside --out')
+    .option('--checkpoint-every <n>', 'steps between checkpoints', '500')
+    .option('--ep <provider>', 'execution provider', 'cpu');
+  for (const n of LOSS_NAMES) train.option(`--w-${n} <x>`, `weight of the ${n} loss`, String(PIE_WEIGHTS[n]));
+  train.action(async (opts: Record<string, string | boolean | undefined>) => {
+    const str = (k: string): string => String(opts[k]);
+    const num = (k: string, flag: string): number => {
+      const v = Number(opts[k]);
+      if (!Number.isFinite(v) || v < 0) throw new PieError('usage', `${flag} ${String(opts[k])} is not a non-negative number`, `e.g. ${flag} 1`);
+      return v;
+    };
+    const weights = Object.fromEntries(LOSS_NAMES.map((n) => [n, num(`w${n[0]!.toUpperCase()}${n.slice(1)}`, `--w-${n}`)])) as Record<LossName, number>;
+    await runTrain({
+      inputs: str('inputs'), positives: str('positives'), out: str('out'),
+      steps: parsePositiveInt('--steps', str('steps'), 10_000_000), crop: parsePositiveInt('--crop', str('crop'), 2048),
+      batch: parsePositiveInt('--batch', str('batch'), 64), lr: num('lr', '--lr'), seed: parsePositiveInt('--seed', str('seed'), 2 ** 31),
+      features: str('features'), weights, ...(opts.init ? { init: str('init') } : {}), resume: Boolean(opts.resume),
+      provider: parseProvider(str('ep')), checkpointEvery: parsePositiveInt('--checkpoint-every', str('checkpointEvery'), 10_000_000),
+      segment: (img) => graphSegment(img, PIE_SEGMENTATION),
+    }, log);
+  });
 
   program.command('demo')
     .description('generate a dark synthetic clip and enhance it (no input needed)')

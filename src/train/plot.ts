@@ -16,7 +16,7 @@ function movingAverage(v: readonly number[], k: number): number[] {
 }
 
 export function lossPlotSvg(title: string, steps: readonly number[], series: readonly Series[]): string {
-  const cols = 3, pw = 320, ph = 180, pad = 44, top = 40;
+  const cols = 3, pw = 330, ph = 180, pad = 58, top = 40;
   const rows = Math.ceil(series.length / cols);
   const W = cols * pw, H = top + rows * ph;
   const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">`,
