@@ -183,6 +183,8 @@ export function encodeModel(m: ModelProto): Uint8Array {
 /** Decodes an ONNX file. Throws protobufjs's error on bytes that are not a model. */
 export function decodeModel(bytes: Uint8Array): ModelProto {
   const msg = ModelType.decode(bytes);
-  // int64 → JS number: every dim and attribute this project handles fits in 2^53.
-  return ModelType.toObject(msg, { longs: Number, defaults: true, arrays: true }) as ModelProto;
+  // int64 → JS number: every dim and attribute this project handles fits in 2^53. No defaults:
+  // absent fields stay absent, so a decoded model re-encodes to what it was (filled-in defaults
+  // would give every attribute an i, f and s beside its real value, which ONNX Runtime rejects).
+  return ModelType.toObject(msg, { longs: Number, defaults: false, arrays: true }) as ModelProto;
 }

@@ -69,6 +69,18 @@ describe('GraphBuilder', () => {
     expect(() => f32([2, 2], [1, 2, 3])).toThrow(/needs 4 values/);
   });
 
+  it('decodes and re-encodes a model to one ONNX Runtime still runs the same way', async () => {
+    const b = new GraphBuilder('g');
+    const x = b.input('x', 'float32', [1, 2, 3]);
+    b.output(b.op('LeakyRelu', [b.transpose(x, [0, 2, 1])], { alpha: 0.25 }), 'float32', undefined, 'y');
+    const again = encodeModel(decodeModel(b.toBytes()));
+    const feeds = { x: new ort.Tensor('float32', Float32Array.from([1, -2, 3, -4, 5, -6]), [1, 2, 3]) };
+    const a = (await (await openSession(b.toBytes(), 'cpu')).session.run(feeds)).y!.data;
+    const c = (await (await openSession(again, 'cpu')).session.run(feeds)).y!.data;
+    expect(Array.from(c as Float32Array)).toEqual(Array.from(a as Float32Array));
+    expect(Array.from(a as Float32Array)).toEqual([1, -1, -0.5, 5, 3, -1.5]);
+  });
+
   it('rejects bytes that are not a model', () => {
     expect(() => inspectModel(new TextEncoder().encode('definitely not protobuf at all'))).toThrow();
     expect(() => encodeModel({ irVersion: 'eight' } as never)).toThrow(/invalid ONNX model object/);
