@@ -54,7 +54,7 @@ function build(): Command {
     .option('--batch <n>', 'low-light crops per step', '2')
     .option('--lr <x>', 'Adam learning rate', '1e-4')
     .option('--seed <n>', 'seed for crops, flips, negatives and initial weights', '1')
-    .option('--features <file|none>', 'feature network for the contrastive and perceptual terms (SqueezeNet 1.1 features ONNX)', 'none')
+    .option('--features <name|file>', 'feature network for the contrastive and perceptual terms: blazeface (shipped), a SqueezeNet 1.1 features ONNX, or none', 'blazeface')
     .option('--init <model>', 'start from this DCE-Net model instead of random weights')
     .option('--resume', 'continue from the checkpoint beside --out')
     .option('--checkpoint-every <n>', 'steps between checkpoints', '500')

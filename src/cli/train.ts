@@ -6,7 +6,8 @@ import { PieError } from '../errors.js';
 import type { ProviderChoice } from '../enhance/session.js';
 import { inspectModel } from '../onnx/inspect.js';
 import { writeSvgPng } from '../image/io.js';
-import { squeezeNetSpec, type FeatureNetSpec } from '../train/features.js';
+import { blazeFaceModelPath } from '../detect/models.js';
+import { blazeFaceSpec, squeezeNetSpec, type FeatureNetSpec } from '../train/features.js';
 import { lossPlotSvg } from '../train/plot.js';
 import { LOSS_NAMES, type LossWeights } from '../train/step.js';
 import { train, type Segmenter, type StepReport } from '../train/trainer.js';
@@ -30,19 +31,20 @@ export interface TrainCommandOptions {
   readonly segment: Segmenter;
 }
 
-/** A feature network by path; SqueezeNet 1.1 features are recognised by their outputs. */
+/** 'blazeface' (shipped with the npm package), 'none', or a path; SqueezeNet 1.1 is recognised by its outputs. */
 export function loadFeatures(p: string): FeatureNetSpec | undefined {
   if (p === 'none') return undefined;
+  if (p === 'blazeface') return blazeFaceSpec(fs.readFileSync(blazeFaceModelPath('back')));
   let bytes: Uint8Array;
   try {
     bytes = fs.readFileSync(p);
   } catch {
-    throw new PieError('usage', `--features ${p}: no such file`, 'pass the SqueezeNet 1.1 features ONNX (e.g. ../shared/models/squeezenet1.1_features.onnx), or --features none');
+    throw new PieError('usage', `--features ${p}: no such file`, 'use --features blazeface, a SqueezeNet 1.1 features ONNX (e.g. ../shared/models/squeezenet1.1_features.onnx), or none');
   }
   const s = inspectModel(bytes);
   const outs = new Set(s.outputs.map((o) => o.name));
   if (['relu1', 'fire3', 'fire5', 'fire9'].every((o) => outs.has(o))) return squeezeNetSpec(bytes);
-  throw new PieError('usage', `--features ${p}: not a network pie-stream knows (outputs ${[...outs].join(', ')})`, 'use SqueezeNet 1.1 features (outputs relu1, fire3 … fire9), or --features none');
+  throw new PieError('usage', `--features ${p}: not a network pie-stream knows (outputs ${[...outs].join(', ')})`, 'use --features blazeface, SqueezeNet 1.1 features (outputs relu1, fire3 … fire9), or none');
 }
 
 export async function runTrain(o: TrainCommandOptions, log: (s: string) => void): Promise<void> {

