@@ -1,0 +1,337 @@
+// The configuration's schema: strict (an unknown key is an error, not a silent no-op), defaults
+// filled in, cross-field checks, and typed sub-configs out. Every problem message says what is
+// wrong and how to fix it ("… — fix: …"); load.ts adds the key path and the line. Pure: no IO.
+//
+// Secrets: a camera's input and the server token may hold credentials, so their messages never
+// echo the value (only a URL's scheme); any other echoed string has URL credentials masked.
+import { z } from 'zod';
+import type { ProviderChoice } from '../enhance/session.js';
+import { redact } from '../ingest/redact.js';
+
+export type Transport = 'tcp' | 'udp';
+export type Variant = 'raw' | 'enhanced';
+
+/** Shaped like ingest's CameraInput (src/ingest/camera-source.ts), with the transport filled in. */
+export type CameraInput =
+  | { readonly kind: 'rtsp'; readonly url: string; readonly transport: Transport }
+  /** A video file played as a camera: looped, in real time. */
+  | { readonly kind: 'file'; readonly path: string }
+  /** The project's dark moving lavfi scene; unset options take src/ingest/synthetic.ts's defaults. */
+  | { readonly kind: 'synthetic'; readonly exposure?: number; readonly noise?: number };
+
+export interface OutputsConfig {
+  /** Which variants get an HLS stream; empty = none. */
+  readonly hls: readonly Variant[];
+  /** Which variants get a WebSocket live stream; empty = none. */
+  readonly websocket: readonly Variant[];
+}
+
+export interface CameraConfig {
+  /** [a-z0-9_-]: it names URLs, files and metrics. */
+  readonly name: string;
+  readonly input: CameraInput;
+  /** Processing size and rate: ffmpeg scales and samples to these. */
+  readonly width: number;
+  readonly height: number;
+  readonly fps: number;
+  /** This camera's model: its own, else enhance.model; undefined = the shipped model. */
+  readonly model?: string;
+  readonly outputs: OutputsConfig;
+}
+
+export interface BatchConfig {
+  readonly maxSize: number;
+  readonly maxWaitMs: number;
+}
+
+export interface EnhanceConfig {
+  /** The shared model; undefined = the shipped model (models/pie-default.onnx). */
+  readonly model?: string;
+  /** As written, normalised: "1", "1/2", "1/8"… */
+  readonly scale: string;
+  /** k of scale 1/k: curve maps are estimated at 1/k of the frame size (Enhancer's `downscale`). */
+  readonly downscale: number;
+  /** Multiplies the curve maps: 0 = off, 1 = the model as trained. */
+  readonly strength: number;
+  readonly provider: ProviderChoice;
+  readonly batch: BatchConfig;
+}
+
+export interface DetectConfig {
+  readonly enabled: boolean;
+  /** Detections per second per camera. */
+  readonly fps: number;
+}
+
+export interface ServerConfig {
+  readonly host: string;
+  /** 0 = any free port. */
+  readonly port: number;
+  /** Required unless host is loopback. */
+  readonly token?: string;
+}
+
+export interface PieConfig {
+  readonly cameras: readonly CameraConfig[];
+  readonly enhance: EnhanceConfig;
+  readonly detect: DetectConfig;
+  readonly server: ServerConfig;
+}
+
+export const PROVIDERS = ['auto', 'cpu', 'webgpu', 'cuda'] as const satisfies readonly ProviderChoice[];
+export const VARIANTS = ['raw', 'enhanced'] as const satisfies readonly Variant[];
+export const MAX_DOWNSCALE = 64;
+/** 1/4: PSNR ≥ 36 dB against full resolution at ~7× its speed (README); scale 1 cannot keep up with a live camera on CPU. */
+export const DEFAULT_SCALE = '1/4';
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+
+/** A value as a message may show it: short, and with URL credentials masked. */
+export function show(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') {
+    const s = redact(v);
+    return JSON.stringify(s.length > 60 ? `${s.slice(0, 57)}...` : s);
+  }
+  return String(v);
+}
+
+type Issue = { readonly input?: unknown };
+
+/** The error of a field: "missing" or "expected …, got …", then the fix. */
+const expected = (what: string, fix: string) => ({
+  error: (iss: Issue): string => `${iss.input === undefined ? 'missing' : `expected ${what}, got ${show(iss.input)}`} — fix: ${fix}`,
+});
+
+/** As `expected`, for values that may be secret: says only the value's type. */
+const expectedSecret = (what: string, fix: string) => ({
+  error: (iss: Issue): string => `${iss.input === undefined ? 'missing' : `expected ${what}, got ${typeof iss.input === 'string' ? 'a string' : show(iss.input)}`} — fix: ${fix}`,
+});
+
+const number = (what: string, min: number, max: number, fix: string): z.ZodNumber => {
+  const e = expected(`${what} from ${min} to ${max}`, fix);
+  return z.number(e).min(min, e).max(max, e);
+};
+
+const int = (what: string, min: number, max: number, fix: string): z.ZodNumber => {
+  const e = expected(`${what} from ${min} to ${max}`, fix);
+  return z.int(e).min(min, e).max(max, e);
+};
+
+// ---------------------------------------------------------------------------------------------
+// Field parsers (return a value, or the message of what is wrong)
+
+const NAME = /^[a-z0-9_-]{1,64}$/;
+const URL_SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
+const INPUT_FORMS = 'expected rtsp://…, a file path or synthetic:…';
+const INPUT_FIX = 'e.g. input: rtsp://user:${CAM_PASSWORD}@192.168.1.20:554/stream1, input: clips/night.mp4, input: synthetic or input: synthetic:exposure=0.1';
+
+type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly message: string };
+const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
+const fail = <T>(message: string): Parsed<T> => ({ ok: false, message });
+
+const SYNTHETIC_KEYS = { exposure: [0.001, 1], noise: [0, 100] } as const;
+
+/** "synthetic:" or "synthetic:exposure=0.1,noise=8". */
+function parseSynthetic(spec: string): Parsed<CameraInput> {
+  const out: { exposure?: number; noise?: number } = {};
+  const fix = 'write synthetic or synthetic:exposure=0.1,noise=6 (exposure: fraction of light kept, 0.001–1; noise: 0–100)';
+  for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^([a-z]+)=(.+)$/.exec(part);
+    const key = m?.[1];
+    if (!m || (key !== 'exposure' && key !== 'noise')) return fail(`synthetic option ${show(part)} is not exposure=… or noise=… — fix: ${fix}`);
+    const v = Number(m[2]);
+    const [lo, hi] = SYNTHETIC_KEYS[key];
+    if (!Number.isFinite(v) || v < lo || v > hi) return fail(`synthetic ${key} must be a number from ${lo} to ${hi}, got ${show(m[2])} — fix: ${fix}`);
+    out[key] = v;
+  }
+  return ok({ kind: 'synthetic', ...out });
+}
+
+/** rtsp://…, synthetic:…, else a file path. The transport is filled in by the camera. */
+export function parseInput(s: string): Parsed<CameraInput> {
+  const t = s.trim();
+  if (t === '') return fail(`${INPUT_FORMS}, got an empty string — fix: ${INPUT_FIX}`);
+  // Bare "synthetic" too: `input: synthetic:` unquoted is a YAML mapping, not a string.
+  if (/^synthetic(:|$)/i.test(t)) return parseSynthetic(t.slice('synthetic:'.length));
+  const scheme = URL_SCHEME.exec(t)?.[1]?.toLowerCase();
+  if (scheme === undefined) return ok({ kind: 'file', path: t });
+  if (scheme !== 'rtsp' && scheme !== 'rtsps') {
+    const hint = ['rstp', 'rtps', 'rstps', 'rtp', 'rsp'].includes(scheme) ? ' (did you mean rtsp://?)' : '';
+    return fail(`${INPUT_FORMS}, got a ${scheme}:// URL${hint} — fix: ${INPUT_FIX}`);
+  }
+  let host = '';
+  try {
+    host = new URL(t).hostname;
+  } catch { /* reported below */ }
+  if (host === '') {
+    return fail(`not a valid ${scheme}:// URL (no host, or characters that break it) — fix: write ${scheme}://[user:password@]host[:port]/path; ` +
+      'percent-encode @ : / # ? in a user or password written literally (a ${VAR} there is encoded for you)');
+  }
+  return ok({ kind: 'rtsp', url: t, transport: 'tcp' });
+}
+
+/** "1", "1/8", 1, 0.125 → 8. */
+export function parseScale(v: unknown): Parsed<number> {
+  const fix = 'scale: 1, 1/2, 1/4 or 1/8 (curve maps estimated at that fraction of the frame size; 1/8 is fastest)';
+  let k = Number.NaN;
+  if (typeof v === 'number') k = 1 / v;
+  else if (typeof v === 'string') {
+    const m = /^\s*1\s*\/\s*(\d+)\s*$/.exec(v);
+    k = m ? Number(m[1]) : /^\s*[\d.]+\s*$/.test(v) ? 1 / Number(v) : Number.NaN;
+  } else if (v === undefined) return fail(`missing — fix: ${fix}`);
+  const rounded = Math.round(k);
+  if (Number.isFinite(k) && Math.abs(k - rounded) < 1e-6 && rounded >= 1 && rounded <= MAX_DOWNSCALE) return ok(rounded);
+  const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : Number.NaN;
+  const hint = Number.isInteger(n) && n > 1 && n <= MAX_DOWNSCALE ? `did you mean 1/${n}? ` : '';
+  return fail(`${show(v)} is not 1/k for a whole k from 1 to ${MAX_DOWNSCALE} — fix: ${hint}${fix}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shapes. Kept as named objects: load.ts lists a shape's keys when it meets an unknown one.
+
+const variants = (which: string) => {
+  const e = expected(`a list of raw and/or enhanced`, `e.g. ${which}: [enhanced] or ${which}: [raw, enhanced], or [] for none`);
+  // A single variant may be written without brackets.
+  return z.preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(z.enum(VARIANTS, e), e))
+    .refine((vs) => new Set(vs).size === vs.length, { error: `lists a variant twice — fix: name raw and enhanced at most once each` });
+};
+
+const outputsShape = {
+  hls: variants('hls').optional(),
+  websocket: variants('websocket').optional(),
+};
+
+const cameraShape = {
+  name: z.string(expected('a camera name', 'e.g. name: front_door'))
+    .regex(NAME, { error: (iss: Issue) => `${show(iss.input)} is not a valid camera name — fix: use 1–64 lowercase letters, digits, _ and - (it names URLs and files), e.g. front_door` }),
+  // Classified here rather than in the camera's transform, so its problems come with the others.
+  input: z.string(expectedSecret(INPUT_FORMS, INPUT_FIX)).transform((s, ctx): CameraInput => {
+    const r = parseInput(s);
+    if (r.ok) return r.value;
+    ctx.addIssue({ code: 'custom', message: r.message });
+    return z.NEVER;
+  }),
+  transport: z.enum(['tcp', 'udp'], expected('tcp or udp', 'transport: tcp (the default, works through NAT and firewalls) or transport: udp')).optional(),
+  width: int('a width in pixels', 16, 7680, 'e.g. width: 1280 (must be even: H.264 needs even sizes)').default(640),
+  height: int('a height in pixels', 16, 4320, 'e.g. height: 720 (must be even: H.264 needs even sizes)').default(360),
+  fps: number('frames per second', 0.1, 120, 'e.g. fps: 10 (frames are processed at this rate; more are dropped and counted)').default(10),
+  model: z.string(expected('a path to a DCE-Net .onnx file', 'e.g. model: models/pie-default.onnx')).min(1, expected('a path to a DCE-Net .onnx file', 'e.g. model: models/pie-default.onnx')).optional(),
+  outputs: z.strictObject(outputsShape, expected('a mapping with hls and/or websocket', 'e.g. outputs: { hls: [enhanced], websocket: [raw, enhanced] }')).optional(),
+};
+
+const batchShape = {
+  maxSize: int('frames per batch', 1, 64, 'e.g. maxSize: 4 (batches help on a GPU; on CPU use 1–4)').default(4),
+  maxWaitMs: number('milliseconds', 0, 1000, 'e.g. maxWaitMs: 40 (the longest a frame waits for its batch to fill)').default(40),
+};
+
+const enhanceShape = {
+  model: cameraShape.model,
+  // "1/8" arrives as a string and 1 as a number: one parser takes both, with its own messages.
+  scale: z.unknown().optional().transform((v, ctx): number => {
+    const r = parseScale(v ?? DEFAULT_SCALE);
+    if (r.ok) return r.value;
+    ctx.addIssue({ code: 'custom', message: r.message });
+    return z.NEVER;
+  }),
+  strength: number('a strength', 0, 2, 'e.g. strength: 1 (0 = no enhancement, 1 = the model as trained, up to 2)').default(1),
+  provider: z.enum(PROVIDERS, expected(`one of ${PROVIDERS.join(', ')}`, 'e.g. provider: cpu (auto picks the best one present and says why)')).default('cpu'),
+  batch: z.strictObject(batchShape, expected('a mapping with maxSize and maxWaitMs', 'e.g. batch: { maxSize: 4, maxWaitMs: 40 }')).prefault({}),
+};
+
+const detectShape = {
+  enabled: z.boolean(expected('true or false', 'enabled: true or enabled: false')).default(false),
+  fps: number('detections per second', 0.1, 60, 'e.g. fps: 5').default(5),
+};
+
+const serverShape = {
+  host: z.string(expected('a host name or IP address', 'e.g. host: 127.0.0.1 (this machine only) or host: 0.0.0.0 (all interfaces, needs a token)'))
+    .regex(/^[^\s/:]+$|^\[?[0-9a-f:]+\]?$/i, { error: (iss: Issue) => `${show(iss.input)} is not a host name or IP address — fix: write the address alone, without scheme, port or path, e.g. host: 0.0.0.0` })
+    .default('127.0.0.1'),
+  port: int('a TCP port', 0, 65535, 'e.g. port: 8080 (0 = any free port)').default(8080),
+  token: z.string(expectedSecret('a string', 'e.g. token: ${PIE_TOKEN}, from the environment'))
+    .min(1, { error: 'is empty — fix: set a long random string, e.g. token: ${PIE_TOKEN}, or remove the key' }).optional(),
+};
+
+const rootShape = {
+  cameras: z.array(z.strictObject(cameraShape, expected('a camera (a mapping with name and input)', 'e.g. - { name: front_door, input: rtsp://… }')),
+    expected('a list of cameras', 'e.g. cameras: [{ name: front_door, input: synthetic }]'))
+    .min(1, { error: 'no cameras — fix: add at least one under cameras:, e.g. - { name: front_door, input: synthetic }' }),
+  enhance: z.strictObject(enhanceShape, expected('a mapping', 'e.g. enhance: { scale: 1/4, provider: cpu }')).prefault({}),
+  detect: z.strictObject(detectShape, expected('a mapping', 'e.g. detect: { enabled: true, fps: 5 }')).prefault({}),
+  outputs: z.strictObject(outputsShape, expected('a mapping with hls and/or websocket', 'e.g. outputs: { hls: [enhanced], websocket: [raw, enhanced] }')).prefault({}),
+  server: z.strictObject(serverShape, expected('a mapping', 'e.g. server: { host: 127.0.0.1, port: 8080 }')).prefault({}),
+};
+
+/** The keys each mapping allows, by path pattern (`[]` for any list index): for "did you mean". */
+export const KEYS_AT: Readonly<Record<string, readonly string[]>> = {
+  '': Object.keys(rootShape),
+  'cameras[]': Object.keys(cameraShape),
+  'cameras[].outputs': Object.keys(outputsShape),
+  enhance: Object.keys(enhanceShape),
+  'enhance.batch': Object.keys(batchShape),
+  detect: Object.keys(detectShape),
+  outputs: Object.keys(outputsShape),
+  server: Object.keys(serverShape),
+};
+
+/** The default when a config names neither: the enhanced stream only (raw costs another encoder). */
+export const DEFAULT_OUTPUTS: OutputsConfig = { hls: ['enhanced'], websocket: ['enhanced'] };
+
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\])$/i;
+export const isLoopback = (host: string): boolean => LOOPBACK.test(host);
+
+export const configSchema = z.strictObject(rootShape, expected('a mapping of cameras, enhance, detect, outputs and server', 'start from config/example.yaml'))
+  .transform((c, ctx): PieConfig => {
+    const issue = (path: (string | number)[], message: string): void => { ctx.addIssue({ code: 'custom', message, path }); };
+
+    const firstWithName = new Map<string, number>();
+    const cameras = c.cameras.map((cam, i): CameraConfig => {
+      const at = (key: string): (string | number)[] => ['cameras', i, key];
+      const prev = firstWithName.get(cam.name);
+      if (prev !== undefined) issue(at('name'), `${show(cam.name)} is already the name of cameras[${prev}] — fix: give every camera its own name`);
+      else firstWithName.set(cam.name, i);
+      for (const key of ['width', 'height'] as const) {
+        if (cam[key] % 2 !== 0) issue(at(key), `${cam[key]} is odd — fix: use an even ${key} (H.264 needs even sizes), e.g. ${cam[key] + 1}`);
+      }
+      let input = cam.input;
+      if (input.kind === 'rtsp') input = { ...input, transport: cam.transport ?? 'tcp' };
+      else if (cam.transport !== undefined) issue(at('transport'), `applies to rtsp:// inputs only, and this input is a ${input.kind} — fix: remove transport from this camera`);
+      const model = cam.model ?? c.enhance.model;
+      return {
+        name: cam.name,
+        input,
+        width: cam.width,
+        height: cam.height,
+        fps: cam.fps,
+        ...(model !== undefined ? { model } : {}),
+        outputs: {
+          hls: cam.outputs?.hls ?? c.outputs.hls ?? DEFAULT_OUTPUTS.hls,
+          websocket: cam.outputs?.websocket ?? c.outputs.websocket ?? DEFAULT_OUTPUTS.websocket,
+        },
+      };
+    });
+
+    const { host, port, token } = c.server;
+    if (!isLoopback(host) && token === undefined) {
+      issue(['server', 'host'], `${show(host)} lets other machines connect, so a token is required — fix: set server.token (e.g. token: \${PIE_TOKEN}), or use host: 127.0.0.1 for this machine only`);
+    }
+
+    const k = c.enhance.scale;
+    return {
+      cameras,
+      enhance: {
+        ...(c.enhance.model !== undefined ? { model: c.enhance.model } : {}),
+        scale: k === 1 ? '1' : `1/${k}`,
+        downscale: k,
+        strength: c.enhance.strength,
+        provider: c.enhance.provider,
+        batch: { maxSize: c.enhance.batch.maxSize, maxWaitMs: c.enhance.batch.maxWaitMs },
+      },
+      detect: { enabled: c.detect.enabled, fps: c.detect.fps },
+      server: { host, port, ...(token !== undefined ? { token } : {}) },
+    };
+  });

@@ -1,0 +1,266 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULT_CONFIG_PATH, interpolate, loadConfig, loadDefaultConfig, parseConfig, redactConfig, type ConfigIssue } from '../../src/config/load.js';
+import { parseInput, parseScale } from '../../src/config/schema.js';
+import { isPieError } from '../../src/errors.js';
+import { REPO_ROOT } from '../helpers/shared.js';
+
+const ONE_CAMERA = 'cameras:\n  - { name: cam, input: "synthetic:" }\n';
+
+/** The issues a config text raises (fails the test if it raises none). */
+function problems(text: string, env: Record<string, string> = {}): ConfigIssue[] {
+  try {
+    parseConfig(text, { env });
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return [...(e as ConfigError).issues];
+  }
+  throw new Error('expected the config to be refused');
+}
+
+const only = (text: string, env: Record<string, string> = {}): ConfigIssue => {
+  const p = problems(text, env);
+  expect(p, JSON.stringify(p)).toHaveLength(1);
+  return p[0]!;
+};
+
+describe('config: defaults', () => {
+  it('fills in every default around one camera', () => {
+    expect(parseConfig(ONE_CAMERA, { env: {} })).toEqual({
+      cameras: [{ name: 'cam', input: { kind: 'synthetic' }, width: 640, height: 360, fps: 10, outputs: { hls: ['enhanced'], websocket: ['enhanced'] } }],
+      enhance: { scale: '1/4', downscale: 4, strength: 1, provider: 'cpu', batch: { maxSize: 4, maxWaitMs: 40 } },
+      detect: { enabled: false, fps: 5 },
+      server: { host: '127.0.0.1', port: 8080 },
+    });
+  });
+
+  it('reads rtsp (tcp by default, udp on request), file and synthetic inputs', () => {
+    const c = parseConfig(`cameras:
+  - { name: a, input: "rtsp://10.0.0.5/s" }
+  - { name: b, input: "rtsps://cam.local:322/live", transport: udp }
+  - { name: c, input: clips/night.mp4 }
+  - { name: d, input: "synthetic:exposure=0.05, noise=10" }
+  - name: e
+    input: synthetic
+`, { env: {} });
+    expect(c.cameras.map((cam) => cam.input)).toEqual([
+      { kind: 'rtsp', url: 'rtsp://10.0.0.5/s', transport: 'tcp' },
+      { kind: 'rtsp', url: 'rtsps://cam.local:322/live', transport: 'udp' },
+      { kind: 'file', path: 'clips/night.mp4' },
+      { kind: 'synthetic', exposure: 0.05, noise: 10 },
+      { kind: 'synthetic' },
+    ]);
+  });
+
+  it('gives each camera the shared model and outputs unless it names its own, key by key', () => {
+    const c = parseConfig(`cameras:
+  - { name: a, input: "synthetic:" }
+  - { name: b, input: "synthetic:", model: b.onnx, outputs: { websocket: [raw] } }
+enhance: { model: shared.onnx }
+outputs: { hls: [raw, enhanced], websocket: enhanced }
+`, { env: {} });
+    expect(c.cameras.map((cam) => [cam.model, cam.outputs])).toEqual([
+      ['shared.onnx', { hls: ['raw', 'enhanced'], websocket: ['enhanced'] }],
+      ['b.onnx', { hls: ['raw', 'enhanced'], websocket: ['raw'] }],
+    ]);
+    expect(c.enhance.model).toBe('shared.onnx');
+  });
+
+  it('accepts curve scales as 1/k, 1 or the equivalent number', () => {
+    for (const [v, k] of [['1', 1], ['1/2', 2], [' 1 / 8 ', 8], [1, 1], [0.25, 4], ['0.125', 8], ['1/64', 64]] as const) {
+      expect(parseScale(v)).toEqual({ ok: true, value: k });
+    }
+    expect(parseConfig(`${ONE_CAMERA}enhance: { scale: 1/8 }\n`, { env: {} }).enhance).toMatchObject({ scale: '1/8', downscale: 8 });
+  });
+
+  it('treats a key written with nothing under it as absent', () => {
+    expect(parseConfig(`${ONE_CAMERA}detect:\nserver:\n  token:\n`, { env: {} }).detect).toEqual({ enabled: false, fps: 5 });
+  });
+
+  it('accepts a host other than loopback when a token is set', () => {
+    expect(parseConfig(`${ONE_CAMERA}server: { host: 0.0.0.0, token: t0k3n }\n`, { env: {} }).server).toEqual({ host: '0.0.0.0', port: 8080, token: 't0k3n' });
+    for (const host of ['localhost', '127.0.0.1', '127.1.2.3', '::1']) expect(parseConfig(`${ONE_CAMERA}server: { host: "${host}" }\n`, { env: {} }).server.host).toBe(host);
+  });
+});
+
+describe('config: each problem names its key, its line and the fix', () => {
+  it('refuses an unknown key and suggests the one meant', () => {
+    const i = only(`${ONE_CAMERA}server:\n  hots: 0.0.0.0\n`);
+    expect(i).toMatchObject({ path: 'server.hots', line: 4 });
+    expect(i.message).toBe('unknown key — fix: did you mean host? (keys here: host, port, token)');
+    expect(only(`${ONE_CAMERA}enhance: { batch: { max_size: 2 } }\n`)).toMatchObject({ path: 'enhance.batch.max_size', message: expect.stringContaining('did you mean maxSize?') });
+    expect(only('cameras:\n  - { name: a, input: "synthetic:", colour: red }\n')).toMatchObject({
+      path: 'cameras[0].colour', line: 2, message: expect.stringContaining('remove it or correct its spelling (keys here: name, input, transport, width, height, fps, model, outputs)'),
+    });
+    expect(only(`${ONE_CAMERA}logging: verbose\n`)).toMatchObject({ path: 'logging', line: 3 });
+  });
+
+  it('refuses a wrong type, saying what it got and what to write', () => {
+    expect(only('cameras:\n  - name: a\n    input: "synthetic:"\n    fps: ten\n')).toEqual({
+      path: 'cameras[0].fps', line: 4,
+      message: 'expected frames per second from 0.1 to 120, got "ten" — fix: e.g. fps: 10 (frames are processed at this rate; more are dropped and counted)',
+    });
+    expect(only(`${ONE_CAMERA}server: { port: 70000 }\n`)).toMatchObject({ path: 'server.port', message: 'expected a TCP port from 0 to 65535, got 70000 — fix: e.g. port: 8080 (0 = any free port)' });
+    expect(only(`${ONE_CAMERA}enhance: { provider: gpu }\n`)).toMatchObject({ path: 'enhance.provider', message: expect.stringMatching(/^expected one of auto, cpu, webgpu, cuda, got "gpu" — fix: /) });
+    expect(only(`${ONE_CAMERA}detect: { enabled: "yes" }\n`)).toMatchObject({ path: 'detect.enabled', message: expect.stringMatching(/^expected true or false, got "yes"/) });
+    expect(only(`${ONE_CAMERA}outputs: { hls: [enhanced, hdr] }\n`)).toMatchObject({ path: 'outputs.hls[1]' });
+    expect(only('cameras:\n  - { name: a, input: "synthetic:", width: 641 }\n')).toMatchObject({ path: 'cameras[0].width', message: expect.stringContaining('641 is odd — fix: use an even width') });
+  });
+
+  it('reports a missing key at the mapping that lacks it', () => {
+    expect(only('cameras:\n  - name: a\n')).toMatchObject({ path: 'cameras[0].input', line: 2, message: expect.stringMatching(/^missing — fix: e\.g\. input: rtsp:\/\//) });
+    expect(only('enhance: { scale: 1/4 }\n')).toMatchObject({ path: 'cameras', message: expect.stringMatching(/^missing — fix: /) });
+  });
+
+  it('refuses duplicate camera names, naming the first one', () => {
+    expect(only('cameras:\n  - { name: gate, input: "synthetic:" }\n  - { name: yard, input: "synthetic:" }\n  - { name: gate, input: x.mp4 }\n')).toEqual({
+      path: 'cameras[2].name', line: 4, message: '"gate" is already the name of cameras[0] — fix: give every camera its own name',
+    });
+  });
+
+  it('wants at least one camera', () => {
+    expect(only('cameras: []\n')).toMatchObject({ path: 'cameras', message: expect.stringMatching(/^no cameras — fix: add at least one/) });
+  });
+
+  it('refuses a bad camera name or input', () => {
+    expect(only('cameras:\n  - { name: Front Door, input: "synthetic:" }\n').message).toMatch(/^"Front Door" is not a valid camera name — fix: use 1–64 lowercase letters/);
+    expect(only('cameras:\n  - { name: a, input: "http://10.0.0.5/video" }\n')).toEqual({
+      path: 'cameras[0].input', line: 2,
+      message: 'expected rtsp://…, a file path or synthetic:…, got a http:// URL — fix: e.g. input: rtsp://user:${CAM_PASSWORD}@192.168.1.20:554/stream1, input: clips/night.mp4, input: synthetic or input: synthetic:exposure=0.1',
+    });
+    // With the camera's other problems, not after them.
+    expect(problems('cameras:\n  - { name: a, input: "ftp://x/y", fps: 0 }\n').map((i) => i.path)).toEqual(['cameras[0].input', 'cameras[0].fps']);
+    expect(parseInput('rstp://cam/s')).toMatchObject({ ok: false, message: expect.stringContaining('(did you mean rtsp://?)') });
+    expect(parseInput('synthetic:brightness=2')).toMatchObject({ ok: false, message: expect.stringContaining('"brightness=2" is not exposure=… or noise=…') });
+    expect(parseInput('synthetic:exposure=3')).toMatchObject({ ok: false, message: expect.stringContaining('exposure must be a number from 0.001 to 1') });
+    expect(parseInput('rtsp:///nohost')).toMatchObject({ ok: false, message: expect.stringContaining('not a valid rtsp:// URL') });
+  });
+
+  it('refuses transport on an input that is not rtsp', () => {
+    expect(only('cameras:\n  - { name: a, input: a.mp4, transport: udp }\n')).toEqual({
+      path: 'cameras[0].transport', line: 2, message: 'applies to rtsp:// inputs only, and this input is a file — fix: remove transport from this camera',
+    });
+  });
+
+  it('refuses a bad curve scale, guessing the meant one', () => {
+    expect(only(`${ONE_CAMERA}enhance:\n  scale: 4\n`)).toEqual({
+      path: 'enhance.scale', line: 4,
+      message: '4 is not 1/k for a whole k from 1 to 64 — fix: did you mean 1/4? scale: 1, 1/2, 1/4 or 1/8 (curve maps estimated at that fraction of the frame size; 1/8 is fastest)',
+    });
+    for (const bad of ['1/3.5', '1/0', '1/128', 'half', 0.3, 2.5, true]) expect(parseScale(bad)).toMatchObject({ ok: false, message: expect.stringMatching(/is not 1\/k for a whole k from 1 to 64 — fix: /) });
+  });
+
+  it('requires a token when the server listens beyond this machine', () => {
+    expect(only(`${ONE_CAMERA}server:\n  host: 0.0.0.0\n`)).toEqual({
+      path: 'server.host', line: 4,
+      message: '"0.0.0.0" lets other machines connect, so a token is required — fix: set server.token (e.g. token: ${PIE_TOKEN}), or use host: 127.0.0.1 for this machine only',
+    });
+  });
+
+  it('reports every problem at once, in line order, in one PieError of kind config', () => {
+    let err: unknown;
+    try {
+      parseConfig('cameras:\n  - { name: a, input: "synthetic:", fps: 0 }\n  - { name: a, input: "synthetic:" }\nserver: { prot: 1 }\n', { source: 'site.yaml', env: {} });
+    } catch (e) { err = e; }
+    expect(isPieError(err, 'config')).toBe(true);
+    const msg = (err as Error).message;
+    expect(msg.split('\n')[0]).toBe('invalid config site.yaml (2 problems):');
+    expect(msg).toContain('  cameras[0].fps (line 2): expected frames per second from 0.1 to 120, got 0 — fix: ');
+    expect(msg).toContain('  server.prot (line 4): unknown key — fix: did you mean port?');
+    // The duplicate name is a cross-field check: it runs once every field is valid.
+    expect(problems('cameras:\n  - { name: a, input: "synthetic:" }\n  - { name: a, input: "synthetic:" }\n').map((i) => i.path)).toEqual(['cameras[1].name']);
+  });
+
+  it('reports YAML syntax errors and keys written twice with their line', () => {
+    expect(only('cameras:\n  - name: a\n    input: "synthetic:\n')).toMatchObject({ path: '', message: expect.stringMatching(/^YAML syntax error: .* — fix: correct the YAML/) });
+    expect(only(`${ONE_CAMERA}server:\n  port: 1\n  port: 2\n`)).toMatchObject({ line: 5, message: expect.stringContaining('YAML syntax error') });
+    expect(only('- just\n- a list\n').message).toMatch(/^expected a mapping of cameras, enhance/);
+  });
+});
+
+describe('config: environment variables', () => {
+  const url = 'cameras:\n  - name: a\n    input: rtsp://admin:${CAM1_PASSWORD}@10.0.0.5:554/s\n';
+
+  it('resolves ${VAR} at load, percent-encoding it inside the URL\'s user:password', () => {
+    const c = parseConfig(url, { env: { CAM1_PASSWORD: 'p@ss:w/rd %' } });
+    expect(c.cameras[0]!.input).toEqual({ kind: 'rtsp', url: 'rtsp://admin:p%40ss%3Aw%2Frd%20%25@10.0.0.5:554/s', transport: 'tcp' });
+    expect(interpolate('${HOST}/a/${P}', { HOST: 'h', P: 'x y' })).toBe('h/a/x y'); // elsewhere: as is
+    expect(interpolate('rtsp://${U}:${P}@${H}/${S}', { U: 'u@', P: 'p', H: 'cam', S: 'a b' })).toBe('rtsp://u%40:p@cam/a b');
+    expect(interpolate('$${LITERAL} and $x', {})).toBe('${LITERAL} and $x');
+    const all = parseConfig('cameras:\n  - { name: a, input: "${CAM_URL}", model: "${MODELS}/a.onnx" }\nserver: { host: 0.0.0.0, token: "${PIE_TOKEN}" }\n',
+      { env: { CAM_URL: 'rtsp://u:p@cam/s', MODELS: '/opt/m', PIE_TOKEN: 'secret-token' } });
+    expect([all.cameras[0]!.input, all.cameras[0]!.model, all.server.token]).toEqual([{ kind: 'rtsp', url: 'rtsp://u:p@cam/s', transport: 'tcp' }, '/opt/m/a.onnx', 'secret-token']);
+  });
+
+  it('refuses a variable that is not set, naming it and never a value', () => {
+    expect(only(url, { OTHER: 'x' })).toEqual({
+      path: 'cameras[0].input', line: 3, message: 'environment variable CAM1_PASSWORD is not set — fix: export CAM1_PASSWORD=… before starting pie-stream',
+    });
+    expect(only(`${ONE_CAMERA}server: { token: "\${A}\${B}" }\n`).message).toBe('environment variables A, B are not set — fix: export A=…; export B=… before starting pie-stream');
+    expect(interpolate('${}', {})).toEqual({ message: expect.stringContaining('is not a variable name') });
+    expect(interpolate('x${OPEN', {})).toEqual({ message: expect.stringContaining('without its closing }') });
+  });
+
+  it('never puts a secret in a message', () => {
+    const secret = 'hunter2-SECRET';
+    const texts: string[] = [];
+    const collect = (text: string, env: Record<string, string>): void => {
+      try { parseConfig(text, { env }); } catch (e) { texts.push((e as Error).message); }
+    };
+    collect('cameras:\n  - { name: a, input: "${U}", transport: bogus }\n', { U: `http://admin:${secret}@cam/s` });
+    collect('cameras:\n  - { name: a, input: "${U}" }\n', { U: `ftp://admin:${secret}@cam/s` });
+    collect(`${ONE_CAMERA}server: { host: "0.0.0.0", token: 12 }\n`, {});
+    collect('cameras:\n  - { name: a, input: "rtsp://admin:hunter2-SECRET@cam/s", fps: x }\n  - { name: "rtsp://u:hunter2-SECRET@x/", input: "synthetic:" }\n', {});
+    collect('cameras:\n  - name: a\n    input: "rtsp://admin:hunter2-SECRET@cam/s\n', {});
+    expect(texts).toHaveLength(5);
+    for (const t of texts) expect(t).not.toContain(secret);
+  });
+});
+
+describe('config: redaction', () => {
+  it('masks URL credentials and the token for display, leaving the config itself intact', () => {
+    const c = parseConfig('cameras:\n  - { name: a, input: "rtsp://admin:${P}@cam/s" }\n  - { name: b, input: x.mp4 }\nserver: { host: 0.0.0.0, token: "${T}" }\n',
+      { env: { P: 'hunter2', T: 'tok-123' } });
+    const shown = redactConfig(c);
+    expect(JSON.stringify(shown)).not.toMatch(/hunter2|tok-123/);
+    expect(shown.cameras[0]!.input).toEqual({ kind: 'rtsp', url: 'rtsp://***:***@cam/s', transport: 'tcp' });
+    expect(shown.cameras[1]).toBe(c.cameras[1]);
+    expect(shown.server.token).toBe('***');
+    expect(c.cameras[0]!.input).toMatchObject({ url: 'rtsp://admin:hunter2@cam/s' });
+    expect(c.server.token).toBe('tok-123');
+  });
+});
+
+describe('config: files', () => {
+  it('loads the embedded default: one synthetic dark camera, 640×360 at 10 fps, scale 1/8 on cpu, raw and enhanced out', () => {
+    const c = loadDefaultConfig({});
+    expect(DEFAULT_CONFIG_PATH).toBe(path.join(REPO_ROOT, 'config', 'default.yaml'));
+    expect(c.cameras).toHaveLength(1);
+    expect(c.cameras[0]).toMatchObject({ input: { kind: 'synthetic' }, width: 640, height: 360, fps: 10, outputs: { hls: ['raw', 'enhanced'], websocket: ['raw', 'enhanced'] } });
+    expect(c.enhance).toMatchObject({ scale: '1/8', downscale: 8, provider: 'cpu' });
+    expect(c.server).toEqual({ host: '127.0.0.1', port: 8080 });
+  });
+
+  it('loads the example with its variables set: two rtsp cameras and a file, paths relative to the file', () => {
+    const file = path.join(REPO_ROOT, 'config', 'example.yaml');
+    const c = loadConfig(file, { FRONT_DOOR_PASSWORD: 'a', PARKING_PASSWORD: 'b', PIE_TOKEN: 'c' });
+    expect(c.cameras.map((cam) => cam.input.kind)).toEqual(['rtsp', 'rtsp', 'file']);
+    expect(c.cameras[2]!.input).toEqual({ kind: 'file', path: path.join(REPO_ROOT, 'config', 'clips', 'corridor-night.mp4') });
+    expect(c.cameras[1]!.model).toBe(path.join(REPO_ROOT, 'config', 'models', 'parking-night.onnx'));
+    // Without them it names each one.
+    expect(() => loadConfig(file, {})).toThrow(/FRONT_DOOR_PASSWORD[\s\S]*PARKING_PASSWORD[\s\S]*PIE_TOKEN/);
+  });
+
+  it('says so when the file is missing', () => {
+    const missing = path.join(os.tmpdir(), `pie-no-such-${process.pid}.yaml`);
+    expect(() => loadConfig(missing)).toThrow(`config file ${missing} not found`);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pie-config-'));
+    try {
+      expect(() => loadConfig(dir)).toThrow('is a folder');
+    } finally {
+      fs.rmSync(dir, { recursive: true });
+    }
+  });
+});
