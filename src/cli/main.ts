@@ -7,7 +7,7 @@ import { parsePositiveInt, parseProvider, parseScale } from './args.js';
 import { runDemo } from './demo.js';
 import { runEnhance } from './enhance.js';
 import { runTrain } from './train.js';
-import { graphSegment, PIE_SEGMENTATION } from '../regions/graph-segment.js';
+import { felzenszwalb, PIE_FELZENSZWALB } from '../regions/felzenszwalb.js';
 import { PIE_WEIGHTS, LOSS_NAMES, type LossName } from '../train/step.js';
 
 const log = (s: string): void => { process.stderr.write(`${s}\n`); };
@@ -74,7 +74,7 @@ function build(): Command {
       batch: parsePositiveInt('--batch', str('batch'), 64), lr: num('lr', '--lr'), seed: parsePositiveInt('--seed', str('seed'), 2 ** 31),
       features: str('features'), weights, ...(opts.init ? { init: str('init') } : {}), resume: Boolean(opts.resume),
       provider: parseProvider(str('ep')), checkpointEvery: parsePositiveInt('--checkpoint-every', str('checkpointEvery'), 10_000_000),
-      segment: (img) => graphSegment(img, PIE_SEGMENTATION),
+      segment: (img) => felzenszwalb(img, PIE_FELZENSZWALB),
     }, log);
   });
 
