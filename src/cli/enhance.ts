@@ -18,6 +18,7 @@ export interface EnhanceCommandOptions {
   readonly downscale: number;
   readonly provider: ProviderChoice;
   readonly batch: number;
+  readonly strength?: number;
   readonly threads?: number;
   readonly quiet?: boolean;
 }
@@ -103,7 +104,7 @@ export async function runEnhance(o: EnhanceCommandOptions, log: (s: string) => v
     return { done: [], failed: failed.length ? failed : [{ input: o.inputs.join(' '), message: 'no images or videos to enhance' }] };
   }
   const enhancer = await Enhancer.open({
-    downscale: o.downscale, provider: o.provider,
+    downscale: o.downscale, provider: o.provider, strength: o.strength ?? 1,
     ...(o.modelPath ? { modelPath: o.modelPath } : {}),
     ...(o.threads ? { threads: o.threads } : {}),
   });

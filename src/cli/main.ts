@@ -26,11 +26,14 @@ function build(): Command {
     .option('--scale <s>', 'curve-estimation scale: 1 (full resolution), 1/2, 1/4, 1/8 …', '1')
     .option('--ep <provider>', 'execution provider: auto, cpu, webgpu, cuda', 'cpu')
     .option('--batch <n>', 'frames per inference batch', '4')
+    .option('--strength <x>', 'curve strength: 0 = off, 1 = as trained, up to 4', '1')
     .option('--threads <n>', 'CPU threads for inference (default: all cores)')
     .option('-q, --quiet', 'no progress bar')
-    .action(async (inputs: string[], opts: { output: string; model: string; scale: string; ep: string; batch: string; threads?: string; quiet?: boolean }) => {
+    .action(async (inputs: string[], opts: { output: string; model: string; scale: string; ep: string; batch: string; strength: string; threads?: string; quiet?: boolean }) => {
+      const strength = Number(opts.strength);
+      if (!(strength >= 0 && strength <= 4)) throw new PieError('usage', `--strength ${opts.strength} must be a number from 0 to 4`, 'e.g. --strength 0.7 for a gentler curve');
       const summary = await runEnhance({
-        inputs, output: opts.output, modelPath: opts.model,
+        inputs, output: opts.output, modelPath: opts.model, strength,
         downscale: parseScale(opts.scale), provider: parseProvider(opts.ep),
         batch: parsePositiveInt('--batch', opts.batch, 64),
         ...(opts.threads ? { threads: parsePositiveInt('--threads', opts.threads, 256) } : {}),

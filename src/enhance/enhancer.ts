@@ -23,6 +23,8 @@ export interface EnhancerOptions {
   readonly threads?: number;
   /** Peak working memory of one run; larger batches are split into runs that fit. Default 2048. */
   readonly memoryBudgetMiB?: number;
+  /** Curve strength (graph.ts): 0 = off, 1 = as trained. Default 1. */
+  readonly strength?: number;
 }
 
 export const DEFAULT_MEMORY_BUDGET_MIB = 2048;
@@ -73,9 +75,9 @@ export class Enhancer {
     const downscale = o.downscale ?? 1;
     let graph: Uint8Array;
     try {
-      graph = buildEnhancerGraph(weights, { downscale, curvesOutput: o.curvesOutput ?? false });
+      graph = buildEnhancerGraph(weights, { downscale, curvesOutput: o.curvesOutput ?? false, strength: o.strength ?? 1 });
     } catch (e) {
-      throw new PieError('usage', e instanceof Error ? e.message : String(e), 'use --scale 1, 1/2, 1/4, 1/8 … (1/k with an integer k)');
+      throw new PieError('usage', e instanceof Error ? e.message : String(e), 'use --scale 1, 1/2, 1/4, 1/8 … (1/k with an integer k) and --strength from 0 to 4');
     }
     const s = await openSession(graph, o.provider ?? 'cpu', o.threads !== undefined ? { threads: o.threads } : {});
     return new Enhancer(s.session, s.provider, s.fallbacks, s.threads, downscale, modelPath, o.curvesOutput ?? false, o.memoryBudgetMiB ?? DEFAULT_MEMORY_BUDGET_MIB);

@@ -15,6 +15,11 @@ export interface EnhancerGraphOptions {
   readonly downscale: number;
   /** Also output the low-resolution curve maps [N,24,ceil(H/k),ceil(W/k)] (for the region cache). */
   readonly curvesOutput?: boolean;
+  /**
+   * Scales the curve maps: 0 = no enhancement, 1 = the model as trained, above 1 stronger. Clipped
+   * to r ∈ [−1, 1], where every curve y + r·y(y−1) stays monotonic and inside [0, 1]. Default 1.
+   */
+  readonly strength?: number;
 }
 
 /** uint8 NHWC [0,255] → float NCHW [0,1] (the network's input layout). */
@@ -67,7 +72,10 @@ export function buildEnhancerGraph(w: DceNetWeights, o: EnhancerGraphOptions): U
   addDceNetWeights(b, w);
   const frames = b.input(FRAMES_INPUT, 'uint8', ['N', 'H', 'W', 3]);
   const x = addFramesToFloat(b, frames);
-  const curvesSmall = addDceNet(b, addDownscale(b, x, o.downscale));
+  const strength = o.strength ?? 1;
+  if (!(strength >= 0 && strength <= 4)) throw new RangeError(`strength must be from 0 to 4, got ${strength}`);
+  const raw = addDceNet(b, addDownscale(b, x, o.downscale));
+  const curvesSmall = strength === 1 ? raw : b.op('Clip', [b.mul(raw, b.scalar(strength)), b.scalar(-1), b.scalar(1)]);
   const y = o.downscale === 1 ? addCurveIterations(b, x, curvesSmall).at(-1)! : addCurvesAtFullRes(b, x, curvesSmall);
   // Back to NHWC after the cast to bytes: a quarter of the traffic of a float transpose.
   const enhanced = b.transpose(addFloatToBytes(b, y), [0, 2, 3, 1]);

@@ -144,6 +144,22 @@ describe('DCE-Net', () => {
     await Promise.all([whole.close(), split.close()]);
   });
 
+  it('strength scales the curves: 0 is the identity, more is brighter, monotonic in between', async () => {
+    const frame = { width: 16, height: 12, data: Uint8Array.from({ length: 576 }, (_, i) => 10 + (i % 50)) };
+    const means: number[] = [];
+    for (const strength of [0, 0.5, 1, 2]) {
+      const e = await Enhancer.open({ downscale: 2, strength });
+      const [out] = (await e.enhance([frame])).frames;
+      if (strength === 0) expect(Array.from(out!.data)).toEqual(Array.from(frame.data));
+      means.push(out!.data.reduce((a, b) => a + b, 0));
+      await e.close();
+    }
+    expect(means[1]).toBeGreaterThan(means[0]!);
+    expect(means[2]).toBeGreaterThan(means[1]!);
+    expect(means[3]).toBeGreaterThan(means[2]!);
+    await expect(Enhancer.open({ strength: 9 })).rejects.toThrow(/strength must be from 0 to 4/);
+  });
+
   it('round-trips weights through the model file format', async () => {
     const w = randomWeights(5);
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pie-')), 'm.onnx');
