@@ -13,14 +13,15 @@ import type { Frame } from './ingest/frame.js';
 import { redact } from './ingest/redact.js';
 import { PieHttpServer } from './output/http-server.js';
 import { batchFrames, type Batch } from './pipeline/batchFrames.js';
-import { DropCounter } from './pipeline/dropCounter.js';
+import { DropCounter, type DropSink } from './pipeline/dropCounter.js';
 import { latestWins } from './pipeline/latestWins.js';
 import type { WebSocket } from 'ws';
 
 /** Where frames of one camera and variant go (an HLS writer, a live stream). write() never blocks. */
 export interface FrameSink {
   write(frame: Frame): void;
-  close(): Promise<void>;
+  /** Settles when the output has flushed and stopped; its value is not used. */
+  close(): Promise<unknown>;
 }
 export interface LiveSink extends FrameSink {
   attach(ws: WebSocket): void;
@@ -28,8 +29,8 @@ export interface LiveSink extends FrameSink {
 
 /** Makes the outputs; injected so the app can be tested with or without encoders. */
 export interface SinkFactory {
-  hls(camera: CameraConfig, variant: Variant, dir: string): Promise<FrameSink>;
-  live(camera: CameraConfig, variant: Variant): Promise<LiveSink>;
+  hls(camera: CameraConfig, variant: Variant, dir: string, drops: DropSink): Promise<FrameSink>;
+  live(camera: CameraConfig, variant: Variant, drops: DropSink): Promise<LiveSink>;
 }
 
 export interface AppOptions {
@@ -110,32 +111,43 @@ export class PieApp {
       enhancers.set(key, e);
     }
 
-    const cameras = new Map<string, CameraRuntime>();
-    for (const c of config.cameras) {
-      const hls = new Map<Variant, FrameSink>();
-      const live = new Map<Variant, LiveSink>();
-      for (const v of c.outputs.hls) hls.set(v, await o.sinks.hls(c, v, path.join(dataDir, c.name, v)));
-      for (const v of c.outputs.websocket) live.set(v, await o.sinks.live(c, v));
-      const source = new CameraSource({ name: c.name, input: c.input, width: c.width, height: c.height, fps: c.fps, log: (l) => log(`[${c.name}] ${l}`) });
-      cameras.set(c.name, { config: c, source, hls, live, processed: 0, lastLatencyMs: 0 });
-    }
-
     const drops = new DropCounter();
+    const cameras = new Map<string, CameraRuntime>();
     const appRef: { app?: PieApp } = {};
-    const server = await PieHttpServer.start({
-      host: config.server.host, port: config.server.port, ...(config.server.token ? { token: config.server.token } : {}),
-      hlsRoot: dataDir,
-      cameras: () => [...cameras.keys()],
-      health: () => ({ status: 'ok', cameras: [...cameras.values()].map((c) => ({ name: c.config.name, state: c.source.status().state })) }),
-      status: () => appRef.app?.status() ?? { cameras: [] },
-      hasStream: (camera, variant) => Boolean(cameras.get(camera)?.live.has(variant as Variant)),
-      attach: (camera, variant, ws) => {
-        const s = cameras.get(camera)?.live.get(variant as Variant);
-        if (!s) return false;
-        s.attach(ws);
-        return true;
-      },
-    });
+    let server: PieHttpServer;
+    const started: FrameSink[] = [];
+    const track = <S extends FrameSink>(sink: S): S => { started.push(sink); return sink; };
+    try {
+      for (const c of config.cameras) {
+        const hls = new Map<Variant, FrameSink>();
+        const live = new Map<Variant, LiveSink>();
+        for (const v of c.outputs.hls) hls.set(v, track(await o.sinks.hls(c, v, path.join(dataDir, c.name, v), drops)));
+        for (const v of c.outputs.websocket) live.set(v, track(await o.sinks.live(c, v, drops)));
+        const source = new CameraSource({ name: c.name, input: c.input, width: c.width, height: c.height, fps: c.fps, log: (l) => log(`[${c.name}] ${l}`) });
+        cameras.set(c.name, { config: c, source, hls, live, processed: 0, lastLatencyMs: 0 });
+      }
+
+      server = await PieHttpServer.start({
+        host: config.server.host, port: config.server.port, ...(config.server.token ? { token: config.server.token } : {}),
+        hlsRoot: dataDir,
+        cameras: () => [...cameras.keys()],
+        health: () => ({ status: 'ok', cameras: [...cameras.values()].map((c) => ({ name: c.config.name, state: c.source.status().state })) }),
+        status: () => appRef.app?.status() ?? { cameras: [] },
+        hasStream: (camera, variant) => Boolean(cameras.get(camera)?.live.has(variant as Variant)),
+        attach: (camera, variant, ws) => {
+          const s = cameras.get(camera)?.live.get(variant as Variant);
+          if (!s) return false;
+          s.attach(ws);
+          return true;
+        },
+      });
+    } catch (e) {
+      // Whatever started before the failure (encoders are ffmpeg processes) must not outlive it.
+      await Promise.all(started.map((x) => x.close()));
+      await Promise.all([...enhancers.values()].map((x) => x.close()));
+      if (owned) fs.rmSync(dataDir, { recursive: true, force: true });
+      throw e;
+    }
     const app = new PieApp(server, cameras, enhancers, drops, { path: dataDir, owned });
     appRef.app = app;
     app.wire(config, modelOf);

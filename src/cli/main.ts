@@ -7,6 +7,7 @@ import { parsePositiveInt, parseProvider, parseScale } from './args.js';
 import { runDemo } from './demo.js';
 import { runEnhance } from './enhance.js';
 import { runTrain } from './train.js';
+import { runLive } from './run.js';
 import { felzenszwalb, PIE_FELZENSZWALB } from '../regions/felzenszwalb.js';
 import { PIE_WEIGHTS, LOSS_NAMES, type LossName } from '../train/step.js';
 
@@ -80,6 +81,19 @@ function build(): Command {
       segment: (img) => felzenszwalb(img, PIE_FELZENSZWALB),
     }, log);
   });
+
+  program.command('run')
+    .description('run the live pipeline: cameras → enhancement → HLS and WebSocket (default: a synthetic night camera)')
+    .option('-c, --config <file>', 'YAML config (see config/example.yaml); default: config/default.yaml')
+    .action(async (opts: { config?: string }) => {
+      const app = await runLive(opts.config, log);
+      await new Promise<void>((resolve) => {
+        const stop = (): void => { log('stopping…'); resolve(); };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await app.close();
+    });
 
   program.command('demo')
     .description('generate a dark synthetic clip and enhance it (no input needed)')

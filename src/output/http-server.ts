@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { PieError } from '../errors.js';
 
 export interface HttpServerOptions {
   readonly host: string;
@@ -54,7 +55,13 @@ export class PieHttpServer {
     server.requestTimeout = 30_000;
     server.headersTimeout = 10_000;
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      server.once('error', (e: NodeJS.ErrnoException) => {
+        reject(e.code === 'EADDRINUSE'
+          ? new PieError('config', `port ${o.port} on ${o.host} is already in use`, 'stop the other process, or set server.port in a config (0 picks a free port)', { cause: e })
+          : e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND'
+            ? new PieError('config', `cannot listen on ${o.host}: no such address on this machine`, 'set server.host to 127.0.0.1, 0.0.0.0 or an address of this machine', { cause: e })
+            : e);
+      });
       server.listen(o.port, o.host, () => resolve());
     });
     const addr = server.address() as AddressInfo;

@@ -60,6 +60,9 @@ export interface RtspServerOptions {
   /** Basic auth: both set → the stream needs these credentials. */
   readonly user?: string;
   readonly password?: string;
+  /** videotestsrc pattern (default 'ball': white on black) and a brightness shift (−1..1). */
+  readonly pattern?: string;
+  readonly brightness?: number;
 }
 
 const live = new Set<ChildProcess>();
@@ -78,6 +81,8 @@ export class RtspServer {
     const args = [SCRIPT, '--port', String(port), '--path', p,
       '--width', String(o.width ?? 320), '--height', String(o.height ?? 240), '--fps', String(o.fps ?? 10)];
     if (o.user !== undefined) args.push('--user', o.user, '--password', o.password ?? '');
+    if (o.pattern) args.push('--pattern', o.pattern);
+    if (o.brightness !== undefined) args.push('--brightness', String(o.brightness));
     const child = spawn(PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(child);
     let stderr = '';

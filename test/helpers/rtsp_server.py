@@ -25,6 +25,8 @@ def main() -> int:
     ap.add_argument("--fps", type=int, default=10)
     ap.add_argument("--user")
     ap.add_argument("--password")
+    ap.add_argument("--pattern", default="ball", help="videotestsrc pattern (ball, smpte, ...)")
+    ap.add_argument("--brightness", type=float, default=0.0, help="videobalance brightness, -1..1 (negative: a night scene)")
     a = ap.parse_args()
 
     Gst.init(None)
@@ -36,8 +38,9 @@ def main() -> int:
     # is-live paces the source like a camera; zerolatency + short GOP so a client decodes within
     # a second of connecting; config-interval=-1 repeats SPS/PPS with every keyframe.
     factory.set_launch(
-        f"( videotestsrc is-live=true pattern=ball ! "
+        f"( videotestsrc is-live=true pattern={a.pattern} ! "
         f"video/x-raw,width={a.width},height={a.height},framerate={a.fps}/1 ! "
+        f"videobalance brightness={a.brightness} ! "
         f"x264enc tune=zerolatency speed-preset=ultrafast key-int-max={a.fps} ! "
         f"rtph264pay name=pay0 pt=96 config-interval=-1 )"
     )

@@ -1,0 +1,23 @@
+// `pie-stream run [--config file]` (what `npm start` runs): the live pipeline with its real
+// outputs, on the embedded default config unless one is given. Prints the URLs to open and stops
+// cleanly on Ctrl-C.
+import { PieApp, type SinkFactory } from '../app.js';
+import { loadConfig, loadDefaultConfig, DEFAULT_CONFIG_PATH } from '../config/load.js';
+import { HlsWriter } from '../output/hls.js';
+import { JsmpegStream } from '../output/jsmpeg.js';
+
+/** The encoders: ffmpeg HLS writers and JSMpeg WebSocket streams. */
+export const encoderSinks: SinkFactory = {
+  hls: (c, variant, dir, drops) => HlsWriter.start({ camera: c.name, variant, width: c.width, height: c.height, fps: c.fps, dir, drops }),
+  live: (c, variant, drops) => JsmpegStream.start({ camera: c.name, variant, width: c.width, height: c.height, fps: c.fps, drops }),
+};
+
+export async function runLive(configPath: string | undefined, log: (s: string) => void): Promise<PieApp> {
+  const config = configPath ? loadConfig(configPath) : loadDefaultConfig();
+  log(`config: ${configPath ?? `${DEFAULT_CONFIG_PATH} (the embedded default: a synthetic night camera)`}`);
+  const app = await PieApp.start(config, { sinks: encoderSinks, log });
+  log(`pie-stream is running at ${app.url}  (health: ${app.url}/health, status: ${app.url}/api/cameras)`);
+  for (const u of app.urls()) log(`  ${u.camera}: ${u.kind.padEnd(28)} ${u.url}`);
+  log('HLS plays in Safari, VLC or ffplay; the WebSocket speaks JSMpeg (node-rtsp-stream\'s protocol). Ctrl-C stops.');
+  return app;
+}
