@@ -1,0 +1,100 @@
+// npm run bench -- flicker --video PATH [--seconds 10] [--size 640x360] [--scale 4] [--model FILE]
+//                          [--alpha 0.2] [--mix 0] [--hold 0] [--segmenter slic|felzenszwalb] [--batch 8]
+// (or: npx tsx bench/flicker.ts --video PATH …)
+// Flicker of the enhancer on a clip (issue 5's figure: mean absolute frame-to-frame change of the
+// output over that of the input), without and with the region cache, plus what the cache costs
+// per frame and per keyframe. Meant for static cameras: on a moving scene the ratio mixes motion in.
+// Streams the clip (decoder → enhancer → cache + applier), keeping one batch in memory.
+import { CurveApplier } from '../src/enhance/apply-graph.js';
+import { DEFAULT_MODEL_PATH, Enhancer } from '../src/enhance/enhancer.js';
+import { FlickerMeter, type FlickerReport } from '../src/enhance/flicker.js';
+import type { RgbImage } from '../src/image/types.js';
+import { rgbBytes } from '../src/image/types.js';
+import { decodeToRawArgs } from '../src/ingest/ffmpeg-args.js';
+import { FfmpegProcess } from '../src/ingest/ffmpeg-process.js';
+import { rawFrames } from '../src/ingest/frame-splitter.js';
+import { probeMedia } from '../src/ingest/probe.js';
+import { RegionCache } from '../src/pipeline/regionCache.js';
+import { felzenszwalb } from '../src/regions/felzenszwalb.js';
+import { describeMachine, machine } from './machine.js';
+
+const arg = (name: string, def?: string): string | undefined => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : def;
+};
+const video = arg('video');
+if (!video) {
+  console.error('usage: npx tsx bench/flicker.ts --video PATH [--seconds 10] [--size WxH] [--scale 4] [--model FILE] [--alpha A] [--mix M] [--hold H] [--segmenter slic|felzenszwalb] [--batch 8]');
+  process.exit(2);
+}
+const seconds = Number(arg('seconds', '10'));
+const k = Number(arg('scale', '4'));
+const batchSize = Number(arg('batch', '8'));
+const modelPath = arg('model', DEFAULT_MODEL_PATH)!;
+const alpha = Number(arg('alpha', '0.2'));
+const mix = Number(arg('mix', '0'));
+const hold = Number(arg('hold', '0'));
+const segmenter = arg('segmenter', 'slic');
+const sizeArg = arg('size');
+
+const info = await probeMedia(video);
+const [width, height] = sizeArg ? sizeArg.split('x').map(Number) as [number, number] : [info.width, info.height];
+console.log(`machine: ${describeMachine(machine())}`);
+console.log(`clip: ${video} (${info.width}x${info.height} @ ${info.fpsValue.toFixed(2)} fps), first ${seconds} s at ${width}x${height}`);
+
+const enhancer = await Enhancer.open({ modelPath, downscale: k, curvesOutput: true });
+const applier = await CurveApplier.open({ downscale: k });
+console.log(`${enhancer.describe()}`);
+const cache = new RegionCache({
+  downscale: k, alpha, mix, hold,
+  // Felzenszwalb on the same curve-resolution thumbnail, min size one region's worth of pixels.
+  ...(segmenter === 'felzenszwalb' ? { segment: (img: RgbImage) => felzenszwalb(img, { scale: 100, sigma: 0.5, minSize: 64 }) } : {}),
+});
+console.log(`region cache: ${segmenter}, alpha ${alpha}, mix ${mix}, hold ${hold}, curves at 1/${k}`);
+
+const direct = new FlickerMeter(), cached = new FlickerMeter();
+let enhanceMs = 0, cacheMs = 0, keyMs = 0, applyMs = 0, keyframes = 0, regions = 0;
+const keyReasons: Record<string, number> = {};
+
+const decoder = await FfmpegProcess.start(decodeToRawArgs({ input: video, size: { width, height }, filters: [`trim=duration=${seconds}`] }));
+let batch: RgbImage[] = [];
+const flush = async (): Promise<void> => {
+  if (batch.length === 0) return;
+  let t = performance.now();
+  const e = await enhancer.enhance(batch);
+  enhanceMs += performance.now() - t;
+  // Frame by frame so keyframe cost can be told apart from the per-frame pooling cost.
+  const [, c, h, w] = e.curves!.dims;
+  const per = c * h * w, smooth = new Float32Array(e.curves!.data.length);
+  batch.forEach((f, i) => {
+    t = performance.now();
+    const r = cache.update(f, { dims: [c, h, w], data: e.curves!.data.subarray(i * per, (i + 1) * per) });
+    const dt = performance.now() - t;
+    if (r.keyframe) { keyframes++; keyMs += dt; keyReasons[r.keyframe] = (keyReasons[r.keyframe] ?? 0) + 1; } else cacheMs += dt;
+    regions = r.regions;
+    smooth.set(r.data, i * per);
+  });
+  t = performance.now();
+  const out = await applier.apply(batch, { data: smooth, dims: e.curves!.dims });
+  applyMs += performance.now() - t;
+  batch.forEach((f, i) => { direct.push(f, e.frames[i]!); cached.push(f, out[i]!); });
+  batch = [];
+};
+for await (const data of rawFrames(decoder.stdout, rgbBytes(width, height))) {
+  batch.push({ width, height, data });
+  if (batch.length >= batchSize) await flush();
+}
+await flush();
+await decoder.exited;
+
+const n = direct.frames;
+const fmt = (r: FlickerReport): string =>
+  `flicker ${r.flicker.toFixed(3)}  (output Δ ${r.outputDiff.toFixed(2)} / input Δ ${r.inputDiff.toFixed(2)} levels)  brightness std ${r.outputBrightnessStd.toFixed(3)} (×${r.brightnessFlicker.toFixed(2)} the input's)`;
+const a = direct.report(), b = cached.report();
+console.log(`\n${n} frames`);
+console.log(`without cache: ${fmt(a)}`);
+console.log(`with cache:    ${fmt(b)}`);
+console.log(`ratio with/without: flicker ${(b.flicker / a.flicker).toFixed(3)}, brightness std ${(b.outputBrightnessStd / Math.max(1e-12, a.outputBrightnessStd)).toFixed(3)}`);
+console.log(`cost: enhance ${(enhanceMs / n).toFixed(1)} ms/frame; cache ${(cacheMs / Math.max(1, n - keyframes)).toFixed(2)} ms/frame, keyframe ${(keyMs / Math.max(1, keyframes)).toFixed(1)} ms (${keyframes}: ${JSON.stringify(keyReasons)}), ${regions} regions; curve application ${(applyMs / n).toFixed(1)} ms/frame`);
+await enhancer.close();
+await applier.close();

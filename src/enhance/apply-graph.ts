@@ -1,0 +1,104 @@
+// The second half of the enhancer on its own: frames plus curve maps in, enhanced frames out. The
+// region cache edits the low-res curve maps between the two halves (pooled per region, smoothed
+// over time), so the curves must be applied by a graph that takes them as an input. The arithmetic
+// is buildEnhancerGraph's (the same fragments), so unedited curves give the Enhancer's bytes.
+import { PieError } from '../errors.js';
+import type { RgbImage } from '../image/types.js';
+import { rgbBytes } from '../image/types.js';
+import { GraphBuilder } from '../onnx/builder.js';
+import { addCurveIterations, CURVE_CHANNELS } from './dcenet.js';
+import type { CurveMaps } from './enhancer.js';
+import { addCurvesAtFullRes, addFloatToBytes, addFramesToFloat, ENHANCED_OUTPUT, FRAMES_INPUT, validateDownscale } from './graph.js';
+import { describeSession, openSession, ort, type Fallback, type Provider, type ProviderChoice } from './session.js';
+
+export const CURVES_INPUT = 'curves';
+
+/**
+ * frames uint8 [N,H,W,3] + curves float32 [N,24,ceil(H/k),ceil(W/k)] → enhanced uint8 [N,H,W,3].
+ * `downscale` picks the same path as the enhancer: at 1 the curves are applied as they are (no
+ * Resize), above 1 each map is upsampled right before its iteration.
+ */
+export function buildCurveApplierGraph(downscale: number): Uint8Array {
+  validateDownscale(downscale);
+  const b = new GraphBuilder('pie_curve_applier');
+  const frames = b.input(FRAMES_INPUT, 'uint8', ['N', 'H', 'W', 3]);
+  const curves = b.input(CURVES_INPUT, 'float32', ['N', CURVE_CHANNELS, 'h', 'w']);
+  const x = addFramesToFloat(b, frames);
+  const y = downscale === 1 ? addCurveIterations(b, x, curves).at(-1)! : addCurvesAtFullRes(b, x, curves);
+  b.output(b.transpose(addFloatToBytes(b, y), [0, 2, 3, 1]), 'uint8', ['N', 'H', 'W', 3], ENHANCED_OUTPUT);
+  return b.toBytes({ doc: `PIE curve application, curves at 1/${downscale}` });
+}
+
+export interface CurveApplierOptions {
+  /** The enhancer's curve downscale k (curves are [N,24,ceil(H/k),ceil(W/k)]). Default 1. */
+  readonly downscale?: number;
+  readonly provider?: ProviderChoice;
+  readonly threads?: number;
+}
+
+export class CurveApplier {
+  private closed = false;
+
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly provider: Provider,
+    readonly fallbacks: readonly Fallback[],
+    readonly threads: number,
+    readonly downscale: number,
+  ) {}
+
+  static async open(o: CurveApplierOptions = {}): Promise<CurveApplier> {
+    const downscale = o.downscale ?? 1;
+    let graph: Uint8Array;
+    try {
+      graph = buildCurveApplierGraph(downscale);
+    } catch (e) {
+      throw new PieError('usage', e instanceof Error ? e.message : String(e), 'use --scale 1, 1/2, 1/4, 1/8 … (1/k with an integer k)');
+    }
+    const s = await openSession(graph, o.provider ?? 'cpu', o.threads !== undefined ? { threads: o.threads } : {});
+    return new CurveApplier(s.session, s.provider, s.fallbacks, s.threads, downscale);
+  }
+
+  describe(): string {
+    return `${describeSession(this)}; curves at 1/${this.downscale}`;
+  }
+
+  /** Applies `curves` (one [24,h,w] block per frame, in order) to same-sized frames in one run. */
+  async apply(frames: readonly RgbImage[], curves: CurveMaps): Promise<RgbImage[]> {
+    if (this.closed) throw new Error('CurveApplier is closed');
+    const first = frames[0];
+    if (!first) return [];
+    const { width, height } = first;
+    const size = rgbBytes(width, height);
+    const k = this.downscale;
+    const [n, c, h, w] = curves.dims;
+    // A mismatch would make ORT broadcast or fail deep inside; say what was expected instead.
+    if (n !== frames.length || c !== CURVE_CHANNELS || h !== Math.ceil(height / k) || w !== Math.ceil(width / k) || curves.data.length !== n * c * h * w) {
+      throw new RangeError(`curve maps [${curves.dims.join(',')}] do not fit ${frames.length} frames of ${width}x${height} at 1/${k}: expected [${frames.length},${CURVE_CHANNELS},${Math.ceil(height / k)},${Math.ceil(width / k)}]`);
+    }
+    for (const f of frames) {
+      if (f.width !== width || f.height !== height || f.data.length !== size) {
+        throw new RangeError(`a batch needs frames of one size: ${width}x${height} and ${f.width}x${f.height} (${f.data.length} bytes)`);
+      }
+    }
+    let input: Uint8Array;
+    if (frames.length === 1) {
+      input = first.data;
+    } else {
+      input = new Uint8Array(frames.length * size);
+      frames.forEach((f, i) => input.set(f.data, i * size));
+    }
+    const out = await this.session.run({
+      [FRAMES_INPUT]: new ort.Tensor('uint8', input, [frames.length, height, width, 3]),
+      [CURVES_INPUT]: new ort.Tensor('float32', curves.data, [n, c, h, w]),
+    });
+    const enhanced = out[ENHANCED_OUTPUT]!.data as Uint8Array;
+    return frames.map((_, i) => ({ width, height, data: enhanced.subarray(i * size, (i + 1) * size) }));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.session.release();
+  }
+}
