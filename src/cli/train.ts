@@ -3,33 +3,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PieError } from '../errors.js';
-import type { ProviderChoice } from '../enhance/session.js';
 import { inspectModel } from '../onnx/inspect.js';
 import { writeSvgPng } from '../image/io.js';
 import { blazeFaceModelPath } from '../detect/models.js';
 import { blazeFaceSpec, squeezeNetSpec, type FeatureNetSpec } from '../train/features.js';
 import { lossPlotSvg } from '../train/plot.js';
 import { LOSS_NAMES, type LossWeights } from '../train/step.js';
-import { train, type Segmenter, type StepReport } from '../train/trainer.js';
+import { train, type StepReport, type TrainOptions } from '../train/trainer.js';
 import { Progress } from './progress.js';
 
-export interface TrainCommandOptions {
-  readonly inputs: string;
-  readonly positives: string;
-  readonly out: string;
-  readonly steps: number;
-  readonly crop: number;
-  readonly batch: number;
-  readonly lr: number;
-  readonly seed: number;
-  readonly features: string;
-  readonly weights: LossWeights;
-  readonly init?: string;
-  readonly resume: boolean;
-  readonly provider: ProviderChoice;
-  readonly checkpointEvery: number;
-  readonly segment: Segmenter;
-}
+/** The trainer's options as the command line gives them: the feature network by name or path. */
+export type TrainCommandOptions = Omit<TrainOptions, 'features' | 'onStep' | 'log'> & { readonly features: string };
 
 /** 'blazeface' (shipped with the npm package), 'none', or a path; SqueezeNet 1.1 is recognised by its outputs. */
 export function loadFeatures(p: string): FeatureNetSpec | undefined {

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { cli } from '../helpers/cli.js';
 import { encodeImage, readImage } from '../../src/image/io.js';
 import { probeMedia } from '../../src/ingest/probe.js';
 import { GraphBuilder } from '../../src/onnx/builder.js';
@@ -13,19 +13,6 @@ const root = fs.mkdtempSync(path.join(os.tmpdir(), 'pie-cli-'));
 const inDir = path.join(root, 'in');
 const sha = (f: string): string => crypto.createHash('sha1').update(fs.readFileSync(f)).digest('hex');
 
-/** Runs the CLI in-process, capturing stderr. */
-async function cli(...args: string[]): Promise<{ code: number; err: string }> {
-  const write = process.stderr.write.bind(process.stderr);
-  let err = '';
-  process.stderr.write = ((s: string | Uint8Array) => { err += String(s); return true; }) as typeof process.stderr.write;
-  try {
-    const code = await main(args);
-    return { code, err };
-  } finally {
-    process.stderr.write = write;
-    process.exitCode = 0;
-  }
-}
 
 beforeAll(async () => {
   fs.mkdirSync(inDir, { recursive: true });

@@ -2,22 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { cli } from '../helpers/cli.js';
 import { encodeImage } from '../../src/image/io.js';
 import { inspectModel } from '../../src/onnx/inspect.js';
 import { darkImage } from '../helpers/media.js';
 
-async function cli(...args: string[]): Promise<{ code: number; err: string }> {
-  const write = process.stderr.write.bind(process.stderr);
-  let err = '';
-  process.stderr.write = ((s: string | Uint8Array) => { err += String(s); return true; }) as typeof process.stderr.write;
-  try {
-    return { code: await main(args), err };
-  } finally {
-    process.stderr.write = write;
-    process.exitCode = 0;
-  }
-}
 
 describe('pie-stream train', () => {
   it('trains from folders and writes the model, a CSV log, a loss plot and a checkpoint', async () => {
