@@ -1,7 +1,9 @@
 // `pie-stream run [--config file]` (what `npm start` runs): the live pipeline with its real
 // outputs, on the embedded default config unless one is given. Prints the URLs to open and stops
 // cleanly on Ctrl-C.
+import { config as rxConfig } from 'rxjs';
 import { PieApp, type SinkFactory } from '../app.js';
+import { redact } from '../ingest/redact.js';
 import { loadConfig, loadDefaultConfig, DEFAULT_CONFIG_PATH } from '../config/load.js';
 import { HlsWriter } from '../output/hls.js';
 import { JsmpegStream } from '../output/jsmpeg.js';
@@ -13,6 +15,9 @@ export const encoderSinks: SinkFactory = {
 };
 
 export async function runLive(configPath: string | undefined, log: (s: string) => void): Promise<PieApp> {
+  // RxJS rethrows a subscriber's error asynchronously by default, which would crash the process
+  // and every camera with it: log it instead.
+  rxConfig.onUnhandledError = (e: unknown) => log(redact(`pipeline error (ignored): ${e instanceof Error ? e.message : String(e)}`));
   const config = configPath ? loadConfig(configPath) : loadDefaultConfig();
   log(`config: ${configPath ?? `${DEFAULT_CONFIG_PATH} (the embedded default: a synthetic night camera)`}`);
   const app = await PieApp.start(config, { sinks: encoderSinks, log });
