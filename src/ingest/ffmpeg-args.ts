@@ -12,6 +12,8 @@ export interface DecodeOptions {
   /** Read a file at its native rate instead of as fast as possible. */
   readonly realtime?: boolean;
   readonly rtspTransport?: 'tcp' | 'udp';
+  /** How long ffmpeg probes the input before the first frame (µs); ffmpeg's default is 5 s. */
+  readonly analyzeDurationUs?: number;
   /** lavfi source graph instead of a file/URL. */
   readonly lavfi?: boolean;
   /** Extra filters appended after scaling (e.g. a denoiser). */
@@ -24,6 +26,7 @@ const COMMON = ['-hide_banner', '-nostdin', '-loglevel', 'error'];
 export function decodeToRawArgs(o: DecodeOptions): string[] {
   const args = [...COMMON];
   if (o.rtspTransport) args.push('-rtsp_transport', o.rtspTransport);
+  if (o.analyzeDurationUs !== undefined) args.push('-analyzeduration', String(o.analyzeDurationUs));
   if (o.loop) args.push('-stream_loop', '-1');
   if (o.realtime) args.push('-re');
   if (o.lavfi) args.push('-f', 'lavfi');

@@ -11,8 +11,8 @@ describe('ffmpeg argument builder', () => {
   });
 
   it('decodes an RTSP camera at a processing size and fps', () => {
-    expect(decodeToRawArgs({ input: 'rtsp://h/s', rtspTransport: 'tcp', fps: 5, size: { width: 640, height: 360 }, filters: ['hqdn3d'] })).toEqual([
-      '-hide_banner', '-nostdin', '-loglevel', 'error', '-rtsp_transport', 'tcp', '-i', 'rtsp://h/s', '-map', '0:v:0', '-an', '-sn', '-dn',
+    expect(decodeToRawArgs({ input: 'rtsp://h/s', rtspTransport: 'tcp', analyzeDurationUs: 500000, fps: 5, size: { width: 640, height: 360 }, filters: ['hqdn3d'] })).toEqual([
+      '-hide_banner', '-nostdin', '-loglevel', 'error', '-rtsp_transport', 'tcp', '-analyzeduration', '500000', '-i', 'rtsp://h/s', '-map', '0:v:0', '-an', '-sn', '-dn',
       '-vf', 'fps=5,scale=640:360,hqdn3d', '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1']);
   });
 
