@@ -4,11 +4,11 @@
 // is buildEnhancerGraph's (the same fragments), so unedited curves give the Enhancer's bytes.
 import { PieError } from '../errors.js';
 import type { RgbImage } from '../image/types.js';
-import { rgbBytes } from '../image/types.js';
 import { GraphBuilder } from '../onnx/builder.js';
-import { addCurveIterations, CURVE_CHANNELS } from './dcenet.js';
+import { CURVE_CHANNELS } from './dcenet.js';
 import type { CurveMaps } from './enhancer.js';
-import { addCurvesAtFullRes, addFloatToBytes, addFramesToFloat, ENHANCED_OUTPUT, FRAMES_INPUT, validateDownscale } from './graph.js';
+import { packFrames, unpackFrames } from './frame-batch.js';
+import { addApplyCurves, addFramesToFloat, ENHANCED_OUTPUT, FRAMES_INPUT, validateDownscale } from './graph.js';
 import { describeSession, openSession, ort, type Fallback, type Provider, type ProviderChoice } from './session.js';
 
 export const CURVES_INPUT = 'curves';
@@ -23,9 +23,7 @@ export function buildCurveApplierGraph(downscale: number): Uint8Array {
   const b = new GraphBuilder('pie_curve_applier');
   const frames = b.input(FRAMES_INPUT, 'uint8', ['N', 'H', 'W', 3]);
   const curves = b.input(CURVES_INPUT, 'float32', ['N', CURVE_CHANNELS, 'h', 'w']);
-  const x = addFramesToFloat(b, frames);
-  const y = downscale === 1 ? addCurveIterations(b, x, curves).at(-1)! : addCurvesAtFullRes(b, x, curves);
-  b.output(b.transpose(addFloatToBytes(b, y), [0, 2, 3, 1]), 'uint8', ['N', 'H', 'W', 3], ENHANCED_OUTPUT);
+  b.output(addApplyCurves(b, addFramesToFloat(b, frames), curves, downscale), 'uint8', ['N', 'H', 'W', 3], ENHANCED_OUTPUT);
   return b.toBytes({ doc: `PIE curve application, curves at 1/${downscale}` });
 }
 
@@ -69,31 +67,18 @@ export class CurveApplier {
     const first = frames[0];
     if (!first) return [];
     const { width, height } = first;
-    const size = rgbBytes(width, height);
     const k = this.downscale;
     const [n, c, h, w] = curves.dims;
     // A mismatch would make ORT broadcast or fail deep inside; say what was expected instead.
     if (n !== frames.length || c !== CURVE_CHANNELS || h !== Math.ceil(height / k) || w !== Math.ceil(width / k) || curves.data.length !== n * c * h * w) {
       throw new RangeError(`curve maps [${curves.dims.join(',')}] do not fit ${frames.length} frames of ${width}x${height} at 1/${k}: expected [${frames.length},${CURVE_CHANNELS},${Math.ceil(height / k)},${Math.ceil(width / k)}]`);
     }
-    for (const f of frames) {
-      if (f.width !== width || f.height !== height || f.data.length !== size) {
-        throw new RangeError(`a batch needs frames of one size: ${width}x${height} and ${f.width}x${f.height} (${f.data.length} bytes)`);
-      }
-    }
-    let input: Uint8Array;
-    if (frames.length === 1) {
-      input = first.data;
-    } else {
-      input = new Uint8Array(frames.length * size);
-      frames.forEach((f, i) => input.set(f.data, i * size));
-    }
+    const input = packFrames(frames).data;
     const out = await this.session.run({
       [FRAMES_INPUT]: new ort.Tensor('uint8', input, [frames.length, height, width, 3]),
       [CURVES_INPUT]: new ort.Tensor('float32', curves.data, [n, c, h, w]),
     });
-    const enhanced = out[ENHANCED_OUTPUT]!.data as Uint8Array;
-    return frames.map((_, i) => ({ width, height, data: enhanced.subarray(i * size, (i + 1) * size) }));
+    return unpackFrames(out[ENHANCED_OUTPUT]!.data as Uint8Array, frames.length, width, height);
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { PieError } from '../errors.js';
 import type { RgbImage } from '../image/types.js';
-import { rgbBytes } from '../image/types.js';
+import { packFrames, unpackFrames, type PackedFrames } from './frame-batch.js';
 import { CURVE_CHANNELS, type DceNetWeights } from './dcenet.js';
 import { buildEnhancerGraph, CURVES_OUTPUT, ENHANCED_OUTPUT, FRAMES_INPUT } from './graph.js';
 import { loadDceNetModel } from './model-file.js';
@@ -90,30 +90,19 @@ export class Enhancer {
   /** Enhances same-sized frames: one run, or several when the batch would exceed the memory budget. */
   async enhance(frames: readonly RgbImage[]): Promise<EnhancedBatch> {
     if (this.closed) throw new Error('Enhancer is closed');
-    const first = frames[0];
-    if (!first) return { frames: [] };
-    const { width, height } = first;
-    const size = rgbBytes(width, height);
-    for (const f of frames) {
-      if (f.width !== width || f.height !== height || f.data.length !== size) {
-        throw new RangeError(`a batch needs frames of one size: ${width}x${height} and ${f.width}x${f.height} (${f.data.length} bytes)`);
-      }
-    }
-    const per = this.framesPerRun(width, height);
-    if (frames.length <= per) return this.run(frames, width, height);
+    if (frames.length === 0) return { frames: [] };
+    const packed = packFrames(frames); // validates one size before any work
+    const per = this.framesPerRun(packed.width, packed.height);
+    if (frames.length <= per) return this.run(packed);
     const parts: EnhancedBatch[] = [];
-    for (let i = 0; i < frames.length; i += per) parts.push(await this.run(frames.slice(i, i + per), width, height));
+    for (let i = 0; i < frames.length; i += per) parts.push(await this.run(packFrames(frames.slice(i, i + per))));
     return { frames: parts.flatMap((p) => p.frames), ...(this.curvesOutput ? { curves: concatCurves(parts.map((p) => p.curves!)) } : {}) };
   }
 
-  private async run(frames: readonly RgbImage[], width: number, height: number): Promise<EnhancedBatch> {
-    const size = rgbBytes(width, height);
-    // Batch of one: hand the frame's own buffer to ORT, no copy.
-    const input = frames.length === 1 ? frames[0]!.data : concatFrames(frames, size);
-    const feeds = { [FRAMES_INPUT]: new ort.Tensor('uint8', input, [frames.length, height, width, 3]) };
+  private async run(p: PackedFrames): Promise<EnhancedBatch> {
+    const feeds = { [FRAMES_INPUT]: new ort.Tensor('uint8', p.data, [p.count, p.height, p.width, 3]) };
     const out = await this.session.run(feeds);
-    const enhanced = out[ENHANCED_OUTPUT]!.data as Uint8Array;
-    const result: RgbImage[] = frames.map((_, i) => ({ width, height, data: enhanced.subarray(i * size, (i + 1) * size) }));
+    const result = unpackFrames(out[ENHANCED_OUTPUT]!.data as Uint8Array, p.count, p.width, p.height);
     const c = out[CURVES_OUTPUT];
     if (!c) return { frames: result };
     const d = c.dims;
@@ -133,10 +122,4 @@ function concatCurves(parts: readonly CurveMaps[]): CurveMaps {
   for (const p of parts) { data.set(p.data, at); at += p.data.length; }
   const [, c, h, w] = parts[0]!.dims;
   return { data, dims: [parts.reduce((n, p) => n + p.dims[0], 0), c, h, w] };
-}
-
-function concatFrames(frames: readonly RgbImage[], size: number): Uint8Array {
-  const buf = new Uint8Array(frames.length * size);
-  frames.forEach((f, i) => buf.set(f.data, i * size));
-  return buf;
 }

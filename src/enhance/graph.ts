@@ -60,6 +60,16 @@ export function addCurvesAtFullRes(b: GraphBuilder, x: string, curvesSmall: stri
   return y;
 }
 
+/**
+ * Curve maps (at 1/k) applied to `x` (float NCHW) and the result as the pipeline's uint8 NHWC
+ * frames: the second half of the enhancer, shared with the curve applier (apply-graph.ts).
+ */
+export function addApplyCurves(b: GraphBuilder, x: string, curves: string, downscale: number): string {
+  const y = downscale === 1 ? addCurveIterations(b, x, curves).at(-1)! : addCurvesAtFullRes(b, x, curves);
+  // Back to NHWC after the cast to bytes: a quarter of the traffic of a float transpose.
+  return b.transpose(addFloatToBytes(b, y), [0, 2, 3, 1]);
+}
+
 export function validateDownscale(k: number): void {
   if (!Number.isInteger(k) || k < 1 || k > 64) {
     throw new RangeError(`curve downscale must be an integer from 1 to 64, got ${k}`);
@@ -76,10 +86,7 @@ export function buildEnhancerGraph(w: DceNetWeights, o: EnhancerGraphOptions): U
   if (!(strength >= 0 && strength <= 4)) throw new RangeError(`strength must be from 0 to 4, got ${strength}`);
   const raw = addDceNet(b, addDownscale(b, x, o.downscale));
   const curvesSmall = strength === 1 ? raw : b.op('Clip', [b.mul(raw, b.scalar(strength)), b.scalar(-1), b.scalar(1)]);
-  const y = o.downscale === 1 ? addCurveIterations(b, x, curvesSmall).at(-1)! : addCurvesAtFullRes(b, x, curvesSmall);
-  // Back to NHWC after the cast to bytes: a quarter of the traffic of a float transpose.
-  const enhanced = b.transpose(addFloatToBytes(b, y), [0, 2, 3, 1]);
-  b.output(enhanced, 'uint8', ['N', 'H', 'W', 3], ENHANCED_OUTPUT);
+  b.output(addApplyCurves(b, x, curvesSmall, o.downscale), 'uint8', ['N', 'H', 'W', 3], ENHANCED_OUTPUT);
   if (o.curvesOutput) b.output(curvesSmall, 'float32', ['N', CURVE_CHANNELS, 'h', 'w'], CURVES_OUTPUT);
   return b.toBytes({ doc: `PIE enhancer, curves at 1/${o.downscale}` });
 }
