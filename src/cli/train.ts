@@ -32,19 +32,20 @@ export function loadFeatures(p: string): FeatureNetSpec | undefined {
 }
 
 export async function runTrain(o: TrainCommandOptions, log: (s: string) => void): Promise<void> {
-  const features = loadFeatures(o.features);
+  const features = o.weights.perceptual || o.weights.nce ? loadFeatures(o.features) : undefined;
   const weights = features ? o.weights : { ...o.weights, perceptual: 0, nce: 0 };
   if (!features && (o.weights.perceptual || o.weights.nce)) log('no feature network: the perceptual and contrastive terms are off');
   fs.mkdirSync(path.dirname(path.resolve(o.out)), { recursive: true });
   const bar = new Progress('train', o.steps);
-  const short: Record<string, string> = { tv: 'tv', color: 'col', perceptual: 'perc', region: 'reg', nce: 'nce', triplet: 'tri' };
+  const short: Record<string, string> = { tv: 'tv', color: 'col', perceptual: 'perc', region: 'reg', nce: 'nce', triplet: 'tri', spatial: 'spa', exposure: 'exp' };
   const onStep = (r: StepReport): void => {
     const terms = LOSS_NAMES.filter((n) => weights[n]).map((n) => `${short[n]} ${r.losses[n].toPrecision(3)}`).join(' ');
     bar.update(r.step, r.steps, `loss ${r.losses.total.toPrecision(4)} (${terms}) ${r.ms.toFixed(0)} ms/step`);
   };
   const result = await train({
-    inputs: o.inputs, positives: o.positives, out: o.out, steps: o.steps, crop: o.crop, batch: o.batch, lr: o.lr, seed: o.seed,
+    inputs: o.inputs, ...(o.positives ? { positives: o.positives } : {}), ...(o.exposureLevel !== undefined ? { exposureLevel: o.exposureLevel } : {}), out: o.out, steps: o.steps, crop: o.crop, batch: o.batch, lr: o.lr, seed: o.seed,
     weights, segment: o.segment, resume: o.resume, provider: o.provider, checkpointEvery: o.checkpointEvery, onStep, log,
+    ...(o.threads !== undefined ? { threads: o.threads } : {}),
     ...(features ? { features } : {}), ...(o.init ? { init: o.init } : {}),
   });
   bar.done();

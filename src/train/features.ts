@@ -18,6 +18,18 @@ export interface FeatureNetSpec {
   readonly perceptualTap: string;
   /** RGB in [0,1] → what the network expects, as a 1×1 convolution: weight [3,3], bias [3]. */
   readonly preprocess: { readonly weight: readonly (readonly number[])[]; readonly bias: readonly number[] };
+  /**
+   * Multiplies every Gram distance so that D(positive, negative) is O(1) on real data
+   * (scripts/gram-scale.ts measures it); otherwise softplus works in its linear regime for one
+   * network and its flat one for another, and the contrastive term's weight means nothing.
+   */
+  readonly gramScale: number;
+  /**
+   * Multiplies the perceptual MSE so that brightening a low-light crop by gamma 0.5 costs about 1
+   * (scripts/gram-scale.ts): unscaled, one network's feature preservation pins the output to the
+   * input (SqueezeNet trained to the identity) while another's barely registers.
+   */
+  readonly perceptualScale: number;
   /** The network's input layout (TensorFlow exports take NHWC). Default 'nchw'. */
   readonly layout?: 'nchw' | 'nhwc';
 }
@@ -30,6 +42,9 @@ export function squeezeNetSpec(model: Uint8Array): FeatureNetSpec {
     input: 'data_0',
     gramTaps: ['relu1', 'fire3', 'fire5'],
     perceptualTap: 'fire9',
+    // 0–255 inputs make Grams huge: Σ median D(P, N) = 7.3e6 on SICE positives (scripts/gram-scale.ts).
+    gramScale: 1.4e-7,
+    perceptualScale: 0.027, // MSE 36.5 for gamma 0.5 on SICE low-light crops
     preprocess: { weight: [[0, 0, 255], [0, 255, 0], [255, 0, 0]], bias: [-104, -117, -123] },
   };
 }
@@ -49,6 +64,9 @@ export function blazeFaceSpec(model: Uint8Array): FeatureNetSpec {
     input: 'input:0',
     gramTaps: [relu(6), relu(14), relu(22)],
     perceptualTap: relu(30),
+    // Σ median D(P, N) = 13.4 on SICE positives (scripts/gram-scale.ts).
+    gramScale: 0.075,
+    perceptualScale: 0.11, // MSE 9.5 for gamma 0.5 on SICE low-light crops
     preprocess: { weight: [[2, 0, 0], [0, 2, 0], [0, 0, 2]], bias: [-1, -1, -1] },
     layout: 'nhwc',
   };

@@ -25,10 +25,18 @@ export function colorLoss(t: Tape, e: string): string {
 /** Mean over channels: [B,3,H,W] → [B,1,H,W]. */
 export const gray = (t: Tape, x: string): string => t.reduceMean(x, [1], true);
 
-/** max(L1(gray E, gray P) − L1(gray E, gray N) + margin, 0), each L1 a mean absolute difference. */
+/**
+ * max(L1(gray E, gray P) − L1(gray E, gray N) + margin, 0), each L1 a mean absolute difference over
+ * every (enhanced, reference) pair — the official code pairs by batch index, which needs as many
+ * positives as inputs; over all pairs is the same expectation with any counts.
+ */
 export function grayTripletLoss(t: Tape, e: string, p: string, n: string, margin = 0.3): string {
-  const ge = gray(t, e);
-  const l1 = (x: string): string => t.mean(t.abs(t.sub(ge, gray(t, x))));
+  const [b, , h, w] = t.shape(e) as [number, number, number, number];
+  const ge = t.reshape(gray(t, e), [b, 1, h * w]);
+  const l1 = (x: string): string => {
+    const k = t.shape(x)[0]!;
+    return t.mean(t.abs(t.sub(ge, t.reshape(gray(t, x), [1, k, h * w]))));
+  };
   return t.maximum(t.add(t.sub(l1(p), l1(n)), t.scalar(margin)), t.scalar(0));
 }
 
@@ -51,7 +59,7 @@ export function gramDistances(t: Tape, ga: string, gb: string): string {
  * Gram-InfoNCE: D(·,·) summed over the Gram taps; softplus(D(E,P) − D(E,N)) averaged over every
  * (enhanced, positive, negative) triple — with one negative that is InfoNCE's −log softmax.
  */
-export function gramInfoNceLoss(t: Tape, eTaps: readonly string[], pTaps: readonly string[], nTaps: readonly string[]): string {
+export function gramInfoNceLoss(t: Tape, eTaps: readonly string[], pTaps: readonly string[], nTaps: readonly string[], scale = 1): string {
   let dp: string | undefined;
   let dn: string | undefined;
   eTaps.forEach((e, i) => {
@@ -63,7 +71,8 @@ export function gramInfoNceLoss(t: Tape, eTaps: readonly string[], pTaps: readon
   });
   const [a, bp] = t.shape(dp!) as [number, number];
   const bn = t.shape(dn!)[1]!;
-  return t.mean(t.softplus(t.sub(t.reshape(dp!, [a, bp, 1]), t.reshape(dn!, [a, 1, bn]))));
+  const diff = t.sub(t.reshape(dp!, [a, bp, 1]), t.reshape(dn!, [a, 1, bn]));
+  return t.mean(t.softplus(scale === 1 ? diff : t.mul(diff, t.scalar(scale))));
 }
 
 /** Feature preservation: mean squared difference of the deep features of input and output. */
@@ -82,4 +91,31 @@ export function regionLoss(t: Tape, e: string, labels: string, counts: string): 
   const k = t.shape(counts)[0]!;
   const means = t.div(t.scatterAdd(t.zeros([k]), labels, y), counts);
   return t.mean(t.square(t.sub(y, t.gather(means, labels))));
+}
+
+/**
+ * Zero-DCE's spatial consistency: on 4×4-pooled gray images, the differences to the four
+ * neighbours (zero padding at the border, as its convolutions do) should match between input
+ * and enhanced. Σ over the four directions, mean over [B,1,h,w].
+ */
+export function spatialConsistencyLoss(t: Tape, input: string, e: string): string {
+  const pool = (x: string): string => t.avgPool(gray(t, x), { kernel: [4, 4], strides: [4, 4] });
+  const po = pool(input);
+  const pe = pool(e);
+  const [b, , h, w] = t.shape(po) as [number, number, number, number];
+  const d = t.sub(po, pe); // differences of differences = differences of d
+  const sq = (x: string): string => t.sum(t.square(x));
+  // Interior: left and right (up and down) see the same neighbour pairs, so each counts twice.
+  const dh = t.sub(t.slice(d, [1], [h], [2]), t.slice(d, [0], [h - 1], [2]));
+  const dw = t.sub(t.slice(d, [1], [w], [3]), t.slice(d, [0], [w - 1], [3]));
+  let total = t.mul(t.add(sq(dh), sq(dw)), t.scalar(2));
+  // Border: the zero pad makes the difference the value itself.
+  for (const [start, axis] of [[0, 2], [h - 1, 2], [0, 3], [w - 1, 3]] as const) total = t.add(total, sq(t.slice(d, [start], [start + 1], [axis])));
+  return t.mul(total, t.scalar(1 / (b * h * w)));
+}
+
+/** Zero-DCE's exposure control: mean over 16×16 patches of (patch gray mean − level)². */
+export function exposureLoss(t: Tape, e: string, level: number, patch = 16): string {
+  const p = t.avgPool(gray(t, e), { kernel: [patch, patch], strides: [patch, patch] });
+  return t.mean(t.square(t.sub(p, t.scalar(level))));
 }

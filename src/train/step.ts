@@ -5,14 +5,29 @@ import { addDceNet, DCE_LAYERS, ITERATIONS, LAYER_NAMES, biasName, weightName } 
 import { Tape } from './autodiff/tape.js';
 import type { Shape } from './autodiff/shape.js';
 import { applyFeatureNet, type FeatureNetSpec } from './features.js';
-import { colorLoss, gramInfoNceLoss, grayTripletLoss, perceptualLoss, regionLoss, tvLoss } from './losses.js';
+import { colorLoss, exposureLoss, gramInfoNceLoss, grayTripletLoss, perceptualLoss, regionLoss, spatialConsistencyLoss, tvLoss } from './losses.js';
 import { adamUpdate, PIE_ADAM, type AdamConfig } from './optim.js';
 
-/** PIE's official weights. */
-export const PIE_WEIGHTS = { tv: 200, color: 8, perceptual: 1, region: 1, nce: 10, triplet: 10 } as const;
+/** PIE's official weights (Zero-DCE's spatial and exposure terms off). */
+export const PIE_WEIGHTS = { tv: 200, color: 8, perceptual: 1, region: 1, nce: 10, triplet: 10, spatial: 0, exposure: 0 } as const;
 export type LossName = keyof typeof PIE_WEIGHTS;
 export type LossWeights = Readonly<Record<LossName, number>>;
 export const LOSS_NAMES = Object.keys(PIE_WEIGHTS) as LossName[];
+
+/** Zero-DCE's no-reference losses only, its official weights (exposure level 0.6): the ablation. */
+export const ZERO_DCE_WEIGHTS: LossWeights = { tv: 200, color: 5, perceptual: 0, region: 0, nce: 0, triplet: 0, spatial: 1, exposure: 10 };
+
+/**
+ * PIE plus Zero-DCE's exposure term: published PIE under-exposes (DESIGN §5), and an anchor on
+ * exposure is the least change that fixes it. What pie-base is trained with.
+ */
+export const PIE_EXPOSURE_WEIGHTS: LossWeights = { ...PIE_WEIGHTS, exposure: 10 };
+
+export const LOSS_PRESETS = { pie: PIE_WEIGHTS, 'pie-exposure': PIE_EXPOSURE_WEIGHTS, 'zero-dce': ZERO_DCE_WEIGHTS } as const;
+export type LossPreset = keyof typeof LOSS_PRESETS;
+
+/** Zero-DCE's well-exposedness level E. */
+export const DEFAULT_EXPOSURE_LEVEL = 0.6;
 
 export interface StepConfig {
   readonly batch: number;
@@ -22,6 +37,8 @@ export interface StepConfig {
   /** Segment slots for the regional loss across the batch (labels must be below this). */
   readonly maxSegments: number;
   readonly weights: LossWeights;
+  /** Target gray level of the exposure term (default 0.6, Zero-DCE's). */
+  readonly exposureLevel?: number;
   readonly adam?: AdamConfig;
   /** Needed when the perceptual or contrastive weights are non-zero. */
   readonly features?: FeatureNetSpec;
@@ -74,6 +91,8 @@ export function buildTrainStep(c: StepConfig): TrainStepGraph {
   const terms: Partial<Record<LossName, string>> = {};
   if (w.tv) terms.tv = tvLoss(t, curves);
   if (w.color) terms.color = colorLoss(t, enhanced);
+  if (w.spatial) terms.spatial = spatialConsistencyLoss(t, low, enhanced);
+  if (w.exposure) terms.exposure = exposureLoss(t, enhanced, c.exposureLevel ?? DEFAULT_EXPOSURE_LEVEL);
   if (w.region) {
     const labels = t.input(IO.labels, [c.batch * c.crop * c.crop], { type: 'int64' });
     const counts = t.input(IO.counts, [c.maxSegments]);
@@ -98,9 +117,9 @@ export function buildTrainStep(c: StepConfig): TrainStepGraph {
       if (!splits.has(tap)) splits.set(tap, t.split(fr[tap]!, 0, sizes));
       return splits.get(tap)![k]!;
     };
-    if (w.perceptual) terms.perceptual = perceptualLoss(t, part(f.perceptualTap, 0), fe[f.perceptualTap]!);
+    if (w.perceptual) terms.perceptual = t.mul(perceptualLoss(t, part(f.perceptualTap, 0), fe[f.perceptualTap]!), t.scalar(f.perceptualScale));
     if (w.nce) {
-      terms.nce = gramInfoNceLoss(t, f.gramTaps.map((g) => fe[g]!), f.gramTaps.map((g) => part(g, 1)), f.gramTaps.map((g) => part(g, 2)));
+      terms.nce = gramInfoNceLoss(t, f.gramTaps.map((g) => fe[g]!), f.gramTaps.map((g) => part(g, 1)), f.gramTaps.map((g) => part(g, 2)), f.gramScale);
     }
   }
 

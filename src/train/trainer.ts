@@ -14,14 +14,15 @@ import { bocNegative, mulberry32, type Rng } from './boc.js';
 import { CropSampler, fromNchw, listImages, toNchw } from './data.js';
 import type { FeatureNetSpec } from './features.js';
 import { adamScalars, PIE_ADAM } from './optim.js';
-import { buildTrainStep, IO, LOSS_NAMES, PARAMS, type LossName, type LossWeights } from './step.js';
+import { buildTrainStep, DEFAULT_EXPOSURE_LEVEL, IO, LOSS_NAMES, PARAMS, type LossName, type LossWeights } from './step.js';
 
 /** Segments an image; labels 0..count−1, row-major. */
 export type Segmenter = (img: RgbImage) => { labels: Int32Array; count: number };
 
 export interface TrainOptions {
   readonly inputs: string;
-  readonly positives: string;
+  /** Needed when the contrastive or triplet terms are on (Zero-DCE's losses need none). */
+  readonly positives?: string;
   /** The exported model (.onnx); the checkpoint, CSV log and plot go beside it. */
   readonly out: string;
   readonly steps: number;
@@ -30,11 +31,14 @@ export interface TrainOptions {
   readonly lr: number;
   readonly seed: number;
   readonly weights: LossWeights;
+  readonly exposureLevel?: number;
   readonly features?: FeatureNetSpec;
   readonly segment: Segmenter;
   readonly init?: string;
   readonly resume?: boolean;
   readonly provider?: ProviderChoice;
+  /** CPU threads per session (default: all cores). */
+  readonly threads?: number;
   readonly checkpointEvery?: number;
   readonly positivesPerStep?: number;
   readonly onStep?: (r: StepReport) => void;
@@ -124,12 +128,18 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const log = o.log ?? (() => {});
   const t0 = performance.now();
   const lowFiles = listImages(o.inputs, 'inputs');
-  const posFiles = listImages(o.positives, 'positives');
+  const needPairs = Boolean(o.weights.nce || o.weights.triplet);
+  if (needPairs && !o.positives) throw new PieError('usage', 'the contrastive and triplet terms need normal-light positives', 'pass --positives <dir>, or set --w-nce 0 --w-triplet 0');
+  const posFiles = needPairs ? listImages(o.positives!, 'positives') : [];
   const nPos = o.positivesPerStep ?? 2;
   const maxSegments = o.batch * o.crop * o.crop; // every pixel its own segment at worst
-  const stepGraph = buildTrainStep({ batch: o.batch, crop: o.crop, positives: nPos, negatives: nPos, maxSegments, weights: o.weights, ...(o.features ? { features: o.features } : {}) });
-  const step = await openSession(stepGraph.bytes, o.provider ?? 'cpu');
-  const fwd = await openSession(forwardGraph(), step.provider);
+  const stepGraph = buildTrainStep({
+    batch: o.batch, crop: o.crop, positives: nPos, negatives: nPos, maxSegments, weights: o.weights,
+    ...(o.exposureLevel !== undefined ? { exposureLevel: o.exposureLevel } : {}), ...(o.features ? { features: o.features } : {}),
+  });
+  const threads = o.threads !== undefined ? { threads: o.threads } : {};
+  const step = await openSession(stepGraph.bytes, o.provider ?? 'cpu', threads);
+  const fwd = await openSession(forwardGraph(), step.provider, threads);
   log(`${describeSession(step)}; ${lowFiles.length} inputs, ${posFiles.length} positives, crop ${o.crop}, batch ${o.batch}, features ${o.features?.name ?? 'none'}`);
 
   let start = 0;
@@ -150,23 +160,28 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const rngFor = (s: number): Rng => mulberry32((o.seed * 1_000_003 + s) >>> 0);
 
   const csv = `${o.out}.log.csv`;
-  if (start === 0) fs.writeFileSync(csv, `step,${['total', ...LOSS_NAMES].join(',')},grad_norm,ms\n`);
+  if (start === 0 || !fs.existsSync(csv)) fs.writeFileSync(csv, `step,${['total', ...LOSS_NAMES].join(',')},grad_norm,ms\n`);
+  else {
+    // Steps logged after the checkpoint (a run killed between checkpoints) are run again: drop them.
+    const lines = fs.readFileSync(csv, 'utf8').trimEnd().split('\n');
+    fs.writeFileSync(csv, `${lines.filter((l, i) => i === 0 || Number(l.split(',')[0]) <= start).join('\n')}\n`);
+  }
   const history: StepReport[] = [];
   const crop = o.crop;
   const tensorOf = (imgs: RgbImage[]) => new ort.Tensor('float32', toNchw(imgs), [imgs.length, 3, crop, crop]);
   const inputs = new CropSampler(lowFiles, crop, 'inputs');
-  const positives = new CropSampler(posFiles, crop, 'positives');
+  const positives = needPairs ? new CropSampler(posFiles, crop, 'positives') : undefined;
 
   for (let s = start + 1; s <= o.steps; s++) {
     const ts = performance.now();
     const rng = rngFor(s);
     const low = await inputs.sample(o.batch, rng);
-    const pos = await positives.sample(nPos, rng);
+    const pos = positives ? await positives.sample(nPos, rng) : [];
     const neg = pos.map((p) => bocNegative(p, rng).image);
 
     const paramFeeds = Object.fromEntries(PARAMS.map((p) => [IO.param(p.name), new ort.Tensor('float32', ps.get(p.name)!, [...p.shape])]));
     const lowT = tensorOf(low);
-    const feeds: Record<string, ort.Tensor> = { ...paramFeeds, [IO.low]: lowT, [IO.pos]: tensorOf(pos), [IO.neg]: tensorOf(neg) };
+    const feeds: Record<string, ort.Tensor> = { ...paramFeeds, [IO.low]: lowT, ...(needPairs ? { [IO.pos]: tensorOf(pos), [IO.neg]: tensorOf(neg) } : {}) };
     if (o.weights.region) {
       // Regions of the current (detached) enhanced crops, numbered across the batch.
       const e = (await fwd.session.run({ ...paramFeeds, [IO.low]: lowT }))[IO.enhanced]!.data as Float32Array;
@@ -211,13 +226,13 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const tmp = `${o.out}.partial`;
   fs.writeFileSync(tmp, dceNetModelBytes(weights, {
     name: 'pie', trained: `pie-stream train, ${o.steps} steps, crop ${crop}, batch ${o.batch}, lr ${o.lr}, seed ${o.seed}`,
-    features: o.features?.name ?? 'none', weights: JSON.stringify(o.weights),
+    features: o.features?.name ?? 'none', weights: JSON.stringify(o.weights), exposure_level: String(o.exposureLevel ?? DEFAULT_EXPOSURE_LEVEL),
   }));
   fs.renameSync(tmp, o.out);
   await Promise.all([step.session.release(), fwd.session.release()]);
   return {
     out: o.out, steps: o.steps, history,
-    skipped: { inputs: inputs.skipped.unreadable + inputs.skipped.tooSmall, positives: positives.skipped.unreadable + positives.skipped.tooSmall },
+    skipped: { inputs: inputs.skipped.unreadable + inputs.skipped.tooSmall, positives: positives ? positives.skipped.unreadable + positives.skipped.tooSmall : 0 },
     seconds: (performance.now() - t0) / 1000,
   };
 }
