@@ -25,3 +25,10 @@ export function parsePositiveInt(flag: string, s: string, max = 1024): number {
   if (!Number.isInteger(n) || n < 1 || n > max) throw new PieError('usage', `${flag} ${s} must be an integer from 1 to ${max}`, `e.g. ${flag} 4`);
   return n;
 }
+
+/** A target mean brightness strictly between 0 and 1. */
+export function parseExposure(s: string, flag = '--exposure'): number {
+  const x = Number(s);
+  if (!(x > 0 && x < 1)) throw new PieError('usage', `${flag} ${s} must be a mean brightness between 0 and 1`, `e.g. ${flag} 0.45`);
+  return x;
+}

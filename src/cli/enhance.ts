@@ -19,6 +19,7 @@ export interface EnhanceCommandOptions {
   readonly provider: ProviderChoice;
   readonly batch: number;
   readonly strength?: number;
+  readonly exposure?: number;
   readonly threads?: number;
   readonly quiet?: boolean;
 }
@@ -105,6 +106,7 @@ export async function runEnhance(o: EnhanceCommandOptions, log: (s: string) => v
   }
   const enhancer = await Enhancer.open({
     downscale: o.downscale, provider: o.provider, strength: o.strength ?? 1,
+    ...(o.exposure !== undefined ? { exposure: o.exposure } : {}),
     ...(o.modelPath ? { modelPath: o.modelPath } : {}),
     ...(o.threads ? { threads: o.threads } : {}),
   });

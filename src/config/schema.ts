@@ -53,6 +53,8 @@ export interface EnhanceConfig {
   readonly downscale: number;
   /** Multiplies the curve maps: 0 = off, 1 = the model as trained. */
   readonly strength: number;
+  /** Target mean output brightness (0–1) reached by a global gamma after the curves; undefined = the model's own. */
+  readonly exposure?: number;
   readonly provider: ProviderChoice;
   readonly batch: BatchConfig;
 }
@@ -238,6 +240,7 @@ const enhanceShape = {
     return z.NEVER;
   }),
   strength: number('a strength', 0, 2, 'e.g. strength: 1 (0 = no enhancement, 1 = the model as trained, up to 2)').default(1),
+  exposure: number('a mean brightness', 0.05, 0.95, 'e.g. exposure: 0.45 (the mean output brightness; leave it out for the model\'s own)').optional(),
   provider: z.enum(PROVIDERS, expected(`one of ${PROVIDERS.join(', ')}`, 'e.g. provider: cpu (auto picks the best one present and says why)')).default('cpu'),
   batch: z.strictObject(batchShape, expected('a mapping with maxSize and maxWaitMs', 'e.g. batch: { maxSize: 4, maxWaitMs: 40 }')).prefault({}),
 };
@@ -328,6 +331,7 @@ export const configSchema = z.strictObject(rootShape, expected('a mapping of cam
         scale: k === 1 ? '1' : `1/${k}`,
         downscale: k,
         strength: c.enhance.strength,
+        ...(c.enhance.exposure !== undefined ? { exposure: c.enhance.exposure } : {}),
         provider: c.enhance.provider,
         batch: { maxSize: c.enhance.batch.maxSize, maxWaitMs: c.enhance.batch.maxWaitMs },
       },

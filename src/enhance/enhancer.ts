@@ -25,6 +25,8 @@ export interface EnhancerOptions {
   readonly memoryBudgetMiB?: number;
   /** Curve strength (graph.ts): 0 = off, 1 = as trained. Default 1. */
   readonly strength?: number;
+  /** Target mean output brightness in (0, 1) (graph.ts); unset = the model's own exposure. */
+  readonly exposure?: number;
 }
 
 export const DEFAULT_MEMORY_BUDGET_MIB = 2048;
@@ -75,9 +77,9 @@ export class Enhancer {
     const downscale = o.downscale ?? 1;
     let graph: Uint8Array;
     try {
-      graph = buildEnhancerGraph(weights, { downscale, curvesOutput: o.curvesOutput ?? false, strength: o.strength ?? 1 });
+      graph = buildEnhancerGraph(weights, { downscale, curvesOutput: o.curvesOutput ?? false, strength: o.strength ?? 1, ...(o.exposure !== undefined ? { exposure: o.exposure } : {}) });
     } catch (e) {
-      throw new PieError('usage', e instanceof Error ? e.message : String(e), 'use --scale 1, 1/2, 1/4, 1/8 … (1/k with an integer k) and --strength from 0 to 4');
+      throw new PieError('usage', e instanceof Error ? e.message : String(e), 'use --scale 1, 1/2, 1/4, 1/8 … (1/k with an integer k) --strength from 0 to 4 and --exposure between 0 and 1 (e.g. 0.45)');
     }
     const s = await openSession(graph, o.provider ?? 'cpu', o.threads !== undefined ? { threads: o.threads } : {});
     return new Enhancer(s.session, s.provider, s.fallbacks, s.threads, downscale, modelPath, o.curvesOutput ?? false, o.memoryBudgetMiB ?? DEFAULT_MEMORY_BUDGET_MIB);

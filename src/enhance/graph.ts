@@ -20,7 +20,17 @@ export interface EnhancerGraphOptions {
    * to r ∈ [−1, 1], where every curve y + r·y(y−1) stays monotonic and inside [0, 1]. Default 1.
    */
   readonly strength?: number;
+  /**
+   * Target mean brightness of the output in (0, 1), e.g. 0.45: after the curves, one global gamma
+   * per frame moves the mean there (the exponent is clamped to [1/4, 4]). Unset = the model's own
+   * exposure. A curve network's natural exposure is rarely what a site wants, and gamma keeps the
+   * order of lightness (no halo, no LOE).
+   */
+  readonly exposure?: number;
 }
+
+/** Gamma bounds of the exposure control: far enough for a 10× brightness change, no further. */
+export const EXPOSURE_GAMMA_RANGE = [0.25, 4] as const;
 
 /** uint8 NHWC [0,255] → float NCHW [0,1] (the network's input layout). */
 export function addFramesToFloat(b: GraphBuilder, frames: string): string {
@@ -64,10 +74,24 @@ export function addCurvesAtFullRes(b: GraphBuilder, x: string, curvesSmall: stri
  * Curve maps (at 1/k) applied to `x` (float NCHW) and the result as the pipeline's uint8 NHWC
  * frames: the second half of the enhancer, shared with the curve applier (apply-graph.ts).
  */
-export function addApplyCurves(b: GraphBuilder, x: string, curves: string, downscale: number): string {
-  const y = downscale === 1 ? addCurveIterations(b, x, curves).at(-1)! : addCurvesAtFullRes(b, x, curves);
+export function addApplyCurves(b: GraphBuilder, x: string, curves: string, downscale: number, exposure?: { target: number; xSmall: string }): string {
+  let y = downscale === 1 ? addCurveIterations(b, x, curves).at(-1)! : addCurvesAtFullRes(b, x, curves);
+  if (exposure) y = addExposure(b, y, downscale === 1 ? y : addCurveIterations(b, exposure.xSmall, curves).at(-1)!, exposure.target);
   // Back to NHWC after the cast to bytes: a quarter of the traffic of a float transpose.
   return b.transpose(addFloatToBytes(b, y), [0, 2, 3, 1]);
+}
+
+/**
+ * y^g per frame with g = ln(target)/ln(mean), the mean taken on `ySmall` (the curves applied to
+ * the downscaled frame: 1/k² of the work, and the box filter keeps the mean).
+ */
+export function addExposure(b: GraphBuilder, y: string, ySmall: string, target: number): string {
+  const [lo, hi] = EXPOSURE_GAMMA_RANGE;
+  const eps = b.scalar(1e-4);
+  const mean = b.op('Clip', [b.op('ReduceMean', [ySmall, b.ints([1, 2, 3])], { keepdims: 1 }), eps, b.scalar(1 - 1e-4)]);
+  const g = b.op('Clip', [b.div(b.scalar(Math.log(target)), b.op('Log', [mean])), b.scalar(lo), b.scalar(hi)]);
+  // Pow(0, g) is 0 for g > 0; the clip keeps tiny negatives from the curves out of NaN.
+  return b.op('Pow', [b.op('Clip', [y, b.scalar(0), b.scalar(1)]), g]);
 }
 
 export function validateDownscale(k: number): void {
@@ -84,9 +108,12 @@ export function buildEnhancerGraph(w: DceNetWeights, o: EnhancerGraphOptions): U
   const x = addFramesToFloat(b, frames);
   const strength = o.strength ?? 1;
   if (!(strength >= 0 && strength <= 4)) throw new RangeError(`strength must be from 0 to 4, got ${strength}`);
-  const raw = addDceNet(b, addDownscale(b, x, o.downscale));
+  if (o.exposure !== undefined && !(o.exposure > 0 && o.exposure < 1)) throw new RangeError(`exposure must be between 0 and 1, got ${o.exposure}`);
+  const xSmall = addDownscale(b, x, o.downscale);
+  const raw = addDceNet(b, xSmall);
   const curvesSmall = strength === 1 ? raw : b.op('Clip', [b.mul(raw, b.scalar(strength)), b.scalar(-1), b.scalar(1)]);
-  b.output(addApplyCurves(b, x, curvesSmall, o.downscale), 'uint8', ['N', 'H', 'W', 3], ENHANCED_OUTPUT);
+  const exposure = o.exposure !== undefined ? { target: o.exposure, xSmall } : undefined;
+  b.output(addApplyCurves(b, x, curvesSmall, o.downscale, exposure), 'uint8', ['N', 'H', 'W', 3], ENHANCED_OUTPUT);
   if (o.curvesOutput) b.output(curvesSmall, 'float32', ['N', CURVE_CHANNELS, 'h', 'w'], CURVES_OUTPUT);
   return b.toBytes({ doc: `PIE enhancer, curves at 1/${o.downscale}` });
 }
