@@ -3,13 +3,14 @@
 import { Command, CommanderError } from 'commander';
 import { PieError, isPieError, messageOf } from '../errors.js';
 import { DEFAULT_MODEL_PATH } from '../enhance/enhancer.js';
-import { parsePositiveInt, parseProvider, parseScale } from './args.js';
+import { parseExposure, parsePositiveInt, parseProvider, parseScale } from './args.js';
 import { runDemo } from './demo.js';
 import { runEnhance } from './enhance.js';
+import { runEvalCommand } from './eval.js';
 import { runTrain } from './train.js';
 import { runLive } from './run.js';
 import { felzenszwalb, PIE_FELZENSZWALB } from '../regions/felzenszwalb.js';
-import { PIE_WEIGHTS, LOSS_NAMES, type LossName } from '../train/step.js';
+import { DEFAULT_EXPOSURE_LEVEL, LOSS_NAMES, LOSS_PRESETS, PIE_WEIGHTS, type LossName, type LossPreset } from '../train/step.js';
 
 const log = (s: string): void => { process.stderr.write(`${s}\n`); };
 
@@ -28,13 +29,15 @@ function build(): Command {
     .option('--ep <provider>', 'execution provider: auto, cpu, webgpu, cuda', 'cpu')
     .option('--batch <n>', 'frames per inference batch', '4')
     .option('--strength <x>', 'curve strength: 0 = off, 1 = as trained, up to 4', '1')
+    .option('--exposure <x>', "target mean brightness of the output, 0–1 (e.g. 0.45); default: the model's own")
     .option('--threads <n>', 'CPU threads for inference (default: all cores)')
     .option('-q, --quiet', 'no progress bar')
-    .action(async (inputs: string[], opts: { output: string; model: string; scale: string; ep: string; batch: string; strength: string; threads?: string; quiet?: boolean }) => {
+    .action(async (inputs: string[], opts: { output: string; model: string; scale: string; ep: string; batch: string; strength: string; exposure?: string; threads?: string; quiet?: boolean }) => {
       const strength = Number(opts.strength);
       if (!(strength >= 0 && strength <= 4)) throw new PieError('usage', `--strength ${opts.strength} must be a number from 0 to 4`, 'e.g. --strength 0.7 for a gentler curve');
+      const exposure = opts.exposure === undefined ? undefined : parseExposure(opts.exposure);
       const summary = await runEnhance({
-        inputs, output: opts.output, modelPath: opts.model, strength,
+        inputs, output: opts.output, modelPath: opts.model, strength, ...(exposure !== undefined ? { exposure } : {}),
         downscale: parseScale(opts.scale), provider: parseProvider(opts.ep),
         batch: parsePositiveInt('--batch', opts.batch, 64),
         ...(opts.threads ? { threads: parsePositiveInt('--threads', opts.threads, 256) } : {}),
@@ -51,7 +54,7 @@ function build(): Command {
   const train = program.command('train')
     .description('train PIE (DCE-Net) from unpaired low-light inputs and normal-light positives')
     .requiredOption('--inputs <dir>', 'low-light images (unpaired)')
-    .requiredOption('--positives <dir>', 'normal-light images (unpaired; BoC negatives are made from them)')
+    .option('--positives <dir>', 'normal-light images (unpaired; BoC negatives are made from them); needed by the contrastive and triplet terms')
     .requiredOption('--out <file>', 'the model to write (.onnx); log, plot and checkpoint go beside it')
     .option('--steps <n>', 'training steps (the official schedule: 14000)', '14000')
     .option('--crop <px>', 'square crop size', '256')
@@ -62,8 +65,11 @@ function build(): Command {
     .option('--init <model>', 'start from this DCE-Net model instead of random weights')
     .option('--resume', 'continue from the checkpoint beside --out')
     .option('--checkpoint-every <n>', 'steps between checkpoints', '500')
-    .option('--ep <provider>', 'execution provider', 'cpu');
-  for (const n of LOSS_NAMES) train.option(`--w-${n} <x>`, `weight of the ${n} loss`, String(PIE_WEIGHTS[n]));
+    .option('--ep <provider>', 'execution provider', 'cpu')
+    .option('--threads <n>', 'CPU threads (default: all cores)')
+    .option('--preset <name>', `loss weights: ${Object.keys(LOSS_PRESETS).join(', ')} (pie = the official weights; pie-exposure adds Zero-DCE's exposure term; zero-dce = Zero-DCE's losses only); --w-* flags override single terms`, 'pie')
+    .option('--exposure-level <x>', 'gray level the exposure term pulls 16×16 patches to', String(DEFAULT_EXPOSURE_LEVEL));
+  for (const n of LOSS_NAMES) train.option(`--w-${n} <x>`, `weight of the ${n} loss (default: the preset's, pie: ${PIE_WEIGHTS[n]})`);
   train.action(async (opts: Record<string, string | boolean | undefined>) => {
     const str = (k: string): string => String(opts[k]);
     const num = (k: string, flag: string): number => {
@@ -71,16 +77,52 @@ function build(): Command {
       if (!Number.isFinite(v) || v < 0) throw new PieError('usage', `${flag} ${String(opts[k])} is not a non-negative number`, `e.g. ${flag} 1`);
       return v;
     };
-    const weights = Object.fromEntries(LOSS_NAMES.map((n) => [n, num(`w${n[0]!.toUpperCase()}${n.slice(1)}`, `--w-${n}`)])) as Record<LossName, number>;
+    const preset = str('preset');
+    if (!(preset in LOSS_PRESETS)) throw new PieError('usage', `--preset ${preset} is not one of ${Object.keys(LOSS_PRESETS).join(', ')}`, 'e.g. --preset pie-exposure');
+    const base = LOSS_PRESETS[preset as LossPreset];
+    const weights = Object.fromEntries(LOSS_NAMES.map((n) => {
+      const key = `w${n[0]!.toUpperCase()}${n.slice(1)}`;
+      return [n, opts[key] === undefined ? base[n] : num(key, `--w-${n}`)];
+    })) as Record<LossName, number>;
+    const exposureLevel = num('exposureLevel', '--exposure-level');
+    if (!(exposureLevel > 0 && exposureLevel < 1)) throw new PieError('usage', `--exposure-level ${exposureLevel} must be between 0 and 1`, 'e.g. --exposure-level 0.6');
     await runTrain({
-      inputs: str('inputs'), positives: str('positives'), out: str('out'),
+      inputs: str('inputs'), ...(opts.positives ? { positives: str('positives') } : {}), out: str('out'), exposureLevel,
       steps: parsePositiveInt('--steps', str('steps'), 10_000_000), crop: parsePositiveInt('--crop', str('crop'), 2048),
       batch: parsePositiveInt('--batch', str('batch'), 64), lr: num('lr', '--lr'), seed: parsePositiveInt('--seed', str('seed'), 2 ** 31),
       features: str('features'), weights, ...(opts.init ? { init: str('init') } : {}), resume: Boolean(opts.resume),
       provider: parseProvider(str('ep')), checkpointEvery: parsePositiveInt('--checkpoint-every', str('checkpointEvery'), 10_000_000),
       segment: (img) => felzenszwalb(img, PIE_FELZENSZWALB),
+      ...(opts.threads ? { threads: parsePositiveInt('--threads', str('threads'), 256) } : {}),
     }, log);
   });
+
+  program.command('eval')
+    .description('compare enhancers (models, built-in baselines, commands) on real low-light photos, synthetic night and videos')
+    .requiredOption('-o, --out <dir>', 'where report.md, report.json and the PNG grids go')
+    .option('--enhancer <spec...>', 'identity, gamma, clahe, [name=]model.onnx[,exposure=0.45][,scale=1/4][,strength=1], or [name=]cmd:"tool {in} {out}"', ['identity', 'gamma', 'clahe', DEFAULT_MODEL_PATH])
+    .option('--images <dir...>', 'real low-light photos (no reference)', [])
+    .option('--synthetic <dir...>', 'normal-light photos, darkened by the physical model at each full well (PSNR/SSIM against them)', [])
+    .option('--video <file...>', 'static-camera clips (flicker)', [])
+    .option('--full-wells <list>', 'photons at full well for the synthetic night', '100,300,1000')
+    .option('--scale <s>', 'curve-estimation scale for models', '1')
+    .option('--exposure <x>', "models' target mean brightness (default: each model's own; per model: ,exposure=x)")
+    .option('--limit <n>', 'at most n images per folder')
+    .option('--video-seconds <s>', 'seconds of each video', '6')
+    .option('--seed <n>', 'seed of the synthetic noise', '1')
+    .option('--threads <n>', 'CPU threads for models')
+    .option('-q, --quiet', 'no progress bar')
+    .action(async (opts: { out: string; enhancer: string[]; images: string[]; synthetic: string[]; video: string[]; fullWells: string; scale: string; exposure?: string; limit?: string; videoSeconds: string; seed: string; threads?: string; quiet?: boolean }) => {
+      const wells = opts.fullWells.split(',').map((w) => parsePositiveInt('--full-wells', w.trim(), 1_000_000));
+      await runEvalCommand({
+        enhancers: opts.enhancer, real: opts.images, synthetic: opts.synthetic, videos: opts.video, out: opts.out, fullWells: wells,
+        seed: parsePositiveInt('--seed', opts.seed, 2 ** 31), downscale: parseScale(opts.scale),
+        ...(opts.exposure ? { exposure: parseExposure(opts.exposure) } : {}),
+        ...(opts.limit ? { limit: parsePositiveInt('--limit', opts.limit, 1_000_000) } : {}),
+        videoSeconds: parsePositiveInt('--video-seconds', opts.videoSeconds, 3600),
+        ...(opts.threads ? { threads: parsePositiveInt('--threads', opts.threads, 256) } : {}), quiet: Boolean(opts.quiet),
+      }, log);
+    });
 
   program.command('run')
     .description('run the live pipeline: cameras → enhancement → HLS and WebSocket (default: a synthetic night camera)')

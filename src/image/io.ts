@@ -115,3 +115,27 @@ export async function writeSvgPng(svg: string, file: string): Promise<void> {
     throw new PieError('output', `cannot write ${file}: ${messageOf(e)}`, 'check the output folder exists and is writable', { cause: e });
   }
 }
+
+export interface ClaheOptions {
+  /** Window width in pixels (default an eighth of the image width; clamped to the image). */
+  readonly width?: number;
+  /** Window height in pixels (default an eighth of the image height; clamped to the image). */
+  readonly height?: number;
+  /** Cap on the cumulative histogram's slope, the most a region is brightened; 0 = plain AHE (default 3). */
+  readonly maxSlope?: number;
+}
+
+/**
+ * Contrast-limited adaptive histogram equalisation by libvips (sharp's clahe(), vips_hist_local):
+ * a sliding window centred on each pixel (edges mirrored), not OpenCV's interpolated tiles, and
+ * each band equalised on its own — on RGB that shifts hues, so callers wanting luminance-only
+ * CLAHE pass a grey image (R = G = B) and recombine colour themselves.
+ */
+export async function claheImage(img: RgbImage, o: ClaheOptions = {}): Promise<RgbImage> {
+  const clampSide = (v: number | undefined, side: number): number => Math.max(1, Math.min(side, Math.round(v ?? side / 8)));
+  const { data, info } = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .clahe({ width: clampSide(o.width, img.width), height: clampSide(o.height, img.height), maxSlope: o.maxSlope ?? 3 })
+    .raw().toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3 || info.width !== img.width || info.height !== img.height) throw new Error(`clahe: got ${info.width}x${info.height}x${info.channels}`);
+  return { width: img.width, height: img.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}

@@ -99,3 +99,18 @@ export async function runTool(args: readonly string[], o: SpawnOptions = {}): Pr
   }
   return Buffer.concat(chunks);
 }
+
+/**
+ * Runs a user's shell command to completion (`pie-stream eval`'s command enhancers). Lives here
+ * because this is the one file that spawns; stderr's tail is kept, bounded, for the error.
+ */
+export async function runCommand(command: string): Promise<void> {
+  const child = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let tail = '';
+  child.stderr.on('data', (c: Buffer) => { tail = (tail + c.toString('utf8')).slice(-STDERR_TAIL_BYTES); });
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', (e) => reject(new PieError('usage', `cannot run '${redact(command)}': ${e.message}`, 'check the command', { cause: e })));
+    child.once('close', (c) => resolve(c));
+  });
+  if (code !== 0) throw new PieError('output', `command '${redact(command)}' failed (exit ${code}): ${lastLine(redact(tail))}`, 'run the command by hand on one image to see why');
+}

@@ -1,0 +1,46 @@
+// `pie-stream eval`: opens the enhancers named on the command line, runs the report, prints where
+// it went. Stages are closed whatever happens.
+import { PieError } from '../errors.js';
+import { openStage, type EvalStage, type ModelDefaults } from '../eval/enhancers.js';
+import { runEval, type EvalReport } from '../eval/report.js';
+import { Progress } from './progress.js';
+
+export interface EvalCommandOptions extends ModelDefaults {
+  readonly enhancers: readonly string[];
+  readonly real: readonly string[];
+  readonly synthetic: readonly string[];
+  readonly videos: readonly string[];
+  readonly out: string;
+  readonly seed: number;
+  readonly fullWells?: readonly number[];
+  readonly limit?: number;
+  readonly videoSeconds?: number;
+  readonly quiet?: boolean;
+}
+
+export async function runEvalCommand(o: EvalCommandOptions, log: (s: string) => void): Promise<EvalReport> {
+  if (!o.real.length && !o.synthetic.length && !o.videos.length) {
+    throw new PieError('usage', 'nothing to evaluate', 'give --images <dir> (real low light), --synthetic <dir> (normal-light photos to darken) or --video <file>');
+  }
+  const stages: EvalStage[] = [];
+  try {
+    for (const spec of o.enhancers) stages.push(await openStage(spec, o));
+    const names = new Set<string>();
+    for (const s of stages) {
+      if (names.has(s.name)) throw new PieError('usage', `two enhancers are called ${s.name}`, 'name them: --enhancer a=models/x.onnx --enhancer b=models/y.onnx');
+      names.add(s.name);
+    }
+    const bar = new Progress('eval', 1, process.stderr, o.quiet);
+    const report = await runEval({
+      stages, real: o.real, synthetic: o.synthetic, videos: o.videos, out: o.out, seed: o.seed,
+      ...(o.fullWells ? { fullWells: o.fullWells } : {}),
+      ...(o.limit ? { limit: o.limit } : {}), ...(o.videoSeconds ? { videoSeconds: o.videoSeconds } : {}),
+      onProgress: (d, t, note) => bar.update(d, t, note),
+    });
+    bar.done();
+    log(`wrote ${o.out}/report.md, report.json and ${report.datasets.length} grid(s)`);
+    return report;
+  } finally {
+    await Promise.all(stages.map((s) => s.close()));
+  }
+}

@@ -1,0 +1,87 @@
+// What `pie-stream eval` compares: enhancers named on the command line. A spec is a built-in
+// baseline (identity, gamma, clahe), a DCE-Net .onnx file, or a shell command run once per image;
+// each becomes an image-to-image stage with a display name.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Enhancer } from '../enhance/enhancer.js';
+import { PieError } from '../errors.js';
+import { readImage, writeImage } from '../image/io.js';
+import type { RgbImage } from '../image/types.js';
+import { runCommand } from '../ingest/ffmpeg-process.js';
+import { clahe, gammaToMean } from './baselines.js';
+
+export interface EvalStage {
+  readonly name: string;
+  /** What it is, for the report: the model file and its options, the baseline's definition. */
+  readonly description: string;
+  run(img: RgbImage): Promise<RgbImage>;
+  close(): Promise<void>;
+}
+
+export interface ModelDefaults {
+  readonly downscale: number;
+  readonly exposure?: number;
+  readonly threads?: number;
+}
+
+export const BUILTIN_STAGES = ['identity', 'gamma', 'clahe'] as const;
+
+const USAGE_FIX = 'write --enhancer identity, gamma, clahe, a model (models/pie-base.onnx, optionally name=file.onnx,exposure=0.45,scale=1/4), or cmd:"tool {in} {out}"';
+
+/**
+ * "identity" | "gamma" | "clahe" | "[name=]file.onnx[,exposure=x][,scale=1/k][,strength=s]" |
+ * "[name=]cmd:<shell command with {in} and {out}>".
+ */
+export async function openStage(spec: string, d: ModelDefaults): Promise<EvalStage> {
+  if (spec === 'identity') return { name: 'identity', description: 'the input unchanged', run: async (x) => x, close: async () => {} };
+  if (spec === 'gamma') {
+    return { name: 'gamma', description: 'one global gamma per image that lifts the mean brightness to 0.45', run: async (x) => gammaToMean(x, 0.45).image, close: async () => {} };
+  }
+  if (spec === 'clahe') return { name: 'clahe', description: "CLAHE on V = max(R,G,B), libvips' hist_local (window 1/8 of each side, slope 3), RGB scaled by V'/V", run: (x) => clahe(x), close: async () => {} };
+  const eq = /^([A-Za-z0-9_.-]+)=(.+)$/.exec(spec);
+  const [name, body] = eq ? [eq[1]!, eq[2]!] : [undefined, spec];
+  if (body.startsWith('cmd:')) return commandStage(name ?? 'command', body.slice(4));
+  const [file, ...opts] = body.split(',');
+  if (!file!.endsWith('.onnx')) throw new PieError('usage', `--enhancer ${spec}: not a built-in, an .onnx model or a cmd:`, USAGE_FIX);
+  if (!fs.existsSync(file!)) throw new PieError('usage', `--enhancer ${spec}: ${file} does not exist`, USAGE_FIX);
+  let downscale = d.downscale, exposure = d.exposure, strength = 1;
+  for (const o of opts) {
+    const [k, v] = o.split('=') as [string, string | undefined];
+    const x = Number(v);
+    if (k === 'exposure' && x > 0 && x < 1) exposure = x;
+    else if (k === 'exposure' && v === 'none') exposure = undefined;
+    else if (k === 'strength' && x >= 0 && x <= 4) strength = x;
+    else if (k === 'scale' && v && /^1(\/\d+)?$/.test(v)) downscale = v === '1' ? 1 : Number(v.slice(2));
+    else throw new PieError('usage', `--enhancer ${spec}: option '${o}' is not exposure=0–1|none, strength=0–4 or scale=1/k`, USAGE_FIX);
+  }
+  const e = await Enhancer.open({ modelPath: file!, downscale, strength, ...(exposure !== undefined ? { exposure } : {}), ...(d.threads ? { threads: d.threads } : {}) });
+  const what = [`${file}`, `curves at 1/${downscale}`, ...(strength !== 1 ? [`strength ${strength}`] : []), exposure !== undefined ? `exposure ${exposure}` : "the model's own exposure"];
+  return {
+    name: name ?? path.basename(file!, '.onnx') + (exposure !== undefined ? `@${exposure}` : ''),
+    description: what.join(', '),
+    run: async (x) => (await e.enhance([x])).frames[0]!,
+    close: () => e.close(),
+  };
+}
+
+/** A command per image: {in} and {out} are replaced by temporary PNG paths. */
+function commandStage(name: string, template: string): EvalStage {
+  if (!template.includes('{in}') || !template.includes('{out}')) throw new PieError('usage', `--enhancer cmd:${template}: needs {in} and {out}`, USAGE_FIX);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pie-eval-'));
+  let n = 0;
+  return {
+    name, description: `command: ${template}`,
+    run: async (x) => {
+      const i = path.join(dir, `in-${n}.png`), o = path.join(dir, `out-${n++}.png`);
+      await writeImage(x, i);
+      await runCommand(template.replaceAll('{in}', JSON.stringify(i)).replaceAll('{out}', JSON.stringify(o)));
+      const y = await readImage(o);
+      fs.rmSync(i, { force: true });
+      fs.rmSync(o, { force: true });
+      if (y.width !== x.width || y.height !== x.height) throw new PieError('output', `${name}: the command wrote ${y.width}x${y.height} for a ${x.width}x${x.height} input`, 'make the command keep the image size');
+      return y;
+    },
+    close: async () => { fs.rmSync(dir, { recursive: true, force: true }); },
+  };
+}
