@@ -1,17 +1,24 @@
 // The live pipeline, wired in the order frames flow:
 //   cameras (one supervised ffmpeg each) ─▶ raw outputs
 //            └─▶ cross-camera batches ─▶ enhancement (newest batch wins while busy) ─▶ enhanced outputs
-// plus the HTTP server in front of the outputs. Every stage is a tested unit; this file only composes.
+// plus the HTTP server in front of the outputs (viewer, API, /metrics). Every stage is a tested unit;
+// this file only composes, and keeps the per-camera figures the API reports.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { merge, Subscription, from, map, type Observable } from 'rxjs';
+import { merge, Subscription, from, type Observable } from 'rxjs';
 import type { CameraConfig, PieConfig, Variant } from './config/schema.js';
-import { Enhancer } from './enhance/enhancer.js';
-import { CameraSource, type CameraStatus } from './ingest/camera-source.js';
+import { DEFAULT_MODEL_PATH, Enhancer, type EnhancerOptions } from './enhance/enhancer.js';
+import { encodeImage } from './image/io.js';
+import { CameraSource } from './ingest/camera-source.js';
 import type { Frame } from './ingest/frame.js';
 import { redact } from './ingest/redact.js';
-import { PieHttpServer } from './output/http-server.js';
+import { ApiError, resolveModelPath, type CameraInfo, type CamerasResponse, type Health, type ModelInfo, type ModelSwitchResponse, type StatsResponse } from './output/api.js';
+import type { DetectionEvent } from './output/events.js';
+import { PieHttpServer, type ServerLimits } from './output/http-server.js';
+import { PieMetrics } from './output/metrics.js';
+import { readModelInfo } from './output/model-info.js';
+import { LatencyWindow, RateMeter } from './output/rate.js';
 import { batchFrames, type Batch } from './pipeline/batchFrames.js';
 import { DropCounter, type DropSink } from './pipeline/dropCounter.js';
 import { latestWins } from './pipeline/latestWins.js';
@@ -25,6 +32,8 @@ export interface FrameSink {
 }
 export interface LiveSink extends FrameSink {
   attach(ws: WebSocket): void;
+  /** Viewers now connected, for /metrics (JsmpegStream has it). */
+  stats?(): { readonly clients: number };
 }
 
 /** Makes the outputs; injected so the app can be tested with or without encoders. */
@@ -38,6 +47,8 @@ export interface AppOptions {
   /** HLS folders go here (default: a fresh temp folder, removed on close). */
   readonly dataDir?: string;
   readonly log?: (line: string) => void;
+  /** The HTTP server's bounds; default DEFAULT_LIMITS (src/output/http-server.ts). */
+  readonly limits?: Partial<ServerLimits>;
 }
 
 interface CameraRuntime {
@@ -45,25 +56,72 @@ interface CameraRuntime {
   readonly source: CameraSource;
   readonly hls: Map<Variant, FrameSink>;
   readonly live: Map<Variant, LiveSink>;
+  /** The model this camera is enhanced with now: a key of the app's enhancers (a resolved path). */
+  modelKey: string;
   processed: number;
   lastLatencyMs: number;
+  readonly latency: LatencyWindow;
+  readonly processRate: RateMeter;
+  readonly skipRate: RateMeter;
+  readonly detectionRate: RateMeter;
+  /** The newest frames, for snapshots; one JPEG kept per variant until a newer frame comes. */
+  readonly latest: Partial<Record<Variant, Frame>>;
+  readonly jpeg: Partial<Record<Variant, { readonly seq: number; readonly bytes: Promise<Uint8Array> }>>;
+  /** Model switches of this camera run one after another. */
+  switching: Promise<unknown>;
 }
 
-export interface AppStatus {
-  readonly cameras: ReadonlyArray<CameraStatus & { readonly framesProcessed: number; readonly latencyMs: number; readonly dropped: Readonly<Record<string, number>> }>;
-  readonly enhancer: string;
+/** One open enhancer and the model it runs; shared by the cameras whose modelKey is its key. */
+interface EnhancerEntry {
+  readonly key: string;
+  readonly enhancer: Enhancer;
+  readonly info: ModelInfo;
+  /** Batches running on it now: a retired enhancer is closed when this reaches 0. */
+  running: number;
+  retired: boolean;
+  batches: number;
+  readonly inference: LatencyWindow;
+}
+
+/** GET /api/cameras. */
+export type AppStatus = CamerasResponse;
+
+const nowMs = (): number => performance.timeOrigin + performance.now();
+const VERSION = (JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** A model path as a key: absolute, links resolved, so one file is one enhancer whatever the spelling. */
+function modelKeyOf(p: string): string {
+  const abs = path.resolve(p);
+  try { return fs.realpathSync(abs); } catch { return abs; }
+}
+
+/** The enhancer settings of a config, for one model: the same at start and on a model switch. */
+function enhancerOptions(config: PieConfig, modelPath: string): EnhancerOptions {
+  const e = config.enhance;
+  return { modelPath, downscale: e.downscale, provider: e.provider, strength: e.strength, ...(e.exposure !== undefined ? { exposure: e.exposure } : {}) };
+}
+
+/** How a model path is shown: relative to the working folder when inside it. */
+function shownPath(abs: string): string {
+  const rel = path.relative(process.cwd(), abs);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : abs;
 }
 
 export class PieApp {
   private readonly subs = new Subscription();
   private closed = false;
+  private readonly startedAt = Date.now();
 
   private constructor(
     readonly server: PieHttpServer,
     private readonly cameras: ReadonlyMap<string, CameraRuntime>,
-    private readonly enhancers: ReadonlyMap<string, Enhancer>,
+    private readonly enhancers: Map<string, EnhancerEntry>,
     readonly drops: DropCounter,
+    readonly metrics: PieMetrics,
     private readonly dataDir: { path: string; owned: boolean },
+    private readonly config: PieConfig,
+    /** Folders a model named through the API may come from. */
+    private readonly modelRoots: readonly string[],
   ) {}
 
   get url(): string { return this.server.url; }
@@ -82,34 +140,189 @@ export class PieApp {
   status(): AppStatus {
     const dropped = this.drops.snapshot();
     return {
-      cameras: [...this.cameras.values()].map((c) => ({
-        ...c.source.status(),
-        framesProcessed: c.processed,
-        latencyMs: Math.round(c.lastLatencyMs),
-        dropped: dropped[c.config.name] ?? {},
-      })),
-      enhancer: [...this.enhancers.values()].map((e) => e.describe()).join(' | '),
+      cameras: [...this.cameras.values()].map((c): CameraInfo => {
+        const s = c.source.status();
+        const e = this.entryOf(c);
+        return {
+          camera: s.camera, input: s.input, state: s.state, fpsIn: s.fpsIn, framesTotal: s.framesTotal, restarts: s.restarts,
+          lastError: s.lastError, lastFrameAtMs: s.lastFrameAtMs, nextRetryAtMs: s.nextRetryAtMs,
+          framesProcessed: c.processed,
+          latencyMs: Math.round(c.lastLatencyMs),
+          dropped: dropped[c.config.name] ?? {},
+          width: c.config.width, height: c.config.height, fps: c.config.fps,
+          streams: { websocket: [...c.live.keys()], hls: [...c.hls.keys()] },
+          provider: e.enhancer.provider,
+          model: e.info,
+        };
+      }),
+      enhancer: [...this.enhancers.values()].map((e) => e.enhancer.describe()).join(' | '),
     };
+  }
+
+  health(): Health {
+    return { status: 'ok', cameras: [...this.cameras.values()].map((c) => ({ name: c.config.name, state: c.source.status().state })) };
+  }
+
+  /** GET /api/stats: Frigate's per-camera figures over the last 5 s. */
+  stats(): StatsResponse {
+    const t = nowMs();
+    const dropped = this.drops.snapshot();
+    const round = (x: number): number => Math.round(x * 100) / 100;
+    const ms = (l: LatencyWindow): StatsResponse['enhancers'][number]['inference_ms'] => {
+      const s = l.summary();
+      return { last: round(s.last), p50: round(s.p50), p95: round(s.p95) };
+    };
+    const cameras: StatsResponse['cameras'] = {};
+    let detection = 0;
+    for (const c of this.cameras.values()) {
+      const s = c.source.status();
+      const e = this.entryOf(c);
+      const detectionFps = round(c.detectionRate.rate(t));
+      detection += detectionFps;
+      cameras[c.config.name] = {
+        camera_fps: round(s.fpsIn), process_fps: round(c.processRate.rate(t)), skipped_fps: round(c.skipRate.rate(t)), detection_fps: detectionFps,
+        latency_ms: ms(c.latency), state: s.state, restarts: s.restarts, dropped: dropped[c.config.name] ?? {},
+        provider: e.enhancer.provider, model: e.info.name,
+      };
+    }
+    return {
+      cameras,
+      detection_fps: round(detection),
+      enhancers: [...this.enhancers.values()].map((e) => ({
+        model: e.info.path, provider: e.enhancer.provider, batches: e.batches, inference_ms: ms(e.inference),
+        cameras: [...this.cameras.values()].filter((c) => c.modelKey === e.key).map((c) => c.config.name),
+      })),
+      service: { version: VERSION, uptime_s: Math.round((Date.now() - this.startedAt) / 1000), started_at: new Date(this.startedAt).toISOString() },
+    };
+  }
+
+  /**
+   * Sends a detection event to the viewers (/ws/<camera>/events, /ws/events) and counts it for
+   * detection_fps. Boxes are in the camera's processing pixels. Throws on an unknown camera or an
+   * event that does not fit the schema (src/output/events.ts).
+   */
+  publishEvent(camera: string, event: Omit<DetectionEvent, 'camera'> & { readonly camera?: string }): void {
+    const c = this.cameras.get(camera);
+    if (!c) throw new RangeError(`publishEvent: no camera ${JSON.stringify(camera)}`);
+    if (event.camera !== undefined && event.camera !== camera) throw new RangeError(`publishEvent: the event names camera ${event.camera}, not ${camera}`);
+    this.server.events.publish({ ...event, camera });
+    c.detectionRate.add(nowMs());
+    this.metrics.detectionEvent(camera);
+  }
+
+  /** The newest frame of a camera as JPEG; null before the first one. One encode per frame, however many ask. */
+  snapshot(camera: string, variant: Variant): Promise<Uint8Array | null> {
+    const c = this.cameras.get(camera);
+    const f = c?.latest[variant];
+    if (!c || !f) return Promise.resolve(null);
+    const cached = c.jpeg[variant];
+    if (cached && cached.seq === f.seq) return cached.bytes;
+    const bytes = encodeImage({ width: f.width, height: f.height, data: f.data }, 'snapshot.jpg');
+    c.jpeg[variant] = { seq: f.seq, bytes };
+    return bytes;
+  }
+
+  /**
+   * Moves a camera to another model without touching its streams: the model is checked (inside the
+   * model folders, a DCE-Net), opened and warmed up while the old one keeps working, then the
+   * camera's model reference is swapped; the old enhancer is closed once no camera and no running
+   * batch uses it.
+   */
+  switchModel(camera: string, requested: string): Promise<ModelSwitchResponse> {
+    const c = this.cameras.get(camera);
+    if (!c) return Promise.reject(new ApiError(404, `no camera ${JSON.stringify(camera)}`));
+    const run = c.switching.then(() => this.doSwitch(c, requested));
+    c.switching = run.catch(() => {});
+    return run;
+  }
+
+  private async doSwitch(c: CameraRuntime, requested: string): Promise<ModelSwitchResponse> {
+    const t0 = performance.now();
+    if (this.closed) throw new ApiError(503, 'pie-stream is shutting down');
+    const file = await resolveModelPath(requested, this.modelRoots);
+    const info = await readModelInfo(file, requested);
+    const previous = this.entryOf(c);
+    let entry = this.enhancers.get(file);
+    if (!entry) {
+      const enhancer = await Enhancer.open(enhancerOptions(this.config, file));
+      // Warm-up: the first run of a session is slow; let it happen here, not on a live frame.
+      await enhancer.enhance([{ width: c.config.width, height: c.config.height, data: new Uint8Array(c.config.width * c.config.height * 3) }]);
+      if (this.closed) { await enhancer.close(); throw new ApiError(503, 'pie-stream is shutting down'); }
+      entry = { key: file, enhancer, info, running: 0, retired: false, batches: 0, inference: new LatencyWindow() };
+      this.enhancers.set(file, entry);
+    }
+    c.modelKey = entry.key;
+    this.retireUnused();
+    this.metrics.modelSwitched(c.config.name);
+    return { camera: c.config.name, model: entry.info, previous: previous.info, provider: entry.enhancer.provider, switchMs: Math.round(performance.now() - t0) };
+  }
+
+  private entryOf(c: CameraRuntime): EnhancerEntry {
+    return this.enhancers.get(c.modelKey)!;
+  }
+
+  private retireUnused(): void {
+    const used = new Set([...this.cameras.values()].map((c) => c.modelKey));
+    for (const [key, e] of this.enhancers) {
+      if (used.has(key)) continue;
+      this.enhancers.delete(key);
+      e.retired = true;
+      if (e.running === 0) void e.enhancer.close();
+    }
+  }
+
+  /** Runs a batch on each frame's camera's current enhancer (a switch may land between batching and running). */
+  private async enhanceFrames(frames: readonly Frame[]): Promise<Frame[]> {
+    const groups = new Map<EnhancerEntry, Frame[]>();
+    for (const f of frames) {
+      const e = this.entryOf(this.cameras.get(f.camera)!);
+      const g = groups.get(e);
+      if (g) g.push(f); else groups.set(e, [f]);
+    }
+    // Marked running before any await, so a switch meanwhile cannot close an enhancer this batch still needs.
+    for (const e of groups.keys()) e.running++;
+    const out = new Map<Frame, Frame>();
+    try {
+      for (const [e, fs] of groups) {
+        const t0 = performance.now();
+        const r = await e.enhancer.enhance(fs);
+        const ms = performance.now() - t0;
+        e.batches++;
+        e.inference.add(ms);
+        this.metrics.batch(e.info.name, fs.length, ms);
+        fs.forEach((f, i) => out.set(f, { ...f, data: r.frames[i]!.data }));
+      }
+    } finally {
+      for (const e of groups.keys()) {
+        e.running--;
+        if (e.retired && e.running === 0) void e.enhancer.close();
+      }
+    }
+    return frames.map((f) => out.get(f)!);
   }
 
   static async start(config: PieConfig, o: AppOptions): Promise<PieApp> {
     const log = o.log ?? (() => {});
     const owned = !o.dataDir;
     const dataDir = o.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'pie-stream-'));
-    const modelOf = (c: CameraConfig): string => c.model ?? config.enhance.model ?? '';
+    const modelOf = (c: CameraConfig): string => c.model ?? config.enhance.model ?? DEFAULT_MODEL_PATH;
 
     // One enhancer per distinct model, shared by the cameras that use it.
-    const enhancers = new Map<string, Enhancer>();
-    for (const c of config.cameras) {
-      const key = modelOf(c);
-      if (enhancers.has(key)) continue;
-      const e = await Enhancer.open({
-        downscale: config.enhance.downscale, provider: config.enhance.provider, strength: config.enhance.strength,
-        ...(key ? { modelPath: key } : {}),
-      });
-      log(e.describe());
-      enhancers.set(key, e);
+    const enhancers = new Map<string, EnhancerEntry>();
+    const closeEnhancers = (): Promise<unknown> => Promise.all([...enhancers.values()].map((x) => x.enhancer.close()));
+    try {
+      for (const c of config.cameras) {
+        const key = modelKeyOf(modelOf(c));
+        if (enhancers.has(key)) continue;
+        const e = await Enhancer.open(enhancerOptions(config, key));
+        enhancers.set(key, { key, enhancer: e, info: await readModelInfo(key, c.model ?? config.enhance.model ?? shownPath(key)), running: 0, retired: false, batches: 0, inference: new LatencyWindow() });
+        log(e.describe());
+      }
+    } catch (e) {
+      await closeEnhancers();
+      throw e;
     }
+    const modelRoots = [...new Set([path.dirname(DEFAULT_MODEL_PATH), path.resolve('models'), ...[...enhancers.keys()].map((k) => path.dirname(k))])];
 
     const drops = new DropCounter();
     const cameras = new Map<string, CameraRuntime>();
@@ -124,15 +337,29 @@ export class PieApp {
         for (const v of c.outputs.hls) hls.set(v, track(await o.sinks.hls(c, v, path.join(dataDir, c.name, v), drops)));
         for (const v of c.outputs.websocket) live.set(v, track(await o.sinks.live(c, v, drops)));
         const source = new CameraSource({ name: c.name, input: c.input, width: c.width, height: c.height, fps: c.fps, log: (l) => log(`[${c.name}] ${l}`) });
-        cameras.set(c.name, { config: c, source, hls, live, processed: 0, lastLatencyMs: 0 });
+        cameras.set(c.name, {
+          config: c, source, hls, live, modelKey: modelKeyOf(modelOf(c)), processed: 0, lastLatencyMs: 0,
+          latency: new LatencyWindow(), processRate: new RateMeter(), skipRate: new RateMeter(), detectionRate: new RateMeter(),
+          latest: {}, jpeg: {}, switching: Promise.resolve(),
+        });
       }
 
+      // The app exists only once the server has started; until then the API has nothing to say.
+      const app = (): PieApp => {
+        if (!appRef.app) throw new ApiError(503, 'pie-stream is starting');
+        return appRef.app;
+      };
       server = await PieHttpServer.start({
         host: config.server.host, port: config.server.port, ...(config.server.token ? { token: config.server.token } : {}),
         hlsRoot: dataDir,
+        ...(o.limits ? { limits: o.limits } : {}),
         cameras: () => [...cameras.keys()],
-        health: () => ({ status: 'ok', cameras: [...cameras.values()].map((c) => ({ name: c.config.name, state: c.source.status().state })) }),
-        status: () => appRef.app?.status() ?? { cameras: [] },
+        health: () => app().health(),
+        status: () => app().status(),
+        stats: () => app().stats(),
+        metrics: async () => ({ contentType: app().metrics.contentType, body: await app().metrics.render() }),
+        switchModel: (camera, req) => app().switchModel(camera, req.path),
+        snapshot: (camera, variant) => app().snapshot(camera, variant),
         hasStream: (camera, variant) => Boolean(cameras.get(camera)?.live.has(variant as Variant)),
         attach: (camera, variant, ws) => {
           const s = cameras.get(camera)?.live.get(variant as Variant);
@@ -144,45 +371,59 @@ export class PieApp {
     } catch (e) {
       // Whatever started before the failure (encoders are ffmpeg processes) must not outlive it.
       await Promise.all(started.map((x) => x.close()));
-      await Promise.all([...enhancers.values()].map((x) => x.close()));
+      await closeEnhancers();
       if (owned) fs.rmSync(dataDir, { recursive: true, force: true });
       throw e;
     }
-    const app = new PieApp(server, cameras, enhancers, drops, { path: dataDir, owned });
+    const metrics = new PieMetrics({
+      cameras: () => [...cameras.values()].map((c) => {
+        const s = c.source.status();
+        const t = nowMs();
+        return { camera: c.config.name, online: s.state === 'online', cameraFps: s.fpsIn, processFps: c.processRate.rate(t), skippedFps: c.skipRate.rate(t),
+          detectionFps: c.detectionRate.rate(t), framesIn: s.framesTotal, restarts: s.restarts };
+      }),
+      liveClients: () => [...cameras.values()].flatMap((c) => [...c.live].map(([variant, s]) => ({ camera: c.config.name, variant, clients: s.stats?.().clients ?? 0 }))),
+    });
+    drops.onDrop((d) => {
+      cameras.get(d.camera)?.skipRate.add(nowMs(), d.count);
+      metrics.drop(d.camera, d.reason, d.count);
+    });
+    const app = new PieApp(server, cameras, enhancers, drops, metrics, { path: dataDir, owned }, config, modelRoots);
     appRef.app = app;
-    app.wire(config, modelOf);
+    app.wire(config);
     for (const c of cameras.values()) c.source.start();
     return app;
   }
 
   /** The RxJS part: raw fan-out, cross-camera batching, enhancement with newest-wins backpressure. */
-  private wire(config: PieConfig, modelOf: (c: CameraConfig) => string): void {
+  private wire(config: PieConfig): void {
     const sources = [...this.cameras.values()];
     for (const c of sources) {
-      if (c.hls.has('raw') || c.live.has('raw')) {
-        this.subs.add(c.source.frames$.subscribe((f) => {
-          c.hls.get('raw')?.write(f);
-          c.live.get('raw')?.write(f);
-        }));
-      }
+      // Every camera keeps its newest raw frame for snapshots, whether or not a raw output exists.
+      this.subs.add(c.source.frames$.subscribe((f) => {
+        c.latest.raw = f;
+        c.hls.get('raw')?.write(f);
+        c.live.get('raw')?.write(f);
+      }));
     }
     const wantsEnhanced = sources.filter((c) => c.hls.has('enhanced') || c.live.has('enhanced'));
     if (wantsEnhanced.length === 0) return;
     const frames$: Observable<Frame> = merge(...wantsEnhanced.map((c) => c.source.frames$));
-    const enhance = (batch: Batch<Frame>): Observable<Frame[]> => {
-      const e = this.enhancers.get(modelOf(this.cameras.get(batch.frames[0]!.camera)!.config))!;
-      return from(e.enhance(batch.frames)).pipe(map((out) => batch.frames.map((f, i) => ({ ...f, data: out.frames[i]!.data }))));
-    };
+    const enhance = (batch: Batch<Frame>): Observable<Frame[]> => from(this.enhanceFrames(batch.frames));
     this.subs.add(frames$.pipe(
-      batchFrames<Frame>({ maxSize: config.enhance.batch.maxSize, maxWaitMs: config.enhance.batch.maxWaitMs, groupBy: (f) => modelOf(this.cameras.get(f.camera)!.config) }),
+      batchFrames<Frame>({ maxSize: config.enhance.batch.maxSize, maxWaitMs: config.enhance.batch.maxWaitMs, groupBy: (f) => this.cameras.get(f.camera)!.modelKey }),
       latestWins(enhance, { drops: this.drops, concurrency: 1, reason: 'busy' }),
     ).subscribe({
       next: (frames) => {
-        const now = Date.now();
+        const now = nowMs();
         for (const f of frames) {
           const c = this.cameras.get(f.camera)!;
           c.processed++;
           c.lastLatencyMs = now - f.ptsMs;
+          c.latency.add(c.lastLatencyMs);
+          c.processRate.add(now);
+          c.latest.enhanced = f;
+          this.metrics.frameProcessed(f.camera, c.lastLatencyMs);
           c.hls.get('enhanced')?.write(f);
           c.live.get('enhanced')?.write(f);
         }
@@ -199,7 +440,8 @@ export class PieApp {
     await Promise.all([...this.cameras.values()].map((c) => c.source.stop()));
     await Promise.all([...this.cameras.values()].flatMap((c) => [...c.hls.values(), ...c.live.values()].map((s) => s.close())));
     await this.server.close();
-    await Promise.all([...this.enhancers.values()].map((e) => e.close()));
+    await Promise.all([...this.enhancers.values()].map((e) => e.enhancer.close()));
+    this.metrics.registry.clear();
     if (this.dataDir.owned) fs.rmSync(this.dataDir.path, { recursive: true, force: true });
   }
 }

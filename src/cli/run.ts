@@ -21,7 +21,7 @@ export async function runLive(configPath: string | undefined, log: (s: string) =
   const config = configPath ? loadConfig(configPath) : loadDefaultConfig();
   log(`config: ${configPath ?? `${DEFAULT_CONFIG_PATH} (the embedded default: a synthetic night camera)`}`);
   const app = await PieApp.start(config, { sinks: encoderSinks, log });
-  log(`pie-stream is running at ${app.url}  (health: ${app.url}/health, status: ${app.url}/api/cameras)`);
+  log(`pie-stream is running at ${app.url}  (viewer: ${app.url}/${config.server.token ? '?token=<server.token>' : ''}, health: ${app.url}/health, stats: ${app.url}/api/stats, metrics: ${app.url}/metrics)`);
   for (const u of app.urls()) log(`  ${u.camera}: ${u.kind.padEnd(28)} ${u.url}`);
   log('HLS plays in Safari, VLC or ffplay; the WebSocket speaks JSMpeg (node-rtsp-stream\'s protocol). Ctrl-C stops.');
   return app;
