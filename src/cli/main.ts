@@ -7,6 +7,7 @@ import { parseExposure, parsePositiveInt, parseProvider, parseScale } from './ar
 import { runDemo } from './demo.js';
 import { runEnhance } from './enhance.js';
 import { runEvalCommand } from './eval.js';
+import { runAdapt } from './adapt.js';
 import { runTrain } from './train.js';
 import { runLive } from './run.js';
 import { felzenszwalb, PIE_FELZENSZWALB } from '../regions/felzenszwalb.js';
@@ -94,6 +95,47 @@ function build(): Command {
       provider: parseProvider(str('ep')), checkpointEvery: parsePositiveInt('--checkpoint-every', str('checkpointEvery'), 10_000_000),
       segment: (img) => felzenszwalb(img, PIE_FELZENSZWALB),
       ...(opts.threads ? { threads: parsePositiveInt('--threads', str('threads'), 256) } : {}),
+    }, log);
+  });
+
+  const adaptCmd = program.command('adapt')
+    .description("fine-tune the base model for one camera from its own footage (no labels); keeps the camera's model if validation got worse")
+    .requiredOption('--camera <name>', 'the camera (names the model: <out-dir>/<name>.onnx and its card <name>.md)')
+    .requiredOption('--night <sources...>', "the camera's night footage: video files and/or image folders")
+    .option('--day <sources...>', 'daytime footage of the same camera: the positives (videos and/or folders)', [])
+    .option('--positives <dir>', 'a generic normal-light folder, when there is no daytime footage')
+    .option('--base <model>', 'the model to start from', 'models/pie-base.onnx')
+    .option('--out-dir <dir>', 'where the camera models go', 'models/cameras')
+    .option('--work-dir <dir>', 'scratch space for extracted frames', 'out/adapt')
+    .option('--steps <n>', 'fine-tuning steps', '300')
+    .option('--crop <px>', 'square crop size', '128')
+    .option('--batch <n>', 'crops per step', '4')
+    .option('--lr <x>', 'Adam learning rate', '1e-4')
+    .option('--seed <n>', 'seed', '1')
+    .option('--sample-fps <x>', 'frames per second taken from videos', '1')
+    .option('--max-frames <n>', 'at most this many frames per source', '400')
+    .option('--holdout <x>', 'fraction of night frames held out for validation', '0.2')
+    .option('--features <name|file>', 'feature network (as for train)', 'blazeface')
+    .option('--preset <name>', 'loss weights (as for train)', 'pie-exposure')
+    .option('--exposure-level <x>', 'gray level of the exposure term', String(DEFAULT_EXPOSURE_LEVEL))
+    .option('--threads <n>', 'CPU threads')
+    .option('-q, --quiet', 'no progress bar');
+  adaptCmd.action(async (opts: Record<string, string | string[] | boolean | undefined>) => {
+    const str = (k: string): string => String(opts[k]);
+    const preset = str('preset');
+    if (!(preset in LOSS_PRESETS)) throw new PieError('usage', `--preset ${preset} is not one of ${Object.keys(LOSS_PRESETS).join(', ')}`, 'e.g. --preset pie-exposure');
+    const num = (k: string, flag: string, lo: number, hi: number): number => {
+      const v = Number(opts[k]);
+      if (!(v > lo && v < hi)) throw new PieError('usage', `${flag} ${str(k)} must be between ${lo} and ${hi}`, `see pie-stream adapt --help`);
+      return v;
+    };
+    await runAdapt({
+      camera: str('camera'), base: str('base'), night: opts.night as string[], day: opts.day as string[], ...(opts.positives ? { positives: str('positives') } : {}),
+      outDir: str('outDir'), workDir: str('workDir'), steps: parsePositiveInt('--steps', str('steps'), 1_000_000), crop: parsePositiveInt('--crop', str('crop'), 2048),
+      batch: parsePositiveInt('--batch', str('batch'), 64), lr: num('lr', '--lr', 0, 1), seed: parsePositiveInt('--seed', str('seed'), 2 ** 31),
+      sampleFps: num('sampleFps', '--sample-fps', 0, 121), maxFrames: parsePositiveInt('--max-frames', str('maxFrames'), 1_000_000), holdout: num('holdout', '--holdout', 0, 0.5),
+      weights: LOSS_PRESETS[preset as LossPreset], exposureLevel: num('exposureLevel', '--exposure-level', 0, 1), features: str('features'),
+      segment: (img) => felzenszwalb(img, PIE_FELZENSZWALB), ...(opts.threads ? { threads: parsePositiveInt('--threads', str('threads'), 256) } : {}), quiet: Boolean(opts.quiet),
     }, log);
   });
 

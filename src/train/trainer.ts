@@ -124,6 +124,98 @@ function loadCheckpoint(out: string): { step: number; seed: number; ps: ParamSet
   };
 }
 
+const paramTensors = (ps: ParamSet): Record<string, ort.Tensor> =>
+  Object.fromEntries(PARAMS.map((p) => [IO.param(p.name), new ort.Tensor('float32', ps.get(p.name)!, [...p.shape])]));
+
+/**
+ * One step's data feeds: low-light crops, positives and their BoC negatives, and the regions of
+ * the current (detached) enhanced crops for the regional loss. All randomness from `rng`.
+ */
+class StepData {
+  constructor(private readonly d: {
+    inputs: CropSampler; positives: CropSampler | undefined; positivesPerStep: number; batch: number; crop: number;
+    maxSegments: number; region: boolean; segment: Segmenter; forward: ort.InferenceSession;
+  }) {}
+
+  async feeds(paramFeeds: Record<string, ort.Tensor>, rng: Rng): Promise<Record<string, ort.Tensor>> {
+    const { batch, crop, maxSegments } = this.d;
+    const tensorOf = (imgs: RgbImage[]) => new ort.Tensor('float32', toNchw(imgs), [imgs.length, 3, crop, crop]);
+    const low = await this.d.inputs.sample(batch, rng);
+    const pos = this.d.positives ? await this.d.positives.sample(this.d.positivesPerStep, rng) : [];
+    const neg = pos.map((p) => bocNegative(p, rng).image);
+    const lowT = tensorOf(low);
+    const feeds: Record<string, ort.Tensor> = { ...paramFeeds, [IO.low]: lowT, ...(pos.length ? { [IO.pos]: tensorOf(pos), [IO.neg]: tensorOf(neg) } : {}) };
+    if (this.d.region) {
+      // Regions of the current (detached) enhanced crops, numbered across the batch.
+      const e = (await this.d.forward.run({ ...paramFeeds, [IO.low]: lowT }))[IO.enhanced]!.data as Float32Array;
+      const labels = new BigInt64Array(batch * crop * crop);
+      const counts = new Float32Array(maxSegments).fill(1);
+      let offset = 0;
+      for (let i = 0; i < batch; i++) {
+        const seg = this.d.segment(fromNchw(e, i, crop, crop));
+        for (let p = 0; p < crop * crop; p++) labels[i * crop * crop + p] = BigInt(offset + seg.labels[p]!);
+        for (let k = 0; k < seg.count; k++) counts[offset + k] = 0;
+        for (let p = 0; p < crop * crop; p++) counts[offset + seg.labels[p]!]! += 1;
+        offset += seg.count;
+      }
+      feeds[IO.labels] = new ort.Tensor('int64', labels, [labels.length]);
+      feeds[IO.counts] = new ort.Tensor('float32', counts, [maxSegments]);
+    }
+    return feeds;
+  }
+}
+
+export interface ValidationOptions {
+  readonly inputs: readonly string[];
+  readonly positives?: readonly string[];
+  readonly crop: number;
+  readonly batch: number;
+  /** Fixed batches drawn with `seed`: the same crops for every model compared. */
+  readonly batches: number;
+  readonly seed: number;
+  readonly weights: LossWeights;
+  readonly exposureLevel?: number;
+  readonly features?: FeatureNetSpec;
+  readonly segment: Segmenter;
+  readonly threads?: number;
+}
+
+/**
+ * The training loss of each model on the same held-out crops (mean over `batches`): what adapt
+ * validates with, since the objective it fine-tunes is the only label-free measure it has.
+ */
+export async function validationLoss(models: readonly DceNetWeights[], o: ValidationOptions): Promise<Array<Record<LossName | 'total', number>>> {
+  const needPairs = Boolean(o.weights.nce || o.weights.triplet);
+  const maxSegments = o.batch * o.crop * o.crop;
+  const threads = o.threads !== undefined ? { threads: o.threads } : {};
+  const graph = buildTrainStep({
+    batch: o.batch, crop: o.crop, positives: 2, negatives: 2, maxSegments, weights: o.weights, lossOnly: true,
+    ...(o.exposureLevel !== undefined ? { exposureLevel: o.exposureLevel } : {}), ...(o.features ? { features: o.features } : {}),
+  });
+  const step = await openSession(graph.bytes, 'cpu', threads);
+  const fwd = await openSession(forwardGraph(), 'cpu', threads);
+  try {
+    const data = new StepData({
+      inputs: new CropSampler(o.inputs, o.crop, 'validation'), positives: needPairs && o.positives ? new CropSampler(o.positives, o.crop, 'positives') : undefined,
+      positivesPerStep: 2, batch: o.batch, crop: o.crop, maxSegments, region: Boolean(o.weights.region), segment: o.segment, forward: fwd.session,
+    });
+    const names = ['total', ...LOSS_NAMES.filter((n) => o.weights[n])] as const;
+    const results: Array<Record<LossName | 'total', number>> = [];
+    for (const w of models) {
+      const sums = Object.fromEntries(['total', ...LOSS_NAMES].map((n) => [n, 0])) as Record<LossName | 'total', number>;
+      for (let b = 0; b < o.batches; b++) {
+        const feeds = await data.feeds(paramTensors(paramsFromWeights(w)), mulberry32((o.seed * 7_919 + b) >>> 0));
+        const out = await step.session.run(feeds, names.map((n) => IO.loss(n)));
+        for (const n of names) sums[n] += (out[IO.loss(n)]!.data[0] as number) / o.batches;
+      }
+      results.push(sums);
+    }
+    return results;
+  } finally {
+    await Promise.all([step.session.release(), fwd.session.release()]);
+  }
+}
+
 export async function train(o: TrainOptions): Promise<TrainResult> {
   const log = o.log ?? (() => {});
   const t0 = performance.now();
@@ -168,36 +260,15 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   }
   const history: StepReport[] = [];
   const crop = o.crop;
-  const tensorOf = (imgs: RgbImage[]) => new ort.Tensor('float32', toNchw(imgs), [imgs.length, 3, crop, crop]);
   const inputs = new CropSampler(lowFiles, crop, 'inputs');
   const positives = needPairs ? new CropSampler(posFiles, crop, 'positives') : undefined;
+  const data = new StepData({ inputs, positives, positivesPerStep: nPos, batch: o.batch, crop, maxSegments, region: Boolean(o.weights.region), segment: o.segment, forward: fwd.session });
 
   for (let s = start + 1; s <= o.steps; s++) {
     const ts = performance.now();
     const rng = rngFor(s);
-    const low = await inputs.sample(o.batch, rng);
-    const pos = positives ? await positives.sample(nPos, rng) : [];
-    const neg = pos.map((p) => bocNegative(p, rng).image);
-
-    const paramFeeds = Object.fromEntries(PARAMS.map((p) => [IO.param(p.name), new ort.Tensor('float32', ps.get(p.name)!, [...p.shape])]));
-    const lowT = tensorOf(low);
-    const feeds: Record<string, ort.Tensor> = { ...paramFeeds, [IO.low]: lowT, ...(needPairs ? { [IO.pos]: tensorOf(pos), [IO.neg]: tensorOf(neg) } : {}) };
-    if (o.weights.region) {
-      // Regions of the current (detached) enhanced crops, numbered across the batch.
-      const e = (await fwd.session.run({ ...paramFeeds, [IO.low]: lowT }))[IO.enhanced]!.data as Float32Array;
-      const labels = new BigInt64Array(o.batch * crop * crop);
-      const counts = new Float32Array(maxSegments).fill(1);
-      let offset = 0;
-      for (let i = 0; i < o.batch; i++) {
-        const seg = o.segment(fromNchw(e, i, crop, crop));
-        for (let p = 0; p < crop * crop; p++) labels[i * crop * crop + p] = BigInt(offset + seg.labels[p]!);
-        for (let k = 0; k < seg.count; k++) counts[offset + k] = 0;
-        for (let p = 0; p < crop * crop; p++) counts[offset + seg.labels[p]!]! += 1;
-        offset += seg.count;
-      }
-      feeds[IO.labels] = new ort.Tensor('int64', labels, [labels.length]);
-      feeds[IO.counts] = new ort.Tensor('float32', counts, [maxSegments]);
-    }
+    const paramFeeds = paramTensors(ps);
+    const feeds = await data.feeds(paramFeeds, rng);
     const { lrT, epsT } = adamScalars(o.lr, s, PIE_ADAM);
     feeds[IO.lrT] = new ort.Tensor('float32', [lrT], []);
     feeds[IO.epsT] = new ort.Tensor('float32', [epsT], []);

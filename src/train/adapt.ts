@@ -1,0 +1,191 @@
+// `pie-stream adapt`: fine-tune a base model on one camera's own footage, without labels. Night
+// frames are the inputs; the same camera's daytime frames (or a generic folder) are the positives.
+// A share of the night frames is held out; base and adapted models are scored on the same held-out
+// crops with the training objective, and the new model becomes the camera's only if it is better.
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadDceNetModel } from '../enhance/model-file.js';
+import { PieError } from '../errors.js';
+import { writeImage, isImagePath } from '../image/io.js';
+import type { RgbImage } from '../image/types.js';
+import { decodeToRawArgs } from '../ingest/ffmpeg-args.js';
+import { FfmpegProcess } from '../ingest/ffmpeg-process.js';
+import { rawFrames } from '../ingest/frame-splitter.js';
+import { probeMedia } from '../ingest/probe.js';
+import { isVideoPath } from '../enhance/video-file.js';
+import { listImages } from './data.js';
+import type { FeatureNetSpec } from './features.js';
+import { LOSS_NAMES, type LossName, type LossWeights } from './step.js';
+import { train, validationLoss, type Segmenter, type StepReport } from './trainer.js';
+
+export interface AdaptOptions {
+  readonly camera: string;
+  readonly base: string;
+  /** Night footage: video files and image folders. */
+  readonly night: readonly string[];
+  /** Daytime footage of the same camera (the strongest unpaired positives a site has). */
+  readonly day: readonly string[];
+  /** A generic positives folder, used when there is no daytime footage. */
+  readonly positives?: string;
+  /** Where <camera>.onnx and <camera>.md go (models/cameras). */
+  readonly outDir: string;
+  /** Scratch folder for extracted frames and the training run. */
+  readonly workDir: string;
+  readonly steps: number;
+  readonly crop: number;
+  readonly batch: number;
+  readonly lr: number;
+  readonly seed: number;
+  /** Frames per second taken from videos, and at most this many frames per source. */
+  readonly sampleFps: number;
+  readonly maxFrames: number;
+  /** Fraction of night frames held out for validation. */
+  readonly holdout: number;
+  readonly weights: LossWeights;
+  readonly exposureLevel?: number;
+  readonly features?: FeatureNetSpec;
+  readonly segment: Segmenter;
+  readonly threads?: number;
+  readonly onStep?: (r: StepReport) => void;
+  readonly log?: (s: string) => void;
+}
+
+export type Losses = Readonly<Record<LossName | 'total', number>>;
+
+export interface AdaptResult {
+  readonly accepted: boolean;
+  /** The camera's model after this run (the new one, or the one it kept). */
+  readonly model: string;
+  /** Where the new model was written (the camera's model when accepted, a .candidate otherwise). */
+  readonly candidate: string;
+  readonly card: string;
+  readonly base: Losses;
+  readonly adapted: Losses;
+  readonly frames: { train: number; holdout: number; positives: number; positivesFrom: 'day' | 'folder' };
+  readonly seconds: number;
+}
+
+const NAME = /^[a-z0-9_-]{1,64}$/;
+
+/** Frames of a video at `fps`, written as PNGs into `dir`; returns their paths. */
+async function extractFrames(video: string, dir: string, fps: number, max: number, prefix: string): Promise<string[]> {
+  const info = await probeMedia(video);
+  // Train on at most 640 px wide: a camera's processing size, and crops see more of the scene.
+  const w = Math.min(info.width, 640) & ~1;
+  const h = Math.round((info.height * w) / info.width) & ~1;
+  const p = await FfmpegProcess.start(decodeToRawArgs({ input: video, size: { width: w, height: h }, fps }));
+  const files: string[] = [];
+  try {
+    for await (const data of rawFrames(p.stdout, w * h * 3)) {
+      const img: RgbImage = { width: w, height: h, data: Uint8Array.from(data) };
+      const f = path.join(dir, `${prefix}-${String(files.length).padStart(5, '0')}.png`);
+      await writeImage(img, f);
+      files.push(f);
+      if (files.length >= max) break;
+    }
+  } finally {
+    await p.close();
+  }
+  if (files.length === 0) throw new PieError('input', `${video}: no frames could be decoded`, 'check that the file is a complete video');
+  return files;
+}
+
+/** Every source as a list of image files (videos sampled into `dir`). */
+async function gather(sources: readonly string[], dir: string, what: string, o: AdaptOptions): Promise<string[]> {
+  const files: string[] = [];
+  for (const [i, s] of sources.entries()) {
+    if (!fs.existsSync(s)) throw new PieError('input', `${what} source ${s} does not exist`, `pass video files or image folders to --${what}`);
+    if (fs.statSync(s).isDirectory()) files.push(...listImages(s, what).slice(0, o.maxFrames));
+    else if (isVideoPath(s)) files.push(...await extractFrames(s, dir, o.sampleFps, o.maxFrames, `${what}${i}`));
+    else if (isImagePath(s)) files.push(s);
+    else throw new PieError('input', `${what} source ${s} is neither a video nor an image folder`, 'pass .mp4/.mkv/… files or folders of images');
+  }
+  return files;
+}
+
+/** Every k-th frame held out (not a random draw: neighbouring video frames are near-duplicates). */
+export function splitHoldout<T>(items: readonly T[], fraction: number): { train: T[]; holdout: T[] } {
+  const every = Math.max(2, Math.round(1 / fraction));
+  const holdout = items.filter((_, i) => i % every === every - 1);
+  const train = items.filter((_, i) => i % every !== every - 1);
+  return { train, holdout };
+}
+
+const fmt = (x: number): string => (Math.abs(x) >= 0.01 || x === 0 ? x.toFixed(4) : x.toExponential(2));
+
+export async function adapt(o: AdaptOptions): Promise<AdaptResult> {
+  const log = o.log ?? (() => {});
+  const t0 = performance.now();
+  if (!NAME.test(o.camera)) throw new PieError('usage', `camera name '${o.camera}' must be 1–64 of a-z 0-9 _ -`, 'use the camera\'s name from the config, e.g. --camera front_door');
+  if (!(o.holdout > 0 && o.holdout < 0.5)) throw new PieError('usage', `--holdout ${o.holdout} must be between 0 and 0.5`, 'e.g. --holdout 0.2');
+  const base = await loadDceNetModel(o.base);
+  fs.mkdirSync(o.workDir, { recursive: true });
+  const framesDir = fs.mkdtempSync(path.join(o.workDir, 'frames-'));
+  try {
+    const night = await gather(o.night, framesDir, 'night', o);
+    const { train: trainFiles, holdout } = splitHoldout(night, o.holdout);
+    if (trainFiles.length < 2 || holdout.length < 1) throw new PieError('input', `only ${night.length} night frame(s): too few to train and hold some out`, 'give a longer clip, a higher --sample-fps or more images');
+    const dayFiles = o.day.length ? await gather(o.day, framesDir, 'day', o) : [];
+    const positivesFrom = dayFiles.length ? 'day' : 'folder';
+    const positives = dayFiles.length ? dayFiles : o.positives ? listImages(o.positives, 'positives') : [];
+    if (!positives.length && (o.weights.nce || o.weights.triplet)) {
+      throw new PieError('usage', 'adapt needs positives: daytime footage of the camera or a folder of normal-light images', 'pass --day <video|folder> or --positives <folder>');
+    }
+    // The trainer reads folders: link the chosen files into one folder per role.
+    const link = (files: readonly string[], name: string): string => {
+      const d = path.join(framesDir, name);
+      fs.mkdirSync(d);
+      files.forEach((f, i) => fs.symlinkSync(path.resolve(f), path.join(d, `${String(i).padStart(5, '0')}${path.extname(f)}`)));
+      return d;
+    };
+    const crop = o.crop;
+    log(`${o.camera}: ${trainFiles.length} night frames to train on, ${holdout.length} held out, ${positives.length} positives (${positivesFrom})`);
+
+    const candidate = path.join(o.outDir, `${o.camera}.candidate.onnx`);
+    fs.mkdirSync(o.outDir, { recursive: true });
+    const result = await train({
+      inputs: link(trainFiles, 'train'), ...(positives.length ? { positives: link(positives, 'positives') } : {}),
+      out: path.join(framesDir, 'adapted.onnx'), steps: o.steps, crop, batch: o.batch, lr: o.lr, seed: o.seed, weights: o.weights,
+      ...(o.exposureLevel !== undefined ? { exposureLevel: o.exposureLevel } : {}), ...(o.features ? { features: o.features } : {}),
+      segment: o.segment, init: o.base, checkpointEvery: o.steps, ...(o.threads ? { threads: o.threads } : {}),
+      ...(o.onStep ? { onStep: o.onStep } : {}), log,
+    });
+    fs.copyFileSync(result.out, candidate);
+    const adapted = await loadDceNetModel(candidate);
+
+    log('validating base and adapted on the held-out frames…');
+    const batches = Math.max(4, Math.min(16, holdout.length));
+    const [lb, la] = await validationLoss([base.weights, adapted.weights], {
+      inputs: holdout, positives, crop, batch: o.batch, batches, seed: o.seed + 1, weights: o.weights,
+      ...(o.exposureLevel !== undefined ? { exposureLevel: o.exposureLevel } : {}), ...(o.features ? { features: o.features } : {}),
+      segment: o.segment, ...(o.threads ? { threads: o.threads } : {}),
+    }) as [Losses, Losses];
+    const accepted = la.total < lb.total;
+    const target = path.join(o.outDir, `${o.camera}.onnx`);
+    if (accepted) fs.renameSync(candidate, target);
+    const card = path.join(o.outDir, `${o.camera}.md`);
+    const terms = LOSS_NAMES.filter((n) => o.weights[n]);
+    const lines = [
+      `# ${o.camera}: adapted PIE model`, '',
+      accepted
+        ? `**Accepted**: \`${path.basename(target)}\` — the held-out loss fell from ${fmt(lb.total)} (base) to ${fmt(la.total)}.`
+        : `**Rejected**: the held-out loss rose from ${fmt(lb.total)} (base) to ${fmt(la.total)}; the camera keeps ${fs.existsSync(target) ? `its current \`${path.basename(target)}\`` : 'the base model'}, and the new model is left at \`${path.basename(candidate)}\` for inspection.`,
+      '', `- Base: \`${o.base}\``,
+      `- Night footage: ${o.night.map((s) => `\`${s}\``).join(', ')} → ${night.length} frames (${o.sampleFps} fps from videos, at most ${o.maxFrames} per source), every ${Math.max(2, Math.round(1 / o.holdout))}th held out: ${trainFiles.length} train, ${holdout.length} held out`,
+      `- Positives: ${positivesFrom === 'day' ? `daytime footage of the camera, ${o.day.map((s) => `\`${s}\``).join(', ')}` : `\`${o.positives ?? 'none'}\``} (${positives.length} images)`,
+      `- Training: ${o.steps} steps from the base, crop ${crop}, batch ${o.batch}, lr ${o.lr}, seed ${o.seed}, features ${o.features?.name ?? 'none'}, weights ${terms.map((n) => `${n} ${o.weights[n]}`).join(', ')}; ${result.seconds.toFixed(0)} s`,
+      '', `Validation: the training objective on the same ${batches} held-out batches (crops drawn with seed ${o.seed + 1}) for both models.`, '',
+      `| | total | ${terms.join(' | ')} |`, `|---|---|${terms.map(() => '---').join('|')}|`,
+      `| base | ${fmt(lb.total)} | ${terms.map((n) => fmt(lb[n])).join(' | ')} |`,
+      `| adapted | ${fmt(la.total)} | ${terms.map((n) => fmt(la[n])).join(' | ')} |`, '',
+      'Switch a running pipeline to it without dropping its streams: `POST /api/cameras/<camera>/model` with `{"path": "models/cameras/<camera>.onnx"}` (README, HTTP API), or set `model:` on the camera in the config.', '',
+    ];
+    fs.writeFileSync(card, lines.join('\n'));
+    return {
+      accepted, model: accepted ? target : fs.existsSync(target) ? target : o.base, candidate: accepted ? target : candidate, card, base: lb, adapted: la,
+      frames: { train: trainFiles.length, holdout: holdout.length, positives: positives.length, positivesFrom }, seconds: (performance.now() - t0) / 1000,
+    };
+  } finally {
+    fs.rmSync(framesDir, { recursive: true, force: true });
+  }
+}
