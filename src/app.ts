@@ -8,7 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { merge, Subscription, from, type Observable } from 'rxjs';
 import type { CameraConfig, PieConfig, Variant } from './config/schema.js';
+import { CurveApplier } from './enhance/apply-graph.js';
 import { DEFAULT_MODEL_PATH, Enhancer, type EnhancerOptions } from './enhance/enhancer.js';
+import type { RgbImage } from './image/types.js';
+import { RegionCache } from './pipeline/regionCache.js';
 import { encodeImage } from './image/io.js';
 import { CameraSource } from './ingest/camera-source.js';
 import type { Frame } from './ingest/frame.js';
@@ -69,6 +72,8 @@ interface CameraRuntime {
   readonly jpeg: Partial<Record<Variant, { readonly seq: number; readonly bytes: Promise<Uint8Array> }>>;
   /** Model switches of this camera run one after another. */
   switching: Promise<unknown>;
+  /** This camera's temporal region cache (enhance.regionCache); made on its first frame, reset on a model switch. */
+  cache?: RegionCache;
 }
 
 /** One open enhancer and the model it runs; shared by the cameras whose modelKey is its key. */
@@ -98,6 +103,8 @@ function modelKeyOf(p: string): string {
 /** The enhancer settings of a config, for one model: the same at start and on a model switch. */
 function enhancerOptions(config: PieConfig, modelPath: string): EnhancerOptions {
   const e = config.enhance;
+  // With the region cache the enhancer only estimates curves (exposure is then the applier's job).
+  if (e.regionCache.enabled) return { modelPath, downscale: e.downscale, provider: e.provider, strength: e.strength, curvesOutput: true };
   return { modelPath, downscale: e.downscale, provider: e.provider, strength: e.strength, ...(e.exposure !== undefined ? { exposure: e.exposure } : {}) };
 }
 
@@ -122,6 +129,8 @@ export class PieApp {
     private readonly config: PieConfig,
     /** Folders a model named through the API may come from. */
     private readonly modelRoots: readonly string[],
+    /** Applies region-cached curves; present when enhance.regionCache is enabled. */
+    private readonly applier?: CurveApplier,
   ) {}
 
   get url(): string { return this.server.url; }
@@ -252,6 +261,7 @@ export class PieApp {
       this.enhancers.set(file, entry);
     }
     c.modelKey = entry.key;
+    c.cache = undefined; // the old model's smoothed curves must not leak into the new one's
     this.retireUnused();
     this.metrics.modelSwitched(c.config.name);
     return { camera: c.config.name, model: entry.info, previous: previous.info, provider: entry.enhancer.provider, switchMs: Math.round(performance.now() - t0) };
@@ -285,12 +295,12 @@ export class PieApp {
     try {
       for (const [e, fs] of groups) {
         const t0 = performance.now();
-        const r = await e.enhancer.enhance(fs);
+        const r = this.applier ? await this.enhanceCached(e.enhancer, this.applier, fs) : (await e.enhancer.enhance(fs)).frames;
         const ms = performance.now() - t0;
         e.batches++;
         e.inference.add(ms);
         this.metrics.batch(e.info.name, fs.length, ms);
-        fs.forEach((f, i) => out.set(f, { ...f, data: r.frames[i]!.data }));
+        fs.forEach((f, i) => out.set(f, { ...f, data: r[i]!.data }));
       }
     } finally {
       for (const e of groups.keys()) {
@@ -301,6 +311,23 @@ export class PieApp {
     return frames.map((f) => out.get(f)!);
   }
 
+  /**
+   * The region-cache path: curves only from the enhancer, each frame's maps pooled per region and
+   * smoothed over time by its camera's cache (a batch may mix cameras), then applied in one run.
+   */
+  private async enhanceCached(enhancer: Enhancer, applier: CurveApplier, frames: readonly Frame[]): Promise<RgbImage[]> {
+    const curves = await enhancer.estimateCurves(frames);
+    const [n, ch, h, w] = curves.dims;
+    const per = ch * h * w, smoothed = new Float32Array(n * per);
+    const rc = this.config.enhance.regionCache;
+    frames.forEach((f, i) => {
+      const cam = this.cameras.get(f.camera)!;
+      cam.cache ??= new RegionCache({ downscale: this.config.enhance.downscale, alpha: rc.alpha, mix: rc.mix, refreshEvery: rc.refreshEvery });
+      smoothed.set(cam.cache.update(f, { dims: [ch, h, w], data: curves.data.subarray(i * per, (i + 1) * per) }).data, i * per);
+    });
+    return applier.apply(frames, { data: smoothed, dims: curves.dims });
+  }
+
   static async start(config: PieConfig, o: AppOptions): Promise<PieApp> {
     const log = o.log ?? (() => {});
     const owned = !o.dataDir;
@@ -309,7 +336,8 @@ export class PieApp {
 
     // One enhancer per distinct model, shared by the cameras that use it.
     const enhancers = new Map<string, EnhancerEntry>();
-    const closeEnhancers = (): Promise<unknown> => Promise.all([...enhancers.values()].map((x) => x.enhancer.close()));
+    let applier: CurveApplier | undefined;
+    const closeEnhancers = (): Promise<unknown> => Promise.all([...[...enhancers.values()].map((x) => x.enhancer.close()), applier?.close()]);
     try {
       for (const c of config.cameras) {
         const key = modelKeyOf(modelOf(c));
@@ -317,6 +345,12 @@ export class PieApp {
         const e = await Enhancer.open(enhancerOptions(config, key));
         enhancers.set(key, { key, enhancer: e, info: await readModelInfo(key, c.model ?? config.enhance.model ?? shownPath(key)), running: 0, retired: false, batches: 0, inference: new LatencyWindow() });
         log(e.describe());
+      }
+      const rc = config.enhance.regionCache;
+      if (rc.enabled) {
+        const e = config.enhance;
+        applier = await CurveApplier.open({ downscale: e.downscale, provider: e.provider, ...(e.exposure !== undefined ? { exposure: e.exposure } : {}) });
+        log(`region cache on: alpha ${rc.alpha}, mix ${rc.mix}, re-segment every ${rc.refreshEvery} frames; ${applier.describe()}`);
       }
     } catch (e) {
       await closeEnhancers();
@@ -388,7 +422,7 @@ export class PieApp {
       cameras.get(d.camera)?.skipRate.add(nowMs(), d.count);
       metrics.drop(d.camera, d.reason, d.count);
     });
-    const app = new PieApp(server, cameras, enhancers, drops, metrics, { path: dataDir, owned }, config, modelRoots);
+    const app = new PieApp(server, cameras, enhancers, drops, metrics, { path: dataDir, owned }, config, modelRoots, applier);
     appRef.app = app;
     app.wire(config);
     for (const c of cameras.values()) c.source.start();
@@ -441,6 +475,7 @@ export class PieApp {
     await Promise.all([...this.cameras.values()].flatMap((c) => [...c.hls.values(), ...c.live.values()].map((s) => s.close())));
     await this.server.close();
     await Promise.all([...this.enhancers.values()].map((e) => e.enhancer.close()));
+    await this.applier?.close();
     this.metrics.registry.clear();
     if (this.dataDir.owned) fs.rmSync(this.dataDir.path, { recursive: true, force: true });
   }

@@ -65,4 +65,26 @@ describe('the live pipeline', () => {
     await app.close();
     expect([...sinks.values()].every((s) => s.closed === 1)).toBe(true);
   }, 40_000);
+
+  it('runs the region cache in the live path: curves estimated, smoothed per camera, applied with the exposure target', async () => {
+    sinks.clear();
+    const cached = parseConfig(`
+cameras:
+  - name: night
+    input: "synthetic:exposure=0.08,noise=4"
+    width: 160
+    height: 96
+    fps: 10
+    outputs: { hls: [raw, enhanced], websocket: [] }
+enhance: { scale: 1/4, exposure: 0.4, regionCache: { enabled: true, alpha: 0.3 }, batch: { maxSize: 1, maxWaitMs: 0 } }
+server: { host: 127.0.0.1, port: 0 }
+`);
+    const lines: string[] = [];
+    app = await PieApp.start(cached, { sinks: factory, log: (l) => lines.push(l) });
+    expect(lines.join('\n')).toMatch(/region cache on: alpha 0\.3/);
+    const enh = () => sinks.get('hls/night/enhanced')!.frames;
+    await until(() => enh().length >= 6, 20_000);
+    for (const f of enh().slice(2)) expect(Math.abs(meanOf(f.data) - 0.4)).toBeLessThan(0.03);
+    await app.close();
+  }, 40_000);
 });

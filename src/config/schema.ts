@@ -57,6 +57,18 @@ export interface EnhanceConfig {
   readonly exposure?: number;
   readonly provider: ProviderChoice;
   readonly batch: BatchConfig;
+  readonly regionCache: RegionCacheConfig;
+}
+
+/** The temporal region cache (src/pipeline/regionCache.ts) in the live path. */
+export interface RegionCacheConfig {
+  readonly enabled: boolean;
+  /** EMA weight of the newest frame per region. */
+  readonly alpha: number;
+  /** Share of each curve pixel's own deviation from its region kept (0 = one curve per region). */
+  readonly mix: number;
+  /** Re-segment at least every this many frames. */
+  readonly refreshEvery: number;
 }
 
 export interface DetectConfig {
@@ -243,6 +255,12 @@ const enhanceShape = {
   exposure: number('a mean brightness', 0.05, 0.95, 'e.g. exposure: 0.45 (the mean output brightness; leave it out for the model\'s own)').optional(),
   provider: z.enum(PROVIDERS, expected(`one of ${PROVIDERS.join(', ')}`, 'e.g. provider: cpu (auto picks the best one present and says why)')).default('cpu'),
   batch: z.strictObject(batchShape, expected('a mapping with maxSize and maxWaitMs', 'e.g. batch: { maxSize: 4, maxWaitMs: 40 }')).prefault({}),
+  regionCache: z.strictObject({
+    enabled: z.boolean(expected('true or false', 'enabled: true or enabled: false')).default(false),
+    alpha: number('an EMA weight', 0.01, 1, 'e.g. alpha: 0.2 (1 = no temporal smoothing)').default(0.2),
+    mix: number('a share', 0, 1, 'e.g. mix: 0 (one curve per region) to 1 (per-pixel curves)').default(0),
+    refreshEvery: int('frames', 1, 100000, 'e.g. refreshEvery: 150').default(150),
+  }, expected('a mapping with enabled, alpha, mix, refreshEvery', 'e.g. regionCache: { enabled: true, alpha: 0.2 }')).prefault({}),
 };
 
 const detectShape = {
@@ -334,6 +352,7 @@ export const configSchema = z.strictObject(rootShape, expected('a mapping of cam
         ...(c.enhance.exposure !== undefined ? { exposure: c.enhance.exposure } : {}),
         provider: c.enhance.provider,
         batch: { maxSize: c.enhance.batch.maxSize, maxWaitMs: c.enhance.batch.maxWaitMs },
+        regionCache: { ...c.enhance.regionCache },
       },
       detect: { enabled: c.detect.enabled, fps: c.detect.fps },
       server: { host, port, ...(token !== undefined ? { token } : {}) },

@@ -18,12 +18,12 @@ export const CURVES_INPUT = 'curves';
  * `downscale` picks the same path as the enhancer: at 1 the curves are applied as they are (no
  * Resize), above 1 each map is upsampled right before its iteration.
  */
-export function buildCurveApplierGraph(downscale: number): Uint8Array {
+export function buildCurveApplierGraph(downscale: number, exposure?: number): Uint8Array {
   validateDownscale(downscale);
   const b = new GraphBuilder('pie_curve_applier');
   const frames = b.input(FRAMES_INPUT, 'uint8', ['N', 'H', 'W', 3]);
   const curves = b.input(CURVES_INPUT, 'float32', ['N', CURVE_CHANNELS, 'h', 'w']);
-  b.output(addApplyCurves(b, addFramesToFloat(b, frames), curves, downscale), 'uint8', ['N', 'H', 'W', 3], ENHANCED_OUTPUT);
+  b.output(addApplyCurves(b, addFramesToFloat(b, frames), curves, downscale, exposure), 'uint8', ['N', 'H', 'W', 3], ENHANCED_OUTPUT);
   return b.toBytes({ doc: `PIE curve application, curves at 1/${downscale}` });
 }
 
@@ -32,6 +32,8 @@ export interface CurveApplierOptions {
   readonly downscale?: number;
   readonly provider?: ProviderChoice;
   readonly threads?: number;
+  /** Target mean brightness, as the Enhancer's (graph.ts); unset = none. */
+  readonly exposure?: number;
 }
 
 export class CurveApplier {
@@ -49,7 +51,7 @@ export class CurveApplier {
     const downscale = o.downscale ?? 1;
     let graph: Uint8Array;
     try {
-      graph = buildCurveApplierGraph(downscale);
+      graph = buildCurveApplierGraph(downscale, o.exposure);
     } catch (e) {
       throw new PieError('usage', e instanceof Error ? e.message : String(e), 'use --scale 1, 1/2, 1/4, 1/8 … (1/k with an integer k)');
     }

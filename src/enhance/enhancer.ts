@@ -101,6 +101,21 @@ export class Enhancer {
     return { frames: parts.flatMap((p) => p.frames), ...(this.curvesOutput ? { curves: concatCurves(parts.map((p) => p.curves!)) } : {}) };
   }
 
+  /**
+   * The curve maps alone (needs curvesOutput): ORT runs only the nodes the fetched output needs,
+   * so the full-resolution curve application is skipped — for the region cache, which edits the
+   * maps and applies them itself (CurveApplier).
+   */
+  async estimateCurves(frames: readonly RgbImage[]): Promise<CurveMaps> {
+    if (this.closed) throw new Error('Enhancer is closed');
+    if (!this.curvesOutput) throw new Error('estimateCurves needs an Enhancer opened with curvesOutput: true');
+    const p = packFrames(frames);
+    const out = await this.session.run({ [FRAMES_INPUT]: new ort.Tensor('uint8', p.data, [p.count, p.height, p.width, 3]) }, [CURVES_OUTPUT]);
+    const c = out[CURVES_OUTPUT]!;
+    const d = c.dims;
+    return { data: c.data as Float32Array, dims: [d[0]!, CURVE_CHANNELS, d[2]!, d[3]!] };
+  }
+
   private async run(p: PackedFrames): Promise<EnhancedBatch> {
     const feeds = { [FRAMES_INPUT]: new ort.Tensor('uint8', p.data, [p.count, p.height, p.width, 3]) };
     const out = await this.session.run(feeds);

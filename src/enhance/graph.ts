@@ -74,24 +74,40 @@ export function addCurvesAtFullRes(b: GraphBuilder, x: string, curvesSmall: stri
  * Curve maps (at 1/k) applied to `x` (float NCHW) and the result as the pipeline's uint8 NHWC
  * frames: the second half of the enhancer, shared with the curve applier (apply-graph.ts).
  */
-export function addApplyCurves(b: GraphBuilder, x: string, curves: string, downscale: number, exposure?: { target: number; xSmall: string }): string {
+export function addApplyCurves(b: GraphBuilder, x: string, curves: string, downscale: number, exposure?: number): string {
   let y = downscale === 1 ? addCurveIterations(b, x, curves).at(-1)! : addCurvesAtFullRes(b, x, curves);
-  if (exposure) y = addExposure(b, y, downscale === 1 ? y : addCurveIterations(b, exposure.xSmall, curves).at(-1)!, exposure.target);
+  if (exposure !== undefined) y = addExposure(b, y, exposure);
   // Back to NHWC after the cast to bytes: a quarter of the traffic of a float transpose.
   return b.transpose(addFloatToBytes(b, y), [0, 2, 3, 1]);
 }
 
+/** Every 4th pixel in each direction: the gamma is fitted on an unaveraged sample of the frame. */
+const EXPOSURE_SAMPLE_STEP = 4;
+
 /**
- * y^g per frame with g = ln(target)/ln(mean), the mean taken on `ySmall` (the curves applied to
- * the downscaled frame: 1/k² of the work, and the box filter keeps the mean).
+ * y^g per frame, g fitted so that the mean of y^g is the target: Newton's method on a strided
+ * sample of the output's own pixels. Fitting g to the mean alone (m^g = t) undershoots on noisy
+ * frames, since a concave power pulls a spread-out distribution's mean down (Jensen); a strided
+ * sample keeps the noise a box-downscaled frame would have averaged away, at 1/16 of the pixels.
  */
-export function addExposure(b: GraphBuilder, y: string, ySmall: string, target: number): string {
+export function addExposure(b: GraphBuilder, y: string, target: number): string {
   const [lo, hi] = EXPOSURE_GAMMA_RANGE;
-  const eps = b.scalar(1e-4);
-  const mean = b.op('Clip', [b.op('ReduceMean', [ySmall, b.ints([1, 2, 3])], { keepdims: 1 }), eps, b.scalar(1 - 1e-4)]);
-  const g = b.op('Clip', [b.div(b.scalar(Math.log(target)), b.op('Log', [mean])), b.scalar(lo), b.scalar(hi)]);
-  // Pow(0, g) is 0 for g > 0; the clip keeps tiny negatives from the curves out of NaN.
-  return b.op('Pow', [b.op('Clip', [y, b.scalar(0), b.scalar(1)]), g]);
+  const yc = b.op('Clip', [y, b.scalar(0), b.scalar(1)]);
+  const step = EXPOSURE_SAMPLE_STEP;
+  const sample = b.op('Clip', [b.op('Slice', [yc, b.ints([0, 0]), b.ints([2 ** 31 - 1, 2 ** 31 - 1]), b.ints([2, 3]), b.ints([step, step])]), b.scalar(1e-4), b.scalar(1)]);
+  const lnSample = b.op('Log', [sample]);
+  const axes = b.ints([1, 2, 3]);
+  const mean = (x: string): string => b.op('ReduceMean', [x, axes], { keepdims: 1 });
+  const clamp = (g: string): string => b.op('Clip', [g, b.scalar(lo), b.scalar(hi)]);
+  const t = b.scalar(target);
+  // Start from the mean alone, then three Newton steps on f(g) = mean(s^g) − t, f'(g) = mean(s^g·ln s).
+  let g = clamp(b.div(b.scalar(Math.log(target)), b.op('Log', [b.op('Clip', [mean(sample), b.scalar(1e-4), b.scalar(1 - 1e-4)])])));
+  for (let i = 0; i < 3; i++) {
+    const p = b.op('Pow', [sample, g]);
+    const slope = b.op('Min', [mean(b.mul(p, lnSample)), b.scalar(-1e-6)]); // negative: s ≤ 1
+    g = clamp(b.sub(g, b.div(b.sub(mean(p), t), slope)));
+  }
+  return b.op('Pow', [yc, g]);
 }
 
 export function validateDownscale(k: number): void {
@@ -112,8 +128,7 @@ export function buildEnhancerGraph(w: DceNetWeights, o: EnhancerGraphOptions): U
   const xSmall = addDownscale(b, x, o.downscale);
   const raw = addDceNet(b, xSmall);
   const curvesSmall = strength === 1 ? raw : b.op('Clip', [b.mul(raw, b.scalar(strength)), b.scalar(-1), b.scalar(1)]);
-  const exposure = o.exposure !== undefined ? { target: o.exposure, xSmall } : undefined;
-  b.output(addApplyCurves(b, x, curvesSmall, o.downscale, exposure), 'uint8', ['N', 'H', 'W', 3], ENHANCED_OUTPUT);
+  b.output(addApplyCurves(b, x, curvesSmall, o.downscale, o.exposure), 'uint8', ['N', 'H', 'W', 3], ENHANCED_OUTPUT);
   if (o.curvesOutput) b.output(curvesSmall, 'float32', ['N', CURVE_CHANNELS, 'h', 'w'], CURVES_OUTPUT);
   return b.toBytes({ doc: `PIE enhancer, curves at 1/${o.downscale}` });
 }

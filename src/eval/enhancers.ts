@@ -39,7 +39,7 @@ export async function openStage(spec: string, d: ModelDefaults): Promise<EvalSta
     return { name: 'gamma', description: 'one global gamma per image that lifts the mean brightness to 0.45', run: async (x) => gammaToMean(x, 0.45).image, close: async () => {} };
   }
   if (spec === 'clahe') return { name: 'clahe', description: "CLAHE on V = max(R,G,B), libvips' hist_local (window 1/8 of each side, slope 3), RGB scaled by V'/V", run: (x) => clahe(x), close: async () => {} };
-  const eq = /^([A-Za-z0-9_.-]+)=(.+)$/.exec(spec);
+  const eq = /^([A-Za-z0-9_.@-]+)=(.+)$/.exec(spec);
   const [name, body] = eq ? [eq[1]!, eq[2]!] : [undefined, spec];
   if (body.startsWith('cmd:')) return commandStage(name ?? 'command', body.slice(4));
   const [file, ...opts] = body.split(',');

@@ -104,7 +104,7 @@ function centreCrop(img: RgbImage, size: number): RgbImage {
   return { width: s, height: s, data };
 }
 
-const CELL = 192;
+const CELL = 176;
 
 /** Rows of crops (input, reference?, each enhancer) with column titles, as one PNG. */
 async function writeGrid(file: string, columns: readonly string[], rows: readonly RgbImage[][]): Promise<void> {
@@ -120,7 +120,7 @@ async function writeGrid(file: string, columns: readonly string[], rows: readonl
     }
   }
   parts.push('</svg>');
-  await writeSvgPng(parts.join(''), file);
+  await writeSvgPng(parts.join(''), file, { palette: true });
 }
 
 /** Runs every stage over the samples; keeps the first `gridRows` crops for the grid. */
