@@ -6,7 +6,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadDceNetModel } from '../enhance/model-file.js';
 import { PieError } from '../errors.js';
-import { writeImage, isImagePath } from '../image/io.js';
+import { Enhancer } from '../enhance/enhancer.js';
+import { clippedFraction, colorfulness, loe, meanBrightness } from '../eval/metrics.js';
+import { isImagePath, readImage, writeImage } from '../image/io.js';
 import type { RgbImage } from '../image/types.js';
 import { decodeToRawArgs } from '../ingest/ffmpeg-args.js';
 import { FfmpegProcess } from '../ingest/ffmpeg-process.js';
@@ -111,6 +113,27 @@ export function splitHoldout<T>(items: readonly T[], fraction: number): { train:
   return { train, holdout };
 }
 
+interface PictureFigures { brightness: number; clipped: number; loe: number; colorfulness: number }
+
+async function pictureFigures(models: readonly string[], files: readonly string[]): Promise<PictureFigures[]> {
+  const images = await Promise.all(files.map((f) => readImage(f)));
+  const out: PictureFigures[] = [];
+  for (const m of models) {
+    const e = await Enhancer.open({ modelPath: m, downscale: 1 });
+    const sum = { brightness: 0, clipped: 0, loe: 0, colorfulness: 0 };
+    for (const img of images) {
+      const y = (await e.enhance([img])).frames[0]!;
+      sum.brightness += meanBrightness(y) / images.length;
+      sum.clipped += clippedFraction(y).highlights / images.length;
+      sum.loe += loe(img, y) / images.length;
+      sum.colorfulness += colorfulness(y) / images.length;
+    }
+    await e.close();
+    out.push(sum);
+  }
+  return out;
+}
+
 const fmt = (x: number): string => (Math.abs(x) >= 0.01 || x === 0 ? x.toFixed(4) : x.toExponential(2));
 
 export async function adapt(o: AdaptOptions): Promise<AdaptResult> {
@@ -161,6 +184,8 @@ export async function adapt(o: AdaptOptions): Promise<AdaptResult> {
       segment: o.segment, ...(o.threads ? { threads: o.threads } : {}),
     }) as [Losses, Losses];
     const accepted = la.total < lb.total;
+    // The label-free picture figures on the same held-out frames, for people (the decision is the loss).
+    const figures = await pictureFigures([o.base, candidate], holdout);
     const target = path.join(o.outDir, `${o.camera}.onnx`);
     if (accepted) fs.renameSync(candidate, target);
     const card = path.join(o.outDir, `${o.camera}.md`);
@@ -178,6 +203,9 @@ export async function adapt(o: AdaptOptions): Promise<AdaptResult> {
       `| | total | ${terms.join(' | ')} |`, `|---|---|${terms.map(() => '---').join('|')}|`,
       `| base | ${fmt(lb.total)} | ${terms.map((n) => fmt(lb[n])).join(' | ')} |`,
       `| adapted | ${fmt(la.total)} | ${terms.map((n) => fmt(la[n])).join(' | ')} |`, '',
+      `On the ${holdout.length} held-out frames (whole frames, curves at full resolution): mean brightness, highlight-clipped pixels, lightness order error against the input (0 = order kept), colorfulness.`, '',
+      '| | brightness | clipped % | LOE | colorfulness |', '|---|---|---|---|---|',
+      ...(['base', 'adapted'] as const).map((n, i) => `| ${n} | ${figures[i]!.brightness.toFixed(3)} | ${(100 * figures[i]!.clipped).toFixed(2)} | ${figures[i]!.loe.toFixed(1)} | ${figures[i]!.colorfulness.toFixed(1)} |`), '',
       'Switch a running pipeline to it without dropping its streams: `POST /api/cameras/<camera>/model` with `{"path": "models/cameras/<camera>.onnx"}` (README, HTTP API), or set `model:` on the camera in the config.', '',
     ];
     fs.writeFileSync(card, lines.join('\n'));

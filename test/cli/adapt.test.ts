@@ -43,6 +43,10 @@ describe('pie-stream adapt', () => {
     expect(card).toMatch(/\*\*Accepted\*\*/);
     const row = (name: string): number => Number(new RegExp(`\\| ${name} \\| ([0-9.e+-]+) \\|`).exec(card)![1]);
     expect(row('adapted')).toBeLessThan(row('base'));
+    // The picture figures on the held-out frames: the identity base leaves them as dark as they came.
+    const bright = [...card.matchAll(/\| (base|adapted) \| (0\.\d{3}) \| [\d.]+ \| [\d.]+ \| [\d.]+ \|/g)].map((m) => Number(m[2]));
+    expect(bright).toHaveLength(2);
+    expect(bright[1]!).toBeGreaterThan(bright[0]!);
     // The scratch frames are gone.
     expect(fs.readdirSync(path.join(dir, 'work'))).toEqual([]);
   });
