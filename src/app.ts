@@ -103,8 +103,9 @@ function modelKeyOf(p: string): string {
 /** The enhancer settings of a config, for one model: the same at start and on a model switch. */
 function enhancerOptions(config: PieConfig, modelPath: string): EnhancerOptions {
   const e = config.enhance;
-  // With the region cache the enhancer only estimates curves (exposure is then the applier's job).
-  if (e.regionCache.enabled) return { modelPath, downscale: e.downscale, provider: e.provider, strength: e.strength, curvesOutput: true };
+  // With the region cache the enhancer only estimates curves (their exposure strength included);
+  // the applier then fits the final gamma.
+  if (e.regionCache.enabled) return { modelPath, downscale: e.downscale, provider: e.provider, strength: e.strength, curvesOutput: true, ...(e.exposure !== undefined ? { exposure: e.exposure } : {}) };
   return { modelPath, downscale: e.downscale, provider: e.provider, strength: e.strength, ...(e.exposure !== undefined ? { exposure: e.exposure } : {}) };
 }
 

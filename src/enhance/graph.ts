@@ -4,6 +4,7 @@
 // iterations run at full resolution (Zero-DCE++'s trick), so the 79k-MAC/pixel network runs on
 // 1/k² of the pixels.
 import { GraphBuilder } from '../onnx/builder.js';
+import { f32 } from '../onnx/tensor.js';
 import { addCurveIterations, addDceNet, addDceNetWeights, CURVE_CHANNELS, ITERATIONS, type DceNetWeights } from './dcenet.js';
 
 export const FRAMES_INPUT = 'frames';
@@ -21,16 +22,20 @@ export interface EnhancerGraphOptions {
    */
   readonly strength?: number;
   /**
-   * Target mean brightness of the output in (0, 1), e.g. 0.45: after the curves, one global gamma
-   * per frame moves the mean there (the exponent is clamped to [1/4, 4]). Unset = the model's own
-   * exposure. A curve network's natural exposure is rarely what a site wants, and gamma keeps the
-   * order of lightness (no halo, no LOE).
+   * Target mean brightness of the output in (0, 1), e.g. 0.45; unset = the model's own exposure
+   * (a curve network's natural exposure is rarely what a site wants). Two steps per frame: the
+   * curve strength (0–4) whose output comes closest (addExposureStrength), then one global gamma
+   * fitted on the output's pixels for the rest (addExposure, exponent within [1/4, 4]). Both are
+   * monotone, so the model's order of lightness is kept.
    */
   readonly exposure?: number;
 }
 
-/** Gamma bounds of the exposure control: far enough for a 10× brightness change, no further. */
+/** Gamma bounds of the exposure control's final fit: far enough for a 10× brightness change, no further. */
 export const EXPOSURE_GAMMA_RANGE = [0.25, 4] as const;
+
+/** Curve strengths the exposure control tries: 0 (no enhancement) to 4 in steps of 1/8. */
+export const EXPOSURE_STRENGTHS: readonly number[] = Array.from({ length: 33 }, (_, i) => i / 8);
 
 /** uint8 NHWC [0,255] → float NCHW [0,1] (the network's input layout). */
 export function addFramesToFloat(b: GraphBuilder, frames: string): string {
@@ -110,6 +115,33 @@ export function addExposure(b: GraphBuilder, y: string, target: number): string 
   return b.op('Pow', [yc, g]);
 }
 
+/**
+ * The exposure control's first half: the curve strength (one per frame) whose output mean is
+ * closest to the target, found by trying every strength in EXPOSURE_STRENGTHS at once on a
+ * ≤ 1/8-size copy of the frame and its curves (one batched run of the 8 iterations, 33× a
+ * thumbnail). Scaling the curves, not the output, is what keeps highlights: an over-brightening
+ * model is turned down (fewer clipped pixels) instead of gamma-darkened after clipping.
+ * Returns [N,1,1,1].
+ */
+export function addExposureStrength(b: GraphBuilder, xSmall: string, curvesSmall: string, downscale: number, target: number): string {
+  const m = Math.max(1, Math.ceil(8 / downscale));
+  const xs = addDownscale(b, xSmall, m);
+  const rs = addDownscale(b, curvesSmall, m);
+  const n = EXPOSURE_STRENGTHS.length;
+  const grid = b.constant(f32([n, 1, 1, 1, 1], EXPOSURE_STRENGTHS), 'strengths');
+  const rest = (x: string): string => b.op('Slice', [b.op('Shape', [x]), b.ints([1]), b.ints([4])]); // [C,h,w]
+  // [S,N,C,h,w] → [S·N,C,h,w], C,h,w taken from the 4-D `like`.
+  const flat = (x: string, like: string): string => b.op('Reshape', [x, b.concat([b.ints([-1]), rest(like)], 0)]);
+  const unsq = (x: string): string => b.op('Unsqueeze', [x, b.ints([0])]);
+  // [S,N,24,h,w] → [S·N,24,h,w]; the frames repeated alongside.
+  const rAll = b.op('Clip', [b.mul(unsq(rs), grid), b.scalar(-1), b.scalar(1)]);
+  const xAll = b.op('Expand', [unsq(xs), b.ints([n, 1, 1, 1, 1])]);
+  const ys = addCurveIterations(b, flat(xAll, xs), flat(rAll, rs)).at(-1)!;
+  const means = b.op('Reshape', [b.op('ReduceMean', [ys, b.ints([1, 2, 3])], { keepdims: 0 }), b.ints([n, -1])]); // [S,N]
+  const best = b.op('ArgMin', [b.op('Abs', [b.sub(means, b.scalar(target))])], { axis: 0, keepdims: 0 }); // [N]
+  return b.op('Reshape', [b.op('Gather', [b.constant(f32([n], EXPOSURE_STRENGTHS), 'strengths'), best], { axis: 0 }), b.ints([-1, 1, 1, 1])]);
+}
+
 export function validateDownscale(k: number): void {
   if (!Number.isInteger(k) || k < 1 || k > 64) {
     throw new RangeError(`curve downscale must be an integer from 1 to 64, got ${k}`);
@@ -127,7 +159,10 @@ export function buildEnhancerGraph(w: DceNetWeights, o: EnhancerGraphOptions): U
   if (o.exposure !== undefined && !(o.exposure > 0 && o.exposure < 1)) throw new RangeError(`exposure must be between 0 and 1, got ${o.exposure}`);
   const xSmall = addDownscale(b, x, o.downscale);
   const raw = addDceNet(b, xSmall);
-  const curvesSmall = strength === 1 ? raw : b.op('Clip', [b.mul(raw, b.scalar(strength)), b.scalar(-1), b.scalar(1)]);
+  let curvesSmall = strength === 1 ? raw : b.op('Clip', [b.mul(raw, b.scalar(strength)), b.scalar(-1), b.scalar(1)]);
+  if (o.exposure !== undefined) {
+    curvesSmall = b.op('Clip', [b.mul(curvesSmall, addExposureStrength(b, xSmall, curvesSmall, o.downscale, o.exposure)), b.scalar(-1), b.scalar(1)]);
+  }
   b.output(addApplyCurves(b, x, curvesSmall, o.downscale, o.exposure), 'uint8', ['N', 'H', 'W', 3], ENHANCED_OUTPUT);
   if (o.curvesOutput) b.output(curvesSmall, 'float32', ['N', CURVE_CHANNELS, 'h', 'w'], CURVES_OUTPUT);
   return b.toBytes({ doc: `PIE enhancer, curves at 1/${o.downscale}` });
