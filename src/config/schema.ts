@@ -45,7 +45,7 @@ export interface BatchConfig {
 }
 
 export interface EnhanceConfig {
-  /** The shared model; undefined = the shipped model (models/pie-default.onnx). */
+  /** The shared model; undefined = the shipped model (models/pie-base.onnx). */
   readonly model?: string;
   /** As written, normalised: "1", "1/2", "1/8"… */
   readonly scale: string;
@@ -233,7 +233,7 @@ const cameraShape = {
   width: int('a width in pixels', 16, 7680, 'e.g. width: 1280 (must be even: H.264 needs even sizes)').default(640),
   height: int('a height in pixels', 16, 4320, 'e.g. height: 720 (must be even: H.264 needs even sizes)').default(360),
   fps: number('frames per second', 0.1, 120, 'e.g. fps: 10 (frames are processed at this rate; more are dropped and counted)').default(10),
-  model: z.string(expected('a path to a DCE-Net .onnx file', 'e.g. model: models/pie-default.onnx')).min(1, expected('a path to a DCE-Net .onnx file', 'e.g. model: models/pie-default.onnx')).optional(),
+  model: z.string(expected('a path to a DCE-Net .onnx file', 'e.g. model: models/pie-base.onnx')).min(1, expected('a path to a DCE-Net .onnx file', 'e.g. model: models/pie-base.onnx')).optional(),
   outputs: z.strictObject(outputsShape, expected('a mapping with hls and/or websocket', 'e.g. outputs: { hls: [enhanced], websocket: [raw, enhanced] }')).optional(),
 };
 

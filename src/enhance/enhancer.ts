@@ -10,7 +10,7 @@ import { loadDceNetModel } from './model-file.js';
 import { describeSession, openSession, ort, type Fallback, type Provider, type ProviderChoice } from './session.js';
 
 /** The model shipped in models/ (resolves from src/ and from dist/ alike). */
-export const DEFAULT_MODEL_PATH = fileURLToPath(new URL('../../models/pie-default.onnx', import.meta.url));
+export const DEFAULT_MODEL_PATH = fileURLToPath(new URL('../../models/pie-base.onnx', import.meta.url));
 
 export interface EnhancerOptions {
   /** A DCE-Net .onnx file; default: the shipped model. Ignored when `weights` is given. */

@@ -141,7 +141,7 @@ describe.skipIf(!CHROMIUM)('the viewer in chromium', () => {
     // The tile shows the camera's figures.
     await until('figures', async () => Number(await page.locator('.tile[data-camera="night"] .fps-out').textContent()) > 3, 10_000);
     expect(await page.locator('.tile[data-camera="night"] .state').textContent()).toBe('online');
-    expect(await page.locator('.tile[data-camera="night"] .model').textContent()).toMatch(/^pie-default\.onnx · \d{4}-\d{2}-\d{2}$/);
+    expect(await page.locator('.tile[data-camera="night"] .model').textContent()).toMatch(/^pie-base\.onnx · \d{4}-\d{2}-\d{2}$/);
     expect(await page.locator('.tile[data-camera="night"] .provider').textContent()).toBe('cpu');
     expect(await page.locator('.tile[data-camera="night"] .transport').textContent()).toBe('enhanced: WebSocket (JSMpeg)');
 

@@ -61,7 +61,7 @@ describe('pie-stream adapt', () => {
     expect(fs.readFileSync(path.join(out, 'yard.onnx'), 'utf8')).toBe('the current model');
     expect(fs.existsSync(path.join(out, 'yard.candidate.onnx'))).toBe(true);
     expect(fs.readFileSync(path.join(out, 'yard.md'), 'utf8')).toMatch(/\*\*Rejected\*\*.*keeps its current `yard\.onnx`/);
-  });
+  }, 120_000);
 
   it('says what is missing', async () => {
     let r = await cli('adapt', '-q', '--camera', 'yard', '--night', path.join(dir, 'nope.mp4'), '--base', path.join(dir, 'identity.onnx'), '--out-dir', path.join(dir, 'm3'));
@@ -73,5 +73,5 @@ describe('pie-stream adapt', () => {
     expect(r.err).toMatch(/adapt needs positives/);
     r = await cli('adapt', '-q', '--camera', 'yard', '--night', path.join(dir, 'night.mp4'), '--base', path.join(dir, 'identity.onnx'), '--out-dir', path.join(dir, 'm5'), '--work-dir', path.join(dir, 'w5'), '--positives', path.join(dir, 'day'));
     expect(r.err).toMatch(/only 2 night frame\(s\): too few/);
-  });
+  }, 60_000);
 });

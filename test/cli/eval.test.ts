@@ -52,7 +52,7 @@ describe('pie-stream eval', () => {
     const md = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
     expect(md).toMatch(/\| gamma \| 0\.4\d\d \|/);
     expect(md).toContain('![normal-night-fw100](grid-normal-night-fw100.png)');
-  });
+  }, 60_000);
 
   it('says what is wrong with a bad enhancer or no data', async () => {
     const out = path.join(dir, 'bad');
@@ -66,5 +66,5 @@ describe('pie-stream eval', () => {
     r = await cli('eval', '-q', '-o', out, '--images', path.join(dir, 'dark'), '--enhancer', 'x=cmd:false {in} {out}');
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/command 'false .*' failed/);
-  });
+  }, 30_000);
 });

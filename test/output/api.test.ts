@@ -99,7 +99,7 @@ describe('the API on a running pipeline', () => {
     expect(night).toMatchObject({ state: 'online', width: W, height: H, fps: 10, provider: 'cpu', streams: { websocket: ['raw', 'enhanced'], hls: ['enhanced'] } });
     expect(night.framesProcessed).toBeGreaterThan(5);
     expect(night.model).toMatchObject({ name: 'site.onnx', path: path.join(models, 'site.onnx'), dateSource: 'file' });
-    expect(night.model.trained).toMatch(/hand-set weights/); // the shipped model says it is not trained
+    expect(night.model.trained).toMatch(/pie-stream train, 450 steps/); // the shipped model says how it was trained
     expect(Date.parse(night.model.date!)).toBeGreaterThan(Date.now() - 600_000);
     const door = cams.cameras.find((c) => c.camera === 'door')!;
     expect(door.state).not.toBe('online');

@@ -68,7 +68,7 @@ describe('region cache flicker (static night scene with temporal noise, curves a
   it('leaves the shipped model as steady as it was (its curves hardly move with noise at 1/4)', async () => {
     const enhancer = await Enhancer.open({ downscale: K, curvesOutput: true });
     open.push(enhancer);
-    const r = await measure(enhancer, applier, 'shipped model (models/pie-default.onnx)');
+    const r = await measure(enhancer, applier, 'shipped model (models/pie-base.onnx)');
     // Its curves change ~2e-4 a frame: the output's change is amplified sensor noise, which curve
     // smoothing cannot remove. The cache must not make it worse.
     expect(r.withCache.flicker).toBeLessThan(1.01 * r.without.flicker);
