@@ -49,7 +49,7 @@ describe('pie-stream adapt', () => {
     expect(bright[1]!).toBeGreaterThan(bright[0]!);
     // The scratch frames are gone.
     expect(fs.readdirSync(path.join(dir, 'work'))).toEqual([]);
-  });
+  }, 120_000);
 
   it('keeps the camera\'s current model when validation did not improve', async () => {
     const out = path.join(dir, 'models2');
