@@ -7,6 +7,8 @@ import { parseExposure, parsePositiveInt, parseProvider, parseScale } from './ar
 import { runDemo } from './demo.js';
 import { runEnhance } from './enhance.js';
 import { runEvalCommand } from './eval.js';
+import { faceEvalOptionsFromFlags, runFaceEval } from './eval-faces.js';
+import { detectOptionsFromFlags, runDetect, type DetectFlags } from './detect.js';
 import { runAdapt } from './adapt.js';
 import { runTrain } from './train.js';
 import { runLive } from './run.js';
@@ -139,6 +141,36 @@ function build(): Command {
     }, log);
   });
 
+  program.command('detect')
+    .description('find faces (BlazeFace) in images, folders of them and videos: <name>.faces.json and an annotated copy per input')
+    .argument('<inputs...>', 'image files, video files or folders')
+    .requiredOption('-o, --output <dir>', 'output folder')
+    .option('--enhance', 'enhance first; detect on the raw and enhanced frames, fused (see --on)')
+    .option('--model <file>', 'DCE-Net .onnx model for --enhance', DEFAULT_MODEL_PATH)
+    .option('--scale <s>', 'curve-estimation scale for --enhance', '1/4')
+    .option('--strength <x>', 'curve strength for --enhance: 0 to 4', '1')
+    .option('--on <frames>', 'detect on raw, enhanced or fused frames (default: fused with --enhance, else raw)')
+    .option('--detector <model>', 'BlazeFace model: back (faces at a distance, 256²) or front (close faces, 128²)', 'back')
+    .option('--no-tiling', 'whole frame only: no native-resolution tiles (much faster, misses small faces)')
+    .option('--threshold <x>', 'minimum face score', '0.5')
+    .option('--denoise <mode>', 'smoothing before detection: auto (as strong as the noise calls for) or none', 'auto')
+    .option('--video-denoise <filter>', 'temporal denoiser in the video decoder: hqdn3d, atadenoise, tmix (static cameras) or none', 'hqdn3d')
+    .option('--fps <n>', 'frames per second taken from videos', '5')
+    .option('--no-annotate', 'JSON only, no annotated images or videos')
+    .option('--ep <provider>', 'execution provider: auto, cpu, webgpu, cuda', 'cpu')
+    .option('--threads <n>', 'CPU threads for inference (default: all cores)')
+    .option('--batch <n>', 'video frames per batch', '4')
+    .option('-q, --quiet', 'no progress bar')
+    .action(async (inputs: string[], opts: DetectFlags) => {
+      const summary = await runDetect(detectOptionsFromFlags(inputs, opts, { scale: parseScale, provider: parseProvider, positiveInt: parsePositiveInt }), log);
+      log(`${summary.done.reduce((n, d) => n + d.faces, 0)} face(s) in ${summary.done.length} file(s) into ${opts.output}`);
+      if (summary.failed.length) {
+        log(`${summary.failed.length} file(s) failed:`);
+        for (const f of summary.failed) log(`  - ${f.message.replace(/\n/g, '\n    ')}`);
+        process.exitCode = 1;
+      }
+    });
+
   program.command('eval')
     .description('compare enhancers (models, built-in baselines, commands) on real low-light photos, synthetic night and videos')
     .requiredOption('-o, --out <dir>', 'where report.md, report.json and the PNG grids go')
@@ -153,8 +185,15 @@ function build(): Command {
     .option('--video-seconds <s>', 'seconds of each video', '6')
     .option('--seed <n>', 'seed of the synthetic noise', '1')
     .option('--threads <n>', 'CPU threads for models')
+    .option('--faces [dirs...]', 'face detection on synthetic night instead: normal-light photos with faces (default ../shared/data/faces/face-api-js/images); recall, precision and AP50 of BlazeFace on raw, each .onnx enhancer and gamma, smoothed and fused; writes faces.json and faces.md in --out')
+    .option('--denoise <name>', 'with --faces: smooth (default), hqdn3d, nlmeans or none')
+    .option('--detector <model>', 'with --faces: back (default) or front')
     .option('-q, --quiet', 'no progress bar')
-    .action(async (opts: { out: string; enhancer: string[]; images: string[]; synthetic: string[]; video: string[]; fullWells: string; scale: string; exposure?: string; limit?: string; videoSeconds: string; seed: string; threads?: string; quiet?: boolean }) => {
+    .action(async (opts: { out: string; enhancer: string[]; images: string[]; synthetic: string[]; video: string[]; fullWells: string; scale: string; exposure?: string; limit?: string; videoSeconds: string; seed: string; threads?: string; quiet?: boolean; faces?: string[] | true; denoise?: string; detector?: string }) => {
+      if (opts.faces) {
+        await runFaceEval(faceEvalOptionsFromFlags({ ...opts, faces: opts.faces }, { scale: parseScale, positiveInt: parsePositiveInt }), log);
+        return;
+      }
       const wells = opts.fullWells.split(',').map((w) => parsePositiveInt('--full-wells', w.trim(), 1_000_000));
       await runEvalCommand({
         enhancers: opts.enhancer, real: opts.images, synthetic: opts.synthetic, videos: opts.video, out: opts.out, fullWells: wells,

@@ -18,6 +18,62 @@ export interface DecodeOptions {
   readonly lavfi?: boolean;
   /** Extra filters appended after scaling (e.g. a denoiser). */
   readonly filters?: readonly string[];
+  /**
+   * A denoiser, first in the chain: before `fps`, so a temporal one averages consecutive source
+   * frames (at a sampled rate things move further between frames and ghost), and at the source
+   * size, before any downscaling averages the noise into the picture.
+   */
+  readonly denoise?: Denoise;
+}
+
+/**
+ * ffmpeg's denoisers, typed. Strengths are ffmpeg's own units; an option left out takes ffmpeg's
+ * default. `hqdn3d`: fast spatial + temporal low-pass (spatial alone on a single image);
+ * `atadenoise`: adaptive temporal averaging over `frames` frames (video only: it waits for frames);
+ * `nlmeans`: non-local means, spatial, sharper and about 5–10× slower than hqdn3d; `tmix`: the
+ * plain mean of the last `frames` frames — the strongest on a static scene, and it smears motion.
+ */
+export type Denoise =
+  | { readonly filter: 'hqdn3d'; readonly lumaSpatial?: number; readonly chromaSpatial?: number; readonly lumaTemporal?: number; readonly chromaTemporal?: number }
+  | { readonly filter: 'atadenoise'; readonly frames?: number; readonly thresholdA?: number; readonly thresholdB?: number }
+  | { readonly filter: 'nlmeans'; readonly strength?: number; readonly patch?: number; readonly research?: number }
+  | { readonly filter: 'tmix'; readonly frames?: number };
+
+function checkNumber(name: string, v: number | undefined, lo: number, hi: number, odd = false): void {
+  if (v === undefined) return;
+  if (!(Number.isFinite(v) && v >= lo && v <= hi) || (odd && (!Number.isInteger(v) || v % 2 === 0))) {
+    throw new RangeError(`denoise ${name} ${v} must be ${odd ? 'an odd integer' : 'a number'} from ${lo} to ${hi}`);
+  }
+}
+
+/** The ffmpeg filter for a denoiser, options by name (so an omitted one keeps ffmpeg's default). */
+export function denoiseFilter(d: Denoise): string {
+  const opts: string[] = [];
+  const put = (key: string, v: number | undefined): void => { if (v !== undefined) opts.push(`${key}=${v}`); };
+  switch (d.filter) {
+    case 'hqdn3d':
+      for (const [n, v] of [['lumaSpatial', d.lumaSpatial], ['chromaSpatial', d.chromaSpatial], ['lumaTemporal', d.lumaTemporal], ['chromaTemporal', d.chromaTemporal]] as const) checkNumber(n, v, 0, 255);
+      put('luma_spatial', d.lumaSpatial); put('chroma_spatial', d.chromaSpatial);
+      put('luma_tmp', d.lumaTemporal); put('chroma_tmp', d.chromaTemporal);
+      break;
+    case 'atadenoise':
+      checkNumber('frames', d.frames, 5, 129, true); checkNumber('thresholdA', d.thresholdA, 0, 0.3); checkNumber('thresholdB', d.thresholdB, 0, 5);
+      // The same thresholds on all three planes.
+      for (const p of [0, 1, 2]) put(`${p}a`, d.thresholdA);
+      for (const p of [0, 1, 2]) put(`${p}b`, d.thresholdB);
+      put('s', d.frames);
+      break;
+    case 'nlmeans':
+      checkNumber('strength', d.strength, 1, 30); checkNumber('patch', d.patch, 1, 99, true); checkNumber('research', d.research, 1, 99, true);
+      put('s', d.strength); put('p', d.patch); put('r', d.research);
+      break;
+    case 'tmix':
+      checkNumber('frames', d.frames, 2, 1024);
+      if (d.frames !== undefined && !Number.isInteger(d.frames)) throw new RangeError(`denoise frames ${d.frames} must be an integer`);
+      put('frames', d.frames);
+      break;
+  }
+  return opts.length ? `${d.filter}=${opts.join(':')}` : d.filter;
 }
 
 const COMMON = ['-hide_banner', '-nostdin', '-loglevel', 'error'];
@@ -32,6 +88,7 @@ export function decodeToRawArgs(o: DecodeOptions): string[] {
   if (o.lavfi) args.push('-f', 'lavfi');
   args.push('-i', o.input, '-map', '0:v:0', '-an', '-sn', '-dn');
   const vf: string[] = [];
+  if (o.denoise) vf.push(denoiseFilter(o.denoise));
   if (o.fps !== undefined) vf.push(`fps=${o.fps}`);
   if (o.size) vf.push(`scale=${o.size.width}:${o.size.height}`);
   vf.push(...(o.filters ?? []));

@@ -1,0 +1,48 @@
+// Spatial denoising of a still by one of ffmpeg's denoisers: the image goes to ffmpeg's stdin as a
+// BMP (the decode builder reads it like any input, so the same typed `denoise` option serves
+// stills and video) and comes back as raw RGB. Kept for comparison (`eval --faces --denoise
+// hqdn3d|nlmeans`), not on the detection path: on a 1366×768 still it costs 80–250 ms (hqdn3d,
+// mostly starting ffmpeg) or 0.4–1 s (nlmeans), and on night noise both left BlazeFace's recall
+// where it was (0.04 → 0.06 at a 100 e⁻ full well), where smooth.ts's box blur took it to 0.67
+// in 15–40 ms without a process.
+import { PieError } from '../errors.js';
+import { encodeBmp } from '../image/bmp.js';
+import { rgbBytes, type RgbImage } from '../image/types.js';
+import { decodeToRawArgs, type Denoise } from '../ingest/ffmpeg-args.js';
+import { FfmpegProcess, lastLine } from '../ingest/ffmpeg-process.js';
+
+/**
+ * The still-image default: hqdn3d's spatial part at 1.5× ffmpeg's default luma strength (4) and
+ * chroma at its default ratio. Night noise after enhancement is mostly coarse and colourful, which
+ * a low-pass removes; see the README for the strengths that were compared.
+ */
+export const DEFAULT_STILL_DENOISE: Denoise = { filter: 'hqdn3d', lumaSpatial: 6, chromaSpatial: 4.5 };
+
+/** Denoises one image with ffmpeg; the result has the same size. */
+export async function denoiseImage(img: RgbImage, d: Denoise = DEFAULT_STILL_DENOISE): Promise<RgbImage> {
+  if (d.filter === 'atadenoise' || d.filter === 'tmix') {
+    // Temporal: nothing to average on one image (and atadenoise, which buffers frames before it
+    // emits any, never returns on a single one in ffmpeg 5.1).
+    throw new PieError('config', `${d.filter} is temporal and cannot denoise a single image`, 'use hqdn3d or nlmeans for images; atadenoise or tmix for video');
+  }
+  const p = await FfmpegProcess.start(decodeToRawArgs({ input: 'pipe:0', denoise: d }), { stdin: true });
+  const chunks: Buffer[] = [];
+  p.stdout.on('data', (c: Buffer) => chunks.push(c));
+  p.stdin!.end(encodeBmp(img));
+  const exit = await p.exited;
+  const out = Buffer.concat(chunks);
+  if (exit.code !== 0 || out.length !== rgbBytes(img.width, img.height)) {
+    throw new PieError('ffmpeg-failed', `denoising a ${img.width}×${img.height} image with ${d.filter} failed: ${exit.code !== 0 ? lastLine(exit.stderrTail) : `${out.length} bytes back`}`, 'check that ffmpeg has the filter (ffmpeg -filters)');
+  }
+  return { width: img.width, height: img.height, data: new Uint8Array(out.buffer, out.byteOffset, out.byteLength) };
+}
+
+/** A still denoiser by name, as the CLI and eval take it: 'hqdn3d', 'nlmeans', or 'none'. */
+export function parseStillDenoise(name: string): Denoise | undefined {
+  switch (name) {
+    case 'none': return undefined;
+    case 'hqdn3d': return DEFAULT_STILL_DENOISE;
+    case 'nlmeans': return { filter: 'nlmeans', strength: 3, patch: 5, research: 9 };
+    default: throw new PieError('usage', `--denoise ${name} is not a still denoiser`, 'use --denoise hqdn3d (fast), nlmeans (slow, sharper) or none');
+  }
+}

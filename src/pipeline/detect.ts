@@ -1,0 +1,46 @@
+// Face detection on a live stream of (enhanced) frames: each camera is sampled at `fps` on its own
+// clock (Frigate detects at 5 fps by default, not at the camera's rate), sampled frames of several
+// cameras go to the detector together (batchFrames: one model run for all their tiles), and while
+// the detector is busy only each camera's newest waiting batch is kept (latestWins, one lane per
+// camera set). Every dropped frame is counted ('fps', 'busy'). Pure composition: the detector is a
+// function, so the operator runs against anything that finds faces.
+import { mergeMap, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import type { Face, FaceEvent } from '../detect/types.js';
+import { batchFrames, type Batch } from './batchFrames.js';
+import type { DropSink } from './dropCounter.js';
+import { latestWins } from './latestWins.js';
+import { sampleFps } from './sampleFps.js';
+import type { FrameLike } from './types.js';
+
+/** What detectAt reads of a frame; the detect function may read more (pixels, a raw twin). */
+export interface DetectableFrame extends FrameLike {
+  readonly seq: number;
+}
+
+/** Faces per frame, in the frames' order (FaceDetector.detect, or a fused detector). */
+export type DetectFn<T> = (frames: readonly T[]) => Promise<readonly (readonly Face[])[]>;
+
+export interface DetectAtOptions {
+  readonly drops: DropSink;
+  /** Sampled frames detected together: up to `maxSize` (different cameras), waiting at most `maxWaitMs`. Default 1 frame, no wait. */
+  readonly batch?: { readonly maxSize: number; readonly maxWaitMs: number };
+  /** Timers for the batch wait (tests pass TestScheduler's). */
+  readonly scheduler?: SchedulerLike;
+}
+
+/**
+ * Frames → one FaceEvent per detected frame (faces may be empty: "no face now" is news too, and
+ * lets a consumer clear a box). Events of one batch come out in the batch's order.
+ */
+export function detectAt<T extends DetectableFrame>(fps: number, detect: DetectFn<T>, o: DetectAtOptions): OperatorFunction<T, FaceEvent> {
+  const batch = o.batch ?? { maxSize: 1, maxWaitMs: 0 };
+  const toEvents = (b: Batch<T>): Promise<FaceEvent[]> => detect(b.frames).then((faces) => b.frames.map((f, i) => ({
+    camera: f.camera, seq: f.seq, ts: f.ptsMs, width: f.width, height: f.height, faces: faces[i] ?? [],
+  })));
+  // Built now, not per subscription, so bad options throw at the call.
+  const sample = sampleFps<T>(fps, o.drops);
+  const group = batchFrames<T>({ maxSize: batch.maxSize, maxWaitMs: batch.maxWaitMs, ...(o.scheduler ? { scheduler: o.scheduler } : {}) });
+  // One lane per set of cameras: a camera's newer batch replaces its older one, never another camera's.
+  const run = latestWins<Batch<T>, FaceEvent[]>(toEvents, { drops: o.drops, laneOf: (b) => b.frames.map((f) => f.camera).join('|') });
+  return (source) => source.pipe(sample, group, run, mergeMap((events) => events));
+}

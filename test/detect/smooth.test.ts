@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { adaptiveSmooth, boxBlur, estimateNoise, meanLuma, smoothRadius } from '../../src/detect/smooth.js';
+import type { RgbImage } from '../../src/image/types.js';
+import { mulberry32 } from '../../src/train/boc.js';
+
+function image(w: number, h: number, f: (x: number, y: number) => number): RgbImage {
+  const data = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data.fill(Math.min(255, Math.max(0, Math.round(f(x, y)))), (y * w + x) * 3, (y * w + x) * 3 + 3);
+  return { width: w, height: h, data };
+}
+
+/** Grey `level` plus Gaussian noise of σ `sigma` (Box–Muller), the same on R, G and B. */
+function noisy(w: number, h: number, level: number, sigma: number, seed = 1): RgbImage {
+  const rng = mulberry32(seed);
+  return image(w, h, () => level + sigma * Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng()));
+}
+
+describe('estimateNoise (Immerkær)', () => {
+  it('recovers the σ of white noise on a flat image, and ignores smooth structure', () => {
+    expect(estimateNoise(noisy(200, 150, 128, 10))).toBeGreaterThan(9);
+    expect(estimateNoise(noisy(200, 150, 128, 10))).toBeLessThan(11);
+    expect(estimateNoise(image(200, 150, (x, y) => x * 0.8 + y * 0.5))).toBeLessThan(0.6); // a ramp: second differences vanish, up to 8-bit rounding
+    expect(estimateNoise(image(2, 2, () => 9))).toBe(0);
+  });
+});
+
+describe('boxBlur', () => {
+  it('leaves a flat image flat (edges clamped, no darkening at the border) and radius 0 as it is', () => {
+    const flat = image(17, 9, () => 77);
+    expect(boxBlur(flat, 3).data.every((v) => v === 77)).toBe(true);
+    const any = noisy(8, 8, 100, 20);
+    expect(boxBlur(any, 0)).toBe(any);
+  });
+
+  it('spreads an impulse into a kernel that keeps its mass and has variance 2·r(r+1)/3 per axis after two passes', () => {
+    const n = 41, c = 20, r = 3;
+    const img = image(n, n, (x, y) => (x === c && y === c ? 255 : 0));
+    // Work in floats: the 8-bit result rounds, so compare the spread of a larger impulse's row sums.
+    const out = boxBlur(img, r);
+    let mass = 0, m2 = 0;
+    for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) { const v = out.data[(y * n + x) * 3]!; mass += v; m2 += v * (x - c) ** 2; }
+    expect(mass).toBeGreaterThan(255 * 0.9); // rounding of many small values loses a little
+    expect(mass).toBeLessThan(255 * 1.1);
+    expect(m2 / mass).toBeCloseTo((2 * r * (r + 1)) / 3, 0);
+    expect(out.data[(c * n + c) * 3]).toBe(Math.max(...out.data)); // peak stays at the centre
+  });
+
+  it('cuts white noise by about the kernel\'s √(Σk²), and does not touch its input', () => {
+    const src = noisy(160, 120, 128, 12, 3);
+    const copy = Uint8Array.from(src.data);
+    const out = boxBlur(src, 2);
+    expect(src.data).toEqual(copy);
+    expect(estimateNoise(out)).toBeLessThan(estimateNoise(src) / 3);
+    expect(meanLuma(out)).toBeCloseTo(meanLuma(src), 0);
+  });
+
+  it('rejects a negative or fractional radius', () => {
+    expect(() => boxBlur(noisy(4, 4, 1, 1), -1)).toThrow(RangeError);
+    expect(() => boxBlur(noisy(4, 4, 1, 1), 1.5)).toThrow(RangeError);
+  });
+});
+
+describe('adaptiveSmooth', () => {
+  it('leaves a clean frame alone and blurs a noisy dark one, more the noisier it is', () => {
+    const clean = image(64, 48, (x, y) => 60 + x + y);
+    expect(smoothRadius(clean)).toBe(0);
+    expect(adaptiveSmooth(clean)).toBe(clean);
+    const a = smoothRadius(noisy(64, 48, 30, 6)), b = smoothRadius(noisy(64, 48, 30, 9)); // σ 6 → radius 1, σ 9 → 2
+    expect(a).toBeGreaterThan(0);
+    expect(b).toBeGreaterThan(a);
+    expect(smoothRadius(noisy(64, 48, 30, 60))).toBeLessThanOrEqual(3); // capped
+  });
+});
