@@ -10,6 +10,7 @@ import { runEvalCommand } from './eval.js';
 import { faceEvalOptionsFromFlags, runFaceEval } from './eval-faces.js';
 import { detectOptionsFromFlags, runDetect, type DetectFlags } from './detect.js';
 import { runAdapt } from './adapt.js';
+import { loadConfig, loadDefaultConfig } from '../config/load.js';
 import { runTrain } from './train.js';
 import { runLive } from './run.js';
 import { felzenszwalb, PIE_FELZENSZWALB } from '../regions/felzenszwalb.js';
@@ -103,8 +104,10 @@ function build(): Command {
   const adaptCmd = program.command('adapt')
     .description("fine-tune the base model for one camera from its own footage (no labels); keeps the camera's model if validation got worse")
     .requiredOption('--camera <name>', 'the camera (names the model: <out-dir>/<name>.onnx and its card <name>.md)')
-    .requiredOption('--night <sources...>', "the camera's night footage: video files and/or image folders")
-    .option('--day <sources...>', 'daytime footage of the same camera: the positives (videos and/or folders)', [])
+    .requiredOption('--night <sources...>', "the camera's night footage: video files, image folders, or camera:<name> to record a configured camera live")
+    .option('--day <sources...>', 'daytime footage of the same camera: the positives (videos, folders, or camera:<name>)', [])
+    .option('-c, --config <file>', 'the config whose cameras camera:<name> names (default: config/default.yaml)')
+    .option('--minutes <x>', 'how long to record each camera:<name> source', '5')
     .option('--positives <dir>', 'a generic normal-light folder, when there is no daytime footage')
     .option('--base <model>', 'the model to start from', 'models/pie-base.onnx')
     .option('--out-dir <dir>', 'where the camera models go', 'models/cameras')
@@ -138,6 +141,9 @@ function build(): Command {
       sampleFps: num('sampleFps', '--sample-fps', 0, 121), maxFrames: parsePositiveInt('--max-frames', str('maxFrames'), 1_000_000), holdout: num('holdout', '--holdout', 0, 0.5),
       weights: LOSS_PRESETS[preset as LossPreset], exposureLevel: num('exposureLevel', '--exposure-level', 0, 1), features: str('features'),
       segment: (img) => felzenszwalb(img, PIE_FELZENSZWALB), ...(opts.threads ? { threads: parsePositiveInt('--threads', str('threads'), 256) } : {}), quiet: Boolean(opts.quiet),
+      ...([...(opts.night as string[]), ...(opts.day as string[])].some((x) => x.startsWith('camera:'))
+        ? { cameras: (opts.config ? loadConfig(str('config')) : loadDefaultConfig()).cameras, recordSeconds: 60 * num('minutes', '--minutes', 0, 1440) }
+        : {}),
     }, log);
   });
 

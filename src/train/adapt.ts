@@ -15,6 +15,9 @@ import { FfmpegProcess } from '../ingest/ffmpeg-process.js';
 import { rawFrames } from '../ingest/frame-splitter.js';
 import { probeMedia } from '../ingest/probe.js';
 import { isVideoPath } from '../enhance/video-file.js';
+import { concatMap, lastValueFrom, take, takeUntil, timer } from 'rxjs';
+import type { CameraConfig } from '../config/schema.js';
+import { CameraSource } from '../ingest/camera-source.js';
 import { listImages } from './data.js';
 import type { FeatureNetSpec } from './features.js';
 import { LOSS_NAMES, type LossName, type LossWeights } from './step.js';
@@ -23,7 +26,7 @@ import { train, validationLoss, type Segmenter, type StepReport } from './traine
 export interface AdaptOptions {
   readonly camera: string;
   readonly base: string;
-  /** Night footage: video files and image folders. */
+  /** Night footage: video files, image folders, or `camera:<name>` (recorded live, see `cameras`). */
   readonly night: readonly string[];
   /** Daytime footage of the same camera (the strongest unpaired positives a site has). */
   readonly day: readonly string[];
@@ -43,6 +46,9 @@ export interface AdaptOptions {
   readonly maxFrames: number;
   /** Fraction of night frames held out for validation. */
   readonly holdout: number;
+  /** Cameras a `camera:<name>` source may name (a config's), and how long to record each. */
+  readonly cameras?: readonly CameraConfig[];
+  readonly recordSeconds?: number;
   readonly weights: LossWeights;
   readonly exposureLevel?: number;
   readonly features?: FeatureNetSpec;
@@ -92,10 +98,47 @@ async function extractFrames(video: string, dir: string, fps: number, max: numbe
   return files;
 }
 
-/** Every source as a list of image files (videos sampled into `dir`). */
+/**
+ * Records a configured camera live: its own ffmpeg (through CameraSource, so RTSP, files and the
+ * synthetic scene all work, restarts included) sampled at `fps`, each frame written as it comes.
+ */
+async function recordCamera(camera: CameraConfig, dir: string, fps: number, max: number, seconds: number, prefix: string, log: (s: string) => void): Promise<string[]> {
+  const source = new CameraSource({ name: camera.name, input: camera.input, width: camera.width, height: camera.height, fps, log: (l) => log(`[${camera.name}] ${l}`) });
+  const files: string[] = [];
+  log(`recording ${camera.name} for ${Number(seconds.toFixed(1))} s at ${fps} fps…`);
+  source.start();
+  try {
+    await lastValueFrom(source.frames$.pipe(
+      take(max),
+      takeUntil(timer(seconds * 1000)),
+      // One write at a time, as frames come: memory holds a frame, not the recording.
+      concatMap(async (f) => {
+        const file = path.join(dir, `${prefix}-${String(files.length).padStart(5, '0')}.png`);
+        await writeImage({ width: f.width, height: f.height, data: f.data }, file);
+        files.push(file);
+      }),
+    ), { defaultValue: undefined });
+  } finally {
+    await source.stop();
+  }
+  if (files.length === 0) {
+    const err = source.status().lastError;
+    throw new PieError('input', `camera ${camera.name} gave no frame in ${seconds} s${err ? ` (${err.message})` : ''}`, 'check that the camera is reachable (pie-stream run shows its status), or record for longer with --minutes');
+  }
+  return files;
+}
+
+/** Every source as a list of image files (videos sampled, cameras recorded, into `dir`). */
 async function gather(sources: readonly string[], dir: string, what: string, o: AdaptOptions): Promise<string[]> {
   const files: string[] = [];
   for (const [i, s] of sources.entries()) {
+    if (s.startsWith('camera:')) {
+      const name = s.slice(7);
+      const cam = o.cameras?.find((c) => c.name === name);
+      if (!cam) throw new PieError('usage', `${what} source ${s}: no camera ${name} in the config`, `name one of: ${(o.cameras ?? []).map((c) => c.name).join(', ') || '(none: pass --config)'}`);
+      files.push(...await recordCamera(cam, dir, o.sampleFps, o.maxFrames, o.recordSeconds ?? 300, `${what}${i}`, o.log ?? (() => {})));
+      continue;
+    }
     if (!fs.existsSync(s)) throw new PieError('input', `${what} source ${s} does not exist`, `pass video files or image folders to --${what}`);
     if (fs.statSync(s).isDirectory()) files.push(...listImages(s, what).slice(0, o.maxFrames));
     else if (isVideoPath(s)) files.push(...await extractFrames(s, dir, o.sampleFps, o.maxFrames, `${what}${i}`));

@@ -63,6 +63,22 @@ describe('pie-stream adapt', () => {
     expect(fs.readFileSync(path.join(out, 'yard.md'), 'utf8')).toMatch(/\*\*Rejected\*\*.*keeps its current `yard\.onnx`/);
   }, 120_000);
 
+  it('records a configured camera live as the night source', async () => {
+    const cfg = path.join(dir, 'cams.yaml');
+    fs.writeFileSync(cfg, 'cameras:\n  - name: yard\n    input: "synthetic:exposure=0.08,noise=4"\n    width: 96\n    height: 64\n    fps: 10\n');
+    const out = path.join(dir, 'models-live');
+    const r = await cli('adapt', '-q', '--camera', 'yard', '--night', 'camera:yard', '-c', cfg, '--minutes', '0.06', '--day', path.join(dir, 'day'),
+      '--base', path.join(dir, 'identity.onnx'), '--out-dir', out, '--work-dir', path.join(dir, 'work-live'), '--steps', '4', '--crop', '32', '--batch', '2',
+      '--lr', '3e-3', '--sample-fps', '4', '--holdout', '0.25', '--features', 'none', '--threads', '1');
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/recording yard for 3\.6 s at 4 fps/);
+    const m = /yard: (\d+) night frames to train on, (\d+) held out/.exec(r.err);
+    expect(Number(m![1]) + Number(m![2])).toBeGreaterThanOrEqual(6);
+    expect(fs.existsSync(path.join(out, 'yard.md'))).toBe(true);
+    const bad = await cli('adapt', '-q', '--camera', 'yard', '--night', 'camera:nope', '-c', cfg, '--base', path.join(dir, 'identity.onnx'), '--out-dir', out, '--work-dir', path.join(dir, 'work-live'));
+    expect(bad.err).toMatch(/no camera nope in the config.*\n.*fix: name one of: yard/s);
+  }, 120_000);
+
   it('says what is missing', async () => {
     let r = await cli('adapt', '-q', '--camera', 'yard', '--night', path.join(dir, 'nope.mp4'), '--base', path.join(dir, 'identity.onnx'), '--out-dir', path.join(dir, 'm3'));
     expect(r.code).toBe(1);
