@@ -1,13 +1,19 @@
 // The live pipeline, wired in the order frames flow:
 //   cameras (one supervised ffmpeg each) ─▶ raw outputs
 //            └─▶ cross-camera batches ─▶ enhancement (newest batch wins while busy) ─▶ enhanced outputs
+//                                                   └─▶ face detection (detect.enabled) ─▶ events: viewers, MQTT, latest snapshot
 // plus the HTTP server in front of the outputs (viewer, API, /metrics). Every stage is a tested unit;
 // this file only composes, and keeps the per-camera figures the API reports.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { merge, Subscription, from, type Observable } from 'rxjs';
-import type { CameraConfig, PieConfig, Variant } from './config/schema.js';
+import { merge, retry, Subject, Subscription, from, timer, type Observable } from 'rxjs';
+import type { CameraConfig, DetectConfig, MqttConfig, PieConfig, Variant } from './config/schema.js';
+import { FaceDetector } from './detect/detector.js';
+import { drawFaces } from './detect/draw.js';
+import { faceEventJson, type FaceEventJson } from './detect/event.js';
+import { detectAlong } from './detect/path.js';
+import type { Face, FaceEvent } from './detect/types.js';
 import { CurveApplier } from './enhance/apply-graph.js';
 import { DEFAULT_MODEL_PATH, Enhancer, type EnhancerOptions } from './enhance/enhancer.js';
 import type { RgbImage } from './image/types.js';
@@ -21,10 +27,13 @@ import type { DetectionEvent } from './output/events.js';
 import { PieHttpServer, type ServerLimits } from './output/http-server.js';
 import { PieMetrics } from './output/metrics.js';
 import { readModelInfo } from './output/model-info.js';
+import { MqttFacePublisher, type MqttPublisherOptions } from './output/mqtt.js';
 import { LatencyWindow, RateMeter } from './output/rate.js';
 import { batchFrames, type Batch } from './pipeline/batchFrames.js';
+import { detectAt } from './pipeline/detect.js';
 import { DropCounter, type DropSink } from './pipeline/dropCounter.js';
 import { latestWins } from './pipeline/latestWins.js';
+import { sampleFps } from './pipeline/sampleFps.js';
 import type { WebSocket } from 'ws';
 
 /** Where frames of one camera and variant go (an HLS writer, a live stream). write() never blocks. */
@@ -54,6 +63,40 @@ export interface AppOptions {
   readonly limits?: Partial<ServerLimits>;
 }
 
+/**
+ * An enhanced frame with the raw bytes it was made from, for fused detection. The raw bytes are a
+ * reference to the camera's own frame buffer (never reused by ingest), not a copy, and it travels
+ * only on the way to the detector, where sampling and newest-wins keep a few frames at most: the
+ * outputs get plain Frames. Carrying it beats pairing by camera+seq, which would need a buffer of
+ * raw frames waiting for their enhanced twins, and rules for when to give up on one.
+ */
+interface EnhancedFrame extends Frame {
+  readonly raw: Uint8Array;
+}
+
+/** The newest detection of a camera that found faces: GET /api/cameras/<camera>/faces/latest(.jpg). */
+interface FaceSnapshot {
+  readonly event: FaceEventJson;
+  readonly faces: readonly Face[];
+  /** The enhanced frame it was found on, boxes not drawn. */
+  readonly frame: RgbImage;
+  /** Encoded once, on the first request. */
+  jpeg?: Promise<Uint8Array>;
+}
+
+/** Face detection in the live path; present when detect.enabled. */
+interface Detection {
+  readonly config: DetectConfig;
+  readonly detector: FaceDetector;
+  readonly mqtt?: MqttFacePublisher;
+  /** Frames the detector skipped (fps, busy), apart from the camera drops: the streams did get those frames. */
+  readonly drops: DropCounter;
+  readonly inference: LatencyWindow;
+  runs: number;
+  /** Detector calls in flight: close() waits for them before releasing the session. */
+  readonly running: Set<Promise<unknown>>;
+}
+
 interface CameraRuntime {
   readonly config: CameraConfig;
   readonly source: CameraSource;
@@ -74,6 +117,12 @@ interface CameraRuntime {
   switching: Promise<unknown>;
   /** This camera's temporal region cache (enhance.regionCache); made on its first frame, reset on a model switch. */
   cache?: RegionCache;
+  /** Frames detected on, by seq, until their event comes out of detectAt (one batch's worth). */
+  readonly detecting: Map<number, Frame>;
+  /** The newest detection, faces or none: what detect.drawBoxes draws. */
+  lastDetection?: FaceEvent;
+  /** The newest detection that found faces. */
+  faces?: FaceSnapshot;
 }
 
 /** One open enhancer and the model it runs; shared by the cameras whose modelKey is its key. */
@@ -115,6 +164,25 @@ function shownPath(abs: string): string {
   return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : abs;
 }
 
+/**
+ * The publisher's options from the config. Credentials leave the URL and go as options, decoded
+ * (load.ts percent-encodes a ${VAR} inside them), so the URL the client holds and logs has none.
+ */
+function mqttOptions(m: MqttConfig, log: (line: string) => void): MqttPublisherOptions {
+  const url = new URL(m.url); // the config checked it parses
+  const decode = (s: string): string => { try { return decodeURIComponent(s); } catch { return s; } };
+  const username = decode(url.username), password = decode(url.password);
+  url.username = '';
+  url.password = '';
+  return {
+    url: url.toString(), topicPrefix: m.topicPrefix, qos: m.qos, maxQueue: m.maxQueue, log,
+    ...(username ? { username } : {}), ...(password ? { password } : {}),
+  };
+}
+
+/** Plain frame fields: what outputs get of an EnhancedFrame, so no sink holds on to raw bytes. */
+const plainFrame = (f: Frame): Frame => ({ camera: f.camera, seq: f.seq, ptsMs: f.ptsMs, width: f.width, height: f.height, data: f.data });
+
 export class PieApp {
   private readonly subs = new Subscription();
   private closed = false;
@@ -131,7 +199,9 @@ export class PieApp {
     /** Folders a model named through the API may come from. */
     private readonly modelRoots: readonly string[],
     /** Applies region-cached curves; present when enhance.regionCache is enabled. */
-    private readonly applier?: CurveApplier,
+    private readonly applier: CurveApplier | undefined,
+    private readonly detection: Detection | undefined,
+    private readonly log: (line: string) => void,
   ) {}
 
   get url(): string { return this.server.url; }
@@ -176,6 +246,7 @@ export class PieApp {
   /** GET /api/stats: Frigate's per-camera figures over the last 5 s. */
   stats(): StatsResponse {
     const t = nowMs();
+    const d = this.detection;
     const dropped = this.drops.snapshot();
     const round = (x: number): number => Math.round(x * 100) / 100;
     const ms = (l: LatencyWindow): StatsResponse['enhancers'][number]['inference_ms'] => {
@@ -183,6 +254,7 @@ export class PieApp {
       return { last: round(s.last), p50: round(s.p50), p95: round(s.p95) };
     };
     const cameras: StatsResponse['cameras'] = {};
+    const detectDropped = d?.drops.snapshot() ?? {};
     let detection = 0;
     for (const c of this.cameras.values()) {
       const s = c.source.status();
@@ -192,6 +264,7 @@ export class PieApp {
       cameras[c.config.name] = {
         camera_fps: round(s.fpsIn), process_fps: round(c.processRate.rate(t)), skipped_fps: round(c.skipRate.rate(t)), detection_fps: detectionFps,
         latency_ms: ms(c.latency), state: s.state, restarts: s.restarts, dropped: dropped[c.config.name] ?? {},
+        detection_dropped: detectDropped[c.config.name] ?? {},
         provider: e.enhancer.provider, model: e.info.name,
       };
     }
@@ -202,6 +275,8 @@ export class PieApp {
         model: e.info.path, provider: e.enhancer.provider, batches: e.batches, inference_ms: ms(e.inference),
         cameras: [...this.cameras.values()].filter((c) => c.modelKey === e.key).map((c) => c.config.name),
       })),
+      detector: d ? { model: d.detector.model, on: d.config.on, provider: d.detector.provider, runs: d.runs, inference_ms: ms(d.inference) } : null,
+      mqtt: d?.mqtt ? d.mqtt.status() : null,
       service: { version: VERSION, uptime_s: Math.round((Date.now() - this.startedAt) / 1000), started_at: new Date(this.startedAt).toISOString() },
     };
   }
@@ -230,6 +305,20 @@ export class PieApp {
     const bytes = encodeImage({ width: f.width, height: f.height, data: f.data }, 'snapshot.jpg');
     c.jpeg[variant] = { seq: f.seq, bytes };
     return bytes;
+  }
+
+  /** GET /api/cameras/<camera>/faces/latest: the newest detection with faces; null before the first. */
+  latestFaces(camera: string): FaceEventJson | null {
+    if (!this.detection) throw new ApiError(404, 'face detection is off', 'set detect.enabled: true in the config');
+    return this.cameras.get(camera)?.faces?.event ?? null;
+  }
+
+  /** GET /api/cameras/<camera>/faces/latest.jpg: that detection's enhanced frame with its boxes, encoded once. */
+  latestFacesJpeg(camera: string): Promise<Uint8Array | null> {
+    const s = this.cameras.get(camera)?.faces;
+    if (!s) return Promise.resolve(null);
+    s.jpeg ??= encodeImage(drawFaces(s.frame, s.faces), 'faces.jpg');
+    return s.jpeg;
   }
 
   /**
@@ -283,7 +372,7 @@ export class PieApp {
   }
 
   /** Runs a batch on each frame's camera's current enhancer (a switch may land between batching and running). */
-  private async enhanceFrames(frames: readonly Frame[]): Promise<Frame[]> {
+  private async enhanceFrames(frames: readonly Frame[]): Promise<EnhancedFrame[]> {
     const groups = new Map<EnhancerEntry, Frame[]>();
     for (const f of frames) {
       const e = this.entryOf(this.cameras.get(f.camera)!);
@@ -292,7 +381,7 @@ export class PieApp {
     }
     // Marked running before any await, so a switch meanwhile cannot close an enhancer this batch still needs.
     for (const e of groups.keys()) e.running++;
-    const out = new Map<Frame, Frame>();
+    const out = new Map<Frame, EnhancedFrame>();
     try {
       for (const [e, fs] of groups) {
         const t0 = performance.now();
@@ -301,7 +390,7 @@ export class PieApp {
         e.batches++;
         e.inference.add(ms);
         this.metrics.batch(e.info.name, fs.length, ms);
-        fs.forEach((f, i) => out.set(f, { ...f, data: r[i]!.data }));
+        fs.forEach((f, i) => out.set(f, { ...plainFrame(f), data: r[i]!.data, raw: f.data }));
       }
     } finally {
       for (const e of groups.keys()) {
@@ -338,7 +427,8 @@ export class PieApp {
     // One enhancer per distinct model, shared by the cameras that use it.
     const enhancers = new Map<string, EnhancerEntry>();
     let applier: CurveApplier | undefined;
-    const closeEnhancers = (): Promise<unknown> => Promise.all([...[...enhancers.values()].map((x) => x.enhancer.close()), applier?.close()]);
+    let detector: FaceDetector | undefined;
+    const closeEnhancers = (): Promise<unknown> => Promise.all([...[...enhancers.values()].map((x) => x.enhancer.close()), applier?.close(), detector?.close()]);
     try {
       for (const c of config.cameras) {
         const key = modelKeyOf(modelOf(c));
@@ -353,6 +443,12 @@ export class PieApp {
         applier = await CurveApplier.open({ downscale: e.downscale, provider: e.provider, ...(e.exposure !== undefined ? { exposure: e.exposure } : {}) });
         log(`region cache on: alpha ${rc.alpha}, mix ${rc.mix}, re-segment every ${rc.refreshEvery} frames; ${applier.describe()}`);
       }
+      const d = config.detect;
+      if (d.enabled) {
+        // One detector for every camera: detectAt batches their frames into shared model runs.
+        detector = await FaceDetector.open({ model: d.model, scoreThreshold: d.threshold, provider: config.enhance.provider, ...(d.tiling ? {} : { tiling: false }) });
+        log(`face detection on ${d.on} frames at ${d.fps} fps${d.tiling ? ', tiled' : ''}: ${detector.describe()}`);
+      }
     } catch (e) {
       await closeEnhancers();
       throw e;
@@ -363,6 +459,7 @@ export class PieApp {
     const cameras = new Map<string, CameraRuntime>();
     const appRef: { app?: PieApp } = {};
     let server: PieHttpServer;
+    let mqtt: MqttFacePublisher | undefined;
     const started: FrameSink[] = [];
     const track = <S extends FrameSink>(sink: S): S => { started.push(sink); return sink; };
     try {
@@ -375,7 +472,7 @@ export class PieApp {
         cameras.set(c.name, {
           config: c, source, hls, live, modelKey: modelKeyOf(modelOf(c)), processed: 0, lastLatencyMs: 0,
           latency: new LatencyWindow(), processRate: new RateMeter(), skipRate: new RateMeter(), detectionRate: new RateMeter(),
-          latest: {}, jpeg: {}, switching: Promise.resolve(),
+          latest: {}, jpeg: {}, switching: Promise.resolve(), detecting: new Map(),
         });
       }
 
@@ -395,6 +492,8 @@ export class PieApp {
         metrics: async () => ({ contentType: app().metrics.contentType, body: await app().metrics.render() }),
         switchModel: (camera, req) => app().switchModel(camera, req.path),
         snapshot: (camera, variant) => app().snapshot(camera, variant),
+        latestFaces: (camera) => app().latestFaces(camera),
+        latestFacesJpeg: (camera) => app().latestFacesJpeg(camera),
         hasStream: (camera, variant) => Boolean(cameras.get(camera)?.live.has(variant as Variant)),
         attach: (camera, variant, ws) => {
           const s = cameras.get(camera)?.live.get(variant as Variant);
@@ -403,6 +502,13 @@ export class PieApp {
           return true;
         },
       });
+      if (config.mqtt && detector) {
+        // Connects in the background: events wait in its bounded queue until the broker answers.
+        mqtt = new MqttFacePublisher(mqttOptions(config.mqtt, log));
+        log(`mqtt: face events to ${redact(config.mqtt.url)} on ${config.mqtt.topicPrefix}/<camera>/faces`);
+      } else if (config.mqtt) {
+        log('mqtt: not connecting: detect.enabled is false, so there are no face events to send');
+      }
     } catch (e) {
       // Whatever started before the failure (encoders are ffmpeg processes) must not outlive it.
       await Promise.all(started.map((x) => x.close()));
@@ -423,14 +529,17 @@ export class PieApp {
       cameras.get(d.camera)?.skipRate.add(nowMs(), d.count);
       metrics.drop(d.camera, d.reason, d.count);
     });
-    const app = new PieApp(server, cameras, enhancers, drops, metrics, { path: dataDir, owned }, config, modelRoots, applier);
+    const detection: Detection | undefined = detector && {
+      config: config.detect, detector, ...(mqtt ? { mqtt } : {}), drops: new DropCounter(), inference: new LatencyWindow(), runs: 0, running: new Set(),
+    };
+    const app = new PieApp(server, cameras, enhancers, drops, metrics, { path: dataDir, owned }, config, modelRoots, applier, detection, log);
     appRef.app = app;
     app.wire(config);
     for (const c of cameras.values()) c.source.start();
     return app;
   }
 
-  /** The RxJS part: raw fan-out, cross-camera batching, enhancement with newest-wins backpressure. */
+  /** The RxJS part: raw fan-out, cross-camera batching, enhancement with newest-wins backpressure, detection. */
   private wire(config: PieConfig): void {
     const sources = [...this.cameras.values()];
     for (const c of sources) {
@@ -441,10 +550,17 @@ export class PieApp {
         c.live.get('raw')?.write(f);
       }));
     }
-    const wantsEnhanced = sources.filter((c) => c.hls.has('enhanced') || c.live.has('enhanced'));
+    const d = this.detection;
+    const shown = (c: CameraRuntime): boolean => c.hls.has('enhanced') || c.live.has('enhanced');
+    // Detection looks at enhanced frames, so with it on every camera is enhanced; one whose enhanced
+    // frames nobody watches only at detect.fps (what detectAt would keep of them anyway).
+    const feed = (c: CameraRuntime): Observable<Frame> => (d && !shown(c) ? c.source.frames$.pipe(sampleFps(d.config.fps, d.drops)) : c.source.frames$);
+    const wantsEnhanced = d ? sources : sources.filter(shown);
     if (wantsEnhanced.length === 0) return;
-    const frames$: Observable<Frame> = merge(...wantsEnhanced.map((c) => c.source.frames$));
-    const enhance = (batch: Batch<Frame>): Observable<Frame[]> => from(this.enhanceFrames(batch.frames));
+    const frames$: Observable<Frame> = merge(...wantsEnhanced.map(feed));
+    const enhance = (batch: Batch<Frame>): Observable<EnhancedFrame[]> => from(this.enhanceFrames(batch.frames));
+    // The detector's own feed: a failing detector restarts its side alone, never the streams.
+    const toDetect = new Subject<EnhancedFrame>();
     this.subs.add(frames$.pipe(
       batchFrames<Frame>({ maxSize: config.enhance.batch.maxSize, maxWaitMs: config.enhance.batch.maxWaitMs, groupBy: (f) => this.cameras.get(f.camera)!.modelKey }),
       latestWins(enhance, { drops: this.drops, concurrency: 1, reason: 'busy' }),
@@ -457,14 +573,77 @@ export class PieApp {
           c.lastLatencyMs = now - f.ptsMs;
           c.latency.add(c.lastLatencyMs);
           c.processRate.add(now);
-          c.latest.enhanced = f;
+          const out = this.withBoxes(c, plainFrame(f));
+          c.latest.enhanced = out;
           this.metrics.frameProcessed(f.camera, c.lastLatencyMs);
-          c.hls.get('enhanced')?.write(f);
-          c.live.get('enhanced')?.write(f);
+          c.hls.get('enhanced')?.write(out);
+          c.live.get('enhanced')?.write(out);
+          if (d) toDetect.next(f); // without boxes: the detector must not see its own drawings
         }
       },
       error: (e: unknown) => { console.error(redact(`pipeline stopped: ${e instanceof Error ? e.message : String(e)}`)); },
     }));
+    if (!d) return;
+    this.subs.add(toDetect.pipe(
+      // The enhancer's batching settings serve here too: sampled frames of several cameras share a detector call.
+      detectAt(d.config.fps, (frames: readonly EnhancedFrame[]) => this.detectFrames(d, frames), { drops: d.drops, batch: config.enhance.batch }),
+      retry({
+        resetOnSuccess: true,
+        delay: (e: unknown, n: number) => {
+          const waitMs = Math.min(60_000, 1000 * 2 ** (n - 1));
+          this.log(redact(`face detection failed (${e instanceof Error ? e.message : String(e)}); again in ${waitMs / 1000} s`));
+          return timer(waitMs);
+        },
+      }),
+    ).subscribe((e) => {
+      // An event that cannot be sent must not end detection (a throw here would reach RxJS's global handler).
+      try { this.onFaces(d, e); } catch (err) { this.log(redact(`face event of ${e.camera} not sent: ${err instanceof Error ? err.message : String(err)}`)); }
+    }));
+  }
+
+  /** One detector call on frames of several cameras, along the configured path (raw, enhanced or fused). */
+  private async detectFrames(d: Detection, frames: readonly EnhancedFrame[]): Promise<Face[][]> {
+    const t0 = performance.now();
+    const run = detectAlong(d.detector, frames.map((f) => ({ raw: { width: f.width, height: f.height, data: f.raw }, enhanced: f })), { on: d.config.on });
+    d.running.add(run);
+    try {
+      const faces = await run;
+      d.runs++;
+      d.inference.add(performance.now() - t0);
+      // Their events come out of detectAt next; onFaces takes the frame back for the snapshot.
+      for (const f of frames) this.cameras.get(f.camera)!.detecting.set(f.seq, plainFrame(f));
+      return faces;
+    } finally {
+      d.running.delete(run);
+    }
+  }
+
+  /** A detection: to the viewers (and detection_fps), MQTT, and the camera's latest snapshot and boxes. */
+  private onFaces(d: Detection, e: FaceEvent): void {
+    const c = this.cameras.get(e.camera)!;
+    const frame = c.detecting.get(e.seq);
+    // Older entries too: a retry between a call and its events would otherwise leave them behind.
+    for (const seq of c.detecting.keys()) if (seq <= e.seq) c.detecting.delete(seq);
+    const json = faceEventJson(e);
+    const hadFaces = (c.lastDetection?.faces.length ?? 0) > 0;
+    c.lastDetection = e;
+    if (e.faces.length > 0 && frame) c.faces = { event: json, faces: e.faces, frame };
+    // MQTT gets frames with faces and the first empty one after them (it clears a consumer's boxes):
+    // an empty event for every detected frame would be 5 messages a second per camera of nothing.
+    if (d.mqtt && (e.faces.length > 0 || hadFaces)) d.mqtt.publish(e);
+    this.publishEvent(e.camera, { seq: json.seq, ts: json.ts, faces: json.faces.map((f) => ({ ...f, keypoints: [...f.keypoints] })) });
+  }
+
+  /**
+   * With detect.drawBoxes, the camera's newest detection drawn onto a copy of the frame (drawFaces
+   * copies: the frame's buffer is shared with the detector and snapshots). Boxes older than a few
+   * detection intervals are left off, so a stalled detector leaves no ghosts behind.
+   */
+  private withBoxes(c: CameraRuntime, f: Frame): Frame {
+    const d = this.detection, last = c.lastDetection;
+    if (!d?.config.drawBoxes || !last || last.faces.length === 0) return f;
+    if (f.ptsMs - last.ts > Math.max(1000, 3000 / d.config.fps)) return f;
+    return { ...f, data: drawFaces(f, last.faces).data };
   }
 
   /** Stops cameras, outputs, server and sessions; safe to call twice. */
@@ -475,6 +654,12 @@ export class PieApp {
     await Promise.all([...this.cameras.values()].map((c) => c.source.stop()));
     await Promise.all([...this.cameras.values()].flatMap((c) => [...c.hls.values(), ...c.live.values()].map((s) => s.close())));
     await this.server.close();
+    if (this.detection) {
+      // A detector call still running holds the session: let it end (its result is ignored) before releasing it.
+      await Promise.allSettled([...this.detection.running]);
+      await this.detection.detector.close();
+      await this.detection.mqtt?.close();
+    }
     await Promise.all([...this.enhancers.values()].map((e) => e.enhancer.close()));
     await this.applier?.close();
     this.metrics.registry.clear();

@@ -1,15 +1,35 @@
-// The wiring of the live pipeline with real parts (ffmpeg camera, ONNX Runtime, HTTP) and
-// recording outputs; the real encoders are tested in test/output.
+// The wiring of the live pipeline with real parts (ffmpeg camera, ONNX Runtime, BlazeFace, HTTP,
+// mosquitto) and recording outputs; the real encoders are tested in test/output.
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import type { z } from 'zod';
 import { PieApp, type FrameSink, type LiveSink, type SinkFactory } from '../src/app.js';
 import { parseConfig } from '../src/config/load.js';
+import { iou } from '../src/detect/nms.js';
 import type { Frame } from '../src/ingest/frame.js';
+import { runTool } from '../src/ingest/ffmpeg-process.js';
+import { errorSchema, faceEventJsonSchema, faceEventResponseSchema, statsResponseSchema } from '../src/output/api.js';
+import { detectionEventSchema, type DetectionEvent } from '../src/output/events.js';
 import { meanOf } from './helpers/media.js';
+import { freePort, MOSQUITTO_SKIP, startBroker, stopBroker } from './helpers/mosquitto.js';
+import { sharedPath, skipReason } from './helpers/shared.js';
+import { pipeThrough } from './output/helpers.js';
 
 class Recorder implements LiveSink {
   readonly frames: Frame[] = [];
+  /** The newest 30 frames, once the first 50 are kept. */
+  readonly recent: Frame[] = [];
   closed = 0;
-  write(f: Frame): void { if (this.frames.length < 50) this.frames.push(f); }
+  write(f: Frame): void {
+    if (this.frames.length < 50) this.frames.push(f);
+    this.recent.push(f);
+    if (this.recent.length > 30) this.recent.shift();
+  }
   attach(): void {}
   async close(): Promise<void> { this.closed++; }
 }
@@ -61,6 +81,8 @@ describe('the live pipeline', () => {
     expect(status.cameras[0].framesProcessed).toBeGreaterThan(0);
     expect(status.enhancer).toMatch(/execution provider: cpu/);
     expect(app.urls().map((u) => u.kind)).toEqual(['HLS raw', 'HLS enhanced', 'WebSocket enhanced (JSMpeg)']);
+    const off = await fetch(`${app.url}/api/cameras/night/faces/latest`);
+    expect([off.status, await off.json()]).toEqual([404, { error: 'face detection is off', fix: 'set detect.enabled: true in the config' }]);
     await app.close();
     await app.close();
     expect([...sinks.values()].every((s) => s.closed === 1)).toBe(true);
@@ -88,3 +110,200 @@ server: { host: 127.0.0.1, port: 0 }
     await app.close();
   }, 40_000);
 });
+
+/** Every detection event the server sends to viewers (ws /ws/events), parsed with the API's schema. */
+async function watchEvents(url: string): Promise<{ events: DetectionEvent[]; ws: WebSocket }> {
+  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/ws/events`);
+  const events: DetectionEvent[] = [];
+  ws.on('message', (m) => events.push(detectionEventSchema.parse(JSON.parse(String(m)))));
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  return { events, ws };
+}
+
+describe('face detection in the live pipeline', () => {
+  it('detects at detect.fps on every camera (one without enhanced outputs is enhanced at that rate), sends events to viewers, and counts its own drops', async () => {
+    sinks.clear();
+    const cfg = parseConfig(`
+cameras:
+  - name: night
+    input: "synthetic:exposure=0.08,noise=4"
+    width: 160
+    height: 96
+    fps: 10
+    outputs: { hls: [raw], websocket: [] }
+  - name: door
+    input: rtsp://127.0.0.1:9/unreachable
+    width: 160
+    height: 96
+    outputs: { hls: [], websocket: [] }
+enhance: { scale: 1/4, batch: { maxSize: 2, maxWaitMs: 20 } }
+detect: { enabled: true, fps: 5 }
+server: { host: 127.0.0.1, port: 0 }
+`);
+    const lines: string[] = [];
+    app = await PieApp.start(cfg, { sinks: factory, log: (l) => lines.push(l) });
+    expect(lines.join('\n')).toMatch(/face detection on fused frames at 5 fps, tiled: .*BlazeFace back \(256²\)/);
+    const { events, ws } = await watchEvents(app.url);
+    try {
+      await until(() => events.filter((e) => e.camera === 'night').length >= 6, 25_000);
+      const night = events.filter((e) => e.camera === 'night');
+      // Sampled at 5 of the camera's 10 frames a second: seqs step by about 2, in order.
+      expect(night.every((e, i) => i === 0 || e.seq > night[i - 1]!.seq)).toBe(true);
+      expect((night.at(-1)!.seq - night[0]!.seq) / (night.length - 1)).toBeGreaterThan(1.5);
+      const s = statsResponseSchema.parse(await (await fetch(`${app.url}/api/stats`)).json());
+      expect(s.cameras.night!.detection_fps).toBeGreaterThan(0);
+      expect(s.cameras.night!.process_fps).toBeGreaterThan(0);
+      expect(s.cameras.night!.process_fps).toBeLessThan(7); // 5 of the camera's 10 frames a second: nobody watches the others enhanced
+      // Skipping frames for detection is the detector's count, not the camera's: the streams had them.
+      expect(s.cameras.night!.detection_dropped.fps).toBeGreaterThan(0);
+      expect(s.cameras.night!.dropped.fps ?? 0).toBe(0);
+      expect(s.detector).toMatchObject({ model: 'back', on: 'fused', provider: 'cpu' });
+      expect(s.detector!.runs).toBeGreaterThan(0);
+      expect(s.detector!.inference_ms.p50).toBeGreaterThan(0);
+      expect(s.mqtt).toBeNull();
+      // Before a camera's first face: a JSON 404 on both routes.
+      for (const p of ['/api/cameras/door/faces/latest', '/api/cameras/door/faces/latest.jpg']) {
+        const r = await fetch(`${app.url}${p}`);
+        expect(r.status, p).toBe(404);
+        expect(errorSchema.parse(await r.json()).error).toBe('no face detected on camera door yet');
+      }
+      expect((await fetch(`${app.url}/api/cameras/nope/faces/latest`)).status).toBe(404);
+    } finally {
+      ws.close();
+      await app.close();
+    }
+  }, 60_000);
+
+  const PHOTO = 'data/faces/face-api-js/images/bbt1.jpg';
+  const photoSkip = skipReason(PHOTO);
+
+  it.skipIf(photoSkip !== undefined)('finds the faces a camera sees: events to viewers and to mosquitto, the latest detection over HTTP, boxes on the enhanced stream', async () => {
+    // The photo (four faces at 640×360) for 2.5 s, then 1.5 s of black, looped and played in real time as a camera.
+    sinks.clear();
+    const W = 640, H = 360;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pie-app-faces-'));
+    let broker: ChildProcess | undefined;
+    let sub: mqtt.MqttClient | undefined;
+    const received: Array<{ topic: string; body: z.infer<typeof faceEventJsonSchema> }> = [];
+    try {
+      const clip = path.join(dir, 'faces.mp4');
+      await runTool(['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-loop', '1', '-t', '2.5', '-i', sharedPath(PHOTO),
+        '-f', 'lavfi', '-i', `color=black:s=${W}x${H}:r=10:d=1.5`,
+        '-filter_complex', `[0]scale=${W}:${H},fps=10,format=yuv420p,setsar=1[a];[1]format=yuv420p,setsar=1[b];[a][b]concat=n=2:v=1[v]`,
+        '-map', '[v]', '-c:v', 'libx264', '-preset', 'ultrafast', clip]);
+      let mqttYaml = '';
+      if (MOSQUITTO_SKIP) console.warn(`MQTT part ${MOSQUITTO_SKIP}`);
+      else {
+        const port = await freePort();
+        broker = await startBroker(port, dir);
+        sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`);
+        sub.on('message', (topic, payload) => received.push({ topic, body: faceEventJsonSchema.parse(JSON.parse(payload.toString())) }));
+        await sub.subscribeAsync('site/+/faces', { qos: 1 });
+        mqttYaml = `mqtt: { url: "mqtt://127.0.0.1:${port}", topicPrefix: site, qos: 1 }`;
+      }
+      app = await PieApp.start(parseConfig(`
+cameras:
+  - name: lobby
+    input: ${clip}
+    width: ${W}
+    height: ${H}
+    fps: 10
+    outputs: { hls: [raw, enhanced], websocket: [] }
+enhance: { scale: 1/4, batch: { maxSize: 1, maxWaitMs: 0 } }
+detect: { enabled: true, fps: 5, drawBoxes: true }
+${mqttYaml}
+server: { host: 127.0.0.1, port: 0 }
+`), { sinks: factory });
+      const { events, ws } = await watchEvents(app.url);
+      try {
+        // Until the faces have come and gone: a detection with faces, then one without.
+        const gone = (faces: ReadonlyArray<{ faces: readonly unknown[] }>): boolean => faces.findIndex((x, i) => x.faces.length === 0 && faces.slice(0, i).some((y) => y.faces.length >= 3)) >= 0;
+        const empties = (): number => events.filter((x) => x.faces.length === 0).length;
+        await until(() => gone(events) && empties() >= 3 && (!broker || gone(received.map((m) => m.body))), 30_000);
+        expect(events.every((x) => x.camera === 'lobby')).toBe(true);
+
+        const lastWithFaces = events.filter((x) => x.faces.length > 0).at(-1)!.seq;
+        const r = await fetch(`${app.url}/api/cameras/lobby/faces/latest`);
+        expect(r.status).toBe(200);
+        const latest = faceEventResponseSchema.parse(await r.json());
+        expect(latest).toMatchObject({ camera: 'lobby', width: W, height: H });
+        for (const f of latest.faces) {
+          expect(f.score).toBeGreaterThanOrEqual(0.5);
+          expect(f.box.x).toBeGreaterThanOrEqual(0);
+          expect(f.box.x + f.box.width).toBeLessThanOrEqual(W);
+          expect(f.keypoints).toHaveLength(6);
+        }
+        // The four people, each found where the detector finds them on the photo itself (checked by eye).
+        const people = PEOPLE.map((p) => latest.faces.find((f) => iou(f.box, p) > 0.6));
+        expect(people.every((f) => f !== undefined), JSON.stringify(latest.faces)).toBe(true);
+
+        // It is the newest detection with faces, not the newest detection: the black frames since changed nothing
+        // (a later one only if the faces came back meanwhile, as the clip loops).
+        expect(latest.seq).toBeGreaterThanOrEqual(lastWithFaces);
+        await until(() => events.some((x) => x.seq === latest.seq), 5000);
+        expect(events.find((x) => x.seq === latest.seq)!.faces).toEqual(latest.faces);
+
+        // The JPEG of that detection: the enhanced frame with green outlines along each box's top edge.
+        const jpg = await fetch(`${app.url}/api/cameras/lobby/faces/latest.jpg`);
+        expect(jpg.headers.get('content-type')).toBe('image/jpeg');
+        const rgb = await pipeThrough(['-hide_banner', '-loglevel', 'error', '-f', 'image2pipe', '-i', 'pipe:0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], new Uint8Array(await jpg.arrayBuffer()));
+        expect(rgb.length).toBe(W * H * 3);
+        for (const f of people) expect(greenness(rgb, W, f!.box), JSON.stringify(f!.box)).toBeGreaterThan(60);
+
+        // The enhanced stream carries the boxes while faces are in view (exact: no JPEG in between);
+        // the raw frame of the same seq, whose buffer the detector shared, does not.
+        const face = people[0]!.box;
+        const boxed = sinks.get('hls/lobby/enhanced')!.frames.filter((f) => greenness(f.data, W, face) > 200);
+        expect(boxed.length).toBeGreaterThan(0);
+        for (const f of boxed) {
+          const raw = sinks.get('hls/lobby/raw')!.frames.find((r) => r.seq === f.seq);
+          if (raw) expect(greenness(raw.data, W, face), `raw ${f.seq}`).toBeLessThan(60);
+        }
+
+        const s = statsResponseSchema.parse(await (await fetch(`${app.url}/api/stats`)).json());
+        expect(s.cameras.lobby!.detection_fps).toBeGreaterThan(0);
+        if (broker) {
+          // End to end: camera → enhancer → detector → mosquitto → a subscriber.
+          expect(new Set(received.map((m) => m.topic))).toEqual(new Set(['site/lobby/faces']));
+          expect(received.find((m) => m.body.faces.length >= 3)!.body).toMatchObject({ camera: 'lobby', width: W, height: H });
+          // The broker hears faces, and one empty event when they leave (to clear), not every empty frame.
+          const bodies = received.map((m) => m.body);
+          expect(bodies.some((b, i) => i > 0 && b.faces.length === 0 && bodies[i - 1]!.faces.length === 0)).toBe(false);
+          expect(events.filter((x) => x.faces.length === 0).length).toBeGreaterThan(bodies.filter((b) => b.faces.length === 0).length);
+          expect(s.mqtt).toMatchObject({ connected: true, dropped: 0 });
+          expect(s.mqtt!.published).toBeGreaterThan(0);
+        }
+      } finally {
+        ws.close();
+        await app.close();
+      }
+    } finally {
+      await sub?.endAsync();
+      if (broker) await stopBroker(broker);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+/** The faces of bbt1.jpg at 640×360, from FaceDetector on the photo itself. */
+const PEOPLE = [{ x: 466.5, y: 47.2, width: 51.5, height: 51.5 }, { x: 220.3, y: 79.9, width: 48.2, height: 48.2 },
+  { x: 95.8, y: 69.9, width: 50.9, height: 50.9 }, { x: 341, y: 73.2, width: 47.4, height: 47.4 }];
+
+/**
+ * Mean of g − max(r, b) along a box's top edge (inner 80%, clear of keypoints; the greenest of the
+ * rows ±1, as boxes move by a pixel between detections): about 255 on a drawn green line.
+ */
+function greenness(rgb: Uint8Array, width: number, box: { x: number; y: number; width: number }): number {
+  const y = Math.round(box.y), x0 = Math.round(box.x + box.width * 0.1), x1 = Math.round(box.x + box.width * 0.9);
+  let sum = 0;
+  for (let x = x0; x < x1; x++) {
+    let best = -255;
+    for (const row of [y - 1, y, y + 1]) {
+      if (row < 0) continue;
+      const i = (row * width + x) * 3;
+      best = Math.max(best, rgb[i + 1]! - Math.max(rgb[i]!, rgb[i + 2]!));
+    }
+    sum += best;
+  }
+  return sum / Math.max(1, x1 - x0);
+}

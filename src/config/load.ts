@@ -64,7 +64,7 @@ export function parseConfig(text: string, opts: ParseOptions = {}): PieConfig {
 
   const raw = withoutNulls(doc.toJS() ?? {});
   if (!isRecord(raw)) {
-    throw new ConfigError(source, [{ path: '', line: lineOf([]), message: 'expected a mapping of cameras, enhance, detect, outputs and server — fix: start from config/example.yaml' }]);
+    throw new ConfigError(source, [{ path: '', line: lineOf([]), message: 'expected a mapping of cameras, enhance, detect, mqtt, outputs and server — fix: start from config/example.yaml' }]);
   }
   const issues: ConfigIssue[] = [];
   interpolateSecrets(raw, opts.env ?? process.env, (p, message) => issues.push({ path: formatPath(p), line: lineOf(p), message }));
@@ -111,6 +111,7 @@ export function redactConfig(config: PieConfig): PieConfig {
   return {
     ...config,
     cameras: config.cameras.map((c): CameraConfig => (c.input.kind === 'rtsp' ? { ...c, input: { ...c.input, url: redact(c.input.url) } } : c)),
+    ...(config.mqtt !== undefined ? { mqtt: { ...config.mqtt, url: redact(config.mqtt.url) } } : {}),
     server: config.server.token === undefined ? config.server : { ...config.server, token: '***' },
   };
 }
@@ -122,8 +123,9 @@ const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * ${NAME} → the variable's value, $${ → a literal ${. Only where credentials and paths live:
- * cameras[].input, cameras[].model, enhance.model, server.token. Inside the user:password part of
- * an rtsp URL the value is percent-encoded, so any password works (ffmpeg decodes it again).
+ * cameras[].input, cameras[].model, enhance.model, mqtt.url, server.token. Inside the user:password
+ * part of an rtsp or mqtt URL the value is percent-encoded, so any password works (ffmpeg and the
+ * app's MQTT client decode it again).
  */
 function interpolateSecrets(raw: Record<string, unknown>, env: Env, report: (path: PropertyKey[], message: string) => void): void {
   const resolve = (obj: unknown, key: string, p: PropertyKey[]): void => {
@@ -139,6 +141,7 @@ function interpolateSecrets(raw: Record<string, unknown>, env: Env, report: (pat
     });
   }
   resolve(raw['enhance'], 'model', ['enhance']);
+  resolve(raw['mqtt'], 'url', ['mqtt']);
   resolve(raw['server'], 'token', ['server']);
 }
 
@@ -164,9 +167,9 @@ export function interpolate(template: string, env: Env): string | { readonly mes
   return out;
 }
 
-/** [start, end) of the user:password part of an rtsp(s):// URL template; empty when there is none. */
+/** [start, end) of the user:password part of an rtsp(s):// or MQTT URL template; empty when there is none. */
 function userinfoRange(s: string): [number, number] {
-  const m = /^rtsps?:\/\//i.exec(s);
+  const m = /^(rtsps?|mqtts?|wss?|tcp):\/\//i.exec(s);
   if (!m) return [0, 0];
   const start = m[0].length;
   const rest = s.slice(start);

@@ -5,6 +5,8 @@
 // Secrets: a camera's input and the server token may hold credentials, so their messages never
 // echo the value (only a URL's scheme); any other echoed string has URL credentials masked.
 import { z } from 'zod';
+import type { BlazeFaceModel } from '../detect/anchors.js';
+import type { DetectOn } from '../detect/path.js';
 import type { ProviderChoice } from '../enhance/session.js';
 import { redact } from '../ingest/redact.js';
 
@@ -75,6 +77,25 @@ export interface DetectConfig {
   readonly enabled: boolean;
   /** Detections per second per camera. */
   readonly fps: number;
+  /** BlazeFace 'back' (256², faces farther away) or 'front' (128², selfie range). */
+  readonly model: BlazeFaceModel;
+  /** Tiles at native resolution plus a whole-frame pass (small faces); false: the whole frame only. */
+  readonly tiling: boolean;
+  /** Lowest face score kept, in (0, 1). */
+  readonly threshold: number;
+  /** Which frame the detector looks at: the camera's, the enhanced one, or both fused (src/detect/path.ts). */
+  readonly on: DetectOn;
+  /** Draw the newest detection's boxes onto the enhanced output streams. */
+  readonly drawBoxes: boolean;
+}
+
+/** Face events to an MQTT broker (src/output/mqtt.ts); present only when the config has `mqtt:`. */
+export interface MqttConfig {
+  /** mqtt://[user:password@]host[:port] (or mqtts://, ws://, wss://); may hold credentials. */
+  readonly url: string;
+  readonly topicPrefix: string;
+  readonly qos: 0 | 1;
+  readonly maxQueue: number;
 }
 
 export interface ServerConfig {
@@ -89,11 +110,15 @@ export interface PieConfig {
   readonly cameras: readonly CameraConfig[];
   readonly enhance: EnhanceConfig;
   readonly detect: DetectConfig;
+  readonly mqtt?: MqttConfig;
   readonly server: ServerConfig;
 }
 
 export const PROVIDERS = ['auto', 'cpu', 'webgpu', 'cuda'] as const satisfies readonly ProviderChoice[];
 export const VARIANTS = ['raw', 'enhanced'] as const satisfies readonly Variant[];
+export const FACE_MODELS = ['back', 'front'] as const satisfies readonly BlazeFaceModel[];
+export const DETECT_ON = ['raw', 'enhanced', 'fused'] as const satisfies readonly DetectOn[];
+const MQTT_SCHEMES = ['mqtt', 'mqtts', 'ws', 'wss', 'tcp'];
 export const MAX_DOWNSCALE = 64;
 /** 1/4: PSNR ≥ 36 dB against full resolution at ~7× its speed (README); scale 1 cannot keep up with a live camera on CPU. */
 export const DEFAULT_SCALE = '1/4';
@@ -266,6 +291,33 @@ const enhanceShape = {
 const detectShape = {
   enabled: z.boolean(expected('true or false', 'enabled: true or enabled: false')).default(false),
   fps: number('detections per second', 0.1, 60, 'e.g. fps: 5').default(5),
+  model: z.enum(FACE_MODELS, expected('back or front', 'model: back (256², faces farther from the camera; the default) or model: front (128², faces close up)')).default('back'),
+  tiling: z.boolean(expected('true or false', 'tiling: true (native-resolution tiles find small faces; the default) or tiling: false (whole frame only, faster)')).default(true),
+  threshold: number('a face score', 0.01, 0.99, 'e.g. threshold: 0.5 (MediaPipe\'s default; lower finds more faces and more false ones)').default(0.5),
+  on: z.enum(DETECT_ON, expected('raw, enhanced or fused', 'on: fused (raw and enhanced detections merged: never worse than raw; the default), on: raw or on: enhanced')).default('fused'),
+  drawBoxes: z.boolean(expected('true or false', 'drawBoxes: true draws face boxes onto the enhanced streams')).default(false),
+};
+
+const MQTT_FIX = 'e.g. url: mqtt://127.0.0.1:1883, or mqtt://pie:${MQTT_PASSWORD}@broker.local:1883 with the password from the environment';
+
+const mqttShape = {
+  // May hold a password: messages name the scheme at most, never the value.
+  url: z.string(expectedSecret('an mqtt:// URL', MQTT_FIX)).superRefine((s, ctx) => {
+    const scheme = URL_SCHEME.exec(s)?.[1]?.toLowerCase();
+    let host = '';
+    try { host = new URL(s).hostname; } catch { /* reported below */ }
+    if (scheme === undefined || !MQTT_SCHEMES.includes(scheme)) {
+      ctx.addIssue({ code: 'custom', message: `expected an mqtt://, mqtts://, ws:// or wss:// URL, got ${scheme === undefined ? 'no URL scheme' : `a ${scheme}:// URL`} — fix: ${MQTT_FIX}` });
+    } else if (host === '') {
+      ctx.addIssue({ code: 'custom', message: `not a valid ${scheme}:// URL (no host, or characters that break it) — fix: write ${scheme}://[user:password@]host[:port]; percent-encode @ : / # ? in a user or password written literally (a \${VAR} there is encoded for you)` });
+    }
+  }),
+  topicPrefix: z.string(expected('a topic prefix', 'e.g. topicPrefix: pie-stream (events go to <prefix>/<camera>/faces)'))
+    .regex(/^[^+#\u0000]+$/, { error: (iss: Issue) => `${show(iss.input)} cannot start an MQTT topic — fix: leave out the wildcards + and #, e.g. topicPrefix: pie-stream or site/a` })
+    .refine((p) => !p.startsWith('/') && !p.endsWith('/'), { error: 'starts or ends with / — fix: write the levels without outer slashes, e.g. topicPrefix: site/a' })
+    .default('pie-stream'),
+  qos: z.union([z.literal(0), z.literal(1)], expected('0 or 1', 'qos: 0 (at most once, as Frigate\'s events; the default) or qos: 1 (the broker acknowledges each event)')).default(0),
+  maxQueue: int('events', 1, 100000, 'e.g. maxQueue: 100 (events held while the broker is away; the oldest go first)').default(100),
 };
 
 const serverShape = {
@@ -283,6 +335,7 @@ const rootShape = {
     .min(1, { error: 'no cameras — fix: add at least one under cameras:, e.g. - { name: front_door, input: synthetic }' }),
   enhance: z.strictObject(enhanceShape, expected('a mapping', 'e.g. enhance: { scale: 1/4, provider: cpu }')).prefault({}),
   detect: z.strictObject(detectShape, expected('a mapping', 'e.g. detect: { enabled: true, fps: 5 }')).prefault({}),
+  mqtt: z.strictObject(mqttShape, expected('a mapping with url', 'e.g. mqtt: { url: mqtt://127.0.0.1:1883 }')).optional(),
   outputs: z.strictObject(outputsShape, expected('a mapping with hls and/or websocket', 'e.g. outputs: { hls: [enhanced], websocket: [raw, enhanced] }')).prefault({}),
   server: z.strictObject(serverShape, expected('a mapping', 'e.g. server: { host: 127.0.0.1, port: 8080 }')).prefault({}),
 };
@@ -295,6 +348,7 @@ export const KEYS_AT: Readonly<Record<string, readonly string[]>> = {
   enhance: Object.keys(enhanceShape),
   'enhance.batch': Object.keys(batchShape),
   detect: Object.keys(detectShape),
+  mqtt: Object.keys(mqttShape),
   outputs: Object.keys(outputsShape),
   server: Object.keys(serverShape),
 };
@@ -305,7 +359,7 @@ export const DEFAULT_OUTPUTS: OutputsConfig = { hls: ['enhanced'], websocket: ['
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\])$/i;
 export const isLoopback = (host: string): boolean => LOOPBACK.test(host);
 
-export const configSchema = z.strictObject(rootShape, expected('a mapping of cameras, enhance, detect, outputs and server', 'start from config/example.yaml'))
+export const configSchema = z.strictObject(rootShape, expected('a mapping of cameras, enhance, detect, mqtt, outputs and server', 'start from config/example.yaml'))
   .transform((c, ctx): PieConfig => {
     const issue = (path: (string | number)[], message: string): void => { ctx.addIssue({ code: 'custom', message, path }); };
 
@@ -354,7 +408,8 @@ export const configSchema = z.strictObject(rootShape, expected('a mapping of cam
         batch: { maxSize: c.enhance.batch.maxSize, maxWaitMs: c.enhance.batch.maxWaitMs },
         regionCache: { ...c.enhance.regionCache },
       },
-      detect: { enabled: c.detect.enabled, fps: c.detect.fps },
+      detect: { ...c.detect },
+      ...(c.mqtt !== undefined ? { mqtt: { ...c.mqtt } } : {}),
       server: { host, port, ...(token !== undefined ? { token } : {}) },
     };
   });

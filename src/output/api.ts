@@ -5,6 +5,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { PieError } from '../errors.js';
+import { faceSchema } from './events.js';
 
 // ---------------------------------------------------------------------------------------------
 // Shared pieces
@@ -103,6 +104,8 @@ export const cameraStatsSchema = z.strictObject({
   state: cameraStateSchema,
   restarts: z.number().int().nonnegative(),
   dropped: z.record(z.string(), z.number().int().nonnegative()),
+  /** Frames the face detector did not look at, by reason: fps (above detect.fps), busy (it was still on older frames). Not part of `dropped`: the streams had them. */
+  detection_dropped: z.record(z.string(), z.number().int().nonnegative()),
   provider: providerSchema,
   model: z.string(),
 });
@@ -120,6 +123,28 @@ export const statsResponseSchema = z.strictObject({
     /** Milliseconds per batch run (one session.run or several under the memory budget). */
     inference_ms: latencySchema,
   })),
+  /** The face detector (detect.enabled); null while detection is off. */
+  detector: z.strictObject({
+    /** BlazeFace back or front. */
+    model: z.string(),
+    /** raw, enhanced or fused. */
+    on: z.string(),
+    provider: providerSchema,
+    /** Detector calls so far (a call takes every camera's sampled frame of a batch). */
+    runs: z.number().int().nonnegative(),
+    /** Milliseconds per detector call, smoothing and fusion included. */
+    inference_ms: latencySchema,
+  }).nullable(),
+  /** The MQTT publisher (mqtt: in the config, with detection on); null without one. */
+  mqtt: z.strictObject({
+    connected: z.boolean(),
+    queued: z.number().int().nonnegative(),
+    published: z.number().int().nonnegative(),
+    /** Events dropped because the queue was full (the broker was away or slow). */
+    dropped: z.number().int().nonnegative(),
+    reconnects: z.number().int().nonnegative(),
+    lastError: z.string().optional(),
+  }).nullable(),
   service: z.strictObject({
     version: z.string(),
     uptime_s: z.number().nonnegative(),
@@ -127,6 +152,25 @@ export const statsResponseSchema = z.strictObject({
   }),
 });
 export type StatsResponse = z.infer<typeof statsResponseSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// GET /api/cameras/<camera>/faces/latest and MQTT payloads: src/detect/event.ts's wire form of a detection
+
+/** A face event as MQTT payloads carry it (faces may be empty: they left the view). */
+export const faceEventJsonSchema = z.strictObject({
+  camera: z.string(),
+  /** The frame's seq and capture time (ms since the Unix epoch). */
+  seq: z.number().int().nonnegative(),
+  ts: z.number(),
+  /** The frame's size: boxes are in these pixels. */
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  faces: z.array(faceSchema),
+});
+
+/** faces/latest: always at least one face. */
+export const faceEventResponseSchema = faceEventJsonSchema.extend({ faces: z.array(faceSchema).min(1) });
+export type FaceEventResponse = z.infer<typeof faceEventResponseSchema>;
 
 // ---------------------------------------------------------------------------------------------
 // POST /api/cameras/<camera>/model

@@ -59,6 +59,10 @@ export interface HttpServerOptions {
   readonly switchModel: (camera: string, request: ModelSwitchRequest) => Promise<unknown>;
   /** The latest frame of a camera as JPEG; null when there is none yet. */
   readonly snapshot: (camera: string, variant: Variant) => Promise<Uint8Array | null>;
+  /** The newest detection with faces of a known camera (a FaceEventResponse); null before the first. May throw ApiError (detection off). */
+  readonly latestFaces: (camera: string) => object | null;
+  /** That detection's enhanced frame with its boxes drawn, as JPEG; null before the first. */
+  readonly latestFacesJpeg: (camera: string) => Promise<Uint8Array | null>;
   /** Hands an accepted WebSocket to the camera's stream; false = no such stream. */
   readonly attach: (camera: string, variant: string, ws: WebSocket) => boolean;
   readonly hasStream: (camera: string, variant: string) => boolean;
@@ -69,6 +73,7 @@ const HLS_FILE = /^[A-Za-z0-9_.-]+\.(m3u8|ts|m4s|mp4)$/;
 const HLS_TYPES: Record<string, string> = { m3u8: 'application/vnd.apple.mpegurl', ts: 'video/mp2t', m4s: 'video/iso.segment', mp4: 'video/mp4' };
 const COOKIE = 'pie_token';
 const SEE = ['/', '/health', '/metrics', '/api/cameras', '/api/stats', 'POST /api/cameras/<camera>/model', '/api/cameras/<camera>/snapshot.jpg',
+  '/api/cameras/<camera>/faces/latest', '/api/cameras/<camera>/faces/latest.jpg',
   '/hls/<camera>/<variant>/index.m3u8', 'ws /ws/<camera>/<variant>', 'ws /ws/<camera>/events', 'ws /ws/events'];
 
 /**
@@ -137,6 +142,7 @@ type Route =
   | { kind: 'health' } | { kind: 'metrics' } | { kind: 'cameras' } | { kind: 'stats' }
   | { kind: 'model'; camera: string }
   | { kind: 'snapshot'; camera: string }
+  | { kind: 'faces'; camera: string; jpeg: boolean }
   | { kind: 'hls'; camera: string; variant: string; file: string }
   | { kind: 'none' };
 
@@ -214,11 +220,15 @@ export class PieHttpServer {
       case '/api/cameras': return { kind: 'cameras' };
       case '/api/stats': return { kind: 'stats' };
     }
-    const api = /^\/api\/cameras\/([^/]+)\/(model|snapshot\.jpg)$/.exec(pathname);
+    const api = /^\/api\/cameras\/([^/]+)\/(model|snapshot\.jpg|faces\/latest|faces\/latest\.jpg)$/.exec(pathname);
     if (api) {
       const camera = segment(api[1]!);
       if (camera === undefined) return { kind: 'none' };
-      return api[2] === 'model' ? { kind: 'model', camera } : { kind: 'snapshot', camera };
+      switch (api[2]) {
+        case 'model': return { kind: 'model', camera };
+        case 'snapshot.jpg': return { kind: 'snapshot', camera };
+        default: return { kind: 'faces', camera, jpeg: api[2] === 'faces/latest.jpg' };
+      }
     }
     const hls = /^\/hls\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(pathname);
     if (hls) return { kind: 'hls', camera: hls[1]!, variant: hls[2]!, file: hls[3]! };
@@ -283,6 +293,7 @@ export class PieHttpServer {
       }
       case 'model': return this.switchModel(req, res, route.camera);
       case 'snapshot': return this.snapshot(res, url, route.camera);
+      case 'faces': return this.latestFaces(res, route.camera, route.jpeg);
       case 'hls': return this.serveHls(req, res, url, route);
       case 'none': sendError(res, 404, { error: `nothing at ${url.pathname}`, see: SEE });
     }
@@ -339,6 +350,21 @@ export class PieHttpServer {
     }
     res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'image/jpeg', 'content-length': jpeg.length, 'cache-control': 'no-store' });
     res.end(jpeg);
+  }
+
+  private async latestFaces(res: http.ServerResponse, camera: string, jpeg: boolean): Promise<void> {
+    if (!this.o.cameras().includes(camera)) { sendError(res, 404, { error: `no camera ${JSON.stringify(camera)}` }); return; }
+    // Checked first even for the JPEG, so "detection is off" reads the same on both.
+    const event = this.o.latestFaces(camera);
+    const body = event && jpeg ? await this.o.latestFacesJpeg(camera) : event;
+    if (!body) {
+      // 404, not 503: unlike a camera's first frame, a face may never come.
+      sendError(res, 404, { error: `no face detected on camera ${camera} yet`, fix: 'this answers once a face is in view (see ws /ws/<camera>/events for every detection)' });
+      return;
+    }
+    if (!(body instanceof Uint8Array)) { sendJson(res, 200, body); return; }
+    res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'image/jpeg', 'content-length': body.length, 'cache-control': 'no-store' });
+    res.end(body);
   }
 
   private serveHls(req: http.IncomingMessage, res: http.ServerResponse, url: URL, r: { camera: string; variant: string; file: string }): void {

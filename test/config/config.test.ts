@@ -31,7 +31,7 @@ describe('config: defaults', () => {
     expect(parseConfig(ONE_CAMERA, { env: {} })).toEqual({
       cameras: [{ name: 'cam', input: { kind: 'synthetic' }, width: 640, height: 360, fps: 10, outputs: { hls: ['enhanced'], websocket: ['enhanced'] } }],
       enhance: { scale: '1/4', downscale: 4, strength: 1, provider: 'cpu', batch: { maxSize: 4, maxWaitMs: 40 }, regionCache: { enabled: false, alpha: 0.2, mix: 0, refreshEvery: 150 } },
-      detect: { enabled: false, fps: 5 },
+      detect: { enabled: false, fps: 5, model: 'back', tiling: true, threshold: 0.5, on: 'fused', drawBoxes: false },
       server: { host: '127.0.0.1', port: 8080 },
     });
   });
@@ -76,7 +76,16 @@ outputs: { hls: [raw, enhanced], websocket: enhanced }
   });
 
   it('treats a key written with nothing under it as absent', () => {
-    expect(parseConfig(`${ONE_CAMERA}detect:\nserver:\n  token:\n`, { env: {} }).detect).toEqual({ enabled: false, fps: 5 });
+    expect(parseConfig(`${ONE_CAMERA}detect:\nserver:\n  token:\n`, { env: {} }).detect).toMatchObject({ enabled: false, fps: 5 });
+  });
+
+  it('reads the detection settings and an MQTT broker, filling in their defaults', () => {
+    const c = parseConfig(`${ONE_CAMERA}detect: { enabled: true, fps: 2, model: front, tiling: false, threshold: 0.6, on: raw, drawBoxes: true }\nmqtt: { url: "mqtt://127.0.0.1:1883" }\n`, { env: {} });
+    expect(c.detect).toEqual({ enabled: true, fps: 2, model: 'front', tiling: false, threshold: 0.6, on: 'raw', drawBoxes: true });
+    expect(c.mqtt).toEqual({ url: 'mqtt://127.0.0.1:1883', topicPrefix: 'pie-stream', qos: 0, maxQueue: 100 });
+    expect(parseConfig(`${ONE_CAMERA}mqtt: { url: "mqtts://b.local:8883", topicPrefix: site/a, qos: 1, maxQueue: 5 }\n`, { env: {} }).mqtt)
+      .toEqual({ url: 'mqtts://b.local:8883', topicPrefix: 'site/a', qos: 1, maxQueue: 5 });
+    expect(parseConfig(ONE_CAMERA, { env: {} })).not.toHaveProperty('mqtt');
   });
 
   it('accepts a host other than loopback when a token is set', () => {
@@ -152,6 +161,27 @@ describe('config: each problem names its key, its line and the fix', () => {
     for (const bad of ['1/3.5', '1/0', '1/128', 'half', 0.3, 2.5, true]) expect(parseScale(bad)).toMatchObject({ ok: false, message: expect.stringMatching(/is not 1\/k for a whole k from 1 to 64 — fix: /) });
   });
 
+  it('refuses bad detection and MQTT settings, saying what to write', () => {
+    expect(problems(`${ONE_CAMERA}detect: { model: side, tiling: 1, threshold: 1, on: both, drawBoxes: yes }\n`)).toEqual([
+      { path: 'detect.model', line: 3, message: 'expected back or front, got "side" — fix: model: back (256², faces farther from the camera; the default) or model: front (128², faces close up)' },
+      { path: 'detect.tiling', line: 3, message: expect.stringMatching(/^expected true or false, got 1 — fix: tiling: true/) },
+      { path: 'detect.threshold', line: 3, message: expect.stringMatching(/^expected a face score from 0\.01 to 0\.99, got 1 — fix: e\.g\. threshold: 0\.5/) },
+      { path: 'detect.on', line: 3, message: expect.stringMatching(/^expected raw, enhanced or fused, got "both" — fix: on: fused/) },
+      { path: 'detect.drawBoxes', line: 3, message: expect.stringMatching(/^expected true or false, got "yes" — fix: drawBoxes: true/) },
+    ]);
+    expect(only(`${ONE_CAMERA}detect: { treshold: 0.4 }\n`).message).toMatch(/^unknown key — fix: did you mean threshold\? \(keys here: enabled, fps, model, tiling, threshold, on, drawBoxes\)/);
+    expect(problems(`${ONE_CAMERA}mqtt: { url: "http://b:1883", topicPrefix: "a/#", qos: 2, maxQueue: 0 }\n`).map((i) => [i.path, i.message.split(' — fix: ')[0]])).toEqual([
+      ['mqtt.url', 'expected an mqtt://, mqtts://, ws:// or wss:// URL, got a http:// URL'],
+      ['mqtt.topicPrefix', '"a/#" cannot start an MQTT topic'],
+      ['mqtt.qos', 'expected 0 or 1, got 2'],
+      ['mqtt.maxQueue', 'expected events from 1 to 100000, got 0'],
+    ]);
+    expect(only(`${ONE_CAMERA}mqtt: { url: "broker:1883" }\n`).message).toMatch(/got no URL scheme — fix: e\.g\. url: mqtt:\/\/127\.0\.0\.1:1883/);
+    expect(only(`${ONE_CAMERA}mqtt: { url: "mqtt://" }\n`).message).toMatch(/^not a valid mqtt:\/\/ URL \(no host/);
+    expect(only(`${ONE_CAMERA}mqtt: { topicPrefix: x }\n`)).toMatchObject({ path: 'mqtt.url', message: expect.stringMatching(/^missing — fix: /) });
+    expect(only(`${ONE_CAMERA}mqtt: { url: "mqtt://b", topicPrefix: /x/ }\n`).message).toMatch(/starts or ends with \//);
+  });
+
   it('requires a token when the server listens beyond this machine', () => {
     expect(only(`${ONE_CAMERA}server:\n  host: 0.0.0.0\n`)).toEqual({
       path: 'server.host', line: 4,
@@ -192,6 +222,9 @@ describe('config: environment variables', () => {
     const all = parseConfig('cameras:\n  - { name: a, input: "${CAM_URL}", model: "${MODELS}/a.onnx" }\nserver: { host: 0.0.0.0, token: "${PIE_TOKEN}" }\n',
       { env: { CAM_URL: 'rtsp://u:p@cam/s', MODELS: '/opt/m', PIE_TOKEN: 'secret-token' } });
     expect([all.cameras[0]!.input, all.cameras[0]!.model, all.server.token]).toEqual([{ kind: 'rtsp', url: 'rtsp://u:p@cam/s', transport: 'tcp' }, '/opt/m/a.onnx', 'secret-token']);
+    // The broker's URL too, the password percent-encoded inside user:password.
+    expect(parseConfig(`${ONE_CAMERA}mqtt: { url: "mqtt://pie:\${MQTT_PASSWORD}@broker:1883" }\n`, { env: { MQTT_PASSWORD: 'p@ss:w/rd' } }).mqtt!.url)
+      .toBe('mqtt://pie:p%40ss%3Aw%2Frd@broker:1883');
   });
 
   it('refuses a variable that is not set, naming it and never a value', () => {
@@ -214,17 +247,22 @@ describe('config: environment variables', () => {
     collect(`${ONE_CAMERA}server: { host: "0.0.0.0", token: 12 }\n`, {});
     collect('cameras:\n  - { name: a, input: "rtsp://admin:hunter2-SECRET@cam/s", fps: x }\n  - { name: "rtsp://u:hunter2-SECRET@x/", input: "synthetic:" }\n', {});
     collect('cameras:\n  - name: a\n    input: "rtsp://admin:hunter2-SECRET@cam/s\n', {});
-    expect(texts).toHaveLength(5);
+    collect(`${ONE_CAMERA}mqtt: { url: "\${M}" }\n`, { M: `http://pie:${secret}@broker/` });
+    collect(`${ONE_CAMERA}mqtt: { url: "mqtt://pie:${secret}@" }\n`, {});
+    collect(`${ONE_CAMERA}mqtt: { url: 12, qos: "\${M}" }\n`, { M: secret });
+    expect(texts).toHaveLength(8);
     for (const t of texts) expect(t).not.toContain(secret);
   });
 });
 
 describe('config: redaction', () => {
   it('masks URL credentials and the token for display, leaving the config itself intact', () => {
-    const c = parseConfig('cameras:\n  - { name: a, input: "rtsp://admin:${P}@cam/s" }\n  - { name: b, input: x.mp4 }\nserver: { host: 0.0.0.0, token: "${T}" }\n',
-      { env: { P: 'hunter2', T: 'tok-123' } });
+    const c = parseConfig('cameras:\n  - { name: a, input: "rtsp://admin:${P}@cam/s" }\n  - { name: b, input: x.mp4 }\nmqtt: { url: "mqtt://pie:${MP}@broker:1883" }\nserver: { host: 0.0.0.0, token: "${T}" }\n',
+      { env: { P: 'hunter2', T: 'tok-123', MP: 'mq-secret' } });
     const shown = redactConfig(c);
-    expect(JSON.stringify(shown)).not.toMatch(/hunter2|tok-123/);
+    expect(JSON.stringify(shown)).not.toMatch(/hunter2|tok-123|mq-secret/);
+    expect(shown.mqtt!.url).toBe('mqtt://***:***@broker:1883');
+    expect(c.mqtt!.url).toBe('mqtt://pie:mq-secret@broker:1883');
     expect(shown.cameras[0]!.input).toEqual({ kind: 'rtsp', url: 'rtsp://***:***@cam/s', transport: 'tcp' });
     expect(shown.cameras[1]).toBe(c.cameras[1]);
     expect(shown.server.token).toBe('***');
@@ -245,12 +283,14 @@ describe('config: files', () => {
 
   it('loads the example with its variables set: two rtsp cameras and a file, paths relative to the file', () => {
     const file = path.join(REPO_ROOT, 'config', 'example.yaml');
-    const c = loadConfig(file, { FRONT_DOOR_PASSWORD: 'a', PARKING_PASSWORD: 'b', PIE_TOKEN: 'c' });
+    const c = loadConfig(file, { FRONT_DOOR_PASSWORD: 'a', PARKING_PASSWORD: 'b', PIE_TOKEN: 'c', MQTT_PASSWORD: 'd' });
     expect(c.cameras.map((cam) => cam.input.kind)).toEqual(['rtsp', 'rtsp', 'file']);
+    expect(c.detect).toEqual({ enabled: false, fps: 5, model: 'back', tiling: true, threshold: 0.5, on: 'fused', drawBoxes: false });
+    expect(c.mqtt).toEqual({ url: 'mqtt://pie:d@192.168.1.5:1883', topicPrefix: 'pie-stream', qos: 0, maxQueue: 100 });
     expect(c.cameras[2]!.input).toEqual({ kind: 'file', path: path.join(REPO_ROOT, 'config', 'clips', 'corridor-night.mp4') });
     expect(c.cameras[1]!.model).toBe(path.join(REPO_ROOT, 'config', 'models', 'parking-night.onnx'));
     // Without them it names each one.
-    expect(() => loadConfig(file, {})).toThrow(/FRONT_DOOR_PASSWORD[\s\S]*PARKING_PASSWORD[\s\S]*PIE_TOKEN/);
+    expect(() => loadConfig(file, {})).toThrow(/FRONT_DOOR_PASSWORD[\s\S]*PARKING_PASSWORD[\s\S]*MQTT_PASSWORD[\s\S]*PIE_TOKEN/);
   });
 
   it('says so when the file is missing', () => {

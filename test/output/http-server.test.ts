@@ -32,6 +32,8 @@ const backend = (over: Partial<HttpServerOptions> = {}): HttpServerOptions => ({
     return { camera, model: req.path };
   },
   snapshot: async (camera, variant) => (variant === 'enhanced' ? new Uint8Array([0xff, 0xd8, 0xff, 0xd9]) : null),
+  latestFaces: () => null,
+  latestFacesJpeg: async () => null,
   hasStream: (c, v) => c === 'cam1' && v === 'enhanced',
   attach: (c, v, ws) => { attached.push(`${c}/${v}`); ws.send('hello'); return true; },
   ...over,
@@ -186,6 +188,37 @@ describe('serving', () => {
     expect((await none.json()).error).toMatch(/no raw frame yet/);
     expect((await get('/api/cameras/cam1/snapshot.jpg?variant=../x', auth)).status).toBe(400);
     expect((await get('/api/cameras/cam9/snapshot.jpg', auth)).status).toBe(404);
+  });
+
+  it('serves the latest face detection as JSON and JPEG, 404 JSON before the first and when detection is off', async () => {
+    const event = { camera: 'cam1', seq: 7, ts: 1_700_000_000_000, width: 64, height: 36, faces: [{ box: { x: 1, y: 2, width: 10, height: 12 }, score: 0.9, keypoints: [] }] };
+    let latest: typeof event | null = null;
+    const s = await PieHttpServer.start(backend({
+      latestFaces: (camera) => {
+        if (camera !== 'cam1') throw new ApiError(404, 'face detection is off', 'set detect.enabled: true');
+        return latest;
+      },
+      latestFacesJpeg: async () => (latest ? new Uint8Array([0xff, 0xd8, 0xff, 0xd9]) : null),
+      cameras: () => ['cam1', 'cam2'],
+    }));
+    try {
+      for (const p of ['/api/cameras/cam1/faces/latest', '/api/cameras/cam1/faces/latest.jpg']) {
+        const r = await fetch(`${s.url}${p}`);
+        expect(r.status, p).toBe(404);
+        expect(await r.json()).toEqual({ error: 'no face detected on camera cam1 yet', fix: expect.stringMatching(/once a face is in view/) });
+      }
+      latest = event;
+      expect(await (await fetch(`${s.url}/api/cameras/cam1/faces/latest`)).json()).toEqual(event);
+      const jpg = await fetch(`${s.url}/api/cameras/cam1/faces/latest.jpg`);
+      expect(jpg.headers.get('content-type')).toBe('image/jpeg');
+      expect([...new Uint8Array(await jpg.arrayBuffer())]).toEqual([0xff, 0xd8, 0xff, 0xd9]);
+      const off = await fetch(`${s.url}/api/cameras/cam2/faces/latest.jpg`);
+      expect([off.status, await off.json()]).toEqual([404, { error: 'face detection is off', fix: 'set detect.enabled: true' }]);
+      expect((await fetch(`${s.url}/api/cameras/cam9/faces/latest`)).status).toBe(404);
+      expect((await fetch(`${s.url}/api/cameras/cam1/faces/latest`, { method: 'POST' })).status).toBe(405);
+    } finally {
+      await s.close();
+    }
   });
 
   it('serves nothing by a path the client writes', async () => {

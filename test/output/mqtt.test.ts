@@ -1,8 +1,7 @@
 // Face events through a real broker: Debian's mosquitto, started here on a free port from a
 // generated config (no daemon, no persistence), and a real mqtt.js subscriber.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -10,52 +9,25 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { FaceEvent } from '../../src/detect/types.js';
 import { isPieError } from '../../src/errors.js';
 import { faceTopic, MqttFacePublisher } from '../../src/output/mqtt.js';
+import { freePort, MOSQUITTO, MOSQUITTO_SKIP, startBroker as startMosquitto, stopBroker as stopMosquitto } from '../helpers/mosquitto.js';
 
-const MOSQUITTO = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/sbin', '/usr/local/sbin']
-  .map((d) => path.join(d, 'mosquitto')).find((p) => fs.existsSync(p));
-if (!MOSQUITTO) console.warn('skipped: mosquitto not found (apt-get install mosquitto; .ci/run installs it)');
+if (MOSQUITTO_SKIP) console.warn(MOSQUITTO_SKIP);
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pie-mqtt-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 const brokers = new Set<ChildProcess>();
 afterEach(async () => { await Promise.all([...brokers].map(stopBroker)); });
 
-/** mosquitto in the foreground on 127.0.0.1:port; resolves once it accepts connections. */
 async function startBroker(port: number): Promise<ChildProcess> {
-  const conf = path.join(dir, `mosquitto-${port}.conf`);
-  fs.writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n`);
-  const p = spawn(MOSQUITTO!, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const p = await startMosquitto(port, dir);
   brokers.add(p);
-  let err = '';
-  p.stderr!.on('data', (c: Buffer) => { err += c.toString(); });
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    if (p.exitCode !== null) throw new Error(`mosquitto exited: ${err}`);
-    const ok = await new Promise<boolean>((r) => {
-      const c = net.connect(port, '127.0.0.1', () => { c.destroy(); r(true); });
-      c.on('error', () => r(false));
-    });
-    if (ok) return p;
-    if (Date.now() > deadline) throw new Error(`mosquitto did not listen on ${port}: ${err}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return p;
 }
 
 async function stopBroker(p: ChildProcess): Promise<void> {
   brokers.delete(p);
-  if (p.exitCode !== null || p.signalCode !== null) return;
-  const gone = new Promise((r) => p.once('exit', r));
-  p.kill('SIGKILL'); // a crash, not a clean shutdown: the publisher must notice on its own
-  await gone;
+  await stopMosquitto(p); // a crash, not a clean shutdown: the publisher must notice on its own
 }
 
 interface Received { topic: string; body: Record<string, unknown> }
