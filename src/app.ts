@@ -154,7 +154,7 @@ function enhancerOptions(config: PieConfig, modelPath: string): EnhancerOptions 
   const e = config.enhance;
   // With the region cache the enhancer only estimates curves (their exposure strength included);
   // the applier then fits the final gamma.
-  if (e.regionCache.enabled) return { modelPath, downscale: e.downscale, provider: e.provider, strength: e.strength, curvesOutput: true, ...(e.exposure !== undefined ? { exposure: e.exposure } : {}) };
+  if (e.regionCache.enabled) return { modelPath, downscale: e.downscale, provider: e.provider, strength: e.strength, curvesOutput: 'only', ...(e.exposure !== undefined ? { exposure: e.exposure } : {}) };
   return { modelPath, downscale: e.downscale, provider: e.provider, strength: e.strength, ...(e.exposure !== undefined ? { exposure: e.exposure } : {}) };
 }
 
@@ -345,7 +345,8 @@ export class PieApp {
     if (!entry) {
       const enhancer = await Enhancer.open(enhancerOptions(this.config, file));
       // Warm-up: the first run of a session is slow; let it happen here, not on a live frame.
-      await enhancer.enhance([{ width: c.config.width, height: c.config.height, data: new Uint8Array(c.config.width * c.config.height * 3) }]);
+      const blank = [{ width: c.config.width, height: c.config.height, data: new Uint8Array(c.config.width * c.config.height * 3) }];
+      await (enhancer.curvesOutput === 'only' ? enhancer.estimateCurves(blank) : enhancer.enhance(blank));
       if (this.closed) { await enhancer.close(); throw new ApiError(503, 'pie-stream is shutting down'); }
       entry = { key: file, enhancer, info, running: 0, retired: false, batches: 0, inference: new LatencyWindow() };
       this.enhancers.set(file, entry);

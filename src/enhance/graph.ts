@@ -15,7 +15,7 @@ export interface EnhancerGraphOptions {
   /** Curve estimation runs at 1/downscale of the frame size (1 = full resolution, the official way). */
   readonly downscale: number;
   /** Also output the low-resolution curve maps [N,24,ceil(H/k),ceil(W/k)] (for the region cache). */
-  readonly curvesOutput?: boolean;
+  readonly curvesOutput?: boolean | 'only';
   /**
    * Scales the curve maps: 0 = no enhancement, 1 = the model as trained, above 1 stronger. Clipped
    * to r ∈ [−1, 1], where every curve y + r·y(y−1) stays monotonic and inside [0, 1]. Default 1.
@@ -163,7 +163,8 @@ export function buildEnhancerGraph(w: DceNetWeights, o: EnhancerGraphOptions): U
   if (o.exposure !== undefined) {
     curvesSmall = b.op('Clip', [b.mul(curvesSmall, addExposureStrength(b, xSmall, curvesSmall, o.downscale, o.exposure)), b.scalar(-1), b.scalar(1)]);
   }
-  b.output(addApplyCurves(b, x, curvesSmall, o.downscale, o.exposure), 'uint8', ['N', 'H', 'W', 3], ENHANCED_OUTPUT);
+  // 'only': the curves alone, for the region cache (ORT does not prune nodes an unfetched output needs).
+  if (o.curvesOutput !== 'only') b.output(addApplyCurves(b, x, curvesSmall, o.downscale, o.exposure), 'uint8', ['N', 'H', 'W', 3], ENHANCED_OUTPUT);
   if (o.curvesOutput) b.output(curvesSmall, 'float32', ['N', CURVE_CHANNELS, 'h', 'w'], CURVES_OUTPUT);
   return b.toBytes({ doc: `PIE enhancer, curves at 1/${o.downscale}` });
 }

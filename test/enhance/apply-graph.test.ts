@@ -40,3 +40,19 @@ describe('CurveApplier', () => {
     await expect(applier.apply([f], { dims: [1, 24, 2, 2], data: new Float32Array(96) })).rejects.toThrow(/expected \[1,24,2,4\]/);
   });
 });
+
+describe("the curves-only enhancer (the region cache's first half)", () => {
+  it('estimates the same curves as the full graph, and refuses to enhance', async () => {
+    const weights = randomWeights(5);
+    const full = await Enhancer.open({ weights, downscale: 4, curvesOutput: true, threads: 1 });
+    const only = await Enhancer.open({ weights, downscale: 4, curvesOutput: 'only', threads: 1 });
+    const frames = [scene(40, 24, 1), scene(40, 24, 2)];
+    const a = (await full.enhance(frames)).curves!;
+    const b = await only.estimateCurves(frames);
+    expect(b.dims).toEqual(a.dims);
+    expect(Array.from(b.data)).toEqual(Array.from(a.data));
+    await expect(only.enhance(frames)).rejects.toThrow(/use estimateCurves/);
+    await full.close();
+    await only.close();
+  });
+});

@@ -1,0 +1,561 @@
+// npm run bench -- pipeline [--seconds 10] [--warmup 3] [--sizes 640x360,1280x720] [--cameras 1,2,4]
+//                           [--fps 15] [--scenes moving,static] [--model FILE] [--flicker-stride S]
+// The whole live pipeline (PieApp: ffmpeg cameras → cross-camera batching → enhancement → sinks)
+// under a sustained load, issue 5's figures: processed fps per camera and in total, the dropped
+// fraction, latency from frame decoded to frame at the sink (p50, p95), CPU (this process and its
+// ffmpeg children) and RSS, for 1, 2 and 4 cameras at 360p and 720p, 15 fps, curves at 1/8.
+// Each (scene, size, cameras) runs three ways, one after another so the comparisons share the
+// machine's state: batching on (maxSize 4, maxWaitMs 40; the baseline), batching off (maxSize 1;
+// the batching ratio is on ÷ off) and the region cache on (batching on; its cost is its fps ÷ the
+// baseline's, and its flicker is set against the baseline's).
+//
+// Cameras: "moving" is the product's synthetic camera (synthetic:exposure=0.08,noise=4: testsrc2
+// darkened, with temporal noise, generated live by ffmpeg's lavfi); "static" is a generated file
+// (one testsrc2 frame, darkened the same way, with temporal noise, H.264 4:4:4 CRF 12, 10 s) that
+// the camera loops in real time: the static night camera flicker is defined on. Static runs use one
+// camera and no batching-off run (flicker does not depend on the camera count).
+//
+// Sinks are null sinks: each counts, takes the latency of enhanced frames, and for the first camera
+// keeps only the previous frame (1 in --flicker-stride rows and columns, default width/160) to add up
+// the frame-to-frame differences flicker is made of (src/enhance/flicker.ts's meanAbsFrameDiff), so
+// memory stays flat and the measurement costs little (the cost is printed at the start).
+// Latency is sink time − Frame.ptsMs, and ptsMs is stamped when the frame is read from ffmpeg's pipe:
+// time a frame spends in ffmpeg or in the pipe before node reads it is not in it. "lost" is
+// 1 − processed ÷ (fps × cameras): everything that did not come out, whether the app dropped and
+// counted it ("drop") or never read it (ffmpeg waits on a full pipe while node's event loop is busy,
+// and onnxruntime-node runs a session on the event loop: see "loop delay", perf_hooks'
+// monitorEventLoopDelay). Before the runs, where a frame's time goes: each stage timed alone.
+// Writes bench/results/pipeline.json (pipeline-quick.json when any flag shrinks or changes the set).
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { PieApp, type FrameSink, type LiveSink, type SinkFactory } from '../src/app.js';
+import { parseConfig } from '../src/config/load.js';
+import type { Variant } from '../src/config/schema.js';
+import { CurveApplier } from '../src/enhance/apply-graph.js';
+import { DEFAULT_MODEL_PATH, Enhancer } from '../src/enhance/enhancer.js';
+import { meanAbsFrameDiff } from '../src/enhance/flicker.js';
+import type { RgbImage } from '../src/image/types.js';
+import { decodeToRawArgs } from '../src/ingest/ffmpeg-args.js';
+import { runTool } from '../src/ingest/ffmpeg-process.js';
+import { syntheticSceneGraph } from '../src/ingest/synthetic.js';
+import { RegionCache } from '../src/pipeline/regionCache.js';
+import type { Frame } from '../src/ingest/frame.js';
+import { DROP_REASONS, type DropReason } from '../src/pipeline/dropCounter.js';
+import { describeMachine, machine, timeIt } from './machine.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const arg = (name: string, def?: string): string | undefined => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : def;
+};
+const usage = (why: string): never => {
+  console.error(`${why}\nusage: npm run bench -- pipeline [--seconds 10] [--warmup 3] [--sizes 640x360,1280x720] [--cameras 1,2,4] [--fps 15] [--scenes moving,static] [--model FILE] [--flicker-stride S]`);
+  process.exit(2);
+};
+const positive = (name: string, def: string): number => {
+  const v = Number(arg(name, def));
+  if (!(v > 0 && Number.isFinite(v))) usage(`--${name} must be a positive number`);
+  return v;
+};
+const seconds = positive('seconds', '10');
+const warmup = positive('warmup', '3');
+const fps = positive('fps', '15');
+/** Flicker sampling step: every s-th pixel and row, about 160 samples across by default. */
+const strideArg = arg('flicker-stride');
+if (strideArg !== undefined) positive('flicker-stride', '1');
+const strideFor = (width: number): number => (strideArg !== undefined ? Math.round(Number(strideArg)) : Math.max(1, Math.round(width / 160)));
+const modelPath = path.resolve(arg('model', DEFAULT_MODEL_PATH)!);
+const SIZES = arg('sizes', '640x360,1280x720')!.split(',').map((s) => {
+  const m = /^(\d+)x(\d+)$/.exec(s.trim());
+  if (!m || Number(m[1]) % 2 || Number(m[2]) % 2) usage(`--sizes: ${s} is not WxH with even numbers`);
+  return [Number(m![1]), Number(m![2])] as const;
+});
+const CAMERAS = arg('cameras', '1,2,4')!.split(',').map((s) => {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 1 || n > 16) usage(`--cameras: ${s} is not a camera count from 1 to 16`);
+  return n;
+});
+type Scene = 'moving' | 'static';
+const SCENES = arg('scenes', 'moving,static')!.split(',').map((s) => {
+  if (s !== 'moving' && s !== 'static') usage(`--scenes: ${s} is not moving or static`);
+  return s as Scene;
+});
+const full = ['seconds', 'warmup', 'sizes', 'cameras', 'fps', 'scenes', 'flicker-stride'].every((f) => !process.argv.includes(`--${f}`));
+
+const EXPOSURE = 0.08, NOISE = 4;
+const BATCH_ON = { maxSize: 4, maxWaitMs: 40 }, BATCH_OFF = { maxSize: 1, maxWaitMs: 0 };
+
+// ---------------------------------------------------------------------------------------------
+// CPU and memory, from /proc where there is one (Linux); null elsewhere.
+
+const HAS_PROC = fs.existsSync('/proc/self/stat');
+const CLK_TCK = ((): number => {
+  try { return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100; } catch { return 100; }
+})();
+
+/** Fields of /proc/<pid>/stat after the command name: [0] state, [1] ppid, [11] utime, [12] stime (clock ticks). */
+function procStat(pid: number): string[] | undefined {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return s.slice(s.lastIndexOf(')') + 2).split(' ');
+  } catch { return undefined; }
+}
+
+/** CPU ticks (user + system) of this process's direct children (the cameras' ffmpeg), by pid. */
+function childTicks(): Map<number, number> {
+  const out = new Map<number, number>();
+  if (!HAS_PROC) return out;
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    const f = procStat(Number(e));
+    if (f && Number(f[1]) === process.pid) out.set(Number(e), Number(f[11]) + Number(f[12]));
+  }
+  return out;
+}
+
+function childRssBytes(pids: Iterable<number>): number {
+  let kb = 0;
+  for (const pid of pids) {
+    try { kb += Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0); } catch { /* exited */ }
+  }
+  return kb * 1024;
+}
+
+/** The whole machine's busy and total ticks (all cores), from /proc/stat's first line. */
+function systemTicks(): { busy: number; total: number } | undefined {
+  if (!HAS_PROC) return undefined;
+  const v = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = v.reduce((a, b) => a + b, 0);
+  return { busy: total - v[3]! - v[4]!, total }; // idle and iowait are not busy
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measuring sinks
+
+const nowMs = (): number => performance.timeOrigin + performance.now();
+
+/** Every `stride`-th pixel of every `stride`-th row: an unbiased sample of a frame's mean |Δ|. */
+function subsample(f: RgbImage, s: number): RgbImage {
+  if (s === 1) return { width: f.width, height: f.height, data: f.data };
+  const w = Math.ceil(f.width / s), h = Math.ceil(f.height / s), d = new Uint8Array(w * h * 3);
+  let o = 0;
+  for (let y = 0; y < f.height; y += s) {
+    for (let x = 0; x < f.width; x += s) {
+      const i = (y * f.width + x) * 3;
+      d[o++] = f.data[i]!; d[o++] = f.data[i + 1]!; d[o++] = f.data[i + 2]!;
+    }
+  }
+  return { width: w, height: h, data: d };
+}
+
+const MAX_LATENCIES = 100_000;
+
+/** One camera's figures during the measured window. */
+class CameraMeter {
+  framesIn = 0;
+  framesOut = 0;
+  readonly latencies: number[] = [];
+  // Flicker (first camera only): raw Δ per seq, and sums over pairs of consecutive enhanced seqs.
+  private prevRaw: { seq: number; img: RgbImage } | undefined;
+  private prevOut: { seq: number; img: RgbImage } | undefined;
+  private readonly rawDiff = new Map<number, number>();
+  rawSum = 0;
+  outSum = 0;
+  pairs = 0;
+
+  constructor(readonly flicker: boolean, private readonly stride: number) {}
+
+  raw(f: Frame): void {
+    this.framesIn++;
+    if (!this.flicker) return;
+    const img = subsample(f, this.stride);
+    if (this.prevRaw && this.prevRaw.seq === f.seq - 1) this.rawDiff.set(f.seq, meanAbsFrameDiff([this.prevRaw.img, img]));
+    this.prevRaw = { seq: f.seq, img };
+  }
+
+  enhanced(f: Frame): void {
+    this.framesOut++;
+    if (this.latencies.length < MAX_LATENCIES) this.latencies.push(nowMs() - f.ptsMs);
+    if (!this.flicker) return;
+    const img = subsample(f, this.stride);
+    const r = this.rawDiff.get(f.seq);
+    if (this.prevOut && this.prevOut.seq === f.seq - 1 && r !== undefined) {
+      this.outSum += meanAbsFrameDiff([this.prevOut.img, img]);
+      this.rawSum += r;
+      this.pairs++;
+    }
+    this.prevOut = { seq: f.seq, img };
+    for (const s of this.rawDiff.keys()) if (s <= f.seq) this.rawDiff.delete(s); // raw frames lead enhanced ones
+  }
+}
+
+class NullSink implements LiveSink {
+  constructor(private readonly onFrame: (f: Frame) => void) {}
+  write(f: Frame): void { this.onFrame(f); }
+  attach(): void {}
+  async close(): Promise<void> {}
+}
+
+// ---------------------------------------------------------------------------------------------
+// One run
+
+interface RunSpec { scene: Scene; width: number; height: number; cameras: number; batch: boolean; cache: boolean }
+
+interface RunResult extends RunSpec {
+  label: string;
+  seconds: number;
+  loadAvg1mAtStart: number;
+  fpsInPerCamera: number;
+  processedFpsPerCamera: number;
+  processedFpsMinCamera: number;
+  processedFpsTotal: number;
+  perCamera: Array<{ camera: string; fpsIn: number; processedFps: number; dropped: number }>;
+  /** Drops the app counted (latestWins 'busy' etc.) ÷ frames read from the cameras. */
+  droppedFraction: number;
+  /** 1 − processed ÷ (fps × cameras × seconds): everything lost, counted or not (frames ffmpeg could not hand over while the event loop was blocked are never read, so never counted). */
+  lostFraction: number;
+  drops: Record<DropReason, number>;
+  /** Node's event loop delay during the window (perf_hooks.monitorEventLoopDelay): how long camera pipes, HTTP and sinks waited. */
+  eventLoopDelayMs: { p50: number; p99: number; max: number };
+  latencyMs: { p50: number; p95: number; max: number; frames: number };
+  /** app.stats() at the end of the window (last 200 frames per camera, nearest rank), the worst camera. */
+  appLatencyMs: { p50: number; p95: number };
+  framesPerBatch: number;
+  /** app.stats()'s inference_ms: one batch through the enhancer (and cache + applier when on), last 200 batches. */
+  inferenceMsPerBatch: { p50: number; p95: number };
+  cpu: {
+    nodePctOfCore: number;
+    ffmpegPctOfCore: number | null;
+    totalPctOfCore: number | null;
+    totalPctOfAllCores: number | null;
+    /** Cores busy machine-wide minus ours during the window: other processes' load. */
+    otherCores: number | null;
+  };
+  rssMiB: { nodePeak: number; nodeEnd: number; ffmpegPeak: number | null };
+  flicker: { ratio: number; outputDiff: number; inputDiff: number; pairs: number } | null;
+  restarts: number;
+}
+
+const pct = (xs: number[], p: number): number => {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!;
+};
+const r1 = (x: number): number => Math.round(x * 10) / 10;
+const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function configYaml(spec: RunSpec, input: string): string {
+  const cams = Array.from({ length: spec.cameras }, (_, i) => `
+  - name: cam${i}
+    input: ${JSON.stringify(input)}
+    width: ${spec.width}
+    height: ${spec.height}
+    fps: ${fps}
+    outputs: { hls: [raw, enhanced], websocket: [] }`).join('');
+  const b = spec.batch ? BATCH_ON : BATCH_OFF;
+  return `cameras:${cams}
+enhance:
+  model: ${JSON.stringify(modelPath)}
+  scale: 1/8
+  provider: cpu
+  batch: { maxSize: ${b.maxSize}, maxWaitMs: ${b.maxWaitMs} }
+  regionCache: { enabled: ${spec.cache} }
+server: { host: 127.0.0.1, port: 0 }
+`;
+}
+
+let enhancerLine = '';
+
+async function runOne(spec: RunSpec, input: string): Promise<RunResult> {
+  const label = `${spec.scene} ${spec.width}x${spec.height} ×${spec.cameras} batch ${spec.batch ? 'on' : 'off'} cache ${spec.cache ? 'on' : 'off'}`;
+  const config = parseConfig(configYaml(spec, input), { source: label });
+  const meters = new Map<string, CameraMeter>();
+  config.cameras.forEach((c, i) => meters.set(c.name, new CameraMeter(i === 0, strideFor(spec.width))));
+  let measuring = false;
+  const seen = new Set<string>();
+  const sinkFor = (camera: string, v: Variant): NullSink => new NullSink((f) => {
+    if (v === 'enhanced') seen.add(camera);
+    if (!measuring) return;
+    const m = meters.get(camera)!;
+    if (v === 'raw') m.raw(f); else m.enhanced(f);
+  });
+  const sinks: SinkFactory = {
+    hls: async (c, v) => sinkFor(c.name, v) as FrameSink,
+    live: async (c, v) => sinkFor(c.name, v),
+  };
+  const log: string[] = [];
+  const app = await PieApp.start(config, { sinks, log: (l) => log.push(l) });
+  try {
+    enhancerLine ||= log[0] ?? '';
+    // Until every camera has had a frame enhanced (ffmpeg up, the session's slow first run done).
+    const t0 = Date.now();
+    while (seen.size < spec.cameras) {
+      if (Date.now() - t0 > 60_000) throw new Error(`${label}: no enhanced frame from ${spec.cameras - seen.size} camera(s) after 60 s:\n${log.join('\n')}`);
+      await sleep(50);
+    }
+    await sleep(warmup * 1000);
+
+    const load1 = os.loadavg()[0]!;
+    const drops0 = app.drops.snapshot();
+    const batches0 = app.stats().enhancers.reduce((a, e) => a + e.batches, 0);
+    const cpu0 = process.cpuUsage(), sys0 = systemTicks(), kids0 = childTicks();
+    const w0 = performance.now();
+    measuring = true;
+    let rssPeak = 0, rssEnd = 0, kidsRssPeak = 0;
+    const sample = (): void => {
+      rssEnd = process.memoryUsage.rss();
+      rssPeak = Math.max(rssPeak, rssEnd);
+      if (HAS_PROC) kidsRssPeak = Math.max(kidsRssPeak, childRssBytes(kids0.keys()));
+    };
+    sample();
+    const timer = setInterval(sample, 500);
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
+    await sleep(seconds * 1000);
+    measuring = false;
+    loop.disable();
+    clearInterval(timer);
+    sample();
+    const elapsed = (performance.now() - w0) / 1000;
+    const cpu = process.cpuUsage(cpu0), sys1 = systemTicks(), kids1 = childTicks();
+    const stats = app.stats();
+    const drops1 = app.drops.snapshot();
+    const batches = stats.enhancers.reduce((a, e) => a + e.batches, 0) - batches0;
+    const restarts = app.status().cameras.reduce((a, c) => a + c.restarts, 0);
+
+    const nodeCores = (cpu.user + cpu.system) / 1e6 / elapsed;
+    let kidsTicks = 0;
+    for (const [pid, t] of kids1) kidsTicks += t - (kids0.get(pid) ?? 0);
+    const kidsCores = HAS_PROC ? kidsTicks / CLK_TCK / elapsed : null;
+    const cores = os.availableParallelism();
+    const machineCores = sys0 && sys1 ? ((sys1.busy - sys0.busy) / Math.max(1, sys1.total - sys0.total)) * cores : null;
+    const oursCores = kidsCores === null ? null : nodeCores + kidsCores;
+
+    const drops = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
+    const perCamera = [...meters].map(([camera, m]) => {
+      let d = 0;
+      for (const r of DROP_REASONS) {
+        const n = (drops1[camera]?.[r] ?? 0) - (drops0[camera]?.[r] ?? 0);
+        drops[r] += n;
+        d += n;
+      }
+      return { camera, fpsIn: r1(m.framesIn / elapsed), processedFps: r1(m.framesOut / elapsed), dropped: d };
+    });
+    const all = [...meters.values()];
+    const framesIn = all.reduce((a, m) => a + m.framesIn, 0), framesOut = all.reduce((a, m) => a + m.framesOut, 0);
+    const lat = all.flatMap((m) => m.latencies);
+    const f0 = all[0]!;
+    const appCams = Object.values(stats.cameras);
+    const infer = stats.enhancers[0]?.inference_ms ?? { p50: 0, p95: 0 };
+    return {
+      ...spec, label, seconds: r1(elapsed), loadAvg1mAtStart: +load1.toFixed(2),
+      fpsInPerCamera: r1(framesIn / elapsed / spec.cameras),
+      processedFpsPerCamera: r1(framesOut / elapsed / spec.cameras),
+      processedFpsMinCamera: Math.min(...perCamera.map((c) => c.processedFps)),
+      processedFpsTotal: r1(framesOut / elapsed),
+      perCamera,
+      droppedFraction: r3(perCamera.reduce((a, c) => a + c.dropped, 0) / Math.max(1, framesIn)),
+      lostFraction: r3(Math.max(0, 1 - framesOut / (fps * spec.cameras * elapsed))),
+      drops,
+      eventLoopDelayMs: { p50: r1(loop.percentile(50) / 1e6), p99: r1(loop.percentile(99) / 1e6), max: r1(loop.max / 1e6) },
+      latencyMs: { p50: r1(pct(lat, 0.5)), p95: r1(pct(lat, 0.95)), max: r1(pct(lat, 1)), frames: lat.length },
+      appLatencyMs: { p50: Math.max(...appCams.map((c) => c.latency_ms.p50)), p95: Math.max(...appCams.map((c) => c.latency_ms.p95)) },
+      framesPerBatch: batches > 0 ? +(framesOut / batches).toFixed(2) : 0,
+      inferenceMsPerBatch: { p50: r1(infer.p50), p95: r1(infer.p95) },
+      cpu: {
+        nodePctOfCore: r1(100 * nodeCores),
+        ffmpegPctOfCore: kidsCores === null ? null : r1(100 * kidsCores),
+        totalPctOfCore: oursCores === null ? null : r1(100 * oursCores),
+        totalPctOfAllCores: oursCores === null ? null : r1((100 * oursCores) / cores),
+        otherCores: machineCores === null || oursCores === null ? null : +Math.max(0, machineCores - oursCores).toFixed(2),
+      },
+      rssMiB: { nodePeak: Math.round(rssPeak / 2 ** 20), nodeEnd: Math.round(rssEnd / 2 ** 20), ffmpegPeak: HAS_PROC ? Math.round(kidsRssPeak / 2 ** 20) : null },
+      flicker: f0.pairs > 0 ? { ratio: r3(f0.outSum / f0.rawSum), outputDiff: r3(f0.outSum / f0.pairs), inputDiff: r3(f0.rawSum / f0.pairs), pairs: f0.pairs } : null,
+      restarts,
+    };
+  } finally {
+    await app.close();
+  }
+}
+
+/** One testsrc2 frame, darkened and with temporal noise as the synthetic camera, as a 10 s clip. */
+async function makeStaticClip(dir: string, w: number, h: number): Promise<string> {
+  const still = path.join(dir, `still-${w}x${h}.png`), clip = path.join(dir, `static-${w}x${h}.mkv`);
+  const q = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y'];
+  await runTool([...q, '-f', 'lavfi', '-i', `testsrc2=size=${w}x${h}:rate=${fps}`, '-frames:v', '1', still]);
+  await runTool([...q, '-loop', '1', '-framerate', String(fps), '-i', still, '-t', '10',
+    '-vf', `lutrgb=r=val*${EXPOSURE}:g=val*${EXPOSURE}:b=val*${EXPOSURE},noise=alls=${NOISE}:allf=t+u`,
+    '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '12', '-pix_fmt', 'yuv444p', clip]);
+  return clip;
+}
+
+/**
+ * Where a frame's time goes, outside the pipeline (median ms a frame, frames of the moving scene):
+ * the enhancer alone at batch 1 and 4; the region-cache path's three steps each alone — curves only
+ * (the enhancer session), RegionCache.update (JavaScript on the event loop; keyframes apart), the
+ * curve applier (a second session) — and the three in a row as the app runs them.
+ */
+interface StageCosts { width: number; height: number; enhanceB1: number; enhanceB4PerFrame: number; curves: number; cacheUpdate: number; cacheKeyframe: number; apply: number; cachePath: number }
+
+async function stageCosts(w: number, h: number): Promise<StageCosts> {
+  const raw = await runTool(decodeToRawArgs({ lavfi: true, size: { width: w, height: h },
+    input: syntheticSceneGraph({ width: w, height: h, fps, duration: 1, exposure: EXPOSURE, noise: NOISE }) }));
+  const n = Math.floor(raw.length / (w * h * 3));
+  const frames: RgbImage[] = Array.from({ length: n }, (_, i) => ({ width: w, height: h, data: new Uint8Array(raw.subarray(i * w * h * 3, (i + 1) * w * h * 3)) }));
+  let i = 0;
+  const next = (): RgbImage => frames[i++ % n]!;
+  const ms = (t: { medianMs: number }, per = 1): number => +(t.medianMs / per).toFixed(2);
+  const enhancer = await Enhancer.open({ modelPath, downscale: 8, provider: 'cpu' });
+  const enhanceB1 = ms(await timeIt(() => enhancer.enhance([next()]), 10, 1));
+  const enhanceB4PerFrame = ms(await timeIt(() => enhancer.enhance([next(), next(), next(), next()]), 5, 1), 4);
+  await enhancer.close();
+  const curver = await Enhancer.open({ modelPath, downscale: 8, provider: 'cpu', curvesOutput: 'only' });
+  const curvesMs = ms(await timeIt(() => curver.estimateCurves([next()]), 10, 1));
+  const all = await curver.estimateCurves(frames);
+  const [, c, ch, cw] = all.dims;
+  const per = c * ch * cw;
+  const curvesOf = (k: number): { dims: [number, number, number]; data: Float32Array } => ({ dims: [c, ch, cw], data: all.data.subarray((k % n) * per, (k % n + 1) * per) });
+  const cache = new RegionCache({ downscale: 8 });
+  cache.update(frames[0]!, curvesOf(0));
+  let j = 1;
+  const cacheUpdate = ms(await timeIt(async () => { cache.update(frames[j % n]!, curvesOf(j)); j++; }, 10, 1));
+  const cacheKeyframe = ms(await timeIt(async () => { new RegionCache({ downscale: 8 }).update(frames[j % n]!, curvesOf(j)); j++; }, 5, 1));
+  const applier = await CurveApplier.open({ downscale: 8, provider: 'cpu' });
+  const apply = ms(await timeIt(() => { const k = j++; return applier.apply([frames[k % n]!], { dims: [1, c, ch, cw], data: curvesOf(k).data }); }, 10, 1));
+  // The three in a row, as the app runs them: two sessions taking turns on the same cores.
+  const cachePath = ms(await timeIt(async () => {
+    const f = frames[j++ % n]!;
+    const cv = await curver.estimateCurves([f]);
+    const sm = cache.update(f, { dims: [c, ch, cw], data: cv.data });
+    await applier.apply([f], { dims: [1, c, ch, cw], data: sm.data });
+  }, 10, 1));
+  await curver.close();
+  await applier.close();
+  return { width: w, height: h, enhanceB1, enhanceB4PerFrame, curves: curvesMs, cacheUpdate, cacheKeyframe, apply, cachePath };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const m = machine();
+const load = os.loadavg();
+console.log(`machine: ${describeMachine(m)}`);
+console.log(`load average at start: ${load.map((x) => x.toFixed(2)).join(' ')} (1, 5, 15 min)${load[0]! >= 1 ? ' — other work is running: these figures are not the machine\'s own' : ''}`);
+console.log(`model: ${path.relative(process.cwd(), modelPath) || modelPath}; curves at 1/8; ${fps} fps cameras; warm-up ${warmup} s, measured ${seconds} s per run`);
+console.log(`batching on = maxSize ${BATCH_ON.maxSize}, maxWaitMs ${BATCH_ON.maxWaitMs} (baseline); off = maxSize 1. Flicker: first camera, consecutive frames only`);
+
+// What the flicker bookkeeping costs the pipeline it measures: per first-camera frame, one subsample
+// and one meanAbsFrameDiff for the raw frame and the same for the enhanced one.
+for (const [w, h] of SIZES) {
+  const mk = (): RgbImage => ({ width: w, height: h, data: Uint8Array.from({ length: w * h * 3 }, () => (Math.random() * 40) | 0) });
+  const a = mk(), b = mk();
+  const t = performance.now();
+  for (let i = 0; i < 50; i++) meanAbsFrameDiff([subsample(a, strideFor(w)), subsample(b, strideFor(w))]);
+  const ms = (performance.now() - t) / 50;
+  console.log(`flicker bookkeeping at ${w}x${h} (1 in ${strideFor(w)} rows and columns): ${ms.toFixed(2)} ms a frame pair, at most ${((100 * 2 * ms * fps) / 1000).toFixed(1)}% of a core at ${fps} fps`);
+}
+
+console.log('\nwhere a frame\'s time goes, outside the pipeline (median ms a frame; the cache path is curves → update → apply in a row):');
+const stages: StageCosts[] = [];
+for (const [w, h] of SIZES) {
+  const st = await stageCosts(w, h);
+  stages.push(st);
+  console.log(`  ${`${w}x${h}`.padEnd(10)} enhance ${st.enhanceB1.toFixed(1)} (batch 4: ${st.enhanceB4PerFrame.toFixed(1)} a frame) | cache path ${st.cachePath.toFixed(1)}; alone: curves ${st.curves.toFixed(1)}, RegionCache.update ${st.cacheUpdate.toFixed(1)} (keyframe ${st.cacheKeyframe.toFixed(1)}), apply ${st.apply.toFixed(1)}`);
+}
+
+const specs: RunSpec[] = [];
+for (const scene of SCENES) {
+  for (const [width, height] of SIZES) {
+    for (const cameras of scene === 'static' ? [1] : CAMERAS) {
+      specs.push({ scene, width, height, cameras, batch: true, cache: false });
+      if (scene === 'moving') specs.push({ scene, width, height, cameras, batch: false, cache: false });
+      specs.push({ scene, width, height, cameras, batch: true, cache: true });
+    }
+  }
+}
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pie-bench-pipeline-'));
+const results: RunResult[] = [];
+const header = 'scene   size       cams batch cache | in/cam | out/cam (min) | total | lost % | drop % | latency p50/p95 ms | loop delay p99/max | fr/batch | batch ms | CPU node/ffmpeg %core | all cores % | other cores | RSS MiB node/ffmpeg | flicker';
+try {
+  const clips = new Map<string, string>();
+  if (SCENES.includes('static')) {
+    for (const [w, h] of SIZES) clips.set(`${w}x${h}`, await makeStaticClip(tmp, w, h));
+  }
+  console.log(`\n${header}`);
+  for (const spec of specs) {
+    const input = spec.scene === 'moving' ? `synthetic:exposure=${EXPOSURE},noise=${NOISE}` : clips.get(`${spec.width}x${spec.height}`)!;
+    const r = await runOne(spec, input);
+    results.push(r);
+    if (results.length === 1) console.log(`(${enhancerLine})`);
+    const f = (x: number | null, d = 0): string => (x === null ? '–' : x.toFixed(d));
+    console.log([
+      `${r.scene.padEnd(7)} ${`${r.width}x${r.height}`.padEnd(10)} ${String(r.cameras).padStart(4)} ${(r.batch ? 'on' : 'off').padStart(5)} ${(r.cache ? 'on' : 'off').padStart(5)}`,
+      f(r.fpsInPerCamera, 1).padStart(6),
+      `${f(r.processedFpsPerCamera, 1).padStart(6)} (${f(r.processedFpsMinCamera, 1).padStart(4)})`,
+      f(r.processedFpsTotal, 1).padStart(5),
+      f(100 * r.lostFraction, 1).padStart(6),
+      f(100 * r.droppedFraction, 1).padStart(6),
+      `${f(r.latencyMs.p50)} / ${f(r.latencyMs.p95)}`.padStart(18),
+      `${f(r.eventLoopDelayMs.p99)} / ${f(r.eventLoopDelayMs.max)}`.padStart(18),
+      f(r.framesPerBatch, 2).padStart(8),
+      f(r.inferenceMsPerBatch.p50, 0).padStart(8),
+      `${f(r.cpu.nodePctOfCore)} / ${f(r.cpu.ffmpegPctOfCore)}`.padStart(21),
+      f(r.cpu.totalPctOfAllCores).padStart(11),
+      f(r.cpu.otherCores, 2).padStart(11),
+      `${r.rssMiB.nodePeak} / ${f(r.rssMiB.ffmpegPeak)}`.padStart(19),
+      r.flicker ? r.flicker.ratio.toFixed(3) : '–',
+    ].join(' | ') + (r.restarts ? `  (${r.restarts} camera restarts)` : ''));
+  }
+} finally {
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+
+// Ratios against each baseline (batching on, cache off) of the same scene, size and camera count.
+const key = (r: RunSpec): string => `${r.scene} ${r.width}x${r.height} ×${r.cameras}`;
+const find = (k: string, batch: boolean, cache: boolean): RunResult | undefined => results.find((r) => key(r) === k && r.batch === batch && r.cache === cache);
+const batching: Array<{ run: string; onFps: number; offFps: number; ratio: number; onLatencyP50: number; offLatencyP50: number; onMinCameraFps: number; offMinCameraFps: number }> = [];
+const cache: Array<{ run: string; offFps: number; onFps: number; fpsRatio: number; flickerOff: number | null; flickerOn: number | null; flickerRatio: number | null; batchMsOff: number; batchMsOn: number }> = [];
+for (const k of [...new Set(results.map(key))]) {
+  const base = find(k, true, false);
+  if (!base) continue;
+  const off = find(k, false, false), on = find(k, true, true);
+  if (off) {
+    batching.push({ run: k, onFps: base.processedFpsTotal, offFps: off.processedFpsTotal, ratio: r3(base.processedFpsTotal / Math.max(1e-9, off.processedFpsTotal)),
+      onLatencyP50: base.latencyMs.p50, offLatencyP50: off.latencyMs.p50, onMinCameraFps: base.processedFpsMinCamera, offMinCameraFps: off.processedFpsMinCamera });
+  }
+  if (on) {
+    cache.push({ run: k, offFps: base.processedFpsTotal, onFps: on.processedFpsTotal, fpsRatio: r3(on.processedFpsTotal / Math.max(1e-9, base.processedFpsTotal)),
+      flickerOff: base.flicker?.ratio ?? null, flickerOn: on.flicker?.ratio ?? null,
+      flickerRatio: base.flicker && on.flicker ? r3(on.flicker.ratio / base.flicker.ratio) : null,
+      batchMsOff: base.inferenceMsPerBatch.p50, batchMsOn: on.inferenceMsPerBatch.p50 });
+  }
+}
+if (batching.length) {
+  console.log('\nbatching on ÷ off (baseline: off = maxSize 1), processed fps in total; latency p50; slowest camera');
+  for (const b of batching) console.log(`  ${b.run.padEnd(24)} ${b.onFps.toFixed(1).padStart(6)} ÷ ${b.offFps.toFixed(1).padStart(6)} = ${b.ratio.toFixed(2)}×   p50 ${b.onLatencyP50.toFixed(0)} vs ${b.offLatencyP50.toFixed(0)} ms   min camera ${b.onMinCameraFps.toFixed(1)} vs ${b.offMinCameraFps.toFixed(1)} fps`);
+}
+if (cache.length) {
+  console.log('\nregion cache on vs off (baseline: off; batching on): processed fps in total, flicker (output Δ ÷ input Δ, first camera), batch ms p50');
+  for (const c of cache) {
+    const fl = c.flickerOff !== null && c.flickerOn !== null ? `flicker ${c.flickerOff.toFixed(3)} → ${c.flickerOn.toFixed(3)} (×${c.flickerRatio!.toFixed(3)})` : 'flicker –';
+    console.log(`  ${c.run.padEnd(24)} fps ${c.offFps.toFixed(1).padStart(6)} → ${c.onFps.toFixed(1).padStart(6)} (×${c.fpsRatio.toFixed(2)})   ${fl}   batch ${c.batchMsOff.toFixed(0)} → ${c.batchMsOn.toFixed(0)} ms`);
+  }
+  if (SCENES.includes('moving')) console.log('  (moving scene: its input Δ is mostly motion, so flicker there is diluted; the static scene is the flicker figure)');
+}
+
+const out = path.join(here, 'results', full ? 'pipeline.json' : 'pipeline-quick.json');
+fs.mkdirSync(path.dirname(out), { recursive: true });
+fs.writeFileSync(out, JSON.stringify({
+  date: new Date().toISOString(), machine: m, loadAverageAtStart: load.map((x) => +x.toFixed(2)), enhancer: enhancerLine,
+  model: path.relative(path.resolve(here, '..'), modelPath),
+  settings: { fps, scale: '1/8', warmupS: warmup, measuredS: seconds, batchOn: BATCH_ON, batchOff: BATCH_OFF, flickerStride: strideArg ?? 'width/160',
+    moving: `synthetic:exposure=${EXPOSURE},noise=${NOISE}`, static: `one testsrc2 frame ×${EXPOSURE} with noise=${NOISE} (temporal), H.264 4:4:4 CRF 12, 10 s, looped` },
+  baseline: 'batching on (maxSize 4, maxWaitMs 40), region cache off, same scene, size and camera count',
+  stageCostsMs: stages, runs: results, batching, regionCache: cache,
+}, null, 1));
+console.log(`\nwrote ${out}`);
