@@ -154,8 +154,8 @@ function enhancerOptions(config: PieConfig, modelPath: string): EnhancerOptions 
   const e = config.enhance;
   // With the region cache the enhancer only estimates curves (their exposure strength included);
   // the applier then fits the final gamma.
-  if (e.regionCache.enabled) return { modelPath, downscale: e.downscale, provider: e.provider, strength: e.strength, curvesOutput: 'only', ...(e.exposure !== undefined ? { exposure: e.exposure } : {}) };
-  return { modelPath, downscale: e.downscale, provider: e.provider, strength: e.strength, ...(e.exposure !== undefined ? { exposure: e.exposure } : {}) };
+  if (e.regionCache.enabled) return { modelPath, downscale: e.downscale, provider: e.provider, strength: e.strength, curvesOutput: 'only', spin: false, ...(e.exposure !== undefined ? { exposure: e.exposure } : {}) };
+  return { modelPath, downscale: e.downscale, provider: e.provider, strength: e.strength, spin: false, ...(e.exposure !== undefined ? { exposure: e.exposure } : {}) };
 }
 
 /** How a model path is shown: relative to the working folder when inside it. */
@@ -441,7 +441,7 @@ export class PieApp {
       const rc = config.enhance.regionCache;
       if (rc.enabled) {
         const e = config.enhance;
-        applier = await CurveApplier.open({ downscale: e.downscale, provider: e.provider, ...(e.exposure !== undefined ? { exposure: e.exposure } : {}) });
+        applier = await CurveApplier.open({ downscale: e.downscale, provider: e.provider, spin: false, ...(e.exposure !== undefined ? { exposure: e.exposure } : {}) });
         log(`region cache on: alpha ${rc.alpha}, mix ${rc.mix}, re-segment every ${rc.refreshEvery} frames; ${applier.describe()}`);
       }
       const d = config.detect;

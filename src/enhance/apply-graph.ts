@@ -32,6 +32,8 @@ export interface CurveApplierOptions {
   readonly downscale?: number;
   readonly provider?: ProviderChoice;
   readonly threads?: number;
+  /** Idle ORT threads spin-wait (default true); the live pipeline turns it off (session.ts). */
+  readonly spin?: boolean;
   /** Target mean brightness, as the Enhancer's (graph.ts); unset = none. */
   readonly exposure?: number;
 }
@@ -55,7 +57,7 @@ export class CurveApplier {
     } catch (e) {
       throw new PieError('usage', e instanceof Error ? e.message : String(e), 'use --scale 1, 1/2, 1/4, 1/8 … (1/k with an integer k)');
     }
-    const s = await openSession(graph, o.provider ?? 'cpu', o.threads !== undefined ? { threads: o.threads } : {});
+    const s = await openSession(graph, o.provider ?? 'cpu', { ...(o.threads !== undefined ? { threads: o.threads } : {}), ...(o.spin !== undefined ? { spin: o.spin } : {}) });
     return new CurveApplier(s.session, s.provider, s.fallbacks, s.threads, downscale);
   }
 

@@ -21,6 +21,8 @@ export interface EnhancerOptions {
   readonly provider?: ProviderChoice;
   readonly curvesOutput?: boolean | 'only';
   readonly threads?: number;
+  /** Idle ORT threads spin-wait (default true); the live pipeline turns it off (session.ts). */
+  readonly spin?: boolean;
   /** Peak working memory of one run; larger batches are split into runs that fit. Default 2048. */
   readonly memoryBudgetMiB?: number;
   /** Curve strength (graph.ts): 0 = off, 1 = as trained. Default 1. */
@@ -81,7 +83,7 @@ export class Enhancer {
     } catch (e) {
       throw new PieError('usage', e instanceof Error ? e.message : String(e), 'use --scale 1, 1/2, 1/4, 1/8 … (1/k with an integer k) --strength from 0 to 4 and --exposure between 0 and 1 (e.g. 0.45)');
     }
-    const s = await openSession(graph, o.provider ?? 'cpu', o.threads !== undefined ? { threads: o.threads } : {});
+    const s = await openSession(graph, o.provider ?? 'cpu', { ...(o.threads !== undefined ? { threads: o.threads } : {}), ...(o.spin !== undefined ? { spin: o.spin } : {}) });
     return new Enhancer(s.session, s.provider, s.fallbacks, s.threads, downscale, modelPath, o.curvesOutput ?? false, o.memoryBudgetMiB ?? DEFAULT_MEMORY_BUDGET_MIB);
   }
 
