@@ -20,6 +20,7 @@ import { decodeToRawArgs, encodeFromRawArgs, type Denoise } from '../ingest/ffmp
 import { FfmpegProcess, lastLine } from '../ingest/ffmpeg-process.js';
 import { rawFrames } from '../ingest/frame-splitter.js';
 import { probeMedia } from '../ingest/probe.js';
+import { checkOutputs, expandInputs, unknownFile, type InputFailure } from './inputs.js';
 import { Progress } from './progress.js';
 
 export interface DetectCommandOptions {
@@ -61,7 +62,7 @@ export const TEMPORAL_DENOISE_DEFAULT: Denoise = { filter: 'hqdn3d', lumaSpatial
 
 export interface DetectJob { readonly kind: 'image' | 'video'; readonly input: string; readonly json: string; readonly annotated: string }
 export interface DetectDone extends DetectJob { readonly faces: number; readonly frames: number }
-export interface DetectFailure { readonly input: string; readonly message: string }
+export type DetectFailure = InputFailure;
 export interface DetectSummary { readonly done: readonly DetectDone[]; readonly failed: readonly DetectFailure[] }
 
 export interface ImageFacesJson {
@@ -83,46 +84,22 @@ export interface VideoFacesJson {
   readonly frames: ReadonlyArray<{ readonly index: number; readonly ms: number; readonly faces: readonly FaceJson[] }>;
 }
 
-const realOrResolved = (p: string): string => {
-  try {
-    return fs.realpathSync(p);
-  } catch {
-    return path.resolve(p);
-  }
-};
-
 /** Jobs for the inputs; unreadable or unknown inputs become failures, a plan that would overwrite an input is refused. */
 export function planDetectJobs(inputs: readonly string[], output: string): { jobs: DetectJob[]; failed: DetectFailure[] } {
   const jobs: DetectJob[] = [], failed: DetectFailure[] = [];
-  for (const input of inputs) {
-    let stat: fs.Stats;
-    try {
-      stat = fs.statSync(input);
-    } catch {
-      failed.push({ input, message: `${input}: no such file or folder` });
-      continue;
-    }
-    const files = stat.isDirectory()
-      ? fs.readdirSync(input).sort().map((f) => path.join(input, f)).filter((f) => fs.statSync(f).isFile())
-      : [input];
-    for (const file of files) {
-      const base = path.basename(file), stem = path.basename(base, path.extname(base));
-      if (isImagePath(file)) jobs.push({ kind: 'image', input: file, json: path.join(output, `${stem}.faces.json`), annotated: path.join(output, base) });
-      else if (isVideoPath(file)) jobs.push({ kind: 'video', input: file, json: path.join(output, `${stem}.faces.json`), annotated: path.join(output, `${stem}.faces.mp4`) });
-      else if (!stat.isDirectory() || !base.startsWith('.')) failed.push({ input: file, message: `${file}: not an image (jpg, png, bmp, webp) or a video (mp4, mkv, mov, avi, webm, ts)` });
+  const expanded = expandInputs(inputs);
+  failed.push(...expanded.failed);
+  for (const f of expanded.files) {
+    const base = path.basename(f.file), stem = path.basename(base, path.extname(base));
+    const json = path.join(output, `${stem}.faces.json`);
+    if (isImagePath(f.file)) jobs.push({ kind: 'image', input: f.file, json, annotated: path.join(output, base) });
+    else if (isVideoPath(f.file)) jobs.push({ kind: 'video', input: f.file, json, annotated: path.join(output, `${stem}.faces.mp4`) });
+    else {
+      const why = unknownFile(f);
+      if (why) failed.push(why);
     }
   }
-  const inputsReal = new Set(jobs.map((j) => realOrResolved(j.input)));
-  const seen = new Map<string, string>();
-  for (const j of jobs) {
-    for (const out of [j.json, j.annotated]) {
-      const real = realOrResolved(out);
-      if (inputsReal.has(real)) throw new PieError('output', `refusing to overwrite the input ${j.input} (output ${out})`, 'choose an output folder other than the input folder, e.g. -o faces/');
-      const other = seen.get(real);
-      if (other && other !== j.input) throw new PieError('output', `${other} and ${j.input} would both be written to ${out}`, 'detect them into separate output folders');
-      seen.set(real, j.input);
-    }
-  }
+  checkOutputs(jobs.map((j) => ({ input: j.input, outputs: [j.json, j.annotated] })), 'detect', 'faces/');
   return { jobs, failed };
 }
 

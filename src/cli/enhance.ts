@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Enhancer } from '../enhance/enhancer.js';
+import { checkOutputs, expandInputs, unknownFile, type InputFailure } from './inputs.js';
 import type { ProviderChoice } from '../enhance/session.js';
 import { enhanceVideo, isVideoPath } from '../enhance/video-file.js';
 import { PieError, messageOf } from '../errors.js';
@@ -25,16 +26,8 @@ export interface EnhanceCommandOptions {
 }
 
 export interface Job { readonly kind: 'image' | 'video'; readonly input: string; readonly output: string }
-export interface Failure { readonly input: string; readonly message: string }
+export type Failure = InputFailure;
 export interface EnhanceSummary { readonly done: readonly Job[]; readonly failed: readonly Failure[] }
-
-const realOrResolved = (p: string): string => {
-  try {
-    return fs.realpathSync(p);
-  } catch {
-    return path.resolve(p);
-  }
-};
 
 function kindOf(file: string): Job['kind'] | undefined {
   if (isImagePath(file)) return 'image';
@@ -59,43 +52,22 @@ export function planJobs(inputs: readonly string[], output: string): { jobs: Job
   const failed: Failure[] = [];
   const single = inputs.length === 1 && fs.existsSync(inputs[0]!) && fs.statSync(inputs[0]!).isFile();
   const outIsFile = single && kindOf(output) !== undefined;
-  for (const input of inputs) {
-    let stat: fs.Stats;
-    try {
-      stat = fs.statSync(input);
-    } catch {
-      failed.push({ input, message: `${input}: no such file or folder` });
+  const expanded = expandInputs(inputs);
+  failed.push(...expanded.failed);
+  for (const f of expanded.files) {
+    const kind = kindOf(f.file);
+    if (!kind) {
+      // In a folder, other files (notes, thumbnails' sidecars) are skipped silently only if hidden.
+      const why = unknownFile(f);
+      if (why) failed.push(why);
       continue;
     }
-    const files = stat.isDirectory()
-      ? fs.readdirSync(input).sort().map((f) => path.join(input, f)).filter((f) => fs.statSync(f).isFile())
-      : [input];
-    for (const file of files) {
-      const kind = kindOf(file);
-      if (!kind) {
-        // In a folder, other files (notes, thumbnails' sidecars) are skipped silently only if hidden.
-        if (!stat.isDirectory() || !path.basename(file).startsWith('.')) {
-          failed.push({ input: file, message: `${file}: not an image (jpg, png, bmp, webp) or a video (${['mp4', 'mkv', 'mov', 'avi', 'webm', 'ts'].join(', ')})` });
-        }
-        continue;
-      }
-      jobs.push({ kind, input: file, output: outIsFile ? output : path.join(output, outputName(kind, file)) });
-    }
+    jobs.push({ kind, input: f.file, output: outIsFile ? output : path.join(output, outputName(kind, f.file)) });
   }
   if (outIsFile && jobs[0] && kindOf(output) !== jobs[0].kind) {
     throw new PieError('usage', `${output}: the output's extension does not fit the ${jobs[0].kind} input ${jobs[0].input}`, `give -o a ${jobs[0].kind === 'image' ? '.jpg/.png/.webp/.bmp' : '.mp4/.mkv/.mov'} name, or a folder`);
   }
-  const inputsReal = new Set(jobs.map((j) => realOrResolved(j.input)));
-  const seen = new Map<string, string>();
-  for (const j of jobs) {
-    const out = realOrResolved(j.output);
-    if (inputsReal.has(out)) {
-      throw new PieError('output', `refusing to overwrite the input ${j.input} (output ${j.output})`, 'choose an output folder other than the input folder, e.g. -o enhanced/');
-    }
-    const other = seen.get(out);
-    if (other) throw new PieError('output', `${other} and ${j.input} would both be written to ${j.output}`, 'enhance them into separate output folders');
-    seen.set(out, j.input);
-  }
+  checkOutputs(jobs.map((j) => ({ input: j.input, outputs: [j.output] })), 'enhance', 'enhanced/');
   return { jobs, failed };
 }
 
