@@ -6,10 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { encodeImage, readImage, writeSvgPng } from '../image/io.js';
 import type { RgbImage } from '../image/types.js';
-import { decodeToRawArgs } from '../ingest/ffmpeg-args.js';
-import { FfmpegProcess } from '../ingest/ffmpeg-process.js';
-import { rawFrames } from '../ingest/frame-splitter.js';
-import { probeMedia } from '../ingest/probe.js';
+import { videoFrames } from '../ingest/video-frames.js';
 import { listImages } from '../train/data.js';
 import type { EvalStage } from './enhancers.js';
 import { clippedFraction, colorfulness, flicker, loe, meanBrightness, psnr, ssim } from './metrics.js';
@@ -156,15 +153,10 @@ async function readFolder(dir: string, limit: number | undefined): Promise<RgbIm
   return Promise.all(files.map((f) => readImage(f)));
 }
 
-/** Decodes the first seconds of a video at a width (even sizes, aspect kept). */
+/** The first seconds of a video at most `width` wide. */
 async function readVideo(file: string, seconds: number, width: number): Promise<RgbImage[]> {
-  const info = await probeMedia(file);
-  const w = Math.min(width, info.width) & ~1;
-  const h = Math.round((info.height * w) / info.width) & ~1;
-  const p = await FfmpegProcess.start(decodeToRawArgs({ input: file, size: { width: w, height: h }, filters: [`trim=duration=${seconds}`] }));
   const frames: RgbImage[] = [];
-  for await (const data of rawFrames(p.stdout, w * h * 3)) frames.push({ width: w, height: h, data: Uint8Array.from(data) });
-  await p.close();
+  for await (const f of videoFrames(file, { maxWidth: width, seconds })) frames.push(f);
   return frames;
 }
 

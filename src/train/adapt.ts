@@ -9,15 +9,11 @@ import { PieError } from '../errors.js';
 import { Enhancer } from '../enhance/enhancer.js';
 import { clippedFraction, colorfulness, loe, meanBrightness } from '../eval/metrics.js';
 import { isImagePath, readImage, writeImage } from '../image/io.js';
-import type { RgbImage } from '../image/types.js';
-import { decodeToRawArgs } from '../ingest/ffmpeg-args.js';
-import { FfmpegProcess } from '../ingest/ffmpeg-process.js';
-import { rawFrames } from '../ingest/frame-splitter.js';
-import { probeMedia } from '../ingest/probe.js';
 import { isVideoPath } from '../enhance/video-file.js';
 import { concatMap, lastValueFrom, take, takeUntil, timer } from 'rxjs';
 import type { CameraConfig } from '../config/schema.js';
 import { CameraSource } from '../ingest/camera-source.js';
+import { videoFrames } from '../ingest/video-frames.js';
 import { listImages } from './data.js';
 import type { FeatureNetSpec } from './features.js';
 import { LOSS_NAMES, type LossName, type LossWeights } from './step.js';
@@ -77,22 +73,13 @@ const NAME = /^[a-z0-9_-]{1,64}$/;
 
 /** Frames of a video at `fps`, written as PNGs into `dir`; returns their paths. */
 async function extractFrames(video: string, dir: string, fps: number, max: number, prefix: string): Promise<string[]> {
-  const info = await probeMedia(video);
-  // Train on at most 640 px wide: a camera's processing size, and crops see more of the scene.
-  const w = Math.min(info.width, 640) & ~1;
-  const h = Math.round((info.height * w) / info.width) & ~1;
-  const p = await FfmpegProcess.start(decodeToRawArgs({ input: video, size: { width: w, height: h }, fps }));
   const files: string[] = [];
-  try {
-    for await (const data of rawFrames(p.stdout, w * h * 3)) {
-      const img: RgbImage = { width: w, height: h, data: Uint8Array.from(data) };
-      const f = path.join(dir, `${prefix}-${String(files.length).padStart(5, '0')}.png`);
-      await writeImage(img, f);
-      files.push(f);
-      if (files.length >= max) break;
-    }
-  } finally {
-    await p.close();
+  // Train on at most 640 px wide: a camera's processing size, and crops see more of the scene.
+  for await (const img of videoFrames(video, { maxWidth: 640, fps })) {
+    const f = path.join(dir, `${prefix}-${String(files.length).padStart(5, '0')}.png`);
+    await writeImage(img, f);
+    files.push(f);
+    if (files.length >= max) break;
   }
   if (files.length === 0) throw new PieError('input', `${video}: no frames could be decoded`, 'check that the file is a complete video');
   return files;
