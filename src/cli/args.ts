@@ -1,6 +1,7 @@
 // Parsing and checking command-line values, once, at the edge.
 import { PieError } from '../errors.js';
 import { PROVIDER_CHOICES, type ProviderChoice } from '../enhance/session.js';
+import { LOSS_PRESETS, type LossPreset, type LossWeights } from '../train/step.js';
 
 /** "1", "1/4", "0.25" → the integer downscale factor (4). */
 export function parseScale(s: string): number {
@@ -31,4 +32,10 @@ export function parseExposure(s: string, flag = '--exposure'): number {
   const x = Number(s);
   if (!(x > 0 && x < 1)) throw new PieError('usage', `${flag} ${s} must be a mean brightness between 0 and 1`, `e.g. ${flag} 0.45`);
   return x;
+}
+
+/** A loss preset's weights by name (train, adapt). */
+export function parsePreset(s: string): LossWeights {
+  if (s in LOSS_PRESETS) return LOSS_PRESETS[s as LossPreset];
+  throw new PieError('usage', `--preset ${s} is not one of ${Object.keys(LOSS_PRESETS).join(', ')}`, 'e.g. --preset pie-exposure');
 }

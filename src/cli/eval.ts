@@ -2,21 +2,14 @@
 // it went. Stages are closed whatever happens.
 import { PieError } from '../errors.js';
 import { openStage, type EvalStage, type ModelDefaults } from '../eval/enhancers.js';
-import { runEval, type EvalReport } from '../eval/report.js';
+import { runEval, type EvalOptions, type EvalReport } from '../eval/report.js';
 import { Progress } from './progress.js';
 
-export interface EvalCommandOptions extends ModelDefaults {
+/** The report's options with enhancers named (specs) instead of opened. */
+export type EvalCommandOptions = Omit<EvalOptions, 'stages' | 'onProgress' | 'gridRows' | 'videoWidth'> & ModelDefaults & {
   readonly enhancers: readonly string[];
-  readonly real: readonly string[];
-  readonly synthetic: readonly string[];
-  readonly videos: readonly string[];
-  readonly out: string;
-  readonly seed: number;
-  readonly fullWells?: readonly number[];
-  readonly limit?: number;
-  readonly videoSeconds?: number;
   readonly quiet?: boolean;
-}
+};
 
 export async function runEvalCommand(o: EvalCommandOptions, log: (s: string) => void): Promise<EvalReport> {
   if (!o.real.length && !o.synthetic.length && !o.videos.length) {
@@ -31,12 +24,7 @@ export async function runEvalCommand(o: EvalCommandOptions, log: (s: string) => 
       names.add(s.name);
     }
     const bar = new Progress('eval', 1, process.stderr, o.quiet);
-    const report = await runEval({
-      stages, real: o.real, synthetic: o.synthetic, videos: o.videos, out: o.out, seed: o.seed,
-      ...(o.fullWells ? { fullWells: o.fullWells } : {}),
-      ...(o.limit ? { limit: o.limit } : {}), ...(o.videoSeconds ? { videoSeconds: o.videoSeconds } : {}),
-      onProgress: (d, t, note) => bar.update(d, t, note),
-    });
+    const report = await runEval({ ...o, stages, onProgress: (d, t, note) => bar.update(d, t, note) });
     bar.done();
     log(`wrote ${o.out}/report.md, report.json and ${report.datasets.length} grid(s)`);
     return report;

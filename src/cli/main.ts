@@ -3,7 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { PieError, isPieError, messageOf } from '../errors.js';
 import { DEFAULT_MODEL_PATH } from '../enhance/enhancer.js';
-import { parseExposure, parsePositiveInt, parseProvider, parseScale } from './args.js';
+import { parseExposure, parsePositiveInt, parsePreset, parseProvider, parseScale } from './args.js';
 import { runDemo } from './demo.js';
 import { runEnhance } from './enhance.js';
 import { runEvalCommand } from './eval.js';
@@ -14,7 +14,7 @@ import { loadConfig, loadDefaultConfig } from '../config/load.js';
 import { runTrain } from './train.js';
 import { runLive } from './run.js';
 import { felzenszwalb, PIE_FELZENSZWALB } from '../regions/felzenszwalb.js';
-import { DEFAULT_EXPOSURE_LEVEL, LOSS_NAMES, LOSS_PRESETS, PIE_WEIGHTS, type LossName, type LossPreset } from '../train/step.js';
+import { DEFAULT_EXPOSURE_LEVEL, LOSS_NAMES, LOSS_PRESETS, PIE_WEIGHTS, type LossName } from '../train/step.js';
 
 const log = (s: string): void => { process.stderr.write(`${s}\n`); };
 
@@ -81,9 +81,7 @@ function build(): Command {
       if (!Number.isFinite(v) || v < 0) throw new PieError('usage', `${flag} ${String(opts[k])} is not a non-negative number`, `e.g. ${flag} 1`);
       return v;
     };
-    const preset = str('preset');
-    if (!(preset in LOSS_PRESETS)) throw new PieError('usage', `--preset ${preset} is not one of ${Object.keys(LOSS_PRESETS).join(', ')}`, 'e.g. --preset pie-exposure');
-    const base = LOSS_PRESETS[preset as LossPreset];
+    const base = parsePreset(str('preset'));
     const weights = Object.fromEntries(LOSS_NAMES.map((n) => {
       const key = `w${n[0]!.toUpperCase()}${n.slice(1)}`;
       return [n, opts[key] === undefined ? base[n] : num(key, `--w-${n}`)];
@@ -127,8 +125,6 @@ function build(): Command {
     .option('-q, --quiet', 'no progress bar');
   adaptCmd.action(async (opts: Record<string, string | string[] | boolean | undefined>) => {
     const str = (k: string): string => String(opts[k]);
-    const preset = str('preset');
-    if (!(preset in LOSS_PRESETS)) throw new PieError('usage', `--preset ${preset} is not one of ${Object.keys(LOSS_PRESETS).join(', ')}`, 'e.g. --preset pie-exposure');
     const num = (k: string, flag: string, lo: number, hi: number): number => {
       const v = Number(opts[k]);
       if (!(v > lo && v < hi)) throw new PieError('usage', `${flag} ${str(k)} must be between ${lo} and ${hi}`, `see pie-stream adapt --help`);
@@ -139,7 +135,7 @@ function build(): Command {
       outDir: str('outDir'), workDir: str('workDir'), steps: parsePositiveInt('--steps', str('steps'), 1_000_000), crop: parsePositiveInt('--crop', str('crop'), 2048),
       batch: parsePositiveInt('--batch', str('batch'), 64), lr: num('lr', '--lr', 0, 1), seed: parsePositiveInt('--seed', str('seed'), 2 ** 31),
       sampleFps: num('sampleFps', '--sample-fps', 0, 121), maxFrames: parsePositiveInt('--max-frames', str('maxFrames'), 1_000_000), holdout: num('holdout', '--holdout', 0, 0.5),
-      weights: LOSS_PRESETS[preset as LossPreset], exposureLevel: num('exposureLevel', '--exposure-level', 0, 1), features: str('features'),
+      weights: parsePreset(str('preset')), exposureLevel: num('exposureLevel', '--exposure-level', 0, 1), features: str('features'),
       segment: (img) => felzenszwalb(img, PIE_FELZENSZWALB), ...(opts.threads ? { threads: parsePositiveInt('--threads', str('threads'), 256) } : {}), quiet: Boolean(opts.quiet),
       ...([...(opts.night as string[]), ...(opts.day as string[])].some((x) => x.startsWith('camera:'))
         ? { cameras: (opts.config ? loadConfig(str('config')) : loadDefaultConfig()).cameras, recordSeconds: 60 * num('minutes', '--minutes', 0, 1440) }
