@@ -35,6 +35,8 @@ export interface EnhancerOptions {
   readonly form?: CurveForm;
   /** Limit the gain where the local signal is within the noise (tone.ts). Default true. */
   readonly noiseAwareGain?: boolean;
+  /** Chroma gain exponent of the value form, 0–1 (tone.ts DEFAULT_SATURATION). */
+  readonly saturation?: number;
 }
 
 export const DEFAULT_MEMORY_BUDGET_MIB = 2048;
@@ -90,7 +92,7 @@ export class Enhancer {
     try {
       graph = buildEnhancerGraph(weights, {
         downscale, curvesOutput: o.curvesOutput ?? false, strength: o.strength ?? 1, exposure: o.exposure ?? 'auto', form: o.form ?? 'value',
-        ...(o.noiseAwareGain !== undefined ? { noiseAwareGain: o.noiseAwareGain } : {}),
+        ...(o.noiseAwareGain !== undefined ? { noiseAwareGain: o.noiseAwareGain } : {}), ...(o.saturation !== undefined ? { saturation: o.saturation } : {}),
       });
     } catch (e) {
       throw new PieError('usage', e instanceof Error ? e.message : String(e), 'use --scale 1, 1/2, 1/4, 1/8 … (1/k with an integer k) --strength from 0 to 4 and --exposure between 0 and 1 (e.g. 0.45)');

@@ -28,6 +28,8 @@ export interface EnhancerGraphOptions {
   readonly form?: CurveForm;
   /** Limit the gain by the local SNR (tone.ts). Default true. */
   readonly noiseAwareGain?: boolean;
+  /** Chroma gain exponent of the value form (tone.ts). */
+  readonly saturation?: number;
 }
 
 /** uint8 NHWC [0,255] → float NCHW [0,1] (the network's input layout). */
@@ -58,7 +60,8 @@ export function addToneIo(b: GraphBuilder, x: string, xSmall: string, curvesSmal
   return b.transpose(addFloatToBytes(b, t.y), [0, 2, 3, 1]);
 }
 
-export function validateToneOptions(o: { exposure?: ExposureSetting; strength?: number }): void {
+export function validateToneOptions(o: { exposure?: ExposureSetting; strength?: number; saturation?: number }): void {
+  if (o.saturation !== undefined && !(o.saturation >= 0 && o.saturation <= 1)) throw new RangeError(`saturation must be from 0 to 1, got ${o.saturation}`);
   const e = o.exposure;
   if (typeof e === 'number' && !(e > 0 && e < 1)) throw new RangeError(`exposure must be between 0 and 1, got ${e}`);
   const s = o.strength ?? 1;
@@ -84,7 +87,10 @@ export function buildEnhancerGraph(w: DceNetWeights, o: EnhancerGraphOptions): U
   const curvesSmall = strength === 1 ? raw : b.op('Clip', [b.mul(raw, b.scalar(strength)), b.scalar(-1), b.scalar(1)]);
   // 'only': the curves alone, for the region cache (ORT does not prune nodes an unfetched output needs).
   if (o.curvesOutput !== 'only') {
-    const tone: ToneOptions = { form: o.form ?? 'value', exposure: o.exposure ?? 'auto', downscale: o.downscale, ...(o.noiseAwareGain !== undefined ? { noiseAwareGain: o.noiseAwareGain } : {}) };
+    const tone: ToneOptions = {
+      form: o.form ?? 'value', exposure: o.exposure ?? 'auto', downscale: o.downscale,
+      ...(o.noiseAwareGain !== undefined ? { noiseAwareGain: o.noiseAwareGain } : {}), ...(o.saturation !== undefined ? { saturation: o.saturation } : {}),
+    };
     b.output(addToneIo(b, x, xSmall, curvesSmall, tone), 'uint8', ['N', 'H', 'W', 3], ENHANCED_OUTPUT);
   }
   if (o.curvesOutput) b.output(curvesSmall, 'float32', ['N', CURVE_CHANNELS, 'h', 'w'], CURVES_OUTPUT);
