@@ -42,7 +42,7 @@ export interface CameraSourceOptions {
   readonly stallTimeoutMs?: number;
   /** Watchdog: no first frame this long after ffmpeg started (connect + probe) → kill and restart. Default 20 s. */
   readonly firstFrameTimeoutMs?: number;
-  /** Restart pacing; tests scale it down. Default go2rtc's (1 s ×5, 5 s, 10 s, 60 s…). */
+  /** Restart pacing; tests scale it down. Default 1 s ×5, 5 s, then 10 s for ever (RESTART_DELAYS_MS). */
   readonly backoff?: BackoffOptions;
   /** Sliding window for fps in. Default 5 s. */
   readonly fpsWindowMs?: number;
