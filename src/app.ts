@@ -26,6 +26,7 @@ import { ApiError, resolveModelPath, type CameraInfo, type CamerasResponse, type
 import type { DetectionEvent } from './output/events.js';
 import { PieHttpServer, type ServerLimits } from './output/http-server.js';
 import { PieMetrics } from './output/metrics.js';
+import { makeDataDir } from './output/data-dir.js';
 import { readModelInfo } from './output/model-info.js';
 import { MqttFacePublisher, type MqttPublisherOptions } from './output/mqtt.js';
 import { LatencyWindow, RateMeter } from './output/rate.js';
@@ -441,7 +442,7 @@ export class PieApp {
   static async start(config: PieConfig, o: AppOptions): Promise<PieApp> {
     const log = o.log ?? (() => {});
     const owned = !o.dataDir;
-    const dataDir = o.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'pie-stream-'));
+    const dataDir = o.dataDir ?? makeDataDir(os.tmpdir(), log);
     const modelOf = (c: CameraConfig): string => c.model ?? config.enhance.model ?? DEFAULT_MODEL_PATH;
 
     // One enhancer per distinct model, shared by the cameras that use it.

@@ -216,6 +216,8 @@ function build(): Command {
         const stop = (): void => { log('stopping…'); resolve(); };
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
+        // A closed terminal: stop cleanly too (ffmpeg children and the scratch folder).
+        process.once('SIGHUP', stop);
       });
       await app.close();
     });
