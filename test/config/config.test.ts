@@ -205,7 +205,21 @@ describe('config: each problem names its key, its line and the fix', () => {
 
   it('reports YAML syntax errors and keys written twice with their line', () => {
     expect(only('cameras:\n  - name: a\n    input: "synthetic:\n')).toMatchObject({ path: '', message: expect.stringMatching(/^YAML syntax error: .* — fix: correct the YAML/) });
-    expect(only(`${ONE_CAMERA}server:\n  port: 1\n  port: 2\n`)).toMatchObject({ line: 5, message: expect.stringContaining('YAML syntax error') });
+    expect(only(`${ONE_CAMERA}server:\n  port: 1\n  port: 2\n`)).toMatchObject({ line: 5, message: 'key "port" is written twice in the same mapping — fix: keep one of them' });
+    expect(only(`${ONE_CAMERA}server: { host: 127.0.0.1, "host": ::1 }\n`).message).toMatch(/^key "host" is written twice/);
+  });
+
+  it('refuses a YAML alias bomb naming the file and the line of the first alias', () => {
+    let bomb = `${ONE_CAMERA}x0: &x0 [a, a, a, a, a, a, a, a, a]\n`;
+    for (let i = 1; i < 12; i++) bomb += `x${i}: &x${i} [${Array(9).fill(`*x${i - 1}`).join(', ')}]\n`;
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pie-bomb-')), 'bomb.yaml');
+    fs.writeFileSync(file, bomb);
+    let msg = '';
+    try { loadConfig(file); } catch (e) { msg = (e as Error).message; }
+    fs.rmSync(path.dirname(file), { recursive: true });
+    const aliasLine = bomb.split('\n').findIndex((l) => l.includes('*x0')) + 1;
+    expect(msg).toContain(`invalid config ${file}`);
+    expect(msg).toMatch(new RegExp(`line ${aliasLine}: YAML aliases expand too far .* — fix: write the values out`));
     expect(only('- just\n- a list\n').message).toMatch(/^expected a mapping of cameras, enhance/);
   });
 });
