@@ -19,7 +19,7 @@ import { rgbBytes, type RgbImage } from '../image/types.js';
 import { decodeToRawArgs, encodeFromRawArgs, type Denoise } from '../ingest/ffmpeg-args.js';
 import { FfmpegProcess, lastLine } from '../ingest/ffmpeg-process.js';
 import { rawFrames } from '../ingest/frame-splitter.js';
-import { probeMedia } from '../ingest/probe.js';
+import { checkDecodedFrames, probeMedia } from '../ingest/probe.js';
 import { checkOutputs, expandInputs, unknownFile, type InputFailure } from './inputs.js';
 import { Progress } from './progress.js';
 
@@ -178,6 +178,8 @@ async function detectVideo(rt: Runtime, job: DetectJob, o: { fps: number; batch:
     if (dec.code !== 0 || frames.length === 0) {
       throw new PieError('input', `${job.input}: ffmpeg could not decode it after ${frames.length} frames: ${lastLine(dec.stderrTail)}`, 'check the file plays (ffplay/ffprobe) and is not truncated');
     }
+    // The fps filter's count: the probe's duration at the sampling rate.
+    checkDecodedFrames(job.input, frames.length, info.durationS > 0 ? Math.floor(info.durationS * o.fps) : 0, dec.stderrTail);
     if (enc && enc.code !== 0) throw new PieError('ffmpeg-failed', `encoding ${job.annotated} failed: ${lastLine(enc.stderrTail)}`, 'check the output folder and free disk space');
     if (encoder) fs.renameSync(tmp, job.annotated);
     const json: VideoFacesJson = { input: job.input, kind: 'video', width, height, fps: o.fps, frames };
