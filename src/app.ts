@@ -453,10 +453,13 @@ export class PieApp {
     try {
       for (const c of config.cameras) {
         const key = modelKeyOf(modelOf(c));
-        if (enhancers.has(key)) continue;
-        const e = await Enhancer.open(enhancerOptions(config, key));
-        enhancers.set(key, { key, enhancer: e, info: await readModelInfo(key, c.model ?? config.enhance.model ?? shownPath(key)), running: 0, retired: false, batches: 0, inference: new LatencyWindow() });
-        log(e.describe());
+        if (!enhancers.has(key)) {
+          const e = await Enhancer.open(enhancerOptions(config, key));
+          enhancers.set(key, { key, enhancer: e, info: await readModelInfo(key, c.model ?? config.enhance.model ?? shownPath(key)), running: 0, retired: false, batches: 0, inference: new LatencyWindow() });
+          log(e.describe());
+        }
+        // Refused at start, not on the camera's first frame.
+        enhancers.get(key)!.enhancer.checkFits(c.width, c.height, `camera "${c.name}"`);
       }
       const rc = config.enhance.regionCache;
       if (rc.enabled) {

@@ -8,7 +8,7 @@ import { checkOutputs, expandInputs, unknownFile, type InputFailure } from './in
 import type { ProviderChoice } from '../enhance/session.js';
 import { enhanceVideo, isVideoPath } from '../enhance/video-file.js';
 import { PieError, messageOf } from '../errors.js';
-import { isImagePath, readImage, writeImage } from '../image/io.js';
+import { imageSize, isImagePath, readImage, writeImage } from '../image/io.js';
 import type { RgbImage } from '../image/types.js';
 import { Progress } from './progress.js';
 
@@ -118,6 +118,9 @@ export async function runEnhance(o: EnhanceCommandOptions, log: (s: string) => v
       for (const job of images) {
         let img: RgbImage;
         try {
+          // From the header, before decoding: a frame over the memory budget is refused by name.
+          const size = await imageSize(job.input);
+          enhancer.checkFits(size.width, size.height, job.input);
           img = await readImage(job.input);
         } catch (e) {
           failed.push({ input: job.input, message: messageOf(e) });
