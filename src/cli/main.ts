@@ -1,5 +1,6 @@
 // The `pie-stream` command. Values are parsed and checked here, once; errors of the closed set
 // print their message and fix, and map to exit codes (2 usage, 1 everything else).
+import fs from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { PieError, isPieError, messageOf } from '../errors.js';
 import { DEFAULT_MODEL_PATH } from '../enhance/enhancer.js';
@@ -17,10 +18,19 @@ import { felzenszwalb, PIE_FELZENSZWALB } from '../regions/felzenszwalb.js';
 import { DEFAULT_EXPOSURE_LEVEL, LOSS_NAMES, LOSS_PRESETS, PIE_WEIGHTS, type LossName } from '../train/step.js';
 
 const log = (s: string): void => { process.stderr.write(`${s}\n`); };
+const VERSION = (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** A TCP port; 0 lets the system pick a free one. */
+function parsePort(s: string): number {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new PieError('usage', `--port ${s} must be an integer from 0 to 65535`, 'e.g. --port 8080 (0 picks a free port)');
+  return n;
+}
 
 function build(): Command {
   const program = new Command('pie-stream')
     .description('Low-light enhancement (PIE / DCE-Net) for cameras, images and videos on ONNX Runtime')
+    .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()
     .showHelpAfterError();
 
@@ -210,8 +220,10 @@ function build(): Command {
   program.command('run')
     .description('run the live pipeline: cameras → enhancement → HLS and WebSocket (default: a synthetic night camera)')
     .option('-c, --config <file>', 'YAML config (see config/example.yaml); default: config/default.yaml')
-    .action(async (opts: { config?: string }) => {
-      const app = await runLive(opts.config, log);
+    .option('-p, --port <n>', "listen on this port instead of the config's server.port (0 picks a free one)")
+    .option('--host <address>', "listen on this address instead of the config's server.host (beyond loopback needs server.token)")
+    .action(async (opts: { config?: string; port?: string; host?: string }) => {
+      const app = await runLive(opts.config, log, { ...(opts.port !== undefined ? { port: parsePort(opts.port) } : {}), ...(opts.host !== undefined ? { host: opts.host } : {}) });
       await new Promise<void>((resolve) => {
         const stop = (): void => { log('stopping…'); resolve(); };
         process.once('SIGINT', stop);
