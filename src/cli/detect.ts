@@ -20,6 +20,7 @@ import { decodeToRawArgs, encodeFromRawArgs, type Denoise } from '../ingest/ffmp
 import { FfmpegProcess, lastLine } from '../ingest/ffmpeg-process.js';
 import { rawFrames } from '../ingest/frame-splitter.js';
 import { checkDecodedFrames, probeMedia } from '../ingest/probe.js';
+import { parseStrength } from './args.js';
 import { checkOutputs, expandInputs, unknownFile, type InputFailure } from './inputs.js';
 import { Progress } from './progress.js';
 
@@ -298,8 +299,7 @@ export function detectOptionsFromFlags(inputs: readonly string[], f: DetectFlags
   const denoise = f.denoise ?? 'auto';
   if (denoise !== 'auto' && denoise !== 'none') throw new PieError('usage', `--denoise ${denoise} is not auto or none`, 'use --denoise auto (smoothing as strong as the noise calls for) or none');
   const threshold = num('--threshold', f.threshold ?? '0.5', 0, 0.999, '0.5');
-  const strength = Number(f.strength ?? '1');
-  if (!(strength >= 0 && strength <= 4)) throw new PieError('usage', `--strength ${f.strength} must be a number from 0 to 4`, 'e.g. --strength 0.7 for a gentler curve');
+  const strength = parseStrength(f.strength ?? '1');
   return {
     inputs, output: f.output, model: detector, tiling: f.tiling ?? true, threshold, denoise,
     videoDenoise: parseVideoDenoise(f.videoDenoise ?? 'hqdn3d'), fps: num('--fps', f.fps ?? '5', 0, 120, '5'),

@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { PieError, isPieError, messageOf } from '../errors.js';
 import { DEFAULT_MODEL_PATH } from '../enhance/enhancer.js';
-import { parseExposure, parsePositiveInt, parsePreset, parseProvider, parseScale } from './args.js';
+import { MAX_STRENGTH } from '../enhance/graph.js';
+import { parseExposure, parsePositiveInt, parsePreset, parseProvider, parseScale, parseStrength } from './args.js';
 import { runDemo } from './demo.js';
 import { runEnhance } from './enhance.js';
 import { runEvalCommand } from './eval.js';
@@ -42,13 +43,12 @@ function build(): Command {
     .option('--scale <s>', 'curve-estimation scale: 1 (full resolution), 1/2, 1/4, 1/8 …', '1')
     .option('--ep <provider>', 'execution provider: auto, cpu, webgpu, cuda', 'cpu')
     .option('--batch <n>', 'frames per inference batch', '4')
-    .option('--strength <x>', 'curve strength: 0 = off, 1 = as trained, up to 4', '1')
+    .option('--strength <x>', `curve strength: 0 = off, 1 = as trained, up to ${MAX_STRENGTH}`, '1')
     .option('--exposure <x>', "target mean brightness of the output, 0–1 (e.g. 0.45); default: the model's own")
     .option('--threads <n>', 'CPU threads for inference (default: all cores)')
     .option('-q, --quiet', 'no progress bar')
     .action(async (inputs: string[], opts: { output: string; model: string; scale: string; ep: string; batch: string; strength: string; exposure?: string; threads?: string; quiet?: boolean }) => {
-      const strength = Number(opts.strength);
-      if (!(strength >= 0 && strength <= 4)) throw new PieError('usage', `--strength ${opts.strength} must be a number from 0 to 4`, 'e.g. --strength 0.7 for a gentler curve');
+      const strength = parseStrength(opts.strength);
       const exposure = opts.exposure === undefined ? undefined : parseExposure(opts.exposure);
       const summary = await runEnhance({
         inputs, output: opts.output, modelPath: opts.model, strength, ...(exposure !== undefined ? { exposure } : {}),
@@ -160,7 +160,7 @@ function build(): Command {
     .option('--enhance', 'enhance first; detect on the raw and enhanced frames, fused (see --on)')
     .option('--model <file>', 'DCE-Net .onnx model for --enhance', DEFAULT_MODEL_PATH)
     .option('--scale <s>', 'curve-estimation scale for --enhance', '1/4')
-    .option('--strength <x>', 'curve strength for --enhance: 0 to 4', '1')
+    .option('--strength <x>', `curve strength for --enhance: 0 to ${MAX_STRENGTH}`, '1')
     .option('--on <frames>', 'detect on raw, enhanced or fused frames (default: fused with --enhance, else raw)')
     .option('--detector <model>', 'BlazeFace model: back (faces at a distance, 256²) or front (close faces, 128²)', 'back')
     .option('--no-tiling', 'whole frame only: no native-resolution tiles (much faster, misses small faces)')

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { BlazeFaceModel } from '../detect/anchors.js';
 import type { DetectOn } from '../detect/path.js';
 import type { ProviderChoice } from '../enhance/session.js';
+import { MAX_STRENGTH } from '../enhance/graph.js';
 import { redact } from '../ingest/redact.js';
 
 export type Transport = 'tcp' | 'udp';
@@ -276,7 +277,7 @@ const enhanceShape = {
     ctx.addIssue({ code: 'custom', message: r.message });
     return z.NEVER;
   }),
-  strength: number('a strength', 0, 2, 'e.g. strength: 1 (0 = no enhancement, 1 = the model as trained, up to 2)').default(1),
+  strength: number('a strength', 0, MAX_STRENGTH, `e.g. strength: 1 (0 = no enhancement, 1 = the model as trained, up to ${MAX_STRENGTH})`).default(1),
   exposure: number('a mean brightness', 0.05, 0.95, 'e.g. exposure: 0.45 (the mean output brightness; leave it out for the model\'s own)').optional(),
   provider: z.enum(PROVIDERS, expected(`one of ${PROVIDERS.join(', ')}`, 'e.g. provider: cpu (auto picks the best one present and says why)')).default('cpu'),
   batch: z.strictObject(batchShape, expected('a mapping with maxSize and maxWaitMs', 'e.g. batch: { maxSize: 4, maxWaitMs: 40 }')).prefault({}),

@@ -34,6 +34,9 @@ export interface EnhancerGraphOptions {
 /** Gamma bounds of the exposure control's final fit: far enough for a 10× brightness change, no further. */
 export const EXPOSURE_GAMMA_RANGE = [0.25, 4] as const;
 
+/** The one strength range, for the CLI, the config and the graph: 0 = off, 1 = the model as trained. */
+export const MAX_STRENGTH = 4;
+
 /** Curve strengths the exposure control tries: 0 (no enhancement) to 4 in steps of 1/8. */
 export const EXPOSURE_STRENGTHS: readonly number[] = Array.from({ length: 33 }, (_, i) => i / 8);
 
@@ -155,7 +158,7 @@ export function buildEnhancerGraph(w: DceNetWeights, o: EnhancerGraphOptions): U
   const frames = b.input(FRAMES_INPUT, 'uint8', ['N', 'H', 'W', 3]);
   const x = addFramesToFloat(b, frames);
   const strength = o.strength ?? 1;
-  if (!(strength >= 0 && strength <= 4)) throw new RangeError(`strength must be from 0 to 4, got ${strength}`);
+  if (!(strength >= 0 && strength <= MAX_STRENGTH)) throw new RangeError(`strength must be from 0 to ${MAX_STRENGTH}, got ${strength}`);
   if (o.exposure !== undefined && !(o.exposure > 0 && o.exposure < 1)) throw new RangeError(`exposure must be between 0 and 1, got ${o.exposure}`);
   const xSmall = addDownscale(b, x, o.downscale);
   const raw = addDceNet(b, xSmall);

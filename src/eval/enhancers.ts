@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Enhancer } from '../enhance/enhancer.js';
+import { MAX_STRENGTH } from '../enhance/graph.js';
 import { PieError } from '../errors.js';
 import { readImage, writeImage } from '../image/io.js';
 import type { RgbImage } from '../image/types.js';
@@ -51,9 +52,9 @@ export async function openStage(spec: string, d: ModelDefaults): Promise<EvalSta
     const x = Number(v);
     if (k === 'exposure' && x > 0 && x < 1) exposure = x;
     else if (k === 'exposure' && v === 'none') exposure = undefined;
-    else if (k === 'strength' && x >= 0 && x <= 4) strength = x;
+    else if (k === 'strength' && x >= 0 && x <= MAX_STRENGTH) strength = x;
     else if (k === 'scale' && v && /^1(\/\d+)?$/.test(v)) downscale = v === '1' ? 1 : Number(v.slice(2));
-    else throw new PieError('usage', `--enhancer ${spec}: option '${o}' is not exposure=0–1|none, strength=0–4 or scale=1/k`, USAGE_FIX);
+    else throw new PieError('usage', `--enhancer ${spec}: option '${o}' is not exposure=0–1|none, strength=0–${MAX_STRENGTH} or scale=1/k`, USAGE_FIX);
   }
   const e = await Enhancer.open({ modelPath: file!, downscale, strength, ...(exposure !== undefined ? { exposure } : {}), ...(d.threads ? { threads: d.threads } : {}) });
   const what = [`${file}`, `curves at 1/${downscale}`, ...(strength !== 1 ? [`strength ${strength}`] : []), exposure !== undefined ? `exposure ${exposure}` : "the model's own exposure"];

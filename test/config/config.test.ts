@@ -209,6 +209,11 @@ describe('config: each problem names its key, its line and the fix', () => {
     expect(only(`${ONE_CAMERA}server: { host: 127.0.0.1, "host": ::1 }\n`).message).toMatch(/^key "host" is written twice/);
   });
 
+  it('takes the same strength range as the CLI (0 to 4)', () => {
+    expect(parseConfig(`${ONE_CAMERA}enhance: { strength: 4 }\n`).enhance.strength).toBe(4);
+    expect(only(`${ONE_CAMERA}enhance: { strength: 4.5 }\n`).message).toMatch(/from 0 to 4/);
+  });
+
   it('refuses a YAML alias bomb naming the file and the line of the first alias', () => {
     let bomb = `${ONE_CAMERA}x0: &x0 [a, a, a, a, a, a, a, a, a]\n`;
     for (let i = 1; i < 12; i++) bomb += `x${i}: &x${i} [${Array(9).fill(`*x${i - 1}`).join(', ')}]\n`;
