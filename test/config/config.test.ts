@@ -209,6 +209,12 @@ describe('config: each problem names its key, its line and the fix', () => {
     expect(only(`${ONE_CAMERA}server: { host: 127.0.0.1, "host": ::1 }\n`).message).toMatch(/^key "host" is written twice/);
   });
 
+  it('reports an odd width beside a value error elsewhere, not in a later stage', () => {
+    const all = problems('cameras:\n  - { name: a, input: "synthetic:", width: 641, fps: 0 }\nenhance: { scale: 1/3.5 }\n');
+    expect(all.map((i) => i.path).sort()).toEqual(['cameras[0].fps', 'cameras[0].width', 'enhance.scale']);
+    expect(all.find((i) => i.path === 'cameras[0].width')!.message).toMatch(/^641 is odd — fix: use an even width/);
+  });
+
   it('takes the same strength range as the CLI (0 to 4)', () => {
     expect(parseConfig(`${ONE_CAMERA}enhance: { strength: 4 }\n`).enhance.strength).toBe(4);
     expect(only(`${ONE_CAMERA}enhance: { strength: 4.5 }\n`).message).toMatch(/from 0 to 4/);
