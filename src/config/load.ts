@@ -96,7 +96,20 @@ export function parseConfig(text: string, opts: ParseOptions = {}): PieConfig {
   if (!result.success) throw new ConfigError(source, []); // unreachable: a failed parse has issues
 
   const config = result.data;
-  return opts.baseDir === undefined ? config : resolvePaths(config, opts.baseDir);
+  if (opts.baseDir === undefined) return config;
+  const resolved = resolvePaths(config, opts.baseDir);
+  // A file camera whose file is missing would pass and then retry for ever: say so at load.
+  const missing: ConfigIssue[] = [];
+  resolved.cameras.forEach((cam, i) => {
+    if (cam.input.kind !== 'file') return;
+    const st = fs.statSync(cam.input.path, { throwIfNoEntry: false });
+    if (!st?.isFile()) {
+      missing.push({ path: formatPath(['cameras', i, 'input']), line: lineOf(['cameras', i, 'input']),
+        message: `${cam.input.path} ${st ? 'is not a file' : 'does not exist'} — fix: give the path of a video file (relative paths are relative to the config file), or an rtsp:// URL` });
+    }
+  });
+  if (missing.length > 0) throw new ConfigError(source, missing);
+  return resolved;
 }
 
 /** The key a duplicate-key error points at: the text from its offset to the ':'. */

@@ -307,15 +307,24 @@ describe('config: files', () => {
   });
 
   it('loads the example with its variables set: two rtsp cameras and a file, paths relative to the file', () => {
-    const file = path.join(REPO_ROOT, 'config', 'example.yaml');
-    const c = loadConfig(file, { FRONT_DOOR_PASSWORD: 'a', PARKING_PASSWORD: 'b', PIE_TOKEN: 'c', MQTT_PASSWORD: 'd' });
+    const vars = { FRONT_DOOR_PASSWORD: 'a', PARKING_PASSWORD: 'b', PIE_TOKEN: 'c', MQTT_PASSWORD: 'd' };
+    // In place, its clip is missing: a file camera must name a file that exists.
+    expect(() => loadConfig(path.join(REPO_ROOT, 'config', 'example.yaml'), vars))
+      .toThrow(/cameras\[2\]\.input \(line 37\): .*clips\/corridor-night\.mp4 does not exist — fix: give the path of a video file/);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pie-example-'));
+    const file = path.join(dir, 'example.yaml');
+    fs.copyFileSync(path.join(REPO_ROOT, 'config', 'example.yaml'), file);
+    fs.mkdirSync(path.join(dir, 'clips'));
+    fs.writeFileSync(path.join(dir, 'clips', 'corridor-night.mp4'), '');
+    const c = loadConfig(file, vars);
     expect(c.cameras.map((cam) => cam.input.kind)).toEqual(['rtsp', 'rtsp', 'file']);
     expect(c.detect).toEqual({ enabled: false, fps: 5, model: 'back', tiling: true, threshold: 0.5, on: 'fused', drawBoxes: false });
     expect(c.mqtt).toEqual({ url: 'mqtt://pie:d@192.168.1.5:1883', topicPrefix: 'pie-stream', qos: 0, maxQueue: 100 });
-    expect(c.cameras[2]!.input).toEqual({ kind: 'file', path: path.join(REPO_ROOT, 'config', 'clips', 'corridor-night.mp4') });
-    expect(c.cameras[1]!.model).toBe(path.join(REPO_ROOT, 'config', 'models', 'parking-night.onnx'));
+    expect(c.cameras[2]!.input).toEqual({ kind: 'file', path: path.join(dir, 'clips', 'corridor-night.mp4') });
+    expect(c.cameras[1]!.model).toBe(path.join(dir, 'models', 'parking-night.onnx'));
     // Without them it names each one.
     expect(() => loadConfig(file, {})).toThrow(/FRONT_DOOR_PASSWORD[\s\S]*PARKING_PASSWORD[\s\S]*MQTT_PASSWORD[\s\S]*PIE_TOKEN/);
+    fs.rmSync(dir, { recursive: true });
   });
 
   it('says so when the file is missing', () => {
