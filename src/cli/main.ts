@@ -1,6 +1,7 @@
 // The `pie-stream` command. Values are parsed and checked here, once; errors of the closed set
 // print their message and fix, and map to exit codes (2 usage, 1 everything else).
 import fs from 'node:fs';
+import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { PieError, isPieError, messageOf } from '../errors.js';
 import { DEFAULT_MODEL_PATH } from '../enhance/enhancer.js';
@@ -20,6 +21,15 @@ import { DEFAULT_EXPOSURE_LEVEL, LOSS_NAMES, LOSS_PRESETS, PIE_WEIGHTS, type Los
 
 const log = (s: string): void => { process.stderr.write(`${s}\n`); };
 const VERSION = (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** The end of an enhance or detect run: other files in folders skipped and counted; media that failed listed, exit 1. */
+function reportRun(s: { readonly failed: ReadonlyArray<{ readonly message: string }>; readonly skipped: readonly string[] }): void {
+  if (s.skipped.length) log(`skipped ${s.skipped.length} file(s) that are not images or videos: ${s.skipped.slice(0, 3).map((f) => path.basename(f)).join(', ')}${s.skipped.length > 3 ? ', …' : ''}`);
+  if (!s.failed.length) return;
+  log(`${s.failed.length} file(s) failed:`);
+  for (const f of s.failed) log(`  - ${f.message.replace(/\n/g, '\n    ')}`);
+  process.exitCode = 1;
+}
 
 /** A TCP port; 0 lets the system pick a free one. */
 function parsePort(s: string): number {
@@ -58,11 +68,7 @@ function build(): Command {
         quiet: Boolean(opts.quiet),
       }, log);
       log(`enhanced ${summary.done.length} file(s) into ${opts.output}`);
-      if (summary.failed.length) {
-        log(`${summary.failed.length} file(s) failed:`);
-        for (const f of summary.failed) log(`  - ${f.message.replace(/\n/g, '\n    ')}`);
-        process.exitCode = 1;
-      }
+      reportRun(summary);
     });
 
   const train = program.command('train')
@@ -176,11 +182,7 @@ function build(): Command {
     .action(async (inputs: string[], opts: DetectFlags) => {
       const summary = await runDetect(detectOptionsFromFlags(inputs, opts, { scale: parseScale, provider: parseProvider, positiveInt: parsePositiveInt }), log);
       log(`${summary.done.reduce((n, d) => n + d.faces, 0)} face(s) in ${summary.done.length} file(s) into ${opts.output}`);
-      if (summary.failed.length) {
-        log(`${summary.failed.length} file(s) failed:`);
-        for (const f of summary.failed) log(`  - ${f.message.replace(/\n/g, '\n    ')}`);
-        process.exitCode = 1;
-      }
+      reportRun(summary);
     });
 
   program.command('eval')
