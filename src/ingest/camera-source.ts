@@ -73,8 +73,8 @@ export interface CameraStatus {
   readonly input: string;
   readonly state: CameraState;
   /**
-   * Frames per second read from ffmpeg over the sliding window; 0 unless online. The first window
-   * after a (re)connect includes the burst of frames ffmpeg buffered while probing the stream.
+   * Frames per second read from ffmpeg over the sliding window; 0 unless online. At most the
+   * processing fps: the burst of frames ffmpeg buffered while probing a (re)connect is not a rate.
    */
   readonly fpsIn: number;
   readonly framesTotal: number;
@@ -342,8 +342,10 @@ export class CameraSource {
     const n = this.arrivals.length;
     const span = t - this.runFirstFrameAt;
     // A full window counts frames per window; a young run counts intervals since its first frame.
-    if (span >= this.fpsWindowMs) return (n * 1000) / this.fpsWindowMs;
-    return n >= 2 ? ((n - 1) * 1000) / span : 0;
+    const rate = span >= this.fpsWindowMs ? (n * 1000) / this.fpsWindowMs : n >= 2 ? ((n - 1) * 1000) / span : 0;
+    // ffmpeg's fps filter outputs at most o.fps over time: more is the probe backlog of a (re)connect
+    // arriving at once (39.8 read at 5 fps), not the camera's rate.
+    return Math.min(rate, this.o.fps);
   }
 
   private setState(s: CameraState): void {
