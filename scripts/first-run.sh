@@ -40,7 +40,8 @@ for _ in $(seq 1 40); do
   sleep 0.5
 done
 curl -fsS "$url/" >/dev/null
-kill -INT "$pid"; wait "$pid" || true; pid=""
+# SIGTERM: a background job of a script ignores SIGINT.
+kill -TERM "$pid"; wait "$pid" || true; pid=""
 cat "$dir/run.log" >>"$out"
 [[ -n "$online" ]] || { cat "$out"; echo "first run: the synthetic camera did not come online" >&2; exit 1; }
 

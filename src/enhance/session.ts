@@ -15,7 +15,7 @@ export type Provider = 'cpu' | 'webgpu' | 'cuda';
 export type ProviderChoice = Provider | 'auto';
 export const PROVIDER_CHOICES: readonly ProviderChoice[] = ['auto', 'cpu', 'webgpu', 'cuda'];
 
-/** Best first. CUDA only works where its libraries were installed (ONNXRUNTIME_NODE_INSTALL=cuda12). */
+/** Best first. CUDA only works where its libraries were installed (README: Execution providers). */
 const AUTO_ORDER: readonly Provider[] = ['cuda', 'webgpu', 'cpu'];
 
 export interface Fallback { readonly provider: Provider; readonly reason: string }
@@ -53,7 +53,7 @@ function firstLine(s: string): string {
 /** Why a provider could not open, in words for people (the viewer shows it): no C++ signatures. */
 export function providerReason(provider: Provider, message: string): string {
   if (provider === 'cuda' && /load (shared )?library|providers_shared|providers_cuda|cannot open shared object/i.test(message)) {
-    return 'CUDA provider libraries not installed (reinstall with ONNXRUNTIME_NODE_INSTALL=cuda12)';
+    return 'CUDA provider libraries not installed (see README: Execution providers)';
   }
   if (provider === 'webgpu' && /adapter/i.test(message)) return 'no GPU adapter found';
   // Drop C++ frames such as "onnxruntime::webgpu::X::Initialize(…)::<lambda()>".
@@ -101,7 +101,7 @@ export async function openSession(model: Uint8Array, choice: ProviderChoice, opt
     `no execution provider could open the model (${tried})`,
     cpuFailed
       ? 'the model itself is rejected by ONNX Runtime; regenerate it with pie-stream'
-      : `use --ep auto or --ep cpu; ${choice === 'cuda' ? 'for CUDA reinstall with ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci where the internet is reachable' : 'WebGPU needs a GPU with Vulkan drivers'}`,
+      : `use --ep auto or --ep cpu; ${choice === 'cuda' ? 'for CUDA run ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js where the internet is reachable' : 'WebGPU needs a GPU with Vulkan drivers'}`,
   );
 }
 

@@ -8,7 +8,7 @@ import { providerReason } from '../../src/enhance/session.js';
 describe('execution provider probing', () => {
   it('says why a provider is unavailable in words, without C++ signatures', () => {
     expect(providerReason('cuda', 'OrtSessionOptionsAppendExecutionProvider_Cuda: Failed to load shared library'))
-      .toBe('CUDA provider libraries not installed (reinstall with ONNXRUNTIME_NODE_INSTALL=cuda12)');
+      .toBe('CUDA provider libraries not installed (see README: Execution providers)');
     expect(providerReason('webgpu', 'onnxruntime::webgpu::WebGpuContext::Initialize(const onnxruntime::webgpu::WebGpuContextConfig&)::<lambda()> ' +
       'adapter_result.status == wgpu::RequestAdapterStatus::Success was false. Failed to get a WebGPU adapter: No supported adapters')).toBe('no GPU adapter found');
     expect(providerReason('webgpu', 'onnxruntime::Foo::Bar(int)::<lambda()> device lost')).toBe('device lost');
