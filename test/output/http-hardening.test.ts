@@ -104,11 +104,8 @@ describe('tokens', () => {
     const server = await PieHttpServer.start(backend({ token: 'correct-horse', limits: { authFailuresFree: 3 } }));
     servers.push(server);
     const get = (token: string) => fetch(`${server.url}/api/cameras`, { headers: { authorization: `Bearer ${token}` } });
-    const statuses: number[] = [];
-    for (let i = 0; i < 40; i++) statuses.push((await get(`guess-${i}`)).status);
-    // 3 free guesses and a 4th that starts the wait: everything after it, in the same instant, is 429.
-    expect(statuses.slice(0, 4)).toEqual([401, 401, 401, 401]);
-    expect(statuses.slice(4).every((s) => s === 429)).toBe(true);
+    // 3 free guesses and a 4th that starts a 250 ms wait, during which even the right token is not checked.
+    expect([(await get('a')).status, (await get('b')).status, (await get('c')).status, (await get('d')).status]).toEqual([401, 401, 401, 401]);
     const waiting = await get('correct-horse');
     expect(waiting.status).toBe(429);
     expect(Number(waiting.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
@@ -119,6 +116,18 @@ describe('tokens', () => {
     expect((await get('correct-horse')).status).toBe(200);
     // A success forgets the failures: three free guesses again.
     expect([(await get('x')).status, (await get('y')).status]).toEqual([401, 401]);
+  });
+
+  it('checks only a handful of 40 rapid guesses: the waits double', async () => {
+    const server = await PieHttpServer.start(backend({ token: 'correct-horse', limits: { authFailuresFree: 3 } }));
+    servers.push(server);
+    const statuses: number[] = [];
+    for (let i = 0; i < 40; i++) statuses.push((await fetch(`${server.url}/api/cameras`, { headers: { authorization: `Bearer guess-${i}` } })).status);
+    // Checked guesses come at 0, 0, 0, 0, then +250, +500, +1000 … ms: 40 local requests see few of them.
+    const checked = statuses.filter((s) => s === 401).length;
+    expect(checked).toBeGreaterThanOrEqual(4);
+    expect(checked).toBeLessThanOrEqual(10);
+    expect(statuses.filter((s) => s === 429).length).toBe(40 - checked);
   });
 });
 
