@@ -29,6 +29,7 @@ import { ApiError, resolveModelPath, type CameraInfo, type CamerasResponse, type
 import type { DetectionEvent } from './output/events.js';
 import { PieHttpServer, type ServerLimits } from './output/http-server.js';
 import { PieMetrics } from './output/metrics.js';
+import { makeDataDir } from './output/data-dir.js';
 import { readModelInfo } from './output/model-info.js';
 import { MqttFacePublisher, type MqttPublisherOptions } from './output/mqtt.js';
 import { LatencyWindow, RateMeter } from './output/rate.js';
@@ -146,6 +147,8 @@ interface EnhancerEntry {
 export type AppStatus = CamerasResponse;
 
 const nowMs = (): number => performance.timeOrigin + performance.now();
+/** A model switch that has not loaded and warmed up its model by then answers 504 and changes nothing. */
+export const MODEL_SWITCH_TIMEOUT_MS = 30_000;
 const VERSION = (JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** A model path as a key: absolute, links resolved, so one file is one enhancer whatever the spelling. */
@@ -342,12 +345,27 @@ export class PieApp {
   switchModel(camera: string, requested: string): Promise<ModelSwitchResponse> {
     const c = this.cameras.get(camera);
     if (!c) return Promise.reject(new ApiError(404, `no camera ${JSON.stringify(camera)}`));
-    const run = c.switching.then(() => this.doSwitch(c, requested));
+    // A load that hangs (a slow disk, a huge graph) must not hold this camera's switch queue for ever.
+    const run = c.switching.then(async () => {
+      const abort = new AbortController();
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          abort.abort();
+          reject(new ApiError(504, `loading ${JSON.stringify(requested)} took over ${MODEL_SWITCH_TIMEOUT_MS / 1000} s; camera ${camera} keeps its model`, 'check the model file and the disk; try again'));
+        }, MODEL_SWITCH_TIMEOUT_MS);
+      });
+      try {
+        return await Promise.race([this.doSwitch(c, requested, abort.signal), late]);
+      } finally {
+        clearTimeout(timer);
+      }
+    });
     c.switching = run.catch(() => {});
     return run;
   }
 
-  private async doSwitch(c: CameraRuntime, requested: string): Promise<ModelSwitchResponse> {
+  private async doSwitch(c: CameraRuntime, requested: string, signal: AbortSignal): Promise<ModelSwitchResponse> {
     const t0 = performance.now();
     if (this.closed) throw new ApiError(503, 'pie-stream is shutting down');
     const file = await resolveModelPath(requested, this.modelRoots);
@@ -360,9 +378,11 @@ export class PieApp {
       const blank = [{ width: c.config.width, height: c.config.height, data: new Uint8Array(c.config.width * c.config.height * 3) }];
       await (enhancer.curvesOutput === 'only' ? enhancer.estimateCurves(blank) : enhancer.enhance(blank));
       if (this.closed) { await enhancer.close(); throw new ApiError(503, 'pie-stream is shutting down'); }
+      if (signal.aborted) { await enhancer.close(); throw new ApiError(504, 'model load timed out'); }
       entry = { key: file, enhancer, info, running: 0, retired: false, batches: 0, inference: new LatencyWindow() };
       this.enhancers.set(file, entry);
     }
+    if (signal.aborted) throw new ApiError(504, 'model load timed out');
     c.modelKey = entry.key;
     c.cache = undefined; // the old model's smoothed curves must not leak into the new one's
     c.tone.reset();
@@ -446,7 +466,7 @@ export class PieApp {
   static async start(config: PieConfig, o: AppOptions): Promise<PieApp> {
     const log = o.log ?? (() => {});
     const owned = !o.dataDir;
-    const dataDir = o.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'pie-stream-'));
+    const dataDir = o.dataDir ?? makeDataDir(os.tmpdir(), log);
     const modelOf = (c: CameraConfig): string => c.model ?? config.enhance.model ?? DEFAULT_MODEL_PATH;
 
     // One enhancer per distinct model, shared by the cameras that use it.
@@ -457,10 +477,13 @@ export class PieApp {
     try {
       for (const c of config.cameras) {
         const key = modelKeyOf(modelOf(c));
-        if (enhancers.has(key)) continue;
-        const e = await Enhancer.open(enhancerOptions(config, key));
-        enhancers.set(key, { key, enhancer: e, info: await readModelInfo(key, c.model ?? config.enhance.model ?? shownPath(key)), running: 0, retired: false, batches: 0, inference: new LatencyWindow() });
-        log(e.describe());
+        if (!enhancers.has(key)) {
+          const e = await Enhancer.open(enhancerOptions(config, key));
+          enhancers.set(key, { key, enhancer: e, info: await readModelInfo(key, c.model ?? config.enhance.model ?? shownPath(key)), running: 0, retired: false, batches: 0, inference: new LatencyWindow() });
+          log(e.describe());
+        }
+        // Refused at start, not on the camera's first frame.
+        enhancers.get(key)!.enhancer.checkFits(c.width, c.height, `camera "${c.name}"`);
       }
       const rc = config.enhance.regionCache;
       if (rc.enabled) {

@@ -32,6 +32,9 @@ export interface EnhancerGraphOptions {
   readonly saturation?: number;
 }
 
+/** The one strength range, for the CLI, the config and the graph: 0 = off, 1 = the model as trained. */
+export const MAX_STRENGTH = 4;
+
 /** uint8 NHWC [0,255] → float NCHW [0,1] (the network's input layout). */
 export function addFramesToFloat(b: GraphBuilder, frames: string): string {
   // Transpose the bytes before the cast: a quarter of the memory traffic of a float transpose.
@@ -65,7 +68,7 @@ export function validateToneOptions(o: { exposure?: ExposureSetting; strength?: 
   const e = o.exposure;
   if (typeof e === 'number' && !(e > 0 && e < 1)) throw new RangeError(`exposure must be between 0 and 1, got ${e}`);
   const s = o.strength ?? 1;
-  if (!(s >= 0 && s <= 4)) throw new RangeError(`strength must be from 0 to 4, got ${s}`);
+  if (!(s >= 0 && s <= MAX_STRENGTH)) throw new RangeError(`strength must be from 0 to ${MAX_STRENGTH}, got ${s}`);
 }
 
 export function validateDownscale(k: number): void {

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CameraTone } from '../enhance/camera-tone.js';
 import { Enhancer } from '../enhance/enhancer.js';
+import { MAX_STRENGTH } from '../enhance/graph.js';
 import { PieError } from '../errors.js';
 import { readImage, writeImage } from '../image/io.js';
 import type { RgbImage } from '../image/types.js';
@@ -65,9 +66,9 @@ export async function openStage(spec: string, d: ModelDefaults): Promise<EvalSta
     else if (k === 'color' && (v === 'value' || v === 'rgb')) form = v;
     else if (k === 'nag' && (v === 'on' || v === 'off')) noiseAwareGain = v === 'on';
     else if (k === 'sat' && x >= 0 && x <= 1) saturation = x;
-    else if (k === 'strength' && x >= 0 && x <= 4) strength = x;
+    else if (k === 'strength' && x >= 0 && x <= MAX_STRENGTH) strength = x;
     else if (k === 'scale' && v && /^1(\/\d+)?$/.test(v)) downscale = v === '1' ? 1 : Number(v.slice(2));
-    else throw new PieError('usage', `--enhancer ${spec}: option '${o}' is not exposure=auto|model|0–1, color=value|rgb, nag=on|off, sat=0–1, strength=0–4, scale=1/k or raw`, USAGE_FIX);
+    else throw new PieError('usage', `--enhancer ${spec}: option '${o}' is not exposure=auto|model|0–1, color=value|rgb, nag=on|off, sat=0–1, strength=0–${MAX_STRENGTH}, scale=1/k or raw`, USAGE_FIX);
   }
   const e = await Enhancer.open({ modelPath: file!, downscale, strength, exposure, form, noiseAwareGain, ...(saturation !== undefined ? { saturation } : {}), ...(d.threads ? { threads: d.threads } : {}) });
   const what = [`${file}`, `curves at 1/${downscale}`, ...(strength !== 1 ? [`strength ${strength}`] : []),
