@@ -7,6 +7,7 @@ import { redact } from '../ingest/redact.js';
 import { loadConfig, loadDefaultConfig, DEFAULT_CONFIG_PATH } from '../config/load.js';
 import { HlsWriter } from '../output/hls.js';
 import { JsmpegStream } from '../output/jsmpeg.js';
+import { runClusterNode } from '../cluster/run.js';
 
 /** The encoders: ffmpeg HLS writers and JSMpeg WebSocket streams. */
 export const encoderSinks: SinkFactory = {
@@ -14,12 +15,14 @@ export const encoderSinks: SinkFactory = {
   live: (c, variant, drops) => JsmpegStream.start({ camera: c.name, variant, width: c.width, height: c.height, fps: c.fps, drops }),
 };
 
-export async function runLive(configPath: string | undefined, log: (s: string) => void): Promise<PieApp> {
+export async function runLive(configPath: string | undefined, log: (s: string) => void): Promise<{ close(): Promise<void> }> {
   // RxJS rethrows a subscriber's error asynchronously by default, which would crash the process
   // and every camera with it: log it instead.
   rxConfig.onUnhandledError = (e: unknown) => log(redact(`pipeline error (ignored): ${e instanceof Error ? e.message : String(e)}`));
   const config = configPath ? loadConfig(configPath) : loadDefaultConfig();
   log(`config: ${configPath ?? `${DEFAULT_CONFIG_PATH} (the embedded default: a synthetic night camera)`}`);
+  // With cluster:, the cameras come from the cluster and this node runs its share of them.
+  if (config.cluster) return runClusterNode(config, encoderSinks, log);
   const app = await PieApp.start(config, { sinks: encoderSinks, log });
   log(`pie-stream is running at ${app.url}  (viewer: ${app.url}/${config.server.token ? '?token=<server.token>' : ''}, health: ${app.url}/health, stats: ${app.url}/api/stats, metrics: ${app.url}/metrics)`);
   for (const u of app.urls()) log(`  ${u.camera}: ${u.kind.padEnd(28)} ${u.url}`);

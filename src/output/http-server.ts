@@ -115,7 +115,7 @@ function sameSecret(given: string, token: string): boolean {
   return a.length === b.length && crypto.timingSafeEqual(a, b);
 }
 
-function tokenOk(req: http.IncomingMessage, url: URL, token: string | undefined): boolean {
+export function tokenOk(req: http.IncomingMessage, url: URL, token: string | undefined): boolean {
   if (!token) return true;
   const auth = req.headers.authorization;
   const candidates = [auth?.startsWith('Bearer ') ? auth.slice(7) : undefined, url.searchParams.get('token') ?? undefined, cookieToken(req)];
