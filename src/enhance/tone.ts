@@ -108,37 +108,31 @@ function valueIterations(b: GraphBuilder, v: string, maps: string): string {
   return rs.reduce((y, r) => b.add(y, b.mul(r, b.mul(y, b.sub(y, one)))), v);
 }
 
-/** `v` [N,1,H,W] through the 8 value curves given at 1/k ([N,8,h,w]), each upsampled right before its iteration. */
-function valueCurvesFullRes(b: GraphBuilder, v: string, maps: string, downscale: number): string {
-  if (downscale === 1) return valueIterations(b, v, maps);
-  const sizes = b.op('Shape', [v]);
+/**
+ * `y` [N,C,H,W] through the 8 curves given at 1/k ([N,8·C,h,w]: C = 1 for the value form, 3 for
+ * RGB), the maps split while small and each upsampled right before its iteration.
+ */
+function curvesFullRes(b: GraphBuilder, y0: string, maps: string, downscale: number, channels: 1 | 3): string {
+  if (downscale === 1) return channels === 1 ? valueIterations(b, y0, maps) : addCurveIterations(b, y0, maps).at(-1)!;
+  const sizes = sizesLike(b, y0, channels);
   const rs = b.node('Split', [maps], { axis: 1, num_outputs: ITERATIONS }, { outputs: ITERATIONS });
   const one = b.scalar(1);
   // half_pixel = PyTorch's align_corners=False, what Zero-DCE++ upsamples with.
   return rs.reduce((y, small) => {
     const r = b.op('Resize', [small, '', '', sizes], { mode: 'linear', coordinate_transformation_mode: 'half_pixel' });
     return b.add(y, b.mul(r, b.mul(y, b.sub(y, one))));
-  }, v);
+  }, y0);
 }
 
-/** RGB curves at full resolution (PIE's form), maps at 1/k split while small and upsampled per iteration. */
-function rgbCurvesFullRes(b: GraphBuilder, x: string, curvesSmall: string, downscale: number): string {
-  if (downscale === 1) return addCurveIterations(b, x, curvesSmall).at(-1)!;
-  const shape = b.op('Shape', [x]);
-  const sizes = b.concat([b.op('Slice', [shape, b.ints([0]), b.ints([1])]), b.ints([3]), b.op('Slice', [shape, b.ints([2]), b.ints([4])])], 0);
-  const maps = b.node('Split', [curvesSmall], { axis: 1, num_outputs: ITERATIONS }, { outputs: ITERATIONS });
-  const one = b.scalar(1);
-  return maps.reduce((y, small) => {
-    const r = b.op('Resize', [small, '', '', sizes], { mode: 'linear', coordinate_transformation_mode: 'half_pixel' });
-    return b.add(y, b.mul(r, b.mul(y, b.sub(y, one))));
-  }, x);
-}
-
-/** A single-channel map [N,1,h,w] bilinearly upsampled to the height and width of `like` [N,C,H,W]. */
-function upsampleLike(b: GraphBuilder, small: string, like: string): string {
+/** [N, channels, H, W] of `like` [N,C,H,W], as Resize sizes. */
+function sizesLike(b: GraphBuilder, like: string, channels: number): string {
   const shape = b.op('Shape', [like]);
-  const sizes = b.concat([b.op('Slice', [shape, b.ints([0]), b.ints([1])]), b.ints([1]), b.op('Slice', [shape, b.ints([2]), b.ints([4])])], 0);
-  return b.op('Resize', [small, '', '', sizes], { mode: 'linear', coordinate_transformation_mode: 'half_pixel' });
+  return b.concat([b.op('Slice', [shape, b.ints([0]), b.ints([1])]), b.ints([channels]), b.op('Slice', [shape, b.ints([2]), b.ints([4])])], 0);
+}
+
+/** A single-channel map [N,1,h,w] bilinearly upsampled to the height and width of `like`. */
+function upsampleLike(b: GraphBuilder, small: string, like: string): string {
+  return b.op('Resize', [small, '', '', sizesLike(b, like, 1)], { mode: 'linear', coordinate_transformation_mode: 'half_pixel' });
 }
 
 /** The scene's exposure target [N,1,1,1] from a luma thumbnail, smoothed with the camera's state ([N]). */
@@ -264,7 +258,7 @@ export function addTone(b: GraphBuilder, x: string, xSmall: string, curvesSmall:
   let y: string;
   if (o.form === 'value') {
     const v = addValue(b, x);
-    let v2 = valueCurvesFullRes(b, v, maps, o.downscale);
+    let v2 = curvesFullRes(b, v, maps, o.downscale, 1);
     if (target) {
       const vs = strided(b, v);
       const g = fitGamma(b, strided(b, v2), b.div(strided(b, addLuma(b, x)), b.op('Max', [vs, b.scalar(EPS_V)])), target);
@@ -282,7 +276,7 @@ export function addTone(b: GraphBuilder, x: string, xSmall: string, curvesSmall:
       y = b.add(b.mul(luma, gain), b.mul(b.sub(x, luma), b.op('Pow', [gain, b.scalar(sat)])));
     }
   } else {
-    y = rgbCurvesFullRes(b, x, maps, o.downscale);
+    y = curvesFullRes(b, x, maps, o.downscale, 3);
     if (target) {
       const yc = clip(b, y, 0, 1);
       y = b.op('Pow', [yc, fitGamma(b, strided(b, addLuma(b, yc)), undefined, target)]);
