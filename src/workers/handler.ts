@@ -1,0 +1,90 @@
+// What an inference worker does: a thread that owns ONNX Runtime sessions (enhancers, curve appliers, face
+// detectors) and runs the requests of src/workers/protocol.ts one at a time. session.run blocks the
+// thread that calls it (onnxruntime-node only defers it with setImmediate), so it happens here and
+// the main thread keeps reading cameras and writing encoders. Results go back transferred.
+import { isMainThread, parentPort } from 'node:worker_threads';
+import { FaceDetector } from '../detect/detector.js';
+import { detectAlong } from '../detect/path.js';
+import { CurveApplier } from '../enhance/apply-graph.js';
+import { Enhancer } from '../enhance/enhancer.js';
+import { isPieError, messageOf } from '../errors.js';
+import { transferablesOf, type Request, type Response, type Results, type SessionSpec, type WireError } from './protocol.js';
+
+type Session =
+  | { readonly kind: 'enhancer'; readonly s: Enhancer }
+  | { readonly kind: 'applier'; readonly s: CurveApplier }
+  | { readonly kind: 'detector'; readonly s: FaceDetector };
+
+interface Kinds { enhancer: Enhancer; applier: CurveApplier; detector: FaceDetector }
+
+class NoSession extends Error {}
+
+/** The request handler: sessions by key, opened and closed on request. Exported for wrappers (tests). */
+export function createHandler(): (req: Request) => Promise<Results[keyof Results]> {
+  const sessions = new Map<string, Session>();
+  const get = <K extends keyof Kinds>(key: string, kind: K): Kinds[K] => {
+    const s = sessions.get(key);
+    if (!s || s.kind !== kind) throw new NoSession(`no ${kind} session ${JSON.stringify(key)} in this worker`);
+    return s.s as Kinds[K];
+  };
+  const open = async (spec: SessionSpec): Promise<Session> => {
+    switch (spec.kind) {
+      case 'enhancer': return { kind: 'enhancer', s: await Enhancer.open(spec.options) };
+      case 'applier': return { kind: 'applier', s: await CurveApplier.open(spec.options) };
+      case 'detector': return { kind: 'detector', s: await FaceDetector.open(spec.options) };
+    }
+  };
+  return async (req) => {
+    switch (req.type) {
+      case 'open': {
+        const s = await open(req.spec);
+        await sessions.get(req.key)?.s.close(); // reopening a key replaces it
+        sessions.set(req.key, s);
+        return { description: s.s.describe(), provider: s.s.provider };
+      }
+      case 'close': {
+        await sessions.get(req.key)?.s.close();
+        sessions.delete(req.key);
+        return null;
+      }
+      case 'enhance': return get(req.key, 'enhancer').enhance(req.frames, ...req.args);
+      case 'curves': return get(req.key, 'enhancer').estimateCurves(req.frames, ...req.args);
+      case 'apply': return get(req.key, 'applier').apply(req.frames, req.curves, ...req.args);
+      case 'detect': return detectAlong(get(req.key, 'detector'), req.frames, req.path);
+    }
+  };
+}
+
+const wireError = (e: unknown): WireError => {
+  if (e instanceof NoSession) return { kind: 'no-session', message: e.message };
+  if (isPieError(e)) {
+    // PieError's message carries "\n  fix: …"; send the parts so the main thread rebuilds the same error.
+    const [message = e.message] = e.message.split('\n  fix: ');
+    return { kind: 'failed', message, pieKind: e.kind, ...(e.fix !== undefined ? { fix: e.fix } : {}) };
+  }
+  return { kind: 'failed', message: messageOf(e) };
+};
+
+/** Serves requests from the parent, strictly one after another (a session is not re-entered). */
+export function serve(handle: (req: Request) => Promise<Results[keyof Results]>): void {
+  const port = parentPort;
+  if (!port || isMainThread) throw new Error('inference-worker runs as a worker thread (InferencePool starts it)');
+  let chain: Promise<unknown> = Promise.resolve();
+  port.on('message', (req: Request) => {
+    chain = chain.then(async () => {
+      let msg: Response;
+      try {
+        msg = { id: req.id, ok: true, result: await handle(req) };
+      } catch (e) {
+        msg = { id: req.id, ok: false, error: wireError(e) };
+      }
+      try {
+        port.postMessage(msg, msg.ok ? transferablesOf(msg.result) : []);
+      } catch {
+        // A buffer that cannot be moved (one ONNX Runtime still owns) goes copied instead.
+        port.postMessage(msg);
+      }
+    });
+  });
+  port.postMessage({ type: 'ready' } satisfies Response);
+}

@@ -1,0 +1,268 @@
+// A pool of inference workers of one role (enhancement, or detection): each worker owns a copy of
+// every session opened on the pool, requests go to the least busy worker, and each worker holds at
+// most 1 + `queue` requests (beyond that a request fails 'busy' at once: a counted drop upstream,
+// never a stalled camera). A worker that dies or runs past the timeout is replaced, its sessions
+// reopened, and what it held fails 'died' / 'timeout'; the others go on meanwhile.
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { DetectPathOptions, FrameForDetection } from '../detect/path.js';
+import type { Face } from '../detect/types.js';
+import type { CurveMaps, EnhancedBatch } from '../enhance/enhancer.js';
+import { PieError } from '../errors.js';
+import type { RgbImage } from '../image/types.js';
+import { ownCopy, transferablesOf, WorkerError, type ApplyArgs, type CurvesArgs, type EnhanceArgs, type Request, type Response, type Results, type SessionInfo, type SessionSpec } from './protocol.js';
+
+export interface PoolOptions {
+  /** Names the pool in logs and errors ('enhance', 'detect'). */
+  readonly name: string;
+  /** Workers, ≥ 1. */
+  readonly size: number;
+  /** ONNX Runtime intra-op threads of each session in each worker. */
+  readonly threads: number;
+  /** Requests a worker may hold beyond the one it runs (≥ 0). */
+  readonly queue: number;
+  /** A request running longer than this kills its worker (it is replaced). */
+  readonly timeoutMs: number;
+  readonly log?: (line: string) => void;
+  /** The worker's entry module; default inference-worker (tests pass a wrapper of handler.ts). */
+  readonly entry?: URL;
+}
+
+/** Sizes for a machine: enhancement gets the cores, detection one worker beside it. */
+export function defaultPoolSizes(cores = os.availableParallelism()): { enhance: { size: number; threads: number }; detect: { size: number; threads: number } } {
+  // Several workers only pay once each still gets ≥ 2 threads; on 2 cores one worker of 2 threads
+  // beats two of 1 (the session's own threads already use both cores).
+  const size = Math.max(1, Math.floor(cores / 4));
+  return { enhance: { size, threads: Math.max(1, Math.floor(cores / size)) }, detect: { size: 1, threads: Math.max(1, Math.floor(cores / 2)) } };
+}
+
+interface Pending {
+  readonly resolve: (r: Results[keyof Results]) => void;
+  readonly reject: (e: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+interface Slot {
+  readonly index: number;
+  worker: Worker;
+  /** Accepts work: started, and every session of the pool is open in it. */
+  ready: boolean;
+  readonly pending: Map<number, Pending>;
+  /** Consecutive failed starts, for the restart backoff. */
+  failures: number;
+}
+
+export interface PoolStats {
+  readonly workers: number;
+  readonly ready: number;
+  readonly inFlight: number;
+  readonly restarts: number;
+  readonly completed: number;
+  readonly failed: Readonly<Record<string, number>>;
+}
+
+const DEFAULT_ENTRY = new URL(`./inference-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+const MAX_RESTART_DELAY_MS = 5000;
+
+export class InferencePool {
+  private readonly slots: Slot[] = [];
+  /** Every open session, so a replacement worker reopens them. */
+  private readonly specs = new Map<string, SessionSpec>();
+  private nextId = 1;
+  private closed = false;
+  /** start() has finished: from now on a worker that exits is replaced. */
+  private running = false;
+  private restarts = 0;
+  private completed = 0;
+  private readonly failed: Record<string, number> = {};
+  private readonly log: (line: string) => void;
+  private readonly entry: URL;
+
+  private constructor(readonly o: PoolOptions) {
+    this.log = o.log ?? (() => {});
+    this.entry = o.entry ?? DEFAULT_ENTRY;
+  }
+
+  /** Starts `size` workers and waits until each has said it is ready. */
+  static async start(o: PoolOptions): Promise<InferencePool> {
+    for (const [k, min] of [['size', 1], ['threads', 1], ['queue', 0], ['timeoutMs', 1]] as const) {
+      if (!(Number.isInteger(o[k]) && o[k] >= min)) throw new PieError('config', `${o.name} workers: ${k} ${o[k]} is not an integer ≥ ${min}`, `set workers.${o.name}.${k} to ${min} or more`);
+    }
+    const pool = new InferencePool(o);
+    try {
+      await Promise.all(Array.from({ length: o.size }, (_, i) => pool.spawn(i)));
+      pool.running = true;
+    } catch (e) {
+      await pool.close();
+      throw e;
+    }
+    return pool;
+  }
+
+  /** Requests the pool takes at once (each worker's running one and its queue). */
+  get capacity(): number { return this.o.size * (1 + this.o.queue); }
+
+  stats(): PoolStats {
+    return {
+      workers: this.slots.length, ready: this.slots.filter((s) => s.ready).length,
+      inFlight: this.slots.reduce((n, s) => n + s.pending.size, 0), restarts: this.restarts, completed: this.completed, failed: { ...this.failed },
+    };
+  }
+
+  /** Opens a session under `key` in every worker (replacing one of that key); the first worker's description. */
+  async open(key: string, spec: SessionSpec): Promise<SessionInfo> {
+    const full = withThreads(spec, this.o.threads);
+    // Recorded first, so a worker that becomes ready meanwhile opens it too.
+    const before = this.specs.get(key);
+    this.specs.set(key, full);
+    try {
+      const infos = await Promise.all(this.slots.filter((s) => s.ready).map((s) => this.send(s, { type: 'open', id: 0, key, spec: full }, false)));
+      if (infos[0]) return infos[0];
+      throw new WorkerError('busy', `no ${this.o.name} worker is ready (restarting)`);
+    } catch (e) {
+      if (before) this.specs.set(key, before); else this.specs.delete(key);
+      throw e;
+    }
+  }
+
+  async closeSession(key: string): Promise<void> {
+    this.specs.delete(key);
+    await Promise.allSettled(this.slots.filter((s) => s.ready).map((s) => this.send(s, { type: 'close', id: 0, key }, false)));
+  }
+
+  enhance(key: string, frames: readonly RgbImage[], ...args: EnhanceArgs): Promise<EnhancedBatch> {
+    return this.submit({ type: 'enhance', id: 0, key, frames: frames.map(ownCopy), args });
+  }
+
+  curves(key: string, frames: readonly RgbImage[], ...args: CurvesArgs): Promise<CurveMaps> {
+    return this.submit({ type: 'curves', id: 0, key, frames: frames.map(ownCopy), args });
+  }
+
+  apply(key: string, frames: readonly RgbImage[], curves: CurveMaps, ...args: ApplyArgs): Promise<RgbImage[]> {
+    // The curves were made for this call (the region cache's smoothed copy): moved, not copied.
+    return this.submit({ type: 'apply', id: 0, key, frames: frames.map(ownCopy), curves, args });
+  }
+
+  detect(key: string, frames: readonly FrameForDetection[], path: DetectPathOptions): Promise<Face[][]> {
+    const copied = frames.map((f) => ({ raw: ownCopy(f.raw), ...(f.enhanced ? { enhanced: ownCopy(f.enhanced) } : {}) }));
+    return this.submit({ type: 'detect', id: 0, key, frames: copied, path });
+  }
+
+  /** Kills worker `index` as a crash would (tests; an operator's last resort): it is replaced. */
+  kill(index: number): Promise<number> {
+    const s = this.slots[index];
+    if (!s) throw new RangeError(`${this.o.name} pool has no worker ${index}`);
+    return s.worker.terminate();
+  }
+
+  /** Stops every worker; what they held fails 'closed'. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of this.slots) s.ready = false;
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    for (const s of this.slots) this.failAll(s, 'closed', `the ${this.o.name} pool is closed`);
+  }
+
+  private submit<T extends Request['type']>(req: Extract<Request, { type: T }>): Promise<Results[T]> {
+    if (this.closed) return Promise.reject(new WorkerError('closed', `the ${this.o.name} pool is closed`));
+    let best: Slot | undefined;
+    for (const s of this.slots) if (s.ready && s.pending.size <= this.o.queue && (!best || s.pending.size < best.pending.size)) best = s;
+    if (!best) {
+      this.count('busy');
+      const why = this.slots.some((s) => s.ready) ? `every ${this.o.name} worker holds ${1 + this.o.queue} requests` : `no ${this.o.name} worker is ready (restarting)`;
+      return Promise.reject(new WorkerError('busy', why));
+    }
+    return this.send(best, req, true);
+  }
+
+  private send<T extends Request['type']>(s: Slot, req: Extract<Request, { type: T }>, timed: boolean): Promise<Results[T]> {
+    const id = this.nextId++;
+    const msg = { ...req, id };
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (!timed || !s.pending.has(id)) return;
+        this.log(`${this.o.name} worker ${s.index} ran past ${this.o.timeoutMs} ms: replacing it`);
+        s.pending.delete(id);
+        this.count('timeout');
+        reject(new WorkerError('timeout', `the ${this.o.name} worker took over ${this.o.timeoutMs} ms`));
+        void s.worker.terminate();
+      }, timed ? this.o.timeoutMs : 2 ** 31 - 1);
+      timer.unref();
+      // The worker answers a request of type T with Results[T] (handler.ts); the map erases T.
+      s.pending.set(id, { resolve: resolve as (r: Results[keyof Results]) => void, reject, timer });
+      s.worker.postMessage(msg, transferablesOf(msg));
+    });
+  }
+
+  private count(kind: string): void { this.failed[kind] = (this.failed[kind] ?? 0) + 1; }
+
+  private failAll(s: Slot, kind: 'died' | 'closed', message: string): void {
+    for (const [, p] of s.pending) { clearTimeout(p.timer); if (kind === 'died') this.count(kind); p.reject(new WorkerError(kind, message)); }
+    s.pending.clear();
+  }
+
+  private newWorker(): Worker {
+    // From sources (vitest, tsx) the entry is TypeScript: a small .mjs registers tsx in the thread first.
+    if (this.entry.pathname.endsWith('.ts')) return new Worker(new URL('./ts-boot.mjs', import.meta.url), { workerData: { entry: this.entry.href } });
+    return new Worker(this.entry);
+  }
+
+  /** Starts worker `index` (first start or replacement) and opens the pool's sessions in it. */
+  private spawn(index: number): Promise<void> {
+    const worker = this.newWorker();
+    const slot: Slot = this.slots[index] ?? { index, worker, ready: false, pending: new Map(), failures: 0 };
+    slot.worker = worker;
+    slot.ready = false;
+    this.slots[index] = slot;
+    return new Promise<void>((resolve, reject) => {
+      let started = false;
+      worker.on('message', (m: Response) => {
+        if ('type' in m) {
+          // Ready: reopen what the pool holds, then take work.
+          void this.reopen(slot).then(() => {
+            started = true;
+            slot.failures = 0;
+            slot.ready = !this.closed;
+            resolve();
+          }, (e: unknown) => { reject(e instanceof Error ? e : new Error(String(e))); void worker.terminate(); });
+          return;
+        }
+        const p = slot.pending.get(m.id);
+        if (!p) return; // timed out meanwhile
+        slot.pending.delete(m.id);
+        clearTimeout(p.timer);
+        if (m.ok) { this.completed++; p.resolve(m.result); return; }
+        this.count(m.error.kind);
+        p.reject(m.error.pieKind ? new PieError(m.error.pieKind, m.error.message, m.error.fix) : new WorkerError(m.error.kind, m.error.message));
+      });
+      worker.on('error', (e) => { this.log(`${this.o.name} worker ${index} failed: ${e.message}`); });
+      worker.on('exit', (code) => {
+        if (slot.worker !== worker) return;
+        slot.ready = false;
+        this.failAll(slot, this.closed ? 'closed' : 'died', `the ${this.o.name} worker ${index} exited (code ${code}) while running it; it is being replaced`);
+        if (!started) reject(new Error(`the ${this.o.name} worker ${index} exited (code ${code}) before it was ready`));
+        // A worker that fails during start() fails the start; only a running pool replaces workers.
+        if (this.closed || !this.running) return;
+        this.restarts++;
+        const delay = Math.min(MAX_RESTART_DELAY_MS, 100 * 2 ** slot.failures);
+        slot.failures++;
+        this.log(`${this.o.name} worker ${index} exited (code ${code}); restarting in ${delay} ms`);
+        setTimeout(() => { if (!this.closed) this.spawn(index).catch((e: unknown) => this.log(`${this.o.name} worker ${index} did not restart: ${e instanceof Error ? e.message : String(e)}`)); }, delay).unref();
+      });
+    });
+  }
+
+  private async reopen(s: Slot): Promise<void> {
+    for (const [key, spec] of this.specs) await this.send(s, { type: 'open', id: 0, key, spec }, false);
+  }
+}
+
+function withThreads(spec: SessionSpec, threads: number): SessionSpec {
+  if (spec.options.threads !== undefined) return spec;
+  switch (spec.kind) {
+    case 'enhancer': return { kind: spec.kind, options: { ...spec.options, threads } };
+    case 'applier': return { kind: spec.kind, options: { ...spec.options, threads } };
+    case 'detector': return { kind: spec.kind, options: { ...spec.options, threads } };
+  }
+}

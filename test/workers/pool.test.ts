@@ -1,0 +1,128 @@
+// The inference pool with real worker threads and real ONNX Runtime sessions (the shipped model,
+// BlazeFace from node_modules): results come back to the frames they belong to, a killed worker is
+// replaced, and nothing piles up over many frames.
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CurveApplier } from '../../src/enhance/apply-graph.js';
+import { DEFAULT_MODEL_PATH, Enhancer } from '../../src/enhance/enhancer.js';
+import type { RgbImage } from '../../src/image/types.js';
+import { InferencePool } from '../../src/workers/pool.js';
+import { isWorkerError } from '../../src/workers/protocol.js';
+
+const image = (w: number, h: number, f: (i: number) => number): RgbImage => ({ width: w, height: h, data: Uint8Array.from({ length: w * h * 3 }, (_, i) => f(i)) });
+const pools: InferencePool[] = [];
+const start = async (o: Partial<Parameters<typeof InferencePool.start>[0]> = {}): Promise<InferencePool> => {
+  const p = await InferencePool.start({ name: 'enhance', size: 1, threads: 1, queue: 1, timeoutMs: 30_000, ...o });
+  pools.push(p);
+  return p;
+};
+afterEach(async () => { await Promise.all(pools.splice(0).map((p) => p.close())); });
+
+const enhancerSpec = { kind: 'enhancer', options: { modelPath: DEFAULT_MODEL_PATH, downscale: 4, spin: false } } as const;
+
+describe('InferencePool', () => {
+  it('returns the frames of two cameras in one batch to their own cameras, byte for byte as in-process', async () => {
+    const pool = await start();
+    const info = await pool.open('m', enhancerSpec);
+    expect(info.provider).toBe('cpu');
+    // Two cameras, unlike content: a dark gradient and a brighter checker.
+    const a = image(32, 24, (i) => (i * 7) % 40), b = image(32, 24, (i) => ((i >> 4) & 1 ? 90 : 20));
+    const local = await Enhancer.open({ ...enhancerSpec.options, threads: 1 });
+    try {
+      const want = (await local.enhance([a, b])).frames;
+      const got = (await pool.enhance('m', [a, b])).frames;
+      expect(got).toHaveLength(2);
+      expect(Buffer.from(got[0]!.data).equals(Buffer.from(want[0]!.data))).toBe(true);
+      expect(Buffer.from(got[1]!.data).equals(Buffer.from(want[1]!.data))).toBe(true);
+      expect(Buffer.from(got[0]!.data).equals(Buffer.from(got[1]!.data))).toBe(false);
+      // The camera's own buffers stay usable: the pool sent copies.
+      expect(a.data.byteLength).toBe(32 * 24 * 3);
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('runs the region-cache halves (curves, then apply) in workers', async () => {
+    const pool = await start();
+    await pool.open('curves', { kind: 'enhancer', options: { ...enhancerSpec.options, curvesOutput: 'only' } });
+    await pool.open('apply', { kind: 'applier', options: { downscale: 4, spin: false } });
+    const f = image(16, 16, (i) => i % 50);
+    const curves = await pool.curves('curves', [f]);
+    expect(curves.dims).toEqual([1, 24, 4, 4]);
+    const kept = { dims: curves.dims, data: curves.data.slice() };
+    const [out] = await pool.apply('apply', [f], curves);
+    // The curves were moved to the worker, not copied.
+    expect(curves.data.length).toBe(0);
+    const local = await CurveApplier.open({ downscale: 4, threads: 1 });
+    try {
+      const [want] = await local.apply([f], kept);
+      expect(Buffer.from(out!.data).equals(Buffer.from(want!.data))).toBe(true);
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('replaces a worker killed mid-batch: its request fails "died", the next ones run', async () => {
+    const logs: string[] = [];
+    const pool = await start({ size: 2, log: (l) => logs.push(l) });
+    await pool.open('m', enhancerSpec);
+    const big = image(640, 360, (i) => i % 60);
+    // Both idle: the batch goes to worker 0, which is killed while it runs.
+    const running = pool.enhance('m', [big, big, big, big]);
+    await pool.kill(0);
+    const r = await running.then(() => 'ok', (e: unknown) => e);
+    expect(isWorkerError(r, 'died')).toBe(true);
+    expect(pool.stats().failed).toEqual({ died: 1 });
+    const t0 = Date.now();
+    while (pool.stats().ready < 2) {
+      if (Date.now() - t0 > 20_000) throw new Error(`worker not replaced: ${JSON.stringify(pool.stats())}; ${logs.join('; ')}`);
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    expect(pool.stats().restarts).toBe(1);
+    // Both workers (the replacement reopened the session) serve requests again.
+    const small = image(16, 16, (i) => i % 30);
+    const outs = await Promise.all([pool.enhance('m', [small]), pool.enhance('m', [small])]);
+    expect(outs.map((o) => o.frames[0]!.data.length)).toEqual([768, 768]);
+  });
+
+  it('fails "busy" at once when every worker holds its queue, and never holds more', async () => {
+    const pool = await start({ queue: 0 });
+    await pool.open('m', enhancerSpec);
+    const f = image(64, 64, (i) => i % 50);
+    const first = pool.enhance('m', [f]);
+    const second = pool.enhance('m', [f]).then(() => 'ok', (e: unknown) => e);
+    expect(isWorkerError(await second, 'busy')).toBe(true);
+    await first;
+    expect(pool.stats()).toMatchObject({ inFlight: 0, failed: { busy: 1 } });
+  });
+
+  it('rethrows a session error as the PieError the worker raised', async () => {
+    const pool = await start();
+    await expect(pool.open('bad', { kind: 'enhancer', options: { modelPath: '/nonexistent/model.onnx' } })).rejects.toMatchObject({ name: 'PieError(model)' });
+    await expect(pool.enhance('bad', [image(4, 4, () => 1)])).rejects.toMatchObject({ kind: 'no-session' });
+  });
+
+  it('leaks no buffers over 10,000 frames', async () => {
+    const pool = await start({ queue: 2 });
+    await pool.open('m', enhancerSpec);
+    const f = image(16, 16, (i) => (i * 3) % 50);
+    const inFlight: Promise<unknown>[] = [];
+    // A real collection before each reading, so garbage not yet collected does not pass for a leak.
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    let baseline = 0;
+    for (let i = 0; i < 10_000; i += 2) {
+      // Two frames a request, up to the pool's capacity in flight, as the pipeline does.
+      inFlight.push(pool.enhance('m', [f, f]));
+      if (inFlight.length >= pool.capacity) await inFlight.shift();
+      if (i === 1000) { gc(); baseline = process.memoryUsage().arrayBuffers; }
+    }
+    await Promise.all(inFlight);
+    // completed: the 5,000 requests and the open.
+    expect(pool.stats()).toMatchObject({ inFlight: 0, completed: 5001, failed: {} });
+    gc();
+    // 10,000 frames in and out is 15 MB of pixels each way; what stays must be far below that.
+    expect(process.memoryUsage().arrayBuffers - baseline).toBeLessThan(4 * 2 ** 20);
+  });
+});
