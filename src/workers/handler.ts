@@ -8,7 +8,7 @@ import { detectAlong } from '../detect/path.js';
 import { CurveApplier } from '../enhance/apply-graph.js';
 import { Enhancer } from '../enhance/enhancer.js';
 import { isPieError, messageOf } from '../errors.js';
-import { transferablesOf, type Request, type Response, type Results, type SessionSpec, type WireError } from './protocol.js';
+import { transferablesOf, type Request, type Retire, type Response, type Results, type SessionSpec, type WireError } from './protocol.js';
 
 type Session =
   | { readonly kind: 'enhancer'; readonly s: Enhancer }
@@ -70,7 +70,10 @@ export function serve(handle: (req: Request) => Promise<Results[keyof Results]>)
   const port = parentPort;
   if (!port || isMainThread) throw new Error('inference-worker runs as a worker thread (InferencePool starts it)');
   let chain: Promise<unknown> = Promise.resolve();
-  port.on('message', (req: Request) => {
+  port.on('message', (req: Request | Retire) => {
+    // Handled between runs (a run blocks this thread, so no message is read during one): what is
+    // queued behind is abandoned, and the pool fails it 'died'.
+    if (req.type === 'retire') process.exit(0);
     chain = chain.then(async () => {
       let msg: Response;
       try {

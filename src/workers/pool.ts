@@ -10,7 +10,7 @@ import type { Face } from '../detect/types.js';
 import type { CurveMaps, EnhancedBatch } from '../enhance/enhancer.js';
 import { PieError } from '../errors.js';
 import type { RgbImage } from '../image/types.js';
-import { ownCopy, transferablesOf, WorkerError, type ApplyArgs, type CurvesArgs, type EnhanceArgs, type Request, type Response, type Results, type SessionInfo, type SessionSpec } from './protocol.js';
+import { ownCopy, transferablesOf, WorkerError, type ApplyArgs, type CurvesArgs, type EnhanceArgs, type Request, type Response, type Retire, type Results, type SessionInfo, type SessionSpec } from './protocol.js';
 
 export interface PoolOptions {
   /** Names the pool in logs and errors ('enhance', 'detect'). */
@@ -63,9 +63,23 @@ export interface PoolStats {
 
 const DEFAULT_ENTRY = new URL(`./inference-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 const MAX_RESTART_DELAY_MS = 5000;
+/** How long close() waits for a worker's run to end before terminating it anyway. */
+const CLOSE_WAIT_MS = 30_000;
+
+/** Asks a worker to retire and waits for its exit; terminates it only past `ms` (a run that never ends). */
+function exited(w: Worker, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (w.threadId === -1) return resolve(); // already gone
+    const timer = setTimeout(() => { void w.terminate().then(() => resolve()); }, ms);
+    w.once('exit', () => { clearTimeout(timer); resolve(); });
+    w.postMessage({ type: 'retire' } satisfies Retire);
+  });
+}
 
 export class InferencePool {
   private readonly slots: Slot[] = [];
+  /** Workers replaced while stuck in a run: their exit, when it comes, is not a new failure. */
+  private readonly abandoned = new WeakSet<Worker>();
   /** Every open session, so a replacement worker reopens them. */
   private readonly specs = new Map<string, SessionSpec>();
   private nextId = 1;
@@ -148,19 +162,22 @@ export class InferencePool {
     return this.submit({ type: 'detect', id: 0, key, frames: copied, path });
   }
 
-  /** Kills worker `index` as a crash would (tests; an operator's last resort): it is replaced. */
-  kill(index: number): Promise<number> {
+  /**
+   * Makes worker `index` exit at its next moment between runs, dropping what it holds (they fail
+   * 'died'); it is replaced as after a crash. For tests and an operator's last resort.
+   */
+  retire(index: number): void {
     const s = this.slots[index];
     if (!s) throw new RangeError(`${this.o.name} pool has no worker ${index}`);
-    return s.worker.terminate();
+    s.worker.postMessage({ type: 'retire' } satisfies Retire);
   }
 
-  /** Stops every worker; what they held fails 'closed'. Safe to call twice. */
+  /** Stops every worker (each after the run it is in); what they held fails 'closed'. Safe to call twice. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     for (const s of this.slots) s.ready = false;
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    await Promise.all(this.slots.map((s) => exited(s.worker, CLOSE_WAIT_MS)));
     for (const s of this.slots) this.failAll(s, 'closed', `the ${this.o.name} pool is closed`);
   }
 
@@ -182,11 +199,11 @@ export class InferencePool {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         if (!timed || !s.pending.has(id)) return;
-        this.log(`${this.o.name} worker ${s.index} ran past ${this.o.timeoutMs} ms: replacing it`);
+        this.log(`${this.o.name} worker ${s.index} ran past ${this.o.timeoutMs} ms: replacing it (the stuck one exits when its run ends)`);
         s.pending.delete(id);
         this.count('timeout');
         reject(new WorkerError('timeout', `the ${this.o.name} worker took over ${this.o.timeoutMs} ms`));
-        void s.worker.terminate();
+        this.replace(s);
       }, timed ? this.o.timeoutMs : 2 ** 31 - 1);
       timer.unref();
       // The worker answers a request of type T with Results[T] (handler.ts); the map erases T.
@@ -238,19 +255,35 @@ export class InferencePool {
       });
       worker.on('error', (e) => { this.log(`${this.o.name} worker ${index} failed: ${e.message}`); });
       worker.on('exit', (code) => {
-        if (slot.worker !== worker) return;
+        if (slot.worker !== worker || this.abandoned.has(worker)) return; // replaced already
         slot.ready = false;
         this.failAll(slot, this.closed ? 'closed' : 'died', `the ${this.o.name} worker ${index} exited (code ${code}) while running it; it is being replaced`);
         if (!started) reject(new Error(`the ${this.o.name} worker ${index} exited (code ${code}) before it was ready`));
         // A worker that fails during start() fails the start; only a running pool replaces workers.
         if (this.closed || !this.running) return;
-        this.restarts++;
-        const delay = Math.min(MAX_RESTART_DELAY_MS, 100 * 2 ** slot.failures);
-        slot.failures++;
-        this.log(`${this.o.name} worker ${index} exited (code ${code}); restarting in ${delay} ms`);
-        setTimeout(() => { if (!this.closed) this.spawn(index).catch((e: unknown) => this.log(`${this.o.name} worker ${index} did not restart: ${e instanceof Error ? e.message : String(e)}`)); }, delay).unref();
+        this.restartLater(slot, `exited (code ${code})`);
       });
     });
+  }
+
+  private restartLater(slot: Slot, why: string): void {
+    this.restarts++;
+    const delay = Math.min(MAX_RESTART_DELAY_MS, 100 * 2 ** slot.failures);
+    slot.failures++;
+    this.log(`${this.o.name} worker ${slot.index} ${why}; restarting in ${delay} ms`);
+    setTimeout(() => {
+      if (!this.closed) this.spawn(slot.index).catch((e: unknown) => this.log(`${this.o.name} worker ${slot.index} did not restart: ${e instanceof Error ? e.message : String(e)}`));
+    }, delay).unref();
+  }
+
+  /** A worker stuck in a run: abandoned (it exits when the run ends), what it holds fails, a new one takes its place. */
+  private replace(slot: Slot): void {
+    const stuck = slot.worker;
+    this.abandoned.add(stuck);
+    slot.ready = false;
+    this.failAll(slot, 'died', `the ${this.o.name} worker ${slot.index} is stuck in a run; it is being replaced`);
+    stuck.postMessage({ type: 'retire' } satisfies Retire);
+    this.restartLater(slot, 'is stuck');
   }
 
   private async reopen(s: Slot): Promise<void> {

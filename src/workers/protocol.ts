@@ -34,6 +34,13 @@ export interface SessionInfo {
   readonly provider: Provider;
 }
 
+/**
+ * retire: exit at the next moment no session is running. Never Worker.terminate() a worker that may
+ * be inside session.run: the native call returns into a torn-down thread and aborts the whole
+ * process (measured: "terminate called after throwing an instance of 'Napi::Error'").
+ */
+export interface Retire { readonly type: 'retire' }
+
 export type Request =
   | { readonly type: 'open'; readonly id: number; readonly key: string; readonly spec: SessionSpec }
   | { readonly type: 'close'; readonly id: number; readonly key: string }

@@ -19,6 +19,7 @@ const start = async (o: Partial<Parameters<typeof InferencePool.start>[0]> = {})
 };
 afterEach(async () => { await Promise.all(pools.splice(0).map((p) => p.close())); });
 
+const FAULTY = new URL('../helpers/faulty-worker.ts', import.meta.url);
 const enhancerSpec = { kind: 'enhancer', options: { modelPath: DEFAULT_MODEL_PATH, downscale: 4, spin: false } } as const;
 
 describe('InferencePool', () => {
@@ -63,14 +64,13 @@ describe('InferencePool', () => {
     }
   });
 
-  it('replaces a worker killed mid-batch: its request fails "died", the next ones run', async () => {
+  it('replaces a worker that crashes mid-batch: its request fails "died", the next ones run', async () => {
     const logs: string[] = [];
-    const pool = await start({ size: 2, log: (l) => logs.push(l) });
+    const pool = await start({ size: 2, log: (l) => logs.push(l), entry: FAULTY });
     await pool.open('m', enhancerSpec);
-    const big = image(640, 360, (i) => i % 60);
-    // Both idle: the batch goes to worker 0, which is killed while it runs.
-    const running = pool.enhance('m', [big, big, big, big]);
-    await pool.kill(0);
+    // A first pixel of (255, 0, 255) makes the faulty stand-in crash while this batch runs.
+    const poison = image(640, 360, (i) => (i < 3 ? [255, 0, 255][i]! : i % 60));
+    const running = pool.enhance('m', [poison, poison, poison, poison]);
     const r = await running.then(() => 'ok', (e: unknown) => e);
     expect(isWorkerError(r, 'died')).toBe(true);
     expect(pool.stats().failed).toEqual({ died: 1 });
@@ -84,6 +84,21 @@ describe('InferencePool', () => {
     const small = image(16, 16, (i) => i % 30);
     const outs = await Promise.all([pool.enhance('m', [small]), pool.enhance('m', [small])]);
     expect(outs.map((o) => o.frames[0]!.data.length)).toEqual([768, 768]);
+  });
+
+  it('retires a worker between runs on request, and replaces it', async () => {
+    const pool = await start();
+    await pool.open('m', enhancerSpec);
+    const f = image(64, 64, (i) => i % 50);
+    const results = await Promise.allSettled([pool.enhance('m', [f]), pool.enhance('m', [f])].map((p, i) => (i === 0 ? (pool.retire(0), p) : p)));
+    // What the worker held when it left fails 'died' (or ran first); never anything else.
+    for (const r of results) if (r.status === 'rejected') expect(isWorkerError(r.reason, 'died')).toBe(true);
+    const t0 = Date.now();
+    while (pool.stats().ready < 1 || pool.stats().restarts < 1) {
+      if (Date.now() - t0 > 20_000) throw new Error('worker not replaced');
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    expect((await pool.enhance('m', [f])).frames).toHaveLength(1);
   });
 
   it('fails "busy" at once when every worker holds its queue, and never holds more', async () => {
