@@ -6,6 +6,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { PieError } from '../errors.js';
 import { faceSchema } from './events.js';
+import { STALL_REASONS } from './flow.js';
 
 // ---------------------------------------------------------------------------------------------
 // Shared pieces
@@ -42,12 +43,23 @@ export const errorSchema = z.strictObject({
 });
 export type ErrorBody = z.infer<typeof errorSchema>;
 
+/**
+ * Whether the camera's pictures reach its outputs (src/output/flow.ts): the same object, and so the
+ * same words, in /health, /api/cameras and the viewer. An online camera can still be stalled.
+ */
+export const flowSchema = z.strictObject({
+  stalled: z.boolean(),
+  reason: z.enum(STALL_REASONS).nullable(),
+  message: z.string().nullable(),
+  sinceMs: z.number().nullable(),
+});
+
 // ---------------------------------------------------------------------------------------------
 // GET /health (no token)
 
 export const healthSchema = z.strictObject({
   status: z.literal('ok'),
-  cameras: z.array(z.strictObject({ name: z.string(), state: cameraStateSchema })),
+  cameras: z.array(z.strictObject({ name: z.string(), state: cameraStateSchema, flow: flowSchema })),
 });
 export type Health = z.infer<typeof healthSchema>;
 
@@ -78,6 +90,7 @@ export const cameraInfoSchema = z.strictObject({
   streams: z.strictObject({ websocket: z.array(variantSchema), hls: z.array(variantSchema) }),
   provider: providerSchema,
   model: modelInfoSchema,
+  flow: flowSchema,
 });
 export type CameraInfo = z.infer<typeof cameraInfoSchema>;
 
@@ -90,6 +103,18 @@ export type CamerasResponse = z.infer<typeof camerasResponseSchema>;
 
 // ---------------------------------------------------------------------------------------------
 // GET /api/stats (Frigate's /api/stats, for what pie-stream has)
+
+const poolStatsSchema = z.strictObject({
+  workers: z.number().int().nonnegative(),
+  /** Workers taking work now (the others are starting or being replaced). */
+  ready: z.number().int().nonnegative(),
+  inFlight: z.number().int().nonnegative(),
+  /** Workers replaced after dying or getting stuck. */
+  restarts: z.number().int().nonnegative(),
+  completed: z.number().int().nonnegative(),
+  /** Requests that failed, by kind (busy, died, timeout, closed, no-session, failed). */
+  failed: z.record(z.string(), z.number().int().nonnegative()),
+});
 
 export const cameraStatsSchema = z.strictObject({
   /** Frames per second decoded from the camera. */
@@ -135,6 +160,11 @@ export const statsResponseSchema = z.strictObject({
     /** Milliseconds per detector call, smoothing and fusion included. */
     inference_ms: latencySchema,
   }).nullable(),
+  /** The inference worker pools (src/workers/pool.ts); detect is null while detection is off. */
+  workers: z.strictObject({
+    enhance: poolStatsSchema,
+    detect: poolStatsSchema.nullable(),
+  }),
   /** The MQTT publisher (mqtt: in the config, with detection on); null without one. */
   mqtt: z.strictObject({
     connected: z.boolean(),

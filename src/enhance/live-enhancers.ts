@@ -1,0 +1,240 @@
+// The enhancement stage of the live path: one enhancer session per distinct model, opened in every
+// enhancement worker (src/workers/pool.ts) and shared by the cameras that use it; model switches;
+// and a batch of frames of several cameras in, their enhanced frames out. A batch the workers
+// cannot take, or that a dying worker loses, costs counted drops ('busy', 'failed'), never the
+// pipeline. The region cache's per-camera state stays here, on the main thread (see README).
+import fs from 'node:fs';
+import path from 'node:path';
+import type { CameraConfig, PieConfig } from '../config/schema.js';
+import { messageOf } from '../errors.js';
+import type { CameraRuntime } from '../ingest/camera-runtime.js';
+import type { Frame } from '../ingest/frame.js';
+import type { RgbImage } from '../image/types.js';
+import { ApiError, resolveModelPath, type ModelInfo, type ModelSwitchResponse } from '../output/api.js';
+import type { PieMetrics } from '../output/metrics.js';
+import { readModelInfo } from '../output/model-info.js';
+import { LatencyWindow } from '../output/rate.js';
+import type { DropSink } from '../pipeline/dropCounter.js';
+import { RegionCache } from '../pipeline/regionCache.js';
+import type { InferencePool } from '../workers/pool.js';
+import { isWorkerError, type SessionInfo } from '../workers/protocol.js';
+import { DEFAULT_MODEL_PATH, type EnhancerOptions } from './enhancer.js';
+
+/**
+ * An enhanced frame with the raw bytes it was made from, for fused detection. The raw bytes are a
+ * reference to the camera's own frame buffer (never reused by ingest), not a copy, and it travels
+ * only on the way to the detector, where sampling and newest-wins keep a few frames at most: the
+ * outputs get plain Frames. Carrying it beats pairing by camera+seq, which would need a buffer of
+ * raw frames waiting for their enhanced twins, and rules for when to give up on one.
+ */
+export interface EnhancedFrame extends Frame {
+  readonly raw: Uint8Array;
+}
+
+/** Plain frame fields: what outputs get of an EnhancedFrame, so no sink holds on to raw bytes. */
+export const plainFrame = (f: Frame): Frame => ({ camera: f.camera, seq: f.seq, ptsMs: f.ptsMs, width: f.width, height: f.height, data: f.data });
+
+/** One open model, shared by the cameras whose modelKey is its key. */
+export interface EnhancerEntry {
+  readonly key: string;
+  readonly session: SessionInfo;
+  readonly info: ModelInfo;
+  /** Batches running on it now: a retired model's session is closed when this reaches 0. */
+  running: number;
+  retired: boolean;
+  batches: number;
+  readonly inference: LatencyWindow;
+}
+
+/** A model path as a key: absolute, links resolved, so one file is one enhancer whatever the spelling. */
+export function modelKeyOf(p: string): string {
+  const abs = path.resolve(p);
+  try { return fs.realpathSync(abs); } catch { return abs; }
+}
+
+/** How a model path is shown: relative to the working folder when inside it. */
+function shownPath(abs: string): string {
+  const rel = path.relative(process.cwd(), abs);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : abs;
+}
+
+/** The enhancer settings of a config, for one model: the same at start and on a model switch. */
+function enhancerOptions(config: PieConfig, modelPath: string): EnhancerOptions {
+  const e = config.enhance;
+  // With the region cache the enhancer only estimates curves (their exposure strength included);
+  // the applier then fits the final gamma.
+  return {
+    modelPath, downscale: e.downscale, provider: e.provider, strength: e.strength, spin: false,
+    ...(e.regionCache.enabled ? { curvesOutput: 'only' as const } : {}), ...(e.exposure !== undefined ? { exposure: e.exposure } : {}),
+  };
+}
+
+const APPLIER_KEY = 'applier';
+const sessionKey = (modelKey: string): string => `enhancer:${modelKey}`;
+
+export class LiveEnhancers {
+  private readonly entries = new Map<string, EnhancerEntry>();
+  /** The newest failure logged, so a failing worker is not logged once per batch. */
+  private lastFailure = '';
+
+  private constructor(
+    private readonly pool: InferencePool,
+    private readonly config: PieConfig,
+    private readonly cameras: ReadonlyMap<string, CameraRuntime>,
+    private readonly drops: DropSink,
+    private readonly metrics: PieMetrics,
+    private readonly log: (line: string) => void,
+    /** Folders a model named through the API may come from. */
+    readonly modelRoots: readonly string[],
+    private readonly cached: boolean,
+  ) {}
+
+  /** The model a camera starts with: its own, else enhance.model, else the shipped one. */
+  static modelOf(config: PieConfig, c: CameraConfig): string {
+    return c.model ?? config.enhance.model ?? DEFAULT_MODEL_PATH;
+  }
+
+  /** Opens every camera's model (one session per distinct file) and, with the region cache, the curve applier. */
+  static async open(pool: InferencePool, config: PieConfig, cameras: ReadonlyMap<string, CameraRuntime>, drops: DropSink, metrics: PieMetrics, log: (line: string) => void): Promise<LiveEnhancers> {
+    const keys = config.cameras.map((c) => modelKeyOf(LiveEnhancers.modelOf(config, c)));
+    const modelRoots = [...new Set([path.dirname(DEFAULT_MODEL_PATH), path.resolve('models'), ...keys.map((k) => path.dirname(k))])];
+    const rc = config.enhance.regionCache;
+    const live = new LiveEnhancers(pool, config, cameras, drops, metrics, log, modelRoots, rc.enabled);
+    for (const c of config.cameras) {
+      const key = modelKeyOf(LiveEnhancers.modelOf(config, c));
+      if (live.entries.has(key)) continue;
+      const session = await pool.open(sessionKey(key), { kind: 'enhancer', options: enhancerOptions(config, key) });
+      live.entries.set(key, newEntry(key, session, await readModelInfo(key, c.model ?? config.enhance.model ?? shownPath(key))));
+      log(`${session.description} (${pool.o.size} ${pool.o.name} worker${pool.o.size > 1 ? 's' : ''})`);
+    }
+    if (rc.enabled) {
+      const e = config.enhance;
+      const applier = await pool.open(APPLIER_KEY, { kind: 'applier', options: { downscale: e.downscale, provider: e.provider, spin: false, ...(e.exposure !== undefined ? { exposure: e.exposure } : {}) } });
+      log(`region cache on: alpha ${rc.alpha}, mix ${rc.mix}, re-segment every ${rc.refreshEvery} frames; ${applier.description}`);
+    }
+    return live;
+  }
+
+  entryOf(c: CameraRuntime): EnhancerEntry {
+    return this.entries.get(c.modelKey)!;
+  }
+
+  all(): EnhancerEntry[] { return [...this.entries.values()]; }
+
+  /** One line per open model: provider, threads, curve scale, model. */
+  describe(): string { return this.all().map((e) => e.session.description).join(' | '); }
+
+  /**
+   * Moves a camera to another model without touching its streams: the model is checked (inside the
+   * model folders, a DCE-Net), opened and warmed up in the workers while the old one keeps working,
+   * then the camera's model reference is swapped; the old session is closed once no camera and no
+   * running batch uses it. A camera's switches run one after another.
+   */
+  switchModel(c: CameraRuntime, requested: string, closing: () => boolean): Promise<ModelSwitchResponse> {
+    const run = c.switching.then(() => this.doSwitch(c, requested, closing));
+    c.switching = run.catch(() => {});
+    return run;
+  }
+
+  private async doSwitch(c: CameraRuntime, requested: string, closing: () => boolean): Promise<ModelSwitchResponse> {
+    const t0 = performance.now();
+    if (closing()) throw new ApiError(503, 'pie-stream is shutting down');
+    const file = await resolveModelPath(requested, this.modelRoots);
+    const info = await readModelInfo(file, requested);
+    const previous = this.entryOf(c);
+    let entry = this.entries.get(file);
+    if (!entry) {
+      const session = await this.pool.open(sessionKey(file), { kind: 'enhancer', options: enhancerOptions(this.config, file) });
+      // Warm-up: the first run of a session is slow; let it happen here, not on a live frame.
+      const blank = [{ width: c.config.width, height: c.config.height, data: new Uint8Array(c.config.width * c.config.height * 3) }];
+      await (this.cached ? this.pool.curves(sessionKey(file), blank) : this.pool.enhance(sessionKey(file), blank));
+      if (closing()) throw new ApiError(503, 'pie-stream is shutting down');
+      entry = newEntry(file, session, info);
+      this.entries.set(file, entry);
+    }
+    c.modelKey = entry.key;
+    c.cache = undefined; // the old model's smoothed curves must not leak into the new one's
+    this.retireUnused();
+    this.metrics.modelSwitched(c.config.name);
+    return { camera: c.config.name, model: entry.info, previous: previous.info, provider: entry.session.provider, switchMs: Math.round(performance.now() - t0) };
+  }
+
+  private retireUnused(): void {
+    const used = new Set([...this.cameras.values()].map((c) => c.modelKey));
+    for (const [key, e] of this.entries) {
+      if (used.has(key)) continue;
+      this.entries.delete(key);
+      e.retired = true;
+      if (e.running === 0) void this.pool.closeSession(sessionKey(key));
+    }
+  }
+
+  /**
+   * Runs a batch on each frame's camera's current model (a switch may land between batching and
+   * running). Frames the workers could not enhance are dropped and counted, and left out.
+   */
+  async enhance(frames: readonly Frame[]): Promise<EnhancedFrame[]> {
+    const groups = new Map<EnhancerEntry, Frame[]>();
+    for (const f of frames) {
+      const e = this.entryOf(this.cameras.get(f.camera)!);
+      const g = groups.get(e);
+      if (g) g.push(f); else groups.set(e, [f]);
+    }
+    // Marked running before any await, so a switch meanwhile cannot close a session this batch still needs.
+    for (const e of groups.keys()) e.running++;
+    const out = new Map<Frame, EnhancedFrame>();
+    try {
+      for (const [e, fs] of groups) {
+        const t0 = performance.now();
+        let r: readonly RgbImage[];
+        try {
+          r = this.cached ? await this.enhanceCached(e, fs) : (await this.pool.enhance(sessionKey(e.key), fs)).frames;
+        } catch (err) {
+          this.failed(fs, err);
+          continue;
+        }
+        const ms = performance.now() - t0;
+        e.batches++;
+        e.inference.add(ms);
+        this.metrics.batch(e.info.name, fs.length, ms);
+        fs.forEach((f, i) => out.set(f, { ...plainFrame(f), data: r[i]!.data, raw: f.data }));
+      }
+    } finally {
+      for (const e of groups.keys()) {
+        e.running--;
+        if (e.retired && e.running === 0) void this.pool.closeSession(sessionKey(e.key));
+      }
+    }
+    // In the batch's order, without the dropped ones.
+    return frames.flatMap((f) => out.get(f) ?? []);
+  }
+
+  private failed(frames: readonly Frame[], err: unknown): void {
+    const reason = isWorkerError(err, 'busy') ? 'busy' : 'failed';
+    for (const f of frames) this.drops.drop(f.camera, reason);
+    const line = `enhancement of ${frames.length} frame(s) dropped (${reason}): ${messageOf(err)}`;
+    if (reason === 'failed' && line !== this.lastFailure) this.log(line);
+    this.lastFailure = line;
+  }
+
+  /**
+   * The region-cache path: curves only from the workers, each frame's maps pooled per region and
+   * smoothed over time by its camera's cache (a batch may mix cameras), then applied in one run.
+   */
+  private async enhanceCached(e: EnhancerEntry, frames: readonly Frame[]): Promise<RgbImage[]> {
+    const curves = await this.pool.curves(sessionKey(e.key), frames);
+    const [n, ch, h, w] = curves.dims;
+    const per = ch * h * w, smoothed = new Float32Array(n * per);
+    const rc = this.config.enhance.regionCache;
+    frames.forEach((f, i) => {
+      const cam = this.cameras.get(f.camera)!;
+      cam.cache ??= new RegionCache({ downscale: this.config.enhance.downscale, alpha: rc.alpha, mix: rc.mix, refreshEvery: rc.refreshEvery });
+      smoothed.set(cam.cache.update(f, { dims: [ch, h, w], data: curves.data.subarray(i * per, (i + 1) * per) }).data, i * per);
+    });
+    return this.pool.apply(APPLIER_KEY, frames, { data: smoothed, dims: curves.dims });
+  }
+}
+
+function newEntry(key: string, session: SessionInfo, info: ModelInfo): EnhancerEntry {
+  return { key, session, info, running: 0, retired: false, batches: 0, inference: new LatencyWindow() };
+}
