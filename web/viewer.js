@@ -233,9 +233,14 @@ class Tile {
       const retry = info.state === 'restarting' ? ' · reconnecting…'
         : info.nextRetryAtMs !== null ? ` · retrying in ${Math.max(0, Math.round((info.nextRetryAtMs - Date.now()) / 1000))} s` : '';
       detail = `${info.lastError ? info.lastError.message : info.state}${retry}`;
-    } else if (shown.started && shown.frames > 0 && now - shown.lastFrameAt > STALL_MS) {
+    } else if (info.flow.stalled) {
+      // The server's own judgement, in the words /health and /api/cameras use (src/output/flow.ts).
       down = 'Stream stalled';
-      detail = `no picture for ${Math.round((now - shown.lastFrameAt) / 1000)} s; reconnecting`;
+      detail = info.flow.message ?? '';
+    } else if (shown.started && shown.frames > 0 && now - shown.lastFrameAt > STALL_MS) {
+      // The server delivers, but this browser's player got nothing: the connection, not the camera.
+      down = 'Stream stalled';
+      detail = `no picture in this browser for ${Math.round((now - shown.lastFrameAt) / 1000)} s while pie-stream delivers frames; reconnecting`;
     }
     this.root.classList.toggle('is-down', down !== '');
     this.q('.down-title').textContent = down;
