@@ -1,5 +1,9 @@
 // npm run bench -- pipeline [--seconds 10] [--warmup 3] [--sizes 640x360,1280x720] [--cameras 1,2,4]
 //                           [--fps 15] [--scenes moving,static] [--model FILE] [--flicker-stride S]
+//                           [--modes base,batch-off,cache,detect] [--out NAME]
+// Modes: base = batching on, cache off, detection off (the baseline); batch-off; cache = region cache
+// on; detect = the baseline with face detection on (tiled, 5 fps, fused, as config/example.yaml).
+// Inference runs in worker threads (src/workers/): the event-loop delay is the main thread's.
 // The whole live pipeline (PieApp: ffmpeg cameras → cross-camera batching → enhancement → sinks)
 // under a sustained load, issue 5's figures: processed fps per camera and in total, the dropped
 // fraction, latency from frame decoded to frame at the sink (p50, p95), CPU (this process and its
@@ -84,7 +88,14 @@ const SCENES = arg('scenes', 'moving,static')!.split(',').map((s) => {
   if (s !== 'moving' && s !== 'static') usage(`--scenes: ${s} is not moving or static`);
   return s as Scene;
 });
-const full = ['seconds', 'warmup', 'sizes', 'cameras', 'fps', 'scenes', 'flicker-stride'].every((f) => !process.argv.includes(`--${f}`));
+type Mode = 'base' | 'batch-off' | 'cache' | 'detect';
+const MODES = arg('modes', 'base,batch-off,cache,detect')!.split(',').map((s) => {
+  if (!['base', 'batch-off', 'cache', 'detect'].includes(s)) usage(`--modes: ${s} is not base, batch-off, cache or detect`);
+  return s as Mode;
+});
+const outName = arg('out');
+if (outName !== undefined && !/^[a-z0-9-]+$/.test(outName)) usage('--out: a name of a-z, 0-9 and -');
+const full = ['seconds', 'warmup', 'sizes', 'cameras', 'fps', 'scenes', 'flicker-stride', 'modes'].every((f) => !process.argv.includes(`--${f}`));
 
 const EXPOSURE = 0.08, NOISE = 4;
 const BATCH_ON = { maxSize: 4, maxWaitMs: 40 }, BATCH_OFF = { maxSize: 1, maxWaitMs: 0 };
@@ -203,7 +214,7 @@ class NullSink implements LiveSink {
 // ---------------------------------------------------------------------------------------------
 // One run
 
-interface RunSpec { scene: Scene; width: number; height: number; cameras: number; batch: boolean; cache: boolean }
+interface RunSpec { scene: Scene; width: number; height: number; cameras: number; batch: boolean; cache: boolean; detect: boolean }
 
 interface RunResult extends RunSpec {
   label: string;
@@ -238,6 +249,10 @@ interface RunResult extends RunSpec {
   rssMiB: { nodePeak: number; nodeEnd: number; ffmpegPeak: number | null };
   flicker: { ratio: number; outputDiff: number; inputDiff: number; pairs: number } | null;
   restarts: number;
+  /** With detection on: its calls, ms per call, and the frames it skipped by reason (not stream drops). */
+  detection: { runs: number; callMs: { p50: number; p95: number }; skipped: Record<string, number> } | null;
+  /** The worker pools at the end: replacements and failed requests by kind. */
+  workers: { enhance: { restarts: number; failed: Record<string, number> }; detect: { restarts: number; failed: Record<string, number> } | null };
 }
 
 const pct = (xs: number[], p: number): number => {
@@ -265,6 +280,7 @@ enhance:
   provider: cpu
   batch: { maxSize: ${b.maxSize}, maxWaitMs: ${b.maxWaitMs} }
   regionCache: { enabled: ${spec.cache} }
+detect: { enabled: ${spec.detect}, fps: 5, tiling: true, on: fused }
 server: { host: 127.0.0.1, port: 0 }
 `;
 }
@@ -272,7 +288,7 @@ server: { host: 127.0.0.1, port: 0 }
 let enhancerLine = '';
 
 async function runOne(spec: RunSpec, input: string): Promise<RunResult> {
-  const label = `${spec.scene} ${spec.width}x${spec.height} ×${spec.cameras} batch ${spec.batch ? 'on' : 'off'} cache ${spec.cache ? 'on' : 'off'}`;
+  const label = `${spec.scene} ${spec.width}x${spec.height} ×${spec.cameras} batch ${spec.batch ? 'on' : 'off'} cache ${spec.cache ? 'on' : 'off'} detect ${spec.detect ? 'on' : 'off'}`;
   const config = parseConfig(configYaml(spec, input), { source: label });
   const meters = new Map<string, CameraMeter>();
   config.cameras.forEach((c, i) => meters.set(c.name, new CameraMeter(i === 0, strideFor(spec.width))));
@@ -302,6 +318,7 @@ async function runOne(spec: RunSpec, input: string): Promise<RunResult> {
 
     const load1 = os.loadavg()[0]!;
     const drops0 = app.drops.snapshot();
+    const stats0 = app.stats();
     const batches0 = app.stats().enhancers.reduce((a, e) => a + e.batches, 0);
     const cpu0 = process.cpuUsage(), sys0 = systemTicks(), kids0 = childTicks();
     const w0 = performance.now();
@@ -377,6 +394,15 @@ async function runOne(spec: RunSpec, input: string): Promise<RunResult> {
       rssMiB: { nodePeak: Math.round(rssPeak / 2 ** 20), nodeEnd: Math.round(rssEnd / 2 ** 20), ffmpegPeak: HAS_PROC ? Math.round(kidsRssPeak / 2 ** 20) : null },
       flicker: f0.pairs > 0 ? { ratio: r3(f0.outSum / f0.rawSum), outputDiff: r3(f0.outSum / f0.pairs), inputDiff: r3(f0.rawSum / f0.pairs), pairs: f0.pairs } : null,
       restarts,
+      detection: stats.detector ? {
+        runs: stats.detector.runs - (stats0.detector?.runs ?? 0),
+        callMs: { p50: r1(stats.detector.inference_ms.p50), p95: r1(stats.detector.inference_ms.p95) },
+        skipped: Object.fromEntries(['fps', 'busy', 'failed'].map((r) => [r, Object.entries(stats.cameras).reduce((a, [name, c]) => a + (c.detection_dropped[r] ?? 0) - (stats0.cameras[name]?.detection_dropped[r] ?? 0), 0)])),
+      } : null,
+      workers: {
+        enhance: { restarts: stats.workers.enhance.restarts, failed: stats.workers.enhance.failed },
+        detect: stats.workers.detect ? { restarts: stats.workers.detect.restarts, failed: stats.workers.detect.failed } : null,
+      },
     };
   } finally {
     await app.close();
@@ -471,16 +497,18 @@ const specs: RunSpec[] = [];
 for (const scene of SCENES) {
   for (const [width, height] of SIZES) {
     for (const cameras of scene === 'static' ? [1] : CAMERAS) {
-      specs.push({ scene, width, height, cameras, batch: true, cache: false });
-      if (scene === 'moving') specs.push({ scene, width, height, cameras, batch: false, cache: false });
-      specs.push({ scene, width, height, cameras, batch: true, cache: true });
+      const base = { scene, width, height, cameras, batch: true, cache: false, detect: false };
+      if (MODES.includes('base')) specs.push(base);
+      if (MODES.includes('batch-off') && scene === 'moving') specs.push({ ...base, batch: false });
+      if (MODES.includes('cache')) specs.push({ ...base, cache: true });
+      if (MODES.includes('detect') && scene === 'moving') specs.push({ ...base, detect: true });
     }
   }
 }
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pie-bench-pipeline-'));
 const results: RunResult[] = [];
-const header = 'scene   size       cams batch cache | in/cam | out/cam (min) | total | lost % | drop % | latency p50/p95 ms | loop delay p99/max | fr/batch | batch ms | CPU node/ffmpeg %core | all cores % | other cores | RSS MiB node/ffmpeg | flicker';
+const header = 'scene   size       cams batch cache det | in/cam | out/cam (min) | total | lost % | drop % | latency p50/p95 ms | loop delay p99/max | fr/batch | batch ms | CPU node/ffmpeg %core | all cores % | other cores | RSS MiB node/ffmpeg | flicker';
 try {
   const clips = new Map<string, string>();
   if (SCENES.includes('static')) {
@@ -494,7 +522,7 @@ try {
     if (results.length === 1) console.log(`(${enhancerLine})`);
     const f = (x: number | null, d = 0): string => (x === null ? '–' : x.toFixed(d));
     console.log([
-      `${r.scene.padEnd(7)} ${`${r.width}x${r.height}`.padEnd(10)} ${String(r.cameras).padStart(4)} ${(r.batch ? 'on' : 'off').padStart(5)} ${(r.cache ? 'on' : 'off').padStart(5)}`,
+      `${r.scene.padEnd(7)} ${`${r.width}x${r.height}`.padEnd(10)} ${String(r.cameras).padStart(4)} ${(r.batch ? 'on' : 'off').padStart(5)} ${(r.cache ? 'on' : 'off').padStart(5)} ${(r.detect ? 'on' : 'off').padStart(3)}`,
       f(r.fpsInPerCamera, 1).padStart(6),
       `${f(r.processedFpsPerCamera, 1).padStart(6)} (${f(r.processedFpsMinCamera, 1).padStart(4)})`,
       f(r.processedFpsTotal, 1).padStart(5),
@@ -509,7 +537,8 @@ try {
       f(r.cpu.otherCores, 2).padStart(11),
       `${r.rssMiB.nodePeak} / ${f(r.rssMiB.ffmpegPeak)}`.padStart(19),
       r.flicker ? r.flicker.ratio.toFixed(3) : '–',
-    ].join(' | ') + (r.restarts ? `  (${r.restarts} camera restarts)` : ''));
+    ].join(' | ') + (r.restarts ? `  (${r.restarts} camera restarts)` : '')
+      + (r.detection ? `  detect: ${r.detection.runs} calls, ${r.detection.callMs.p50} ms p50, skipped ${JSON.stringify(r.detection.skipped)}` : ''));
   }
 } finally {
   fs.rmSync(tmp, { recursive: true, force: true });
@@ -517,7 +546,7 @@ try {
 
 // Ratios against each baseline (batching on, cache off) of the same scene, size and camera count.
 const key = (r: RunSpec): string => `${r.scene} ${r.width}x${r.height} ×${r.cameras}`;
-const find = (k: string, batch: boolean, cache: boolean): RunResult | undefined => results.find((r) => key(r) === k && r.batch === batch && r.cache === cache);
+const find = (k: string, batch: boolean, cache: boolean, detect = false): RunResult | undefined => results.find((r) => key(r) === k && r.batch === batch && r.cache === cache && r.detect === detect);
 const batching: Array<{ run: string; onFps: number; offFps: number; ratio: number; onLatencyP50: number; offLatencyP50: number; onMinCameraFps: number; offMinCameraFps: number }> = [];
 const cache: Array<{ run: string; offFps: number; onFps: number; fpsRatio: number; flickerOff: number | null; flickerOn: number | null; flickerRatio: number | null; batchMsOff: number; batchMsOn: number }> = [];
 for (const k of [...new Set(results.map(key))]) {
@@ -535,6 +564,16 @@ for (const k of [...new Set(results.map(key))]) {
       batchMsOff: base.inferenceMsPerBatch.p50, batchMsOn: on.inferenceMsPerBatch.p50 });
   }
 }
+// Detection on vs off: ingest (frames read per camera) and processed fps must not fall when the detector runs.
+const detection: Array<{ run: string; fpsInOff: number; fpsInOn: number; outOff: number; outOn: number; loopP99Off: number; loopP99On: number; dropOn: number }> = [];
+for (const k of [...new Set(results.map(key))]) {
+  const off = find(k, true, false), on = find(k, true, false, true);
+  if (off && on) detection.push({ run: k, fpsInOff: off.fpsInPerCamera, fpsInOn: on.fpsInPerCamera, outOff: off.processedFpsPerCamera, outOn: on.processedFpsPerCamera, loopP99Off: off.eventLoopDelayMs.p99, loopP99On: on.eventLoopDelayMs.p99, dropOn: on.droppedFraction });
+}
+if (detection.length) {
+  console.log('\ndetection off → on (tiled, 5 fps): ingest fps per camera, processed fps per camera, event-loop p99 ms, stream drop % with detection on');
+  for (const d of detection) console.log(`  ${d.run.padEnd(24)} in ${d.fpsInOff.toFixed(1)} → ${d.fpsInOn.toFixed(1)}   out ${d.outOff.toFixed(1)} → ${d.outOn.toFixed(1)}   loop p99 ${d.loopP99Off.toFixed(1)} → ${d.loopP99On.toFixed(1)}   drops ${(100 * d.dropOn).toFixed(1)}%`);
+}
 if (batching.length) {
   console.log('\nbatching on ÷ off (baseline: off = maxSize 1), processed fps in total; latency p50; slowest camera');
   for (const b of batching) console.log(`  ${b.run.padEnd(24)} ${b.onFps.toFixed(1).padStart(6)} ÷ ${b.offFps.toFixed(1).padStart(6)} = ${b.ratio.toFixed(2)}×   p50 ${b.onLatencyP50.toFixed(0)} vs ${b.offLatencyP50.toFixed(0)} ms   min camera ${b.onMinCameraFps.toFixed(1)} vs ${b.offMinCameraFps.toFixed(1)} fps`);
@@ -548,7 +587,7 @@ if (cache.length) {
   if (SCENES.includes('moving')) console.log('  (moving scene: its input Δ is mostly motion, so flicker there is diluted; the static scene is the flicker figure)');
 }
 
-const out = path.join(here, 'results', full ? 'pipeline.json' : 'pipeline-quick.json');
+const out = path.join(here, 'results', `${outName ?? (full ? 'pipeline' : 'pipeline-quick')}.json`);
 fs.mkdirSync(path.dirname(out), { recursive: true });
 fs.writeFileSync(out, JSON.stringify({
   date: new Date().toISOString(), machine: m, loadAverageAtStart: load.map((x) => +x.toFixed(2)), enhancer: enhancerLine,
@@ -556,6 +595,6 @@ fs.writeFileSync(out, JSON.stringify({
   settings: { fps, scale: '1/8', warmupS: warmup, measuredS: seconds, batchOn: BATCH_ON, batchOff: BATCH_OFF, flickerStride: strideArg ?? 'width/160',
     moving: `synthetic:exposure=${EXPOSURE},noise=${NOISE}`, static: `one testsrc2 frame ×${EXPOSURE} with noise=${NOISE} (temporal), H.264 4:4:4 CRF 12, 10 s, looped` },
   baseline: 'batching on (maxSize 4, maxWaitMs 40), region cache off, same scene, size and camera count',
-  stageCostsMs: stages, runs: results, batching, regionCache: cache,
+  stageCostsMs: stages, runs: results, batching, regionCache: cache, detection,
 }, null, 1));
 console.log(`\nwrote ${out}`);
