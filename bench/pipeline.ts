@@ -35,7 +35,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { PieApp, type FrameSink, type LiveSink, type SinkFactory } from '../src/app.js';
 import { parseConfig } from '../src/config/load.js';
 import type { Variant } from '../src/config/schema.js';
@@ -232,6 +232,8 @@ interface RunResult extends RunSpec {
   drops: Record<DropReason, number>;
   /** Node's event loop delay during the window (perf_hooks.monitorEventLoopDelay): how long camera pipes, HTTP and sinks waited. */
   eventLoopDelayMs: { p50: number; p99: number; max: number };
+  /** Share of the window the main thread's event loop was running callbacks (performance.eventLoopUtilization): low with a high delay = waiting for a CPU, not blocked. */
+  mainThreadBusy: number;
   latencyMs: { p50: number; p95: number; max: number; frames: number };
   /** app.stats() at the end of the window (last 200 frames per camera, nearest rank), the worst camera. */
   appLatencyMs: { p50: number; p95: number };
@@ -333,8 +335,10 @@ async function runOne(spec: RunSpec, input: string): Promise<RunResult> {
     const timer = setInterval(sample, 500);
     const loop = monitorEventLoopDelay({ resolution: 10 });
     loop.enable();
+    const elu0 = performance.eventLoopUtilization();
     await sleep(seconds * 1000);
     measuring = false;
+    const elu = performance.eventLoopUtilization(elu0);
     loop.disable();
     clearInterval(timer);
     sample();
@@ -380,6 +384,7 @@ async function runOne(spec: RunSpec, input: string): Promise<RunResult> {
       lostFraction: r3(Math.max(0, 1 - framesOut / (fps * spec.cameras * elapsed))),
       drops,
       eventLoopDelayMs: { p50: r1(loop.percentile(50) / 1e6), p99: r1(loop.percentile(99) / 1e6), max: r1(loop.max / 1e6) },
+      mainThreadBusy: r3(elu.utilization),
       latencyMs: { p50: r1(pct(lat, 0.5)), p95: r1(pct(lat, 0.95)), max: r1(pct(lat, 1)), frames: lat.length },
       appLatencyMs: { p50: Math.max(...appCams.map((c) => c.latency_ms.p50)), p95: Math.max(...appCams.map((c) => c.latency_ms.p95)) },
       framesPerBatch: batches > 0 ? +(framesOut / batches).toFixed(2) : 0,
@@ -508,7 +513,7 @@ for (const scene of SCENES) {
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pie-bench-pipeline-'));
 const results: RunResult[] = [];
-const header = 'scene   size       cams batch cache det | in/cam | out/cam (min) | total | lost % | drop % | latency p50/p95 ms | loop delay p99/max | fr/batch | batch ms | CPU node/ffmpeg %core | all cores % | other cores | RSS MiB node/ffmpeg | flicker';
+const header = 'scene   size       cams batch cache det | in/cam | out/cam (min) | total | lost % | drop % | latency p50/p95 ms | loop p99/max (busy) | fr/batch | batch ms | CPU node/ffmpeg %core | all cores % | other cores | RSS MiB node/ffmpeg | flicker';
 try {
   const clips = new Map<string, string>();
   if (SCENES.includes('static')) {
@@ -529,7 +534,7 @@ try {
       f(100 * r.lostFraction, 1).padStart(6),
       f(100 * r.droppedFraction, 1).padStart(6),
       `${f(r.latencyMs.p50)} / ${f(r.latencyMs.p95)}`.padStart(18),
-      `${f(r.eventLoopDelayMs.p99)} / ${f(r.eventLoopDelayMs.max)}`.padStart(18),
+      `${f(r.eventLoopDelayMs.p99)} / ${f(r.eventLoopDelayMs.max)} (${f(100 * r.mainThreadBusy)}%)`.padStart(18),
       f(r.framesPerBatch, 2).padStart(8),
       f(r.inferenceMsPerBatch.p50, 0).padStart(8),
       `${f(r.cpu.nodePctOfCore)} / ${f(r.cpu.ffmpegPctOfCore)}`.padStart(21),

@@ -69,15 +69,16 @@ function mqttOptions(m: MqttConfig, log: (line: string) => void): MqttPublisherO
 async function startPools(config: PieConfig, o: AppOptions, log: (line: string) => void): Promise<{ enhance: InferencePool; detect: InferencePool | undefined }> {
   const w = config.workers, auto = defaultPoolSizes(os.availableParallelism());
   const common = { queue: w.queue, timeoutMs: w.timeoutMs, log };
+  // Ingest and IO first, then enhancement, then detection, when the CPU is short (handler.ts).
   const size = w.enhance ?? auto.enhance.size;
   const enhance = await InferencePool.start({
-    name: 'enhance', size, threads: w.threads ?? (w.enhance ? Math.max(1, Math.floor(os.availableParallelism() / size)) : auto.enhance.threads), ...common,
+    name: 'enhance', size, nice: 5, threads: w.threads ?? (w.enhance ? Math.max(1, Math.floor(os.availableParallelism() / size)) : auto.enhance.threads), ...common,
     ...(o.workerEntry?.enhance ? { entry: o.workerEntry.enhance } : {}),
   });
   if (!config.detect.enabled) return { enhance, detect: undefined };
   try {
     const detect = await InferencePool.start({
-      name: 'detect', size: w.detect ?? auto.detect.size, threads: w.threads ?? auto.detect.threads, ...common,
+      name: 'detect', nice: 10, size: w.detect ?? auto.detect.size, threads: w.threads ?? auto.detect.threads, ...common,
       ...(o.workerEntry?.detect ? { entry: o.workerEntry.detect } : {}),
     });
     return { enhance, detect };

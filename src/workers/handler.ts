@@ -2,7 +2,9 @@
 // detectors) and runs the requests of src/workers/protocol.ts one at a time. session.run blocks the
 // thread that calls it (onnxruntime-node only defers it with setImmediate), so it happens here and
 // the main thread keeps reading cameras and writing encoders. Results go back transferred.
-import { isMainThread, parentPort } from 'node:worker_threads';
+import fs from 'node:fs';
+import os from 'node:os';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { FaceDetector } from '../detect/detector.js';
 import { detectAlong } from '../detect/path.js';
 import { CurveApplier } from '../enhance/apply-graph.js';
@@ -65,10 +67,24 @@ const wireError = (e: unknown): WireError => {
   return { kind: 'failed', message: messageOf(e) };
 };
 
+/**
+ * Lowers this thread's CPU priority (Linux: nice is per thread, and the threads ONNX Runtime starts
+ * from here inherit it), so on a busy machine the main thread and the cameras' ffmpeg get the CPU
+ * first and an overloaded worker shows as counted drops, not as a camera that stops being read.
+ */
+function lowerPriority(nice: number): void {
+  if (!(nice > 0) || process.platform !== 'linux') return;
+  try {
+    const tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
+    os.setPriority(tid, Math.min(19, os.getPriority(tid) + nice)); // relative: a niced service stays below its own main thread
+  } catch { /* not allowed here: run at normal priority */ }
+}
+
 /** Serves requests from the parent, strictly one after another (a session is not re-entered). */
 export function serve(handle: (req: Request) => Promise<Results[keyof Results]>): void {
   const port = parentPort;
   if (!port || isMainThread) throw new Error('inference-worker runs as a worker thread (InferencePool starts it)');
+  lowerPriority(Number((workerData as { nice?: number } | null)?.nice ?? 0));
   let chain: Promise<unknown> = Promise.resolve();
   port.on('message', (req: Request | Retire) => {
     // Handled between runs (a run blocks this thread, so no message is read during one): what is

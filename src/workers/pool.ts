@@ -26,6 +26,8 @@ export interface PoolOptions {
   readonly log?: (line: string) => void;
   /** The worker's entry module; default inference-worker (tests pass a wrapper of handler.ts). */
   readonly entry?: URL;
+  /** Nice steps of the workers' threads below the process (Linux): above 0 they yield the CPU to ingest and IO. Default 0. */
+  readonly nice?: number;
 }
 
 /** Sizes for a machine: enhancement gets the cores, detection one worker beside it. */
@@ -221,8 +223,9 @@ export class InferencePool {
 
   private newWorker(): Worker {
     // From sources (vitest, tsx) the entry is TypeScript: a small .mjs registers tsx in the thread first.
-    if (this.entry.pathname.endsWith('.ts')) return new Worker(new URL('./ts-boot.mjs', import.meta.url), { workerData: { entry: this.entry.href } });
-    return new Worker(this.entry);
+    const nice = this.o.nice ?? 0;
+    if (this.entry.pathname.endsWith('.ts')) return new Worker(new URL('./ts-boot.mjs', import.meta.url), { workerData: { entry: this.entry.href, nice } });
+    return new Worker(this.entry, { workerData: { nice } });
   }
 
   /** Starts worker `index` (first start or replacement) and opens the pool's sessions in it. */

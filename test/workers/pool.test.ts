@@ -1,6 +1,8 @@
 // The inference pool with real worker threads and real ONNX Runtime sessions (the shipped model,
 // BlazeFace from node_modules): results come back to the frames they belong to, a killed worker is
 // replaced, and nothing piles up over many frames.
+import fs from 'node:fs';
+import os from 'node:os';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -116,6 +118,21 @@ describe('InferencePool', () => {
     const pool = await start();
     await expect(pool.open('bad', { kind: 'enhancer', options: { modelPath: '/nonexistent/model.onnx' } })).rejects.toMatchObject({ name: 'PieError(model)' });
     await expect(pool.enhance('bad', [image(4, 4, () => 1)])).rejects.toMatchObject({ kind: 'no-session' });
+  });
+
+  it.skipIf(process.platform !== 'linux')('runs its threads, ONNX Runtime\'s included, nice steps below the process; the main thread stays', async () => {
+    const nices = (): number[] => fs.readdirSync('/proc/self/task').map((t) => {
+      try { const st = fs.readFileSync(`/proc/self/task/${t}/stat`, 'utf8'); return Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[16]); } catch { return NaN; }
+    });
+    const base = os.getPriority(); // vitest may itself run niced
+    const want = Math.min(19, base + 3);
+    const before = nices().filter((n) => n === want).length;
+    const pool = await start({ nice: 3, threads: 2 });
+    await pool.open('m', enhancerSpec);
+    await pool.enhance('m', [image(32, 32, (i) => i % 40)]);
+    // The worker thread and the session's intra-op thread (threads: 2 = the caller and one more).
+    expect(nices().filter((n) => n === want).length - before).toBeGreaterThanOrEqual(2);
+    expect(os.getPriority()).toBe(base);
   });
 
   it('leaks no buffers over 10,000 frames', async () => {
