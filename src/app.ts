@@ -31,7 +31,7 @@ import { batchFrames, type Batch } from './pipeline/batchFrames.js';
 import { DropCounter } from './pipeline/dropCounter.js';
 import { latestWins } from './pipeline/latestWins.js';
 import { sampleFps } from './pipeline/sampleFps.js';
-import { defaultPoolSizes, InferencePool } from './workers/pool.js';
+import { defaultPoolSizes, InferencePool, InProcessInference, type Inference } from './workers/pool.js';
 
 export type { FrameSink, LiveSink, SinkFactory } from './output/sinks.js';
 
@@ -66,8 +66,13 @@ function mqttOptions(m: MqttConfig, log: (line: string) => void): MqttPublisherO
 }
 
 /** The two worker pools of a config: sizes from workers:, else from the machine's cores. */
-async function startPools(config: PieConfig, o: AppOptions, log: (line: string) => void): Promise<{ enhance: InferencePool; detect: InferencePool | undefined }> {
+async function startPools(config: PieConfig, o: AppOptions, log: (line: string) => void): Promise<{ enhance: Inference; detect: Inference | undefined }> {
   const w = config.workers, auto = defaultPoolSizes(os.availableParallelism());
+  if (w.inProcess) {
+    log('workers.inProcess: inference runs on the main thread and blocks camera ingest while it runs (for comparison only)');
+    const threads = w.threads ?? os.availableParallelism();
+    return { enhance: new InProcessInference({ name: 'enhance', size: 1, threads }), detect: config.detect.enabled ? new InProcessInference({ name: 'detect', size: 1, threads }) : undefined };
+  }
   const common = { queue: w.queue, timeoutMs: w.timeoutMs, log };
   // Ingest and IO first, then enhancement, then detection, when the CPU is short (handler.ts).
   const size = w.enhance ?? auto.enhance.size;

@@ -118,6 +118,8 @@ export interface WorkersConfig {
   readonly queue: number;
   /** A run longer than this has its worker replaced. */
   readonly timeoutMs: number;
+  /** Sessions on the main thread, as before the workers (benchmarks and debugging only: it blocks ingest). */
+  readonly inProcess: boolean;
 }
 
 export interface PieConfig {
@@ -319,6 +321,7 @@ const workersShape = {
   threads: int('threads per session', 1, 256, 'e.g. threads: 2 (leave it out to share the cores among the workers)').optional(),
   queue: int('batches', 0, 16, 'e.g. queue: 1 (a worker holds its next batch; more only adds latency)').default(1),
   timeoutMs: int('milliseconds', 100, 600_000, 'e.g. timeoutMs: 30000 (a run longer than this has its worker replaced)').default(30_000),
+  inProcess: z.boolean(expected('true or false', 'inProcess: false (the default; true runs inference on the main thread, for comparison only)')).default(false),
 };
 
 const MQTT_FIX = 'e.g. url: mqtt://127.0.0.1:1883, or mqtt://pie:${MQTT_PASSWORD}@broker.local:1883 with the password from the environment';

@@ -15,7 +15,7 @@ import type { MqttFacePublisher } from '../output/mqtt.js';
 import { LatencyWindow } from '../output/rate.js';
 import { detectAt } from '../pipeline/detect.js';
 import { DropCounter } from '../pipeline/dropCounter.js';
-import type { InferencePool } from '../workers/pool.js';
+import type { Inference } from '../workers/pool.js';
 import { isWorkerError, type SessionInfo } from '../workers/protocol.js';
 import { drawFaces } from './draw.js';
 import { faceEventJson } from './event.js';
@@ -35,7 +35,7 @@ export class LiveDetection {
 
   private constructor(
     readonly config: DetectConfig,
-    private readonly pool: InferencePool,
+    private readonly pool: Inference,
     readonly session: SessionInfo,
     private readonly cameras: ReadonlyMap<string, CameraRuntime>,
     private readonly log: (line: string) => void,
@@ -44,7 +44,7 @@ export class LiveDetection {
   /** Face events to a broker too (set once the server runs; mqtt: in the config). */
   mqtt: MqttFacePublisher | undefined;
 
-  static async open(pool: InferencePool, config: DetectConfig, provider: ProviderChoice, cameras: ReadonlyMap<string, CameraRuntime>, log: (line: string) => void): Promise<LiveDetection> {
+  static async open(pool: Inference, config: DetectConfig, provider: ProviderChoice, cameras: ReadonlyMap<string, CameraRuntime>, log: (line: string) => void): Promise<LiveDetection> {
     // One detector for every camera: detectAt batches their frames into shared model runs.
     const session = await pool.open(DETECTOR_KEY, { kind: 'detector', options: { model: config.model, scoreThreshold: config.threshold, provider, ...(config.tiling ? {} : { tiling: false }) } });
     log(`face detection on ${config.on} frames at ${config.fps} fps${config.tiling ? ', tiled' : ''}: ${session.description} (${pool.o.size} ${pool.o.name} worker${pool.o.size > 1 ? 's' : ''})`);

@@ -16,7 +16,7 @@ import { readModelInfo } from '../output/model-info.js';
 import { LatencyWindow } from '../output/rate.js';
 import type { DropSink } from '../pipeline/dropCounter.js';
 import { RegionCache } from '../pipeline/regionCache.js';
-import type { InferencePool } from '../workers/pool.js';
+import type { Inference } from '../workers/pool.js';
 import { isWorkerError, type SessionInfo } from '../workers/protocol.js';
 import { DEFAULT_MODEL_PATH, type EnhancerOptions } from './enhancer.js';
 
@@ -78,7 +78,7 @@ export class LiveEnhancers {
   private lastFailure = '';
 
   private constructor(
-    private readonly pool: InferencePool,
+    private readonly pool: Inference,
     private readonly config: PieConfig,
     private readonly cameras: ReadonlyMap<string, CameraRuntime>,
     private readonly drops: DropSink,
@@ -95,7 +95,7 @@ export class LiveEnhancers {
   }
 
   /** Opens every camera's model (one session per distinct file) and, with the region cache, the curve applier. */
-  static async open(pool: InferencePool, config: PieConfig, cameras: ReadonlyMap<string, CameraRuntime>, drops: DropSink, metrics: PieMetrics, log: (line: string) => void): Promise<LiveEnhancers> {
+  static async open(pool: Inference, config: PieConfig, cameras: ReadonlyMap<string, CameraRuntime>, drops: DropSink, metrics: PieMetrics, log: (line: string) => void): Promise<LiveEnhancers> {
     const keys = config.cameras.map((c) => modelKeyOf(LiveEnhancers.modelOf(config, c)));
     const modelRoots = [...new Set([path.dirname(DEFAULT_MODEL_PATH), path.resolve('models'), ...keys.map((k) => path.dirname(k))])];
     const rc = config.enhance.regionCache;

@@ -6,7 +6,7 @@ import type { LiveDetection } from '../detect/live-detection.js';
 import type { LiveEnhancers } from '../enhance/live-enhancers.js';
 import type { CameraRuntime } from '../ingest/camera-runtime.js';
 import type { DropCounter } from '../pipeline/dropCounter.js';
-import type { InferencePool } from '../workers/pool.js';
+import type { Inference } from '../workers/pool.js';
 import type { CameraInfo, CamerasResponse, Health, StatsResponse } from './api.js';
 import { cameraFlow, stallAfterMs, type Flow } from './flow.js';
 import { PieMetrics } from './metrics.js';
@@ -23,7 +23,7 @@ export interface LiveView {
   readonly detection: LiveDetection | undefined;
   readonly mqtt: MqttFacePublisher | undefined;
   readonly drops: DropCounter;
-  readonly pools: { readonly enhance: InferencePool; readonly detect: InferencePool | undefined };
+  readonly pools: { readonly enhance: Inference; readonly detect: Inference | undefined };
   readonly startedAt: number;
 }
 

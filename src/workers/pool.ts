@@ -9,6 +9,7 @@ import type { DetectPathOptions, FrameForDetection } from '../detect/path.js';
 import type { Face } from '../detect/types.js';
 import type { CurveMaps, EnhancedBatch } from '../enhance/enhancer.js';
 import { PieError } from '../errors.js';
+import { createHandler } from './handler.js';
 import type { RgbImage } from '../image/types.js';
 import { ownCopy, transferablesOf, WorkerError, type ApplyArgs, type CurvesArgs, type EnhanceArgs, type Request, type Response, type Retire, type Results, type SessionInfo, type SessionSpec } from './protocol.js';
 
@@ -54,6 +55,19 @@ interface Slot {
   failures: number;
 }
 
+/** What the live path needs of inference: InferencePool (worker threads), or InProcessInference for comparison. */
+export interface Inference {
+  readonly o: Pick<PoolOptions, 'name' | 'size'>;
+  open(key: string, spec: SessionSpec): Promise<SessionInfo>;
+  closeSession(key: string): Promise<void>;
+  enhance(key: string, frames: readonly RgbImage[], ...args: EnhanceArgs): Promise<EnhancedBatch>;
+  curves(key: string, frames: readonly RgbImage[], ...args: CurvesArgs): Promise<CurveMaps>;
+  apply(key: string, frames: readonly RgbImage[], curves: CurveMaps, ...args: ApplyArgs): Promise<RgbImage[]>;
+  detect(key: string, frames: readonly FrameForDetection[], path: DetectPathOptions): Promise<Face[][]>;
+  stats(): PoolStats;
+  close(): Promise<void>;
+}
+
 export interface PoolStats {
   readonly workers: number;
   readonly ready: number;
@@ -78,7 +92,7 @@ function exited(w: Worker, ms: number): Promise<void> {
   });
 }
 
-export class InferencePool {
+export class InferencePool implements Inference {
   private readonly slots: Slot[] = [];
   /** Workers replaced while stuck in a run: their exit, when it comes, is not a new failure. */
   private readonly abandoned = new WeakSet<Worker>();
@@ -210,7 +224,8 @@ export class InferencePool {
       timer.unref();
       // The worker answers a request of type T with Results[T] (handler.ts); the map erases T.
       s.pending.set(id, { resolve: resolve as (r: Results[keyof Results]) => void, reject, timer });
-      s.worker.postMessage(msg, transferablesOf(msg));
+      // Frames and curves made for this request move; a session's spec is kept for reopening, so it is cloned.
+      s.worker.postMessage(msg, msg.type === 'open' ? [] : transferablesOf(msg));
     });
   }
 
@@ -301,4 +316,46 @@ function withThreads(spec: SessionSpec, threads: number): SessionSpec {
     case 'applier': return { kind: spec.kind, options: { ...spec.options, threads } };
     case 'detector': return { kind: spec.kind, options: { ...spec.options, threads } };
   }
+}
+
+/**
+ * The same sessions run on the calling thread, as before the workers: session.run then blocks the
+ * event loop (cameras unread, HTTP unanswered). Kept for the bench's same-run comparison and for
+ * debugging (workers.inProcess); never the default.
+ */
+export class InProcessInference implements Inference {
+  private readonly handle = createHandler();
+  private readonly keys = new Set<string>();
+  private inFlight = 0;
+  private completed = 0;
+  private readonly failed: Record<string, number> = {};
+
+  constructor(readonly o: Pick<PoolOptions, 'name' | 'threads'> & { readonly size: 1 }) {}
+
+  private async run<T extends Request['type']>(req: Extract<Request, { type: T }>): Promise<Results[T]> {
+    this.inFlight++;
+    try {
+      const r = (await this.handle(req)) as Results[T]; // the handler answers a T request with Results[T]
+      this.completed++;
+      return r;
+    } catch (e) {
+      this.failed.failed = (this.failed.failed ?? 0) + 1;
+      throw e;
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  async open(key: string, spec: SessionSpec): Promise<SessionInfo> {
+    const info = await this.run({ type: 'open', id: 0, key, spec: withThreads(spec, this.o.threads) });
+    this.keys.add(key);
+    return info;
+  }
+  async closeSession(key: string): Promise<void> { this.keys.delete(key); await this.run({ type: 'close', id: 0, key }); }
+  enhance(key: string, frames: readonly RgbImage[], ...args: EnhanceArgs): Promise<EnhancedBatch> { return this.run({ type: 'enhance', id: 0, key, frames, args }); }
+  curves(key: string, frames: readonly RgbImage[], ...args: CurvesArgs): Promise<CurveMaps> { return this.run({ type: 'curves', id: 0, key, frames, args }); }
+  apply(key: string, frames: readonly RgbImage[], curves: CurveMaps, ...args: ApplyArgs): Promise<RgbImage[]> { return this.run({ type: 'apply', id: 0, key, frames, curves, args }); }
+  detect(key: string, frames: readonly FrameForDetection[], path: DetectPathOptions): Promise<Face[][]> { return this.run({ type: 'detect', id: 0, key, frames, path }); }
+  stats(): PoolStats { return { workers: 0, ready: 0, inFlight: this.inFlight, restarts: 0, completed: this.completed, failed: { ...this.failed } }; }
+  async close(): Promise<void> { await Promise.all([...this.keys].map((k) => this.closeSession(k))); }
 }
