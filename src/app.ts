@@ -192,7 +192,7 @@ export class PieApp {
         for (const v of c.outputs.hls) hls.set(v, track(await o.sinks.hls(c, v, path.join(dataDir, c.name, v), drops)));
         for (const v of c.outputs.websocket) live.set(v, track(await o.sinks.live(c, v, drops)));
         const source = new CameraSource({ name: c.name, input: c.input, width: c.width, height: c.height, fps: c.fps, log: (l) => log(`[${c.name}] ${l}`) });
-        cameras.set(c.name, cameraRuntime(c, source, hls, live, modelKeyOf(LiveEnhancers.modelOf(config, c))));
+        cameras.set(c.name, cameraRuntime(c, source, hls, live, modelKeyOf(LiveEnhancers.modelOf(config, c)), config.enhance.mono));
       }
 
       // The app exists only once the server has started; until then the API has nothing to say.

@@ -1,7 +1,9 @@
 // Parsing and checking command-line values, once, at the edge.
 import { PieError } from '../errors.js';
+import type { MonoMode } from '../enhance/camera-tone.js';
 import { PROVIDER_CHOICES, type ProviderChoice } from '../enhance/session.js';
-import { LOSS_PRESETS, type LossPreset, type LossWeights } from '../train/step.js';
+import type { CurveForm, ExposureSetting } from '../enhance/tone.js';
+import { LOSS_PRESETS, type CurveApply, type LossPreset, type LossWeights } from '../train/step.js';
 
 /** "1", "1/4", "0.25" → the integer downscale factor (4). */
 export function parseScale(s: string): number {
@@ -28,14 +30,33 @@ export function parsePositiveInt(flag: string, s: string, max = 1024): number {
 }
 
 /** A target mean brightness strictly between 0 and 1. */
-export function parseExposure(s: string, flag = '--exposure'): number {
+export function parseExposure(s: string, flag = '--exposure'): ExposureSetting {
+  if (s === 'auto' || s === 'model') return s;
   const x = Number(s);
-  if (!(x > 0 && x < 1)) throw new PieError('usage', `${flag} ${s} must be a mean brightness between 0 and 1`, `e.g. ${flag} 0.45`);
+  if (!(x > 0 && x < 1)) throw new PieError('usage', `${flag} ${s} must be auto, model or a mean brightness between 0 and 1`, `e.g. ${flag} auto (scene-adaptive, the default) or ${flag} 0.45`);
   return x;
+}
+
+/** --color: how curves are applied (tone.ts CurveForm). */
+export function parseColor(s: string): CurveForm {
+  if (s === 'value' || s === 'rgb') return s;
+  throw new PieError('usage', `--color ${s} is not value or rgb`, 'use --color value (colour kept, grey stays grey; the default) or --color rgb (per channel, as PIE)');
+}
+
+/** --mono: monochrome (IR) mode. */
+export function parseMono(s: string): MonoMode {
+  if (s === 'auto' || s === 'on' || s === 'off') return s;
+  throw new PieError('usage', `--mono ${s} is not auto, on or off`, 'use --mono auto (videos: detected with hysteresis), on (luminance only) or off');
 }
 
 /** A loss preset's weights by name (train, adapt). */
 export function parsePreset(s: string): LossWeights {
   if (s in LOSS_PRESETS) return LOSS_PRESETS[s as LossPreset];
   throw new PieError('usage', `--preset ${s} is not one of ${Object.keys(LOSS_PRESETS).join(', ')}`, 'e.g. --preset pie-exposure');
+}
+
+/** --apply: how curves are applied (step.ts CurveApply). */
+export function parseCurveApply(s: string): CurveApply {
+  if (s === 'value' || s === 'rgb') return s;
+  throw new PieError('usage', `--apply ${s} is not a curve form`, 'use --apply value (colour-preserving, the default) or --apply rgb (per channel, as PIE)');
 }

@@ -5,7 +5,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Enhancer } from '../enhance/enhancer.js';
 import { checkOutputs, expandInputs, unknownFile, type InputFailure } from './inputs.js';
+import type { MonoMode } from '../enhance/camera-tone.js';
 import type { ProviderChoice } from '../enhance/session.js';
+import type { CurveForm, ExposureSetting } from '../enhance/tone.js';
 import { enhanceVideo, isVideoPath } from '../enhance/video-file.js';
 import { PieError, messageOf } from '../errors.js';
 import { isImagePath, readImage, writeImage } from '../image/io.js';
@@ -20,7 +22,11 @@ export interface EnhanceCommandOptions {
   readonly provider: ProviderChoice;
   readonly batch: number;
   readonly strength?: number;
-  readonly exposure?: number;
+  readonly exposure?: ExposureSetting;
+  readonly form?: CurveForm;
+  readonly noiseAwareGain?: boolean;
+  /** Monochrome output: 'on' for every input; 'auto' detects it in videos (camera-tone.ts). */
+  readonly mono?: MonoMode;
   readonly threads?: number;
   readonly quiet?: boolean;
 }
@@ -79,6 +85,7 @@ export async function runEnhance(o: EnhanceCommandOptions, log: (s: string) => v
   const enhancer = await Enhancer.open({
     downscale: o.downscale, provider: o.provider, strength: o.strength ?? 1,
     ...(o.exposure !== undefined ? { exposure: o.exposure } : {}),
+    ...(o.form ? { form: o.form } : {}), ...(o.noiseAwareGain !== undefined ? { noiseAwareGain: o.noiseAwareGain } : {}),
     ...(o.modelPath ? { modelPath: o.modelPath } : {}),
     ...(o.threads ? { threads: o.threads } : {}),
   });
@@ -98,7 +105,7 @@ export async function runEnhance(o: EnhanceCommandOptions, log: (s: string) => v
         const batch = pending;
         pending = [];
         try {
-          const out = await enhancer.enhance(batch.map((p) => p.img));
+          const out = await enhancer.enhance(batch.map((p) => p.img), batch.map(() => ({ mono: o.mono === 'on' })));
           for (let i = 0; i < batch.length; i++) {
             const { job } = batch[i]!;
             try {
@@ -136,7 +143,7 @@ export async function runEnhance(o: EnhanceCommandOptions, log: (s: string) => v
       const bar = new Progress(path.basename(job.input), 1, process.stderr, o.quiet);
       try {
         mkOutDir(job.output);
-        const r = await enhanceVideo(enhancer, job.input, job.output, { batch: o.batch, onProgress: (p) => bar.update(p.done, p.total) });
+        const r = await enhanceVideo(enhancer, job.input, job.output, { batch: o.batch, mono: o.mono ?? 'auto', onProgress: (p) => bar.update(p.done, p.total) });
         bar.done();
         log(`${job.output}: ${r.frames} frames ${r.info.width}x${r.info.height} in ${r.seconds.toFixed(1)} s (${(r.frames / r.seconds).toFixed(1)} fps)`);
         done.push(job);

@@ -3,7 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { PieError, isPieError, messageOf } from '../errors.js';
 import { DEFAULT_MODEL_PATH } from '../enhance/enhancer.js';
-import { parseExposure, parsePositiveInt, parsePreset, parseProvider, parseScale } from './args.js';
+import { parseColor, parseCurveApply, parseExposure, parseMono, parsePositiveInt, parsePreset, parseProvider, parseScale } from './args.js';
 import { runDemo } from './demo.js';
 import { runEnhance } from './enhance.js';
 import { runEvalCommand } from './eval.js';
@@ -33,15 +33,18 @@ function build(): Command {
     .option('--ep <provider>', 'execution provider: auto, cpu, webgpu, cuda', 'cpu')
     .option('--batch <n>', 'frames per inference batch', '4')
     .option('--strength <x>', 'curve strength: 0 = off, 1 = as trained, up to 4', '1')
-    .option('--exposure <x>', "target mean brightness of the output, 0–1 (e.g. 0.45); default: the model's own")
+    .option('--exposure <x>', "auto (scene-adaptive: dark frames lifted, readable ones kept), a target mean brightness 0–1 (e.g. 0.45), or model (the model's own)", 'auto')
+    .option('--color <form>', 'value (one curve on max(R,G,B): colour kept, grey stays grey) or rgb (per channel, as PIE)', 'value')
+    .option('--no-noise-aware-gain', 'lift regions even where the signal is within the noise')
+    .option('--mono <mode>', 'monochrome (IR) output: auto (videos: detected with hysteresis), on (luminance only) or off', 'auto')
     .option('--threads <n>', 'CPU threads for inference (default: all cores)')
     .option('-q, --quiet', 'no progress bar')
-    .action(async (inputs: string[], opts: { output: string; model: string; scale: string; ep: string; batch: string; strength: string; exposure?: string; threads?: string; quiet?: boolean }) => {
+    .action(async (inputs: string[], opts: { output: string; model: string; scale: string; ep: string; batch: string; strength: string; exposure: string; color: string; noiseAwareGain: boolean; mono: string; threads?: string; quiet?: boolean }) => {
       const strength = Number(opts.strength);
       if (!(strength >= 0 && strength <= 4)) throw new PieError('usage', `--strength ${opts.strength} must be a number from 0 to 4`, 'e.g. --strength 0.7 for a gentler curve');
-      const exposure = opts.exposure === undefined ? undefined : parseExposure(opts.exposure);
       const summary = await runEnhance({
-        inputs, output: opts.output, modelPath: opts.model, strength, ...(exposure !== undefined ? { exposure } : {}),
+        inputs, output: opts.output, modelPath: opts.model, strength, exposure: parseExposure(opts.exposure),
+        form: parseColor(opts.color), noiseAwareGain: opts.noiseAwareGain, mono: parseMono(opts.mono),
         downscale: parseScale(opts.scale), provider: parseProvider(opts.ep),
         batch: parsePositiveInt('--batch', opts.batch, 64),
         ...(opts.threads ? { threads: parsePositiveInt('--threads', opts.threads, 256) } : {}),
@@ -72,7 +75,8 @@ function build(): Command {
     .option('--ep <provider>', 'execution provider', 'cpu')
     .option('--threads <n>', 'CPU threads (default: all cores)')
     .option('--preset <name>', `loss weights: ${Object.keys(LOSS_PRESETS).join(', ')} (pie = the official weights; pie-exposure adds Zero-DCE's exposure term; zero-dce = Zero-DCE's losses only); --w-* flags override single terms`, 'pie')
-    .option('--exposure-level <x>', 'gray level the exposure term pulls 16×16 patches to', String(DEFAULT_EXPOSURE_LEVEL));
+    .option('--exposure-level <x>', 'gray level the exposure term pulls 16×16 patches to', String(DEFAULT_EXPOSURE_LEVEL))
+    .option('--apply <form>', 'how curves are applied while training: value (one curve on max(R,G,B), colour kept, as the enhancer runs) or rgb (per channel, as PIE)', 'value');
   for (const n of LOSS_NAMES) train.option(`--w-${n} <x>`, `weight of the ${n} loss (default: the preset's, pie: ${PIE_WEIGHTS[n]})`);
   train.action(async (opts: Record<string, string | boolean | undefined>) => {
     const str = (k: string): string => String(opts[k]);
@@ -94,7 +98,7 @@ function build(): Command {
       batch: parsePositiveInt('--batch', str('batch'), 64), lr: num('lr', '--lr'), seed: parsePositiveInt('--seed', str('seed'), 2 ** 31),
       features: str('features'), weights, ...(opts.init ? { init: str('init') } : {}), resume: Boolean(opts.resume),
       provider: parseProvider(str('ep')), checkpointEvery: parsePositiveInt('--checkpoint-every', str('checkpointEvery'), 10_000_000),
-      segment: (img) => felzenszwalb(img, PIE_FELZENSZWALB),
+      segment: (img) => felzenszwalb(img, PIE_FELZENSZWALB), apply: parseCurveApply(str('apply')),
       ...(opts.threads ? { threads: parsePositiveInt('--threads', str('threads'), 256) } : {}),
     }, log);
   });
@@ -176,13 +180,14 @@ function build(): Command {
   program.command('eval')
     .description('compare enhancers (models, built-in baselines, commands) on real low-light photos, synthetic night and videos')
     .requiredOption('-o, --out <dir>', 'where report.md, report.json and the PNG grids go')
-    .option('--enhancer <spec...>', 'identity, gamma, clahe, [name=]model.onnx[,exposure=0.45][,scale=1/4][,strength=1], or [name=]cmd:"tool {in} {out}"', ['identity', 'gamma', 'clahe', DEFAULT_MODEL_PATH])
+    .option('--enhancer <spec...>', 'identity, gamma, clahe, [name=]model.onnx[,exposure=auto|model|0.45][,color=value|rgb][,nag=on|off][,scale=1/4][,strength=1], [name=]published.onnx,raw (any input→enhanced ONNX model as exported, e.g. ../shared/models/peers), or [name=]cmd:"tool {in} {out}"', ['identity', 'gamma', 'clahe', DEFAULT_MODEL_PATH])
     .option('--images <dir...>', 'real low-light photos (no reference)', [])
     .option('--synthetic <dir...>', 'normal-light photos, darkened by the physical model at each full well (PSNR/SSIM against them)', [])
+    .option('--noharm <dir...>', 'normal-light photos run as they are and scored against themselves (an enhancer should leave them nearly unchanged)', [])
     .option('--video <file...>', 'static-camera clips (flicker)', [])
     .option('--full-wells <list>', 'photons at full well for the synthetic night', '100,300,1000')
     .option('--scale <s>', 'curve-estimation scale for models', '1')
-    .option('--exposure <x>', "models' target mean brightness (default: each model's own; per model: ,exposure=x)")
+    .option('--exposure <x>', "models' exposure: auto (scene-adaptive, the default), model (each model's own) or a target mean brightness (per model: ,exposure=x)")
     .option('--limit <n>', 'at most n images per folder')
     .option('--video-seconds <s>', 'seconds of each video', '6')
     .option('--seed <n>', 'seed of the synthetic noise', '1')
@@ -191,14 +196,14 @@ function build(): Command {
     .option('--denoise <name>', 'with --faces: smooth (default), hqdn3d, nlmeans or none')
     .option('--detector <model>', 'with --faces: back (default) or front')
     .option('-q, --quiet', 'no progress bar')
-    .action(async (opts: { out: string; enhancer: string[]; images: string[]; synthetic: string[]; video: string[]; fullWells: string; scale: string; exposure?: string; limit?: string; videoSeconds: string; seed: string; threads?: string; quiet?: boolean; faces?: string[] | true; denoise?: string; detector?: string }) => {
+    .action(async (opts: { out: string; enhancer: string[]; images: string[]; synthetic: string[]; noharm: string[]; video: string[]; fullWells: string; scale: string; exposure?: string; limit?: string; videoSeconds: string; seed: string; threads?: string; quiet?: boolean; faces?: string[] | true; denoise?: string; detector?: string }) => {
       if (opts.faces) {
         await runFaceEval(faceEvalOptionsFromFlags({ ...opts, faces: opts.faces }, { scale: parseScale, positiveInt: parsePositiveInt }), log);
         return;
       }
       const wells = opts.fullWells.split(',').map((w) => parsePositiveInt('--full-wells', w.trim(), 1_000_000));
       await runEvalCommand({
-        enhancers: opts.enhancer, real: opts.images, synthetic: opts.synthetic, videos: opts.video, out: opts.out, fullWells: wells,
+        enhancers: opts.enhancer, real: opts.images, synthetic: opts.synthetic, noharm: opts.noharm, videos: opts.video, out: opts.out, fullWells: wells,
         seed: parsePositiveInt('--seed', opts.seed, 2 ** 31), downscale: parseScale(opts.scale),
         ...(opts.exposure ? { exposure: parseExposure(opts.exposure) } : {}),
         ...(opts.limit ? { limit: parsePositiveInt('--limit', opts.limit, 1_000_000) } : {}),

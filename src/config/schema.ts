@@ -7,7 +7,9 @@
 import { z } from 'zod';
 import type { BlazeFaceModel } from '../detect/anchors.js';
 import type { DetectOn } from '../detect/path.js';
+import type { MonoMode } from '../enhance/camera-tone.js';
 import type { ProviderChoice } from '../enhance/session.js';
+import type { CurveForm, ExposureSetting } from '../enhance/tone.js';
 import { redact } from '../ingest/redact.js';
 
 export type Transport = 'tcp' | 'udp';
@@ -55,8 +57,14 @@ export interface EnhanceConfig {
   readonly downscale: number;
   /** Multiplies the curve maps: 0 = off, 1 = the model as trained. */
   readonly strength: number;
-  /** Target mean output brightness (0–1) reached by a global gamma after the curves; undefined = the model's own. */
-  readonly exposure?: number;
+  /** 'auto' (scene-adaptive, smoothed per camera), a fixed target mean luma (0–1), or 'model' (as trained): enhance/tone.ts. */
+  readonly exposure: ExposureSetting;
+  /** 'value': one curve on max(R,G,B), colour kept (default); 'rgb': PIE's per-channel curves. */
+  readonly color: CurveForm;
+  /** Limit the curves' gain where the local signal is within the frame's noise. */
+  readonly noiseAwareGain: boolean;
+  /** Monochrome (IR) mode: 'auto' detects it per camera with hysteresis; 'on' / 'off' force it. */
+  readonly mono: MonoMode;
   readonly provider: ProviderChoice;
   readonly batch: BatchConfig;
   readonly regionCache: RegionCacheConfig;
@@ -294,7 +302,10 @@ const enhanceShape = {
     return z.NEVER;
   }),
   strength: number('a strength', 0, 2, 'e.g. strength: 1 (0 = no enhancement, 1 = the model as trained, up to 2)').default(1),
-  exposure: number('a mean brightness', 0.05, 0.95, 'e.g. exposure: 0.45 (the mean output brightness; leave it out for the model\'s own)').optional(),
+  exposure: z.union([z.enum(['auto', 'model']), number('a mean brightness', 0.05, 0.95, '')], expected('auto, model, or a mean brightness from 0.05 to 0.95', 'e.g. exposure: auto (scene-adaptive, the default), exposure: 0.45 (a fixed mean output brightness) or exposure: model (the model\'s own)')).default('auto'),
+  color: z.enum(['value', 'rgb'], expected('value or rgb', 'color: value (one curve on max(R,G,B): colour kept, grey stays grey; the default) or color: rgb (per channel, as PIE)')).default('value'),
+  noiseAwareGain: z.boolean(expected('true or false', 'noiseAwareGain: true (do not lift regions that hold only noise; the default) or false')).default(true),
+  mono: z.enum(['auto', 'on', 'off'], expected('auto, on or off', 'mono: auto (detect infrared/monochrome frames per camera; the default), on (always luminance-only) or off')).default('auto'),
   provider: z.enum(PROVIDERS, expected(`one of ${PROVIDERS.join(', ')}`, 'e.g. provider: cpu (auto picks the best one present and says why)')).default('cpu'),
   batch: z.strictObject(batchShape, expected('a mapping with maxSize and maxWaitMs', 'e.g. batch: { maxSize: 4, maxWaitMs: 40 }')).prefault({}),
   regionCache: z.strictObject({
@@ -431,7 +442,7 @@ export const configSchema = z.strictObject(rootShape, expected('a mapping of cam
         scale: k === 1 ? '1' : `1/${k}`,
         downscale: k,
         strength: c.enhance.strength,
-        ...(c.enhance.exposure !== undefined ? { exposure: c.enhance.exposure } : {}),
+        exposure: c.enhance.exposure, color: c.enhance.color, noiseAwareGain: c.enhance.noiseAwareGain, mono: c.enhance.mono,
         provider: c.enhance.provider,
         batch: { maxSize: c.enhance.batch.maxSize, maxWaitMs: c.enhance.batch.maxWaitMs },
         regionCache: { ...c.enhance.regionCache },

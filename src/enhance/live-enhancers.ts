@@ -9,7 +9,6 @@ import type { CameraConfig, PieConfig } from '../config/schema.js';
 import { messageOf } from '../errors.js';
 import type { CameraRuntime } from '../ingest/camera-runtime.js';
 import type { Frame } from '../ingest/frame.js';
-import type { RgbImage } from '../image/types.js';
 import { ApiError, resolveModelPath, type ModelInfo, type ModelSwitchResponse } from '../output/api.js';
 import type { PieMetrics } from '../output/metrics.js';
 import { readModelInfo } from '../output/model-info.js';
@@ -18,7 +17,9 @@ import type { DropSink } from '../pipeline/dropCounter.js';
 import { RegionCache } from '../pipeline/regionCache.js';
 import type { Inference } from '../workers/pool.js';
 import { isWorkerError, type SessionInfo } from '../workers/protocol.js';
-import { DEFAULT_MODEL_PATH, type EnhancerOptions } from './enhancer.js';
+import { DEFAULT_MODEL_PATH, type EnhancedBatch, type EnhancerOptions } from './enhancer.js';
+import type { FrameTone, ToneResult } from './tone-feeds.js';
+import type { CurveForm, ExposureSetting } from './tone.js';
 
 /**
  * An enhanced frame with the raw bytes it was made from, for fused detection. The raw bytes are a
@@ -61,12 +62,15 @@ function shownPath(abs: string): string {
 /** The enhancer settings of a config, for one model: the same at start and on a model switch. */
 function enhancerOptions(config: PieConfig, modelPath: string): EnhancerOptions {
   const e = config.enhance;
-  // With the region cache the enhancer only estimates curves (their exposure strength included);
-  // the applier then fits the final gamma.
-  return {
-    modelPath, downscale: e.downscale, provider: e.provider, strength: e.strength, spin: false,
-    ...(e.regionCache.enabled ? { curvesOutput: 'only' as const } : {}), ...(e.exposure !== undefined ? { exposure: e.exposure } : {}),
-  };
+  const common = { modelPath, downscale: e.downscale, provider: e.provider, strength: e.strength, spin: false, ...toneOptions(config) };
+  // With the region cache the enhancer only estimates curves; the applier runs the tone stage.
+  return e.regionCache.enabled ? { ...common, curvesOutput: 'only' } : common;
+}
+
+/** The tone stage's settings (enhance/tone.ts), shared by the enhancer and the curve applier. */
+function toneOptions(config: PieConfig): { exposure: ExposureSetting; form: CurveForm; noiseAwareGain: boolean } {
+  const e = config.enhance;
+  return { exposure: e.exposure, form: e.color, noiseAwareGain: e.noiseAwareGain };
 }
 
 const APPLIER_KEY = 'applier';
@@ -109,7 +113,7 @@ export class LiveEnhancers {
     }
     if (rc.enabled) {
       const e = config.enhance;
-      const applier = await pool.open(APPLIER_KEY, { kind: 'applier', options: { downscale: e.downscale, provider: e.provider, spin: false, ...(e.exposure !== undefined ? { exposure: e.exposure } : {}) } });
+      const applier = await pool.open(APPLIER_KEY, { kind: 'applier', options: { downscale: e.downscale, provider: e.provider, spin: false, ...toneOptions(config) } });
       log(`region cache on: alpha ${rc.alpha}, mix ${rc.mix}, re-segment every ${rc.refreshEvery} frames; ${applier.description}`);
     }
     return live;
@@ -154,6 +158,7 @@ export class LiveEnhancers {
     }
     c.modelKey = entry.key;
     c.cache = undefined; // the old model's smoothed curves must not leak into the new one's
+    c.tone.reset();
     this.retireUnused();
     this.metrics.modelSwitched(c.config.name);
     return { camera: c.config.name, model: entry.info, previous: previous.info, provider: entry.session.provider, switchMs: Math.round(performance.now() - t0) };
@@ -186,18 +191,22 @@ export class LiveEnhancers {
     try {
       for (const [e, fs] of groups) {
         const t0 = performance.now();
-        let r: readonly RgbImage[];
+        // Each frame goes with its camera's tone state (IR flag, exposure) and brings back the next.
+        const cams = fs.map((f) => this.cameras.get(f.camera)!);
+        const tones = cams.map((c) => c.tone.next());
+        let r: EnhancedBatch;
         try {
-          r = this.cached ? await this.enhanceCached(e, fs) : (await this.pool.enhance(sessionKey(e.key), fs)).frames;
+          r = this.cached ? await this.enhanceCached(e, fs, tones) : await this.pool.enhance(sessionKey(e.key), fs, tones);
         } catch (err) {
           this.failed(fs, err);
           continue;
         }
         const ms = performance.now() - t0;
+        r.tone.forEach((t, i) => this.toneObserved(cams[i]!, t));
         e.batches++;
         e.inference.add(ms);
         this.metrics.batch(e.info.name, fs.length, ms);
-        fs.forEach((f, i) => out.set(f, { ...plainFrame(f), data: r[i]!.data, raw: f.data }));
+        fs.forEach((f, i) => out.set(f, { ...plainFrame(f), data: r.frames[i]!.data, raw: f.data }));
       }
     } finally {
       for (const e of groups.keys()) {
@@ -207,6 +216,14 @@ export class LiveEnhancers {
     }
     // In the batch's order, without the dropped ones.
     return frames.flatMap((f) => out.get(f) ?? []);
+  }
+
+  /** A camera's frame came back: carry its exposure; an IR switch invalidates its temporal state. */
+  private toneObserved(c: CameraRuntime, t: ToneResult): void {
+    const change = c.tone.observe(t);
+    if (!change) return;
+    c.cache = undefined;
+    this.log(`${c.config.name}: ${change === 'mono-on' ? 'monochrome (IR) frames: luminance-only enhancement' : 'colour frames again: colour enhancement'}`);
   }
 
   private failed(frames: readonly Frame[], err: unknown): void {
@@ -221,7 +238,7 @@ export class LiveEnhancers {
    * The region-cache path: curves only from the workers, each frame's maps pooled per region and
    * smoothed over time by its camera's cache (a batch may mix cameras), then applied in one run.
    */
-  private async enhanceCached(e: EnhancerEntry, frames: readonly Frame[]): Promise<RgbImage[]> {
+  private async enhanceCached(e: EnhancerEntry, frames: readonly Frame[], tones: readonly FrameTone[]): Promise<EnhancedBatch> {
     const curves = await this.pool.curves(sessionKey(e.key), frames);
     const [n, ch, h, w] = curves.dims;
     const per = ch * h * w, smoothed = new Float32Array(n * per);
@@ -231,7 +248,7 @@ export class LiveEnhancers {
       cam.cache ??= new RegionCache({ downscale: this.config.enhance.downscale, alpha: rc.alpha, mix: rc.mix, refreshEvery: rc.refreshEvery });
       smoothed.set(cam.cache.update(f, { dims: [ch, h, w], data: curves.data.subarray(i * per, (i + 1) * per) }).data, i * per);
     });
-    return this.pool.apply(APPLIER_KEY, frames, { data: smoothed, dims: curves.dims });
+    return this.pool.apply(APPLIER_KEY, frames, { data: smoothed, dims: curves.dims }, tones);
   }
 }
 

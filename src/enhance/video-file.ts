@@ -10,6 +10,7 @@ import { decodeToRawArgs, encodeFromRawArgs } from '../ingest/ffmpeg-args.js';
 import { FfmpegProcess, lastLine } from '../ingest/ffmpeg-process.js';
 import { rawFrames } from '../ingest/frame-splitter.js';
 import { probeMedia, type MediaInfo } from '../ingest/probe.js';
+import { CameraTone, type MonoMode } from './camera-tone.js';
 import type { Enhancer } from './enhancer.js';
 
 export const VIDEO_EXTENSIONS = ['.mp4', '.mkv', '.mov', '.avi', '.webm', '.ts', '.m4v', '.flv'] as const;
@@ -27,6 +28,8 @@ export interface VideoProgress { readonly done: number; readonly total: number }
 
 export interface EnhanceVideoOptions {
   readonly batch?: number;
+  /** Monochrome (IR) mode: detected along the clip with hysteresis ('auto', the default), or forced. */
+  readonly mono?: MonoMode;
   readonly onProgress?: (p: VideoProgress) => void;
 }
 
@@ -65,9 +68,13 @@ export async function enhanceVideo(enhancer: Enhancer, input: string, output: st
   let done = 0;
   try {
     let batch: RgbImage[] = [];
+    // A clip is one camera: its exposure is smoothed and its IR mode tracked as the live pipeline does.
+    const tone = new CameraTone(o.mono ?? 'auto');
     const flush = async (): Promise<void> => {
       if (batch.length === 0) return;
-      const out = await enhancer.enhance(batch);
+      const t = tone.next();
+      const out = await enhancer.enhance(batch, batch.map(() => t));
+      for (const r of out.tone) tone.observe(r);
       for (const f of out.frames) await write(f);
       done += batch.length;
       batch = [];

@@ -3,6 +3,7 @@
 // the times the status judges stalls by). Stages own their own fields; nothing here runs.
 import type { CameraConfig, Variant } from '../config/schema.js';
 import type { FaceEventJson } from '../detect/event.js';
+import { CameraTone, type MonoMode } from '../enhance/camera-tone.js';
 import type { Face, FaceEvent } from '../detect/types.js';
 import type { RgbImage } from '../image/types.js';
 import { LatencyWindow, RateMeter } from '../output/rate.js';
@@ -41,6 +42,8 @@ export interface CameraRuntime {
   switching: Promise<unknown>;
   /** This camera's temporal region cache (enhance.regionCache); made on its first frame, reset on a model switch. */
   cache?: RegionCache;
+  /** Its exposure state and IR mode, carried from frame to frame (enhance/camera-tone.ts). */
+  readonly tone: CameraTone;
   processed: number;
   lastLatencyMs: number;
   readonly latency: LatencyWindow;
@@ -59,9 +62,9 @@ export interface CameraRuntime {
   readonly flow: FlowTimes;
 }
 
-export function cameraRuntime(config: CameraConfig, source: CameraSource, hls: Map<Variant, FrameSink>, live: Map<Variant, LiveSink>, modelKey: string): CameraRuntime {
+export function cameraRuntime(config: CameraConfig, source: CameraSource, hls: Map<Variant, FrameSink>, live: Map<Variant, LiveSink>, modelKey: string, mono: MonoMode): CameraRuntime {
   return {
-    config, source, hls, live, modelKey, switching: Promise.resolve(), processed: 0, lastLatencyMs: 0,
+    config, source, hls, live, modelKey, switching: Promise.resolve(), tone: new CameraTone(mono), processed: 0, lastLatencyMs: 0,
     latency: new LatencyWindow(), processRate: new RateMeter(), skipRate: new RateMeter(), detectionRate: new RateMeter(),
     latest: {}, jpeg: {}, detecting: new Map(),
     flow: { processedAt: null, acceptedAt: null, busyDropAt: null, encoderDropAt: null, onlineSince: null },

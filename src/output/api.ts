@@ -90,6 +90,10 @@ export const cameraInfoSchema = z.strictObject({
   streams: z.strictObject({ websocket: z.array(variantSchema), hls: z.array(variantSchema) }),
   provider: providerSchema,
   model: modelInfoSchema,
+  /** The enhancer's picture mode for this camera: colour, or monochrome (IR, detected or configured). */
+  mode: z.enum(['colour', 'ir']),
+  /** The exposure target (mean output luma) used on its latest frame; null before the first or with exposure: model. */
+  exposure: z.number().nullable(),
   flow: flowSchema,
 });
 export type CameraInfo = z.infer<typeof cameraInfoSchema>;

@@ -56,6 +56,8 @@ export function camerasStatus(v: LiveView): CamerasResponse {
         streams: { websocket: [...c.live.keys()], hls: [...c.hls.keys()] },
         provider: e.session.provider,
         model: e.info,
+        mode: c.tone.mono ? 'ir' : 'colour',
+        exposure: c.tone.next().exposureState ?? null,
         flow: flowOf(v, c, t),
       };
     }),

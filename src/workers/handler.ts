@@ -51,7 +51,7 @@ export function createHandler(): (req: Request) => Promise<Results[keyof Results
       }
       case 'enhance': return get(req.key, 'enhancer').enhance(req.frames, ...req.args);
       case 'curves': return get(req.key, 'enhancer').estimateCurves(req.frames, ...req.args);
-      case 'apply': return get(req.key, 'applier').apply(req.frames, req.curves, ...req.args);
+      case 'apply': return get(req.key, 'applier').applyWithTone(req.frames, req.curves, ...req.args);
       case 'detect': return detectAlong(get(req.key, 'detector'), req.frames, req.path);
     }
   };

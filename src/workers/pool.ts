@@ -62,7 +62,7 @@ export interface Inference {
   closeSession(key: string): Promise<void>;
   enhance(key: string, frames: readonly RgbImage[], ...args: EnhanceArgs): Promise<EnhancedBatch>;
   curves(key: string, frames: readonly RgbImage[], ...args: CurvesArgs): Promise<CurveMaps>;
-  apply(key: string, frames: readonly RgbImage[], curves: CurveMaps, ...args: ApplyArgs): Promise<RgbImage[]>;
+  apply(key: string, frames: readonly RgbImage[], curves: CurveMaps, ...args: ApplyArgs): Promise<EnhancedBatch>;
   detect(key: string, frames: readonly FrameForDetection[], path: DetectPathOptions): Promise<Face[][]>;
   stats(): PoolStats;
   close(): Promise<void>;
@@ -168,7 +168,7 @@ export class InferencePool implements Inference {
     return this.submit({ type: 'curves', id: 0, key, frames: frames.map(ownCopy), args });
   }
 
-  apply(key: string, frames: readonly RgbImage[], curves: CurveMaps, ...args: ApplyArgs): Promise<RgbImage[]> {
+  apply(key: string, frames: readonly RgbImage[], curves: CurveMaps, ...args: ApplyArgs): Promise<EnhancedBatch> {
     // The curves were made for this call (the region cache's smoothed copy): moved, not copied.
     return this.submit({ type: 'apply', id: 0, key, frames: frames.map(ownCopy), curves, args });
   }
@@ -354,7 +354,7 @@ export class InProcessInference implements Inference {
   async closeSession(key: string): Promise<void> { this.keys.delete(key); await this.run({ type: 'close', id: 0, key }); }
   enhance(key: string, frames: readonly RgbImage[], ...args: EnhanceArgs): Promise<EnhancedBatch> { return this.run({ type: 'enhance', id: 0, key, frames, args }); }
   curves(key: string, frames: readonly RgbImage[], ...args: CurvesArgs): Promise<CurveMaps> { return this.run({ type: 'curves', id: 0, key, frames, args }); }
-  apply(key: string, frames: readonly RgbImage[], curves: CurveMaps, ...args: ApplyArgs): Promise<RgbImage[]> { return this.run({ type: 'apply', id: 0, key, frames, curves, args }); }
+  apply(key: string, frames: readonly RgbImage[], curves: CurveMaps, ...args: ApplyArgs): Promise<EnhancedBatch> { return this.run({ type: 'apply', id: 0, key, frames, curves, args }); }
   detect(key: string, frames: readonly FrameForDetection[], path: DetectPathOptions): Promise<Face[][]> { return this.run({ type: 'detect', id: 0, key, frames, path }); }
   stats(): PoolStats { return { workers: 0, ready: 0, inFlight: this.inFlight, restarts: 0, completed: this.completed, failed: { ...this.failed } }; }
   async close(): Promise<void> { await Promise.all([...this.keys].map((k) => this.closeSession(k))); }

@@ -20,7 +20,7 @@ import type { RgbImage } from '../image/types.js';
 type RestArgs<F> = F extends (first: never, ...rest: infer R) => unknown ? R : never;
 export type EnhanceArgs = RestArgs<Enhancer['enhance']>;
 export type CurvesArgs = RestArgs<Enhancer['estimateCurves']>;
-export type ApplyArgs = RestArgs<CurveApplier['apply']> extends [CurveMaps, ...infer R] ? R : never;
+export type ApplyArgs = RestArgs<CurveApplier['applyWithTone']> extends [CurveMaps, ...infer R] ? R : never;
 
 /** A session a worker opens and owns; `threads` is filled in by the pool (cores / workers). */
 export type SessionSpec =
@@ -55,7 +55,7 @@ export interface Results {
   close: null;
   enhance: EnhancedBatch;
   curves: CurveMaps;
-  apply: RgbImage[];
+  apply: EnhancedBatch;
   detect: Face[][];
 }
 

@@ -54,7 +54,7 @@ describe('InferencePool', () => {
     const curves = await pool.curves('curves', [f]);
     expect(curves.dims).toEqual([1, 24, 4, 4]);
     const kept = { dims: curves.dims, data: curves.data.slice() };
-    const [out] = await pool.apply('apply', [f], curves);
+    const [out] = (await pool.apply('apply', [f], curves)).frames;
     // The curves were moved to the worker, not copied.
     expect(curves.data.length).toBe(0);
     const local = await CurveApplier.open({ downscale: 4, threads: 1 });
