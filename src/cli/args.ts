@@ -3,7 +3,7 @@ import { PieError } from '../errors.js';
 import type { MonoMode } from '../enhance/camera-tone.js';
 import { PROVIDER_CHOICES, type ProviderChoice } from '../enhance/session.js';
 import type { CurveForm, ExposureSetting } from '../enhance/tone.js';
-import { LOSS_PRESETS, type CurveApply, type LossPreset, type LossWeights } from '../train/step.js';
+import { LOSS_PRESETS, type LossPreset, type LossWeights } from '../train/step.js';
 
 /** "1", "1/4", "0.25" → the integer downscale factor (4). */
 export function parseScale(s: string): number {
@@ -38,9 +38,9 @@ export function parseExposure(s: string, flag = '--exposure'): ExposureSetting {
 }
 
 /** --color: how curves are applied (tone.ts CurveForm). */
-export function parseColor(s: string): CurveForm {
+export function parseColor(s: string, flag = '--color'): CurveForm {
   if (s === 'value' || s === 'rgb') return s;
-  throw new PieError('usage', `--color ${s} is not value or rgb`, 'use --color value (colour kept, grey stays grey; the default) or --color rgb (per channel, as PIE)');
+  throw new PieError('usage', `${flag} ${s} is not value or rgb`, `use ${flag} value (one curve on max(R,G,B): colour kept, grey stays grey; the default) or ${flag} rgb (per channel, as PIE)`);
 }
 
 /** --mono: monochrome (IR) mode. */
@@ -53,10 +53,4 @@ export function parseMono(s: string): MonoMode {
 export function parsePreset(s: string): LossWeights {
   if (s in LOSS_PRESETS) return LOSS_PRESETS[s as LossPreset];
   throw new PieError('usage', `--preset ${s} is not one of ${Object.keys(LOSS_PRESETS).join(', ')}`, 'e.g. --preset pie-exposure');
-}
-
-/** --apply: how curves are applied (step.ts CurveApply). */
-export function parseCurveApply(s: string): CurveApply {
-  if (s === 'value' || s === 'rgb') return s;
-  throw new PieError('usage', `--apply ${s} is not a curve form`, 'use --apply value (colour-preserving, the default) or --apply rgb (per channel, as PIE)');
 }

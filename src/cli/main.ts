@@ -3,7 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { PieError, isPieError, messageOf } from '../errors.js';
 import { DEFAULT_MODEL_PATH } from '../enhance/enhancer.js';
-import { parseColor, parseCurveApply, parseExposure, parseMono, parsePositiveInt, parsePreset, parseProvider, parseScale } from './args.js';
+import { parseColor, parseExposure, parseMono, parsePositiveInt, parsePreset, parseProvider, parseScale } from './args.js';
 import { runDemo } from './demo.js';
 import { runEnhance } from './enhance.js';
 import { runEvalCommand } from './eval.js';
@@ -98,7 +98,7 @@ function build(): Command {
       batch: parsePositiveInt('--batch', str('batch'), 64), lr: num('lr', '--lr'), seed: parsePositiveInt('--seed', str('seed'), 2 ** 31),
       features: str('features'), weights, ...(opts.init ? { init: str('init') } : {}), resume: Boolean(opts.resume),
       provider: parseProvider(str('ep')), checkpointEvery: parsePositiveInt('--checkpoint-every', str('checkpointEvery'), 10_000_000),
-      segment: (img) => felzenszwalb(img, PIE_FELZENSZWALB), apply: parseCurveApply(str('apply')),
+      segment: (img) => felzenszwalb(img, PIE_FELZENSZWALB), apply: parseColor(str('apply'), '--apply'),
       ...(opts.threads ? { threads: parsePositiveInt('--threads', str('threads'), 256) } : {}),
     }, log);
   });

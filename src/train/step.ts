@@ -1,6 +1,7 @@
 // One PIE training step as one ONNX graph: DCE-Net forward on a batch of low-light crops, the six
 // weighted losses (with the frozen feature network copied in), reverse-mode gradients, gradient
 // clipping and Adam. Parameters and Adam moments go in and come out of the same session.run.
+import type { CurveForm } from '../enhance/tone.js';
 import { addDceNet, DCE_LAYERS, EPS_V, ITERATIONS, LAYER_NAMES, biasName, weightName } from '../enhance/dcenet.js';
 import { Tape } from './autodiff/tape.js';
 import type { Shape } from './autodiff/shape.js';
@@ -44,16 +45,13 @@ export interface StepConfig {
   readonly features?: FeatureNetSpec;
   /** Build the loss and gradients only (no optimiser): for gradient checks. */
   readonly lossOnly?: boolean;
-  /** How the curves are applied (CurveApply): 'rgb' per channel as PIE, 'value' colour-preserving. Default 'rgb'. */
-  readonly apply?: CurveApply;
+  /**
+   * How the curves are applied (enhance/tone.ts CurveForm): 'rgb' each channel through its own
+   * curve, as PIE's code does; 'value' one curve (the mean of the three maps) on V = max(R,G,B),
+   * RGB scaled by V'/V, as the enhancer runs by default. Default 'rgb'.
+   */
+  readonly apply?: CurveForm;
 }
-
-/**
- * 'rgb': each channel through its own curve, as PIE's code does (a neutral pixel can leave tinted).
- * 'value': one curve (the mean of the three maps) on V = max(R,G,B), RGB scaled by V'/V, so hue
- * and saturation are kept, grey stays grey and no channel leaves [0,1] (the enhancer's default).
- */
-export type CurveApply = 'rgb' | 'value';
 
 
 /** Graph I/O names. */

@@ -14,7 +14,8 @@ import { bocNegative, mulberry32, type Rng } from './boc.js';
 import { CropSampler, fromNchw, listImages, toNchw } from './data.js';
 import type { FeatureNetSpec } from './features.js';
 import { adamScalars, PIE_ADAM } from './optim.js';
-import { buildTrainStep, DEFAULT_EXPOSURE_LEVEL, IO, LOSS_NAMES, PARAMS, type CurveApply, type LossName, type LossWeights } from './step.js';
+import type { CurveForm } from '../enhance/tone.js';
+import { buildTrainStep, DEFAULT_EXPOSURE_LEVEL, IO, LOSS_NAMES, PARAMS, type LossName, type LossWeights } from './step.js';
 
 /** Segments an image; labels 0..count−1, row-major. */
 export type Segmenter = (img: RgbImage) => { labels: Int32Array; count: number };
@@ -34,8 +35,8 @@ export interface TrainOptions {
   readonly exposureLevel?: number;
   readonly features?: FeatureNetSpec;
   readonly segment: Segmenter;
-  /** How the curves are applied in training (step.ts CurveApply); default 'rgb'. */
-  readonly apply?: CurveApply;
+  /** How the curves are applied in training (enhance/tone.ts CurveForm); default 'rgb'. */
+  readonly apply?: CurveForm;
   readonly init?: string;
   readonly resume?: boolean;
   readonly provider?: ProviderChoice;
@@ -86,7 +87,7 @@ export function weightsFromParams(ps: ParamSet): DceNetWeights {
 }
 
 /** Forward graph with the parameters as inputs: the enhanced crops the segmentation runs on. */
-function forwardGraph(apply: CurveApply = 'rgb'): Uint8Array {
+function forwardGraph(apply: CurveForm = 'rgb'): Uint8Array {
   const b = new GraphBuilder('pie_forward');
   for (const p of PARAMS) b.input(IO.param(p.name), 'float32', p.shape);
   const x = b.input(IO.low, 'float32', ['N', 3, 'H', 'W']);
@@ -180,7 +181,7 @@ export interface ValidationOptions {
   readonly exposureLevel?: number;
   readonly features?: FeatureNetSpec;
   readonly segment: Segmenter;
-  readonly apply?: CurveApply;
+  readonly apply?: CurveForm;
   readonly threads?: number;
 }
 
