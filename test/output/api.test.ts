@@ -77,7 +77,8 @@ cameras:
     width: ${W}
     height: ${H}
     outputs: { hls: [], websocket: [enhanced] }
-enhance: { model: ${path.join(models, 'site.onnx')}, scale: 1/4, batch: { maxSize: 2, maxWaitMs: 20 } }
+# exposure: model: the identity model must leave frames as they are (auto exposure would brighten them anyway).
+enhance: { model: ${path.join(models, 'site.onnx')}, scale: 1/4, exposure: model, batch: { maxSize: 2, maxWaitMs: 20 } }
 server: { host: 127.0.0.1, port: 0, token: ${TOKEN} }
 `, { env: { CAM_PASS: 'hunter2' } });
   app = await PieApp.start(config, { sinks: encoderSinks });
