@@ -104,6 +104,14 @@ describe('the live pipeline with inference workers', () => {
     expect(lines.some((l) => /enhance worker 0 exited .*restarting/.test(l))).toBe(true);
   }, 60_000);
 
+  it('runs the same pipeline with workers.inProcess (the comparison path): frames enhanced, no worker started', async () => {
+    app = await PieApp.start(config('workers: { inProcess: true }'), { sinks });
+    await until('enhanced frames', () => (counters.get('a/enhanced')?.n ?? 0) > 3 && (counters.get('b/enhanced')?.n ?? 0) > 3, 20_000);
+    const s = statsResponseSchema.parse(await get(`${app.url}/api/stats`));
+    expect(s.workers.enhance).toMatchObject({ workers: 0, restarts: 0 });
+    expect(s.workers.enhance.completed).toBeGreaterThan(3);
+  }, 40_000);
+
   it('says in /health, /api/cameras and the same words why an online camera delivers nothing: dropped as busy', async () => {
     // Each enhancement takes 6 s: frames arrive and are dropped as busy, nothing reaches the enhanced outputs.
     process.env.PIE_TEST_WORKER_DELAY_MS = '6000';
