@@ -2,7 +2,7 @@
 // enhancement worker (src/workers/pool.ts) and shared by the cameras that use it; model switches;
 // and a batch of frames of several cameras in, their enhanced frames out. A batch the workers
 // cannot take, or that a dying worker loses, costs counted drops ('busy', 'failed'), never the
-// pipeline. The region cache's per-camera state stays here, on the main thread (see README).
+// pipeline. The region cache's per-camera state lives in the worker that serves the camera.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CameraConfig, PieConfig } from '../config/schema.js';
@@ -14,7 +14,6 @@ import type { PieMetrics } from '../output/metrics.js';
 import { readModelInfo } from '../output/model-info.js';
 import { LatencyWindow } from '../output/rate.js';
 import type { DropSink } from '../pipeline/dropCounter.js';
-import { RegionCache } from '../pipeline/regionCache.js';
 import type { Inference } from '../workers/pool.js';
 import { isWorkerError, type SessionInfo } from '../workers/protocol.js';
 import { DEFAULT_MODEL_PATH, type EnhancedBatch, type EnhancerOptions } from './enhancer.js';
@@ -157,7 +156,7 @@ export class LiveEnhancers {
       this.entries.set(file, entry);
     }
     c.modelKey = entry.key;
-    c.cache = undefined; // the old model's smoothed curves must not leak into the new one's
+    if (this.cached) await this.pool.forget([c.config.name]); // the old model's smoothed curves must not leak into the new one's
     c.tone.reset();
     this.retireUnused();
     this.metrics.modelSwitched(c.config.name);
@@ -222,7 +221,7 @@ export class LiveEnhancers {
   private toneObserved(c: CameraRuntime, t: ToneResult): void {
     const change = c.tone.observe(t);
     if (!change) return;
-    c.cache = undefined;
+    if (this.cached) void this.pool.forget([c.config.name]);
     this.log(`${c.config.name}: ${change === 'mono-on' ? 'monochrome (IR) frames: luminance-only enhancement' : 'colour frames again: colour enhancement'}`);
   }
 
@@ -235,20 +234,25 @@ export class LiveEnhancers {
   }
 
   /**
-   * The region-cache path: curves only from the workers, each frame's maps pooled per region and
-   * smoothed over time by its camera's cache (a batch may mix cameras), then applied in one run.
+   * The region-cache path, in the workers: curves, each frame's maps pooled per region and smoothed
+   * over time by its camera's cache (kept in the worker that serves that camera), then applied. A
+   * batch may mix cameras: it goes as one request per worker, and the results come back in order.
    */
   private async enhanceCached(e: EnhancerEntry, frames: readonly Frame[], tones: readonly FrameTone[]): Promise<EnhancedBatch> {
-    const curves = await this.pool.curves(sessionKey(e.key), frames);
-    const [n, ch, h, w] = curves.dims;
-    const per = ch * h * w, smoothed = new Float32Array(n * per);
     const rc = this.config.enhance.regionCache;
+    const cache = { downscale: this.config.enhance.downscale, alpha: rc.alpha, mix: rc.mix, refreshEvery: rc.refreshEvery };
+    const byWorker = new Map<number, number[]>();
     frames.forEach((f, i) => {
-      const cam = this.cameras.get(f.camera)!;
-      cam.cache ??= new RegionCache({ downscale: this.config.enhance.downscale, alpha: rc.alpha, mix: rc.mix, refreshEvery: rc.refreshEvery });
-      smoothed.set(cam.cache.update(f, { dims: [ch, h, w], data: curves.data.subarray(i * per, (i + 1) * per) }).data, i * per);
+      const w = this.pool.workerOf(f.camera);
+      const g = byWorker.get(w);
+      if (g) g.push(i); else byWorker.set(w, [i]);
     });
-    return this.pool.apply(APPLIER_KEY, frames, { data: smoothed, dims: curves.dims }, tones);
+    const parts = await Promise.all([...byWorker.values()].map(async (idx) => ({
+      idx, r: await this.pool.cached(sessionKey(e.key), APPLIER_KEY, idx.map((i) => frames[i]!), idx.map((i) => frames[i]!.camera), cache, idx.map((i) => tones[i]!)),
+    })));
+    const out: { frames: EnhancedBatch['frames'][number][]; tone: EnhancedBatch['tone'][number][] } = { frames: [], tone: [] };
+    for (const { idx, r } of parts) idx.forEach((i, k) => { out.frames[i] = r.frames[k]!; out.tone[i] = r.tone[k]!; });
+    return out;
   }
 }
 

@@ -8,7 +8,6 @@ import type { Face, FaceEvent } from '../detect/types.js';
 import type { RgbImage } from '../image/types.js';
 import { LatencyWindow, RateMeter } from '../output/rate.js';
 import type { FrameSink, LiveSink } from '../output/sinks.js';
-import type { RegionCache } from '../pipeline/regionCache.js';
 import type { CameraSource } from './camera-source.js';
 import type { Frame } from './frame.js';
 
@@ -40,8 +39,6 @@ export interface CameraRuntime {
   modelKey: string;
   /** Model switches of this camera run one after another. */
   switching: Promise<unknown>;
-  /** This camera's temporal region cache (enhance.regionCache); made on its first frame, reset on a model switch. */
-  cache?: RegionCache;
   /** Its exposure state and IR mode, carried from frame to frame (enhance/camera-tone.ts). */
   readonly tone: CameraTone;
   processed: number;

@@ -10,6 +10,7 @@ import { detectAlong } from '../detect/path.js';
 import { CurveApplier } from '../enhance/apply-graph.js';
 import { Enhancer } from '../enhance/enhancer.js';
 import { isPieError, messageOf } from '../errors.js';
+import { RegionCache } from '../pipeline/regionCache.js';
 import { transferablesOf, type Request, type Retire, type Response, type Results, type SessionSpec, type WireError } from './protocol.js';
 
 type Session =
@@ -24,6 +25,8 @@ class NoSession extends Error {}
 /** The request handler: sessions by key, opened and closed on request. Exported for wrappers (tests). */
 export function createHandler(): (req: Request) => Promise<Results[keyof Results]> {
   const sessions = new Map<string, Session>();
+  /** Region caches by camera: as many as the config has cameras that this worker serves. */
+  const caches = new Map<string, RegionCache>();
   const get = <K extends keyof Kinds>(key: string, kind: K): Kinds[K] => {
     const s = sessions.get(key);
     if (!s || s.kind !== kind) throw new NoSession(`no ${kind} session ${JSON.stringify(key)} in this worker`);
@@ -53,6 +56,22 @@ export function createHandler(): (req: Request) => Promise<Results[keyof Results
       case 'curves': return get(req.key, 'enhancer').estimateCurves(req.frames, ...req.args);
       case 'apply': return get(req.key, 'applier').applyWithTone(req.frames, req.curves, ...req.args);
       case 'detect': return detectAlong(get(req.key, 'detector'), req.frames, req.path);
+      case 'cached': {
+        const curves = await get(req.key, 'enhancer').estimateCurves(req.frames);
+        const [n, ch, h, w] = curves.dims;
+        const per = ch * h * w, smoothed = new Float32Array(n * per);
+        req.frames.forEach((f, i) => {
+          const camera = req.cameras[i]!;
+          let cache = caches.get(camera);
+          if (!cache) caches.set(camera, (cache = new RegionCache(req.cache)));
+          smoothed.set(cache.update(f, { dims: [ch, h, w], data: curves.data.subarray(i * per, (i + 1) * per) }).data, i * per);
+        });
+        return get(req.applier, 'applier').applyWithTone(req.frames, { data: smoothed, dims: curves.dims }, ...req.args);
+      }
+      case 'forget': {
+        for (const c of req.cameras) caches.delete(c);
+        return null;
+      }
     }
   };
 }

@@ -11,6 +11,7 @@ import type { CurveMaps, EnhancedBatch } from '../enhance/enhancer.js';
 import { PieError } from '../errors.js';
 import { createHandler } from './handler.js';
 import type { RgbImage } from '../image/types.js';
+import type { RegionCacheOptions } from '../pipeline/regionCache.js';
 import { ownCopy, transferablesOf, WorkerError, type ApplyArgs, type CurvesArgs, type EnhanceArgs, type Request, type Response, type Retire, type Results, type SessionInfo, type SessionSpec } from './protocol.js';
 
 export interface PoolOptions {
@@ -64,6 +65,12 @@ export interface Inference {
   curves(key: string, frames: readonly RgbImage[], ...args: CurvesArgs): Promise<CurveMaps>;
   apply(key: string, frames: readonly RgbImage[], curves: CurveMaps, ...args: ApplyArgs): Promise<EnhancedBatch>;
   detect(key: string, frames: readonly FrameForDetection[], path: DetectPathOptions): Promise<Face[][]>;
+  /** The region-cache path in the worker that holds these cameras' caches (all of one workerOf). */
+  cached(key: string, applier: string, frames: readonly RgbImage[], cameras: readonly string[], cache: RegionCacheOptions, ...args: ApplyArgs): Promise<EnhancedBatch>;
+  /** Drops cameras' region caches wherever they are. */
+  forget(cameras: readonly string[]): Promise<void>;
+  /** The worker a camera's region cache lives in: a batch for cached() holds cameras of one worker. */
+  workerOf(camera: string): number;
   stats(): PoolStats;
   close(): Promise<void>;
 }
@@ -178,6 +185,22 @@ export class InferencePool implements Inference {
     return this.submit({ type: 'detect', id: 0, key, frames: copied, path });
   }
 
+  cached(key: string, applier: string, frames: readonly RgbImage[], cameras: readonly string[], cache: RegionCacheOptions, ...args: ApplyArgs): Promise<EnhancedBatch> {
+    const at = this.workerOf(cameras[0] ?? '');
+    if (cameras.some((c) => this.workerOf(c) !== at)) return Promise.reject(new RangeError('cached(): the cameras of one request must share a worker (group them by workerOf)'));
+    return this.submit({ type: 'cached', id: 0, key, applier, frames: frames.map(ownCopy), cameras, cache, args }, at);
+  }
+
+  async forget(cameras: readonly string[]): Promise<void> {
+    await Promise.allSettled(this.slots.filter((s) => s.ready).map((s) => this.send(s, { type: 'forget', id: 0, cameras }, false)));
+  }
+
+  workerOf(camera: string): number {
+    let h = 0;
+    for (let i = 0; i < camera.length; i++) h = (h * 31 + camera.charCodeAt(i)) >>> 0;
+    return h % this.o.size;
+  }
+
   /**
    * Makes worker `index` exit at its next moment between runs, dropping what it holds (they fail
    * 'died'); it is replaced as after a crash. For tests and an operator's last resort.
@@ -197,10 +220,11 @@ export class InferencePool implements Inference {
     for (const s of this.slots) this.failAll(s, 'closed', `the ${this.o.name} pool is closed`);
   }
 
-  private submit<T extends Request['type']>(req: Extract<Request, { type: T }>): Promise<Results[T]> {
+  /** To the least busy worker, or to worker `at` (a camera's region cache lives there). */
+  private submit<T extends Request['type']>(req: Extract<Request, { type: T }>, at?: number): Promise<Results[T]> {
     if (this.closed) return Promise.reject(new WorkerError('closed', `the ${this.o.name} pool is closed`));
     let best: Slot | undefined;
-    for (const s of this.slots) if (s.ready && s.pending.size <= this.o.queue && (!best || s.pending.size < best.pending.size)) best = s;
+    for (const s of at === undefined ? this.slots : [this.slots[at]!]) if (s.ready && s.pending.size <= this.o.queue && (!best || s.pending.size < best.pending.size)) best = s;
     if (!best) {
       this.count('busy');
       const why = this.slots.some((s) => s.ready) ? `every ${this.o.name} worker holds ${1 + this.o.queue} requests` : `no ${this.o.name} worker is ready (restarting)`;
@@ -356,6 +380,11 @@ export class InProcessInference implements Inference {
   curves(key: string, frames: readonly RgbImage[], ...args: CurvesArgs): Promise<CurveMaps> { return this.run({ type: 'curves', id: 0, key, frames, args }); }
   apply(key: string, frames: readonly RgbImage[], curves: CurveMaps, ...args: ApplyArgs): Promise<EnhancedBatch> { return this.run({ type: 'apply', id: 0, key, frames, curves, args }); }
   detect(key: string, frames: readonly FrameForDetection[], path: DetectPathOptions): Promise<Face[][]> { return this.run({ type: 'detect', id: 0, key, frames, path }); }
+  cached(key: string, applier: string, frames: readonly RgbImage[], cameras: readonly string[], cache: RegionCacheOptions, ...args: ApplyArgs): Promise<EnhancedBatch> {
+    return this.run({ type: 'cached', id: 0, key, applier, frames, cameras, cache, args });
+  }
+  async forget(cameras: readonly string[]): Promise<void> { await this.run({ type: 'forget', id: 0, cameras }); }
+  workerOf(): number { return 0; }
   stats(): PoolStats { return { workers: 0, ready: 0, inFlight: this.inFlight, restarts: 0, completed: this.completed, failed: { ...this.failed } }; }
   async close(): Promise<void> { await Promise.all([...this.keys].map((k) => this.closeSession(k))); }
 }

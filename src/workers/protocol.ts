@@ -15,6 +15,7 @@ import type { CurveMaps, EnhancedBatch, Enhancer, EnhancerOptions } from '../enh
 import type { Provider } from '../enhance/session.js';
 import type { ErrorKind } from '../errors.js';
 import type { RgbImage } from '../image/types.js';
+import type { RegionCacheOptions } from '../pipeline/regionCache.js';
 
 /** The arguments of a method after its first (the frames): what the protocol passes through untouched. */
 type RestArgs<F> = F extends (first: never, ...rest: infer R) => unknown ? R : never;
@@ -47,7 +48,15 @@ export type Request =
   | { readonly type: 'enhance'; readonly id: number; readonly key: string; readonly frames: readonly RgbImage[]; readonly args: EnhanceArgs }
   | { readonly type: 'curves'; readonly id: number; readonly key: string; readonly frames: readonly RgbImage[]; readonly args: CurvesArgs }
   | { readonly type: 'apply'; readonly id: number; readonly key: string; readonly frames: readonly RgbImage[]; readonly curves: CurveMaps; readonly args: ApplyArgs }
-  | { readonly type: 'detect'; readonly id: number; readonly key: string; readonly frames: readonly FrameForDetection[]; readonly path: DetectPathOptions };
+  | { readonly type: 'detect'; readonly id: number; readonly key: string; readonly frames: readonly FrameForDetection[]; readonly path: DetectPathOptions }
+  /**
+   * The region-cache path in one request: curves from enhancer `key`, each frame's maps pooled and
+   * smoothed by its camera's RegionCache (kept in the worker: a camera always goes to the same
+   * worker), applied by applier `applier`. `cameras[i]` names frame i's camera.
+   */
+  | { readonly type: 'cached'; readonly id: number; readonly key: string; readonly applier: string; readonly frames: readonly RgbImage[]; readonly cameras: readonly string[]; readonly cache: RegionCacheOptions; readonly args: ApplyArgs }
+  /** Drops these cameras' region caches (a model switch, an IR switch): the next frame is a keyframe. */
+  | { readonly type: 'forget'; readonly id: number; readonly cameras: readonly string[] };
 
 /** The result type of each request type. */
 export interface Results {
@@ -57,6 +66,8 @@ export interface Results {
   curves: CurveMaps;
   apply: EnhancedBatch;
   detect: Face[][];
+  cached: EnhancedBatch;
+  forget: null;
 }
 
 /**

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CurveApplier } from '../../src/enhance/apply-graph.js';
 import { DEFAULT_MODEL_PATH, Enhancer } from '../../src/enhance/enhancer.js';
 import type { RgbImage } from '../../src/image/types.js';
+import { RegionCache } from '../../src/pipeline/regionCache.js';
 import { InferencePool } from '../../src/workers/pool.js';
 import { isWorkerError } from '../../src/workers/protocol.js';
 
@@ -63,6 +64,40 @@ describe('InferencePool', () => {
       expect(Buffer.from(out!.data).equals(Buffer.from(want!.data))).toBe(true);
     } finally {
       await local.close();
+    }
+  });
+
+  it('keeps each camera\'s region cache in its worker: interleaved cameras come out as separate in-process caches would make them', async () => {
+    const pool = await start({ size: 2 });
+    await pool.open('curves', { kind: 'enhancer', options: { ...enhancerSpec.options, curvesOutput: 'only' } });
+    await pool.open('apply', { kind: 'applier', options: { downscale: 4, spin: false } });
+    const opts = { downscale: 4, alpha: 0.3, mix: 0, refreshEvery: 100 };
+    const frameOf = (cam: number, t: number): RgbImage => image(32, 24, (i) => ((i * (cam + 3) + t * 5) % 60) + cam * 20);
+    // In-process reference: one RegionCache per camera.
+    const curver = await Enhancer.open({ ...enhancerSpec.options, curvesOutput: 'only', threads: 1 });
+    const applier = await CurveApplier.open({ downscale: 4, threads: 1 });
+    const refs = [new RegionCache(opts), new RegionCache(opts)];
+    try {
+      const names = ['cam-a', 'cam-b'];
+      for (let t = 0; t < 3; t++) {
+        for (const cam of [0, 1]) {
+          const f = frameOf(cam, t);
+          const cv = await curver.estimateCurves([f]);
+          const sm = refs[cam]!.update(f, { dims: [24, 6, 8], data: cv.data });
+          const [want] = await applier.apply([f], { dims: [1, 24, 6, 8], data: sm.data });
+          const got = await pool.cached('curves', 'apply', [f], [names[cam]!], opts);
+          expect(Buffer.from(got.frames[0]!.data).equals(Buffer.from(want!.data)), `camera ${cam} frame ${t}`).toBe(true);
+        }
+      }
+      // After forget, a camera starts afresh: its next output is a fresh cache's.
+      await pool.forget(['cam-a']);
+      const f = frameOf(0, 3), fresh = new RegionCache(opts);
+      const cv = await curver.estimateCurves([f]);
+      const [want] = await applier.apply([f], { dims: [1, 24, 6, 8], data: fresh.update(f, { dims: [24, 6, 8], data: cv.data }).data });
+      expect(Buffer.from((await pool.cached('curves', 'apply', [f], ['cam-a'], opts)).frames[0]!.data).equals(Buffer.from(want!.data))).toBe(true);
+    } finally {
+      await curver.close();
+      await applier.close();
     }
   });
 
