@@ -75,7 +75,9 @@ async function startPools(config: PieConfig, o: AppOptions, log: (line: string) 
   }
   const common = { queue: w.queue, timeoutMs: w.timeoutMs, log };
   // Ingest and IO first, then enhancement, then detection, when the CPU is short (handler.ts).
-  const size = w.enhance ?? auto.enhance.size;
+  // On a GPU one worker feeds the device (each worker would hold its own copy of the sessions there);
+  // on CPU the workers share the cores.
+  const size = w.enhance ?? (config.enhance.provider === 'cpu' ? auto.enhance.size : 1);
   const enhance = await InferencePool.start({
     name: 'enhance', size, nice: 5, threads: w.threads ?? (w.enhance ? Math.max(1, Math.floor(os.availableParallelism() / size)) : auto.enhance.threads), ...common,
     ...(o.workerEntry?.enhance ? { entry: o.workerEntry.enhance } : {}),
