@@ -50,7 +50,7 @@ const enhancer = async (o: Parameters<typeof Enhancer.open>[0]): Promise<Enhance
 };
 
 describe('colour truth', () => {
-  it('grey in gives grey out, exactly, whatever the curves, the exposure and the scale', async () => {
+  it('grey in gives grey out, exactly, whatever the curves, the exposure and the scale', { timeout: 60_000 }, async () => {
     for (const [weights, downscale, exposure] of [[randomWeights(3, 0.3), 1, 'auto'], [randomWeights(7, 0.3), 4, 'model'], [undefined, 2, 0.5]] as const) {
       const e = await enhancer({ ...(weights ? { weights } : { modelPath: DEFAULT_MODEL_PATH }), downscale, exposure });
       for (const level of [20, 60, 140]) {
