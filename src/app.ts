@@ -21,6 +21,7 @@ import { redact } from './ingest/redact.js';
 import { ApiError, type CamerasResponse, type Health, type ModelSwitchResponse, type StatsResponse } from './output/api.js';
 import type { FaceEventJson } from './detect/event.js';
 import type { DetectionEvent } from './output/events.js';
+import { makeDataDir } from './output/data-dir.js';
 import { PieHttpServer, type ServerLimits } from './output/http-server.js';
 import { camerasStatus, health, liveMetrics, nowMs, stats, type LiveView } from './output/live-status.js';
 import type { PieMetrics } from './output/metrics.js';
@@ -34,6 +35,7 @@ import { sampleFps } from './pipeline/sampleFps.js';
 import { defaultPoolSizes, InferencePool, InProcessInference, type Inference } from './workers/pool.js';
 
 export type { FrameSink, LiveSink, SinkFactory } from './output/sinks.js';
+export { MODEL_SWITCH_TIMEOUT_MS } from './enhance/live-enhancers.js';
 
 export interface AppOptions {
   readonly sinks: SinkFactory;
@@ -165,7 +167,7 @@ export class PieApp {
   static async start(config: PieConfig, o: AppOptions): Promise<PieApp> {
     const log = o.log ?? (() => {});
     const owned = !o.dataDir;
-    const dataDir = o.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'pie-stream-'));
+    const dataDir = o.dataDir ?? makeDataDir(os.tmpdir(), log);
     const startedAt = Date.now();
     const drops = new DropCounter();
     const cameras = new Map<string, CameraRuntime>();

@@ -1,4 +1,5 @@
 // Parsing and checking command-line values, once, at the edge.
+import { MAX_STRENGTH } from '../enhance/graph.js';
 import { PieError } from '../errors.js';
 import type { MonoMode } from '../enhance/camera-tone.js';
 import { PROVIDER_CHOICES, type ProviderChoice } from '../enhance/session.js';
@@ -27,6 +28,13 @@ export function parsePositiveInt(flag: string, s: string, max = 1024): number {
   const n = Number(s);
   if (!Number.isInteger(n) || n < 1 || n > max) throw new PieError('usage', `${flag} ${s} must be an integer from 1 to ${max}`, `e.g. ${flag} 4`);
   return n;
+}
+
+/** A curve strength: the one range the config and the graph use too (MAX_STRENGTH). */
+export function parseStrength(s: string, flag = '--strength'): number {
+  const x = Number(s);
+  if (!(x >= 0 && x <= MAX_STRENGTH)) throw new PieError('usage', `${flag} ${s} must be a number from 0 to ${MAX_STRENGTH}`, `e.g. ${flag} 0.7 for a gentler curve`);
+  return x;
 }
 
 /** A target mean brightness strictly between 0 and 1. */

@@ -1,9 +1,12 @@
 // The `pie-stream` command. Values are parsed and checked here, once; errors of the closed set
 // print their message and fix, and map to exit codes (2 usage, 1 everything else).
+import fs from 'node:fs';
+import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { PieError, isPieError, messageOf } from '../errors.js';
 import { DEFAULT_MODEL_PATH } from '../enhance/enhancer.js';
-import { parseColor, parseExposure, parseMono, parsePositiveInt, parsePreset, parseProvider, parseScale } from './args.js';
+import { MAX_STRENGTH } from '../enhance/graph.js';
+import { parseColor, parseExposure, parseMono, parsePositiveInt, parsePreset, parseProvider, parseScale, parseStrength } from './args.js';
 import { runDemo } from './demo.js';
 import { runEnhance } from './enhance.js';
 import { runEvalCommand } from './eval.js';
@@ -17,10 +20,28 @@ import { felzenszwalb, PIE_FELZENSZWALB } from '../regions/felzenszwalb.js';
 import { DEFAULT_EXPOSURE_LEVEL, LOSS_NAMES, LOSS_PRESETS, PIE_WEIGHTS, type LossName } from '../train/step.js';
 
 const log = (s: string): void => { process.stderr.write(`${s}\n`); };
+const VERSION = (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** The end of an enhance or detect run: other files in folders skipped and counted; media that failed listed, exit 1. */
+function reportRun(s: { readonly failed: ReadonlyArray<{ readonly message: string }>; readonly skipped: readonly string[] }): void {
+  if (s.skipped.length) log(`skipped ${s.skipped.length} file(s) that are not images or videos: ${s.skipped.slice(0, 3).map((f) => path.basename(f)).join(', ')}${s.skipped.length > 3 ? ', …' : ''}`);
+  if (!s.failed.length) return;
+  log(`${s.failed.length} file(s) failed:`);
+  for (const f of s.failed) log(`  - ${f.message.replace(/\n/g, '\n    ')}`);
+  process.exitCode = 1;
+}
+
+/** A TCP port; 0 lets the system pick a free one. */
+function parsePort(s: string): number {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new PieError('usage', `--port ${s} must be an integer from 0 to 65535`, 'e.g. --port 8080 (0 picks a free port)');
+  return n;
+}
 
 function build(): Command {
   const program = new Command('pie-stream')
     .description('Low-light enhancement (PIE / DCE-Net) for cameras, images and videos on ONNX Runtime')
+    .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()
     .showHelpAfterError();
 
@@ -32,7 +53,7 @@ function build(): Command {
     .option('--scale <s>', 'curve-estimation scale: 1 (full resolution), 1/2, 1/4, 1/8 …', '1')
     .option('--ep <provider>', 'execution provider: auto, cpu, webgpu, cuda', 'cpu')
     .option('--batch <n>', 'frames per inference batch', '4')
-    .option('--strength <x>', 'curve strength: 0 = off, 1 = as trained, up to 4', '1')
+    .option('--strength <x>', `curve strength: 0 = off, 1 = as trained, up to ${MAX_STRENGTH}`, '1')
     .option('--exposure <x>', "auto (scene-adaptive: dark frames lifted, readable ones kept), a target mean brightness 0–1 (e.g. 0.45), or model (the model's own)", 'auto')
     .option('--color <form>', 'value (one curve on max(R,G,B): colour kept, grey stays grey) or rgb (per channel, as PIE)', 'value')
     .option('--no-noise-aware-gain', 'lift regions even where the signal is within the noise')
@@ -40,8 +61,7 @@ function build(): Command {
     .option('--threads <n>', 'CPU threads for inference (default: all cores)')
     .option('-q, --quiet', 'no progress bar')
     .action(async (inputs: string[], opts: { output: string; model: string; scale: string; ep: string; batch: string; strength: string; exposure: string; color: string; noiseAwareGain: boolean; mono: string; threads?: string; quiet?: boolean }) => {
-      const strength = Number(opts.strength);
-      if (!(strength >= 0 && strength <= 4)) throw new PieError('usage', `--strength ${opts.strength} must be a number from 0 to 4`, 'e.g. --strength 0.7 for a gentler curve');
+      const strength = parseStrength(opts.strength);
       const summary = await runEnhance({
         inputs, output: opts.output, modelPath: opts.model, strength, exposure: parseExposure(opts.exposure),
         form: parseColor(opts.color), noiseAwareGain: opts.noiseAwareGain, mono: parseMono(opts.mono),
@@ -51,11 +71,7 @@ function build(): Command {
         quiet: Boolean(opts.quiet),
       }, log);
       log(`enhanced ${summary.done.length} file(s) into ${opts.output}`);
-      if (summary.failed.length) {
-        log(`${summary.failed.length} file(s) failed:`);
-        for (const f of summary.failed) log(`  - ${f.message.replace(/\n/g, '\n    ')}`);
-        process.exitCode = 1;
-      }
+      reportRun(summary);
     });
 
   const train = program.command('train')
@@ -154,7 +170,7 @@ function build(): Command {
     .option('--enhance', 'enhance first; detect on the raw and enhanced frames, fused (see --on)')
     .option('--model <file>', 'DCE-Net .onnx model for --enhance', DEFAULT_MODEL_PATH)
     .option('--scale <s>', 'curve-estimation scale for --enhance', '1/4')
-    .option('--strength <x>', 'curve strength for --enhance: 0 to 4', '1')
+    .option('--strength <x>', `curve strength for --enhance: 0 to ${MAX_STRENGTH}`, '1')
     .option('--on <frames>', 'detect on raw, enhanced or fused frames (default: fused with --enhance, else raw)')
     .option('--detector <model>', 'BlazeFace model: back (faces at a distance, 256²) or front (close faces, 128²)', 'back')
     .option('--no-tiling', 'whole frame only: no native-resolution tiles (much faster, misses small faces)')
@@ -170,11 +186,7 @@ function build(): Command {
     .action(async (inputs: string[], opts: DetectFlags) => {
       const summary = await runDetect(detectOptionsFromFlags(inputs, opts, { scale: parseScale, provider: parseProvider, positiveInt: parsePositiveInt }), log);
       log(`${summary.done.reduce((n, d) => n + d.faces, 0)} face(s) in ${summary.done.length} file(s) into ${opts.output}`);
-      if (summary.failed.length) {
-        log(`${summary.failed.length} file(s) failed:`);
-        for (const f of summary.failed) log(`  - ${f.message.replace(/\n/g, '\n    ')}`);
-        process.exitCode = 1;
-      }
+      reportRun(summary);
     });
 
   program.command('eval')
@@ -215,12 +227,16 @@ function build(): Command {
   program.command('run')
     .description('run the live pipeline: cameras → enhancement → HLS and WebSocket (default: a synthetic night camera)')
     .option('-c, --config <file>', 'YAML config (see config/example.yaml); default: config/default.yaml')
-    .action(async (opts: { config?: string }) => {
-      const app = await runLive(opts.config, log);
+    .option('-p, --port <n>', "listen on this port instead of the config's server.port (0 picks a free one)")
+    .option('--host <address>', "listen on this address instead of the config's server.host (beyond loopback needs server.token)")
+    .action(async (opts: { config?: string; port?: string; host?: string }) => {
+      const app = await runLive(opts.config, log, { ...(opts.port !== undefined ? { port: parsePort(opts.port) } : {}), ...(opts.host !== undefined ? { host: opts.host } : {}) });
       await new Promise<void>((resolve) => {
         const stop = (): void => { log('stopping…'); resolve(); };
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
+        // A closed terminal: stop cleanly too (ffmpeg children and the scratch folder).
+        process.once('SIGHUP', stop);
       });
       await app.close();
     });

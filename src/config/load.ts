@@ -53,8 +53,10 @@ export function parseConfig(text: string, opts: ParseOptions = {}): PieConfig {
     throw new ConfigError(source, doc.errors.map((e) => ({
       path: '',
       line: lineCounter.linePos(e.pos[0]).line,
-      // The YAML parser's message may quote the line, and the line may hold a password.
-      message: `YAML syntax error: ${redact(e.message.split('\n')[0] ?? '')} — fix: correct the YAML at that line (indent with spaces; quote values that contain ": " or start with { [ * & ! | >)`,
+      message: e.code === 'DUPLICATE_KEY'
+        ? `key ${JSON.stringify(keyAt(text, e.pos[0]))} is written twice in the same mapping — fix: keep one of them`
+        // The YAML parser's message may quote the line, and the line may hold a password.
+        : `YAML syntax error: ${redact(e.message.split('\n')[0] ?? '')} — fix: correct the YAML at that line (indent with spaces; quote values that contain ": " or start with { [ * & ! | >)`,
     })));
   }
   const lineOf = (p: readonly PropertyKey[], key?: string): number | undefined => {
@@ -62,7 +64,16 @@ export function parseConfig(text: string, opts: ParseOptions = {}): PieConfig {
     return offset === undefined ? undefined : lineCounter.linePos(offset).line;
   };
 
-  const raw = withoutNulls(doc.toJS() ?? {});
+  let js: unknown;
+  try {
+    js = doc.toJS();
+  } catch (e) {
+    // The yaml library refuses aliases that expand past its bound (a "billion laughs" file).
+    const alias = /(?:^|[\s,[{:-])\*[^\s,\]}]+/m.exec(text);
+    throw new ConfigError(source, [{ path: '', line: alias ? lineCounter.linePos(alias.index + 1).line : undefined,
+      message: `YAML aliases expand too far (${e instanceof Error ? e.message : String(e)}) — fix: write the values out instead of repeating *aliases` }]);
+  }
+  const raw = withoutNulls(js ?? {});
   if (!isRecord(raw)) {
     throw new ConfigError(source, [{ path: '', line: lineOf([]), message: 'expected a mapping of cameras, enhance, detect, mqtt, outputs and server — fix: start from config/example.yaml' }]);
   }
@@ -85,7 +96,27 @@ export function parseConfig(text: string, opts: ParseOptions = {}): PieConfig {
   if (!result.success) throw new ConfigError(source, []); // unreachable: a failed parse has issues
 
   const config = result.data;
-  return opts.baseDir === undefined ? config : resolvePaths(config, opts.baseDir);
+  if (opts.baseDir === undefined) return config;
+  const resolved = resolvePaths(config, opts.baseDir);
+  // A file camera whose file is missing would pass and then retry for ever: say so at load.
+  const missing: ConfigIssue[] = [];
+  resolved.cameras.forEach((cam, i) => {
+    if (cam.input.kind !== 'file') return;
+    const st = fs.statSync(cam.input.path, { throwIfNoEntry: false });
+    if (!st?.isFile()) {
+      missing.push({ path: formatPath(['cameras', i, 'input']), line: lineOf(['cameras', i, 'input']),
+        message: `${cam.input.path} ${st ? 'is not a file' : 'does not exist'} — fix: give the path of a video file (relative paths are relative to the config file), or an rtsp:// URL` });
+    }
+  });
+  if (missing.length > 0) throw new ConfigError(source, missing);
+  return resolved;
+}
+
+/** The key a duplicate-key error points at: the text from its offset to the ':'. */
+function keyAt(text: string, offset: number): string {
+  const rest = text.slice(offset, offset + 200);
+  const m = /^\s*("(?:[^"\\]|\\.)*"|'[^']*'|[^:\n]*?)\s*:/.exec(rest);
+  return (m?.[1] ?? rest.split('\n')[0]!).replace(/^["']|["']$/g, '');
 }
 
 /** Reads and validates a config file; relative paths in it are relative to the file. */

@@ -9,6 +9,7 @@ import type { BlazeFaceModel } from '../detect/anchors.js';
 import type { DetectOn } from '../detect/path.js';
 import type { MonoMode } from '../enhance/camera-tone.js';
 import type { ProviderChoice } from '../enhance/session.js';
+import { MAX_STRENGTH } from '../enhance/graph.js';
 import type { CurveForm, ExposureSetting } from '../enhance/tone.js';
 import { redact } from '../ingest/redact.js';
 
@@ -269,6 +270,11 @@ const outputsShape = {
   websocket: variants('websocket').optional(),
 };
 
+/** H.264 needs even frame sizes. */
+const even = (key: string) => (v: number, ctx: z.RefinementCtx): void => {
+  if (v % 2 !== 0) ctx.addIssue({ code: 'custom', message: `${v} is odd — fix: use an even ${key} (H.264 needs even sizes), e.g. ${v + 1}` });
+};
+
 const cameraShape = {
   name: z.string(expected('a camera name', 'e.g. name: front_door'))
     .regex(NAME, { error: (iss: Issue) => `${show(iss.input)} is not a valid camera name — fix: use 1–64 lowercase letters, digits, _ and - (it names URLs and files), e.g. front_door` }),
@@ -280,8 +286,9 @@ const cameraShape = {
     return z.NEVER;
   }),
   transport: z.enum(['tcp', 'udp'], expected('tcp or udp', 'transport: tcp (the default, works through NAT and firewalls) or transport: udp')).optional(),
-  width: int('a width in pixels', 16, 7680, 'e.g. width: 1280 (must be even: H.264 needs even sizes)').default(640),
-  height: int('a height in pixels', 16, 4320, 'e.g. height: 720 (must be even: H.264 needs even sizes)').default(360),
+  // Evenness checked with the field, not after the whole config parses: every problem at once.
+  width: int('a width in pixels', 16, 7680, 'e.g. width: 1280 (must be even: H.264 needs even sizes)').superRefine(even('width')).default(640),
+  height: int('a height in pixels', 16, 4320, 'e.g. height: 720 (must be even: H.264 needs even sizes)').superRefine(even('height')).default(360),
   fps: number('frames per second', 0.1, 120, 'e.g. fps: 10 (frames are processed at this rate; more are dropped and counted)').default(10),
   model: z.string(expected('a path to a DCE-Net .onnx file', 'e.g. model: models/pie-base.onnx')).min(1, expected('a path to a DCE-Net .onnx file', 'e.g. model: models/pie-base.onnx')).optional(),
   outputs: z.strictObject(outputsShape, expected('a mapping with hls and/or websocket', 'e.g. outputs: { hls: [enhanced], websocket: [raw, enhanced] }')).optional(),
@@ -301,7 +308,7 @@ const enhanceShape = {
     ctx.addIssue({ code: 'custom', message: r.message });
     return z.NEVER;
   }),
-  strength: number('a strength', 0, 2, 'e.g. strength: 1 (0 = no enhancement, 1 = the model as trained, up to 2)').default(1),
+  strength: number('a strength', 0, MAX_STRENGTH, `e.g. strength: 1 (0 = no enhancement, 1 = the model as trained, up to ${MAX_STRENGTH})`).default(1),
   exposure: z.union([z.enum(['auto', 'model']), number('a mean brightness', 0.05, 0.95, '')], expected('auto, model, or a mean brightness from 0.05 to 0.95', 'e.g. exposure: auto (scene-adaptive, the default), exposure: 0.45 (a fixed mean output brightness) or exposure: model (the model\'s own)')).default('auto'),
   color: z.enum(['value', 'rgb'], expected('value or rgb', 'color: value (one curve on max(R,G,B): colour kept, grey stays grey; the default) or color: rgb (per channel, as PIE)')).default('value'),
   noiseAwareGain: z.boolean(expected('true or false', 'noiseAwareGain: true (do not lift regions that hold only noise; the default) or false')).default(true),
@@ -408,9 +415,6 @@ export const configSchema = z.strictObject(rootShape, expected('a mapping of cam
       const prev = firstWithName.get(cam.name);
       if (prev !== undefined) issue(at('name'), `${show(cam.name)} is already the name of cameras[${prev}] — fix: give every camera its own name`);
       else firstWithName.set(cam.name, i);
-      for (const key of ['width', 'height'] as const) {
-        if (cam[key] % 2 !== 0) issue(at(key), `${cam[key]} is odd — fix: use an even ${key} (H.264 needs even sizes), e.g. ${cam[key] + 1}`);
-      }
       let input = cam.input;
       if (input.kind === 'rtsp') input = { ...input, transport: cam.transport ?? 'tcp' };
       else if (cam.transport !== undefined) issue(at('transport'), `applies to rtsp:// inputs only, and this input is a ${input.kind} — fix: remove transport from this camera`);

@@ -42,6 +42,7 @@ export interface CurveApplierOptions {
   readonly exposure?: ExposureSetting;
   readonly form?: CurveForm;
   readonly noiseAwareGain?: boolean;
+  readonly saturation?: number;
 }
 
 export class CurveApplier {
@@ -59,7 +60,7 @@ export class CurveApplier {
     const downscale = o.downscale ?? 1;
     let graph: Uint8Array;
     try {
-      graph = buildCurveApplierGraph(downscale, { form: o.form ?? 'value', exposure: o.exposure ?? 'auto', ...(o.noiseAwareGain !== undefined ? { noiseAwareGain: o.noiseAwareGain } : {}) });
+      graph = buildCurveApplierGraph(downscale, { form: o.form ?? 'value', exposure: o.exposure ?? 'auto', ...(o.noiseAwareGain !== undefined ? { noiseAwareGain: o.noiseAwareGain } : {}), ...(o.saturation !== undefined ? { saturation: o.saturation } : {}) });
     } catch (e) {
       throw new PieError('usage', e instanceof Error ? e.message : String(e), 'use --scale 1, 1/2, 1/4, 1/8 … (1/k with an integer k)');
     }

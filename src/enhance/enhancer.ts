@@ -35,6 +35,8 @@ export interface EnhancerOptions {
   readonly form?: CurveForm;
   /** Limit the gain where the local signal is within the noise (tone.ts). Default true. */
   readonly noiseAwareGain?: boolean;
+  /** Chroma gain exponent of the value form, 0–1 (tone.ts DEFAULT_SATURATION). */
+  readonly saturation?: number;
 }
 
 export const DEFAULT_MEMORY_BUDGET_MIB = 2048;
@@ -77,6 +79,20 @@ export class Enhancer {
     readonly tone: { readonly form: CurveForm; readonly exposure: ExposureSetting },
   ) {}
 
+  /**
+   * Refuses a frame that alone needs more than the memory budget (a 16000² image asked for ~18 GB
+   * before this): `what` names it in the message (the file, for the CLI).
+   */
+  checkFits(width: number, height: number, what: string): void {
+    const need = bytesPerFrame(width, height, this.downscale);
+    const budget = this.memoryBudgetMiB * 2 ** 20;
+    if (need <= budget) return;
+    const shrink = Math.sqrt(budget / need);
+    throw new PieError('input', `${what}: ${width}x${height} needs about ${(need / 2 ** 30).toFixed(1)} GiB to enhance with curves at 1/${this.downscale}, ` +
+      `over the ${this.memoryBudgetMiB} MiB memory budget`,
+      `downscale it to at most ${Math.floor(width * shrink)}x${Math.floor(height * shrink)} first, or estimate curves at a coarser scale (e.g. --scale 1/${this.downscale * 4})`);
+  }
+
   /** How many frames of this size one run may take within the memory budget (at least 1). */
   framesPerRun(width: number, height: number): number {
     return Math.max(1, Math.floor((this.memoryBudgetMiB * 2 ** 20) / bytesPerFrame(width, height, this.downscale)));
@@ -90,7 +106,7 @@ export class Enhancer {
     try {
       graph = buildEnhancerGraph(weights, {
         downscale, curvesOutput: o.curvesOutput ?? false, strength: o.strength ?? 1, exposure: o.exposure ?? 'auto', form: o.form ?? 'value',
-        ...(o.noiseAwareGain !== undefined ? { noiseAwareGain: o.noiseAwareGain } : {}),
+        ...(o.noiseAwareGain !== undefined ? { noiseAwareGain: o.noiseAwareGain } : {}), ...(o.saturation !== undefined ? { saturation: o.saturation } : {}),
       });
     } catch (e) {
       throw new PieError('usage', e instanceof Error ? e.message : String(e), 'use --scale 1, 1/2, 1/4, 1/8 … (1/k with an integer k) --strength from 0 to 4 and --exposure between 0 and 1 (e.g. 0.45)');
@@ -113,6 +129,7 @@ export class Enhancer {
     if (frames.length === 0) return { frames: [], tone: [] };
     if (this.curvesOutput === 'only') throw new Error("this Enhancer was opened with curvesOutput: 'only': use estimateCurves");
     const packed = packFrames(frames); // validates one size before any work
+    this.checkFits(packed.width, packed.height, 'a frame');
     const per = this.framesPerRun(packed.width, packed.height);
     if (frames.length <= per) return this.run(packed, tones);
     const parts: EnhancedBatch[] = [];

@@ -28,7 +28,12 @@ export interface EnhancerGraphOptions {
   readonly form?: CurveForm;
   /** Limit the gain by the local SNR (tone.ts). Default true. */
   readonly noiseAwareGain?: boolean;
+  /** Chroma gain exponent of the value form (tone.ts). */
+  readonly saturation?: number;
 }
+
+/** The one strength range, for the CLI, the config and the graph: 0 = off, 1 = the model as trained. */
+export const MAX_STRENGTH = 4;
 
 /** uint8 NHWC [0,255] → float NCHW [0,1] (the network's input layout). */
 export function addFramesToFloat(b: GraphBuilder, frames: string): string {
@@ -58,11 +63,12 @@ export function addToneIo(b: GraphBuilder, x: string, xSmall: string, curvesSmal
   return b.transpose(addFloatToBytes(b, t.y), [0, 2, 3, 1]);
 }
 
-export function validateToneOptions(o: { exposure?: ExposureSetting; strength?: number }): void {
+export function validateToneOptions(o: { exposure?: ExposureSetting; strength?: number; saturation?: number }): void {
+  if (o.saturation !== undefined && !(o.saturation >= 0 && o.saturation <= 1)) throw new RangeError(`saturation must be from 0 to 1, got ${o.saturation}`);
   const e = o.exposure;
   if (typeof e === 'number' && !(e > 0 && e < 1)) throw new RangeError(`exposure must be between 0 and 1, got ${e}`);
   const s = o.strength ?? 1;
-  if (!(s >= 0 && s <= 4)) throw new RangeError(`strength must be from 0 to 4, got ${s}`);
+  if (!(s >= 0 && s <= MAX_STRENGTH)) throw new RangeError(`strength must be from 0 to ${MAX_STRENGTH}, got ${s}`);
 }
 
 export function validateDownscale(k: number): void {
@@ -84,7 +90,10 @@ export function buildEnhancerGraph(w: DceNetWeights, o: EnhancerGraphOptions): U
   const curvesSmall = strength === 1 ? raw : b.op('Clip', [b.mul(raw, b.scalar(strength)), b.scalar(-1), b.scalar(1)]);
   // 'only': the curves alone, for the region cache (ORT does not prune nodes an unfetched output needs).
   if (o.curvesOutput !== 'only') {
-    const tone: ToneOptions = { form: o.form ?? 'value', exposure: o.exposure ?? 'auto', downscale: o.downscale, ...(o.noiseAwareGain !== undefined ? { noiseAwareGain: o.noiseAwareGain } : {}) };
+    const tone: ToneOptions = {
+      form: o.form ?? 'value', exposure: o.exposure ?? 'auto', downscale: o.downscale,
+      ...(o.noiseAwareGain !== undefined ? { noiseAwareGain: o.noiseAwareGain } : {}), ...(o.saturation !== undefined ? { saturation: o.saturation } : {}),
+    };
     b.output(addToneIo(b, x, xSmall, curvesSmall, tone), 'uint8', ['N', 'H', 'W', 3], ENHANCED_OUTPUT);
   }
   if (o.curvesOutput) b.output(curvesSmall, 'float32', ['N', CURVE_CHANNELS, 'h', 'w'], CURVES_OUTPUT);

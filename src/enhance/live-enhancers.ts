@@ -72,6 +72,9 @@ function toneOptions(config: PieConfig): { exposure: ExposureSetting; form: Curv
   return { exposure: e.exposure, form: e.color, noiseAwareGain: e.noiseAwareGain };
 }
 
+/** A model switch that has not loaded and warmed up its model by then answers 504 and changes nothing. */
+export const MODEL_SWITCH_TIMEOUT_MS = 30_000;
+
 const APPLIER_KEY = 'applier';
 const sessionKey = (modelKey: string): string => `enhancer:${modelKey}`;
 
@@ -106,7 +109,9 @@ export class LiveEnhancers {
     for (const c of config.cameras) {
       const key = modelKeyOf(LiveEnhancers.modelOf(config, c));
       if (live.entries.has(key)) continue;
-      const session = await pool.open(sessionKey(key), { kind: 'enhancer', options: enhancerOptions(config, key) });
+      // Every camera on this model is checked against its memory budget: refused at start, not on its first frame.
+      const fits = config.cameras.filter((o) => modelKeyOf(LiveEnhancers.modelOf(config, o)) === key).map((o) => ({ width: o.width, height: o.height, what: `camera "${o.name}"` }));
+      const session = await pool.open(sessionKey(key), { kind: 'enhancer', options: enhancerOptions(config, key), fits });
       live.entries.set(key, newEntry(key, session, await readModelInfo(key, c.model ?? config.enhance.model ?? shownPath(key))));
       log(`${session.description} (${pool.o.size} ${pool.o.name} worker${pool.o.size > 1 ? 's' : ''})`);
     }
@@ -134,12 +139,27 @@ export class LiveEnhancers {
    * running batch uses it. A camera's switches run one after another.
    */
   switchModel(c: CameraRuntime, requested: string, closing: () => boolean): Promise<ModelSwitchResponse> {
-    const run = c.switching.then(() => this.doSwitch(c, requested, closing));
+    // A load that hangs (a slow disk, a huge graph) must not hold this camera's switch queue for ever.
+    const run = c.switching.then(async () => {
+      const abort = new AbortController();
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          abort.abort();
+          reject(new ApiError(504, `loading ${JSON.stringify(requested)} took over ${MODEL_SWITCH_TIMEOUT_MS / 1000} s; camera ${c.config.name} keeps its model`, 'check the model file and the disk; try again'));
+        }, MODEL_SWITCH_TIMEOUT_MS);
+      });
+      try {
+        return await Promise.race([this.doSwitch(c, requested, closing, abort.signal), late]);
+      } finally {
+        clearTimeout(timer);
+      }
+    });
     c.switching = run.catch(() => {});
     return run;
   }
 
-  private async doSwitch(c: CameraRuntime, requested: string, closing: () => boolean): Promise<ModelSwitchResponse> {
+  private async doSwitch(c: CameraRuntime, requested: string, closing: () => boolean, signal: AbortSignal): Promise<ModelSwitchResponse> {
     const t0 = performance.now();
     if (closing()) throw new ApiError(503, 'pie-stream is shutting down');
     const file = await resolveModelPath(requested, this.modelRoots);
@@ -152,9 +172,11 @@ export class LiveEnhancers {
       const blank = [{ width: c.config.width, height: c.config.height, data: new Uint8Array(c.config.width * c.config.height * 3) }];
       await (this.cached ? this.pool.curves(sessionKey(file), blank) : this.pool.enhance(sessionKey(file), blank));
       if (closing()) throw new ApiError(503, 'pie-stream is shutting down');
+      if (signal.aborted) { await this.pool.closeSession(sessionKey(file)); throw new ApiError(504, 'model load timed out'); }
       entry = newEntry(file, session, info);
       this.entries.set(file, entry);
     }
+    if (signal.aborted) throw new ApiError(504, 'model load timed out');
     c.modelKey = entry.key;
     if (this.cached) await this.pool.forget([c.config.name]); // the old model's smoothed curves must not leak into the new one's
     c.tone.reset();

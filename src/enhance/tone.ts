@@ -27,7 +27,17 @@ export interface ToneOptions {
   readonly downscale: number;
   /** Limit the gain where the local signal is within the frame's noise (SNR_KNEE). Default true. */
   readonly noiseAwareGain?: boolean;
+  /**
+   * Value form: chroma (RGB − luma) is scaled by gain^saturation while luma is scaled by the gain.
+   * 1 keeps every pixel's chromaticity (a tinted dark wall gets more tinted in CIELAB as it
+   * brightens), 0 keeps its absolute chroma (neutral areas stay put, colours pale). Default
+   * DEFAULT_SATURATION.
+   */
+  readonly saturation?: number;
 }
+
+/** See ToneOptions.saturation: chosen by measurement (docs/quality.md). */
+export const DEFAULT_SATURATION = 0.5;
 
 /** Per-frame inputs ([N] float32) and outputs of a graph with a tone stage. */
 export const TONE_IO = {
@@ -253,7 +263,13 @@ export function addTone(b: GraphBuilder, x: string, xSmall: string, curvesSmall:
     // Headroom kept: a pixel that was not clipped does not clip (lamps and headlights do not bloom).
     v2 = b.op('Min', [v2, b.sub(b.scalar(1), b.mul(b.op('Sqrt', [b.sub(b.scalar(1), v)]), b.scalar(HIGHLIGHT_KEEP)))]);
     gain = b.div(v2, b.op('Max', [v, b.scalar(EPS_V)]));
-    y = b.mul(x, gain);
+    const sat = o.saturation ?? DEFAULT_SATURATION;
+    if (sat === 1) y = b.mul(x, gain);
+    else {
+      // luma·g + (x − luma)·g^s: in gamut for g ≥ 0 (the max channel gets at most V·g, the min at least min·g).
+      const luma = addLuma(b, x);
+      y = b.add(b.mul(luma, gain), b.mul(b.sub(x, luma), b.op('Pow', [gain, b.scalar(sat)])));
+    }
   } else {
     y = rgbCurvesFullRes(b, x, maps, o.downscale);
     if (target) {

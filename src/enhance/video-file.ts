@@ -9,7 +9,7 @@ import { rgbBytes } from '../image/types.js';
 import { decodeToRawArgs, encodeFromRawArgs } from '../ingest/ffmpeg-args.js';
 import { FfmpegProcess, lastLine } from '../ingest/ffmpeg-process.js';
 import { rawFrames } from '../ingest/frame-splitter.js';
-import { probeMedia, type MediaInfo } from '../ingest/probe.js';
+import { checkDecodedFrames, probeMedia, type MediaInfo } from '../ingest/probe.js';
 import { CameraTone, type MonoMode } from './camera-tone.js';
 import type { Enhancer } from './enhancer.js';
 
@@ -92,6 +92,7 @@ export async function enhanceVideo(enhancer: Enhancer, input: string, output: st
       throw new PieError('input', `${input}: ffmpeg could not decode it after ${done} frames: ${lastLine(dec.stderrTail)}`,
         'check the file plays (ffplay/ffprobe) and is not truncated');
     }
+    checkDecodedFrames(input, done, info.frames, dec.stderrTail);
     if (enc.code !== 0) {
       throw new PieError('ffmpeg-failed', `encoding ${output} failed: ${lastLine(enc.stderrTail)}`, 'check the output path and free disk space');
     }

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CameraTone } from '../enhance/camera-tone.js';
 import { Enhancer } from '../enhance/enhancer.js';
+import { MAX_STRENGTH } from '../enhance/graph.js';
 import { PieError } from '../errors.js';
 import { readImage, writeImage } from '../image/io.js';
 import type { RgbImage } from '../image/types.js';
@@ -32,7 +33,7 @@ export interface ModelDefaults {
 
 export const BUILTIN_STAGES = ['identity', 'gamma', 'clahe'] as const;
 
-const USAGE_FIX = 'write --enhancer identity, gamma, clahe, a model (models/pie-base.onnx, optionally name=file.onnx,exposure=auto|model|0.45,color=value|rgb,nag=on|off,scale=1/4), a published model as it is (name=file.onnx,raw), or cmd:"tool {in} {out}"';
+const USAGE_FIX = 'write --enhancer identity, gamma, clahe, a model (models/pie-base.onnx, optionally name=file.onnx,exposure=auto|model|0.45,color=value|rgb,nag=on|off,sat=0–1,scale=1/4), a published model as it is (name=file.onnx,raw), or cmd:"tool {in} {out}"';
 
 /**
  * "identity" | "gamma" | "clahe" |
@@ -56,7 +57,7 @@ export async function openStage(spec: string, d: ModelDefaults): Promise<EvalSta
     const m = await openOnnxImageModel(file!, d.threads);
     return { name: name ?? path.basename(file!, '.onnx'), description: `${file} as exported (input → enhanced, frame by frame)`, run: (x) => m.run(x), close: () => m.close() };
   }
-  let downscale = d.downscale, exposure: ExposureSetting = d.exposure ?? 'auto', strength = 1, form: CurveForm = 'value', noiseAwareGain = true;
+  let downscale = d.downscale, exposure: ExposureSetting = d.exposure ?? 'auto', strength = 1, form: CurveForm = 'value', noiseAwareGain = true, saturation: number | undefined;
   for (const o of opts) {
     const [k, v] = o.split('=') as [string, string | undefined];
     const x = Number(v);
@@ -64,13 +65,14 @@ export async function openStage(spec: string, d: ModelDefaults): Promise<EvalSta
     else if (k === 'exposure' && x > 0 && x < 1) exposure = x;
     else if (k === 'color' && (v === 'value' || v === 'rgb')) form = v;
     else if (k === 'nag' && (v === 'on' || v === 'off')) noiseAwareGain = v === 'on';
-    else if (k === 'strength' && x >= 0 && x <= 4) strength = x;
+    else if (k === 'sat' && x >= 0 && x <= 1) saturation = x;
+    else if (k === 'strength' && x >= 0 && x <= MAX_STRENGTH) strength = x;
     else if (k === 'scale' && v && /^1(\/\d+)?$/.test(v)) downscale = v === '1' ? 1 : Number(v.slice(2));
-    else throw new PieError('usage', `--enhancer ${spec}: option '${o}' is not exposure=auto|model|0–1, color=value|rgb, nag=on|off, strength=0–4, scale=1/k or raw`, USAGE_FIX);
+    else throw new PieError('usage', `--enhancer ${spec}: option '${o}' is not exposure=auto|model|0–1, color=value|rgb, nag=on|off, sat=0–1, strength=0–${MAX_STRENGTH}, scale=1/k or raw`, USAGE_FIX);
   }
-  const e = await Enhancer.open({ modelPath: file!, downscale, strength, exposure, form, noiseAwareGain, ...(d.threads ? { threads: d.threads } : {}) });
+  const e = await Enhancer.open({ modelPath: file!, downscale, strength, exposure, form, noiseAwareGain, ...(saturation !== undefined ? { saturation } : {}), ...(d.threads ? { threads: d.threads } : {}) });
   const what = [`${file}`, `curves at 1/${downscale}`, ...(strength !== 1 ? [`strength ${strength}`] : []),
-    form === 'value' ? 'colour-preserving curves' : 'per-channel curves', `exposure ${exposure}`, noiseAwareGain ? 'noise-aware gain' : 'no gain limit'];
+    form === 'value' ? 'colour-preserving curves' : 'per-channel curves', `exposure ${exposure}`, noiseAwareGain ? 'noise-aware gain' : 'no gain limit', ...(saturation !== undefined ? [`saturation ${saturation}`] : [])];
   // Each image is its own scene: no exposure state carried (a still).
   return {
     name: name ?? path.basename(file!, '.onnx') + (exposure !== 'auto' ? `@${exposure}` : ''),

@@ -301,6 +301,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const weights = weightsFromParams(ps);
   const tmp = `${o.out}.partial`;
   fs.writeFileSync(tmp, dceNetModelBytes(weights, {
+    // The model's own date: a file's modification time is only when it was copied or checked out.
+    date: new Date().toISOString(),
     name: 'pie', trained: `pie-stream train, ${o.steps} steps, crop ${crop}, batch ${o.batch}, lr ${o.lr}, seed ${o.seed}`,
     features: o.features?.name ?? 'none', weights: JSON.stringify(o.weights), exposure_level: String(o.exposureLevel ?? DEFAULT_EXPOSURE_LEVEL),
     apply: o.apply ?? 'rgb',

@@ -34,7 +34,16 @@ export function createHandler(): (req: Request) => Promise<Results[keyof Results
   };
   const open = async (spec: SessionSpec): Promise<Session> => {
     switch (spec.kind) {
-      case 'enhancer': return { kind: 'enhancer', s: await Enhancer.open(spec.options) };
+      case 'enhancer': {
+        const s = await Enhancer.open(spec.options);
+        try {
+          for (const f of spec.fits ?? []) s.checkFits(f.width, f.height, f.what);
+        } catch (e) {
+          await s.close();
+          throw e;
+        }
+        return { kind: 'enhancer', s };
+      }
       case 'applier': return { kind: 'applier', s: await CurveApplier.open(spec.options) };
       case 'detector': return { kind: 'detector', s: await FaceDetector.open(spec.options) };
     }

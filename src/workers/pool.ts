@@ -336,7 +336,7 @@ export class InferencePool implements Inference {
 function withThreads(spec: SessionSpec, threads: number): SessionSpec {
   if (spec.options.threads !== undefined) return spec;
   switch (spec.kind) {
-    case 'enhancer': return { kind: spec.kind, options: { ...spec.options, threads } };
+    case 'enhancer': return { ...spec, options: { ...spec.options, threads } };
     case 'applier': return { kind: spec.kind, options: { ...spec.options, threads } };
     case 'detector': return { kind: spec.kind, options: { ...spec.options, threads } };
   }

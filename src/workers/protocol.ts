@@ -25,7 +25,8 @@ export type ApplyArgs = RestArgs<CurveApplier['applyWithTone']> extends [CurveMa
 
 /** A session a worker opens and owns; `threads` is filled in by the pool (cores / workers). */
 export type SessionSpec =
-  | { readonly kind: 'enhancer'; readonly options: EnhancerOptions }
+  /** `fits`: frame sizes the session must take within its memory budget (Enhancer.checkFits), checked at open. */
+  | { readonly kind: 'enhancer'; readonly options: EnhancerOptions; readonly fits?: readonly { readonly width: number; readonly height: number; readonly what: string }[] }
   | { readonly kind: 'applier'; readonly options: CurveApplierOptions }
   | { readonly kind: 'detector'; readonly options: FaceDetectorOptions };
 
