@@ -112,6 +112,16 @@ describe('the live pipeline with inference workers', () => {
     expect(s.workers.enhance.completed).toBeGreaterThan(3);
   }, 40_000);
 
+  it('refuses at start a camera whose frames exceed the enhancer\'s memory budget, naming it (checked in the worker)', async () => {
+    const big = parseConfig(`
+cameras:
+  - { name: huge, input: synthetic, width: 7680, height: 4320, fps: 1 }
+enhance: { scale: 1 }
+server: { host: 127.0.0.1, port: 0 }
+`);
+    await expect(PieApp.start(big, { sinks })).rejects.toThrow(/camera "huge": 7680x4320 needs about [\d.]+ GiB[\s\S]*fix: downscale it/);
+  });
+
   it('says in /health, /api/cameras and the same words why an online camera delivers nothing: dropped as busy', async () => {
     // Each enhancement takes 6 s: frames arrive and are dropped as busy, nothing reaches the enhanced outputs.
     process.env.PIE_TEST_WORKER_DELAY_MS = '6000';
