@@ -16,6 +16,7 @@ import { runAdapt } from './adapt.js';
 import { loadConfig, loadDefaultConfig } from '../config/load.js';
 import { runTrain } from './train.js';
 import { runLive } from './run.js';
+import { addClusterCommands } from './cluster.js';
 import { felzenszwalb, PIE_FELZENSZWALB } from '../regions/felzenszwalb.js';
 import { DEFAULT_EXPOSURE_LEVEL, LOSS_NAMES, LOSS_PRESETS, PIE_WEIGHTS, type LossName } from '../train/step.js';
 
@@ -240,6 +241,8 @@ function build(): Command {
       });
       await app.close();
     });
+
+  addClusterCommands(program, log);
 
   program.command('demo')
     .description('generate a dark synthetic clip and enhance it (no input needed)')

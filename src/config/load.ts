@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { PieError } from '../errors.js';
 import { redact } from '../ingest/redact.js';
-import { configSchema, KEYS_AT, type CameraConfig, type PieConfig } from './schema.js';
+import { configSchema, KEYS_AT, type CameraConfig, type ClusterConfig, type PieConfig } from './schema.js';
 
 /** The embedded default: one synthetic dark camera (resolves from src/ and from dist/ alike). */
 export const DEFAULT_CONFIG_PATH = fileURLToPath(new URL('../../config/default.yaml', import.meta.url));
@@ -144,7 +144,14 @@ export function redactConfig(config: PieConfig): PieConfig {
     cameras: config.cameras.map((c): CameraConfig => (c.input.kind === 'rtsp' ? { ...c, input: { ...c.input, url: redact(c.input.url) } } : c)),
     ...(config.mqtt !== undefined ? { mqtt: { ...config.mqtt, url: redact(config.mqtt.url) } } : {}),
     server: config.server.token === undefined ? config.server : { ...config.server, token: '***' },
+    ...(config.cluster !== undefined ? { cluster: redactCluster(config.cluster) } : {}),
   };
+}
+
+/** The cluster settings without their credentials. */
+export function redactCluster(c: ClusterConfig): ClusterConfig {
+  const { password, token, ...rest } = c;
+  return { ...rest, ...(password !== undefined ? { password: '***' } : {}), ...(token !== undefined ? { token: '***' } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -154,7 +161,7 @@ const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * ${NAME} → the variable's value, $${ → a literal ${. Only where credentials and paths live:
- * cameras[].input, cameras[].model, enhance.model, mqtt.url, server.token. Inside the user:password
+ * cameras[].input, cameras[].model, enhance.model, mqtt.url, server.token, cluster.user/password/token. Inside the user:password
  * part of an rtsp or mqtt URL the value is percent-encoded, so any password works (ffmpeg and the
  * app's MQTT client decode it again).
  */
@@ -174,6 +181,7 @@ function interpolateSecrets(raw: Record<string, unknown>, env: Env, report: (pat
   resolve(raw['enhance'], 'model', ['enhance']);
   resolve(raw['mqtt'], 'url', ['mqtt']);
   resolve(raw['server'], 'token', ['server']);
+  for (const key of ['user', 'password', 'token']) resolve(raw['cluster'], key, ['cluster']);
 }
 
 /** The template with its variables replaced, or what is wrong (naming variables, never values). */

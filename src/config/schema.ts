@@ -131,8 +131,37 @@ export interface WorkersConfig {
   readonly inProcess: boolean;
 }
 
+/** TLS to the NATS servers; paths to PEM files. */
+export interface ClusterTlsConfig {
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+}
+
+/** Cluster mode (src/cluster/); present only when the config has `cluster:`. */
+export interface ClusterConfig {
+  /** nats://host:port URLs; credentials never in them (user/password/token keys, from the environment). */
+  readonly servers: readonly string[];
+  /** Unique in the cluster: it names this node's leases. */
+  readonly node: string;
+  /** The most cameras this node processes at once. */
+  readonly capacity: number;
+  readonly user?: string;
+  readonly password?: string;
+  readonly token?: string;
+  readonly tls?: ClusterTlsConfig;
+  /** How long a lease holds without renewal: the failover time is about this plus one scan. */
+  readonly leaseMs: number;
+  /** The URL other nodes use to reach this node's HTTP server (redirects of viewers); default: none. */
+  readonly url?: string;
+  /** Face-event stream bounds. */
+  readonly events: { readonly maxAgeS: number; readonly maxBytes: number };
+}
+
 export interface PieConfig {
+  /** Empty in cluster mode when the cameras live in the cluster. */
   readonly cameras: readonly CameraConfig[];
+  readonly cluster?: ClusterConfig;
   readonly enhance: EnhanceConfig;
   readonly detect: DetectConfig;
   readonly workers: WorkersConfig;
@@ -373,10 +402,43 @@ const serverShape = {
     .min(1, { error: 'is empty — fix: set a long random string, e.g. token: ${PIE_TOKEN}, or remove the key' }).optional(),
 };
 
+const NATS_FIX = 'e.g. servers: [nats://127.0.0.1:4222] (credentials go in user/password or token, from the environment)';
+const natsUrl = z.string(expected('a nats:// URL', NATS_FIX)).superRefine((s, ctx) => {
+  const scheme = URL_SCHEME.exec(s)?.[1]?.toLowerCase();
+  let host = '', creds = false;
+  try { const u = new URL(s); host = u.hostname; creds = u.username !== '' || u.password !== ''; } catch { /* reported below */ }
+  if (scheme === undefined || !['nats', 'tls'].includes(scheme)) ctx.addIssue({ code: 'custom', message: `expected a nats:// or tls:// URL, got ${scheme === undefined ? 'no URL scheme' : `a ${scheme}:// URL`} — fix: ${NATS_FIX}` });
+  else if (host === '') ctx.addIssue({ code: 'custom', message: `not a valid ${scheme}:// URL (no host) — fix: ${NATS_FIX}` });
+  // A password in a server URL would travel in logs and the API: keep credentials in their own keys.
+  else if (creds) ctx.addIssue({ code: 'custom', message: `holds credentials — fix: write the URL without user:password@ and set cluster.user and cluster.password (e.g. password: \${NATS_PASSWORD})` });
+});
+const secret = (fix: string) => z.string(expectedSecret('a string', fix)).min(1, { error: `is empty — fix: ${fix}, or remove the key` });
+const pemPath = (what: string) => z.string(expected(`a path to a PEM ${what}`, `e.g. ${what}: /etc/pie/nats-${what}.pem`)).min(1, expected(`a path to a PEM ${what}`, `e.g. ${what}: /etc/pie/nats-${what}.pem`));
+
+const clusterTlsShape = { ca: pemPath('ca').optional(), cert: pemPath('cert').optional(), key: pemPath('key').optional() };
+const clusterEventsShape = {
+  maxAgeS: int('seconds', 1, 30 * 24 * 3600, 'e.g. maxAgeS: 86400 (face events are kept this long for replay)').default(24 * 3600),
+  maxBytes: int('bytes', 1 << 20, 2 ** 40, 'e.g. maxBytes: 1073741824 (the stream drops its oldest events beyond this)').default(256 * 1024 * 1024),
+};
+const clusterShape = {
+  servers: z.preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(natsUrl, expected('a list of nats:// URLs', NATS_FIX))
+    .min(1, { error: `no servers — fix: ${NATS_FIX}` }).max(64, { error: 'more than 64 servers — fix: list a few seeds; the client learns the rest of the cluster' })),
+  node: z.string(expected('a node name', 'e.g. node: gpu-1')).regex(NAME, { error: (iss: Issue) => `${show(iss.input)} is not a valid node name — fix: use 1–64 lowercase letters, digits, _ and -, unique in the cluster, e.g. node: gpu-1` }),
+  capacity: int('cameras', 0, 1024, 'e.g. capacity: 8 (the most cameras this node processes at once; 0 = none, a viewer-only node)'),
+  user: secret('e.g. user: ${NATS_USER}').optional(),
+  password: secret('e.g. password: ${NATS_PASSWORD}').optional(),
+  token: secret('e.g. token: ${NATS_TOKEN}').optional(),
+  tls: z.strictObject(clusterTlsShape, expected('a mapping with ca, cert and/or key', 'e.g. tls: { ca: /etc/pie/ca.pem }')).optional(),
+  leaseMs: int('milliseconds', 1000, 120_000, 'e.g. leaseMs: 5000 (a dead node\'s cameras move after about this long; renewals every third of it)').default(5000),
+  url: z.string(expected('an http(s):// URL', 'e.g. url: http://10.0.0.5:8080 (how viewers reach this node)')).regex(/^https?:\/\/[^\s/@]+(\/.*)?$/i, { error: 'is not an http(s):// URL without credentials — fix: e.g. url: http://10.0.0.5:8080' }).optional(),
+  events: z.strictObject(clusterEventsShape, expected('a mapping with maxAgeS and maxBytes', 'e.g. events: { maxAgeS: 86400, maxBytes: 268435456 }')).prefault({}),
+};
+
 const rootShape = {
   cameras: z.array(z.strictObject(cameraShape, expected('a camera (a mapping with name and input)', 'e.g. - { name: front_door, input: rtsp://… }')),
     expected('a list of cameras', 'e.g. cameras: [{ name: front_door, input: synthetic }]'))
-    .min(1, { error: 'no cameras — fix: add at least one under cameras:, e.g. - { name: front_door, input: synthetic }' }),
+    .optional(),
+  cluster: z.strictObject(clusterShape, expected('a mapping with servers, node and capacity', 'e.g. cluster: { servers: [nats://127.0.0.1:4222], node: gpu-1, capacity: 8 }')).optional(),
   enhance: z.strictObject(enhanceShape, expected('a mapping', 'e.g. enhance: { scale: 1/4, provider: cpu }')).prefault({}),
   detect: z.strictObject(detectShape, expected('a mapping', 'e.g. detect: { enabled: true, fps: 5 }')).prefault({}),
   mqtt: z.strictObject(mqttShape, expected('a mapping with url', 'e.g. mqtt: { url: mqtt://127.0.0.1:1883 }')).optional(),
@@ -397,6 +459,9 @@ export const KEYS_AT: Readonly<Record<string, readonly string[]>> = {
   workers: Object.keys(workersShape),
   outputs: Object.keys(outputsShape),
   server: Object.keys(serverShape),
+  cluster: Object.keys(clusterShape),
+  'cluster.tls': Object.keys(clusterTlsShape),
+  'cluster.events': Object.keys(clusterEventsShape),
 };
 
 /** The default when a config names neither: the enhanced stream only (raw costs another encoder). */
@@ -409,8 +474,16 @@ export const configSchema = z.strictObject(rootShape, expected('a mapping of cam
   .transform((c, ctx): PieConfig => {
     const issue = (path: (string | number)[], message: string): void => { ctx.addIssue({ code: 'custom', message, path }); };
 
+    // Cluster mode takes its cameras from the cluster's bucket; alone, a node needs its own.
+    if (c.cameras === undefined && c.cluster === undefined) issue(['cameras'], 'missing — fix: e.g. cameras: [{ name: front_door, input: synthetic }], or cluster: to take the cameras from a NATS cluster');
+    else if (c.cameras?.length === 0 && c.cluster === undefined) issue(['cameras'], 'no cameras — fix: add at least one under cameras:, e.g. - { name: front_door, input: synthetic }');
+    const cl = c.cluster;
+    if (cl && (cl.user === undefined) !== (cl.password === undefined)) issue(['cluster', cl.user === undefined ? 'user' : 'password'], 'missing — fix: set cluster.user and cluster.password together (e.g. from ${NATS_USER} and ${NATS_PASSWORD})');
+    if (cl && cl.token !== undefined && cl.user !== undefined) issue(['cluster', 'token'], 'set together with user — fix: use either token or user and password');
+    if (cl?.tls && (cl.tls.cert === undefined) !== (cl.tls.key === undefined)) issue(['cluster', 'tls', cl.tls.cert === undefined ? 'cert' : 'key'], 'missing — fix: a client certificate needs both cert and key');
+
     const firstWithName = new Map<string, number>();
-    const cameras = c.cameras.map((cam, i): CameraConfig => {
+    const cameras = (c.cameras ?? []).map((cam, i): CameraConfig => {
       const at = (key: string): (string | number)[] => ['cameras', i, key];
       const prev = firstWithName.get(cam.name);
       if (prev !== undefined) issue(at('name'), `${show(cam.name)} is already the name of cameras[${prev}] — fix: give every camera its own name`);
@@ -454,6 +527,19 @@ export const configSchema = z.strictObject(rootShape, expected('a mapping of cam
       detect: { ...c.detect },
       workers: { ...c.workers },
       ...(c.mqtt !== undefined ? { mqtt: { ...c.mqtt } } : {}),
+      ...(cl !== undefined ? { cluster: clusterConfig(cl) } : {}),
       server: { host, port, ...(token !== undefined ? { token } : {}) },
     };
   });
+
+type ClusterInput = z.output<z.ZodObject<typeof clusterShape>>;
+
+/** Optional keys left out rather than set to undefined (exactOptionalPropertyTypes). */
+function clusterConfig(c: ClusterInput): ClusterConfig {
+  const tls = c.tls && Object.fromEntries(Object.entries(c.tls).filter(([, v]) => v !== undefined));
+  return {
+    servers: c.servers, node: c.node, capacity: c.capacity, leaseMs: c.leaseMs, events: { ...c.events },
+    ...(c.user !== undefined ? { user: c.user } : {}), ...(c.password !== undefined ? { password: c.password } : {}),
+    ...(c.token !== undefined ? { token: c.token } : {}), ...(tls ? { tls } : {}), ...(c.url !== undefined ? { url: c.url } : {}),
+  };
+}

@@ -179,6 +179,11 @@ function tokenCheck(req: http.IncomingMessage, url: URL, token: string | undefin
   return candidates.some((c) => sameSecret(c, token)) ? 'ok' : 'wrong';
 }
 
+/** For the cluster's proxy endpoints (cluster/http.ts): the same constant-time check, without this server's backoff. */
+export function tokenOk(req: http.IncomingMessage, url: URL, token: string | undefined): boolean {
+  return tokenCheck(req, url, token) === 'ok';
+}
+
 /** "127.0.0.1:8080" → "127.0.0.1", "[::1]:8080" → "::1". */
 function hostnameOf(hostHeader: string | undefined): string {
   if (!hostHeader) return '';

@@ -1,20 +1,20 @@
 // `pie-stream run`'s flags a new user reaches for: --port and --host without copying the config,
 // and --version.
 import { afterAll, describe, expect, it } from 'vitest';
-import type { PieApp } from '../../src/app.js';
-import { runLive } from '../../src/cli/run.js';
+import { runLive, type Running } from '../../src/cli/run.js';
 import { cli } from '../helpers/cli.js';
 import { freePort } from '../helpers/rtsp-server.js';
 
-let app: PieApp | undefined;
+let app: Running | undefined;
 afterAll(async () => { await app?.close(); });
 
 describe('pie-stream run flags', () => {
   it('listens on --port instead of the config\'s port', async () => {
     const port = await freePort();
     app = await runLive(undefined, () => {}, { port });
-    expect(app.url).toBe(`http://127.0.0.1:${port}`);
-    expect((await fetch(`${app.url}/health`)).status).toBe(200);
+    const url = 'url' in app ? app.url : undefined;
+    expect(url).toBe(`http://127.0.0.1:${port}`);
+    expect((await fetch(`${url}/health`)).status).toBe(200);
   }, 30_000);
 
   it('refuses --host beyond this machine without a token, and a bad --port, as usage errors', async () => {
