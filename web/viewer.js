@@ -39,11 +39,13 @@ async function getJson(url) {
   return r.json();
 }
 
-/** Why frames were dropped, in words (src/pipeline/dropCounter.ts's reasons). @type {Record<string, string>} */
+/** Why frames were dropped, in words: every reason of src/pipeline/dropCounter.ts (tsc checks none is missing). @type {Record<import('../src/pipeline/dropCounter.js').DropReason, string>} */
 const DROP_REASONS = {
   fps: 'over the camera fps (sampled out)',
   'batch-replaced': 'replaced by a newer frame while batching',
   busy: 'enhancer busy (CPU too slow for this rate)',
+  failed: 'inference failed (its worker died or timed out)',
+  encoder: 'encoder behind (its input had not drained)',
   'slow-client': 'a viewer too slow to keep up',
 };
 /** @param {number} x @param {number} [digits] */
@@ -259,10 +261,10 @@ class Tile {
     // Say what was dropped and why: the biggest reason in words, every reason in the tooltip.
     const reasons = Object.entries(info.dropped).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
     const top = reasons[0];
-    const why = top ? ` · ${DROP_REASONS[top[0]] ?? top[0]}` : '';
+    const why = top ? ` · ${DROP_REASONS[/** @type {import('../src/pipeline/dropCounter.js').DropReason} */ (top[0])] ?? top[0]}` : '';
     const drops = this.q('.drops');
     drops.textContent = (s ? `${dropped} (${num(s.skipped_fps)}/s)` : String(dropped)) + why;
-    drops.title = reasons.map(([r, n]) => `${n} ${DROP_REASONS[r] ?? r}`).join('\n');
+    drops.title = reasons.map(([r, n]) => `${n} ${DROP_REASONS[/** @type {import('../src/pipeline/dropCounter.js').DropReason} */ (r)] ?? r}`).join('\n');
     this.q('.latency').textContent = s ? `${num(s.latency_ms.p50, 0)} ms (p95 ${num(s.latency_ms.p95, 0)})` : `${info.latencyMs} ms`;
     this.q('.provider').textContent = info.provider;
     // Only the model's own date is its date; a file's is when it was copied or checked out.
