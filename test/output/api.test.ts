@@ -78,7 +78,6 @@ cameras:
     width: ${W}
     height: ${H}
     outputs: { hls: [], websocket: [enhanced] }
-# exposure: model: the identity model must leave frames as they are (auto exposure would brighten them anyway).
 enhance: { model: ${path.join(models, 'site.onnx')}, scale: 1/4, exposure: model, batch: { maxSize: 2, maxWaitMs: 20 } }
 server: { host: 127.0.0.1, port: 0, token: ${TOKEN} }
 `, { env: { CAM_PASS: 'hunter2' } });
