@@ -267,6 +267,8 @@ class Tile {
     drops.title = reasons.map(([r, n]) => `${n} ${DROP_REASONS[/** @type {import('../src/pipeline/dropCounter.js').DropReason} */ (r)] ?? r}`).join('\n');
     this.q('.latency').textContent = s ? `${num(s.latency_ms.p50, 0)} ms (p95 ${num(s.latency_ms.p95, 0)})` : `${info.latencyMs} ms`;
     this.q('.provider').textContent = info.provider;
+    // IR cameras are enhanced luminance-only (exact grey): say so, with the exposure target in use.
+    this.q('.mode').textContent = `${info.mode === 'ir' ? 'IR (monochrome)' : 'colour'}${info.exposure === null ? '' : ` · exposure ${info.exposure.toFixed(2)}`}`;
     // Only the model's own date is its date; a file's is when it was copied or checked out.
     const day = info.model.date ? new Date(info.model.date).toISOString().slice(0, 10) : '';
     const date = info.model.dateSource === 'metadata' ? day : 'undated';

@@ -37,7 +37,7 @@ export interface ToneOptions {
 }
 
 /** See ToneOptions.saturation: chosen by measurement (docs/quality.md). */
-export const DEFAULT_SATURATION = 0.5;
+export const DEFAULT_SATURATION = 0.25;
 
 /** Per-frame inputs ([N] float32) and outputs of a graph with a tone stage. */
 export const TONE_IO = {
@@ -59,7 +59,7 @@ export const TONE_IO = {
  * `dark` go to `target`, frames at `readable` or brighter keep their own mean (never darkened),
  * linear in between. `smoothing` is the share of the new frame's target in the camera's EMA.
  */
-export const AUTO_EXPOSURE = { target: 0.45, dark: 0.1, readable: 0.35, meterCap: 0.6, smoothing: 0.25 } as const;
+export const AUTO_EXPOSURE = { target: 0.5, dark: 0.1, readable: 0.35, meterCap: 0.6, smoothing: 0.25 } as const;
 
 /**
  * Headroom kept on V: 1 − out ≥ HIGHLIGHT_KEEP·√(1 − in). At in = 254/255 that leaves out below

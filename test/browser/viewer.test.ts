@@ -147,6 +147,7 @@ describe.skipIf(!CHROMIUM)('the viewer in chromium', () => {
     // Drops say why: the biggest reason in words beside the count.
     expect(await page.locator('.tile[data-camera="night"] .drops').textContent()).toMatch(/^\d+ \([\d.–]+\/s\)( · (over the camera fps|replaced by a newer frame|enhancer busy|inference failed|encoder behind|a viewer too slow).*)?$/);
     expect(await page.locator('.tile[data-camera="night"] .provider').textContent()).toBe('cpu');
+    expect(await page.locator('.tile[data-camera="night"] .mode').textContent()).toMatch(/^colour · exposure 0\.\d\d$/);
     expect(await page.locator('.tile[data-camera="night"] .transport').textContent()).toBe('enhanced: WebSocket (JSMpeg)');
 
     // Original: the raw stream replaces the enhanced one on screen, and it is much darker.
