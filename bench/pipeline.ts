@@ -1,5 +1,11 @@
 // npm run bench -- pipeline [--seconds 10] [--warmup 3] [--sizes 640x360,1280x720] [--cameras 1,2,4]
 //                           [--fps 15] [--scenes moving,static] [--model FILE] [--flicker-stride S]
+//                           [--modes base,batch-off,cache,detect] [--out NAME]
+// Modes: base = batching on, cache off, detection off (the baseline); batch-off; cache = region cache
+// on; detect = the baseline with face detection on (tiled, 5 fps, fused, as config/example.yaml);
+// in-process(-detect) = the same with the sessions on the main thread (workers.inProcess), as
+// before the workers: the same-run comparison for the event-loop delay and ingest.
+// Inference runs in worker threads (src/workers/): the event-loop delay is the main thread's.
 // The whole live pipeline (PieApp: ffmpeg cameras → cross-camera batching → enhancement → sinks)
 // under a sustained load, issue 5's figures: processed fps per camera and in total, the dropped
 // fraction, latency from frame decoded to frame at the sink (p50, p95), CPU (this process and its
@@ -31,7 +37,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { PieApp, type FrameSink, type LiveSink, type SinkFactory } from '../src/app.js';
 import { parseConfig } from '../src/config/load.js';
 import type { Variant } from '../src/config/schema.js';
@@ -84,7 +90,15 @@ const SCENES = arg('scenes', 'moving,static')!.split(',').map((s) => {
   if (s !== 'moving' && s !== 'static') usage(`--scenes: ${s} is not moving or static`);
   return s as Scene;
 });
-const full = ['seconds', 'warmup', 'sizes', 'cameras', 'fps', 'scenes', 'flicker-stride'].every((f) => !process.argv.includes(`--${f}`));
+const ALL_MODES = ['base', 'batch-off', 'cache', 'detect', 'in-process', 'in-process-detect'] as const;
+type Mode = (typeof ALL_MODES)[number];
+const MODES = arg('modes', 'base,batch-off,cache,detect,in-process,in-process-detect')!.split(',').map((s) => {
+  if (!(ALL_MODES as readonly string[]).includes(s)) usage(`--modes: ${s} is not one of ${ALL_MODES.join(', ')}`);
+  return s as Mode;
+});
+const outName = arg('out');
+if (outName !== undefined && !/^[a-z0-9-]+$/.test(outName)) usage('--out: a name of a-z, 0-9 and -');
+const full = ['seconds', 'warmup', 'sizes', 'cameras', 'fps', 'scenes', 'flicker-stride', 'modes'].every((f) => !process.argv.includes(`--${f}`));
 
 const EXPOSURE = 0.08, NOISE = 4;
 const BATCH_ON = { maxSize: 4, maxWaitMs: 40 }, BATCH_OFF = { maxSize: 1, maxWaitMs: 0 };
@@ -99,10 +113,7 @@ const CLK_TCK = ((): number => {
 
 /** Fields of /proc/<pid>/stat after the command name: [0] state, [1] ppid, [11] utime, [12] stime (clock ticks). */
 function procStat(pid: number): string[] | undefined {
-  try {
-    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return s.slice(s.lastIndexOf(')') + 2).split(' ');
-  } catch { return undefined; }
+  return procStatOf(`/proc/${pid}/stat`);
 }
 
 /** CPU ticks (user + system) of this process's direct children (the cameras' ffmpeg), by pid. */
@@ -115,6 +126,19 @@ function childTicks(): Map<number, number> {
     if (f && Number(f[1]) === process.pid) out.set(Number(e), Number(f[11]) + Number(f[12]));
   }
   return out;
+}
+
+/** CPU ticks of this process's main thread alone (its task has the process's id): the rest is workers and libuv. */
+function mainThreadTicks(): number | null {
+  const f = HAS_PROC ? procStatOf(`/proc/${process.pid}/task/${process.pid}/stat`) : undefined;
+  return f ? Number(f[11]) + Number(f[12]) : null;
+}
+
+function procStatOf(file: string): string[] | undefined {
+  try {
+    const s = fs.readFileSync(file, 'utf8');
+    return s.slice(s.lastIndexOf(')') + 2).split(' ');
+  } catch { return undefined; }
 }
 
 function childRssBytes(pids: Iterable<number>): number {
@@ -203,7 +227,7 @@ class NullSink implements LiveSink {
 // ---------------------------------------------------------------------------------------------
 // One run
 
-interface RunSpec { scene: Scene; width: number; height: number; cameras: number; batch: boolean; cache: boolean }
+interface RunSpec { scene: Scene; width: number; height: number; cameras: number; batch: boolean; cache: boolean; detect: boolean; inProcess: boolean }
 
 interface RunResult extends RunSpec {
   label: string;
@@ -221,6 +245,8 @@ interface RunResult extends RunSpec {
   drops: Record<DropReason, number>;
   /** Node's event loop delay during the window (perf_hooks.monitorEventLoopDelay): how long camera pipes, HTTP and sinks waited. */
   eventLoopDelayMs: { p50: number; p99: number; max: number };
+  /** Share of the window the main thread's event loop was running callbacks (performance.eventLoopUtilization): low with a high delay = waiting for a CPU, not blocked. */
+  mainThreadBusy: number;
   latencyMs: { p50: number; p95: number; max: number; frames: number };
   /** app.stats() at the end of the window (last 200 frames per camera, nearest rank), the worst camera. */
   appLatencyMs: { p50: number; p95: number };
@@ -229,6 +255,8 @@ interface RunResult extends RunSpec {
   inferenceMsPerBatch: { p50: number; p95: number };
   cpu: {
     nodePctOfCore: number;
+    /** The main thread alone (IO: pipes, sinks, HTTP); node's figure includes the inference workers. */
+    mainThreadPctOfCore: number | null;
     ffmpegPctOfCore: number | null;
     totalPctOfCore: number | null;
     totalPctOfAllCores: number | null;
@@ -238,6 +266,10 @@ interface RunResult extends RunSpec {
   rssMiB: { nodePeak: number; nodeEnd: number; ffmpegPeak: number | null };
   flicker: { ratio: number; outputDiff: number; inputDiff: number; pairs: number } | null;
   restarts: number;
+  /** With detection on: its calls, ms per call, and the frames it skipped by reason (not stream drops). */
+  detection: { runs: number; callMs: { p50: number; p95: number }; skipped: Record<string, number> } | null;
+  /** The worker pools at the end: replacements and failed requests by kind. */
+  workers: { enhance: { restarts: number; failed: Record<string, number> }; detect: { restarts: number; failed: Record<string, number> } | null };
 }
 
 const pct = (xs: number[], p: number): number => {
@@ -265,6 +297,8 @@ enhance:
   provider: cpu
   batch: { maxSize: ${b.maxSize}, maxWaitMs: ${b.maxWaitMs} }
   regionCache: { enabled: ${spec.cache} }
+detect: { enabled: ${spec.detect}, fps: 5, tiling: true, on: fused }
+workers: { inProcess: ${spec.inProcess} }
 server: { host: 127.0.0.1, port: 0 }
 `;
 }
@@ -272,7 +306,7 @@ server: { host: 127.0.0.1, port: 0 }
 let enhancerLine = '';
 
 async function runOne(spec: RunSpec, input: string): Promise<RunResult> {
-  const label = `${spec.scene} ${spec.width}x${spec.height} ×${spec.cameras} batch ${spec.batch ? 'on' : 'off'} cache ${spec.cache ? 'on' : 'off'}`;
+  const label = `${spec.scene} ${spec.width}x${spec.height} ×${spec.cameras} batch ${spec.batch ? 'on' : 'off'} cache ${spec.cache ? 'on' : 'off'} detect ${spec.detect ? 'on' : 'off'}${spec.inProcess ? ' in-process' : ''}`;
   const config = parseConfig(configYaml(spec, input), { source: label });
   const meters = new Map<string, CameraMeter>();
   config.cameras.forEach((c, i) => meters.set(c.name, new CameraMeter(i === 0, strideFor(spec.width))));
@@ -302,8 +336,9 @@ async function runOne(spec: RunSpec, input: string): Promise<RunResult> {
 
     const load1 = os.loadavg()[0]!;
     const drops0 = app.drops.snapshot();
+    const stats0 = app.stats();
     const batches0 = app.stats().enhancers.reduce((a, e) => a + e.batches, 0);
-    const cpu0 = process.cpuUsage(), sys0 = systemTicks(), kids0 = childTicks();
+    const cpu0 = process.cpuUsage(), sys0 = systemTicks(), kids0 = childTicks(), main0 = mainThreadTicks();
     const w0 = performance.now();
     measuring = true;
     let rssPeak = 0, rssEnd = 0, kidsRssPeak = 0;
@@ -316,13 +351,15 @@ async function runOne(spec: RunSpec, input: string): Promise<RunResult> {
     const timer = setInterval(sample, 500);
     const loop = monitorEventLoopDelay({ resolution: 10 });
     loop.enable();
+    const elu0 = performance.eventLoopUtilization();
     await sleep(seconds * 1000);
     measuring = false;
+    const elu = performance.eventLoopUtilization(elu0);
     loop.disable();
     clearInterval(timer);
     sample();
     const elapsed = (performance.now() - w0) / 1000;
-    const cpu = process.cpuUsage(cpu0), sys1 = systemTicks(), kids1 = childTicks();
+    const cpu = process.cpuUsage(cpu0), sys1 = systemTicks(), kids1 = childTicks(), main1 = mainThreadTicks();
     const stats = app.stats();
     const drops1 = app.drops.snapshot();
     const batches = stats.enhancers.reduce((a, e) => a + e.batches, 0) - batches0;
@@ -363,12 +400,14 @@ async function runOne(spec: RunSpec, input: string): Promise<RunResult> {
       lostFraction: r3(Math.max(0, 1 - framesOut / (fps * spec.cameras * elapsed))),
       drops,
       eventLoopDelayMs: { p50: r1(loop.percentile(50) / 1e6), p99: r1(loop.percentile(99) / 1e6), max: r1(loop.max / 1e6) },
+      mainThreadBusy: r3(elu.utilization),
       latencyMs: { p50: r1(pct(lat, 0.5)), p95: r1(pct(lat, 0.95)), max: r1(pct(lat, 1)), frames: lat.length },
       appLatencyMs: { p50: Math.max(...appCams.map((c) => c.latency_ms.p50)), p95: Math.max(...appCams.map((c) => c.latency_ms.p95)) },
       framesPerBatch: batches > 0 ? +(framesOut / batches).toFixed(2) : 0,
       inferenceMsPerBatch: { p50: r1(infer.p50), p95: r1(infer.p95) },
       cpu: {
         nodePctOfCore: r1(100 * nodeCores),
+        mainThreadPctOfCore: main0 === null || main1 === null ? null : r1((100 * (main1 - main0)) / CLK_TCK / elapsed),
         ffmpegPctOfCore: kidsCores === null ? null : r1(100 * kidsCores),
         totalPctOfCore: oursCores === null ? null : r1(100 * oursCores),
         totalPctOfAllCores: oursCores === null ? null : r1((100 * oursCores) / cores),
@@ -377,6 +416,15 @@ async function runOne(spec: RunSpec, input: string): Promise<RunResult> {
       rssMiB: { nodePeak: Math.round(rssPeak / 2 ** 20), nodeEnd: Math.round(rssEnd / 2 ** 20), ffmpegPeak: HAS_PROC ? Math.round(kidsRssPeak / 2 ** 20) : null },
       flicker: f0.pairs > 0 ? { ratio: r3(f0.outSum / f0.rawSum), outputDiff: r3(f0.outSum / f0.pairs), inputDiff: r3(f0.rawSum / f0.pairs), pairs: f0.pairs } : null,
       restarts,
+      detection: stats.detector ? {
+        runs: stats.detector.runs - (stats0.detector?.runs ?? 0),
+        callMs: { p50: r1(stats.detector.inference_ms.p50), p95: r1(stats.detector.inference_ms.p95) },
+        skipped: Object.fromEntries(['fps', 'busy', 'failed'].map((r) => [r, Object.entries(stats.cameras).reduce((a, [name, c]) => a + (c.detection_dropped[r] ?? 0) - (stats0.cameras[name]?.detection_dropped[r] ?? 0), 0)])),
+      } : null,
+      workers: {
+        enhance: { restarts: stats.workers.enhance.restarts, failed: stats.workers.enhance.failed },
+        detect: stats.workers.detect ? { restarts: stats.workers.detect.restarts, failed: stats.workers.detect.failed } : null,
+      },
     };
   } finally {
     await app.close();
@@ -471,16 +519,20 @@ const specs: RunSpec[] = [];
 for (const scene of SCENES) {
   for (const [width, height] of SIZES) {
     for (const cameras of scene === 'static' ? [1] : CAMERAS) {
-      specs.push({ scene, width, height, cameras, batch: true, cache: false });
-      if (scene === 'moving') specs.push({ scene, width, height, cameras, batch: false, cache: false });
-      specs.push({ scene, width, height, cameras, batch: true, cache: true });
+      const base = { scene, width, height, cameras, batch: true, cache: false, detect: false, inProcess: false };
+      if (MODES.includes('base')) specs.push(base);
+      if (MODES.includes('batch-off') && scene === 'moving') specs.push({ ...base, batch: false });
+      if (MODES.includes('cache')) specs.push({ ...base, cache: true });
+      if (MODES.includes('detect') && scene === 'moving') specs.push({ ...base, detect: true });
+      if (MODES.includes('in-process') && scene === 'moving') specs.push({ ...base, inProcess: true });
+      if (MODES.includes('in-process-detect') && scene === 'moving') specs.push({ ...base, detect: true, inProcess: true });
     }
   }
 }
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pie-bench-pipeline-'));
 const results: RunResult[] = [];
-const header = 'scene   size       cams batch cache | in/cam | out/cam (min) | total | lost % | drop % | latency p50/p95 ms | loop delay p99/max | fr/batch | batch ms | CPU node/ffmpeg %core | all cores % | other cores | RSS MiB node/ffmpeg | flicker';
+const header = 'scene   size       cams batch cache det thread | in/cam | out/cam (min) | total | lost % | drop % | latency p50/p95 ms | loop p99/max (busy) | fr/batch | batch ms | CPU node (main)/ffmpeg %core | all cores % | other cores | RSS MiB node/ffmpeg | flicker';
 try {
   const clips = new Map<string, string>();
   if (SCENES.includes('static')) {
@@ -494,22 +546,23 @@ try {
     if (results.length === 1) console.log(`(${enhancerLine})`);
     const f = (x: number | null, d = 0): string => (x === null ? '–' : x.toFixed(d));
     console.log([
-      `${r.scene.padEnd(7)} ${`${r.width}x${r.height}`.padEnd(10)} ${String(r.cameras).padStart(4)} ${(r.batch ? 'on' : 'off').padStart(5)} ${(r.cache ? 'on' : 'off').padStart(5)}`,
+      `${r.scene.padEnd(7)} ${`${r.width}x${r.height}`.padEnd(10)} ${String(r.cameras).padStart(4)} ${(r.batch ? 'on' : 'off').padStart(5)} ${(r.cache ? 'on' : 'off').padStart(5)} ${(r.detect ? 'on' : 'off').padStart(3)}${r.inProcess ? ' main' : '     '}`,
       f(r.fpsInPerCamera, 1).padStart(6),
       `${f(r.processedFpsPerCamera, 1).padStart(6)} (${f(r.processedFpsMinCamera, 1).padStart(4)})`,
       f(r.processedFpsTotal, 1).padStart(5),
       f(100 * r.lostFraction, 1).padStart(6),
       f(100 * r.droppedFraction, 1).padStart(6),
       `${f(r.latencyMs.p50)} / ${f(r.latencyMs.p95)}`.padStart(18),
-      `${f(r.eventLoopDelayMs.p99)} / ${f(r.eventLoopDelayMs.max)}`.padStart(18),
+      `${f(r.eventLoopDelayMs.p99)} / ${f(r.eventLoopDelayMs.max)} (${f(100 * r.mainThreadBusy)}%)`.padStart(18),
       f(r.framesPerBatch, 2).padStart(8),
       f(r.inferenceMsPerBatch.p50, 0).padStart(8),
-      `${f(r.cpu.nodePctOfCore)} / ${f(r.cpu.ffmpegPctOfCore)}`.padStart(21),
+      `${f(r.cpu.nodePctOfCore)} (main ${f(r.cpu.mainThreadPctOfCore)}) / ${f(r.cpu.ffmpegPctOfCore)}`.padStart(21),
       f(r.cpu.totalPctOfAllCores).padStart(11),
       f(r.cpu.otherCores, 2).padStart(11),
       `${r.rssMiB.nodePeak} / ${f(r.rssMiB.ffmpegPeak)}`.padStart(19),
       r.flicker ? r.flicker.ratio.toFixed(3) : '–',
-    ].join(' | ') + (r.restarts ? `  (${r.restarts} camera restarts)` : ''));
+    ].join(' | ') + (r.restarts ? `  (${r.restarts} camera restarts)` : '')
+      + (r.detection ? `  detect: ${r.detection.runs} calls, ${r.detection.callMs.p50} ms p50, skipped ${JSON.stringify(r.detection.skipped)}` : ''));
   }
 } finally {
   fs.rmSync(tmp, { recursive: true, force: true });
@@ -517,7 +570,7 @@ try {
 
 // Ratios against each baseline (batching on, cache off) of the same scene, size and camera count.
 const key = (r: RunSpec): string => `${r.scene} ${r.width}x${r.height} ×${r.cameras}`;
-const find = (k: string, batch: boolean, cache: boolean): RunResult | undefined => results.find((r) => key(r) === k && r.batch === batch && r.cache === cache);
+const find = (k: string, batch: boolean, cache: boolean, detect = false, inProcess = false): RunResult | undefined => results.find((r) => key(r) === k && r.batch === batch && r.cache === cache && r.detect === detect && r.inProcess === inProcess);
 const batching: Array<{ run: string; onFps: number; offFps: number; ratio: number; onLatencyP50: number; offLatencyP50: number; onMinCameraFps: number; offMinCameraFps: number }> = [];
 const cache: Array<{ run: string; offFps: number; onFps: number; fpsRatio: number; flickerOff: number | null; flickerOn: number | null; flickerRatio: number | null; batchMsOff: number; batchMsOn: number }> = [];
 for (const k of [...new Set(results.map(key))]) {
@@ -535,6 +588,29 @@ for (const k of [...new Set(results.map(key))]) {
       batchMsOff: base.inferenceMsPerBatch.p50, batchMsOn: on.inferenceMsPerBatch.p50 });
   }
 }
+// Detection on vs off: ingest (frames read per camera) and processed fps must not fall when the detector runs.
+const detection: Array<{ run: string; fpsInOff: number; fpsInOn: number; outOff: number; outOn: number; loopP99Off: number; loopP99On: number; dropOn: number }> = [];
+for (const k of [...new Set(results.map(key))]) {
+  const off = find(k, true, false), on = find(k, true, false, true);
+  if (off && on) detection.push({ run: k, fpsInOff: off.fpsInPerCamera, fpsInOn: on.fpsInPerCamera, outOff: off.processedFpsPerCamera, outOn: on.processedFpsPerCamera, loopP99Off: off.eventLoopDelayMs.p99, loopP99On: on.eventLoopDelayMs.p99, dropOn: on.droppedFraction });
+}
+// Workers vs in-process (the old path), same run: ingest, processed fps, main-thread event-loop p99.
+const threads: Array<{ run: string; detect: boolean; fpsInMain: number; fpsInWorkers: number; outMain: number; outWorkers: number; loopP99Main: number; loopP99Workers: number; lostMain: number; lostWorkers: number }> = [];
+for (const k of [...new Set(results.map(key))]) {
+  for (const det of [false, true]) {
+    const w = find(k, true, false, det), mt = find(k, true, false, det, true);
+    if (w && mt) threads.push({ run: k, detect: det, fpsInMain: mt.fpsInPerCamera, fpsInWorkers: w.fpsInPerCamera, outMain: mt.processedFpsPerCamera, outWorkers: w.processedFpsPerCamera,
+      loopP99Main: mt.eventLoopDelayMs.p99, loopP99Workers: w.eventLoopDelayMs.p99, lostMain: mt.lostFraction, lostWorkers: w.lostFraction });
+  }
+}
+if (threads.length) {
+  console.log('\nin-process (main thread, before) → workers, same run: ingest fps per camera, processed fps per camera, event-loop p99 ms');
+  for (const t of threads) console.log(`  ${t.run.padEnd(24)} detect ${t.detect ? 'on ' : 'off'}  in ${t.fpsInMain.toFixed(1)} → ${t.fpsInWorkers.toFixed(1)}   out ${t.outMain.toFixed(1)} → ${t.outWorkers.toFixed(1)}   loop p99 ${t.loopP99Main.toFixed(1)} → ${t.loopP99Workers.toFixed(1)}`);
+}
+if (detection.length) {
+  console.log('\ndetection off → on (tiled, 5 fps): ingest fps per camera, processed fps per camera, event-loop p99 ms, stream drop % with detection on');
+  for (const d of detection) console.log(`  ${d.run.padEnd(24)} in ${d.fpsInOff.toFixed(1)} → ${d.fpsInOn.toFixed(1)}   out ${d.outOff.toFixed(1)} → ${d.outOn.toFixed(1)}   loop p99 ${d.loopP99Off.toFixed(1)} → ${d.loopP99On.toFixed(1)}   drops ${(100 * d.dropOn).toFixed(1)}%`);
+}
 if (batching.length) {
   console.log('\nbatching on ÷ off (baseline: off = maxSize 1), processed fps in total; latency p50; slowest camera');
   for (const b of batching) console.log(`  ${b.run.padEnd(24)} ${b.onFps.toFixed(1).padStart(6)} ÷ ${b.offFps.toFixed(1).padStart(6)} = ${b.ratio.toFixed(2)}×   p50 ${b.onLatencyP50.toFixed(0)} vs ${b.offLatencyP50.toFixed(0)} ms   min camera ${b.onMinCameraFps.toFixed(1)} vs ${b.offMinCameraFps.toFixed(1)} fps`);
@@ -548,7 +624,7 @@ if (cache.length) {
   if (SCENES.includes('moving')) console.log('  (moving scene: its input Δ is mostly motion, so flicker there is diluted; the static scene is the flicker figure)');
 }
 
-const out = path.join(here, 'results', full ? 'pipeline.json' : 'pipeline-quick.json');
+const out = path.join(here, 'results', `${outName ?? (full ? 'pipeline' : 'pipeline-quick')}.json`);
 fs.mkdirSync(path.dirname(out), { recursive: true });
 fs.writeFileSync(out, JSON.stringify({
   date: new Date().toISOString(), machine: m, loadAverageAtStart: load.map((x) => +x.toFixed(2)), enhancer: enhancerLine,
@@ -556,6 +632,6 @@ fs.writeFileSync(out, JSON.stringify({
   settings: { fps, scale: '1/8', warmupS: warmup, measuredS: seconds, batchOn: BATCH_ON, batchOff: BATCH_OFF, flickerStride: strideArg ?? 'width/160',
     moving: `synthetic:exposure=${EXPOSURE},noise=${NOISE}`, static: `one testsrc2 frame ×${EXPOSURE} with noise=${NOISE} (temporal), H.264 4:4:4 CRF 12, 10 s, looped` },
   baseline: 'batching on (maxSize 4, maxWaitMs 40), region cache off, same scene, size and camera count',
-  stageCostsMs: stages, runs: results, batching, regionCache: cache,
+  stageCostsMs: stages, runs: results, batching, regionCache: cache, detection, workersVsInProcess: threads,
 }, null, 1));
 console.log(`\nwrote ${out}`);

@@ -76,7 +76,7 @@ describe('the live pipeline', () => {
     expect([e.width, e.height]).toEqual([160, 96]);
     expect(meanOf(e.data)).toBeGreaterThan(2 * meanOf(r.data));
     const health = await (await fetch(`${app.url}/health`)).json();
-    expect(health).toEqual({ status: 'ok', cameras: [{ name: 'night', state: 'online' }] });
+    expect(health).toEqual({ status: 'ok', cameras: [{ name: 'night', state: 'online', flow: { stalled: false, reason: null, message: null, sinceMs: null } }] });
     const status = await (await fetch(`${app.url}/api/cameras`)).json();
     expect(status.cameras[0].framesProcessed).toBeGreaterThan(0);
     expect(status.enhancer).toMatch(/execution provider: cpu/);

@@ -39,11 +39,13 @@ async function getJson(url) {
   return r.json();
 }
 
-/** Why frames were dropped, in words (src/pipeline/dropCounter.ts's reasons). @type {Record<string, string>} */
+/** Why frames were dropped, in words: every reason of src/pipeline/dropCounter.ts (tsc checks none is missing). @type {Record<import('../src/pipeline/dropCounter.js').DropReason, string>} */
 const DROP_REASONS = {
   fps: 'over the camera fps (sampled out)',
   'batch-replaced': 'replaced by a newer frame while batching',
   busy: 'enhancer busy (CPU too slow for this rate)',
+  failed: 'inference failed (its worker died or timed out)',
+  encoder: 'encoder behind (its input had not drained)',
   'slow-client': 'a viewer too slow to keep up',
 };
 /** @param {number} x @param {number} [digits] */
@@ -240,9 +242,14 @@ class Tile {
       const retry = info.state === 'restarting' ? ' · reconnecting…'
         : info.nextRetryAtMs !== null ? ` · retrying in ${Math.max(0, Math.round((info.nextRetryAtMs - Date.now()) / 1000))} s` : '';
       detail = `${info.lastError ? info.lastError.message : info.state}${retry}`;
-    } else if (shown.started && shown.frames > 0 && now - shown.lastFrameAt > STALL_MS) {
+    } else if (info.flow.stalled) {
+      // The server's own judgement, in the words /health and /api/cameras use (src/output/flow.ts).
       down = 'Stream stalled';
-      detail = `no picture for ${Math.round((now - shown.lastFrameAt) / 1000)} s; reconnecting`;
+      detail = info.flow.message ?? '';
+    } else if (shown.started && shown.frames > 0 && now - shown.lastFrameAt > STALL_MS) {
+      // The server delivers, but this browser's player got nothing: the connection, not the camera.
+      down = 'Stream stalled';
+      detail = `no picture in this browser for ${Math.round((now - shown.lastFrameAt) / 1000)} s while pie-stream delivers frames; reconnecting`;
     }
     this.root.classList.toggle('is-down', down !== '');
     this.q('.down-title').textContent = down;
@@ -254,10 +261,10 @@ class Tile {
     // Say what was dropped and why: the biggest reason in words, every reason in the tooltip.
     const reasons = Object.entries(info.dropped).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
     const top = reasons[0];
-    const why = top ? ` · ${DROP_REASONS[top[0]] ?? top[0]}` : '';
+    const why = top ? ` · ${DROP_REASONS[/** @type {import('../src/pipeline/dropCounter.js').DropReason} */ (top[0])] ?? top[0]}` : '';
     const drops = this.q('.drops');
     drops.textContent = (s ? `${dropped} (${num(s.skipped_fps)}/s)` : String(dropped)) + why;
-    drops.title = reasons.map(([r, n]) => `${n} ${DROP_REASONS[r] ?? r}`).join('\n');
+    drops.title = reasons.map(([r, n]) => `${n} ${DROP_REASONS[/** @type {import('../src/pipeline/dropCounter.js').DropReason} */ (r)] ?? r}`).join('\n');
     this.q('.latency').textContent = s ? `${num(s.latency_ms.p50, 0)} ms (p95 ${num(s.latency_ms.p95, 0)})` : `${info.latencyMs} ms`;
     this.q('.provider').textContent = info.provider;
     // IR cameras are enhanced luminance-only (exact grey): say so, with the exposure target in use.

@@ -117,6 +117,22 @@ export interface ServerConfig {
   readonly token?: string;
 }
 
+/** Inference worker threads (src/workers/pool.ts); undefined sizes follow the machine's cores. */
+export interface WorkersConfig {
+  /** Enhancement workers; undefined = cores / 4 (at least 1) on CPU, 1 on a GPU provider. */
+  readonly enhance?: number;
+  /** Face-detection workers; undefined = 1. */
+  readonly detect?: number;
+  /** ONNX Runtime threads per session; undefined = cores / workers of its pool. */
+  readonly threads?: number;
+  /** Batches a worker may hold beyond the one it runs; more wait as newest-wins (counted drops). */
+  readonly queue: number;
+  /** A run longer than this has its worker replaced. */
+  readonly timeoutMs: number;
+  /** Sessions on the main thread, as before the workers (benchmarks and debugging only: it blocks ingest). */
+  readonly inProcess: boolean;
+}
+
 /** TLS to the NATS servers; paths to PEM files. */
 export interface ClusterTlsConfig {
   readonly ca?: string;
@@ -150,6 +166,7 @@ export interface PieConfig {
   readonly cluster?: ClusterConfig;
   readonly enhance: EnhanceConfig;
   readonly detect: DetectConfig;
+  readonly workers: WorkersConfig;
   readonly mqtt?: MqttConfig;
   readonly server: ServerConfig;
 }
@@ -348,6 +365,15 @@ const detectShape = {
   drawBoxes: z.boolean(expected('true or false', 'drawBoxes: true draws face boxes onto the enhanced streams')).default(false),
 };
 
+const workersShape = {
+  enhance: int('enhancement workers', 1, 64, 'e.g. enhance: 2 (leave it out to follow the cores: cores / 4, at least 1)').optional(),
+  detect: int('detection workers', 1, 64, 'e.g. detect: 1').optional(),
+  threads: int('threads per session', 1, 256, 'e.g. threads: 2 (leave it out to share the cores among the workers)').optional(),
+  queue: int('batches', 0, 16, 'e.g. queue: 1 (a worker holds its next batch; more only adds latency)').default(1),
+  timeoutMs: int('milliseconds', 100, 600_000, 'e.g. timeoutMs: 30000 (a run longer than this has its worker replaced)').default(30_000),
+  inProcess: z.boolean(expected('true or false', 'inProcess: false (the default; true runs inference on the main thread, for comparison only)')).default(false),
+};
+
 const MQTT_FIX = 'e.g. url: mqtt://127.0.0.1:1883, or mqtt://pie:${MQTT_PASSWORD}@broker.local:1883 with the password from the environment';
 
 const mqttShape = {
@@ -419,6 +445,7 @@ const rootShape = {
   enhance: z.strictObject(enhanceShape, expected('a mapping', 'e.g. enhance: { scale: 1/4, provider: cpu }')).prefault({}),
   detect: z.strictObject(detectShape, expected('a mapping', 'e.g. detect: { enabled: true, fps: 5 }')).prefault({}),
   mqtt: z.strictObject(mqttShape, expected('a mapping with url', 'e.g. mqtt: { url: mqtt://127.0.0.1:1883 }')).optional(),
+  workers: z.strictObject(workersShape, expected('a mapping', 'e.g. workers: { enhance: 1, detect: 1 }')).prefault({}),
   outputs: z.strictObject(outputsShape, expected('a mapping with hls and/or websocket', 'e.g. outputs: { hls: [enhanced], websocket: [raw, enhanced] }')).prefault({}),
   server: z.strictObject(serverShape, expected('a mapping', 'e.g. server: { host: 127.0.0.1, port: 8080 }')).prefault({}),
 };
@@ -432,6 +459,7 @@ export const KEYS_AT: Readonly<Record<string, readonly string[]>> = {
   'enhance.batch': Object.keys(batchShape),
   detect: Object.keys(detectShape),
   mqtt: Object.keys(mqttShape),
+  workers: Object.keys(workersShape),
   outputs: Object.keys(outputsShape),
   server: Object.keys(serverShape),
   cluster: Object.keys(clusterShape),
@@ -445,7 +473,7 @@ export const DEFAULT_OUTPUTS: OutputsConfig = { hls: ['enhanced'], websocket: ['
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\])$/i;
 export const isLoopback = (host: string): boolean => LOOPBACK.test(host);
 
-export const configSchema = z.strictObject(rootShape, expected('a mapping of cameras, enhance, detect, mqtt, outputs and server', 'start from config/example.yaml'))
+export const configSchema = z.strictObject(rootShape, expected('a mapping of cameras, enhance, detect, workers, mqtt, outputs and server', 'start from config/example.yaml'))
   .transform((c, ctx): PieConfig => {
     const issue = (path: (string | number)[], message: string): void => { ctx.addIssue({ code: 'custom', message, path }); };
 
@@ -500,6 +528,7 @@ export const configSchema = z.strictObject(rootShape, expected('a mapping of cam
         regionCache: { ...c.enhance.regionCache },
       },
       detect: { ...c.detect },
+      workers: { ...c.workers },
       ...(c.mqtt !== undefined ? { mqtt: { ...c.mqtt } } : {}),
       ...(cl !== undefined ? { cluster: clusterConfig(cl) } : {}),
       server: { host, port, ...(token !== undefined ? { token } : {}) },

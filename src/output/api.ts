@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { PieError } from '../errors.js';
 import { MAX_MODEL_BYTES } from '../enhance/model-file.js';
 import { faceSchema } from './events.js';
+import { STALL_REASONS } from './flow.js';
 
 // ---------------------------------------------------------------------------------------------
 // Shared pieces
@@ -43,12 +44,23 @@ export const errorSchema = z.strictObject({
 });
 export type ErrorBody = z.infer<typeof errorSchema>;
 
+/**
+ * Whether the camera's pictures reach its outputs (src/output/flow.ts): the same object, and so the
+ * same words, in /health, /api/cameras and the viewer. An online camera can still be stalled.
+ */
+export const flowSchema = z.strictObject({
+  stalled: z.boolean(),
+  reason: z.enum(STALL_REASONS).nullable(),
+  message: z.string().nullable(),
+  sinceMs: z.number().nullable(),
+});
+
 // ---------------------------------------------------------------------------------------------
 // GET /health (no token)
 
 export const healthSchema = z.strictObject({
   status: z.literal('ok'),
-  cameras: z.array(z.strictObject({ name: z.string(), state: cameraStateSchema })),
+  cameras: z.array(z.strictObject({ name: z.string(), state: cameraStateSchema, flow: flowSchema })),
 });
 export type Health = z.infer<typeof healthSchema>;
 
@@ -69,7 +81,7 @@ export const cameraInfoSchema = z.strictObject({
   framesProcessed: z.number().int().nonnegative(),
   /** The last frame's latency, ms (see /api/stats for percentiles). */
   latencyMs: z.number().nonnegative(),
-  /** Frames dropped so far, by reason (fps, batch-replaced, busy, slow-client). */
+  /** Frames dropped so far, by reason (fps, batch-replaced, busy, failed, encoder, slow-client). */
   dropped: z.record(z.string(), z.number().int().nonnegative()),
   /** Processing size and rate: detection boxes are in these pixels. */
   width: z.number().int().positive(),
@@ -83,6 +95,7 @@ export const cameraInfoSchema = z.strictObject({
   mode: z.enum(['colour', 'ir']),
   /** The exposure target (mean output luma) used on its latest frame; null before the first or with exposure: model. */
   exposure: z.number().nullable(),
+  flow: flowSchema,
 });
 export type CameraInfo = z.infer<typeof cameraInfoSchema>;
 
@@ -95,6 +108,18 @@ export type CamerasResponse = z.infer<typeof camerasResponseSchema>;
 
 // ---------------------------------------------------------------------------------------------
 // GET /api/stats (Frigate's /api/stats, for what pie-stream has)
+
+const poolStatsSchema = z.strictObject({
+  workers: z.number().int().nonnegative(),
+  /** Workers taking work now (the others are starting or being replaced). */
+  ready: z.number().int().nonnegative(),
+  inFlight: z.number().int().nonnegative(),
+  /** Workers replaced after dying or getting stuck. */
+  restarts: z.number().int().nonnegative(),
+  completed: z.number().int().nonnegative(),
+  /** Requests that failed, by kind (busy, died, timeout, closed, no-session, failed). */
+  failed: z.record(z.string(), z.number().int().nonnegative()),
+});
 
 export const cameraStatsSchema = z.strictObject({
   /** Frames per second decoded from the camera. */
@@ -140,6 +165,11 @@ export const statsResponseSchema = z.strictObject({
     /** Milliseconds per detector call, smoothing and fusion included. */
     inference_ms: latencySchema,
   }).nullable(),
+  /** The inference worker pools (src/workers/pool.ts); detect is null while detection is off. */
+  workers: z.strictObject({
+    enhance: poolStatsSchema,
+    detect: poolStatsSchema.nullable(),
+  }),
   /** The MQTT publisher (mqtt: in the config, with detection on); null without one. */
   mqtt: z.strictObject({
     connected: z.boolean(),

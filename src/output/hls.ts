@@ -19,8 +19,8 @@ export interface EncoderInputStats {
 
 /**
  * The stdin side shared by the HLS and JSMpeg writers: at most one frame waits in the pipe's
- * buffer; while it does ('drain' not yet heard), newer frames are dropped and reported as 'busy'
- * (the encoder is a pipeline stage that is busy; 'slow-client' stays the word for viewers).
+ * buffer; while it does ('drain' not yet heard), newer frames are dropped and reported as 'encoder'
+ * (told apart from inference's 'busy', so the status can say which stage is behind).
  */
 export class EncoderInput {
   private blocked = false;
@@ -44,7 +44,7 @@ export class EncoderInput {
     const stdin = this.proc.stdin!;
     if (this.blocked || !this.proc.running || stdin.writableEnded || stdin.destroyed) {
       this.dropped++;
-      this.drops?.drop(this.camera, 'busy');
+      this.drops?.drop(this.camera, 'encoder');
       return false;
     }
     this.written++;

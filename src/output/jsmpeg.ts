@@ -91,7 +91,7 @@ export class JsmpegStream {
 
   get pid(): number | undefined { return this.proc.pid; }
 
-  /** Hands a frame to the encoder; false when it was dropped (counted as 'busy'). Never blocks. */
+  /** Hands a frame to the encoder; false when it was dropped (counted as 'encoder'). Never blocks. */
   write(frame: Frame): boolean {
     return this.input.write(frame);
   }

@@ -17,8 +17,12 @@ export interface DetectableFrame extends FrameLike {
   readonly seq: number;
 }
 
-/** Faces per frame, in the frames' order (FaceDetector.detect, or a fused detector). */
-export type DetectFn<T> = (frames: readonly T[]) => Promise<readonly (readonly Face[])[]>;
+/**
+ * Faces per frame, in the frames' order (FaceDetector.detect, or a fused detector); null when the
+ * frames were not looked at after all (the detector was unavailable and counted them as drops):
+ * no events then, since an empty event would tell consumers "no face" when nobody looked.
+ */
+export type DetectFn<T> = (frames: readonly T[]) => Promise<readonly (readonly Face[])[] | null>;
 
 export interface DetectAtOptions {
   readonly drops: DropSink;
@@ -34,9 +38,9 @@ export interface DetectAtOptions {
  */
 export function detectAt<T extends DetectableFrame>(fps: number, detect: DetectFn<T>, o: DetectAtOptions): OperatorFunction<T, FaceEvent> {
   const batch = o.batch ?? { maxSize: 1, maxWaitMs: 0 };
-  const toEvents = (b: Batch<T>): Promise<FaceEvent[]> => detect(b.frames).then((faces) => b.frames.map((f, i) => ({
+  const toEvents = (b: Batch<T>): Promise<FaceEvent[]> => detect(b.frames).then((faces) => (faces === null ? [] : b.frames.map((f, i) => ({
     camera: f.camera, seq: f.seq, ts: f.ptsMs, width: f.width, height: f.height, faces: faces[i] ?? [],
-  })));
+  }))));
   // Built now, not per subscription, so bad options throw at the call.
   const sample = sampleFps<T>(fps, o.drops);
   const group = batchFrames<T>({ maxSize: batch.maxSize, maxWaitMs: batch.maxWaitMs, ...(o.scheduler ? { scheduler: o.scheduler } : {}) });

@@ -71,7 +71,7 @@ describe('HlsWriter', () => {
     expect(s.framesWritten).toBe(accepted);
     expect(s.framesDropped).toBe(50 - accepted);
     expect(accepted).toBeLessThan(5);
-    expect(drops.count('cam2', 'busy')).toBe(50 - accepted);
+    expect(drops.count('cam2', 'encoder')).toBe(50 - accepted);
     expect(() => w.write(barFrame('cam2', 0, 80, 60))).toThrow(/does not match/);
     await Promise.all([w.close(), w.close()]);
     expect(alive(w.pid!)).toBe(false);

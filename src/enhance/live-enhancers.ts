@@ -1,0 +1,283 @@
+// The enhancement stage of the live path: one enhancer session per distinct model, opened in every
+// enhancement worker (src/workers/pool.ts) and shared by the cameras that use it; model switches;
+// and a batch of frames of several cameras in, their enhanced frames out. A batch the workers
+// cannot take, or that a dying worker loses, costs counted drops ('busy', 'failed'), never the
+// pipeline. The region cache's per-camera state lives in the worker that serves the camera.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { CameraConfig, PieConfig } from '../config/schema.js';
+import { messageOf } from '../errors.js';
+import type { CameraRuntime } from '../ingest/camera-runtime.js';
+import type { Frame } from '../ingest/frame.js';
+import { ApiError, resolveModelPath, type ModelInfo, type ModelSwitchResponse } from '../output/api.js';
+import type { PieMetrics } from '../output/metrics.js';
+import { readModelInfo } from '../output/model-info.js';
+import { LatencyWindow } from '../output/rate.js';
+import type { DropSink } from '../pipeline/dropCounter.js';
+import type { Inference } from '../workers/pool.js';
+import { isWorkerError, type SessionInfo } from '../workers/protocol.js';
+import { DEFAULT_MODEL_PATH, type EnhancedBatch, type EnhancerOptions } from './enhancer.js';
+import type { FrameTone, ToneResult } from './tone-feeds.js';
+import type { CurveForm, ExposureSetting } from './tone.js';
+
+/**
+ * An enhanced frame with the raw bytes it was made from, for fused detection. The raw bytes are a
+ * reference to the camera's own frame buffer (never reused by ingest), not a copy, and it travels
+ * only on the way to the detector, where sampling and newest-wins keep a few frames at most: the
+ * outputs get plain Frames. Carrying it beats pairing by camera+seq, which would need a buffer of
+ * raw frames waiting for their enhanced twins, and rules for when to give up on one.
+ */
+export interface EnhancedFrame extends Frame {
+  readonly raw: Uint8Array;
+}
+
+/** Plain frame fields: what outputs get of an EnhancedFrame, so no sink holds on to raw bytes. */
+export const plainFrame = (f: Frame): Frame => ({ camera: f.camera, seq: f.seq, ptsMs: f.ptsMs, width: f.width, height: f.height, data: f.data });
+
+/** One open model, shared by the cameras whose modelKey is its key. */
+export interface EnhancerEntry {
+  readonly key: string;
+  readonly session: SessionInfo;
+  readonly info: ModelInfo;
+  /** Batches running on it now: a retired model's session is closed when this reaches 0. */
+  running: number;
+  retired: boolean;
+  batches: number;
+  readonly inference: LatencyWindow;
+}
+
+/** A model path as a key: absolute, links resolved, so one file is one enhancer whatever the spelling. */
+export function modelKeyOf(p: string): string {
+  const abs = path.resolve(p);
+  try { return fs.realpathSync(abs); } catch { return abs; }
+}
+
+/** How a model path is shown: relative to the working folder when inside it. */
+function shownPath(abs: string): string {
+  const rel = path.relative(process.cwd(), abs);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : abs;
+}
+
+/** The enhancer settings of a config, for one model: the same at start and on a model switch. */
+function enhancerOptions(config: PieConfig, modelPath: string): EnhancerOptions {
+  const e = config.enhance;
+  const common = { modelPath, downscale: e.downscale, provider: e.provider, strength: e.strength, spin: false, ...toneOptions(config) };
+  // With the region cache the enhancer only estimates curves; the applier runs the tone stage.
+  return e.regionCache.enabled ? { ...common, curvesOutput: 'only' } : common;
+}
+
+/** The tone stage's settings (enhance/tone.ts), shared by the enhancer and the curve applier. */
+function toneOptions(config: PieConfig): { exposure: ExposureSetting; form: CurveForm; noiseAwareGain: boolean; saturation: number } {
+  const e = config.enhance;
+  return { exposure: e.exposure, form: e.color, noiseAwareGain: e.noiseAwareGain, saturation: e.saturation };
+}
+
+/** A model switch that has not loaded and warmed up its model by then answers 504 and changes nothing. */
+export const MODEL_SWITCH_TIMEOUT_MS = 30_000;
+
+const APPLIER_KEY = 'applier';
+const sessionKey = (modelKey: string): string => `enhancer:${modelKey}`;
+
+export class LiveEnhancers {
+  private readonly entries = new Map<string, EnhancerEntry>();
+  /** The newest failure logged, so a failing worker is not logged once per batch. */
+  private lastFailure = '';
+
+  private constructor(
+    private readonly pool: Inference,
+    private readonly config: PieConfig,
+    private readonly cameras: ReadonlyMap<string, CameraRuntime>,
+    private readonly drops: DropSink,
+    private readonly metrics: PieMetrics,
+    private readonly log: (line: string) => void,
+    /** Folders a model named through the API may come from. */
+    readonly modelRoots: readonly string[],
+    private readonly cached: boolean,
+  ) {}
+
+  /** The model a camera starts with: its own, else enhance.model, else the shipped one. */
+  static modelOf(config: PieConfig, c: CameraConfig): string {
+    return c.model ?? config.enhance.model ?? DEFAULT_MODEL_PATH;
+  }
+
+  /** Opens every camera's model (one session per distinct file) and, with the region cache, the curve applier. */
+  static async open(pool: Inference, config: PieConfig, cameras: ReadonlyMap<string, CameraRuntime>, drops: DropSink, metrics: PieMetrics, log: (line: string) => void): Promise<LiveEnhancers> {
+    const keys = config.cameras.map((c) => modelKeyOf(LiveEnhancers.modelOf(config, c)));
+    const modelRoots = [...new Set([path.dirname(DEFAULT_MODEL_PATH), path.resolve('models'), ...keys.map((k) => path.dirname(k))])];
+    const rc = config.enhance.regionCache;
+    const live = new LiveEnhancers(pool, config, cameras, drops, metrics, log, modelRoots, rc.enabled);
+    for (const c of config.cameras) {
+      const key = modelKeyOf(LiveEnhancers.modelOf(config, c));
+      if (live.entries.has(key)) continue;
+      // Every camera on this model is checked against its memory budget: refused at start, not on its first frame.
+      const fits = config.cameras.filter((o) => modelKeyOf(LiveEnhancers.modelOf(config, o)) === key).map((o) => ({ width: o.width, height: o.height, what: `camera "${o.name}"` }));
+      const session = await pool.open(sessionKey(key), { kind: 'enhancer', options: enhancerOptions(config, key), fits });
+      live.entries.set(key, newEntry(key, session, await readModelInfo(key, c.model ?? config.enhance.model ?? shownPath(key))));
+      log(`${session.description} (${pool.o.size} ${pool.o.name} worker${pool.o.size > 1 ? 's' : ''})`);
+    }
+    if (rc.enabled) {
+      const e = config.enhance;
+      const applier = await pool.open(APPLIER_KEY, { kind: 'applier', options: { downscale: e.downscale, provider: e.provider, spin: false, ...toneOptions(config) } });
+      log(`region cache on: alpha ${rc.alpha}, mix ${rc.mix}, re-segment every ${rc.refreshEvery} frames; ${applier.description}`);
+    }
+    return live;
+  }
+
+  entryOf(c: CameraRuntime): EnhancerEntry {
+    return this.entries.get(c.modelKey)!;
+  }
+
+  all(): EnhancerEntry[] { return [...this.entries.values()]; }
+
+  /** One line per open model: provider, threads, curve scale, model. */
+  describe(): string { return this.all().map((e) => e.session.description).join(' | '); }
+
+  /**
+   * Moves a camera to another model without touching its streams: the model is checked (inside the
+   * model folders, a DCE-Net), opened and warmed up in the workers while the old one keeps working,
+   * then the camera's model reference is swapped; the old session is closed once no camera and no
+   * running batch uses it. A camera's switches run one after another.
+   */
+  switchModel(c: CameraRuntime, requested: string, closing: () => boolean): Promise<ModelSwitchResponse> {
+    // A load that hangs (a slow disk, a huge graph) must not hold this camera's switch queue for ever.
+    const run = c.switching.then(async () => {
+      const abort = new AbortController();
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          abort.abort();
+          reject(new ApiError(504, `loading ${JSON.stringify(requested)} took over ${MODEL_SWITCH_TIMEOUT_MS / 1000} s; camera ${c.config.name} keeps its model`, 'check the model file and the disk; try again'));
+        }, MODEL_SWITCH_TIMEOUT_MS);
+      });
+      try {
+        return await Promise.race([this.doSwitch(c, requested, closing, abort.signal), late]);
+      } finally {
+        clearTimeout(timer);
+      }
+    });
+    c.switching = run.catch(() => {});
+    return run;
+  }
+
+  private async doSwitch(c: CameraRuntime, requested: string, closing: () => boolean, signal: AbortSignal): Promise<ModelSwitchResponse> {
+    const t0 = performance.now();
+    if (closing()) throw new ApiError(503, 'pie-stream is shutting down');
+    const file = await resolveModelPath(requested, this.modelRoots);
+    const info = await readModelInfo(file, requested);
+    const previous = this.entryOf(c);
+    let entry = this.entries.get(file);
+    if (!entry) {
+      const session = await this.pool.open(sessionKey(file), { kind: 'enhancer', options: enhancerOptions(this.config, file) });
+      // Warm-up: the first run of a session is slow; let it happen here, not on a live frame.
+      const blank = [{ width: c.config.width, height: c.config.height, data: new Uint8Array(c.config.width * c.config.height * 3) }];
+      await (this.cached ? this.pool.curves(sessionKey(file), blank) : this.pool.enhance(sessionKey(file), blank));
+      if (closing()) throw new ApiError(503, 'pie-stream is shutting down');
+      if (signal.aborted) { await this.pool.closeSession(sessionKey(file)); throw new ApiError(504, 'model load timed out'); }
+      entry = newEntry(file, session, info);
+      this.entries.set(file, entry);
+    }
+    if (signal.aborted) throw new ApiError(504, 'model load timed out');
+    c.modelKey = entry.key;
+    if (this.cached) await this.pool.forget([c.config.name]); // the old model's smoothed curves must not leak into the new one's
+    c.tone.reset();
+    this.retireUnused();
+    this.metrics.modelSwitched(c.config.name);
+    return { camera: c.config.name, model: entry.info, previous: previous.info, provider: entry.session.provider, switchMs: Math.round(performance.now() - t0) };
+  }
+
+  private retireUnused(): void {
+    const used = new Set([...this.cameras.values()].map((c) => c.modelKey));
+    for (const [key, e] of this.entries) {
+      if (used.has(key)) continue;
+      this.entries.delete(key);
+      e.retired = true;
+      if (e.running === 0) void this.pool.closeSession(sessionKey(key));
+    }
+  }
+
+  /**
+   * Runs a batch on each frame's camera's current model (a switch may land between batching and
+   * running). Frames the workers could not enhance are dropped and counted, and left out.
+   */
+  async enhance(frames: readonly Frame[]): Promise<EnhancedFrame[]> {
+    const groups = new Map<EnhancerEntry, Frame[]>();
+    for (const f of frames) {
+      const e = this.entryOf(this.cameras.get(f.camera)!);
+      const g = groups.get(e);
+      if (g) g.push(f); else groups.set(e, [f]);
+    }
+    // Marked running before any await, so a switch meanwhile cannot close a session this batch still needs.
+    for (const e of groups.keys()) e.running++;
+    const out = new Map<Frame, EnhancedFrame>();
+    try {
+      for (const [e, fs] of groups) {
+        const t0 = performance.now();
+        // Each frame goes with its camera's tone state (IR flag, exposure) and brings back the next.
+        const cams = fs.map((f) => this.cameras.get(f.camera)!);
+        const tones = cams.map((c) => c.tone.next());
+        let r: EnhancedBatch;
+        try {
+          r = this.cached ? await this.enhanceCached(e, fs, tones) : await this.pool.enhance(sessionKey(e.key), fs, tones);
+        } catch (err) {
+          this.failed(fs, err);
+          continue;
+        }
+        const ms = performance.now() - t0;
+        r.tone.forEach((t, i) => this.toneObserved(cams[i]!, t));
+        e.batches++;
+        e.inference.add(ms);
+        this.metrics.batch(e.info.name, fs.length, ms);
+        fs.forEach((f, i) => out.set(f, { ...plainFrame(f), data: r.frames[i]!.data, raw: f.data }));
+      }
+    } finally {
+      for (const e of groups.keys()) {
+        e.running--;
+        if (e.retired && e.running === 0) void this.pool.closeSession(sessionKey(e.key));
+      }
+    }
+    // In the batch's order, without the dropped ones.
+    return frames.flatMap((f) => out.get(f) ?? []);
+  }
+
+  /** A camera's frame came back: carry its exposure; an IR switch invalidates its temporal state. */
+  private toneObserved(c: CameraRuntime, t: ToneResult): void {
+    const change = c.tone.observe(t);
+    if (!change) return;
+    if (this.cached) void this.pool.forget([c.config.name]);
+    this.log(`${c.config.name}: ${change === 'mono-on' ? 'monochrome (IR) frames: luminance-only enhancement' : 'colour frames again: colour enhancement'}`);
+  }
+
+  private failed(frames: readonly Frame[], err: unknown): void {
+    const reason = isWorkerError(err, 'busy') ? 'busy' : 'failed';
+    for (const f of frames) this.drops.drop(f.camera, reason);
+    const line = `enhancement of ${frames.length} frame(s) dropped (${reason}): ${messageOf(err)}`;
+    if (reason === 'failed' && line !== this.lastFailure) this.log(line);
+    this.lastFailure = line;
+  }
+
+  /**
+   * The region-cache path, in the workers: curves, each frame's maps pooled per region and smoothed
+   * over time by its camera's cache (kept in the worker that serves that camera), then applied. A
+   * batch may mix cameras: it goes as one request per worker, and the results come back in order.
+   */
+  private async enhanceCached(e: EnhancerEntry, frames: readonly Frame[], tones: readonly FrameTone[]): Promise<EnhancedBatch> {
+    const rc = this.config.enhance.regionCache;
+    const cache = { downscale: this.config.enhance.downscale, alpha: rc.alpha, mix: rc.mix, refreshEvery: rc.refreshEvery };
+    const byWorker = new Map<number, number[]>();
+    frames.forEach((f, i) => {
+      const w = this.pool.workerOf(f.camera);
+      const g = byWorker.get(w);
+      if (g) g.push(i); else byWorker.set(w, [i]);
+    });
+    const parts = await Promise.all([...byWorker.values()].map(async (idx) => ({
+      idx, r: await this.pool.cached(sessionKey(e.key), APPLIER_KEY, idx.map((i) => frames[i]!), idx.map((i) => frames[i]!.camera), cache, idx.map((i) => tones[i]!)),
+    })));
+    const out: { frames: EnhancedBatch['frames'][number][]; tone: EnhancedBatch['tone'][number][] } = { frames: [], tone: [] };
+    for (const { idx, r } of parts) idx.forEach((i, k) => { out.frames[i] = r.frames[k]!; out.tone[i] = r.tone[k]!; });
+    return out;
+  }
+}
+
+function newEntry(key: string, session: SessionInfo, info: ModelInfo): EnhancerEntry {
+  return { key, session, info, running: 0, retired: false, batches: 0, inference: new LatencyWindow() };
+}

@@ -1,0 +1,129 @@
+// The one file that owns the inference-worker protocol: the messages between the main thread and a
+// worker (src/workers/inference-worker.ts), the sessions a worker can own, and the closed set of
+// ways a request can fail. Everything here is structured-cloneable; pixel buffers travel in the
+// transfer list, never copied by the clone.
+//
+// The Enhancer's per-call arguments (everything after the frames) are carried as they are typed in
+// src/enhance/enhancer.ts, so a new per-frame input there (a mono/IR flag, exposure state) flows
+// through the workers without a change here, as long as it stays structured-cloneable (plain
+// objects, numbers, strings, typed arrays; no functions, no class instances).
+import type { FaceDetectorOptions } from '../detect/detector.js';
+import type { DetectPathOptions, FrameForDetection } from '../detect/path.js';
+import type { Face } from '../detect/types.js';
+import type { CurveApplier, CurveApplierOptions } from '../enhance/apply-graph.js';
+import type { CurveMaps, EnhancedBatch, Enhancer, EnhancerOptions } from '../enhance/enhancer.js';
+import type { Provider } from '../enhance/session.js';
+import type { ErrorKind } from '../errors.js';
+import type { RgbImage } from '../image/types.js';
+import type { RegionCacheOptions } from '../pipeline/regionCache.js';
+
+/** The arguments of a method after its first (the frames): what the protocol passes through untouched. */
+type RestArgs<F> = F extends (first: never, ...rest: infer R) => unknown ? R : never;
+export type EnhanceArgs = RestArgs<Enhancer['enhance']>;
+export type CurvesArgs = RestArgs<Enhancer['estimateCurves']>;
+export type ApplyArgs = RestArgs<CurveApplier['applyWithTone']> extends [CurveMaps, ...infer R] ? R : never;
+
+/** A session a worker opens and owns; `threads` is filled in by the pool (cores / workers). */
+export type SessionSpec =
+  /** `fits`: frame sizes the session must take within its memory budget (Enhancer.checkFits), checked at open. */
+  | { readonly kind: 'enhancer'; readonly options: EnhancerOptions; readonly fits?: readonly { readonly width: number; readonly height: number; readonly what: string }[] }
+  | { readonly kind: 'applier'; readonly options: CurveApplierOptions }
+  | { readonly kind: 'detector'; readonly options: FaceDetectorOptions };
+
+/** What an opened session says about itself (the same in every worker of a pool). */
+export interface SessionInfo {
+  readonly description: string;
+  readonly provider: Provider;
+}
+
+/**
+ * retire: exit at the next moment no session is running. Never Worker.terminate() a worker that may
+ * be inside session.run: the native call returns into a torn-down thread and aborts the whole
+ * process (measured: "terminate called after throwing an instance of 'Napi::Error'").
+ */
+export interface Retire { readonly type: 'retire' }
+
+export type Request =
+  | { readonly type: 'open'; readonly id: number; readonly key: string; readonly spec: SessionSpec }
+  | { readonly type: 'close'; readonly id: number; readonly key: string }
+  | { readonly type: 'enhance'; readonly id: number; readonly key: string; readonly frames: readonly RgbImage[]; readonly args: EnhanceArgs }
+  | { readonly type: 'curves'; readonly id: number; readonly key: string; readonly frames: readonly RgbImage[]; readonly args: CurvesArgs }
+  | { readonly type: 'apply'; readonly id: number; readonly key: string; readonly frames: readonly RgbImage[]; readonly curves: CurveMaps; readonly args: ApplyArgs }
+  | { readonly type: 'detect'; readonly id: number; readonly key: string; readonly frames: readonly FrameForDetection[]; readonly path: DetectPathOptions }
+  /**
+   * The region-cache path in one request: curves from enhancer `key`, each frame's maps pooled and
+   * smoothed by its camera's RegionCache (kept in the worker: a camera always goes to the same
+   * worker), applied by applier `applier`. `cameras[i]` names frame i's camera.
+   */
+  | { readonly type: 'cached'; readonly id: number; readonly key: string; readonly applier: string; readonly frames: readonly RgbImage[]; readonly cameras: readonly string[]; readonly cache: RegionCacheOptions; readonly args: ApplyArgs }
+  /** Drops these cameras' region caches (a model switch, an IR switch): the next frame is a keyframe. */
+  | { readonly type: 'forget'; readonly id: number; readonly cameras: readonly string[] };
+
+/** The result type of each request type. */
+export interface Results {
+  open: SessionInfo;
+  close: null;
+  enhance: EnhancedBatch;
+  curves: CurveMaps;
+  apply: EnhancedBatch;
+  detect: Face[][];
+  cached: EnhancedBatch;
+  forget: null;
+}
+
+/**
+ * Why a request failed. The closed set callers decide recovery by:
+ * - busy: every worker already holds its bounded queue; nothing was sent (count a drop);
+ * - died: the worker exited while holding the request (it is being restarted);
+ * - timeout: the request ran past the pool's limit (the worker is killed and restarted);
+ * - closed: the pool is closing or closed;
+ * - no-session: the worker has no session of that key (opened on another pool, or closed);
+ * - failed: the session itself threw (bad input, a model error); `pieKind` keeps a PieError's kind.
+ */
+export const WORKER_ERROR_KINDS = ['busy', 'died', 'timeout', 'closed', 'no-session', 'failed'] as const;
+export type WorkerErrorKind = (typeof WORKER_ERROR_KINDS)[number];
+
+export interface WireError {
+  readonly kind: WorkerErrorKind;
+  readonly message: string;
+  /** When the worker threw a PieError: its kind and fix, so the main thread rethrows the same error. */
+  readonly pieKind?: ErrorKind;
+  readonly fix?: string;
+}
+
+export type Response =
+  | { readonly type: 'ready' }
+  | { readonly id: number; readonly ok: true; readonly result: Results[keyof Results] }
+  | { readonly id: number; readonly ok: false; readonly error: WireError };
+
+export class WorkerError extends Error {
+  constructor(readonly kind: WorkerErrorKind, message: string) {
+    super(message);
+    this.name = `WorkerError(${kind})`;
+  }
+}
+
+export const isWorkerError = (e: unknown, kind?: WorkerErrorKind): e is WorkerError =>
+  e instanceof WorkerError && (kind === undefined || e.kind === kind);
+
+/**
+ * The buffers under every typed array in `value` (depth-limited walk over plain objects and
+ * arrays), each once: the transfer list of a message. A SharedArrayBuffer is shared, not moved.
+ */
+export function transferablesOf(value: unknown, depth = 6): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  const walk = (v: unknown, d: number): void => {
+    if (d < 0 || v === null || typeof v !== 'object') return;
+    if (ArrayBuffer.isView(v)) {
+      if (v.buffer instanceof ArrayBuffer) out.add(v.buffer);
+      return;
+    }
+    if (Array.isArray(v)) { for (const x of v) walk(x, d - 1); return; }
+    for (const x of Object.values(v)) walk(x, d - 1);
+  };
+  walk(value, depth);
+  return [...out];
+}
+
+/** A copy of a frame in a buffer of its own, to be transferred: the camera's buffer stays with its outputs. */
+export const ownCopy = (f: RgbImage): RgbImage => ({ width: f.width, height: f.height, data: new Uint8Array(f.data) });
