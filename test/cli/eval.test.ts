@@ -60,7 +60,7 @@ describe('pie-stream eval', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/nosuch\.onnx does not exist/);
     r = await cli('eval', '-q', '-o', out, '--images', path.join(dir, 'dark'), '--enhancer', 'models/pie-default.onnx,exposure=7');
-    expect(r.err).toMatch(/exposure=0–1/);
+    expect(r.err).toMatch(/exposure=auto\|model\|0–1/);
     r = await cli('eval', '-q', '-o', out);
     expect(r.err).toMatch(/nothing to evaluate/);
     r = await cli('eval', '-q', '-o', out, '--images', path.join(dir, 'dark'), '--enhancer', 'x=cmd:false {in} {out}');

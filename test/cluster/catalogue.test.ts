@@ -33,6 +33,9 @@ describe.skipIf(NATS_SKIP !== undefined)('cluster: catalogue, events, models', (
   it('adds cameras from a config file, keeping ${VARS} unresolved and file paths absolute, and removes them', async () => {
     const file = path.join(dir, 'cams.yaml');
     fs.writeFileSync(file, 'cameras:\n  - { name: door, input: "rtsp://cam:${CAM_PW}@10.0.0.9/s1" }\n  - { name: yard, input: clips/yard.mp4 }\n');
+    // A file input must exist where the config is loaded (config/load.ts checks it).
+    fs.mkdirSync(path.join(dir, 'clips'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'clips', 'yard.mp4'), '');
     process.env['CAM_PW'] = 'pw-secret';
     try {
       expect((await cli('cluster', 'cameras', 'add', file, '--config', nodeConfig)).code).toBe(0);
