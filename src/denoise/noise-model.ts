@@ -1,0 +1,224 @@
+// A camera's noise, measured from its own frames: the photon-transfer curve σ²(μ) = gain·μ + read²
+// in linear light ([0,1] = full scale). For a sensor of full well FW electrons and read noise ρ e⁻,
+// gain = 1/FW and read² = (ρ/FW)²; the curve tells the temporal filter (graph.ts) what a
+// difference of one σ is at each brightness, so a moving pixel can be told from a noisy one.
+// Pure: plain arrays in, numbers out. Pixels are read on a strided grid, so the cost per frame is
+// a small fraction of a frame and the per-pixel work stays in the graph.
+import type { RgbImage } from '../image/types.js';
+import { srgbByteToLinear } from '../eval/synthetic-night.js';
+
+export interface NoiseParams {
+  /** Shot-noise slope: variance per unit of linear signal (1 / full well). */
+  readonly gain: number;
+  /** Read-noise variance floor, in linear light squared ((read e⁻ / full well)²). */
+  readonly read2: number;
+}
+
+/** σ² at linear brightness μ. */
+export const noiseVariance = (p: NoiseParams, mu: number): number => p.gain * Math.max(mu, 0) + p.read2;
+
+/** The sensor figures a NoiseParams stands for (for /api and logs). */
+export function sensorFigures(p: NoiseParams): { fullWell: number; readNoise: number } {
+  return { fullWell: p.gain > 0 ? 1 / p.gain : Infinity, readNoise: p.gain > 0 ? Math.sqrt(p.read2) / p.gain : 0 };
+}
+
+const LINEAR = Float32Array.from({ length: 256 }, (_, i) => srgbByteToLinear(i));
+
+/** Brightness bins, uniform in √μ: dense where dark frames live, and shot noise is flat in √μ. */
+const BINS = 24;
+const binOf = (mu: number): number => Math.min(BINS - 1, Math.max(0, Math.floor(Math.sqrt(Math.max(mu, 0)) * BINS)));
+/** A bin needs this many samples to count. */
+const MIN_SAMPLES = 64;
+/** Trimming at ±3σ keeps 99.73% of a Gaussian and 97.33% of its variance. */
+const TRIM = 3, TRIM_VARIANCE = 0.9733;
+/**
+ * Bins whose mean is under this many σ are left out: negative electrons are clipped to black, so
+ * their spread is too small. Bins above this brightness are left out as near saturation.
+ */
+const CLIP_SIGMAS = 2, SATURATED = 0.9;
+
+/** Per-bin noise variance: the mean brightness, the variance of zero-mean noise samples, how many. */
+export interface BinStats { readonly mu: number; readonly variance: number; readonly count: number }
+
+/**
+ * Robust variance per brightness bin of zero-mean noise samples `r` (σ² of the noise at `mu`):
+ * start from the median absolute value (immune to moving pixels and edges), then the variance of
+ * the samples within ±3σ, twice, corrected for the trim.
+ */
+export function binnedVariance(mu: Float32Array, r: Float32Array, n: number): BinStats[] {
+  const counts = new Int32Array(BINS);
+  for (let i = 0; i < n; i++) counts[binOf(mu[i]!)]!++;
+  const starts = new Int32Array(BINS + 1);
+  for (let b = 0; b < BINS; b++) starts[b + 1] = starts[b]! + counts[b]!;
+  const fill = starts.slice(0, BINS);
+  const rs = new Float32Array(n), ms = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const b = binOf(mu[i]!), at = fill[b]!++;
+    rs[at] = r[i]!; ms[at] = mu[i]!;
+  }
+  const out: BinStats[] = [];
+  for (let b = 0; b < BINS; b++) {
+    const lo = starts[b]!, hi = starts[b + 1]!;
+    if (hi - lo < MIN_SAMPLES) continue;
+    const abs = Float32Array.from(rs.subarray(lo, hi), Math.abs).sort();
+    let sigma = 1.4826 * abs[abs.length >> 1]!;
+    if (!(sigma > 0)) sigma = 1e-6; // quantised flat bins: let the trimmed pass find the spread
+    let variance = sigma * sigma, muSum = 0, kept = 0;
+    for (let it = 0; it < 2; it++) {
+      const gate = TRIM * Math.sqrt(variance);
+      let s2 = 0;
+      kept = 0; muSum = 0;
+      for (let i = lo; i < hi; i++) {
+        const v = rs[i]!;
+        if (Math.abs(v) <= gate) { s2 += v * v; kept++; muSum += ms[i]!; }
+      }
+      if (kept === 0) break;
+      variance = s2 / kept / TRIM_VARIANCE;
+    }
+    if (kept >= MIN_SAMPLES) out.push({ mu: muSum / kept, variance, count: kept });
+  }
+  return out;
+}
+
+/**
+ * Weighted least squares of variance = gain·μ + read² over the bins, with weights count/σ⁴ (the
+ * variance of a variance estimate), clipped bins left out; both terms kept ≥ 0.
+ */
+export function fitNoise(bins: readonly BinStats[], prior?: NoiseParams): NoiseParams | undefined {
+  const use = bins.filter((b) => b.variance > 0 && b.mu < SATURATED && b.mu > CLIP_SIGMAS * Math.sqrt(b.variance) && b.count > 0);
+  if (use.length === 0) return prior;
+  let sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (const b of use) {
+    const w = b.count / (b.variance * b.variance);
+    sw += w; sx += w * b.mu; sy += w * b.variance; sxx += w * b.mu * b.mu; sxy += w * b.mu * b.variance;
+  }
+  const det = sw * sxx - sx * sx;
+  let gain = use.length > 1 && det > 0 ? (sw * sxy - sx * sy) / det : 0;
+  let read2 = use.length > 1 && det > 0 ? (sy - gain * sx) / sw : sy / sw;
+  if (read2 < 0) { read2 = 0; gain = sxy / sxx; }
+  if (gain < 0) { gain = 0; read2 = sy / sw; }
+  return { gain, read2 };
+}
+
+/** Sample grid step in pixels (each direction): 1/16 of the pixels, plenty for 24 bins. */
+const STRIDE = 4;
+
+/**
+ * Noise samples of a frame pair: r = (b − a)/√2 per channel (var(r) = σ² where a and b are two
+ * shots of the same light), at the pair's mean brightness. Static pixels give the noise; moving
+ * ones are outliers that the trim removes.
+ */
+function pairSamples(a: RgbImage, b: RgbImage): { mu: Float32Array; r: Float32Array; n: number } {
+  const { width: w, height: h } = a;
+  const cap = Math.ceil(w / STRIDE) * Math.ceil(h / STRIDE) * 3;
+  const mu = new Float32Array(cap), r = new Float32Array(cap);
+  let n = 0;
+  for (let y = 0; y < h; y += STRIDE) {
+    for (let x = 0; x < w; x += STRIDE) {
+      const i = (y * w + x) * 3;
+      for (let c = 0; c < 3; c++) {
+        const va = LINEAR[a.data[i + c]!]!, vb = LINEAR[b.data[i + c]!]!;
+        mu[n] = 0.5 * (va + vb); r[n++] = (vb - va) * Math.SQRT1_2;
+      }
+    }
+  }
+  return { mu, r, n };
+}
+
+/**
+ * Noise samples of one still (Immerkær's operator, src/detect/smooth.ts, applied per channel in
+ * linear light): the difference of two Laplacians cancels shading up to second order and has
+ * gain 6 on white noise, so r = (I ∗ N)/6 has var σ², binned at the 3×3 mean.
+ */
+function stillSamples(img: RgbImage): { mu: Float32Array; r: Float32Array; n: number } {
+  const { width: w, height: h, data: d } = img;
+  const step = w * h > 512 * 512 ? 2 : 1;
+  const cap = Math.max(0, Math.ceil((w - 2) / step) * Math.ceil((h - 2) / step) * 3);
+  const mu = new Float32Array(cap), r = new Float32Array(cap);
+  let n = 0;
+  const L = (x: number, y: number, c: number): number => LINEAR[d[(y * w + x) * 3 + c]!]!;
+  for (let y = 1; y < h - 1; y += step) {
+    for (let x = 1; x < w - 1; x += step) {
+      for (let c = 0; c < 3; c++) {
+        const nw = L(x - 1, y - 1, c), nn = L(x, y - 1, c), ne = L(x + 1, y - 1, c);
+        const ww = L(x - 1, y, c), cc = L(x, y, c), ee = L(x + 1, y, c);
+        const sw = L(x - 1, y + 1, c), ss = L(x, y + 1, c), se = L(x + 1, y + 1, c);
+        mu[n] = (nw + nn + ne + ww + cc + ee + sw + ss + se) / 9;
+        r[n++] = (nw - 2 * nn + ne - 2 * ww + 4 * cc - 2 * ee + sw - 2 * ss + se) / 6;
+      }
+    }
+  }
+  return { mu, r, n };
+}
+
+/**
+ * One image's noise, for stills (no second frame to compare with). Texture leaks into the
+ * residual, so this reads high on detailed images; the trim keeps edges out.
+ */
+export function estimateStillNoise(img: RgbImage): NoiseParams | undefined {
+  if (img.width < 3 || img.height < 3) return undefined;
+  const s = stillSamples(img);
+  return fitNoise(binnedVariance(s.mu, s.r, s.n));
+}
+
+export interface NoiseEstimatorOptions {
+  /**
+   * Weight of each new frame pair in the per-bin running figures (an EMA): small = slow refresh.
+   * Default 0.1: about 10 pairs of memory.
+   */
+  readonly refresh?: number;
+}
+
+/**
+ * A camera's running photon-transfer estimate: push its frames in order; each consecutive pair
+ * adds noise samples, per-bin figures are blended with an EMA, and the line is refitted. Holds the
+ * previous frame and 24 bins: bounded. reset() on a scene cut, an IR switch or a model switch.
+ */
+export class NoiseEstimator {
+  private prev: RgbImage | undefined;
+  private readonly bins: Array<{ mu: number; variance: number; count: number } | undefined> = new Array(BINS).fill(undefined);
+  private fitted: NoiseParams | undefined;
+  private pairs = 0;
+  private readonly refresh: number;
+
+  constructor(o: NoiseEstimatorOptions = {}) {
+    this.refresh = o.refresh ?? 0.1;
+    if (!(this.refresh > 0 && this.refresh <= 1)) throw new RangeError(`NoiseEstimator: refresh ${this.refresh} is not in (0, 1]`);
+  }
+
+  /** The current estimate; undefined until a bin of usable pixels was seen. */
+  get params(): NoiseParams | undefined {
+    return this.fitted;
+  }
+
+  /** Frame pairs that went into the estimate since the last reset. */
+  get samples(): number {
+    return this.pairs;
+  }
+
+  push(frame: RgbImage): NoiseParams | undefined {
+    const prev = this.prev;
+    // A copy: callers' buffers (decoder chunks, ORT outputs) may be reused.
+    this.prev = { width: frame.width, height: frame.height, data: Uint8Array.from(frame.data) };
+    if (!prev || prev.width !== frame.width || prev.height !== frame.height) return this.fitted;
+    const s = pairSamples(prev, frame);
+    // The first pair sets each bin; later ones blend in, so a few pairs already give a usable fit.
+    const a = Math.max(this.refresh, 1 / (this.pairs + 1));
+    for (const b of binnedVariance(s.mu, s.r, s.n)) {
+      const k = binOf(b.mu), old = this.bins[k];
+      this.bins[k] = old
+        ? { mu: old.mu + a * (b.mu - old.mu), variance: old.variance + a * (b.variance - old.variance), count: old.count + a * (b.count - old.count) }
+        : b;
+    }
+    this.pairs++;
+    this.fitted = fitNoise(this.bins.filter((b): b is BinStats => b !== undefined), this.fitted);
+    return this.fitted;
+  }
+
+  reset(): void {
+    this.prev = undefined;
+    this.bins.fill(undefined);
+    this.fitted = undefined;
+    this.pairs = 0;
+  }
+}
