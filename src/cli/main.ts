@@ -6,7 +6,7 @@ import { DEFAULT_MODEL_PATH } from '../enhance/enhancer.js';
 import { parseExposure, parsePositiveInt, parsePreset, parseProvider, parseScale } from './args.js';
 import { runDemo } from './demo.js';
 import { runEnhance } from './enhance.js';
-import { runEvalCommand } from './eval.js';
+import { runEvalCommand, runSyntheticVideoCommand } from './eval.js';
 import { faceEvalOptionsFromFlags, runFaceEval } from './eval-faces.js';
 import { detectOptionsFromFlags, runDetect, type DetectFlags } from './detect.js';
 import { runAdapt } from './adapt.js';
@@ -190,8 +190,26 @@ function build(): Command {
     .option('--faces [dirs...]', 'face detection on synthetic night instead: normal-light photos with faces (default ../shared/data/faces/face-api-js/images); recall, precision and AP50 of BlazeFace on raw, each .onnx enhancer and gamma, smoothed and fused; writes faces.json and faces.md in --out')
     .option('--denoise <name>', 'with --faces: smooth (default), hqdn3d, nlmeans or none')
     .option('--detector <model>', 'with --faces: back (default) or front')
+    .option('--synthetic-video <clip>', 'night video with ground truth instead: darken a normal-light fixed-camera clip frame by frame; each model per frame, behind the temporal denoiser and behind ffmpeg hqdn3d/atadenoise; writes synthetic-video.md/.json and a grid in --out')
+    .option('--peers <files...>', 'with --synthetic-video: peer models (input "input" → "enhanced"), e.g. ../shared/models/peers/*.onnx', [])
+    .option('--video-width <px>', 'with --synthetic-video: frames scaled to this width', '480')
+    .option('--denoise-strength <x>', 'with --synthetic-video: spatial strength of the temporal denoiser (0 = temporal only)')
     .option('-q, --quiet', 'no progress bar')
-    .action(async (opts: { out: string; enhancer: string[]; images: string[]; synthetic: string[]; video: string[]; fullWells: string; scale: string; exposure?: string; limit?: string; videoSeconds: string; seed: string; threads?: string; quiet?: boolean; faces?: string[] | true; denoise?: string; detector?: string }) => {
+    .action(async (opts: { out: string; enhancer: string[]; images: string[]; synthetic: string[]; video: string[]; fullWells: string; scale: string; exposure?: string; limit?: string; videoSeconds: string; seed: string; threads?: string; quiet?: boolean; faces?: string[] | true; denoise?: string; detector?: string; syntheticVideo?: string; peers: string[]; videoWidth: string; denoiseStrength?: string }) => {
+      if (opts.syntheticVideo) {
+        const strength = opts.denoiseStrength === undefined ? undefined : Number(opts.denoiseStrength);
+        if (strength !== undefined && !(strength >= 0 && strength <= 16)) throw new PieError('usage', `--denoise-strength ${opts.denoiseStrength} must be from 0 to 16`, 'e.g. --denoise-strength 2');
+        await runSyntheticVideoCommand({
+          clip: opts.syntheticVideo, out: opts.out, enhancers: opts.enhancer, peers: opts.peers,
+          fullWells: opts.fullWells.split(',').map((w) => parsePositiveInt('--full-wells', w.trim(), 1_000_000)),
+          seed: parsePositiveInt('--seed', opts.seed, 2 ** 31), seconds: parsePositiveInt('--video-seconds', opts.videoSeconds, 3600),
+          width: parsePositiveInt('--video-width', opts.videoWidth, 8192), downscale: parseScale(opts.scale),
+          ...(opts.exposure ? { exposure: parseExposure(opts.exposure) } : {}),
+          ...(strength !== undefined ? { denoiseStrength: strength } : {}),
+          ...(opts.threads ? { threads: parsePositiveInt('--threads', opts.threads, 256) } : {}), quiet: Boolean(opts.quiet),
+        }, log);
+        return;
+      }
       if (opts.faces) {
         await runFaceEval(faceEvalOptionsFromFlags({ ...opts, faces: opts.faces }, { scale: parseScale, positiveInt: parsePositiveInt }), log);
         return;

@@ -175,7 +175,8 @@ export class Denoiser {
         s.estimate = est.subarray(3 * px * j, 3 * px * (j + 1));
         s.count = cnt.subarray(px * j, px * (j + 1));
         // The graph restarted the pixels itself; the noise model must not pair across the cut.
-        if (moving[j]! > (this.o.sceneCut ?? 0.6)) { s.noise.reset(); s.cuts++; }
+        // (A camera's first frame has no history: all of it differs, and that is no cut.)
+        if (s.frames > 1 && moving[j]! > (this.o.sceneCut ?? 0.6)) { s.noise.reset(); s.cuts++; }
       });
     }
     return unpackFrames(out[DENOISED_OUTPUT]!.data as Uint8Array, n, w, h);

@@ -39,6 +39,9 @@ export interface TemporalDenoiseOptions extends SpatialDenoiseOptions {
 
 export const DENOISE_DEFAULTS = { strength: 2, radius: 2, maxFrames: 32, motionThresholds: [2, 4] as const };
 
+/** Block z² (χ² with 1 degree of freedom when static) from fully static to fully moving: 4.5% and 0.3% of static pixels are past them. */
+const BLOCK_THRESHOLDS = [4, 9] as const;
+
 /** A variance floor (about a quarter code near black, squared): a noise-free model divides by nothing. */
 const MIN_VARIANCE = 1e-7;
 
@@ -135,9 +138,15 @@ export function addTemporalDenoise(b: GraphBuilder, xSrgb: string, estimate: str
   // The difference of a static pixel has the new frame's noise plus the estimate's (σ²/n).
   const variance = addVariance(b, b.mul(b.add(x, estimate), b.scalar(0.5)), terms);
   const spread = b.mul(variance, b.add(one, b.div(one, b.op('Max', [count, one]))));
-  const z2 = b.op('ReduceMean', [b.div(b.mul(d, d), spread), b.ints([1])], { keepdims: 1 });
-  const pooled = addBoxMean(b, z2, 1);
-  const moving = b.op('Clip', [b.div(b.sub(pooled, b.scalar(t0)), b.scalar(t1 - t0)), b.scalar(0), one]);
+  const z = b.div(d, b.op('Sqrt', [spread]));
+  // Two views of motion. Per pixel: z² pooled over channels and 3×3, for sharp, strong changes.
+  const pixel = addBoxMean(b, b.op('ReduceMean', [b.mul(z, z), b.ints([1])], { keepdims: 1 }), 1);
+  // Per block: z summed over channels (motion changes them together, noise does not) and averaged
+  // over 5×5, rescaled to N(0,1) when static, for faint objects that are lost in one pixel's noise.
+  const block = b.mul(addBoxMean(b, b.op('ReduceSum', [z, b.ints([1])], { keepdims: 1 }), 2), b.scalar(5 / Math.sqrt(3)));
+  const ramp = (v: string, lo: number, hi: number): string => b.op('Clip', [b.div(b.sub(v, b.scalar(lo)), b.scalar(hi - lo)), b.scalar(0), one]);
+  const [bt0, bt1] = BLOCK_THRESHOLDS;
+  const moving = b.op('Max', [ramp(pixel, t0, t1), ramp(b.mul(block, block), bt0, bt1)]);
   const nextCount = b.op('Min', [b.add(b.mul(b.sub(one, moving), count), one), b.scalar(maxFrames)]);
   const nextEstimate = b.add(estimate, b.div(d, nextCount));
   const y = addLinearToSrgb(b, addNoiseGuidedFilter(b, nextEstimate, terms, o, nextCount));
