@@ -8,6 +8,9 @@ import { checkOutputs, expandInputs, unknownFile, type InputFailure } from './in
 import type { ProviderChoice } from '../enhance/session.js';
 import { enhanceVideo, isVideoPath } from '../enhance/video-file.js';
 import { PieError, messageOf } from '../errors.js';
+import { DEFAULT_DENOISE, type DenoiseSetting } from '../config/schema.js';
+import { Denoiser } from '../denoise/denoiser.js';
+import type { DenoiseMode } from '../denoise/graph.js';
 import { isImagePath, readImage, writeImage } from '../image/io.js';
 import type { RgbImage } from '../image/types.js';
 import { Progress } from './progress.js';
@@ -22,6 +25,9 @@ export interface EnhanceCommandOptions {
   readonly strength?: number;
   readonly exposure?: number;
   readonly threads?: number;
+  /** Before the curves: videos temporal (state carried frame to frame) or spatial, images spatial; 'off' = none. */
+  readonly denoise?: DenoiseSetting;
+  readonly denoiseStrength?: number;
   readonly quiet?: boolean;
 }
 
@@ -83,6 +89,14 @@ export async function runEnhance(o: EnhanceCommandOptions, log: (s: string) => v
     ...(o.threads ? { threads: o.threads } : {}),
   });
   log(enhancer.describe());
+  const denoise = o.denoise ?? DEFAULT_DENOISE;
+  const denoiserOf = (mode: DenoiseMode): Promise<Denoiser> => Denoiser.open({
+    mode, provider: o.provider, ...(o.threads ? { threads: o.threads } : {}), ...(o.denoiseStrength !== undefined ? { strength: o.denoiseStrength } : {}),
+  });
+  // A still has no frames before it: 'temporal' denoises images spatially (its first frame would anyway).
+  const stills = denoise === 'off' ? undefined : await denoiserOf('spatial');
+  const video = denoise === 'temporal' ? await denoiserOf('temporal') : stills;
+  if (video) log(video.describe());
   const done: Job[] = [];
   const mkOutDir = (file: string): void => { fs.mkdirSync(path.dirname(file), { recursive: true }); };
   try {
@@ -98,7 +112,10 @@ export async function runEnhance(o: EnhanceCommandOptions, log: (s: string) => v
         const batch = pending;
         pending = [];
         try {
-          const out = await enhancer.enhance(batch.map((p) => p.img));
+          // Each image is its own camera, forgotten after: its noise is its own.
+          const imgs = stills ? await stills.denoise(batch.map((p, i) => ({ camera: `image-${count + i}`, image: p.img }))) : batch.map((p) => p.img);
+          stills?.reset();
+          const out = await enhancer.enhance(imgs);
           for (let i = 0; i < batch.length; i++) {
             const { job } = batch[i]!;
             try {
@@ -136,7 +153,7 @@ export async function runEnhance(o: EnhanceCommandOptions, log: (s: string) => v
       const bar = new Progress(path.basename(job.input), 1, process.stderr, o.quiet);
       try {
         mkOutDir(job.output);
-        const r = await enhanceVideo(enhancer, job.input, job.output, { batch: o.batch, onProgress: (p) => bar.update(p.done, p.total) });
+        const r = await enhanceVideo(enhancer, job.input, job.output, { batch: o.batch, ...(video ? { denoiser: video } : {}), onProgress: (p) => bar.update(p.done, p.total) });
         bar.done();
         log(`${job.output}: ${r.frames} frames ${r.info.width}x${r.info.height} in ${r.seconds.toFixed(1)} s (${(r.frames / r.seconds).toFixed(1)} fps)`);
         done.push(job);
@@ -146,7 +163,7 @@ export async function runEnhance(o: EnhanceCommandOptions, log: (s: string) => v
       }
     }
   } finally {
-    await enhancer.close();
+    await Promise.all([enhancer.close(), stills?.close(), video !== stills ? video?.close() : undefined]);
   }
   return { done, failed };
 }

@@ -11,6 +11,7 @@ import { faceEvalOptionsFromFlags, runFaceEval } from './eval-faces.js';
 import { detectOptionsFromFlags, runDetect, type DetectFlags } from './detect.js';
 import { runAdapt } from './adapt.js';
 import { loadConfig, loadDefaultConfig } from '../config/load.js';
+import { DEFAULT_DENOISE, DENOISE_SETTINGS, type DenoiseSetting } from '../config/schema.js';
 import { runTrain } from './train.js';
 import { runLive } from './run.js';
 import { felzenszwalb, PIE_FELZENSZWALB } from '../regions/felzenszwalb.js';
@@ -35,12 +36,18 @@ function build(): Command {
     .option('--strength <x>', 'curve strength: 0 = off, 1 = as trained, up to 4', '1')
     .option('--exposure <x>', "target mean brightness of the output, 0–1 (e.g. 0.45); default: the model's own")
     .option('--threads <n>', 'CPU threads for inference (default: all cores)')
+    .option('--denoise <mode>', 'before the curves: temporal (videos: static pixels averaged over frames; images: spatial), spatial, or off', DEFAULT_DENOISE)
+    .option('--denoise-strength <x>', 'spatial smoothing in units of the measured noise: 0 (none) to 16', '2')
     .option('-q, --quiet', 'no progress bar')
-    .action(async (inputs: string[], opts: { output: string; model: string; scale: string; ep: string; batch: string; strength: string; exposure?: string; threads?: string; quiet?: boolean }) => {
+    .action(async (inputs: string[], opts: { output: string; model: string; scale: string; ep: string; batch: string; strength: string; exposure?: string; threads?: string; denoise: string; denoiseStrength: string; quiet?: boolean }) => {
       const strength = Number(opts.strength);
       if (!(strength >= 0 && strength <= 4)) throw new PieError('usage', `--strength ${opts.strength} must be a number from 0 to 4`, 'e.g. --strength 0.7 for a gentler curve');
       const exposure = opts.exposure === undefined ? undefined : parseExposure(opts.exposure);
+      if (!(DENOISE_SETTINGS as readonly string[]).includes(opts.denoise)) throw new PieError('usage', `--denoise ${opts.denoise} is not off, spatial or temporal`, 'e.g. --denoise temporal');
+      const denoiseStrength = Number(opts.denoiseStrength);
+      if (!(denoiseStrength >= 0 && denoiseStrength <= 16)) throw new PieError('usage', `--denoise-strength ${opts.denoiseStrength} must be from 0 to 16`, 'e.g. --denoise-strength 2');
       const summary = await runEnhance({
+        denoise: opts.denoise as DenoiseSetting, denoiseStrength,
         inputs, output: opts.output, modelPath: opts.model, strength, ...(exposure !== undefined ? { exposure } : {}),
         downscale: parseScale(opts.scale), provider: parseProvider(opts.ep),
         batch: parsePositiveInt('--batch', opts.batch, 64),

@@ -10,6 +10,7 @@ import { decodeToRawArgs, encodeFromRawArgs } from '../ingest/ffmpeg-args.js';
 import { FfmpegProcess, lastLine } from '../ingest/ffmpeg-process.js';
 import { rawFrames } from '../ingest/frame-splitter.js';
 import { probeMedia, type MediaInfo } from '../ingest/probe.js';
+import type { Denoiser } from '../denoise/denoiser.js';
 import type { Enhancer } from './enhancer.js';
 
 export const VIDEO_EXTENSIONS = ['.mp4', '.mkv', '.mov', '.avi', '.webm', '.ts', '.m4v', '.flv'] as const;
@@ -27,6 +28,8 @@ export interface VideoProgress { readonly done: number; readonly total: number }
 
 export interface EnhanceVideoOptions {
   readonly batch?: number;
+  /** Denoises each frame before the enhancer, the clip's frames in order as one camera (state carried). */
+  readonly denoiser?: Denoiser;
   readonly onProgress?: (p: VideoProgress) => void;
 }
 
@@ -67,7 +70,8 @@ export async function enhanceVideo(enhancer: Enhancer, input: string, output: st
     let batch: RgbImage[] = [];
     const flush = async (): Promise<void> => {
       if (batch.length === 0) return;
-      const out = await enhancer.enhance(batch);
+      const clean = o.denoiser ? await o.denoiser.denoise(batch.map((image) => ({ camera: input, image }))) : batch;
+      const out = await enhancer.enhance(clean);
       for (const f of out.frames) await write(f);
       done += batch.length;
       batch = [];
@@ -88,9 +92,11 @@ export async function enhanceVideo(enhancer: Enhancer, input: string, output: st
     if (enc.code !== 0) {
       throw new PieError('ffmpeg-failed', `encoding ${output} failed: ${lastLine(enc.stderrTail)}`, 'check the output path and free disk space');
     }
+    o.denoiser?.reset(input);
     await fs.rename(tmp, output);
     return { frames: done, info, seconds: (performance.now() - t0) / 1000 };
   } catch (e) {
+    o.denoiser?.reset(input);
     await Promise.all([decoder.close(), encoder.close()]);
     await fs.rm(tmp, { force: true });
     throw e;
