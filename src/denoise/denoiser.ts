@@ -20,7 +20,7 @@ export interface DenoiserOptions extends TemporalDenoiseOptions {
   readonly spin?: boolean;
   /** Cameras whose state is kept (each holds 4 floats a pixel). Default 64. */
   readonly maxCameras?: number;
-  /** The noise model measures one frame in this many (a pair of measured frames). Default 4. */
+  /** The noise model measures a pair of consecutive frames in this many. Default 8. */
   readonly noiseEvery?: number;
   /** Share of moving pixels above which a frame is a scene cut: the camera's noise model restarts. */
   readonly sceneCut?: number;
@@ -137,7 +137,7 @@ export class Denoiser {
   }
 
   private noiseFor(s: CameraState, img: RgbImage): NoiseParams {
-    const every = this.o.noiseEvery ?? 4;
+    const every = this.o.noiseEvery ?? 8;
     // Two consecutive frames in each `every`: pairs a frame apart, where less has moved.
     if (s.frames % every <= 1 || every === 1) s.noise.push(img);
     if (!s.noise.params && !s.still) s.still = estimateStillNoise(img);

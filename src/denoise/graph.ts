@@ -4,13 +4,19 @@
 // and outputs, so frames of many cameras batch together; and a noise-driven guided filter, the
 // spatial part for moving pixels and the whole of it for stills. Pure: builds graphs, no IO.
 //
-// The temporal filter per pixel: z² = (x − estimate)² / σ²(μ), pooled over the 3 channels and a
-// 3×3 window; a pixel whose z² lies within the noise is static and its count grows
-// (n ← n + 1, estimate ← running mean of n frames, up to maxFrames), one outside it is moving
-// and restarts (n ← 1, estimate ← the new frame). Residual noise is σ²/n, and the guided filter
-// removes what is left at that strength: full on a moving pixel, little on a long-static one.
-import { addFloatToBytes, addFramesToFloat } from '../enhance/graph.js';
+// The temporal filter per pixel: z = (x − estimate) / σ(μ); a pixel whose z lies within the
+// noise is static and its count grows (n ← n + 1, estimate ← running mean of n frames, up to
+// maxFrames), one outside it is moving and restarts (n ← 1, estimate ← the new frame). Residual
+// noise is σ²/n, and the guided filter removes what is left at that strength: full on a moving
+// pixel, little on a long-static one.
+//
+// Cost: ONNX Runtime's CPU provider runs one pass over memory per op, so the full-resolution ops
+// are what count. The sRGB transfer curves are table lookups (a Pow with its Where costs ~3× a
+// lookup), the guided filter's statistics run at half resolution (He & Sun's fast guided filter),
+// and motion is tested on one channel-pooled plane.
+import { transferTables } from './transfer.js';
 import { GraphBuilder } from '../onnx/builder.js';
+import { f32 } from '../onnx/tensor.js';
 
 export const DENOISE_FRAMES_INPUT = 'frames';
 /** [N,2] float: each frame's noise model (gain, read²) in linear light. */
@@ -26,7 +32,7 @@ export const MOVING_OUTPUT = 'moving';
 export interface SpatialDenoiseOptions {
   /** ε of the guided filter in units of the noise variance at each pixel's brightness (0 = off). */
   readonly strength?: number;
-  /** Guided-filter window radius in pixels (window 2r+1). */
+  /** Guided-filter window radius in half-resolution pixels (window 2(2r+1) full-resolution pixels). */
   readonly radius?: number;
 }
 
@@ -37,7 +43,7 @@ export interface TemporalDenoiseOptions extends SpatialDenoiseOptions {
   readonly motionThresholds?: readonly [number, number];
 }
 
-export const DENOISE_DEFAULTS = { strength: 2, radius: 2, maxFrames: 32, motionThresholds: [2, 4] as const };
+export const DENOISE_DEFAULTS = { strength: 2, radius: 1, maxFrames: 32, motionThresholds: [2, 4] as const };
 
 /** Block z² (χ² with 1 degree of freedom when static) from fully static to fully moving: 4.5% and 0.3% of static pixels are past them. */
 const BLOCK_THRESHOLDS = [4, 9] as const;
@@ -45,20 +51,30 @@ const BLOCK_THRESHOLDS = [4, 9] as const;
 /** A variance floor (about a quarter code near black, squared): a noise-free model divides by nothing. */
 const MIN_VARIANCE = 1e-7;
 
-/** sRGB [0,1] → linear light, the exact piecewise EOTF (IEC 61966-2-1). */
-export function addSrgbToLinear(b: GraphBuilder, x: string): string {
-  const c = b.op('Clip', [x, b.scalar(0), b.scalar(1)]);
-  const toe = b.div(c, b.scalar(12.92));
-  const power = b.op('Pow', [b.div(b.add(c, b.scalar(0.055)), b.scalar(1.055)), b.scalar(2.4)]);
-  return b.op('Where', [b.op('LessOrEqual', [c, b.scalar(0.04045)]), toe, power]);
+/** Index of a value in [0,1] into a table of `size` entries (rounded, clipped). */
+function addTableIndex(b: GraphBuilder, v: string, size: number): string {
+  return b.cast(b.op('Round', [b.op('Clip', [b.mul(v, b.scalar(size - 1)), b.scalar(0), b.scalar(size - 1)])]), 'int32');
 }
 
-/** Linear light → sRGB [0,1], the exact OETF. */
+/** sRGB [0,1] → linear light (the exact EOTF, looked up on a 4096-step grid). */
+export function addSrgbToLinear(b: GraphBuilder, x: string): string {
+  const t = transferTables();
+  return b.op('Gather', [b.constant(f32([t.srgbToLinear.length], t.srgbToLinear), 'srgb_to_linear'), addTableIndex(b, x, t.srgbToLinear.length)], { axis: 0 });
+}
+
+/** uint8 sRGB codes (any layout) → linear light, exactly (one lookup per code). */
+export function addBytesToLinear(b: GraphBuilder, bytes: string): string {
+  const t = transferTables();
+  return b.op('Gather', [b.constant(f32([256], t.byteToLinear), 'byte_to_linear'), b.cast(bytes, 'int32')], { axis: 0 });
+}
+
+/**
+ * Linear light → sRGB [0,1], looked up on a grid uniform in √linear: the OETF is steep near
+ * black, and √ spreads the dark end over the table (code 1 sits at entry ~70 of 4096).
+ */
 export function addLinearToSrgb(b: GraphBuilder, l: string): string {
-  const c = b.op('Clip', [l, b.scalar(0), b.scalar(1)]);
-  const toe = b.mul(c, b.scalar(12.92));
-  const power = b.sub(b.mul(b.op('Pow', [c, b.scalar(1 / 2.4)]), b.scalar(1.055)), b.scalar(0.055));
-  return b.op('Where', [b.op('LessOrEqual', [c, b.scalar(0.0031308)]), toe, power]);
+  const t = transferTables();
+  return b.op('Gather', [b.constant(f32([t.sqrtLinearToSrgb.length], t.sqrtLinearToSrgb), 'linear_to_srgb'), addTableIndex(b, b.op('Sqrt', [b.op('Relu', [l])]), t.sqrtLinearToSrgb.length)], { axis: 0 });
 }
 
 /** [N,2] noise → gain and read² as [N,1,1,1], to broadcast over frames. */
@@ -67,9 +83,9 @@ export function addNoiseTerms(b: GraphBuilder, noise: string): { gain: string; r
   return { gain: col(0), read2: col(1) };
 }
 
-/** σ²(μ) = gain·μ + read², floored. */
+/** σ²(μ) = gain·μ + read², floored; μ ≥ 0 (linear light). */
 function addVariance(b: GraphBuilder, mu: string, n: { gain: string; read2: string }): string {
-  return b.op('Max', [b.add(b.mul(n.gain, b.op('Relu', [mu])), n.read2), b.scalar(MIN_VARIANCE)]);
+  return b.op('Max', [b.add(b.mul(mu, n.gain), n.read2), b.scalar(MIN_VARIANCE)]);
 }
 
 /** Mean over a (2r+1)² window; edge windows average what they cover. */
@@ -78,18 +94,27 @@ function addBoxMean(b: GraphBuilder, x: string, r: number): string {
   return b.op('AveragePool', [x], { kernel_shape: [k, k], pads: [r, r, r, r], count_include_pad: 0 });
 }
 
+/** Bilinear resize of `small` to the spatial size of `like`. */
+function addResizeLike(b: GraphBuilder, small: string, like: string): string {
+  const shape = b.op('Shape', [like]);
+  const sizes = b.concat([b.op('Shape', [small], { end: 2 }), b.op('Slice', [shape, b.ints([2]), b.ints([4])])], 0);
+  return b.op('Resize', [small, '', '', sizes], { mode: 'linear', coordinate_transformation_mode: 'half_pixel' });
+}
+
 /**
- * He et al.'s guided filter, each channel guided by itself, with a per-pixel ε (in variance units
- * of the same linear signal): where the local variance is well above ε (an edge, texture) it is
- * kept, where it is within ε (noise on a flat area) the local mean takes over. Four box means.
+ * He & Sun's fast guided filter, each channel guided by itself: the local statistics and the
+ * linear coefficients are computed at half resolution and upsampled, then applied to the
+ * full-resolution `x`. `epsOf(mean)` gives ε per (half-resolution) pixel from its local mean:
+ * where the local variance is well above ε (an edge, texture) it is kept, where it is within ε
+ * (noise on a flat area) the local mean takes over.
  */
-export function addGuidedFilter(b: GraphBuilder, x: string, eps: string, radius: number): string {
-  const mean = addBoxMean(b, x, radius);
-  const meanSq = addBoxMean(b, b.mul(x, x), radius);
-  const variance = b.op('Relu', [b.sub(meanSq, b.mul(mean, mean))]);
-  const a = b.div(variance, b.add(variance, eps));
+export function addGuidedFilter(b: GraphBuilder, x: string, epsOf: (mean: string) => string, radius: number): string {
+  const small = b.op('AveragePool', [x], { kernel_shape: [2, 2], strides: [2, 2], ceil_mode: 1, count_include_pad: 0 });
+  const mean = addBoxMean(b, small, radius);
+  const variance = b.op('Relu', [b.sub(addBoxMean(b, b.mul(small, small), radius), b.mul(mean, mean))]);
+  const a = b.div(variance, b.add(variance, epsOf(mean)));
   const off = b.sub(mean, b.mul(a, mean));
-  return b.add(b.mul(addBoxMean(b, a, radius), x), addBoxMean(b, off, radius));
+  return b.add(b.mul(addResizeLike(b, addBoxMean(b, a, radius), x), x), addResizeLike(b, addBoxMean(b, off, radius), x));
 }
 
 /**
@@ -100,9 +125,13 @@ export function addNoiseGuidedFilter(b: GraphBuilder, lin: string, noise: { gain
   const strength = o.strength ?? DENOISE_DEFAULTS.strength;
   if (strength === 0) return lin;
   const radius = o.radius ?? DENOISE_DEFAULTS.radius;
-  let eps = b.mul(addVariance(b, addBoxMean(b, lin, radius), noise), b.scalar(strength));
-  if (frames) eps = b.div(eps, frames);
-  return addGuidedFilter(b, lin, eps, radius);
+  // ε at half resolution: the frame count comes down with the frame (its mean over 2×2).
+  const framesSmall = frames ? b.op('AveragePool', [frames], { kernel_shape: [2, 2], strides: [2, 2], ceil_mode: 1, count_include_pad: 0 }) : undefined;
+  const epsOf = (mean: string): string => {
+    const eps = b.mul(addVariance(b, mean, noise), b.scalar(strength));
+    return framesSmall ? b.div(eps, addBoxMean(b, framesSmall, radius)) : eps;
+  };
+  return addGuidedFilter(b, lin, epsOf, radius);
 }
 
 /** Stills: the noise-driven guided filter on float NCHW sRGB [0,1] in, the same out. */
@@ -111,7 +140,7 @@ export function addSpatialDenoise(b: GraphBuilder, xSrgb: string, noise: string,
 }
 
 export interface TemporalDenoiseOutputs {
-  /** Float NCHW sRGB [0,1], denoised. */
+  /** Float NCHW, denoised: sRGB [0,1] from addTemporalDenoise, linear from addTemporalDenoiseLinear. */
   readonly y: string;
   /** [N,3,H,W] linear: the state to feed back as `estimate` with the camera's next frame. */
   readonly nextEstimate: string;
@@ -127,29 +156,36 @@ export interface TemporalDenoiseOutputs {
  * noise [N,2]. Insert before the curves; feed nextEstimate/nextCount back per camera.
  */
 export function addTemporalDenoise(b: GraphBuilder, xSrgb: string, estimate: string, count: string, noise: string, o: TemporalDenoiseOptions = {}): TemporalDenoiseOutputs {
+  const t = addTemporalDenoiseLinear(b, addSrgbToLinear(b, xSrgb), estimate, count, noise, o);
+  return { ...t, y: addLinearToSrgb(b, t.y) };
+}
+
+/** addTemporalDenoise on linear light in and out (for a graph that has linear light already). */
+export function addTemporalDenoiseLinear(b: GraphBuilder, x: string, estimate: string, count: string, noise: string, o: TemporalDenoiseOptions = {}): TemporalDenoiseOutputs {
   const maxFrames = o.maxFrames ?? DENOISE_DEFAULTS.maxFrames;
   const [t0, t1] = o.motionThresholds ?? DENOISE_DEFAULTS.motionThresholds;
   if (!(maxFrames >= 1)) throw new RangeError(`maxFrames must be at least 1, got ${maxFrames}`);
   if (!(t1 > t0 && t0 >= 0)) throw new RangeError(`motion thresholds must rise, got ${t0}, ${t1}`);
   const terms = addNoiseTerms(b, noise);
-  const x = addSrgbToLinear(b, xSrgb);
   const one = b.scalar(1);
   const d = b.sub(x, estimate);
-  // The difference of a static pixel has the new frame's noise plus the estimate's (σ²/n).
-  const variance = addVariance(b, b.mul(b.add(x, estimate), b.scalar(0.5)), terms);
-  const spread = b.mul(variance, b.add(one, b.div(one, b.op('Max', [count, one]))));
-  const z = b.div(d, b.op('Sqrt', [spread]));
+  // σ² at the mean of the two (gain halved instead of the sum: one op on [N,1,1,1], not on frames),
+  // times 1 + 1/n: a static pixel's difference has the new frame's noise plus the estimate's (σ²/n).
+  const variance = addVariance(b, b.add(x, estimate), { gain: b.mul(terms.gain, b.scalar(0.5)), read2: terms.read2 });
+  const spreadScale = b.add(one, b.op('Reciprocal', [b.op('Max', [count, one])]));
+  const z = b.div(d, b.op('Sqrt', [b.mul(variance, spreadScale)]));
   // Two views of motion. Per pixel: z² pooled over channels and 3×3, for sharp, strong changes.
-  const pixel = addBoxMean(b, b.op('ReduceMean', [b.mul(z, z), b.ints([1])], { keepdims: 1 }), 1);
+  const pixel = addBoxMean(b, b.op('ReduceSumSquare', [z, b.ints([1])], { keepdims: 1 }), 1);
   // Per block: z summed over channels (motion changes them together, noise does not) and averaged
-  // over 5×5, rescaled to N(0,1) when static, for faint objects that are lost in one pixel's noise.
+  // over 5×5, rescaled to N(0,1) when static, for faint objects lost in one pixel's noise.
   const block = b.mul(addBoxMean(b, b.op('ReduceSum', [z, b.ints([1])], { keepdims: 1 }), 2), b.scalar(5 / Math.sqrt(3)));
   const ramp = (v: string, lo: number, hi: number): string => b.op('Clip', [b.div(b.sub(v, b.scalar(lo)), b.scalar(hi - lo)), b.scalar(0), one]);
   const [bt0, bt1] = BLOCK_THRESHOLDS;
-  const moving = b.op('Max', [ramp(pixel, t0, t1), ramp(b.mul(block, block), bt0, bt1)]);
+  // ReduceSumSquare sums 3 channels: its static mean is 3, hence the thresholds × 3.
+  const moving = b.op('Max', [ramp(pixel, 3 * t0, 3 * t1), ramp(b.mul(block, block), bt0, bt1)]);
   const nextCount = b.op('Min', [b.add(b.mul(b.sub(one, moving), count), one), b.scalar(maxFrames)]);
-  const nextEstimate = b.add(estimate, b.div(d, nextCount));
-  const y = addLinearToSrgb(b, addNoiseGuidedFilter(b, nextEstimate, terms, o, nextCount));
+  const nextEstimate = b.add(estimate, b.mul(d, b.op('Reciprocal', [nextCount])));
+  const y = addNoiseGuidedFilter(b, nextEstimate, terms, o, nextCount);
   return { y, nextEstimate, nextCount, moving: b.op('ReduceMean', [moving, b.ints([1, 2, 3])], { keepdims: 0 }) };
 }
 
@@ -163,15 +199,21 @@ export function buildDenoiseGraph(mode: DenoiseMode, o: TemporalDenoiseOptions =
   const b = new GraphBuilder(`pie_denoise_${mode}`);
   const frames = b.input(DENOISE_FRAMES_INPUT, 'uint8', ['N', 'H', 'W', 3]);
   const noise = b.input(NOISE_INPUT, 'float32', ['N', 2]);
-  const x = addFramesToFloat(b, frames);
-  const toFrames = (y: string): string => b.transpose(addFloatToBytes(b, y), [0, 2, 3, 1]);
+  // Bytes straight to linear light (one lookup); out as bytes through the sRGB table, transposed as uint8.
+  const x = addBytesToLinear(b, b.transpose(frames, [0, 3, 1, 2]));
+  const toFrames = (lin: string): string => {
+    const t = transferTables();
+    const idx = addTableIndex(b, b.op('Sqrt', [b.op('Relu', [lin])]), t.sqrtLinearToByte.length);
+    const bytes = b.op('Gather', [b.constant({ dims: [t.sqrtLinearToByte.length], data: t.sqrtLinearToByte, type: 'uint8' }, 'linear_to_byte'), idx], { axis: 0 });
+    return b.transpose(bytes, [0, 2, 3, 1]);
+  };
   if (mode === 'spatial') {
-    b.output(toFrames(addSpatialDenoise(b, x, noise, o)), 'uint8', ['N', 'H', 'W', 3], DENOISED_OUTPUT);
+    b.output(toFrames(addNoiseGuidedFilter(b, x, addNoiseTerms(b, noise), o)), 'uint8', ['N', 'H', 'W', 3], DENOISED_OUTPUT);
     return b.toBytes({ doc: 'pie-stream spatial denoiser (noise-driven guided filter, linear light)' });
   }
   const estimate = b.input(ESTIMATE_INPUT, 'float32', ['N', 3, 'H', 'W']);
   const count = b.input(COUNT_INPUT, 'float32', ['N', 1, 'H', 'W']);
-  const t = addTemporalDenoise(b, x, estimate, count, noise, o);
+  const t = addTemporalDenoiseLinear(b, x, estimate, count, noise, o);
   b.output(toFrames(t.y), 'uint8', ['N', 'H', 'W', 3], DENOISED_OUTPUT);
   b.output(t.nextEstimate, 'float32', ['N', 3, 'H', 'W'], NEXT_ESTIMATE_OUTPUT);
   b.output(t.nextCount, 'float32', ['N', 1, 'H', 'W'], NEXT_COUNT_OUTPUT);

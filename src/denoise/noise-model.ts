@@ -100,27 +100,40 @@ export function fitNoise(bins: readonly BinStats[], prior?: NoiseParams): NoiseP
   return { gain, read2 };
 }
 
-/** Sample grid step in pixels (each direction): 1/16 of the pixels, plenty for 24 bins. */
-const STRIDE = 4;
+/**
+ * About this many samples per estimate: over a thousand per bin, and a few ms of JavaScript per
+ * measured frame at any resolution (the grid step grows with the frame).
+ */
+const TARGET_SAMPLES = 32_768;
+const strideFor = (w: number, h: number): number => Math.max(1, Math.round(Math.sqrt((w * h * 3) / TARGET_SAMPLES)));
+
+/** Linear light of a frame's pixels on the sampling grid (all three channels), with the frame's size. */
+interface GridSample { readonly width: number; readonly height: number; readonly values: Float32Array }
+
+function gridSample(img: RgbImage): GridSample {
+  const { width: w, height: h } = img;
+  const step = strideFor(w, h);
+  const values = new Float32Array(Math.ceil(w / step) * Math.ceil(h / step) * 3);
+  let n = 0;
+  for (let y = 0; y < h; y += step) {
+    for (let x = 0; x < w; x += step) {
+      const i = (y * w + x) * 3;
+      values[n++] = LINEAR[img.data[i]!]!; values[n++] = LINEAR[img.data[i + 1]!]!; values[n++] = LINEAR[img.data[i + 2]!]!;
+    }
+  }
+  return { width: w, height: h, values };
+}
 
 /**
  * Noise samples of a frame pair: r = (b − a)/√2 per channel (var(r) = σ² where a and b are two
  * shots of the same light), at the pair's mean brightness. Static pixels give the noise; moving
  * ones are outliers that the trim removes.
  */
-function pairSamples(a: RgbImage, b: RgbImage): { mu: Float32Array; r: Float32Array; n: number } {
-  const { width: w, height: h } = a;
-  const cap = Math.ceil(w / STRIDE) * Math.ceil(h / STRIDE) * 3;
-  const mu = new Float32Array(cap), r = new Float32Array(cap);
-  let n = 0;
-  for (let y = 0; y < h; y += STRIDE) {
-    for (let x = 0; x < w; x += STRIDE) {
-      const i = (y * w + x) * 3;
-      for (let c = 0; c < 3; c++) {
-        const va = LINEAR[a.data[i + c]!]!, vb = LINEAR[b.data[i + c]!]!;
-        mu[n] = 0.5 * (va + vb); r[n++] = (vb - va) * Math.SQRT1_2;
-      }
-    }
+function pairSamples(a: GridSample, b: GridSample): { mu: Float32Array; r: Float32Array; n: number } {
+  const n = a.values.length, mu = new Float32Array(n), r = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const va = a.values[i]!, vb = b.values[i]!;
+    mu[i] = 0.5 * (va + vb); r[i] = (vb - va) * Math.SQRT1_2;
   }
   return { mu, r, n };
 }
@@ -132,7 +145,7 @@ function pairSamples(a: RgbImage, b: RgbImage): { mu: Float32Array; r: Float32Ar
  */
 function stillSamples(img: RgbImage): { mu: Float32Array; r: Float32Array; n: number } {
   const { width: w, height: h, data: d } = img;
-  const step = w * h > 512 * 512 ? 2 : 1;
+  const step = strideFor(w, h);
   const cap = Math.max(0, Math.ceil((w - 2) / step) * Math.ceil((h - 2) / step) * 3);
   const mu = new Float32Array(cap), r = new Float32Array(cap);
   let n = 0;
@@ -172,10 +185,10 @@ export interface NoiseEstimatorOptions {
 /**
  * A camera's running photon-transfer estimate: push its frames in order; each consecutive pair
  * adds noise samples, per-bin figures are blended with an EMA, and the line is refitted. Holds the
- * previous frame and 24 bins: bounded. reset() on a scene cut, an IR switch or a model switch.
+ * previous frame's grid and 24 bins: bounded. reset() on a scene cut, an IR switch or a model switch.
  */
 export class NoiseEstimator {
-  private prev: RgbImage | undefined;
+  private prev: GridSample | undefined;
   private readonly bins: Array<{ mu: number; variance: number; count: number } | undefined> = new Array(BINS).fill(undefined);
   private fitted: NoiseParams | undefined;
   private pairs = 0;
@@ -198,10 +211,11 @@ export class NoiseEstimator {
 
   push(frame: RgbImage): NoiseParams | undefined {
     const prev = this.prev;
-    // A copy: callers' buffers (decoder chunks, ORT outputs) may be reused.
-    this.prev = { width: frame.width, height: frame.height, data: Uint8Array.from(frame.data) };
+    // Only the grid is kept (a copy, so callers may reuse their buffers): ~128 KiB at any size.
+    const cur = gridSample(frame);
+    this.prev = cur;
     if (!prev || prev.width !== frame.width || prev.height !== frame.height) return this.fitted;
-    const s = pairSamples(prev, frame);
+    const s = pairSamples(prev, cur);
     // The first pair sets each bin; later ones blend in, so a few pairs already give a usable fit.
     const a = Math.max(this.refresh, 1 / (this.pairs + 1));
     for (const b of binnedVariance(s.mu, s.r, s.n)) {
