@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Denoiser } from '../../src/denoise/denoiser.js';
-import { darken, srgbByteToLinear } from '../../src/eval/synthetic-night.js';
+import { darken, linearToSrgbByte, srgbByteToLinear } from '../../src/eval/synthetic-night.js';
 import { psnr } from '../../src/eval/metrics.js';
 import type { RgbImage } from '../../src/image/types.js';
 
@@ -142,6 +142,28 @@ describe('Denoiser (temporal, ONNX Runtime)', () => {
     } finally {
       await d.close();
     }
+  });
+});
+
+describe('black-clip correction', () => {
+  it('brings the average of a dark patch, lifted by noise clipped at black, back toward its light', async () => {
+    // Linear light 0.004 at full well 100 is 0.4 e⁻ under 3 e⁻ of read noise: most of it is clipping.
+    const flat: RgbImage = { width: W, height: H, data: new Uint8Array(W * H * 3).fill(linearToSrgbByte(0.008)) };
+    const meanLinear = (img: RgbImage): number => img.data.reduce((s, v) => s + srgbByteToLinear(v), 0) / img.data.length;
+    const run = async (unclip: boolean): Promise<number> => {
+      const d = await Denoiser.open({ mode: 'temporal', threads: 1, unclip });
+      try {
+        let last: RgbImage | undefined;
+        for (let k = 0; k < 24; k++) [last] = await d.denoise([{ camera: 'dark', image: shoot(flat, 600 + k) }]);
+        return meanLinear(last!);
+      } finally {
+        await d.close();
+      }
+    };
+    const truth = 0.008 * EXPOSURE;
+    const plain = await run(false), corrected = await run(true);
+    expect(plain).toBeGreaterThan(truth * 2); // the lift the correction is for
+    expect(Math.abs(corrected - truth)).toBeLessThan(Math.abs(plain - truth) * 0.7);
   });
 });
 
