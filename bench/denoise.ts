@@ -1,14 +1,20 @@
-// npm run bench -- denoise [--quick]
+// npm run bench -- denoise [--quick] [--stills DIR]
 // What the denoiser adds to enhancement at 720p on this machine's CPU: ms per frame of the
 // enhancer (curve scales 1/4 and 1/8, the live pipeline's range) against the temporal and the
 // spatial denoiser, batch 1 and 4. The aim (issue 12): at most +25% of enhancement time.
-// Writes bench/results/denoise.json.
+// With --stills DIR (normal-light photos): the still-image denoisers compared on synthetic night
+// (each photo darkened at full wells 100/300/1000, denoised, enhanced by the shipped model at
+// exposure 0.45): PSNR against the photo and ms per image. Writes bench/results/denoise.json.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Denoiser } from '../src/denoise/denoiser.js';
 import { Enhancer } from '../src/enhance/enhancer.js';
-import { darken } from '../src/eval/synthetic-night.js';
+import { denoiseImage, parseStillDenoise } from '../src/detect/denoise.js';
+import { adaptiveSmooth } from '../src/detect/smooth.js';
+import { psnr } from '../src/eval/metrics.js';
+import { darken, exposureFor } from '../src/eval/synthetic-night.js';
+import { isImagePath, readImage } from '../src/image/io.js';
 import type { RgbImage } from '../src/image/types.js';
 import { describeMachine, machine, timeIt } from './machine.js';
 
@@ -16,6 +22,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes('--quick');
 const [W, H] = [1280, 720];
 const BATCHES = quick ? [1] : [1, 4];
+const skipSpeed = process.argv.includes('--stills-only');
 
 /** A shaded scene, re-shot dark with fresh noise per frame (full well 300). */
 function frame(seed: number): RgbImage {
@@ -35,7 +42,7 @@ const frames = Array.from({ length: 4 }, (_, i) => frame(i + 1));
 interface Row { what: string; batch: number; msPerFrame: number; ofEnhance: Record<string, number> }
 const rows: Row[] = [];
 const enhanceMs = new Map<string, number>();
-for (const batch of BATCHES) {
+for (const batch of skipSpeed ? [] : BATCHES) {
   const input = frames.slice(0, batch);
   for (const k of [4, 8]) {
     const e = await Enhancer.open({ downscale: k, provider: 'cpu' });
@@ -56,7 +63,43 @@ for (const batch of BATCHES) {
 }
 console.log(`${W}x${H}, CPU, median ms per frame after warm-up; "× enhance" = denoise time / enhance time at that curve scale`);
 for (const r of rows) console.log(`  batch ${r.batch}  ${r.what.padEnd(24)} ${r.msPerFrame.toFixed(1).padStart(7)} ms${Object.keys(r.ofEnhance).length ? `   × enhance: ${Object.entries(r.ofEnhance).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''}`);
+
+interface StillRow { denoiser: string; fullWell: number; psnr: number; msPerImage: number }
+const stills: StillRow[] = [];
+const stillDir = process.argv.includes('--stills') ? process.argv[process.argv.indexOf('--stills') + 1] : undefined;
+if (stillDir) {
+  const files = fs.readdirSync(stillDir).filter(isImagePath).sort().slice(0, quick ? 3 : 8);
+  const photos = await Promise.all(files.map((f) => readImage(path.join(stillDir, f))));
+  const enhancer = await Enhancer.open({ downscale: 4, provider: 'cpu', exposure: 0.45 });
+  const guided = await Promise.all([1, 2, 4].map((strength) => Denoiser.open({ mode: 'spatial', provider: 'cpu', strength })));
+  const candidates: Array<[string, (img: RgbImage) => Promise<RgbImage>]> = [
+    ['none', async (x) => x],
+    ['box blur (detect/smooth.ts)', async (x) => adaptiveSmooth(x)],
+    ...guided.map((d, i): [string, (img: RgbImage) => Promise<RgbImage>] => [`guided, strength ${[1, 2, 4][i]}`, async (x) => (await d.denoise([{ camera: 'still', image: x }]))[0]!]),
+    ['ffmpeg hqdn3d (still default)', (x) => denoiseImage(x)],
+    ['ffmpeg nlmeans', (x) => denoiseImage(x, parseStillDenoise('nlmeans')!)],
+  ];
+  console.log(`\nstills: ${photos.length} photos from ${stillDir}, darkened (exposure per photo, read noise 3 e⁻), denoised, pie-base at exposure 0.45, curves 1/4`);
+  for (const fw of [100, 300, 1000]) {
+    const dark = photos.map((p, i) => darken(p, { exposure: exposureFor(1, i), fullWell: fw, seed: 7919 + i }));
+    for (const [name, run] of candidates) {
+      let ms = 0, sum = 0;
+      for (const [i, d] of dark.entries()) {
+        for (const g of guided) g.reset();
+        const t = performance.now();
+        const y = await run(d);
+        ms += performance.now() - t;
+        sum += Math.min(100, psnr((await enhancer.enhance([y])).frames[0]!, photos[i]!));
+      }
+      const row = { denoiser: name, fullWell: fw, psnr: +(sum / dark.length).toFixed(2), msPerImage: +(ms / dark.length).toFixed(1) };
+      stills.push(row);
+      console.log(`  full well ${String(fw).padStart(4)}  ${name.padEnd(30)} PSNR ${row.psnr.toFixed(2).padStart(6)} dB  ${row.msPerImage.toFixed(1).padStart(7)} ms/image`);
+    }
+  }
+  await Promise.all([enhancer.close(), ...guided.map((g) => g.close())]);
+}
+
 const out = path.join(here, 'results', quick ? 'denoise-quick.json' : 'denoise.json');
 fs.mkdirSync(path.dirname(out), { recursive: true });
-fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), machine: m, size: `${W}x${H}`, rows }, null, 1));
+fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), machine: m, size: `${W}x${H}`, rows, stills }, null, 1));
 console.log(`\nwrote ${out}`);
