@@ -47,8 +47,8 @@ export interface TemporalDenoiseOptions extends SpatialDenoiseOptions {
 
 export const DENOISE_DEFAULTS = { strength: 2, radius: 1, maxFrames: 32, motionThresholds: [2, 4] as const };
 
-/** Block z² (χ² with 1 degree of freedom when static) from fully static to fully moving: 4.5% and 0.3% of static pixels are past them. */
-const BLOCK_THRESHOLDS = [4, 9] as const;
+/** Block z² (χ² with 1 degree of freedom when static) from fully static to fully moving (3σ and 5σ): 0.3% of static pixels pass the first, and a false alarm resets a whole block, which flickers. */
+const BLOCK_THRESHOLDS = [9, 25] as const;
 
 /** A variance floor (about a quarter code near black, squared): a noise-free model divides by nothing. */
 const MIN_VARIANCE = 1e-7;

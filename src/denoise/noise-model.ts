@@ -32,8 +32,9 @@ const MIN_SAMPLES = 64;
 /** Trimming at ±3σ keeps 99.73% of a Gaussian and 97.33% of its variance. */
 const TRIM = 3, TRIM_VARIANCE = 0.9733;
 /**
- * Bins whose mean is under this many σ are left out: negative electrons are clipped to black, so
- * their spread is too small. Bins above this brightness are left out as near saturation.
+ * Bins whose mean is under this many σ are left out while others exist: negative electrons are
+ * clipped to black, so their spread is too small. Bins above this brightness are left out as near
+ * saturation.
  */
 const CLIP_SIGMAS = 2, SATURATED = 0.9;
 
@@ -61,8 +62,12 @@ export function binnedVariance(mu: Float32Array, r: Float32Array, n: number): Bi
     const lo = starts[b]!, hi = starts[b + 1]!;
     if (hi - lo < MIN_SAMPLES) continue;
     const abs = Float32Array.from(rs.subarray(lo, hi), Math.abs).sort();
-    let sigma = 1.4826 * abs[abs.length >> 1]!;
-    if (!(sigma > 0)) sigma = 1e-6; // quantised flat bins: let the trimmed pass find the spread
+    let rms = 0;
+    for (let i = lo; i < hi; i++) rms += rs[i]! * rs[i]!;
+    rms = Math.sqrt(rms / (hi - lo));
+    // Black-clipped bins are mostly exact zeros (both shots clipped): the median then says
+    // nothing, and half the RMS keeps the gate open.
+    let sigma = Math.max(1.4826 * abs[abs.length >> 1]!, 0.5 * rms, 1e-6);
     let variance = sigma * sigma, muSum = 0, kept = 0;
     for (let it = 0; it < 2; it++) {
       const gate = TRIM * Math.sqrt(variance);
@@ -80,12 +85,50 @@ export function binnedVariance(mu: Float32Array, r: Float32Array, n: number): Bi
   return out;
 }
 
+const phi = (t: number): number => Math.exp(-0.5 * t * t) / Math.sqrt(2 * Math.PI);
+/** Φ by the Abramowitz–Stegun 7.1.26 erf (error < 1.5e-7). */
+export function normalCdf(t: number): number {
+  const x = Math.abs(t) / Math.SQRT2, k = 1 / (1 + 0.3275911 * x);
+  const erf = 1 - ((((1.061405429 * k - 1.453152027) * k + 1.421413741) * k - 0.284496736) * k + 0.254829592) * k * Math.exp(-x * x);
+  return t >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
+}
+/** Mean and variance of max(0, t + z), z ~ N(0,1): a shot of light tσ clipped at black, in units of σ. */
+function clippedMoments(t: number): { mean: number; variance: number } {
+  const P = normalCdf(t), p = phi(t), mean = t * P + p;
+  return { mean, variance: (t * t + 1) * P + t * p - mean * mean };
+}
+
+/**
+ * A bin's light and noise before black clipping, from its clipped mean and variance: variance/mean²
+ * falls monotonically with t = light/σ, so bisection finds t, then σ = mean/g(t). Bins of light
+ * below −1σ (nearly all clipped) say too little and are dropped; above 4σ nothing is clipped.
+ */
+function unclipBin(b: BinStats): BinStats | undefined {
+  const ratio = b.variance / (b.mu * b.mu);
+  if (clippedMoments(4).variance / clippedMoments(4).mean ** 2 >= ratio) return b;
+  const atLow = clippedMoments(-1);
+  if (ratio >= atLow.variance / atLow.mean ** 2) return undefined;
+  let lo = -1, hi = 4;
+  for (let k = 0; k < 50; k++) {
+    const mid = (lo + hi) / 2, m = clippedMoments(mid);
+    if (m.variance / (m.mean * m.mean) > ratio) lo = mid;
+    else hi = mid;
+  }
+  const t = (lo + hi) / 2, sigma = b.mu / clippedMoments(t).mean;
+  return { mu: Math.max(0, t * sigma), variance: sigma * sigma, count: b.count };
+}
+
 /**
  * Weighted least squares of variance = gain·μ + read² over the bins, with weights count/σ⁴ (the
  * variance of a variance estimate), clipped bins left out; both terms kept ≥ 0.
  */
 export function fitNoise(bins: readonly BinStats[], prior?: NoiseParams): NoiseParams | undefined {
-  const use = bins.filter((b) => b.variance > 0 && b.mu < SATURATED && b.mu > CLIP_SIGMAS * Math.sqrt(b.variance) && b.count > 0);
+  const valid = bins.filter((b) => b.variance > 0 && b.mu < SATURATED && b.count > 0);
+  let use = valid.filter((b) => b.mu > CLIP_SIGMAS * Math.sqrt(b.variance));
+  // A very dark scene has no bin clear of black: then the bins' clipped mean and spread are
+  // turned back into light and σ (unclipBin). That is biased — a bin of noisy means mixes pixels of
+  // different light — and read high by ~1.7× on synthetic full well 100, so only as a fallback.
+  if (use.length < 2) use = valid.map(unclipBin).filter((b): b is BinStats => b !== undefined);
   if (use.length === 0) return prior;
   let sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
   for (const b of use) {
