@@ -15,10 +15,13 @@ import { faceEventJson, type FaceEventJson } from './detect/event.js';
 import { detectAlong } from './detect/path.js';
 import type { Face, FaceEvent } from './detect/types.js';
 import { CurveApplier } from './enhance/apply-graph.js';
-import { DEFAULT_MODEL_PATH, Enhancer, type EnhancerOptions } from './enhance/enhancer.js';
-import type { RgbImage } from './image/types.js';
+import { CameraTone } from './enhance/camera-tone.js';
+import { DEFAULT_MODEL_PATH, Enhancer, type EnhancedBatch, type EnhancerOptions } from './enhance/enhancer.js';
+import type { FrameTone, ToneResult } from './enhance/tone-feeds.js';
+import type { CurveForm, ExposureSetting } from './enhance/tone.js';
 import { RegionCache } from './pipeline/regionCache.js';
 import { encodeImage } from './image/io.js';
+import type { RgbImage } from './image/types.js';
 import { CameraSource } from './ingest/camera-source.js';
 import type { Frame } from './ingest/frame.js';
 import { redact } from './ingest/redact.js';
@@ -26,6 +29,7 @@ import { ApiError, resolveModelPath, type CameraInfo, type CamerasResponse, type
 import type { DetectionEvent } from './output/events.js';
 import { PieHttpServer, type ServerLimits } from './output/http-server.js';
 import { PieMetrics } from './output/metrics.js';
+import { makeDataDir } from './output/data-dir.js';
 import { readModelInfo } from './output/model-info.js';
 import { MqttFacePublisher, type MqttPublisherOptions } from './output/mqtt.js';
 import { LatencyWindow, RateMeter } from './output/rate.js';
@@ -117,6 +121,8 @@ interface CameraRuntime {
   switching: Promise<unknown>;
   /** This camera's temporal region cache (enhance.regionCache); made on its first frame, reset on a model switch. */
   cache?: RegionCache;
+  /** Its exposure state and IR mode, carried from frame to frame (enhance/camera-tone.ts). */
+  readonly tone: CameraTone;
   /** Frames detected on, by seq, until their event comes out of detectAt (one batch's worth). */
   readonly detecting: Map<number, Frame>;
   /** The newest detection, faces or none: what detect.drawBoxes draws. */
@@ -141,6 +147,8 @@ interface EnhancerEntry {
 export type AppStatus = CamerasResponse;
 
 const nowMs = (): number => performance.timeOrigin + performance.now();
+/** A model switch that has not loaded and warmed up its model by then answers 504 and changes nothing. */
+export const MODEL_SWITCH_TIMEOUT_MS = 30_000;
 const VERSION = (JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** A model path as a key: absolute, links resolved, so one file is one enhancer whatever the spelling. */
@@ -152,10 +160,15 @@ function modelKeyOf(p: string): string {
 /** The enhancer settings of a config, for one model: the same at start and on a model switch. */
 function enhancerOptions(config: PieConfig, modelPath: string): EnhancerOptions {
   const e = config.enhance;
-  // With the region cache the enhancer only estimates curves (their exposure strength included);
-  // the applier then fits the final gamma.
-  if (e.regionCache.enabled) return { modelPath, downscale: e.downscale, provider: e.provider, strength: e.strength, curvesOutput: 'only', spin: false, ...(e.exposure !== undefined ? { exposure: e.exposure } : {}) };
-  return { modelPath, downscale: e.downscale, provider: e.provider, strength: e.strength, spin: false, ...(e.exposure !== undefined ? { exposure: e.exposure } : {}) };
+  const common = { modelPath, downscale: e.downscale, provider: e.provider, strength: e.strength, spin: false, ...toneOptions(config) };
+  // With the region cache the enhancer only estimates curves; the applier runs the tone stage.
+  return e.regionCache.enabled ? { ...common, curvesOutput: 'only' } : common;
+}
+
+/** The tone stage's settings (enhance/tone.ts), shared by the enhancer and the curve applier. */
+function toneOptions(config: PieConfig): { exposure: ExposureSetting; form: CurveForm; noiseAwareGain: boolean } {
+  const e = config.enhance;
+  return { exposure: e.exposure, form: e.color, noiseAwareGain: e.noiseAwareGain };
 }
 
 /** How a model path is shown: relative to the working folder when inside it. */
@@ -233,6 +246,8 @@ export class PieApp {
           streams: { websocket: [...c.live.keys()], hls: [...c.hls.keys()] },
           provider: e.enhancer.provider,
           model: e.info,
+          mode: c.tone.mono ? 'ir' : 'colour',
+          exposure: c.tone.next().exposureState ?? null,
         };
       }),
       enhancer: [...this.enhancers.values()].map((e) => e.enhancer.describe()).join(' | '),
@@ -330,12 +345,27 @@ export class PieApp {
   switchModel(camera: string, requested: string): Promise<ModelSwitchResponse> {
     const c = this.cameras.get(camera);
     if (!c) return Promise.reject(new ApiError(404, `no camera ${JSON.stringify(camera)}`));
-    const run = c.switching.then(() => this.doSwitch(c, requested));
+    // A load that hangs (a slow disk, a huge graph) must not hold this camera's switch queue for ever.
+    const run = c.switching.then(async () => {
+      const abort = new AbortController();
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          abort.abort();
+          reject(new ApiError(504, `loading ${JSON.stringify(requested)} took over ${MODEL_SWITCH_TIMEOUT_MS / 1000} s; camera ${camera} keeps its model`, 'check the model file and the disk; try again'));
+        }, MODEL_SWITCH_TIMEOUT_MS);
+      });
+      try {
+        return await Promise.race([this.doSwitch(c, requested, abort.signal), late]);
+      } finally {
+        clearTimeout(timer);
+      }
+    });
     c.switching = run.catch(() => {});
     return run;
   }
 
-  private async doSwitch(c: CameraRuntime, requested: string): Promise<ModelSwitchResponse> {
+  private async doSwitch(c: CameraRuntime, requested: string, signal: AbortSignal): Promise<ModelSwitchResponse> {
     const t0 = performance.now();
     if (this.closed) throw new ApiError(503, 'pie-stream is shutting down');
     const file = await resolveModelPath(requested, this.modelRoots);
@@ -348,11 +378,14 @@ export class PieApp {
       const blank = [{ width: c.config.width, height: c.config.height, data: new Uint8Array(c.config.width * c.config.height * 3) }];
       await (enhancer.curvesOutput === 'only' ? enhancer.estimateCurves(blank) : enhancer.enhance(blank));
       if (this.closed) { await enhancer.close(); throw new ApiError(503, 'pie-stream is shutting down'); }
+      if (signal.aborted) { await enhancer.close(); throw new ApiError(504, 'model load timed out'); }
       entry = { key: file, enhancer, info, running: 0, retired: false, batches: 0, inference: new LatencyWindow() };
       this.enhancers.set(file, entry);
     }
+    if (signal.aborted) throw new ApiError(504, 'model load timed out');
     c.modelKey = entry.key;
     c.cache = undefined; // the old model's smoothed curves must not leak into the new one's
+    c.tone.reset();
     this.retireUnused();
     this.metrics.modelSwitched(c.config.name);
     return { camera: c.config.name, model: entry.info, previous: previous.info, provider: entry.enhancer.provider, switchMs: Math.round(performance.now() - t0) };
@@ -386,12 +419,15 @@ export class PieApp {
     try {
       for (const [e, fs] of groups) {
         const t0 = performance.now();
-        const r = this.applier ? await this.enhanceCached(e.enhancer, this.applier, fs) : (await e.enhancer.enhance(fs)).frames;
+        const cams = fs.map((f) => this.cameras.get(f.camera)!);
+        const tones = cams.map((c) => c.tone.next());
+        const r = this.applier ? await this.enhanceCached(e.enhancer, this.applier, fs, tones) : await e.enhancer.enhance(fs, tones);
         const ms = performance.now() - t0;
+        r.tone.forEach((t, i) => this.toneObserved(cams[i]!, t));
         e.batches++;
         e.inference.add(ms);
         this.metrics.batch(e.info.name, fs.length, ms);
-        fs.forEach((f, i) => out.set(f, { ...plainFrame(f), data: r[i]!.data, raw: f.data }));
+        fs.forEach((f, i) => out.set(f, { ...plainFrame(f), data: r.frames[i]!.data, raw: f.data }));
       }
     } finally {
       for (const e of groups.keys()) {
@@ -406,7 +442,15 @@ export class PieApp {
    * The region-cache path: curves only from the enhancer, each frame's maps pooled per region and
    * smoothed over time by its camera's cache (a batch may mix cameras), then applied in one run.
    */
-  private async enhanceCached(enhancer: Enhancer, applier: CurveApplier, frames: readonly Frame[]): Promise<RgbImage[]> {
+  /** A camera's frame came back: carry its exposure; an IR switch invalidates its temporal state. */
+  private toneObserved(c: CameraRuntime, t: ToneResult): void {
+    const change = c.tone.observe(t);
+    if (!change) return;
+    c.cache = undefined;
+    this.log(`${c.config.name}: ${change === 'mono-on' ? 'monochrome (IR) frames: luminance-only enhancement' : 'colour frames again: colour enhancement'}`);
+  }
+
+  private async enhanceCached(enhancer: Enhancer, applier: CurveApplier, frames: readonly Frame[], tones: readonly FrameTone[]): Promise<EnhancedBatch> {
     const curves = await enhancer.estimateCurves(frames);
     const [n, ch, h, w] = curves.dims;
     const per = ch * h * w, smoothed = new Float32Array(n * per);
@@ -416,13 +460,13 @@ export class PieApp {
       cam.cache ??= new RegionCache({ downscale: this.config.enhance.downscale, alpha: rc.alpha, mix: rc.mix, refreshEvery: rc.refreshEvery });
       smoothed.set(cam.cache.update(f, { dims: [ch, h, w], data: curves.data.subarray(i * per, (i + 1) * per) }).data, i * per);
     });
-    return applier.apply(frames, { data: smoothed, dims: curves.dims });
+    return applier.applyWithTone(frames, { data: smoothed, dims: curves.dims }, tones);
   }
 
   static async start(config: PieConfig, o: AppOptions): Promise<PieApp> {
     const log = o.log ?? (() => {});
     const owned = !o.dataDir;
-    const dataDir = o.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'pie-stream-'));
+    const dataDir = o.dataDir ?? makeDataDir(os.tmpdir(), log);
     const modelOf = (c: CameraConfig): string => c.model ?? config.enhance.model ?? DEFAULT_MODEL_PATH;
 
     // One enhancer per distinct model, shared by the cameras that use it.
@@ -433,15 +477,18 @@ export class PieApp {
     try {
       for (const c of config.cameras) {
         const key = modelKeyOf(modelOf(c));
-        if (enhancers.has(key)) continue;
-        const e = await Enhancer.open(enhancerOptions(config, key));
-        enhancers.set(key, { key, enhancer: e, info: await readModelInfo(key, c.model ?? config.enhance.model ?? shownPath(key)), running: 0, retired: false, batches: 0, inference: new LatencyWindow() });
-        log(e.describe());
+        if (!enhancers.has(key)) {
+          const e = await Enhancer.open(enhancerOptions(config, key));
+          enhancers.set(key, { key, enhancer: e, info: await readModelInfo(key, c.model ?? config.enhance.model ?? shownPath(key)), running: 0, retired: false, batches: 0, inference: new LatencyWindow() });
+          log(e.describe());
+        }
+        // Refused at start, not on the camera's first frame.
+        enhancers.get(key)!.enhancer.checkFits(c.width, c.height, `camera "${c.name}"`);
       }
       const rc = config.enhance.regionCache;
       if (rc.enabled) {
         const e = config.enhance;
-        applier = await CurveApplier.open({ downscale: e.downscale, provider: e.provider, spin: false, ...(e.exposure !== undefined ? { exposure: e.exposure } : {}) });
+        applier = await CurveApplier.open({ downscale: e.downscale, provider: e.provider, spin: false, ...toneOptions(config) });
         log(`region cache on: alpha ${rc.alpha}, mix ${rc.mix}, re-segment every ${rc.refreshEvery} frames; ${applier.describe()}`);
       }
       const d = config.detect;
@@ -471,7 +518,7 @@ export class PieApp {
         for (const v of c.outputs.websocket) live.set(v, track(await o.sinks.live(c, v, drops)));
         const source = new CameraSource({ name: c.name, input: c.input, width: c.width, height: c.height, fps: c.fps, log: (l) => log(`[${c.name}] ${l}`) });
         cameras.set(c.name, {
-          config: c, source, hls, live, modelKey: modelKeyOf(modelOf(c)), processed: 0, lastLatencyMs: 0,
+          config: c, source, hls, live, modelKey: modelKeyOf(modelOf(c)), processed: 0, lastLatencyMs: 0, tone: new CameraTone(config.enhance.mono),
           latency: new LatencyWindow(), processRate: new RateMeter(), skipRate: new RateMeter(), detectionRate: new RateMeter(),
           latest: {}, jpeg: {}, switching: Promise.resolve(), detecting: new Map(),
         });

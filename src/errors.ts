@@ -8,7 +8,8 @@ export type ErrorKind =
   | 'model'          // a model file missing, unreadable or of the wrong shape
   | 'provider'       // an execution provider that cannot run
   | 'ffmpeg-missing' // no ffmpeg/ffprobe binary found
-  | 'ffmpeg-failed'; // ffmpeg started but failed
+  | 'ffmpeg-failed' // ffmpeg started but failed
+  | 'cluster';      // NATS unreachable, without JetStream, or a cluster operation refused
 
 export class PieError extends Error {
   constructor(readonly kind: ErrorKind, message: string, readonly fix?: string, options?: { cause?: unknown }) {

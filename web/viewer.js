@@ -39,6 +39,13 @@ async function getJson(url) {
   return r.json();
 }
 
+/** Why frames were dropped, in words (src/pipeline/dropCounter.ts's reasons). @type {Record<string, string>} */
+const DROP_REASONS = {
+  fps: 'over the camera fps (sampled out)',
+  'batch-replaced': 'replaced by a newer frame while batching',
+  busy: 'enhancer busy (CPU too slow for this rate)',
+  'slow-client': 'a viewer too slow to keep up',
+};
 /** @param {number} x @param {number} [digits] */
 const num = (x, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : '–');
 
@@ -244,13 +251,21 @@ class Tile {
     this.q('.fps-in').textContent = s ? num(s.camera_fps) : num(info.fpsIn);
     this.q('.fps-out').textContent = s ? num(s.process_fps) : '–';
     const dropped = Object.values(info.dropped).reduce((a, b) => a + b, 0);
-    this.q('.drops').textContent = s ? `${dropped} (${num(s.skipped_fps)}/s)` : String(dropped);
+    // Say what was dropped and why: the biggest reason in words, every reason in the tooltip.
+    const reasons = Object.entries(info.dropped).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
+    const top = reasons[0];
+    const why = top ? ` · ${DROP_REASONS[top[0]] ?? top[0]}` : '';
+    const drops = this.q('.drops');
+    drops.textContent = (s ? `${dropped} (${num(s.skipped_fps)}/s)` : String(dropped)) + why;
+    drops.title = reasons.map(([r, n]) => `${n} ${DROP_REASONS[r] ?? r}`).join('\n');
     this.q('.latency').textContent = s ? `${num(s.latency_ms.p50, 0)} ms (p95 ${num(s.latency_ms.p95, 0)})` : `${info.latencyMs} ms`;
     this.q('.provider').textContent = info.provider;
-    const date = info.model.date ? new Date(info.model.date).toISOString().slice(0, 10) : 'no date';
+    // Only the model's own date is its date; a file's is when it was copied or checked out.
+    const day = info.model.date ? new Date(info.model.date).toISOString().slice(0, 10) : '';
+    const date = info.model.dateSource === 'metadata' ? day : 'undated';
     const model = this.q('.model');
     model.textContent = `${info.model.name} · ${date}`;
-    model.title = [info.model.path, info.model.trained ?? ''].filter(Boolean).join('\n');
+    model.title = [info.model.path, info.model.trained ?? '', info.model.dateSource === 'file' && day ? `file modified ${day}` : ''].filter(Boolean).join('\n');
     this.q('.transport').textContent = [this.layers.enhanced, this.layers.raw].filter((l) => l.started).map((l) => `${l.variant}: ${l.note}`).join(' · ');
   }
 

@@ -1,6 +1,9 @@
 // Parsing and checking command-line values, once, at the edge.
+import { MAX_STRENGTH } from '../enhance/graph.js';
 import { PieError } from '../errors.js';
+import type { MonoMode } from '../enhance/camera-tone.js';
 import { PROVIDER_CHOICES, type ProviderChoice } from '../enhance/session.js';
+import type { CurveForm, ExposureSetting } from '../enhance/tone.js';
 import { LOSS_PRESETS, type LossPreset, type LossWeights } from '../train/step.js';
 
 /** "1", "1/4", "0.25" → the integer downscale factor (4). */
@@ -27,11 +30,31 @@ export function parsePositiveInt(flag: string, s: string, max = 1024): number {
   return n;
 }
 
-/** A target mean brightness strictly between 0 and 1. */
-export function parseExposure(s: string, flag = '--exposure'): number {
+/** A curve strength: the one range the config and the graph use too (MAX_STRENGTH). */
+export function parseStrength(s: string, flag = '--strength'): number {
   const x = Number(s);
-  if (!(x > 0 && x < 1)) throw new PieError('usage', `${flag} ${s} must be a mean brightness between 0 and 1`, `e.g. ${flag} 0.45`);
+  if (!(x >= 0 && x <= MAX_STRENGTH)) throw new PieError('usage', `${flag} ${s} must be a number from 0 to ${MAX_STRENGTH}`, `e.g. ${flag} 0.7 for a gentler curve`);
   return x;
+}
+
+/** A target mean brightness strictly between 0 and 1. */
+export function parseExposure(s: string, flag = '--exposure'): ExposureSetting {
+  if (s === 'auto' || s === 'model') return s;
+  const x = Number(s);
+  if (!(x > 0 && x < 1)) throw new PieError('usage', `${flag} ${s} must be auto, model or a mean brightness between 0 and 1`, `e.g. ${flag} auto (scene-adaptive, the default) or ${flag} 0.45`);
+  return x;
+}
+
+/** --color: how curves are applied (tone.ts CurveForm). */
+export function parseColor(s: string, flag = '--color'): CurveForm {
+  if (s === 'value' || s === 'rgb') return s;
+  throw new PieError('usage', `${flag} ${s} is not value or rgb`, `use ${flag} value (one curve on max(R,G,B): colour kept, grey stays grey; the default) or ${flag} rgb (per channel, as PIE)`);
+}
+
+/** --mono: monochrome (IR) mode. */
+export function parseMono(s: string): MonoMode {
+  if (s === 'auto' || s === 'on' || s === 'off') return s;
+  throw new PieError('usage', `--mono ${s} is not auto, on or off`, 'use --mono auto (videos: detected with hysteresis), on (luminance only) or off');
 }
 
 /** A loss preset's weights by name (train, adapt). */

@@ -19,8 +19,9 @@ import { rgbBytes, type RgbImage } from '../image/types.js';
 import { decodeToRawArgs, encodeFromRawArgs, type Denoise } from '../ingest/ffmpeg-args.js';
 import { FfmpegProcess, lastLine } from '../ingest/ffmpeg-process.js';
 import { rawFrames } from '../ingest/frame-splitter.js';
-import { probeMedia } from '../ingest/probe.js';
-import { checkOutputs, expandInputs, unknownFile, type InputFailure } from './inputs.js';
+import { checkDecodedFrames, probeMedia } from '../ingest/probe.js';
+import { parseStrength } from './args.js';
+import { checkOutputs, expandInputs, type InputFailure } from './inputs.js';
 import { Progress } from './progress.js';
 
 export interface DetectCommandOptions {
@@ -63,7 +64,7 @@ export const TEMPORAL_DENOISE_DEFAULT: Denoise = { filter: 'hqdn3d', lumaSpatial
 export interface DetectJob { readonly kind: 'image' | 'video'; readonly input: string; readonly json: string; readonly annotated: string }
 export interface DetectDone extends DetectJob { readonly faces: number; readonly frames: number }
 export type DetectFailure = InputFailure;
-export interface DetectSummary { readonly done: readonly DetectDone[]; readonly failed: readonly DetectFailure[] }
+export interface DetectSummary { readonly done: readonly DetectDone[]; readonly failed: readonly DetectFailure[]; readonly skipped: readonly string[] }
 
 export interface ImageFacesJson {
   readonly input: string;
@@ -85,22 +86,18 @@ export interface VideoFacesJson {
 }
 
 /** Jobs for the inputs; unreadable or unknown inputs become failures, a plan that would overwrite an input is refused. */
-export function planDetectJobs(inputs: readonly string[], output: string): { jobs: DetectJob[]; failed: DetectFailure[] } {
+export function planDetectJobs(inputs: readonly string[], output: string): { jobs: DetectJob[]; failed: DetectFailure[]; skipped: string[] } {
   const jobs: DetectJob[] = [], failed: DetectFailure[] = [];
-  const expanded = expandInputs(inputs);
+  const expanded = expandInputs(inputs, (f) => isImagePath(f) || isVideoPath(f));
   failed.push(...expanded.failed);
   for (const f of expanded.files) {
     const base = path.basename(f.file), stem = path.basename(base, path.extname(base));
     const json = path.join(output, `${stem}.faces.json`);
     if (isImagePath(f.file)) jobs.push({ kind: 'image', input: f.file, json, annotated: path.join(output, base) });
-    else if (isVideoPath(f.file)) jobs.push({ kind: 'video', input: f.file, json, annotated: path.join(output, `${stem}.faces.mp4`) });
-    else {
-      const why = unknownFile(f);
-      if (why) failed.push(why);
-    }
+    else jobs.push({ kind: 'video', input: f.file, json, annotated: path.join(output, `${stem}.faces.mp4`) });
   }
   checkOutputs(jobs.map((j) => ({ input: j.input, outputs: [j.json, j.annotated] })), 'detect', 'faces/');
-  return { jobs, failed };
+  return { jobs, failed, skipped: expanded.skipped };
 }
 
 function writeJsonAtomic(file: string, value: unknown): void {
@@ -178,6 +175,8 @@ async function detectVideo(rt: Runtime, job: DetectJob, o: { fps: number; batch:
     if (dec.code !== 0 || frames.length === 0) {
       throw new PieError('input', `${job.input}: ffmpeg could not decode it after ${frames.length} frames: ${lastLine(dec.stderrTail)}`, 'check the file plays (ffplay/ffprobe) and is not truncated');
     }
+    // The fps filter's count: the probe's duration at the sampling rate.
+    checkDecodedFrames(job.input, frames.length, info.durationS > 0 ? Math.floor(info.durationS * o.fps) : 0, dec.stderrTail);
     if (enc && enc.code !== 0) throw new PieError('ffmpeg-failed', `encoding ${job.annotated} failed: ${lastLine(enc.stderrTail)}`, 'check the output folder and free disk space');
     if (encoder) fs.renameSync(tmp, job.annotated);
     const json: VideoFacesJson = { input: job.input, kind: 'video', width, height, fps: o.fps, frames };
@@ -195,8 +194,8 @@ export async function runDetect(o: DetectCommandOptions, log: (s: string) => voi
   if (!(fps > 0 && fps <= 120)) throw new PieError('usage', `--fps ${fps} must be a number above 0 and at most 120`, 'e.g. --fps 5');
   const on = o.on ?? (o.enhance ? 'fused' : 'raw');
   if (on !== 'raw' && !o.enhance) throw new PieError('usage', `--on ${on} needs --enhance`, 'add --enhance, or detect --on raw');
-  const { jobs, failed } = planDetectJobs(o.inputs, o.output);
-  if (jobs.length === 0) return { done: [], failed: failed.length ? failed : [{ input: o.inputs.join(' '), message: 'no images or videos to detect faces in' }] };
+  const { jobs, failed, skipped } = planDetectJobs(o.inputs, o.output);
+  if (jobs.length === 0) return { done: [], skipped, failed: failed.length ? failed : [{ input: o.inputs.join(' '), message: 'no images or videos to detect faces in' }] };
   fs.mkdirSync(o.output, { recursive: true });
 
   const detector = await FaceDetector.open({
@@ -242,7 +241,7 @@ export async function runDetect(o: DetectCommandOptions, log: (s: string) => voi
         failed.push({ input: job.input, message: messageOf(e) });
       }
     }
-    return { done, failed };
+    return { done, failed, skipped };
   } finally {
     await detector.close();
     await enhancer?.close();
@@ -296,8 +295,7 @@ export function detectOptionsFromFlags(inputs: readonly string[], f: DetectFlags
   const denoise = f.denoise ?? 'auto';
   if (denoise !== 'auto' && denoise !== 'none') throw new PieError('usage', `--denoise ${denoise} is not auto or none`, 'use --denoise auto (smoothing as strong as the noise calls for) or none');
   const threshold = num('--threshold', f.threshold ?? '0.5', 0, 0.999, '0.5');
-  const strength = Number(f.strength ?? '1');
-  if (!(strength >= 0 && strength <= 4)) throw new PieError('usage', `--strength ${f.strength} must be a number from 0 to 4`, 'e.g. --strength 0.7 for a gentler curve');
+  const strength = parseStrength(f.strength ?? '1');
   return {
     inputs, output: f.output, model: detector, tiling: f.tiling ?? true, threshold, denoise,
     videoDenoise: parseVideoDenoise(f.videoDenoise ?? 'hqdn3d'), fps: num('--fps', f.fps ?? '5', 0, 120, '5'),

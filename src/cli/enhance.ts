@@ -4,14 +4,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Enhancer } from '../enhance/enhancer.js';
-import { checkOutputs, expandInputs, unknownFile, type InputFailure } from './inputs.js';
+import { checkOutputs, expandInputs, type InputFailure } from './inputs.js';
+import type { MonoMode } from '../enhance/camera-tone.js';
 import type { ProviderChoice } from '../enhance/session.js';
+import type { CurveForm, ExposureSetting } from '../enhance/tone.js';
 import { enhanceVideo, isVideoPath } from '../enhance/video-file.js';
 import { PieError, messageOf } from '../errors.js';
 import { DEFAULT_DENOISE, type DenoiseSetting } from '../config/schema.js';
 import { Denoiser } from '../denoise/denoiser.js';
 import type { DenoiseMode } from '../denoise/graph.js';
-import { isImagePath, readImage, writeImage } from '../image/io.js';
+import { imageSize, isImagePath, readImage, writeImage } from '../image/io.js';
 import type { RgbImage } from '../image/types.js';
 import { Progress } from './progress.js';
 
@@ -23,7 +25,11 @@ export interface EnhanceCommandOptions {
   readonly provider: ProviderChoice;
   readonly batch: number;
   readonly strength?: number;
-  readonly exposure?: number;
+  readonly exposure?: ExposureSetting;
+  readonly form?: CurveForm;
+  readonly noiseAwareGain?: boolean;
+  /** Monochrome output: 'on' for every input; 'auto' detects it in videos (camera-tone.ts). */
+  readonly mono?: MonoMode;
   readonly threads?: number;
   /** Before the curves: videos temporal (state carried frame to frame) or spatial, images spatial; 'off' = none. */
   readonly denoise?: DenoiseSetting;
@@ -33,7 +39,7 @@ export interface EnhanceCommandOptions {
 
 export interface Job { readonly kind: 'image' | 'video'; readonly input: string; readonly output: string }
 export type Failure = InputFailure;
-export interface EnhanceSummary { readonly done: readonly Job[]; readonly failed: readonly Failure[] }
+export interface EnhanceSummary { readonly done: readonly Job[]; readonly failed: readonly Failure[]; readonly skipped: readonly string[] }
 
 function kindOf(file: string): Job['kind'] | undefined {
   if (isImagePath(file)) return 'image';
@@ -53,38 +59,33 @@ function outputName(kind: Job['kind'], file: string): string {
  * Turns the command line into jobs. Unreadable inputs become failures (a run over many inputs
  * goes on); a plan that would overwrite an input is refused whole.
  */
-export function planJobs(inputs: readonly string[], output: string): { jobs: Job[]; failed: Failure[] } {
+export function planJobs(inputs: readonly string[], output: string): { jobs: Job[]; failed: Failure[]; skipped: string[] } {
   const jobs: Job[] = [];
   const failed: Failure[] = [];
   const single = inputs.length === 1 && fs.existsSync(inputs[0]!) && fs.statSync(inputs[0]!).isFile();
   const outIsFile = single && kindOf(output) !== undefined;
-  const expanded = expandInputs(inputs);
+  const expanded = expandInputs(inputs, (f) => kindOf(f) !== undefined);
   failed.push(...expanded.failed);
   for (const f of expanded.files) {
-    const kind = kindOf(f.file);
-    if (!kind) {
-      // In a folder, other files (notes, thumbnails' sidecars) are skipped silently only if hidden.
-      const why = unknownFile(f);
-      if (why) failed.push(why);
-      continue;
-    }
+    const kind = kindOf(f.file)!;
     jobs.push({ kind, input: f.file, output: outIsFile ? output : path.join(output, outputName(kind, f.file)) });
   }
   if (outIsFile && jobs[0] && kindOf(output) !== jobs[0].kind) {
     throw new PieError('usage', `${output}: the output's extension does not fit the ${jobs[0].kind} input ${jobs[0].input}`, `give -o a ${jobs[0].kind === 'image' ? '.jpg/.png/.webp/.bmp' : '.mp4/.mkv/.mov'} name, or a folder`);
   }
   checkOutputs(jobs.map((j) => ({ input: j.input, outputs: [j.output] })), 'enhance', 'enhanced/');
-  return { jobs, failed };
+  return { jobs, failed, skipped: expanded.skipped };
 }
 
 export async function runEnhance(o: EnhanceCommandOptions, log: (s: string) => void = (s) => process.stderr.write(`${s}\n`)): Promise<EnhanceSummary> {
-  const { jobs, failed } = planJobs(o.inputs, o.output);
+  const { jobs, failed, skipped } = planJobs(o.inputs, o.output);
   if (jobs.length === 0) {
-    return { done: [], failed: failed.length ? failed : [{ input: o.inputs.join(' '), message: 'no images or videos to enhance' }] };
+    return { done: [], skipped, failed: failed.length ? failed : [{ input: o.inputs.join(' '), message: 'no images or videos to enhance' }] };
   }
   const enhancer = await Enhancer.open({
     downscale: o.downscale, provider: o.provider, strength: o.strength ?? 1,
     ...(o.exposure !== undefined ? { exposure: o.exposure } : {}),
+    ...(o.form ? { form: o.form } : {}), ...(o.noiseAwareGain !== undefined ? { noiseAwareGain: o.noiseAwareGain } : {}),
     ...(o.modelPath ? { modelPath: o.modelPath } : {}),
     ...(o.threads ? { threads: o.threads } : {}),
   });
@@ -115,7 +116,7 @@ export async function runEnhance(o: EnhanceCommandOptions, log: (s: string) => v
           // Each image is its own camera, forgotten after: its noise is its own.
           const imgs = stills ? await stills.denoise(batch.map((p, i) => ({ camera: `image-${count + i}`, image: p.img }))) : batch.map((p) => p.img);
           stills?.reset();
-          const out = await enhancer.enhance(imgs);
+          const out = await enhancer.enhance(imgs, batch.map(() => ({ mono: o.mono === 'on' })));
           for (let i = 0; i < batch.length; i++) {
             const { job } = batch[i]!;
             try {
@@ -135,6 +136,9 @@ export async function runEnhance(o: EnhanceCommandOptions, log: (s: string) => v
       for (const job of images) {
         let img: RgbImage;
         try {
+          // From the header, before decoding: a frame over the memory budget is refused by name.
+          const size = await imageSize(job.input);
+          enhancer.checkFits(size.width, size.height, job.input);
           img = await readImage(job.input);
         } catch (e) {
           failed.push({ input: job.input, message: messageOf(e) });
@@ -153,7 +157,7 @@ export async function runEnhance(o: EnhanceCommandOptions, log: (s: string) => v
       const bar = new Progress(path.basename(job.input), 1, process.stderr, o.quiet);
       try {
         mkOutDir(job.output);
-        const r = await enhanceVideo(enhancer, job.input, job.output, { batch: o.batch, ...(video ? { denoiser: video } : {}), onProgress: (p) => bar.update(p.done, p.total) });
+        const r = await enhanceVideo(enhancer, job.input, job.output, { batch: o.batch, mono: o.mono ?? 'auto', ...(video ? { denoiser: video } : {}), onProgress: (p) => bar.update(p.done, p.total) });
         bar.done();
         log(`${job.output}: ${r.frames} frames ${r.info.width}x${r.info.height} in ${r.seconds.toFixed(1)} s (${(r.frames / r.seconds).toFixed(1)} fps)`);
         done.push(job);
@@ -165,5 +169,5 @@ export async function runEnhance(o: EnhanceCommandOptions, log: (s: string) => v
   } finally {
     await Promise.all([enhancer.close(), stills?.close(), video !== stills ? video?.close() : undefined]);
   }
-  return { done, failed };
+  return { done, failed, skipped };
 }

@@ -13,8 +13,8 @@ export type EvalCommandOptions = Omit<EvalOptions, 'stages' | 'onProgress' | 'gr
 };
 
 export async function runEvalCommand(o: EvalCommandOptions, log: (s: string) => void): Promise<EvalReport> {
-  if (!o.real.length && !o.synthetic.length && !o.videos.length) {
-    throw new PieError('usage', 'nothing to evaluate', 'give --images <dir> (real low light), --synthetic <dir> (normal-light photos to darken) or --video <file>');
+  if (!o.real.length && !o.synthetic.length && !o.videos.length && !o.noharm?.length) {
+    throw new PieError('usage', 'nothing to evaluate', 'give --images <dir> (real low light), --synthetic <dir> (normal-light photos to darken), --noharm <dir> (normal-light photos kept) or --video <file>');
   }
   const stages: EvalStage[] = [];
   try {

@@ -9,34 +9,41 @@ export interface InputFailure { readonly input: string; readonly message: string
 
 export interface InputFile {
   readonly file: string;
-  /** Found by listing a folder (hidden unknown files there are skipped silently). */
+  /** Found by listing a folder. */
   readonly inFolder: boolean;
 }
 
-/** Files named and files inside folders named, in order; a path that does not exist is a failure. */
-export function expandInputs(inputs: readonly string[]): { files: InputFile[]; failed: InputFailure[] } {
+const NOT_MEDIA = 'not an image (jpg, png, bmp, webp) or a video (mp4, mkv, mov, avi, webm, ts)';
+
+/**
+ * Media files named and media files inside folders named, in order. A path that does not exist, or
+ * a file named that is not media, is a failure; other files in a folder (labels .json, notes) are
+ * skipped and listed in `skipped` (hidden ones not even that), so they do not fail the run.
+ */
+export function expandInputs(inputs: readonly string[], isMedia: (file: string) => boolean): { files: InputFile[]; failed: InputFailure[]; skipped: string[] } {
   const files: InputFile[] = [];
   const failed: InputFailure[] = [];
+  const skipped: string[] = [];
   for (const input of inputs) {
     let stat: fs.Stats;
     try {
       stat = fs.statSync(input);
     } catch {
-      failed.push({ input, message: `${input}: no such file or folder` });
+      failed.push({ input, message: `${input}: no such file or folder\n  fix: check the path (relative paths start from ${process.cwd()})` });
       continue;
     }
-    if (!stat.isDirectory()) { files.push({ file: input, inFolder: false }); continue; }
+    if (!stat.isDirectory()) {
+      if (isMedia(input)) files.push({ file: input, inFolder: false });
+      else failed.push({ input, message: `${input}: ${NOT_MEDIA}` });
+      continue;
+    }
     for (const f of fs.readdirSync(input).sort().map((n) => path.join(input, n))) {
-      if (fs.statSync(f).isFile()) files.push({ file: f, inFolder: true });
+      if (!fs.statSync(f).isFile()) continue;
+      if (isMedia(f)) files.push({ file: f, inFolder: true });
+      else if (!path.basename(f).startsWith('.')) skipped.push(f);
     }
   }
-  return { files, failed };
-}
-
-/** A file that is neither an image nor a video: a failure, except hidden files found in a folder. */
-export function unknownFile(f: InputFile): InputFailure | undefined {
-  if (f.inFolder && path.basename(f.file).startsWith('.')) return undefined;
-  return { input: f.file, message: `${f.file}: not an image (jpg, png, bmp, webp) or a video (mp4, mkv, mov, avi, webm, ts)` };
+  return { files, failed, skipped };
 }
 
 const realOrResolved = (p: string): string => {

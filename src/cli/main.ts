@@ -1,9 +1,12 @@
 // The `pie-stream` command. Values are parsed and checked here, once; errors of the closed set
 // print their message and fix, and map to exit codes (2 usage, 1 everything else).
+import fs from 'node:fs';
+import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { PieError, isPieError, messageOf } from '../errors.js';
 import { DEFAULT_MODEL_PATH } from '../enhance/enhancer.js';
-import { parseExposure, parsePositiveInt, parsePreset, parseProvider, parseScale } from './args.js';
+import { MAX_STRENGTH } from '../enhance/graph.js';
+import { parseColor, parseExposure, parseMono, parsePositiveInt, parsePreset, parseProvider, parseScale, parseStrength } from './args.js';
 import { runDemo } from './demo.js';
 import { runEnhance } from './enhance.js';
 import { runEvalCommand, runSyntheticVideoCommand } from './eval.js';
@@ -14,14 +17,33 @@ import { loadConfig, loadDefaultConfig } from '../config/load.js';
 import { DEFAULT_DENOISE, DENOISE_SETTINGS, type DenoiseSetting } from '../config/schema.js';
 import { runTrain } from './train.js';
 import { runLive } from './run.js';
+import { addClusterCommands } from './cluster.js';
 import { felzenszwalb, PIE_FELZENSZWALB } from '../regions/felzenszwalb.js';
 import { DEFAULT_EXPOSURE_LEVEL, LOSS_NAMES, LOSS_PRESETS, PIE_WEIGHTS, type LossName } from '../train/step.js';
 
 const log = (s: string): void => { process.stderr.write(`${s}\n`); };
+const VERSION = (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** The end of an enhance or detect run: other files in folders skipped and counted; media that failed listed, exit 1. */
+function reportRun(s: { readonly failed: ReadonlyArray<{ readonly message: string }>; readonly skipped: readonly string[] }): void {
+  if (s.skipped.length) log(`skipped ${s.skipped.length} file(s) that are not images or videos: ${s.skipped.slice(0, 3).map((f) => path.basename(f)).join(', ')}${s.skipped.length > 3 ? ', …' : ''}`);
+  if (!s.failed.length) return;
+  log(`${s.failed.length} file(s) failed:`);
+  for (const f of s.failed) log(`  - ${f.message.replace(/\n/g, '\n    ')}`);
+  process.exitCode = 1;
+}
+
+/** A TCP port; 0 lets the system pick a free one. */
+function parsePort(s: string): number {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new PieError('usage', `--port ${s} must be an integer from 0 to 65535`, 'e.g. --port 8080 (0 picks a free port)');
+  return n;
+}
 
 function build(): Command {
   const program = new Command('pie-stream')
     .description('Low-light enhancement (PIE / DCE-Net) for cameras, images and videos on ONNX Runtime')
+    .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()
     .showHelpAfterError();
 
@@ -33,33 +55,31 @@ function build(): Command {
     .option('--scale <s>', 'curve-estimation scale: 1 (full resolution), 1/2, 1/4, 1/8 …', '1')
     .option('--ep <provider>', 'execution provider: auto, cpu, webgpu, cuda', 'cpu')
     .option('--batch <n>', 'frames per inference batch', '4')
-    .option('--strength <x>', 'curve strength: 0 = off, 1 = as trained, up to 4', '1')
-    .option('--exposure <x>', "target mean brightness of the output, 0–1 (e.g. 0.45); default: the model's own")
+    .option('--strength <x>', `curve strength: 0 = off, 1 = as trained, up to ${MAX_STRENGTH}`, '1')
+    .option('--exposure <x>', "auto (scene-adaptive: dark frames lifted, readable ones kept), a target mean brightness 0–1 (e.g. 0.45), or model (the model's own)", 'auto')
+    .option('--color <form>', 'value (one curve on max(R,G,B): colour kept, grey stays grey) or rgb (per channel, as PIE)', 'value')
+    .option('--no-noise-aware-gain', 'lift regions even where the signal is within the noise')
+    .option('--mono <mode>', 'monochrome (IR) output: auto (videos: detected with hysteresis), on (luminance only) or off', 'auto')
     .option('--threads <n>', 'CPU threads for inference (default: all cores)')
     .option('--denoise <mode>', 'before the curves: temporal (videos: static pixels averaged over frames; images: spatial), spatial, or off', DEFAULT_DENOISE)
     .option('--denoise-strength <x>', 'spatial smoothing in units of the measured noise: 0 (none) to 16', '2')
     .option('-q, --quiet', 'no progress bar')
-    .action(async (inputs: string[], opts: { output: string; model: string; scale: string; ep: string; batch: string; strength: string; exposure?: string; threads?: string; denoise: string; denoiseStrength: string; quiet?: boolean }) => {
-      const strength = Number(opts.strength);
-      if (!(strength >= 0 && strength <= 4)) throw new PieError('usage', `--strength ${opts.strength} must be a number from 0 to 4`, 'e.g. --strength 0.7 for a gentler curve');
-      const exposure = opts.exposure === undefined ? undefined : parseExposure(opts.exposure);
+    .action(async (inputs: string[], opts: { output: string; model: string; scale: string; ep: string; batch: string; strength: string; exposure: string; color: string; noiseAwareGain: boolean; mono: string; threads?: string; denoise: string; denoiseStrength: string; quiet?: boolean }) => {
+      const strength = parseStrength(opts.strength);
       if (!(DENOISE_SETTINGS as readonly string[]).includes(opts.denoise)) throw new PieError('usage', `--denoise ${opts.denoise} is not off, spatial or temporal`, 'e.g. --denoise temporal');
       const denoiseStrength = Number(opts.denoiseStrength);
       if (!(denoiseStrength >= 0 && denoiseStrength <= 16)) throw new PieError('usage', `--denoise-strength ${opts.denoiseStrength} must be from 0 to 16`, 'e.g. --denoise-strength 2');
       const summary = await runEnhance({
         denoise: opts.denoise as DenoiseSetting, denoiseStrength,
-        inputs, output: opts.output, modelPath: opts.model, strength, ...(exposure !== undefined ? { exposure } : {}),
+        inputs, output: opts.output, modelPath: opts.model, strength, exposure: parseExposure(opts.exposure),
+        form: parseColor(opts.color), noiseAwareGain: opts.noiseAwareGain, mono: parseMono(opts.mono),
         downscale: parseScale(opts.scale), provider: parseProvider(opts.ep),
         batch: parsePositiveInt('--batch', opts.batch, 64),
         ...(opts.threads ? { threads: parsePositiveInt('--threads', opts.threads, 256) } : {}),
         quiet: Boolean(opts.quiet),
       }, log);
       log(`enhanced ${summary.done.length} file(s) into ${opts.output}`);
-      if (summary.failed.length) {
-        log(`${summary.failed.length} file(s) failed:`);
-        for (const f of summary.failed) log(`  - ${f.message.replace(/\n/g, '\n    ')}`);
-        process.exitCode = 1;
-      }
+      reportRun(summary);
     });
 
   const train = program.command('train')
@@ -79,7 +99,8 @@ function build(): Command {
     .option('--ep <provider>', 'execution provider', 'cpu')
     .option('--threads <n>', 'CPU threads (default: all cores)')
     .option('--preset <name>', `loss weights: ${Object.keys(LOSS_PRESETS).join(', ')} (pie = the official weights; pie-exposure adds Zero-DCE's exposure term; zero-dce = Zero-DCE's losses only); --w-* flags override single terms`, 'pie')
-    .option('--exposure-level <x>', 'gray level the exposure term pulls 16×16 patches to', String(DEFAULT_EXPOSURE_LEVEL));
+    .option('--exposure-level <x>', 'gray level the exposure term pulls 16×16 patches to', String(DEFAULT_EXPOSURE_LEVEL))
+    .option('--apply <form>', 'how curves are applied while training: value (one curve on max(R,G,B), colour kept, as the enhancer runs) or rgb (per channel, as PIE)', 'value');
   for (const n of LOSS_NAMES) train.option(`--w-${n} <x>`, `weight of the ${n} loss (default: the preset's, pie: ${PIE_WEIGHTS[n]})`);
   train.action(async (opts: Record<string, string | boolean | undefined>) => {
     const str = (k: string): string => String(opts[k]);
@@ -101,7 +122,7 @@ function build(): Command {
       batch: parsePositiveInt('--batch', str('batch'), 64), lr: num('lr', '--lr'), seed: parsePositiveInt('--seed', str('seed'), 2 ** 31),
       features: str('features'), weights, ...(opts.init ? { init: str('init') } : {}), resume: Boolean(opts.resume),
       provider: parseProvider(str('ep')), checkpointEvery: parsePositiveInt('--checkpoint-every', str('checkpointEvery'), 10_000_000),
-      segment: (img) => felzenszwalb(img, PIE_FELZENSZWALB),
+      segment: (img) => felzenszwalb(img, PIE_FELZENSZWALB), apply: parseColor(str('apply'), '--apply'),
       ...(opts.threads ? { threads: parsePositiveInt('--threads', str('threads'), 256) } : {}),
     }, log);
   });
@@ -157,7 +178,7 @@ function build(): Command {
     .option('--enhance', 'enhance first; detect on the raw and enhanced frames, fused (see --on)')
     .option('--model <file>', 'DCE-Net .onnx model for --enhance', DEFAULT_MODEL_PATH)
     .option('--scale <s>', 'curve-estimation scale for --enhance', '1/4')
-    .option('--strength <x>', 'curve strength for --enhance: 0 to 4', '1')
+    .option('--strength <x>', `curve strength for --enhance: 0 to ${MAX_STRENGTH}`, '1')
     .option('--on <frames>', 'detect on raw, enhanced or fused frames (default: fused with --enhance, else raw)')
     .option('--detector <model>', 'BlazeFace model: back (faces at a distance, 256²) or front (close faces, 128²)', 'back')
     .option('--no-tiling', 'whole frame only: no native-resolution tiles (much faster, misses small faces)')
@@ -173,23 +194,20 @@ function build(): Command {
     .action(async (inputs: string[], opts: DetectFlags) => {
       const summary = await runDetect(detectOptionsFromFlags(inputs, opts, { scale: parseScale, provider: parseProvider, positiveInt: parsePositiveInt }), log);
       log(`${summary.done.reduce((n, d) => n + d.faces, 0)} face(s) in ${summary.done.length} file(s) into ${opts.output}`);
-      if (summary.failed.length) {
-        log(`${summary.failed.length} file(s) failed:`);
-        for (const f of summary.failed) log(`  - ${f.message.replace(/\n/g, '\n    ')}`);
-        process.exitCode = 1;
-      }
+      reportRun(summary);
     });
 
   program.command('eval')
     .description('compare enhancers (models, built-in baselines, commands) on real low-light photos, synthetic night and videos')
     .requiredOption('-o, --out <dir>', 'where report.md, report.json and the PNG grids go')
-    .option('--enhancer <spec...>', 'identity, gamma, clahe, [name=]model.onnx[,exposure=0.45][,scale=1/4][,strength=1], or [name=]cmd:"tool {in} {out}"', ['identity', 'gamma', 'clahe', DEFAULT_MODEL_PATH])
+    .option('--enhancer <spec...>', 'identity, gamma, clahe, [name=]model.onnx[,exposure=auto|model|0.45][,color=value|rgb][,nag=on|off][,scale=1/4][,strength=1], [name=]published.onnx,raw (any input→enhanced ONNX model as exported, e.g. ../shared/models/peers), or [name=]cmd:"tool {in} {out}"', ['identity', 'gamma', 'clahe', DEFAULT_MODEL_PATH])
     .option('--images <dir...>', 'real low-light photos (no reference)', [])
     .option('--synthetic <dir...>', 'normal-light photos, darkened by the physical model at each full well (PSNR/SSIM against them)', [])
+    .option('--noharm <dir...>', 'normal-light photos run as they are and scored against themselves (an enhancer should leave them nearly unchanged)', [])
     .option('--video <file...>', 'static-camera clips (flicker)', [])
     .option('--full-wells <list>', 'photons at full well for the synthetic night', '100,300,1000')
     .option('--scale <s>', 'curve-estimation scale for models', '1')
-    .option('--exposure <x>', "models' target mean brightness (default: each model's own; per model: ,exposure=x)")
+    .option('--exposure <x>', "models' exposure: auto (scene-adaptive, the default), model (each model's own) or a target mean brightness (per model: ,exposure=x)")
     .option('--limit <n>', 'at most n images per folder')
     .option('--video-seconds <s>', 'seconds of each video', '6')
     .option('--seed <n>', 'seed of the synthetic noise', '1')
@@ -202,7 +220,7 @@ function build(): Command {
     .option('--video-width <px>', 'with --synthetic-video: frames scaled to this width', '480')
     .option('--denoise-strength <x>', 'with --synthetic-video: spatial strength of the temporal denoiser (0 = temporal only)')
     .option('-q, --quiet', 'no progress bar')
-    .action(async (opts: { out: string; enhancer: string[]; images: string[]; synthetic: string[]; video: string[]; fullWells: string; scale: string; exposure?: string; limit?: string; videoSeconds: string; seed: string; threads?: string; quiet?: boolean; faces?: string[] | true; denoise?: string; detector?: string; syntheticVideo?: string; peers: string[]; videoWidth: string; denoiseStrength?: string }) => {
+    .action(async (opts: { out: string; enhancer: string[]; images: string[]; synthetic: string[]; noharm: string[]; video: string[]; fullWells: string; scale: string; exposure?: string; limit?: string; videoSeconds: string; seed: string; threads?: string; quiet?: boolean; faces?: string[] | true; denoise?: string; detector?: string; syntheticVideo?: string; peers: string[]; videoWidth: string; denoiseStrength?: string }) => {
       if (opts.syntheticVideo) {
         const strength = opts.denoiseStrength === undefined ? undefined : Number(opts.denoiseStrength);
         if (strength !== undefined && !(strength >= 0 && strength <= 16)) throw new PieError('usage', `--denoise-strength ${opts.denoiseStrength} must be from 0 to 16`, 'e.g. --denoise-strength 2');
@@ -223,7 +241,7 @@ function build(): Command {
       }
       const wells = opts.fullWells.split(',').map((w) => parsePositiveInt('--full-wells', w.trim(), 1_000_000));
       await runEvalCommand({
-        enhancers: opts.enhancer, real: opts.images, synthetic: opts.synthetic, videos: opts.video, out: opts.out, fullWells: wells,
+        enhancers: opts.enhancer, real: opts.images, synthetic: opts.synthetic, noharm: opts.noharm, videos: opts.video, out: opts.out, fullWells: wells,
         seed: parsePositiveInt('--seed', opts.seed, 2 ** 31), downscale: parseScale(opts.scale),
         ...(opts.exposure ? { exposure: parseExposure(opts.exposure) } : {}),
         ...(opts.limit ? { limit: parsePositiveInt('--limit', opts.limit, 1_000_000) } : {}),
@@ -235,15 +253,21 @@ function build(): Command {
   program.command('run')
     .description('run the live pipeline: cameras → enhancement → HLS and WebSocket (default: a synthetic night camera)')
     .option('-c, --config <file>', 'YAML config (see config/example.yaml); default: config/default.yaml')
-    .action(async (opts: { config?: string }) => {
-      const app = await runLive(opts.config, log);
+    .option('-p, --port <n>', "listen on this port instead of the config's server.port (0 picks a free one)")
+    .option('--host <address>', "listen on this address instead of the config's server.host (beyond loopback needs server.token)")
+    .action(async (opts: { config?: string; port?: string; host?: string }) => {
+      const app = await runLive(opts.config, log, { ...(opts.port !== undefined ? { port: parsePort(opts.port) } : {}), ...(opts.host !== undefined ? { host: opts.host } : {}) });
       await new Promise<void>((resolve) => {
         const stop = (): void => { log('stopping…'); resolve(); };
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
+        // A closed terminal: stop cleanly too (ffmpeg children and the scratch folder).
+        process.once('SIGHUP', stop);
       });
       await app.close();
     });
+
+  addClusterCommands(program, log);
 
   program.command('demo')
     .description('generate a dark synthetic clip and enhance it (no input needed)')

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { PieError } from '../errors.js';
 import { redact } from '../ingest/redact.js';
-import { configSchema, KEYS_AT, type CameraConfig, type PieConfig } from './schema.js';
+import { configSchema, KEYS_AT, type CameraConfig, type ClusterConfig, type PieConfig } from './schema.js';
 
 /** The embedded default: one synthetic dark camera (resolves from src/ and from dist/ alike). */
 export const DEFAULT_CONFIG_PATH = fileURLToPath(new URL('../../config/default.yaml', import.meta.url));
@@ -53,8 +53,10 @@ export function parseConfig(text: string, opts: ParseOptions = {}): PieConfig {
     throw new ConfigError(source, doc.errors.map((e) => ({
       path: '',
       line: lineCounter.linePos(e.pos[0]).line,
-      // The YAML parser's message may quote the line, and the line may hold a password.
-      message: `YAML syntax error: ${redact(e.message.split('\n')[0] ?? '')} — fix: correct the YAML at that line (indent with spaces; quote values that contain ": " or start with { [ * & ! | >)`,
+      message: e.code === 'DUPLICATE_KEY'
+        ? `key ${JSON.stringify(keyAt(text, e.pos[0]))} is written twice in the same mapping — fix: keep one of them`
+        // The YAML parser's message may quote the line, and the line may hold a password.
+        : `YAML syntax error: ${redact(e.message.split('\n')[0] ?? '')} — fix: correct the YAML at that line (indent with spaces; quote values that contain ": " or start with { [ * & ! | >)`,
     })));
   }
   const lineOf = (p: readonly PropertyKey[], key?: string): number | undefined => {
@@ -62,7 +64,16 @@ export function parseConfig(text: string, opts: ParseOptions = {}): PieConfig {
     return offset === undefined ? undefined : lineCounter.linePos(offset).line;
   };
 
-  const raw = withoutNulls(doc.toJS() ?? {});
+  let js: unknown;
+  try {
+    js = doc.toJS();
+  } catch (e) {
+    // The yaml library refuses aliases that expand past its bound (a "billion laughs" file).
+    const alias = /(?:^|[\s,[{:-])\*[^\s,\]}]+/m.exec(text);
+    throw new ConfigError(source, [{ path: '', line: alias ? lineCounter.linePos(alias.index + 1).line : undefined,
+      message: `YAML aliases expand too far (${e instanceof Error ? e.message : String(e)}) — fix: write the values out instead of repeating *aliases` }]);
+  }
+  const raw = withoutNulls(js ?? {});
   if (!isRecord(raw)) {
     throw new ConfigError(source, [{ path: '', line: lineOf([]), message: 'expected a mapping of cameras, enhance, detect, mqtt, outputs and server — fix: start from config/example.yaml' }]);
   }
@@ -85,7 +96,27 @@ export function parseConfig(text: string, opts: ParseOptions = {}): PieConfig {
   if (!result.success) throw new ConfigError(source, []); // unreachable: a failed parse has issues
 
   const config = result.data;
-  return opts.baseDir === undefined ? config : resolvePaths(config, opts.baseDir);
+  if (opts.baseDir === undefined) return config;
+  const resolved = resolvePaths(config, opts.baseDir);
+  // A file camera whose file is missing would pass and then retry for ever: say so at load.
+  const missing: ConfigIssue[] = [];
+  resolved.cameras.forEach((cam, i) => {
+    if (cam.input.kind !== 'file') return;
+    const st = fs.statSync(cam.input.path, { throwIfNoEntry: false });
+    if (!st?.isFile()) {
+      missing.push({ path: formatPath(['cameras', i, 'input']), line: lineOf(['cameras', i, 'input']),
+        message: `${cam.input.path} ${st ? 'is not a file' : 'does not exist'} — fix: give the path of a video file (relative paths are relative to the config file), or an rtsp:// URL` });
+    }
+  });
+  if (missing.length > 0) throw new ConfigError(source, missing);
+  return resolved;
+}
+
+/** The key a duplicate-key error points at: the text from its offset to the ':'. */
+function keyAt(text: string, offset: number): string {
+  const rest = text.slice(offset, offset + 200);
+  const m = /^\s*("(?:[^"\\]|\\.)*"|'[^']*'|[^:\n]*?)\s*:/.exec(rest);
+  return (m?.[1] ?? rest.split('\n')[0]!).replace(/^["']|["']$/g, '');
 }
 
 /** Reads and validates a config file; relative paths in it are relative to the file. */
@@ -113,7 +144,14 @@ export function redactConfig(config: PieConfig): PieConfig {
     cameras: config.cameras.map((c): CameraConfig => (c.input.kind === 'rtsp' ? { ...c, input: { ...c.input, url: redact(c.input.url) } } : c)),
     ...(config.mqtt !== undefined ? { mqtt: { ...config.mqtt, url: redact(config.mqtt.url) } } : {}),
     server: config.server.token === undefined ? config.server : { ...config.server, token: '***' },
+    ...(config.cluster !== undefined ? { cluster: redactCluster(config.cluster) } : {}),
   };
+}
+
+/** The cluster settings without their credentials. */
+export function redactCluster(c: ClusterConfig): ClusterConfig {
+  const { password, token, ...rest } = c;
+  return { ...rest, ...(password !== undefined ? { password: '***' } : {}), ...(token !== undefined ? { token: '***' } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -123,7 +161,7 @@ const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * ${NAME} → the variable's value, $${ → a literal ${. Only where credentials and paths live:
- * cameras[].input, cameras[].model, enhance.model, mqtt.url, server.token. Inside the user:password
+ * cameras[].input, cameras[].model, enhance.model, mqtt.url, server.token, cluster.user/password/token. Inside the user:password
  * part of an rtsp or mqtt URL the value is percent-encoded, so any password works (ffmpeg and the
  * app's MQTT client decode it again).
  */
@@ -143,6 +181,7 @@ function interpolateSecrets(raw: Record<string, unknown>, env: Env, report: (pat
   resolve(raw['enhance'], 'model', ['enhance']);
   resolve(raw['mqtt'], 'url', ['mqtt']);
   resolve(raw['server'], 'token', ['server']);
+  for (const key of ['user', 'password', 'token']) resolve(raw['cluster'], key, ['cluster']);
 }
 
 /** The template with its variables replaced, or what is wrong (naming variables, never values). */

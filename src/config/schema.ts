@@ -7,7 +7,10 @@
 import { z } from 'zod';
 import type { BlazeFaceModel } from '../detect/anchors.js';
 import type { DetectOn } from '../detect/path.js';
+import type { MonoMode } from '../enhance/camera-tone.js';
 import type { ProviderChoice } from '../enhance/session.js';
+import { MAX_STRENGTH } from '../enhance/graph.js';
+import type { CurveForm, ExposureSetting } from '../enhance/tone.js';
 import { redact } from '../ingest/redact.js';
 
 export type Transport = 'tcp' | 'udp';
@@ -55,8 +58,14 @@ export interface EnhanceConfig {
   readonly downscale: number;
   /** Multiplies the curve maps: 0 = off, 1 = the model as trained. */
   readonly strength: number;
-  /** Target mean output brightness (0–1) reached by a global gamma after the curves; undefined = the model's own. */
-  readonly exposure?: number;
+  /** 'auto' (scene-adaptive, smoothed per camera), a fixed target mean luma (0–1), or 'model' (as trained): enhance/tone.ts. */
+  readonly exposure: ExposureSetting;
+  /** 'value': one curve on max(R,G,B), colour kept (default); 'rgb': PIE's per-channel curves. */
+  readonly color: CurveForm;
+  /** Limit the curves' gain where the local signal is within the frame's noise. */
+  readonly noiseAwareGain: boolean;
+  /** Monochrome (IR) mode: 'auto' detects it per camera with hysteresis; 'on' / 'off' force it. */
+  readonly mono: MonoMode;
   readonly provider: ProviderChoice;
   readonly batch: BatchConfig;
   readonly regionCache: RegionCacheConfig;
@@ -115,8 +124,37 @@ export interface ServerConfig {
   readonly token?: string;
 }
 
+/** TLS to the NATS servers; paths to PEM files. */
+export interface ClusterTlsConfig {
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+}
+
+/** Cluster mode (src/cluster/); present only when the config has `cluster:`. */
+export interface ClusterConfig {
+  /** nats://host:port URLs; credentials never in them (user/password/token keys, from the environment). */
+  readonly servers: readonly string[];
+  /** Unique in the cluster: it names this node's leases. */
+  readonly node: string;
+  /** The most cameras this node processes at once. */
+  readonly capacity: number;
+  readonly user?: string;
+  readonly password?: string;
+  readonly token?: string;
+  readonly tls?: ClusterTlsConfig;
+  /** How long a lease holds without renewal: the failover time is about this plus one scan. */
+  readonly leaseMs: number;
+  /** The URL other nodes use to reach this node's HTTP server (redirects of viewers); default: none. */
+  readonly url?: string;
+  /** Face-event stream bounds. */
+  readonly events: { readonly maxAgeS: number; readonly maxBytes: number };
+}
+
 export interface PieConfig {
+  /** Empty in cluster mode when the cameras live in the cluster. */
   readonly cameras: readonly CameraConfig[];
+  readonly cluster?: ClusterConfig;
   readonly enhance: EnhanceConfig;
   readonly detect: DetectConfig;
   readonly mqtt?: MqttConfig;
@@ -253,6 +291,11 @@ const outputsShape = {
   websocket: variants('websocket').optional(),
 };
 
+/** H.264 needs even frame sizes. */
+const even = (key: string) => (v: number, ctx: z.RefinementCtx): void => {
+  if (v % 2 !== 0) ctx.addIssue({ code: 'custom', message: `${v} is odd — fix: use an even ${key} (H.264 needs even sizes), e.g. ${v + 1}` });
+};
+
 const cameraShape = {
   name: z.string(expected('a camera name', 'e.g. name: front_door'))
     .regex(NAME, { error: (iss: Issue) => `${show(iss.input)} is not a valid camera name — fix: use 1–64 lowercase letters, digits, _ and - (it names URLs and files), e.g. front_door` }),
@@ -264,8 +307,9 @@ const cameraShape = {
     return z.NEVER;
   }),
   transport: z.enum(['tcp', 'udp'], expected('tcp or udp', 'transport: tcp (the default, works through NAT and firewalls) or transport: udp')).optional(),
-  width: int('a width in pixels', 16, 7680, 'e.g. width: 1280 (must be even: H.264 needs even sizes)').default(640),
-  height: int('a height in pixels', 16, 4320, 'e.g. height: 720 (must be even: H.264 needs even sizes)').default(360),
+  // Evenness checked with the field, not after the whole config parses: every problem at once.
+  width: int('a width in pixels', 16, 7680, 'e.g. width: 1280 (must be even: H.264 needs even sizes)').superRefine(even('width')).default(640),
+  height: int('a height in pixels', 16, 4320, 'e.g. height: 720 (must be even: H.264 needs even sizes)').superRefine(even('height')).default(360),
   fps: number('frames per second', 0.1, 120, 'e.g. fps: 10 (frames are processed at this rate; more are dropped and counted)').default(10),
   model: z.string(expected('a path to a DCE-Net .onnx file', 'e.g. model: models/pie-base.onnx')).min(1, expected('a path to a DCE-Net .onnx file', 'e.g. model: models/pie-base.onnx')).optional(),
   outputs: z.strictObject(outputsShape, expected('a mapping with hls and/or websocket', 'e.g. outputs: { hls: [enhanced], websocket: [raw, enhanced] }')).optional(),
@@ -285,8 +329,11 @@ const enhanceShape = {
     ctx.addIssue({ code: 'custom', message: r.message });
     return z.NEVER;
   }),
-  strength: number('a strength', 0, 2, 'e.g. strength: 1 (0 = no enhancement, 1 = the model as trained, up to 2)').default(1),
-  exposure: number('a mean brightness', 0.05, 0.95, 'e.g. exposure: 0.45 (the mean output brightness; leave it out for the model\'s own)').optional(),
+  strength: number('a strength', 0, MAX_STRENGTH, `e.g. strength: 1 (0 = no enhancement, 1 = the model as trained, up to ${MAX_STRENGTH})`).default(1),
+  exposure: z.union([z.enum(['auto', 'model']), number('a mean brightness', 0.05, 0.95, '')], expected('auto, model, or a mean brightness from 0.05 to 0.95', 'e.g. exposure: auto (scene-adaptive, the default), exposure: 0.45 (a fixed mean output brightness) or exposure: model (the model\'s own)')).default('auto'),
+  color: z.enum(['value', 'rgb'], expected('value or rgb', 'color: value (one curve on max(R,G,B): colour kept, grey stays grey; the default) or color: rgb (per channel, as PIE)')).default('value'),
+  noiseAwareGain: z.boolean(expected('true or false', 'noiseAwareGain: true (do not lift regions that hold only noise; the default) or false')).default(true),
+  mono: z.enum(['auto', 'on', 'off'], expected('auto, on or off', 'mono: auto (detect infrared/monochrome frames per camera; the default), on (always luminance-only) or off')).default('auto'),
   provider: z.enum(PROVIDERS, expected(`one of ${PROVIDERS.join(', ')}`, 'e.g. provider: cpu (auto picks the best one present and says why)')).default('cpu'),
   batch: z.strictObject(batchShape, expected('a mapping with maxSize and maxWaitMs', 'e.g. batch: { maxSize: 4, maxWaitMs: 40 }')).prefault({}),
   denoise: z.enum(DENOISE_SETTINGS, expected('off, spatial or temporal', 'denoise: temporal (fixed cameras: averages static pixels over frames; the default), spatial (each frame alone) or off')).default(DEFAULT_DENOISE),
@@ -340,10 +387,43 @@ const serverShape = {
     .min(1, { error: 'is empty — fix: set a long random string, e.g. token: ${PIE_TOKEN}, or remove the key' }).optional(),
 };
 
+const NATS_FIX = 'e.g. servers: [nats://127.0.0.1:4222] (credentials go in user/password or token, from the environment)';
+const natsUrl = z.string(expected('a nats:// URL', NATS_FIX)).superRefine((s, ctx) => {
+  const scheme = URL_SCHEME.exec(s)?.[1]?.toLowerCase();
+  let host = '', creds = false;
+  try { const u = new URL(s); host = u.hostname; creds = u.username !== '' || u.password !== ''; } catch { /* reported below */ }
+  if (scheme === undefined || !['nats', 'tls'].includes(scheme)) ctx.addIssue({ code: 'custom', message: `expected a nats:// or tls:// URL, got ${scheme === undefined ? 'no URL scheme' : `a ${scheme}:// URL`} — fix: ${NATS_FIX}` });
+  else if (host === '') ctx.addIssue({ code: 'custom', message: `not a valid ${scheme}:// URL (no host) — fix: ${NATS_FIX}` });
+  // A password in a server URL would travel in logs and the API: keep credentials in their own keys.
+  else if (creds) ctx.addIssue({ code: 'custom', message: `holds credentials — fix: write the URL without user:password@ and set cluster.user and cluster.password (e.g. password: \${NATS_PASSWORD})` });
+});
+const secret = (fix: string) => z.string(expectedSecret('a string', fix)).min(1, { error: `is empty — fix: ${fix}, or remove the key` });
+const pemPath = (what: string) => z.string(expected(`a path to a PEM ${what}`, `e.g. ${what}: /etc/pie/nats-${what}.pem`)).min(1, expected(`a path to a PEM ${what}`, `e.g. ${what}: /etc/pie/nats-${what}.pem`));
+
+const clusterTlsShape = { ca: pemPath('ca').optional(), cert: pemPath('cert').optional(), key: pemPath('key').optional() };
+const clusterEventsShape = {
+  maxAgeS: int('seconds', 1, 30 * 24 * 3600, 'e.g. maxAgeS: 86400 (face events are kept this long for replay)').default(24 * 3600),
+  maxBytes: int('bytes', 1 << 20, 2 ** 40, 'e.g. maxBytes: 1073741824 (the stream drops its oldest events beyond this)').default(256 * 1024 * 1024),
+};
+const clusterShape = {
+  servers: z.preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(natsUrl, expected('a list of nats:// URLs', NATS_FIX))
+    .min(1, { error: `no servers — fix: ${NATS_FIX}` }).max(64, { error: 'more than 64 servers — fix: list a few seeds; the client learns the rest of the cluster' })),
+  node: z.string(expected('a node name', 'e.g. node: gpu-1')).regex(NAME, { error: (iss: Issue) => `${show(iss.input)} is not a valid node name — fix: use 1–64 lowercase letters, digits, _ and -, unique in the cluster, e.g. node: gpu-1` }),
+  capacity: int('cameras', 0, 1024, 'e.g. capacity: 8 (the most cameras this node processes at once; 0 = none, a viewer-only node)'),
+  user: secret('e.g. user: ${NATS_USER}').optional(),
+  password: secret('e.g. password: ${NATS_PASSWORD}').optional(),
+  token: secret('e.g. token: ${NATS_TOKEN}').optional(),
+  tls: z.strictObject(clusterTlsShape, expected('a mapping with ca, cert and/or key', 'e.g. tls: { ca: /etc/pie/ca.pem }')).optional(),
+  leaseMs: int('milliseconds', 1000, 120_000, 'e.g. leaseMs: 5000 (a dead node\'s cameras move after about this long; renewals every third of it)').default(5000),
+  url: z.string(expected('an http(s):// URL', 'e.g. url: http://10.0.0.5:8080 (how viewers reach this node)')).regex(/^https?:\/\/[^\s/@]+(\/.*)?$/i, { error: 'is not an http(s):// URL without credentials — fix: e.g. url: http://10.0.0.5:8080' }).optional(),
+  events: z.strictObject(clusterEventsShape, expected('a mapping with maxAgeS and maxBytes', 'e.g. events: { maxAgeS: 86400, maxBytes: 268435456 }')).prefault({}),
+};
+
 const rootShape = {
   cameras: z.array(z.strictObject(cameraShape, expected('a camera (a mapping with name and input)', 'e.g. - { name: front_door, input: rtsp://… }')),
     expected('a list of cameras', 'e.g. cameras: [{ name: front_door, input: synthetic }]'))
-    .min(1, { error: 'no cameras — fix: add at least one under cameras:, e.g. - { name: front_door, input: synthetic }' }),
+    .optional(),
+  cluster: z.strictObject(clusterShape, expected('a mapping with servers, node and capacity', 'e.g. cluster: { servers: [nats://127.0.0.1:4222], node: gpu-1, capacity: 8 }')).optional(),
   enhance: z.strictObject(enhanceShape, expected('a mapping', 'e.g. enhance: { scale: 1/4, provider: cpu }')).prefault({}),
   detect: z.strictObject(detectShape, expected('a mapping', 'e.g. detect: { enabled: true, fps: 5 }')).prefault({}),
   mqtt: z.strictObject(mqttShape, expected('a mapping with url', 'e.g. mqtt: { url: mqtt://127.0.0.1:1883 }')).optional(),
@@ -362,6 +442,9 @@ export const KEYS_AT: Readonly<Record<string, readonly string[]>> = {
   mqtt: Object.keys(mqttShape),
   outputs: Object.keys(outputsShape),
   server: Object.keys(serverShape),
+  cluster: Object.keys(clusterShape),
+  'cluster.tls': Object.keys(clusterTlsShape),
+  'cluster.events': Object.keys(clusterEventsShape),
 };
 
 /** The default when a config names neither: the enhanced stream only (raw costs another encoder). */
@@ -374,15 +457,20 @@ export const configSchema = z.strictObject(rootShape, expected('a mapping of cam
   .transform((c, ctx): PieConfig => {
     const issue = (path: (string | number)[], message: string): void => { ctx.addIssue({ code: 'custom', message, path }); };
 
+    // Cluster mode takes its cameras from the cluster's bucket; alone, a node needs its own.
+    if (c.cameras === undefined && c.cluster === undefined) issue(['cameras'], 'missing — fix: e.g. cameras: [{ name: front_door, input: synthetic }], or cluster: to take the cameras from a NATS cluster');
+    else if (c.cameras?.length === 0 && c.cluster === undefined) issue(['cameras'], 'no cameras — fix: add at least one under cameras:, e.g. - { name: front_door, input: synthetic }');
+    const cl = c.cluster;
+    if (cl && (cl.user === undefined) !== (cl.password === undefined)) issue(['cluster', cl.user === undefined ? 'user' : 'password'], 'missing — fix: set cluster.user and cluster.password together (e.g. from ${NATS_USER} and ${NATS_PASSWORD})');
+    if (cl && cl.token !== undefined && cl.user !== undefined) issue(['cluster', 'token'], 'set together with user — fix: use either token or user and password');
+    if (cl?.tls && (cl.tls.cert === undefined) !== (cl.tls.key === undefined)) issue(['cluster', 'tls', cl.tls.cert === undefined ? 'cert' : 'key'], 'missing — fix: a client certificate needs both cert and key');
+
     const firstWithName = new Map<string, number>();
-    const cameras = c.cameras.map((cam, i): CameraConfig => {
+    const cameras = (c.cameras ?? []).map((cam, i): CameraConfig => {
       const at = (key: string): (string | number)[] => ['cameras', i, key];
       const prev = firstWithName.get(cam.name);
       if (prev !== undefined) issue(at('name'), `${show(cam.name)} is already the name of cameras[${prev}] — fix: give every camera its own name`);
       else firstWithName.set(cam.name, i);
-      for (const key of ['width', 'height'] as const) {
-        if (cam[key] % 2 !== 0) issue(at(key), `${cam[key]} is odd — fix: use an even ${key} (H.264 needs even sizes), e.g. ${cam[key] + 1}`);
-      }
       let input = cam.input;
       if (input.kind === 'rtsp') input = { ...input, transport: cam.transport ?? 'tcp' };
       else if (cam.transport !== undefined) issue(at('transport'), `applies to rtsp:// inputs only, and this input is a ${input.kind} — fix: remove transport from this camera`);
@@ -414,7 +502,7 @@ export const configSchema = z.strictObject(rootShape, expected('a mapping of cam
         scale: k === 1 ? '1' : `1/${k}`,
         downscale: k,
         strength: c.enhance.strength,
-        ...(c.enhance.exposure !== undefined ? { exposure: c.enhance.exposure } : {}),
+        exposure: c.enhance.exposure, color: c.enhance.color, noiseAwareGain: c.enhance.noiseAwareGain, mono: c.enhance.mono,
         provider: c.enhance.provider,
         batch: { maxSize: c.enhance.batch.maxSize, maxWaitMs: c.enhance.batch.maxWaitMs },
         regionCache: { ...c.enhance.regionCache },
@@ -423,6 +511,19 @@ export const configSchema = z.strictObject(rootShape, expected('a mapping of cam
       },
       detect: { ...c.detect },
       ...(c.mqtt !== undefined ? { mqtt: { ...c.mqtt } } : {}),
+      ...(cl !== undefined ? { cluster: clusterConfig(cl) } : {}),
       server: { host, port, ...(token !== undefined ? { token } : {}) },
     };
   });
+
+type ClusterInput = z.output<z.ZodObject<typeof clusterShape>>;
+
+/** Optional keys left out rather than set to undefined (exactOptionalPropertyTypes). */
+function clusterConfig(c: ClusterInput): ClusterConfig {
+  const tls = c.tls && Object.fromEntries(Object.entries(c.tls).filter(([, v]) => v !== undefined));
+  return {
+    servers: c.servers, node: c.node, capacity: c.capacity, leaseMs: c.leaseMs, events: { ...c.events },
+    ...(c.user !== undefined ? { user: c.user } : {}), ...(c.password !== undefined ? { password: c.password } : {}),
+    ...(c.token !== undefined ? { token: c.token } : {}), ...(tls ? { tls } : {}), ...(c.url !== undefined ? { url: c.url } : {}),
+  };
+}

@@ -6,9 +6,11 @@ import { PieError } from '../errors.js';
 import type { RgbImage } from '../image/types.js';
 import { GraphBuilder } from '../onnx/builder.js';
 import { CURVE_CHANNELS } from './dcenet.js';
-import type { CurveMaps } from './enhancer.js';
+import type { CurveMaps, EnhancedBatch } from './enhancer.js';
+import { toneFeeds, toneResults, type FrameTone } from './tone-feeds.js';
 import { packFrames, unpackFrames } from './frame-batch.js';
-import { addApplyCurves, addFramesToFloat, ENHANCED_OUTPUT, FRAMES_INPUT, validateDownscale } from './graph.js';
+import { addFramesToFloat, addToneIo, ENHANCED_OUTPUT, FRAMES_INPUT, validateDownscale, validateToneOptions } from './graph.js';
+import { addDownscale, type CurveForm, type ExposureSetting, type ToneOptions } from './tone.js';
 import { describeSession, openSession, ort, type Fallback, type Provider, type ProviderChoice } from './session.js';
 
 export const CURVES_INPUT = 'curves';
@@ -18,12 +20,14 @@ export const CURVES_INPUT = 'curves';
  * `downscale` picks the same path as the enhancer: at 1 the curves are applied as they are (no
  * Resize), above 1 each map is upsampled right before its iteration.
  */
-export function buildCurveApplierGraph(downscale: number, exposure?: number): Uint8Array {
+export function buildCurveApplierGraph(downscale: number, tone: Omit<ToneOptions, 'downscale'> = { form: 'value', exposure: 'auto' }): Uint8Array {
   validateDownscale(downscale);
+  validateToneOptions(tone);
   const b = new GraphBuilder('pie_curve_applier');
   const frames = b.input(FRAMES_INPUT, 'uint8', ['N', 'H', 'W', 3]);
   const curves = b.input(CURVES_INPUT, 'float32', ['N', CURVE_CHANNELS, 'h', 'w']);
-  b.output(addApplyCurves(b, addFramesToFloat(b, frames), curves, downscale, exposure), 'uint8', ['N', 'H', 'W', 3], ENHANCED_OUTPUT);
+  const x = addFramesToFloat(b, frames);
+  b.output(addToneIo(b, x, addDownscale(b, x, downscale), curves, { ...tone, downscale }), 'uint8', ['N', 'H', 'W', 3], ENHANCED_OUTPUT);
   return b.toBytes({ doc: `PIE curve application, curves at 1/${downscale}` });
 }
 
@@ -34,8 +38,11 @@ export interface CurveApplierOptions {
   readonly threads?: number;
   /** Idle ORT threads spin-wait (default true); the live pipeline turns it off (session.ts). */
   readonly spin?: boolean;
-  /** Target mean brightness, as the Enhancer's (graph.ts); unset = none. */
-  readonly exposure?: number;
+  /** As the Enhancer's (tone.ts): 'auto' by default. */
+  readonly exposure?: ExposureSetting;
+  readonly form?: CurveForm;
+  readonly noiseAwareGain?: boolean;
+  readonly saturation?: number;
 }
 
 export class CurveApplier {
@@ -53,7 +60,7 @@ export class CurveApplier {
     const downscale = o.downscale ?? 1;
     let graph: Uint8Array;
     try {
-      graph = buildCurveApplierGraph(downscale, o.exposure);
+      graph = buildCurveApplierGraph(downscale, { form: o.form ?? 'value', exposure: o.exposure ?? 'auto', ...(o.noiseAwareGain !== undefined ? { noiseAwareGain: o.noiseAwareGain } : {}), ...(o.saturation !== undefined ? { saturation: o.saturation } : {}) });
     } catch (e) {
       throw new PieError('usage', e instanceof Error ? e.message : String(e), 'use --scale 1, 1/2, 1/4, 1/8 … (1/k with an integer k)');
     }
@@ -66,10 +73,15 @@ export class CurveApplier {
   }
 
   /** Applies `curves` (one [24,h,w] block per frame, in order) to same-sized frames in one run. */
-  async apply(frames: readonly RgbImage[], curves: CurveMaps): Promise<RgbImage[]> {
+  async apply(frames: readonly RgbImage[], curves: CurveMaps, tones?: readonly FrameTone[]): Promise<readonly RgbImage[]> {
+    return (await this.applyWithTone(frames, curves, tones)).frames;
+  }
+
+  /** apply(), with each frame's tone results (the exposure to carry, the input's chroma and luma). */
+  async applyWithTone(frames: readonly RgbImage[], curves: CurveMaps, tones?: readonly FrameTone[]): Promise<EnhancedBatch> {
     if (this.closed) throw new Error('CurveApplier is closed');
     const first = frames[0];
-    if (!first) return [];
+    if (!first) return { frames: [], tone: [] };
     const { width, height } = first;
     const k = this.downscale;
     const [n, c, h, w] = curves.dims;
@@ -81,8 +93,9 @@ export class CurveApplier {
     const out = await this.session.run({
       [FRAMES_INPUT]: new ort.Tensor('uint8', input, [frames.length, height, width, 3]),
       [CURVES_INPUT]: new ort.Tensor('float32', curves.data, [n, c, h, w]),
+      ...toneFeeds(n, tones),
     });
-    return unpackFrames(out[ENHANCED_OUTPUT]!.data as Uint8Array, frames.length, width, height);
+    return { frames: unpackFrames(out[ENHANCED_OUTPUT]!.data as Uint8Array, frames.length, width, height), tone: toneResults(out, n) };
   }
 
   async close(): Promise<void> {

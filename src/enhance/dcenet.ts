@@ -3,7 +3,7 @@
 // 8 iterations × RGB curve maps. The curve: y ← y + r·(y² − y), i.e. y + r·y·(y − 1).
 // Pure graph building: these functions add nodes to a GraphBuilder and import no IO.
 import type { GraphBuilder } from '../onnx/builder.js';
-import type { HostTensor } from '../onnx/tensor.js';
+import { f32, type HostTensor } from '../onnx/tensor.js';
 
 export const ITERATIONS = 8;
 export const CURVE_CHANNELS = 3 * ITERATIONS;
@@ -88,4 +88,36 @@ export function addCurveIterations(b: GraphBuilder, x: string, curves: string): 
     ys.push(y);
   }
   return ys;
+}
+
+/** Below this V the colour-preserving ratio V'/V is taken at V = EPS_V (the curve's slope at 0 is at most 2⁸). */
+export const EPS_V = 1e-4;
+
+/** V = max(R,G,B) of float NCHW `x`, [N,1,H,W]. */
+export function addValue(b: GraphBuilder, x: string): string {
+  return b.op('ReduceMax', [x, b.ints([1])], { keepdims: 1 });
+}
+
+/**
+ * Per iteration, the mean of its three curve maps: [N,24,h,w] → [N,8,h,w] (a constant 1×1
+ * convolution). The colour-preserving form applies one curve to V, so it needs one map per
+ * iteration; averaging at low resolution also means a third of the full-resolution work.
+ */
+export function addValueMaps(b: GraphBuilder, curves: string): string {
+  const w = new Float32Array(ITERATIONS * CURVE_CHANNELS);
+  for (let i = 0; i < ITERATIONS; i++) for (let c = 0; c < 3; c++) w[i * CURVE_CHANNELS + 3 * i + c] = 1 / 3;
+  return b.op('Conv', [curves, b.constant(f32([ITERATIONS, CURVE_CHANNELS, 1, 1], w), 'value_maps')]);
+}
+
+/**
+ * The colour-preserving curve application on same-sized maps (the trainer's forward pass, and
+ * the enhancer at scale 1): V ← V + r·V(V−1) eight times with r the mean of each iteration's
+ * three maps, then RGB·V'/V. Grey stays grey, hue and saturation are kept, nothing leaves [0,1].
+ */
+export function addValueCurveIterations(b: GraphBuilder, x: string, curves: string): string {
+  const v0 = addValue(b, x);
+  const maps = b.node('Split', [addValueMaps(b, curves)], { axis: 1, num_outputs: ITERATIONS }, { outputs: ITERATIONS });
+  const one = b.scalar(1);
+  const v = maps.reduce((y, r) => b.add(y, b.mul(r, b.mul(y, b.sub(y, one)))), v0);
+  return b.mul(x, b.div(v, b.op('Max', [v0, b.scalar(EPS_V)])));
 }

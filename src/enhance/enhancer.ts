@@ -7,6 +7,8 @@ import { packFrames, unpackFrames, type PackedFrames } from './frame-batch.js';
 import { CURVE_CHANNELS, type DceNetWeights } from './dcenet.js';
 import { buildEnhancerGraph, CURVES_OUTPUT, ENHANCED_OUTPUT, FRAMES_INPUT } from './graph.js';
 import { loadDceNetModel } from './model-file.js';
+import type { CurveForm, ExposureSetting } from './tone.js';
+import { toneFeeds, toneResults, type FrameTone, type ToneResult } from './tone-feeds.js';
 import { describeSession, openSession, ort, type Fallback, type Provider, type ProviderChoice } from './session.js';
 
 /** The model shipped in models/ (resolves from src/ and from dist/ alike). */
@@ -27,8 +29,14 @@ export interface EnhancerOptions {
   readonly memoryBudgetMiB?: number;
   /** Curve strength (graph.ts): 0 = off, 1 = as trained. Default 1. */
   readonly strength?: number;
-  /** Target mean output brightness in (0, 1) (graph.ts); unset = the model's own exposure. */
-  readonly exposure?: number;
+  /** 'auto' (default): scene-adaptive; a number in (0,1): a fixed target mean luma; 'model': as trained (tone.ts). */
+  readonly exposure?: ExposureSetting;
+  /** 'value' (default): colour-preserving curves; 'rgb': PIE's per-channel form (tone.ts). */
+  readonly form?: CurveForm;
+  /** Limit the gain where the local signal is within the noise (tone.ts). Default true. */
+  readonly noiseAwareGain?: boolean;
+  /** Chroma gain exponent of the value form, 0–1 (tone.ts DEFAULT_SATURATION). */
+  readonly saturation?: number;
 }
 
 export const DEFAULT_MEMORY_BUDGET_MIB = 2048;
@@ -52,6 +60,8 @@ export interface EnhancedBatch {
   /** One image per input frame, views into one output buffer. */
   readonly frames: readonly RgbImage[];
   readonly curves?: CurveMaps;
+  /** Per frame: the exposure used, the input's chroma and luma (tone-feeds.ts). */
+  readonly tone: readonly ToneResult[];
 }
 
 export class Enhancer {
@@ -66,7 +76,22 @@ export class Enhancer {
     readonly modelPath: string,
     readonly curvesOutput: boolean | 'only',
     readonly memoryBudgetMiB: number,
+    readonly tone: { readonly form: CurveForm; readonly exposure: ExposureSetting },
   ) {}
+
+  /**
+   * Refuses a frame that alone needs more than the memory budget (a 16000² image asked for ~18 GB
+   * before this): `what` names it in the message (the file, for the CLI).
+   */
+  checkFits(width: number, height: number, what: string): void {
+    const need = bytesPerFrame(width, height, this.downscale);
+    const budget = this.memoryBudgetMiB * 2 ** 20;
+    if (need <= budget) return;
+    const shrink = Math.sqrt(budget / need);
+    throw new PieError('input', `${what}: ${width}x${height} needs about ${(need / 2 ** 30).toFixed(1)} GiB to enhance with curves at 1/${this.downscale}, ` +
+      `over the ${this.memoryBudgetMiB} MiB memory budget`,
+      `downscale it to at most ${Math.floor(width * shrink)}x${Math.floor(height * shrink)} first, or estimate curves at a coarser scale (e.g. --scale 1/${this.downscale * 4})`);
+  }
 
   /** How many frames of this size one run may take within the memory budget (at least 1). */
   framesPerRun(width: number, height: number): number {
@@ -79,29 +104,37 @@ export class Enhancer {
     const downscale = o.downscale ?? 1;
     let graph: Uint8Array;
     try {
-      graph = buildEnhancerGraph(weights, { downscale, curvesOutput: o.curvesOutput ?? false, strength: o.strength ?? 1, ...(o.exposure !== undefined ? { exposure: o.exposure } : {}) });
+      graph = buildEnhancerGraph(weights, {
+        downscale, curvesOutput: o.curvesOutput ?? false, strength: o.strength ?? 1, exposure: o.exposure ?? 'auto', form: o.form ?? 'value',
+        ...(o.noiseAwareGain !== undefined ? { noiseAwareGain: o.noiseAwareGain } : {}), ...(o.saturation !== undefined ? { saturation: o.saturation } : {}),
+      });
     } catch (e) {
       throw new PieError('usage', e instanceof Error ? e.message : String(e), 'use --scale 1, 1/2, 1/4, 1/8 … (1/k with an integer k) --strength from 0 to 4 and --exposure between 0 and 1 (e.g. 0.45)');
     }
     const s = await openSession(graph, o.provider ?? 'cpu', { ...(o.threads !== undefined ? { threads: o.threads } : {}), ...(o.spin !== undefined ? { spin: o.spin } : {}) });
-    return new Enhancer(s.session, s.provider, s.fallbacks, s.threads, downscale, modelPath, o.curvesOutput ?? false, o.memoryBudgetMiB ?? DEFAULT_MEMORY_BUDGET_MIB);
+    return new Enhancer(s.session, s.provider, s.fallbacks, s.threads, downscale, modelPath, o.curvesOutput ?? false, o.memoryBudgetMiB ?? DEFAULT_MEMORY_BUDGET_MIB, { form: o.form ?? 'value', exposure: o.exposure ?? 'auto' });
   }
 
   describe(): string {
-    return `${describeSession(this)}; curves at 1/${this.downscale}; model ${this.modelPath}`;
+    const e = this.tone.exposure;
+    return `${describeSession(this)}; curves at 1/${this.downscale}; ${this.tone.form === 'value' ? 'colour-preserving' : 'per-channel'} curves; exposure ${e === 'auto' ? 'auto (scene-adaptive)' : e === 'model' ? "the model's own" : e}; model ${this.modelPath}`;
   }
 
-  /** Enhances same-sized frames: one run, or several when the batch would exceed the memory budget. */
-  async enhance(frames: readonly RgbImage[]): Promise<EnhancedBatch> {
+  /**
+   * Enhances same-sized frames: one run, or several when the batch would exceed the memory budget.
+   * `tones` (one per frame) carries each frame's camera state: its IR flag and exposure (tone-feeds.ts).
+   */
+  async enhance(frames: readonly RgbImage[], tones?: readonly FrameTone[]): Promise<EnhancedBatch> {
     if (this.closed) throw new Error('Enhancer is closed');
-    if (frames.length === 0) return { frames: [] };
+    if (frames.length === 0) return { frames: [], tone: [] };
     if (this.curvesOutput === 'only') throw new Error("this Enhancer was opened with curvesOutput: 'only': use estimateCurves");
     const packed = packFrames(frames); // validates one size before any work
+    this.checkFits(packed.width, packed.height, 'a frame');
     const per = this.framesPerRun(packed.width, packed.height);
-    if (frames.length <= per) return this.run(packed);
+    if (frames.length <= per) return this.run(packed, tones);
     const parts: EnhancedBatch[] = [];
-    for (let i = 0; i < frames.length; i += per) parts.push(await this.run(packFrames(frames.slice(i, i + per))));
-    return { frames: parts.flatMap((p) => p.frames), ...(this.curvesOutput ? { curves: concatCurves(parts.map((p) => p.curves!)) } : {}) };
+    for (let i = 0; i < frames.length; i += per) parts.push(await this.run(packFrames(frames.slice(i, i + per)), tones?.slice(i, i + per)));
+    return { frames: parts.flatMap((p) => p.frames), tone: parts.flatMap((p) => p.tone), ...(this.curvesOutput ? { curves: concatCurves(parts.map((p) => p.curves!)) } : {}) };
   }
 
   /**
@@ -120,14 +153,15 @@ export class Enhancer {
     return { data: c.data as Float32Array, dims: [d[0]!, CURVE_CHANNELS, d[2]!, d[3]!] };
   }
 
-  private async run(p: PackedFrames): Promise<EnhancedBatch> {
-    const feeds = { [FRAMES_INPUT]: new ort.Tensor('uint8', p.data, [p.count, p.height, p.width, 3]) };
+  private async run(p: PackedFrames, tones: readonly FrameTone[] | undefined): Promise<EnhancedBatch> {
+    const feeds = { [FRAMES_INPUT]: new ort.Tensor('uint8', p.data, [p.count, p.height, p.width, 3]), ...toneFeeds(p.count, tones) };
     const out = await this.session.run(feeds);
     const result = unpackFrames(out[ENHANCED_OUTPUT]!.data as Uint8Array, p.count, p.width, p.height);
+    const tone = toneResults(out, p.count);
     const c = out[CURVES_OUTPUT];
-    if (!c) return { frames: result };
+    if (!c) return { frames: result, tone };
     const d = c.dims;
-    return { frames: result, curves: { data: c.data as Float32Array, dims: [d[0]!, CURVE_CHANNELS, d[2]!, d[3]!] } };
+    return { frames: result, tone, curves: { data: c.data as Float32Array, dims: [d[0]!, CURVE_CHANNELS, d[2]!, d[3]!] } };
   }
 
   async close(): Promise<void> {

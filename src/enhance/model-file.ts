@@ -1,6 +1,7 @@
 // The model file format: a plain DCE-Net ONNX model (float NCHW input in [0,1] → enhanced image
 // and curve maps) whose initializers carry the official checkpoint's parameter names. Any ONNX
 // tool can run it as is; pie-stream reads its weights and builds the pipeline graph around them.
+import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import { GraphBuilder } from '../onnx/builder.js';
 import { inspectModel, type ModelSummary } from '../onnx/inspect.js';
@@ -56,18 +57,44 @@ export interface LoadedModel {
   readonly metadata: Readonly<Record<string, string>>;
 }
 
-export async function loadDceNetModel(path: string): Promise<LoadedModel> {
-  let bytes: Uint8Array;
+/** The largest model file read: DCE-Net is ~320 KB; a bigger file is not one, and is never read whole into memory. */
+export const MAX_MODEL_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Reads a model file: a regular file only (a FIFO or device would block a reader thread for ever;
+ * opened non-blocking, so even opening one returns at once), its size checked before reading.
+ * `shown` names it in messages (the path as the user wrote it, not the server's absolute one).
+ */
+export async function readModelBytes(file: string, shown: string = file): Promise<Uint8Array> {
+  const fix = 'check the model path (a .onnx file); a configured model is enhance.model or a camera\'s model';
+  let handle: fs.FileHandle;
   try {
-    bytes = await fs.readFile(path);
+    handle = await fs.open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   } catch (e) {
-    throw new PieError('model', `cannot read model ${path}: ${messageOf(e)}`, 'check the --model path (a .onnx file)', { cause: e });
+    throw new PieError('model', `cannot read model ${shown}: ${messageOf(e).replace(file, shown)}`, fix, { cause: e });
   }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) throw new PieError('model', `model ${shown} is not a regular file`, 'name a .onnx file, not a FIFO, device or folder');
+    if (st.size > MAX_MODEL_BYTES) {
+      throw new PieError('model', `model ${shown} is ${st.size} bytes, over the ${MAX_MODEL_BYTES}-byte limit: not a DCE-Net model`, 'name a DCE-Net model written by `pie-stream train`/`adapt`');
+    }
+    // Read by the stat's size, bounded: a file that grows meanwhile is cut at the limit, not followed.
+    const buf = new Uint8Array(st.size);
+    const { bytesRead } = await handle.read(buf, 0, st.size, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function loadDceNetModel(path: string, shown: string = path): Promise<LoadedModel> {
+  const bytes = await readModelBytes(path, shown);
   let summary: ModelSummary;
   try {
     summary = inspectModel(bytes);
   } catch (e) {
-    throw new PieError('model', `${path} is not an ONNX model (${messageOf(e)})`, 'pass a .onnx file written by pie-stream', { cause: e });
+    throw new PieError('model', `${shown} is not an ONNX model (${messageOf(e)})`, 'pass a .onnx file written by pie-stream', { cause: e });
   }
-  return { path, weights: weightsFromSummary(summary, path), metadata: summary.metadata };
+  return { path, weights: weightsFromSummary(summary, shown), metadata: summary.metadata };
 }

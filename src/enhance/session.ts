@@ -1,14 +1,21 @@
 // The one file that loads onnxruntime-node. Sessions are opened on an ordered list of execution
 // providers; each one that fails is recorded with its reason, so a run can say where it runs and why.
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { PieError, messageOf } from '../errors.js';
+
+// ORT's own logger printed every failed provider probe as an [E:onnxruntime…] block on stderr; the
+// failures are reported here, one short line per provider, so only fatal native lines remain.
+// Applied once, when ORT initialises (the first session).
+ort.env.logLevel = 'fatal';
 
 export type Provider = 'cpu' | 'webgpu' | 'cuda';
 export type ProviderChoice = Provider | 'auto';
 export const PROVIDER_CHOICES: readonly ProviderChoice[] = ['auto', 'cpu', 'webgpu', 'cuda'];
 
-/** Best first. CUDA only works where its libraries were installed (ONNXRUNTIME_NODE_INSTALL=cuda12). */
+/** Best first. CUDA only works where its libraries were installed (README: Execution providers). */
 const AUTO_ORDER: readonly Provider[] = ['cuda', 'webgpu', 'cpu'];
 
 export interface Fallback { readonly provider: Provider; readonly reason: string }
@@ -43,10 +50,36 @@ function firstLine(s: string): string {
   return pick.replace(/^\/\S+:\d+\s+/, '').slice(0, 240);
 }
 
+/** Why a provider could not open, in words for people (the viewer shows it): no C++ signatures. */
+export function providerReason(provider: Provider, message: string): string {
+  if (provider === 'cuda' && /load (shared )?library|providers_shared|providers_cuda|cannot open shared object/i.test(message)) {
+    return 'CUDA provider libraries not installed (see README: Execution providers)';
+  }
+  if (provider === 'webgpu' && /adapter/i.test(message)) return 'no GPU adapter found';
+  // Drop C++ frames such as "onnxruntime::webgpu::X::Initialize(…)::<lambda()>".
+  return firstLine(message).replace(/\S*::\S*(\([^)]*\))?(::<lambda\(\)>)?\s*/g, '').trim().slice(0, 160) || 'failed to start';
+}
+
+/**
+ * A WebGPU probe on a machine without a display let libwayland print "XDG_RUNTIME_DIR is invalid"
+ * twice: give the probe a private runtime folder when the environment has none.
+ */
+function quietProbeEnvironment(): void {
+  if (process.env.XDG_RUNTIME_DIR) return;
+  const dir = path.join(os.tmpdir(), `pie-xdg-${process.getuid?.() ?? 'user'}`);
+  try {
+    fs.mkdirSync(dir, { mode: 0o700, recursive: true });
+    process.env.XDG_RUNTIME_DIR = dir;
+  } catch {
+    // Only a warning on stderr is at stake.
+  }
+}
+
 export async function openSession(model: Uint8Array, choice: ProviderChoice, opts: SessionOptions = {}): Promise<OpenedSession> {
   const threads = opts.threads ?? os.availableParallelism();
   const fallbacks: Fallback[] = [];
   for (const provider of providerOrder(choice)) {
+    if (provider === 'webgpu') quietProbeEnvironment();
     try {
       const session = await ort.InferenceSession.create(model, {
         executionProviders: [provider],
@@ -57,7 +90,7 @@ export async function openSession(model: Uint8Array, choice: ProviderChoice, opt
       });
       return { session, provider, fallbacks, threads };
     } catch (e) {
-      fallbacks.push({ provider, reason: firstLine(messageOf(e)) });
+      fallbacks.push({ provider, reason: providerReason(provider, messageOf(e)) });
     }
   }
   const tried = fallbacks.map((f) => `${f.provider}: ${f.reason}`).join('; ');
@@ -68,7 +101,7 @@ export async function openSession(model: Uint8Array, choice: ProviderChoice, opt
     `no execution provider could open the model (${tried})`,
     cpuFailed
       ? 'the model itself is rejected by ONNX Runtime; regenerate it with pie-stream'
-      : `use --ep auto or --ep cpu; ${choice === 'cuda' ? 'for CUDA reinstall with ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci where the internet is reachable' : 'WebGPU needs a GPU with Vulkan drivers'}`,
+      : `use --ep auto or --ep cpu; ${choice === 'cuda' ? 'for CUDA run ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js where the internet is reachable' : 'WebGPU needs a GPU with Vulkan drivers'}`,
   );
 }
 

@@ -9,7 +9,8 @@ import { rgbBytes } from '../image/types.js';
 import { decodeToRawArgs, encodeFromRawArgs } from '../ingest/ffmpeg-args.js';
 import { FfmpegProcess, lastLine } from '../ingest/ffmpeg-process.js';
 import { rawFrames } from '../ingest/frame-splitter.js';
-import { probeMedia, type MediaInfo } from '../ingest/probe.js';
+import { checkDecodedFrames, probeMedia, type MediaInfo } from '../ingest/probe.js';
+import { CameraTone, type MonoMode } from './camera-tone.js';
 import type { Denoiser } from '../denoise/denoiser.js';
 import type { Enhancer } from './enhancer.js';
 
@@ -28,6 +29,8 @@ export interface VideoProgress { readonly done: number; readonly total: number }
 
 export interface EnhanceVideoOptions {
   readonly batch?: number;
+  /** Monochrome (IR) mode: detected along the clip with hysteresis ('auto', the default), or forced. */
+  readonly mono?: MonoMode;
   /** Denoises each frame before the enhancer, the clip's frames in order as one camera (state carried). */
   readonly denoiser?: Denoiser;
   readonly onProgress?: (p: VideoProgress) => void;
@@ -68,10 +71,14 @@ export async function enhanceVideo(enhancer: Enhancer, input: string, output: st
   let done = 0;
   try {
     let batch: RgbImage[] = [];
+    // A clip is one camera: its exposure is smoothed and its IR mode tracked as the live pipeline does.
+    const tone = new CameraTone(o.mono ?? 'auto');
     const flush = async (): Promise<void> => {
       if (batch.length === 0) return;
       const clean = o.denoiser ? await o.denoiser.denoise(batch.map((image) => ({ camera: input, image }))) : batch;
-      const out = await enhancer.enhance(clean);
+      const t = tone.next();
+      const out = await enhancer.enhance(clean, clean.map(() => t));
+      for (const r of out.tone) tone.observe(r);
       for (const f of out.frames) await write(f);
       done += batch.length;
       batch = [];
@@ -89,6 +96,7 @@ export async function enhanceVideo(enhancer: Enhancer, input: string, output: st
       throw new PieError('input', `${input}: ffmpeg could not decode it after ${done} frames: ${lastLine(dec.stderrTail)}`,
         'check the file plays (ffplay/ffprobe) and is not truncated');
     }
+    checkDecodedFrames(input, done, info.frames, dec.stderrTail);
     if (enc.code !== 0) {
       throw new PieError('ffmpeg-failed', `encoding ${output} failed: ${lastLine(enc.stderrTail)}`, 'check the output path and free disk space');
     }

@@ -4,33 +4,41 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { CameraTone } from '../enhance/camera-tone.js';
 import { Enhancer } from '../enhance/enhancer.js';
+import { MAX_STRENGTH } from '../enhance/graph.js';
 import { PieError } from '../errors.js';
 import { readImage, writeImage } from '../image/io.js';
 import type { RgbImage } from '../image/types.js';
 import { runCommand } from '../ingest/ffmpeg-process.js';
+import type { CurveForm, ExposureSetting } from '../enhance/tone.js';
 import { clahe, gammaToMean } from './baselines.js';
+import { openOnnxImageModel } from './onnx-stage.js';
 
 export interface EvalStage {
   readonly name: string;
   /** What it is, for the report: the model file and its options, the baseline's definition. */
   readonly description: string;
   run(img: RgbImage): Promise<RgbImage>;
+  /** A runner for one clip (one camera): carries state from frame to frame. Default: run. */
+  sequence?(): (img: RgbImage) => Promise<RgbImage>;
   close(): Promise<void>;
 }
 
 export interface ModelDefaults {
   readonly downscale: number;
-  readonly exposure?: number;
+  readonly exposure?: ExposureSetting;
   readonly threads?: number;
 }
 
 export const BUILTIN_STAGES = ['identity', 'gamma', 'clahe'] as const;
 
-const USAGE_FIX = 'write --enhancer identity, gamma, clahe, a model (models/pie-base.onnx, optionally name=file.onnx,exposure=0.45,scale=1/4), or cmd:"tool {in} {out}"';
+const USAGE_FIX = 'write --enhancer identity, gamma, clahe, a model (models/pie-base.onnx, optionally name=file.onnx,exposure=auto|model|0.45,color=value|rgb,nag=on|off,sat=0–1,scale=1/4), a published model as it is (name=file.onnx,raw), or cmd:"tool {in} {out}"';
 
 /**
- * "identity" | "gamma" | "clahe" | "[name=]file.onnx[,exposure=x][,scale=1/k][,strength=s]" |
+ * "identity" | "gamma" | "clahe" |
+ * "[name=]file.onnx[,exposure=auto|model|x][,color=value|rgb][,nag=on|off][,scale=1/k][,strength=s]" |
+ * "[name=]file.onnx,raw" (any image-to-image model, as exported: the peers) |
  * "[name=]cmd:<shell command with {in} and {out}>".
  */
 export async function openStage(spec: string, d: ModelDefaults): Promise<EvalStage> {
@@ -45,22 +53,39 @@ export async function openStage(spec: string, d: ModelDefaults): Promise<EvalSta
   const [file, ...opts] = body.split(',');
   if (!file!.endsWith('.onnx')) throw new PieError('usage', `--enhancer ${spec}: not a built-in, an .onnx model or a cmd:`, USAGE_FIX);
   if (!fs.existsSync(file!)) throw new PieError('usage', `--enhancer ${spec}: ${file} does not exist`, USAGE_FIX);
-  let downscale = d.downscale, exposure = d.exposure, strength = 1;
+  if (opts.length === 1 && opts[0] === 'raw') {
+    const m = await openOnnxImageModel(file!, d.threads);
+    return { name: name ?? path.basename(file!, '.onnx'), description: `${file} as exported (input → enhanced, frame by frame)`, run: (x) => m.run(x), close: () => m.close() };
+  }
+  let downscale = d.downscale, exposure: ExposureSetting = d.exposure ?? 'auto', strength = 1, form: CurveForm = 'value', noiseAwareGain = true, saturation: number | undefined;
   for (const o of opts) {
     const [k, v] = o.split('=') as [string, string | undefined];
     const x = Number(v);
-    if (k === 'exposure' && x > 0 && x < 1) exposure = x;
-    else if (k === 'exposure' && v === 'none') exposure = undefined;
-    else if (k === 'strength' && x >= 0 && x <= 4) strength = x;
+    if (k === 'exposure' && (v === 'auto' || v === 'model')) exposure = v;
+    else if (k === 'exposure' && x > 0 && x < 1) exposure = x;
+    else if (k === 'color' && (v === 'value' || v === 'rgb')) form = v;
+    else if (k === 'nag' && (v === 'on' || v === 'off')) noiseAwareGain = v === 'on';
+    else if (k === 'sat' && x >= 0 && x <= 1) saturation = x;
+    else if (k === 'strength' && x >= 0 && x <= MAX_STRENGTH) strength = x;
     else if (k === 'scale' && v && /^1(\/\d+)?$/.test(v)) downscale = v === '1' ? 1 : Number(v.slice(2));
-    else throw new PieError('usage', `--enhancer ${spec}: option '${o}' is not exposure=0–1|none, strength=0–4 or scale=1/k`, USAGE_FIX);
+    else throw new PieError('usage', `--enhancer ${spec}: option '${o}' is not exposure=auto|model|0–1, color=value|rgb, nag=on|off, sat=0–1, strength=0–${MAX_STRENGTH}, scale=1/k or raw`, USAGE_FIX);
   }
-  const e = await Enhancer.open({ modelPath: file!, downscale, strength, ...(exposure !== undefined ? { exposure } : {}), ...(d.threads ? { threads: d.threads } : {}) });
-  const what = [`${file}`, `curves at 1/${downscale}`, ...(strength !== 1 ? [`strength ${strength}`] : []), exposure !== undefined ? `exposure ${exposure}` : "the model's own exposure"];
+  const e = await Enhancer.open({ modelPath: file!, downscale, strength, exposure, form, noiseAwareGain, ...(saturation !== undefined ? { saturation } : {}), ...(d.threads ? { threads: d.threads } : {}) });
+  const what = [`${file}`, `curves at 1/${downscale}`, ...(strength !== 1 ? [`strength ${strength}`] : []),
+    form === 'value' ? 'colour-preserving curves' : 'per-channel curves', `exposure ${exposure}`, noiseAwareGain ? 'noise-aware gain' : 'no gain limit', ...(saturation !== undefined ? [`saturation ${saturation}`] : [])];
+  // Each image is its own scene: no exposure state carried (a still).
   return {
-    name: name ?? path.basename(file!, '.onnx') + (exposure !== undefined ? `@${exposure}` : ''),
+    name: name ?? path.basename(file!, '.onnx') + (exposure !== 'auto' ? `@${exposure}` : ''),
     description: what.join(', '),
     run: async (x) => (await e.enhance([x])).frames[0]!,
+    sequence: () => {
+      const tone = new CameraTone('auto');
+      return async (x) => {
+        const r = await e.enhance([x], [tone.next()]);
+        tone.observe(r.tone[0]!);
+        return r.frames[0]!;
+      };
+    },
     close: () => e.close(),
   };
 }

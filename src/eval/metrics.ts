@@ -204,3 +204,37 @@ export function flicker(inputFrames: readonly RgbImage[], outputFrames: readonly
   const r = flickerReport(inputFrames, outputFrames);
   return { inputDiff: r.inputDiff, outputDiff: r.outputDiff, ratio: r.flicker };
 }
+
+/** sRGB byte → CIELAB (D65), the standard formulas; L* in [0,100]. */
+export function srgbToLab(r: number, g: number, b: number): [number, number, number] {
+  const lin = (v: number): number => { const c = v / 255; return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+  const R = lin(r), G = lin(g), B = lin(b);
+  const x = (0.4124564 * R + 0.3575761 * G + 0.1804375 * B) / 0.95047;
+  const y = 0.2126729 * R + 0.7151522 * G + 0.072175 * B;
+  const z = (0.0193339 * R + 0.119192 * G + 0.9503041 * B) / 1.08883;
+  const f = (t: number): number => (t > 216 / 24389 ? Math.cbrt(t) : (24389 / 27 * t + 16) / 116);
+  const fx = f(x), fy = f(y), fz = f(z);
+  return [116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)];
+}
+
+/** Which input pixels are neutral: chroma C*ab below NEUTRAL_CHROMA, and L* above NEUTRAL_MIN_L (not black). */
+export const NEUTRAL_CHROMA = 6;
+export const NEUTRAL_MIN_L = 3;
+
+/**
+ * Colour cast of an enhancer on neutral areas (walls, roads, skies): over the input's neutral
+ * pixels, the distance between the mean (a*, b*) of the output and that of the input, in CIELAB
+ * units (a just-noticeable difference is about 2). 0 when no pixel of the input is neutral.
+ */
+export function neutralCast(input: RgbImage, output: RgbImage): number {
+  checkPair(input, output, 'neutralCast');
+  let n = 0, ai = 0, bi = 0, ao = 0, bo = 0;
+  const x = input.data, y = output.data;
+  for (let j = 0; j < x.length; j += 3) {
+    const [L, a, b] = srgbToLab(x[j]!, x[j + 1]!, x[j + 2]!);
+    if (L < NEUTRAL_MIN_L || Math.hypot(a, b) >= NEUTRAL_CHROMA) continue;
+    const [, a2, b2] = srgbToLab(y[j]!, y[j + 1]!, y[j + 2]!);
+    n++; ai += a; bi += b; ao += a2; bo += b2;
+  }
+  return n ? Math.hypot((ao - ai) / n, (bo - bi) / n) : 0;
+}

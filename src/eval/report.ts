@@ -9,7 +9,7 @@ import type { RgbImage } from '../image/types.js';
 import { videoFrames } from '../ingest/video-frames.js';
 import { listImages } from '../train/data.js';
 import type { EvalStage } from './enhancers.js';
-import { clippedFraction, colorfulness, flicker, loe, meanBrightness, psnr, ssim } from './metrics.js';
+import { clippedFraction, colorfulness, flicker, loe, meanBrightness, neutralCast, psnr, ssim } from './metrics.js';
 import { darken, DEFAULT_READ_NOISE, exposureFor, FULL_WELLS } from './synthetic-night.js';
 
 export interface EvalOptions {
@@ -18,6 +18,8 @@ export interface EvalOptions {
   readonly real: readonly string[];
   /** Folders of normal-light photos to darken into synthetic night pairs. */
   readonly synthetic: readonly string[];
+  /** Folders of normal-light photos run as they are, scored against themselves ("do no harm"). */
+  readonly noharm?: readonly string[];
   readonly videos: readonly string[];
   readonly out: string;
   readonly seed: number;
@@ -38,6 +40,8 @@ export interface StageFigures {
   readonly clipped: number;
   readonly loe: number;
   readonly colorfulness: number;
+  /** Mean (a*, b*) drift of the input's neutral pixels, CIELAB (metrics.ts neutralCast). */
+  readonly cast: number;
   readonly psnr?: number;
   readonly ssim?: number;
   readonly flicker?: number;
@@ -46,7 +50,7 @@ export interface StageFigures {
 
 export interface DatasetReport {
   readonly name: string;
-  readonly kind: 'real' | 'synthetic' | 'video';
+  readonly kind: 'real' | 'synthetic' | 'noharm' | 'video';
   readonly source: string;
   readonly images: number;
   /** Input figures (the dark frames) for comparison; PSNR/SSIM of the dark input itself. */
@@ -74,7 +78,7 @@ class Means {
   }
   result(): StageFigures {
     const get = (k: string): number | undefined => (this.sums.has(k) ? this.sums.get(k)! / Math.max(this.n, 1) : undefined);
-    const base = { brightness: get('brightness') ?? 0, clipped: get('clipped') ?? 0, loe: get('loe') ?? 0, colorfulness: get('colorfulness') ?? 0, msPerImage: get('ms') ?? 0 };
+    const base = { brightness: get('brightness') ?? 0, clipped: get('clipped') ?? 0, loe: get('loe') ?? 0, colorfulness: get('colorfulness') ?? 0, cast: get('cast') ?? 0, msPerImage: get('ms') ?? 0 };
     const opt = (['psnr', 'ssim', 'flicker'] as const).flatMap((k) => (get(k) !== undefined ? [[k, get(k)!]] : []));
     return { ...base, ...Object.fromEntries(opt) };
   }
@@ -82,7 +86,8 @@ class Means {
 
 function figures(input: RgbImage, output: RgbImage, reference: RgbImage | undefined, ms: number): Record<string, number> {
   const f: Record<string, number> = {
-    brightness: meanBrightness(output), clipped: clippedFraction(output).highlights, loe: loe(input, output), colorfulness: colorfulness(output), ms,
+    brightness: meanBrightness(output), clipped: clippedFraction(output).highlights, loe: loe(input, output), colorfulness: colorfulness(output),
+    cast: neutralCast(input, output), ms,
   };
   if (reference) {
     // PSNR is capped at 100 dB so an identical pair cannot make a mean infinite.
@@ -130,7 +135,7 @@ async function evaluate(
   const rows = o.gridRows ?? 3;
   for (const [i, s] of samples.entries()) {
     input.add(figures(s.input, s.input, s.reference, 0));
-    const row = [centreCrop(s.input, CELL), ...(s.reference ? [centreCrop(s.reference, CELL)] : [])];
+    const row = [centreCrop(s.input, CELL), ...(s.reference && kind !== 'noharm' ? [centreCrop(s.reference, CELL)] : [])];
     for (const st of o.stages) {
       const t = performance.now();
       const out = await st.run(s.input);
@@ -141,7 +146,7 @@ async function evaluate(
     if (i < rows) gridRows.push(row);
   }
   const grid = path.join(o.out, `grid-${name}.png`);
-  await writeGrid(grid, [kind === 'synthetic' ? 'dark input' : 'input', ...(samples[0]?.reference ? ['reference'] : []), ...o.stages.map((s) => s.name)], gridRows);
+  await writeGrid(grid, [kind === 'synthetic' ? 'dark input' : 'input', ...(samples[0]?.reference && kind !== 'noharm' ? ['reference'] : []), ...o.stages.map((s) => s.name)], gridRows);
   return {
     name, kind, source, images: samples.length, input: input.result(),
     stages: Object.fromEntries([...per].map(([k, m]) => [k, m.result()])), grid: path.basename(grid),
@@ -165,9 +170,11 @@ export async function runEval(o: EvalOptions): Promise<EvalReport> {
   const wells = o.fullWells ?? FULL_WELLS;
   const realSets = await Promise.all(o.real.map(async (d) => ({ dir: d, images: await readFolder(d, o.limit) })));
   const synthSets = await Promise.all(o.synthetic.map(async (d) => ({ dir: d, images: await readFolder(d, o.limit) })));
+  const noharmSets = await Promise.all((o.noharm ?? []).map(async (d) => ({ dir: d, images: await readFolder(d, o.limit) })));
   const videos = await Promise.all(o.videos.map(async (v) => ({ file: v, frames: await readVideo(v, o.videoSeconds ?? 6, o.videoWidth ?? 640) })));
   const total = o.stages.length * (realSets.reduce((s, r) => s + r.images.length, 0)
-    + synthSets.reduce((s, r) => s + r.images.length, 0) * wells.length + videos.reduce((s, v) => s + v.frames.length, 0));
+    + synthSets.reduce((s, r) => s + r.images.length, 0) * wells.length + noharmSets.reduce((s, r) => s + r.images.length, 0)
+    + videos.reduce((s, v) => s + v.frames.length, 0));
   let done = 0;
   const tick = (note: string): void => { o.onProgress?.(++done, total, note); };
 
@@ -182,25 +189,32 @@ export async function runEval(o: EvalOptions): Promise<EvalReport> {
       datasets.push(await evaluate(`${path.basename(s.dir)}-night-fw${fw}`, 'synthetic', `${s.dir}, darkened (full well ${fw} e⁻, read noise ${DEFAULT_READ_NOISE} e⁻)`, samples, o, tick));
     }
   }
+  for (const r of noharmSets) {
+    const samples = r.images.map((img, i) => ({ input: img, reference: img, label: `#${i + 1}` }));
+    datasets.push(await evaluate(`${path.basename(r.dir)}-noharm`, 'noharm', `${r.dir}, normal-light photos scored against themselves`, samples, o, tick));
+  }
   for (const v of videos) {
     const outs = new Map<string, RgbImage[]>();
     const ms = new Map<string, number>();
     for (const st of o.stages) {
       const t = performance.now();
       const frames: RgbImage[] = [];
-      for (const f of v.frames) { frames.push(await st.run(f)); tick(`${path.basename(v.file)}: ${st.name}`); }
+      // A clip is one camera: stages that carry state across frames (exposure, IR mode) do so.
+      const run = st.sequence ? st.sequence() : (x: RgbImage) => st.run(x);
+      for (const f of v.frames) { frames.push(await run(f)); tick(`${path.basename(v.file)}: ${st.name}`); }
       ms.set(st.name, (performance.now() - t) / Math.max(v.frames.length, 1));
       outs.set(st.name, frames);
     }
+    const mid = Math.floor(v.frames.length / 2);
     const mean = (frames: readonly RgbImage[], f: (x: RgbImage) => number): number => frames.reduce((s, x) => s + f(x), 0) / Math.max(frames.length, 1);
     const fig = (frames: readonly RgbImage[], msPer: number): StageFigures => ({
       brightness: mean(frames, meanBrightness), clipped: mean(frames, (x) => clippedFraction(x).highlights),
       loe: frames.length ? loe(v.frames[0]!, frames[0]!) : 0, colorfulness: mean(frames, colorfulness),
+      cast: frames.length ? neutralCast(v.frames[mid]!, frames[mid]!) : 0,
       flicker: flicker(v.frames, frames).ratio, msPerImage: msPer,
     });
     const name = path.basename(v.file, path.extname(v.file));
     const grid = path.join(o.out, `grid-${name}.png`);
-    const mid = Math.floor(v.frames.length / 2);
     await writeGrid(grid, ['input', ...o.stages.map((s) => s.name)], [[v.frames[mid]!, ...o.stages.map((s) => outs.get(s.name)![mid]!)].map((f) => centreCrop(f, CELL))]);
     datasets.push({
       name, kind: 'video', source: `${v.file}, first ${o.videoSeconds ?? 6} s at ${v.frames[0]?.width}x${v.frames[0]?.height}`, images: v.frames.length,
@@ -219,14 +233,14 @@ const f2 = (x: number | undefined, d = 2): string => (x === undefined ? '–' : 
 export function reportMarkdown(r: EvalReport): string {
   const out: string[] = ['# pie-stream eval', '', `Seed ${r.seed}, ${r.date}.`, '', 'Enhancers:', ''];
   for (const s of r.stages) out.push(`- **${s.name}**: ${s.description}`);
-  out.push('', 'Brightness: mean of RGB in [0,1]. Clipped: fraction of pixels with a channel at 255. LOE: lightness order error against the input (0 = order kept; on a 50-px grid). Colorfulness: Hasler–Süsstrunk. Flicker: mean |frame difference| of the output over that of the input.', '');
+  out.push('', 'Brightness: mean of RGB in [0,1]. Clipped: fraction of pixels with a channel at 255. LOE: lightness order error against the input (0 = order kept; on a 50-px grid). Colorfulness: Hasler–Süsstrunk. Cast: over the input\'s neutral pixels (CIELAB chroma < 6, L* > 3), the distance of the output\'s mean (a*, b*) from the input\'s (about 2 is just noticeable; videos: the middle frame). Flicker: mean |frame difference| of the output over that of the input. Do-no-harm sets: PSNR/SSIM of the output against the (normal-light) input itself.', '');
   for (const d of r.datasets) {
     out.push(`## ${d.name} (${d.kind}, ${d.images} ${d.kind === 'video' ? 'frames' : 'images'})`, '', d.source, '');
-    const ref = d.kind === 'synthetic';
+    const ref = d.kind === 'synthetic' || d.kind === 'noharm';
     const vid = d.kind === 'video';
-    const cols = ['', 'brightness', 'clipped %', 'LOE', 'colorfulness', ...(ref ? ['PSNR dB', 'SSIM'] : []), ...(vid ? ['flicker'] : []), 'ms/image'];
+    const cols = ['', 'brightness', 'clipped %', 'LOE', 'colorfulness', 'cast', ...(ref ? ['PSNR dB', 'SSIM'] : []), ...(vid ? ['flicker'] : []), 'ms/image'];
     out.push(`| ${cols.join(' | ')} |`, `|${cols.map(() => '---').join('|')}|`);
-    const row = (name: string, f: StageFigures, isInput = false): string => `| ${[name, f2(f.brightness, 3), f2(100 * f.clipped), f2(f.loe, 1), f2(f.colorfulness, 1), ...(ref ? [f2(f.psnr), f2(f.ssim, 3)] : []), ...(vid ? [isInput ? '1' : f2(f.flicker)] : []), isInput ? '–' : f2(f.msPerImage, 0)].join(' | ')} |`;
+    const row = (name: string, f: StageFigures, isInput = false): string => `| ${[name, f2(f.brightness, 3), f2(100 * f.clipped), f2(f.loe, 1), f2(f.colorfulness, 1), isInput ? '–' : f2(f.cast, 2), ...(ref ? [f2(f.psnr), f2(f.ssim, 3)] : []), ...(vid ? [isInput ? '1' : f2(f.flicker)] : []), isInput ? '–' : f2(f.msPerImage, 0)].join(' | ')} |`;
     out.push(row(ref ? 'dark input' : 'input', d.input, true));
     for (const [name, f] of Object.entries(d.stages)) out.push(row(name, f));
     if (d.grid) out.push('', `![${d.name}](${d.grid})`);

@@ -23,9 +23,18 @@ export async function readImage(file: string): Promise<RgbImage> {
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
     return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
   } catch (e) {
+    if (/pixel limit/i.test(messageOf(e))) {
+      // Not a damaged file: libvips refuses to decode more than this many pixels.
+      const size = await imageSize(file).then((d) => `${d.width}x${d.height}, `, () => '');
+      throw new PieError('input', `${file}: the image is too large to decode (${size}over ${DECODE_PIXEL_LIMIT} pixels)`,
+        'downscale it first, e.g. ffmpeg -i big.png -vf scale=4096:-2 smaller.png', { cause: e });
+    }
     throw new PieError('input', `${file}: cannot decode as an image (${messageOf(e)})`, FIX, { cause: e });
   }
 }
+
+/** sharp's default limitInputPixels (0x3FFF²): larger images are refused before decoding. */
+const DECODE_PIXEL_LIMIT = 0x3fff * 0x3fff;
 
 async function readViaFfmpeg(file: string): Promise<RgbImage> {
   try {
@@ -72,12 +81,13 @@ export async function imageSize(file: string): Promise<{ width: number; height: 
     return { width: info.width, height: info.height };
   }
   try {
-    const m = await sharp(file).metadata();
+    // The header only: no pixel limit applies to reading it.
+    const m = await sharp(file, { limitInputPixels: false }).metadata();
     if (!m.width || !m.height) throw new Error('no size in header');
     // EXIF orientations 5–8 swap the axes once auto-oriented.
     return (m.orientation ?? 1) >= 5 ? { width: m.height, height: m.width } : { width: m.width, height: m.height };
   } catch (e) {
-    throw new PieError('input', `${file}: cannot read image header (${messageOf(e)})`, FIX, { cause: e });
+    throw new PieError('input', `${file}: cannot decode as an image (header: ${messageOf(e)})`, FIX, { cause: e });
   }
 }
 

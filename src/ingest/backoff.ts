@@ -1,9 +1,11 @@
-// Restart pacing for a camera that keeps failing, as go2rtc does it: 1 s five times, then 5 s,
-// 10 s, then 60 s for ever; back to the start once the source has streamed healthily for a while.
+// Restart pacing for a camera that keeps failing: go2rtc's start (1 s five times, then 5 s), then
+// 10 s for ever, as Frigate retries: a camera back after an outage of any length streams again
+// within 10 s (go2rtc's 60 s step cost up to a minute of lost video after a 30 s outage). Back to
+// the start once the source has streamed healthily for a while.
 // Pure: the caller passes the time, so it is tested without waiting.
 
-/** go2rtc's schedule in ms; the last delay repeats. */
-export const GO2RTC_DELAYS_MS: readonly number[] = [1000, 1000, 1000, 1000, 1000, 5000, 10_000, 60_000];
+/** The schedule in ms; the last delay repeats, and bounds the time from a camera's return to its frames. */
+export const RESTART_DELAYS_MS: readonly number[] = [1000, 1000, 1000, 1000, 1000, 5000, 10_000];
 /** Streaming this long without a failure forgives the earlier failures. */
 export const HEALTHY_RESET_MS = 30_000;
 
@@ -21,7 +23,7 @@ export class Backoff {
   private healthySince: number | undefined;
 
   constructor(o: BackoffOptions = {}) {
-    this.delays = o.delaysMs ?? GO2RTC_DELAYS_MS;
+    this.delays = o.delaysMs ?? RESTART_DELAYS_MS;
     this.resetAfterMs = o.resetAfterMs ?? HEALTHY_RESET_MS;
     if (this.delays.length === 0 || this.delays.some((d) => !(d >= 0) || !Number.isFinite(d))) {
       throw new RangeError(`backoff delays must be a non-empty list of finite ms ≥ 0, got [${this.delays.join(', ')}]`);

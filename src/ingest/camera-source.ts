@@ -15,12 +15,12 @@
 import { BehaviorSubject, Subject, type Observable } from 'rxjs';
 import { isPieError, messageOf, PieError, type ErrorKind } from '../errors.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
-import { decodeToRawArgs, type DecodeOptions } from './ffmpeg-args.js';
+import { decodeToRawArgs, inputScript, type DecodeOptions } from './ffmpeg-args.js';
 import type { ResolveOptions } from './ffmpeg-bin.js';
 import { FfmpegProcess, lastLine, type Exit } from './ffmpeg-process.js';
 import { rawFrames } from './frame-splitter.js';
 import type { Frame } from './frame.js';
-import { redact } from './redact.js';
+import { canonicalCredentials, redact, secretsOfUrl } from './redact.js';
 import { syntheticSceneGraph } from './synthetic.js';
 import { rgbBytes } from '../image/types.js';
 
@@ -42,7 +42,7 @@ export interface CameraSourceOptions {
   readonly stallTimeoutMs?: number;
   /** Watchdog: no first frame this long after ffmpeg started (connect + probe) → kill and restart. Default 20 s. */
   readonly firstFrameTimeoutMs?: number;
-  /** Restart pacing; tests scale it down. Default go2rtc's (1 s ×5, 5 s, 10 s, 60 s…). */
+  /** Restart pacing; tests scale it down. Default 1 s ×5, 5 s, then 10 s for ever (RESTART_DELAYS_MS). */
   readonly backoff?: BackoffOptions;
   /** Sliding window for fps in. Default 5 s. */
   readonly fpsWindowMs?: number;
@@ -73,8 +73,8 @@ export interface CameraStatus {
   readonly input: string;
   readonly state: CameraState;
   /**
-   * Frames per second read from ffmpeg over the sliding window; 0 unless online. The first window
-   * after a (re)connect includes the burst of frames ffmpeg buffered while probing the stream.
+   * Frames per second read from ffmpeg over the sliding window; 0 unless online. At most the
+   * processing fps: the burst of frames ffmpeg buffered while probing a (re)connect is not a rate.
    */
   readonly fpsIn: number;
   readonly framesTotal: number;
@@ -115,6 +115,8 @@ export class CameraSource {
 
   private readonly o: CameraSourceOptions;
   private readonly args: readonly string[];
+  /** The input script on ffmpeg's stdin (RTSP: the URL and its password stay off the command line). */
+  private readonly script: string | undefined;
   private readonly frameBytes: number;
   private readonly stallMs: number;
   private readonly firstFrameMs: number;
@@ -146,7 +148,9 @@ export class CameraSource {
     this.secrets = secretsOf(o.input);
     this.inputLabel = this.mask(describeInput(o.input));
     validate(o, this.inputLabel);
-    this.args = decodeToRawArgs(decodeOptions(o));
+    const decode = decodeOptions(o);
+    this.args = decodeToRawArgs(decode);
+    this.script = decode.inputOnStdin ? inputScript(decode) : undefined;
     this.frameBytes = rgbBytes(o.width, o.height);
     this.stallMs = o.stallTimeoutMs ?? DEFAULT_STALL_MS;
     this.firstFrameMs = o.firstFrameTimeoutMs ?? DEFAULT_FIRST_FRAME_MS;
@@ -215,7 +219,7 @@ export class CameraSource {
     const run: Run = { startedAt: now(), frames: 0, lastFrameAt: 0, stall: undefined, check: () => {} };
     let proc: FfmpegProcess;
     try {
-      proc = await FfmpegProcess.start(this.args, this.o.ffmpeg ?? {});
+      proc = await FfmpegProcess.start(this.args, { ...this.o.ffmpeg, stdinText: this.script });
     } catch (e) {
       if (!this.stopping) {
         this.failed(this.error(isPieError(e) ? e.kind : 'ffmpeg-missing', `ffmpeg could not start: ${messageOf(e).split('\n')[0]}`,
@@ -304,7 +308,9 @@ export class CameraSource {
   }
 
   private exitError(exit: Exit, run: Run): CameraError {
-    const why = exit.stderrTail ? lastLine(exit.stderrTail) : exit.code === 0 ? 'the stream ended' : '(no output)';
+    let why = exit.stderrTail ? lastLine(exit.stderrTail) : exit.code === 0 ? 'the stream ended' : '(no output)';
+    // ffmpeg names the input by where it read it; say which camera URL that was (masked).
+    if (this.script && this.o.input.kind === 'rtsp') why = why.replace(/^pipe:0(?=:)/, redact(this.o.input.url));
     const how = exit.code !== null ? `exit code ${exit.code}` : `signal ${exit.signal ?? '?'}`;
     const after = run.frames > 0 ? ` after ${run.frames} frames` : '';
     const kind: ErrorKind = this.o.input.kind === 'synthetic' ? 'ffmpeg-failed' : 'input';
@@ -336,8 +342,10 @@ export class CameraSource {
     const n = this.arrivals.length;
     const span = t - this.runFirstFrameAt;
     // A full window counts frames per window; a young run counts intervals since its first frame.
-    if (span >= this.fpsWindowMs) return (n * 1000) / this.fpsWindowMs;
-    return n >= 2 ? ((n - 1) * 1000) / span : 0;
+    const rate = span >= this.fpsWindowMs ? (n * 1000) / this.fpsWindowMs : n >= 2 ? ((n - 1) * 1000) / span : 0;
+    // ffmpeg's fps filter outputs at most o.fps over time: more is the probe backlog of a (re)connect
+    // arriving at once (39.8 read at 5 fps), not the camera's rate.
+    return Math.min(rate, this.o.fps);
   }
 
   private setState(s: CameraState): void {
@@ -369,20 +377,9 @@ function describeInput(i: CameraInput): string {
   }
 }
 
-/** The password of an RTSP URL, raw and decoded; short ones only through URL masking (see README). */
+/** The password of an RTSP URL, as written and decoded; short ones only through URL masking (see README). */
 function secretsOf(i: CameraInput): string[] {
-  if (i.kind !== 'rtsp') return [];
-  const m = /^[a-z][a-z0-9+.-]*:\/\/[^/@\s]*?:([^/@\s]*)@/i.exec(i.url);
-  const raw = m?.[1];
-  if (!raw) return [];
-  let decoded = raw;
-  try {
-    decoded = decodeURIComponent(raw);
-  } catch {
-    // Not valid percent-encoding: the raw form is the secret.
-  }
-  // Masking a 1–3 character string everywhere would garble messages; URLs are masked regardless.
-  return [...new Set([raw, decoded])].filter((s) => s.length >= 4);
+  return i.kind === 'rtsp' ? secretsOfUrl(i.url) : [];
 }
 
 function validate(o: CameraSourceOptions, label: string): void {
@@ -405,7 +402,7 @@ function decodeOptions(o: CameraSourceOptions): DecodeOptions {
     case 'rtsp':
       // A camera's stream is known H.264/H.265: half a second of probing is enough, and it cuts the
       // first frame from ~2.9 s to ~0.9 s and the burst of stale frames ffmpeg then hands over.
-      return { ...common, input: i.url, rtspTransport: i.transport ?? 'tcp', analyzeDurationUs: 500_000 };
+      return { ...common, input: canonicalCredentials(i.url), rtspTransport: i.transport ?? 'tcp', analyzeDurationUs: 500_000, inputOnStdin: true };
     case 'file':
       // -re paces a file like a camera; -stream_loop makes it endless.
       return { ...common, input: i.path, loop: true, realtime: true };

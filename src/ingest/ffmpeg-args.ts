@@ -14,6 +14,12 @@ export interface DecodeOptions {
   readonly rtspTransport?: 'tcp' | 'udp';
   /** How long ffmpeg probes the input before the first frame (µs); ffmpeg's default is 5 s. */
   readonly analyzeDurationUs?: number;
+  /**
+   * Hand the input to ffmpeg on stdin, in a one-entry ffconcat script (inputScript()), instead of on
+   * the command line: any local user can read a process's arguments (ps, /proc/<pid>/cmdline), and
+   * a camera URL carries its password. The RTSP options travel in the script too.
+   */
+  readonly inputOnStdin?: boolean;
   /** lavfi source graph instead of a file/URL. */
   readonly lavfi?: boolean;
   /** Extra filters appended after scaling (e.g. a denoiser). */
@@ -78,15 +84,30 @@ export function denoiseFilter(d: Denoise): string {
 
 const COMMON = ['-hide_banner', '-nostdin', '-loglevel', 'error'];
 
+/** What the script on stdin may open: itself, then network cameras. */
+const STDIN_PROTOCOLS = 'pipe,rtsp,rtsps,rtp,srtp,tcp,udp,tls,http,https,crypto';
+
+/** The ffconcat script that names the input when inputOnStdin is set: one file entry and its options. */
+export function inputScript(o: DecodeOptions): string {
+  if (/[\r\n]/.test(o.input)) throw new RangeError('an input URL must be one line');
+  const lines = ['ffconcat version 1.0', `file '${o.input.replace(/'/g, "'\\''")}'`];
+  if (o.rtspTransport) lines.push(`option rtsp_transport ${o.rtspTransport}`);
+  if (o.analyzeDurationUs !== undefined) lines.push(`option analyzeduration ${o.analyzeDurationUs}`);
+  return `${lines.join('\n')}\n`;
+}
+
 /** Decode anything ffmpeg reads to packed RGB24 frames on stdout. */
 export function decodeToRawArgs(o: DecodeOptions): string[] {
   const args = [...COMMON];
-  if (o.rtspTransport) args.push('-rtsp_transport', o.rtspTransport);
+  if (!o.inputOnStdin && o.rtspTransport) args.push('-rtsp_transport', o.rtspTransport);
   if (o.analyzeDurationUs !== undefined) args.push('-analyzeduration', String(o.analyzeDurationUs));
   if (o.loop) args.push('-stream_loop', '-1');
   if (o.realtime) args.push('-re');
   if (o.lavfi) args.push('-f', 'lavfi');
-  args.push('-i', o.input, '-map', '0:v:0', '-an', '-sn', '-dn');
+  // -nostdin stops ffmpeg's keyboard commands only; pipe:0 still reads the script.
+  if (o.inputOnStdin) args.push('-f', 'concat', '-safe', '0', '-protocol_whitelist', STDIN_PROTOCOLS, '-i', 'pipe:0');
+  else args.push('-i', o.input);
+  args.push('-map', '0:v:0', '-an', '-sn', '-dn');
   const vf: string[] = [];
   if (o.denoise) vf.push(denoiseFilter(o.denoise));
   if (o.fps !== undefined) vf.push(`fps=${o.fps}`);

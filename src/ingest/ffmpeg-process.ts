@@ -20,6 +20,8 @@ const STDERR_TAIL_BYTES = 8 * 1024;
 export interface SpawnOptions extends ResolveOptions {
   readonly tool?: Tool;
   readonly stdin?: boolean;
+  /** Written to stdin, which is then closed (an input script; never on the command line). */
+  readonly stdinText?: string;
   /** Grace period between SIGTERM and SIGKILL in close(). */
   readonly killAfterMs?: number;
 }
@@ -55,13 +57,15 @@ export class FfmpegProcess {
   /** Spawns and waits for the OS to start it: rejects with 'ffmpeg-missing' if it cannot start. */
   static async start(args: readonly string[], o: SpawnOptions = {}): Promise<FfmpegProcess> {
     const tool = resolveTool(o.tool ?? 'ffmpeg', o);
-    const child = spawn(tool.path, args, { stdio: [o.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    const child = spawn(tool.path, args, { stdio: [o.stdin || o.stdinText !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
       child.once('error', (e) => reject(new PieError('ffmpeg-missing', `${tool.path} could not start: ${e.message}`,
         'check the ffmpeg path is an executable binary (see PIE_FFMPEG)', { cause: e })));
     });
-    return new FfmpegProcess(child, o.killAfterMs ?? 2000);
+    const p = new FfmpegProcess(child, o.killAfterMs ?? 2000);
+    if (o.stdinText !== undefined) p.stdin?.end(o.stdinText);
+    return p;
   }
 
   get pid(): number | undefined { return this.child.pid; }

@@ -48,3 +48,15 @@ export async function probeMedia(file: string, o: SpawnOptions = {}): Promise<Me
   const frames = Number(v.nb_frames ?? 0) || Math.round(durationS * fpsValue);
   return { width: v.width, height: v.height, fps: fpsStr, fpsValue, frames, durationS, audioCodec: a?.codec_name, videoCodec: v.codec_name ?? '?' };
 }
+
+/**
+ * A decode that ended well short of what the probe announced is a truncated or damaged file, even
+ * when ffmpeg exits 0 (it does, after "partial file"). `expected` 0 = unknown: nothing to compare.
+ * A few frames of slack for rate conversion and edit lists.
+ */
+export function checkDecodedFrames(file: string, decoded: number, expected: number, stderrTail = ''): void {
+  if (expected <= 0 || decoded >= expected - Math.max(2, Math.ceil(expected * 0.02))) return;
+  const why = stderrTail.split('\n').map((l) => l.trim()).filter(Boolean).pop();
+  throw new PieError('input', `${file}: only ${decoded} of ${expected} frames could be decoded: the file is truncated or damaged${why ? ` (${why})` : ''}`,
+    'check the file plays to its end (ffprobe -count_frames FILE); re-copy or re-export it');
+}

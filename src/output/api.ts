@@ -5,6 +5,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { PieError } from '../errors.js';
+import { MAX_MODEL_BYTES } from '../enhance/model-file.js';
 import { faceSchema } from './events.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -78,6 +79,10 @@ export const cameraInfoSchema = z.strictObject({
   streams: z.strictObject({ websocket: z.array(variantSchema), hls: z.array(variantSchema) }),
   provider: providerSchema,
   model: modelInfoSchema,
+  /** The enhancer's picture mode for this camera: colour, or monochrome (IR, detected or configured). */
+  mode: z.enum(['colour', 'ir']),
+  /** The exposure target (mean output luma) used on its latest frame; null before the first or with exposure: model. */
+  exposure: z.number().nullable(),
 });
 export type CameraInfo = z.infer<typeof cameraInfoSchema>;
 
@@ -232,7 +237,9 @@ export function issuesOf(e: z.ZodError): Array<{ path: string; message: string }
  * resolved: the API is not a way to make the server open arbitrary files.
  */
 export async function resolveModelPath(requested: string, roots: readonly string[]): Promise<string> {
-  const fix = `put the model in one of: ${roots.join(', ')}`;
+  // Folders as the client may name them (relative to the working folder): the API does not disclose the server's absolute paths.
+  const shown = roots.map((r) => path.relative(process.cwd(), r) || '.');
+  const fix = `put the model in one of: ${shown.join(', ')}`;
   if (path.extname(requested).toLowerCase() !== '.onnx') {
     throw new ApiError(400, `${JSON.stringify(requested)} is not a .onnx file`, 'name a DCE-Net .onnx model, e.g. models/site.onnx');
   }
@@ -245,8 +252,14 @@ export async function resolveModelPath(requested: string, roots: readonly string
   try {
     real = await fs.realpath(abs);
   } catch {
-    throw new ApiError(404, `no model file ${JSON.stringify(requested)}`, `check the path; models are looked up from the working folder (${process.cwd()})`);
+    throw new ApiError(404, `no model file ${JSON.stringify(requested)}`, 'check the path; models are looked up from the working folder of pie-stream');
   }
   if (!inside(real)) throw new ApiError(403, `${JSON.stringify(requested)} leads outside the model folders (a link)`, fix);
+  // stat never opens the file, so a FIFO cannot block here.
+  const st = await fs.stat(real);
+  if (!st.isFile()) throw new ApiError(400, `${JSON.stringify(requested)} is not a regular file`, 'name a .onnx model file, not a FIFO, device or folder');
+  if (st.size > MAX_MODEL_BYTES) {
+    throw new ApiError(413, `${JSON.stringify(requested)} is ${st.size} bytes, over the ${MAX_MODEL_BYTES}-byte model limit`, 'name a DCE-Net model written by pie-stream train or adapt');
+  }
   return real;
 }

@@ -29,6 +29,33 @@ export interface ServerLimits {
   readonly maxUrlBytes: number;
   readonly maxHeaderBytes: number;
   readonly maxBodyBytes: number;
+  /** Open TCP connections in all, WebSockets included: kept below the descriptor limit so ffmpeg and files still open. */
+  readonly maxConnections: number;
+  /** A connection must send its first request's headers within this (ms), or it is closed. */
+  readonly firstRequestTimeoutMs: number;
+  /** Wrong tokens from one address allowed before each further try waits (then 250 ms, doubling to 30 s). */
+  readonly authFailuresFree: number;
+}
+
+/** Descriptors kept free of connections: ffmpeg's pipes (3 per process), HLS files, models, ONNX Runtime. */
+export const DESCRIPTOR_RESERVE = 128;
+const MAX_CONNECTIONS_CEILING = 4096;
+
+/** The soft limit on open files of this process (Linux /proc), else the usual default of 1024. */
+export function descriptorLimit(): number {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'));
+    if (m) return m[1] === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(m[1]);
+  } catch {
+    // Not Linux: assume the common default.
+  }
+  return 1024;
+}
+
+/** The global connection cap for a descriptor limit: a quarter (at least DESCRIPTOR_RESERVE) stays free. */
+export function connectionCap(limit: number = descriptorLimit()): number {
+  const reserve = Math.max(DESCRIPTOR_RESERVE, Math.ceil(limit / 4));
+  return Math.max(8, Math.min(MAX_CONNECTIONS_CEILING, limit - reserve));
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -37,7 +64,17 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxUrlBytes: 2048,
   maxHeaderBytes: 8192,
   maxBodyBytes: MAX_BODY_BYTES,
+  maxConnections: connectionCap(),
+  firstRequestTimeoutMs: 10_000,
+  authFailuresFree: 5,
 };
+
+/** How long a socket we answered with an error may linger for its peer to read it, before it is destroyed. */
+const CLOSE_GRACE_MS = 1000;
+const AUTH_DELAY_FIRST_MS = 250;
+const AUTH_DELAY_MAX_MS = 30_000;
+/** Addresses remembered for the token backoff; the oldest is forgotten beyond this. */
+const AUTH_TRACKED_MAX = 4096;
 
 export interface HttpServerOptions {
   readonly host: string;
@@ -84,6 +121,16 @@ const VIEWER_CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; wo
   "connect-src 'self'; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 const SECURITY_HEADERS = { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'x-frame-options': 'DENY' } as const;
 
+/**
+ * Ends a socket after an error answer and destroys it after a short grace, so a peer that never
+ * closes its side cannot hold the descriptor (FIN-WAIT-2) for ever.
+ */
+function closeSoon(socket: Duplex): void {
+  const t = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
+  t.unref();
+  socket.once('close', () => clearTimeout(t));
+}
+
 function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent) { res.destroy(); return; }
   const text = JSON.stringify(body);
@@ -91,13 +138,20 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown, heade
   res.end(text);
 }
 
-const sendError = (res: http.ServerResponse, status: number, body: ErrorBody, headers: Record<string, string> = {}): void => sendJson(res, status, body, headers);
+/** Error answers close the connection (the caller destroys it after a grace: see closeSoon). */
+const sendError = (res: http.ServerResponse, status: number, body: ErrorBody, headers: Record<string, string> = {}): void =>
+  sendJson(res, status, body, { connection: 'close', ...headers });
 
 /** A raw JSON error on a socket the HTTP parser will not answer on (bad request line, oversized headers, upgrades). */
 function rawError(socket: Duplex, status: number, reason: string, error: string): void {
   const body = JSON.stringify({ error });
-  if (socket.writable) socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-  else socket.destroy();
+  if (socket.writable) {
+    socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+      `x-content-type-options: nosniff\r\nconnection: close\r\n\r\n${body}`);
+    closeSoon(socket);
+  } else {
+    socket.destroy();
+  }
 }
 
 function cookieToken(req: http.IncomingMessage): string | undefined {
@@ -115,11 +169,19 @@ function sameSecret(given: string, token: string): boolean {
   return a.length === b.length && crypto.timingSafeEqual(a, b);
 }
 
-function tokenOk(req: http.IncomingMessage, url: URL, token: string | undefined): boolean {
-  if (!token) return true;
+/** ok: no token needed or one matched; missing: none was sent (not a guess); wrong: a guess. */
+function tokenCheck(req: http.IncomingMessage, url: URL, token: string | undefined): 'ok' | 'missing' | 'wrong' {
+  if (!token) return 'ok';
   const auth = req.headers.authorization;
-  const candidates = [auth?.startsWith('Bearer ') ? auth.slice(7) : undefined, url.searchParams.get('token') ?? undefined, cookieToken(req)];
-  return candidates.some((c) => c !== undefined && sameSecret(c, token));
+  const candidates = [auth?.startsWith('Bearer ') ? auth.slice(7) : undefined, url.searchParams.get('token') ?? undefined, cookieToken(req)]
+    .filter((c) => c !== undefined);
+  if (candidates.length === 0) return 'missing';
+  return candidates.some((c) => sameSecret(c, token)) ? 'ok' : 'wrong';
+}
+
+/** For the cluster's proxy endpoints (cluster/http.ts): the same constant-time check, without this server's backoff. */
+export function tokenOk(req: http.IncomingMessage, url: URL, token: string | undefined): boolean {
+  return tokenCheck(req, url, token) === 'ok';
 }
 
 /** "127.0.0.1:8080" → "127.0.0.1", "[::1]:8080" → "::1". */
@@ -157,8 +219,15 @@ export class PieHttpServer {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 1024 });
   private readonly wsPerAddress = new Map<string, number>();
   private readonly connPerAddress = new Map<string, number>();
-  /** Sockets accepted over the per-address bound: their first request gets a 429 and the socket closes. */
-  private readonly overLimit = new WeakSet<Socket>();
+  /** Sockets answered with a refusal at accept: whatever they send next is ignored. */
+  private readonly refused = new WeakSet<Socket>();
+  /** Sockets that have not sent a complete request yet, with the timer that closes them. */
+  private readonly awaitingFirst = new WeakMap<Socket, NodeJS.Timeout>();
+  /** Wrong-token tries per address, and until when the next try waits (oldest address first). */
+  private readonly authFailures = new Map<string, { count: number; until: number }>();
+  private open = 0;
+  /** Refused sockets still lingering for their peer to read the answer; beyond a bound they are cut at once. */
+  private lingering = 0;
   private closed = false;
 
   private constructor(private readonly server: http.Server, readonly url: string, private readonly o: HttpServerOptions,
@@ -172,7 +241,8 @@ export class PieHttpServer {
     }
     const limits: ServerLimits = { ...DEFAULT_LIMITS, ...o.limits };
     const assets = loadViewerAssets();
-    const server = http.createServer({ maxHeaderSize: limits.maxHeaderBytes });
+    // requireHostHeader off: a request without Host gets our JSON 400 instead of Node's bare one.
+    const server = http.createServer({ maxHeaderSize: limits.maxHeaderBytes, requireHostHeader: false, connectionsCheckingInterval: 1000 });
     server.requestTimeout = 30_000;
     server.headersTimeout = 10_000;
     await new Promise<void>((resolve, reject) => {
@@ -191,6 +261,10 @@ export class PieHttpServer {
     server.on('connection', (socket) => s.onConnection(socket));
     server.on('request', (req, res) => { s.onRequest(req, res).catch((e: unknown) => s.fail(res, e)); });
     server.on('upgrade', (req, socket, head) => s.onUpgrade(req, socket, head));
+    server.on('connect', (req, socket) => {
+      s.firstRequestSeen(req.socket);
+      rawError(socket, 405, 'Method Not Allowed', 'CONNECT is not supported: this is not a proxy');
+    });
     server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
       // Node's default answer is a bare status line; say what was wrong, in JSON like every other refusal.
       if (err.code === 'HPE_HEADER_OVERFLOW') rawError(socket, 431, 'Request Header Fields Too Large', `request headers over ${limits.maxHeaderBytes} bytes`);
@@ -200,15 +274,81 @@ export class PieHttpServer {
     return s;
   }
 
+  /** Open connections (refused ones lingering for their answer not counted). */
+  get connections(): number { return this.open; }
+
+  /**
+   * Bounds at accept, before any request: the global cap (descriptors stay free for ffmpeg), the
+   * per-address cap, and a deadline for the first request, so idle sockets cannot pile up.
+   */
   private onConnection(socket: Socket): void {
     const who = socket.remoteAddress ?? '?';
     const n = this.connPerAddress.get(who) ?? 0;
-    if (n >= this.limits.maxConnectionsPerAddress) { this.overLimit.add(socket); return; }
+    if (this.open >= this.limits.maxConnections) {
+      this.refuse(socket, 503, 'Service Unavailable', `the server holds its maximum of ${this.limits.maxConnections} connections; try again later`);
+      return;
+    }
+    if (n >= this.limits.maxConnectionsPerAddress) {
+      this.refuse(socket, 429, 'Too Many Requests', `too many connections from ${who} (at most ${this.limits.maxConnectionsPerAddress}); close idle connections`);
+      return;
+    }
+    this.open++;
     this.connPerAddress.set(who, n + 1);
+    const timer = setTimeout(() => socket.destroy(), this.limits.firstRequestTimeoutMs);
+    timer.unref();
+    this.awaitingFirst.set(socket, timer);
     socket.once('close', () => {
+      clearTimeout(timer);
+      this.open--;
       const left = (this.connPerAddress.get(who) ?? 1) - 1;
       if (left <= 0) this.connPerAddress.delete(who); else this.connPerAddress.set(who, left);
     });
+  }
+
+  private refuse(socket: Socket, status: number, reason: string, error: string): void {
+    this.refused.add(socket);
+    // A flood of refusals must not hold descriptors either: past a bound, cut without an answer.
+    if (this.lingering >= 64) { socket.destroy(); return; }
+    this.lingering++;
+    socket.once('close', () => { this.lingering--; });
+    socket.on('error', () => {});
+    rawError(socket, status, reason, error);
+  }
+
+  firstRequestSeen(socket: Socket | Duplex): void {
+    const t = this.awaitingFirst.get(socket as Socket);
+    if (t) { clearTimeout(t); this.awaitingFirst.delete(socket as Socket); }
+  }
+
+  /** ms this address must still wait before its token is checked again (0: check now). */
+  private authWait(who: string): number {
+    const f = this.authFailures.get(who);
+    return f ? Math.max(0, f.until - Date.now()) : 0;
+  }
+
+  /** Counts a wrong token; past the free ones, each further try waits twice as long (constant-time compare kept). */
+  private authFailed(who: string): void {
+    const count = (this.authFailures.get(who)?.count ?? 0) + 1;
+    const over = count - this.limits.authFailuresFree;
+    const wait = over > 0 ? Math.min(AUTH_DELAY_MAX_MS, AUTH_DELAY_FIRST_MS * 2 ** (over - 1)) : 0;
+    this.authFailures.delete(who); // re-inserted last: the map's order is oldest first
+    this.authFailures.set(who, { count, until: Date.now() + wait });
+    if (this.authFailures.size > AUTH_TRACKED_MAX) this.authFailures.delete(this.authFailures.keys().next().value!);
+  }
+
+  /** The token gate for requests and upgrades: the backoff first, then the comparison. */
+  private authorize(req: http.IncomingMessage, url: URL): { ok: true } | { ok: false; status: 401 | 429; error: string; retryAfterS?: number } {
+    if (!this.o.token) return { ok: true };
+    const who = req.socket.remoteAddress ?? '?';
+    const wait = this.authWait(who);
+    if (wait > 0) {
+      const s = Math.ceil(wait / 1000);
+      return { ok: false, status: 429, error: `too many wrong tokens from ${who}: try again in ${s} s`, retryAfterS: s };
+    }
+    const r = tokenCheck(req, url, this.o.token);
+    if (r === 'ok') { this.authFailures.delete(who); return { ok: true }; }
+    if (r === 'wrong') this.authFailed(who);
+    return { ok: false, status: 401, error: 'a token is required: send Authorization: Bearer <token>, or ?token=, or open /?token=<token> in a browser' };
   }
 
   private route(pathname: string): Route {
@@ -242,8 +382,12 @@ export class PieHttpServer {
   }
 
   private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    if (this.overLimit.has(req.socket)) {
-      sendError(res, 429, { error: `too many connections from ${req.socket.remoteAddress} (at most ${this.limits.maxConnectionsPerAddress})`, fix: 'close idle connections' }, { connection: 'close' });
+    if (this.refused.has(req.socket)) { drain(req); return; }
+    this.firstRequestSeen(req.socket);
+    // Every error answer closes the connection: a client in error gets no kept-alive socket to hold.
+    res.once('finish', () => { if (res.statusCode >= 400) closeSoon(req.socket); });
+    if (!req.headers.host && req.httpVersion !== '1.0') {
+      sendError(res, 400, { error: 'the request has no Host header (HTTP/1.1 requires one)', fix: 'send Host: 127.0.0.1:<port>' });
       return;
     }
     const rawUrl = req.url ?? '/';
@@ -270,15 +414,16 @@ export class PieHttpServer {
       sendError(res, 403, { error: `requests must be addressed to this machine (Host: ${hostnameOf(req.headers.host) || 'none'})`, fix: 'open http://127.0.0.1:<port>/, or set server.token to serve other hosts' });
       return;
     }
-    if (!tokenOk(req, url, this.o.token)) {
-      const wantsPage = route.kind === 'viewer' && url.pathname === '/' && (req.headers.accept ?? '').includes('text/html');
+    const auth = this.authorize(req, url);
+    if (!auth.ok) {
+      const wantsPage = auth.status === 401 && route.kind === 'viewer' && url.pathname === '/' && (req.headers.accept ?? '').includes('text/html');
       if (wantsPage) {
         res.writeHead(401, { ...SECURITY_HEADERS, 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store',
           'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'" });
         res.end(LOGIN_PAGE);
         return;
       }
-      sendError(res, 401, { error: 'a token is required: send Authorization: Bearer <token>, or ?token=, or open /?token=<token> in a browser' });
+      sendError(res, auth.status, { error: auth.error }, auth.retryAfterS ? { 'retry-after': String(auth.retryAfterS) } : {});
       return;
     }
     switch (route.kind) {
@@ -287,7 +432,7 @@ export class PieHttpServer {
       case 'stats': return sendJson(res, 200, this.o.stats());
       case 'metrics': {
         const m = await this.o.metrics();
-        res.writeHead(200, { 'content-type': m.contentType, 'content-length': Buffer.byteLength(m.body), 'cache-control': 'no-store' });
+        res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': m.contentType, 'content-length': Buffer.byteLength(m.body), 'cache-control': 'no-store' });
         res.end(m.body);
         return;
       }
@@ -387,7 +532,7 @@ export class PieHttpServer {
 
   /** Anything a handler threw: API errors keep their status, PieErrors map by kind, the rest is a 500 with credentials masked. */
   private fail(res: http.ServerResponse, e: unknown): void {
-    if (e instanceof ApiError) { sendError(res, e.status, e.body(), e.status === 413 ? { connection: 'close' } : {}); return; }
+    if (e instanceof ApiError) { sendError(res, e.status, e.body()); return; }
     if (isPieError(e)) {
       sendError(res, statusOfPieError(e), { error: redact(e.message.split('\n  fix: ')[0]!), ...(e.fix ? { fix: e.fix } : {}) });
       return;
@@ -397,7 +542,10 @@ export class PieHttpServer {
 
   private onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     const refuse = (status: number, reason: string, error: string): void => rawError(socket, status, reason, error);
-    if (this.overLimit.has(req.socket)) { refuse(429, 'Too Many Requests', 'too many connections from this address'); return; }
+    if (this.refused.has(req.socket)) { socket.destroy(); return; }
+    this.firstRequestSeen(req.socket);
+    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') { this.plainAnswer(req, socket); return; }
+    if (!req.headers.host) { refuse(400, 'Bad Request', 'the request has no Host header'); return; }
     const rawUrl = req.url ?? '/';
     if (Buffer.byteLength(rawUrl) > this.limits.maxUrlBytes) { refuse(414, 'URI Too Long', 'request URL too long'); return; }
     let url: URL;
@@ -415,7 +563,8 @@ export class PieHttpServer {
       if (originHost !== req.headers.host) { refuse(403, 'Forbidden', `origin ${origin} is not this server`); return; }
     }
     if (!this.hostAllowed(req)) { refuse(403, 'Forbidden', 'requests must be addressed to this machine'); return; }
-    if (!tokenOk(req, url, this.o.token)) { refuse(401, 'Unauthorized', 'a token is required'); return; }
+    const auth = this.authorize(req, url);
+    if (!auth.ok) { refuse(auth.status, auth.status === 429 ? 'Too Many Requests' : 'Unauthorized', auth.error); return; }
     const m = /^\/ws\/(?:([^/]+)\/)?([^/]+)$/.exec(url.pathname);
     const camera = m?.[1] === undefined ? undefined : segment(m[1]);
     const what = m?.[2];
@@ -436,6 +585,23 @@ export class PieHttpServer {
       if (events) this.events.attach(ws, camera ?? null);
       else if (!this.o.attach(camera!, what!, ws)) ws.close(1011, 'stream gone');
     });
+  }
+
+  /**
+   * An Upgrade other than WebSocket (curl --http2 asks for h2c) is ignored, as RFC 9110 allows: the
+   * request is answered over HTTP/1.1. Only bodiless methods: the parser has let go of the body.
+   */
+  private plainAnswer(req: http.IncomingMessage, socket: Duplex): void {
+    const method = req.method ?? 'GET';
+    if (method !== 'GET' && method !== 'HEAD') {
+      rawError(socket, 400, 'Bad Request', `Upgrade: ${req.headers.upgrade} is not supported with ${method}; send the request without an Upgrade header`);
+      return;
+    }
+    const res = new http.ServerResponse(req);
+    res.assignSocket(socket as Socket);
+    res.shouldKeepAlive = false;
+    res.once('finish', () => { res.detachSocket(socket as Socket); socket.end(); closeSoon(socket); });
+    this.onRequest(req, res).catch((e: unknown) => this.fail(res, e));
   }
 
   async close(): Promise<void> {

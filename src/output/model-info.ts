@@ -10,7 +10,7 @@ import type { ModelInfo } from './api.js';
  * describes it. `shown` is the path as the user wrote it; `file` the one to read.
  */
 export async function readModelInfo(file: string, shown: string = file): Promise<ModelInfo> {
-  const m = await loadDceNetModel(file);
+  const m = await loadDceNetModel(file, shown);
   const meta = m.metadata;
   const stated = meta.date ?? meta.created;
   const parsed = stated !== undefined && !Number.isNaN(Date.parse(stated)) ? new Date(stated).toISOString() : undefined;

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { loadDceNetModel } from '../enhance/model-file.js';
 import { PieError } from '../errors.js';
 import { Enhancer } from '../enhance/enhancer.js';
-import { clippedFraction, colorfulness, loe, meanBrightness } from '../eval/metrics.js';
+import { clippedFraction, colorfulness, loe, meanBrightness, neutralCast } from '../eval/metrics.js';
+import type { CurveForm } from '../enhance/tone.js';
 import { isImagePath, readImage, writeImage } from '../image/io.js';
 import { isVideoPath } from '../enhance/video-file.js';
 import { concatMap, lastValueFrom, take, takeUntil, timer } from 'rxjs';
@@ -50,6 +51,8 @@ export interface AdaptOptions {
   readonly features?: FeatureNetSpec;
   readonly segment: Segmenter;
   readonly threads?: number;
+  /** How the camera's curves will be applied (tone.ts; default 'value'): the picture checks run that way. */
+  readonly form?: CurveForm;
   readonly onStep?: (r: StepReport) => void;
   readonly log?: (s: string) => void;
 }
@@ -143,25 +146,45 @@ export function splitHoldout<T>(items: readonly T[], fraction: number): { train:
   return { train, holdout };
 }
 
-interface PictureFigures { brightness: number; clipped: number; loe: number; colorfulness: number }
+export interface PictureFigures { readonly brightness: number; readonly clipped: number; readonly loe: number; readonly colorfulness: number; readonly cast: number }
 
-async function pictureFigures(models: readonly string[], files: readonly string[]): Promise<PictureFigures[]> {
+async function pictureFigures(models: readonly string[], files: readonly string[], form: CurveForm): Promise<PictureFigures[]> {
   const images = await Promise.all(files.map((f) => readImage(f)));
   const out: PictureFigures[] = [];
   for (const m of models) {
-    const e = await Enhancer.open({ modelPath: m, downscale: 1 });
-    const sum = { brightness: 0, clipped: 0, loe: 0, colorfulness: 0 };
+    const e = await Enhancer.open({ modelPath: m, downscale: 1, form });
+    const sum = { brightness: 0, clipped: 0, loe: 0, colorfulness: 0, cast: 0 };
     for (const img of images) {
       const y = (await e.enhance([img])).frames[0]!;
       sum.brightness += meanBrightness(y) / images.length;
       sum.clipped += clippedFraction(y).highlights / images.length;
       sum.loe += loe(img, y) / images.length;
       sum.colorfulness += colorfulness(y) / images.length;
+      sum.cast += neutralCast(img, y) / images.length;
     }
     await e.close();
     out.push(sum);
   }
   return out;
+}
+
+/**
+ * How much worse than the base a candidate's picture may be on the held-out frames and still be
+ * accepted: neutral colour cast (CIELAB, ~2 is just noticeable), clipped fraction (0.5 points),
+ * lightness order error (25 % and 5 more). A lower training loss alone once accepted a model whose
+ * LOE went from 13.5 to 206.
+ */
+export const ADAPT_TOLERANCE = { cast: 1, clipped: 0.005, loeRatio: 1.25, loeAbs: 5 } as const;
+
+/** The acceptance rule: a lower held-out loss and no picture regression beyond ADAPT_TOLERANCE; the reasons when not. */
+export function acceptance(base: { loss: number; picture: PictureFigures }, cand: { loss: number; picture: PictureFigures }): { accepted: boolean; reasons: string[] } {
+  const t = ADAPT_TOLERANCE, b = base.picture, c = cand.picture;
+  const reasons: string[] = [];
+  if (!(cand.loss < base.loss)) reasons.push(`the held-out loss rose from ${fmt(base.loss)} to ${fmt(cand.loss)}`);
+  if (c.cast > b.cast + t.cast) reasons.push(`neutral colour cast ${c.cast.toFixed(2)} > ${b.cast.toFixed(2)} + ${t.cast}`);
+  if (c.clipped > b.clipped + t.clipped) reasons.push(`clipped ${(100 * c.clipped).toFixed(2)} % > ${(100 * b.clipped).toFixed(2)} + ${100 * t.clipped} points`);
+  if (c.loe > b.loe * t.loeRatio + t.loeAbs) reasons.push(`LOE ${c.loe.toFixed(1)} > ${b.loe.toFixed(1)} × ${t.loeRatio} + ${t.loeAbs}`);
+  return { accepted: reasons.length === 0, reasons };
 }
 
 const fmt = (x: number): string => (Math.abs(x) >= 0.01 || x === 0 ? x.toFixed(4) : x.toExponential(2));
@@ -200,7 +223,7 @@ export async function adapt(o: AdaptOptions): Promise<AdaptResult> {
       inputs: link(trainFiles, 'train'), ...(positives.length ? { positives: link(positives, 'positives') } : {}),
       out: path.join(framesDir, 'adapted.onnx'), steps: o.steps, crop, batch: o.batch, lr: o.lr, seed: o.seed, weights: o.weights,
       ...(o.exposureLevel !== undefined ? { exposureLevel: o.exposureLevel } : {}), ...(o.features ? { features: o.features } : {}),
-      segment: o.segment, init: o.base, checkpointEvery: o.steps, ...(o.threads ? { threads: o.threads } : {}),
+      segment: o.segment, init: o.base, checkpointEvery: o.steps, apply: o.form ?? 'value', ...(o.threads ? { threads: o.threads } : {}),
       ...(o.onStep ? { onStep: o.onStep } : {}), log,
     });
     fs.copyFileSync(result.out, candidate);
@@ -211,11 +234,11 @@ export async function adapt(o: AdaptOptions): Promise<AdaptResult> {
     const [lb, la] = await validationLoss([base.weights, adapted.weights], {
       inputs: holdout, positives, crop, batch: o.batch, batches, seed: o.seed + 1, weights: o.weights,
       ...(o.exposureLevel !== undefined ? { exposureLevel: o.exposureLevel } : {}), ...(o.features ? { features: o.features } : {}),
-      segment: o.segment, ...(o.threads ? { threads: o.threads } : {}),
+      segment: o.segment, apply: o.form ?? 'value', ...(o.threads ? { threads: o.threads } : {}),
     }) as [Losses, Losses];
-    const accepted = la.total < lb.total;
-    // The label-free picture figures on the same held-out frames, for people (the decision is the loss).
-    const figures = await pictureFigures([o.base, candidate], holdout);
+    // The label-free picture figures on the same held-out frames, as the camera will run the model.
+    const figures = await pictureFigures([o.base, candidate], holdout, o.form ?? 'value');
+    const { accepted, reasons } = acceptance({ loss: lb.total, picture: figures[0]! }, { loss: la.total, picture: figures[1]! });
     const target = path.join(o.outDir, `${o.camera}.onnx`);
     if (accepted) fs.renameSync(candidate, target);
     const card = path.join(o.outDir, `${o.camera}.md`);
@@ -223,8 +246,8 @@ export async function adapt(o: AdaptOptions): Promise<AdaptResult> {
     const lines = [
       `# ${o.camera}: adapted PIE model`, '',
       accepted
-        ? `**Accepted**: \`${path.basename(target)}\` — the held-out loss fell from ${fmt(lb.total)} (base) to ${fmt(la.total)}.`
-        : `**Rejected**: the held-out loss rose from ${fmt(lb.total)} (base) to ${fmt(la.total)}; the camera keeps ${fs.existsSync(target) ? `its current \`${path.basename(target)}\`` : 'the base model'}, and the new model is left at \`${path.basename(candidate)}\` for inspection.`,
+        ? `**Accepted**: \`${path.basename(target)}\` — the held-out loss fell from ${fmt(lb.total)} (base) to ${fmt(la.total)}, and colour cast, clipping and LOE stayed within tolerance (cast +${ADAPT_TOLERANCE.cast}, clipped +${100 * ADAPT_TOLERANCE.clipped} points, LOE ×${ADAPT_TOLERANCE.loeRatio} +${ADAPT_TOLERANCE.loeAbs}).`
+        : `**Rejected**: ${reasons.join('; ')}; the camera keeps ${fs.existsSync(target) ? `its current \`${path.basename(target)}\`` : 'the base model'}, and the new model is left at \`${path.basename(candidate)}\` for inspection.`,
       '', `- Base: \`${o.base}\``,
       `- Night footage: ${o.night.map((s) => `\`${s}\``).join(', ')} → ${night.length} frames (${o.sampleFps} fps from videos, at most ${o.maxFrames} per source), every ${Math.max(2, Math.round(1 / o.holdout))}th held out: ${trainFiles.length} train, ${holdout.length} held out`,
       `- Positives: ${positivesFrom === 'day' ? `daytime footage of the camera, ${o.day.map((s) => `\`${s}\``).join(', ')}` : `\`${o.positives ?? 'none'}\``} (${positives.length} images)`,
@@ -234,8 +257,8 @@ export async function adapt(o: AdaptOptions): Promise<AdaptResult> {
       `| base | ${fmt(lb.total)} | ${terms.map((n) => fmt(lb[n])).join(' | ')} |`,
       `| adapted | ${fmt(la.total)} | ${terms.map((n) => fmt(la[n])).join(' | ')} |`, '',
       `On the ${holdout.length} held-out frames (whole frames, curves at full resolution): mean brightness, highlight-clipped pixels, lightness order error against the input (0 = order kept), colorfulness.`, '',
-      '| | brightness | clipped % | LOE | colorfulness |', '|---|---|---|---|---|',
-      ...(['base', 'adapted'] as const).map((n, i) => `| ${n} | ${figures[i]!.brightness.toFixed(3)} | ${(100 * figures[i]!.clipped).toFixed(2)} | ${figures[i]!.loe.toFixed(1)} | ${figures[i]!.colorfulness.toFixed(1)} |`), '',
+      '| | brightness | clipped % | LOE | colorfulness | neutral cast |', '|---|---|---|---|---|---|',
+      ...(['base', 'adapted'] as const).map((n, i) => `| ${n} | ${figures[i]!.brightness.toFixed(3)} | ${(100 * figures[i]!.clipped).toFixed(2)} | ${figures[i]!.loe.toFixed(1)} | ${figures[i]!.colorfulness.toFixed(1)} | ${figures[i]!.cast.toFixed(2)} |`), '',
       'Switch a running pipeline to it without dropping its streams: `POST /api/cameras/<camera>/model` with `{"path": "models/cameras/<camera>.onnx"}` (README, HTTP API), or set `model:` on the camera in the config.', '',
     ];
     fs.writeFileSync(card, lines.join('\n'));

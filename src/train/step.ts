@@ -1,7 +1,8 @@
 // One PIE training step as one ONNX graph: DCE-Net forward on a batch of low-light crops, the six
 // weighted losses (with the frozen feature network copied in), reverse-mode gradients, gradient
 // clipping and Adam. Parameters and Adam moments go in and come out of the same session.run.
-import { addDceNet, DCE_LAYERS, ITERATIONS, LAYER_NAMES, biasName, weightName } from '../enhance/dcenet.js';
+import type { CurveForm } from '../enhance/tone.js';
+import { addDceNet, DCE_LAYERS, EPS_V, ITERATIONS, LAYER_NAMES, biasName, weightName } from '../enhance/dcenet.js';
 import { Tape } from './autodiff/tape.js';
 import type { Shape } from './autodiff/shape.js';
 import { applyFeatureNet, type FeatureNetSpec } from './features.js';
@@ -44,7 +45,14 @@ export interface StepConfig {
   readonly features?: FeatureNetSpec;
   /** Build the loss and gradients only (no optimiser): for gradient checks. */
   readonly lossOnly?: boolean;
+  /**
+   * How the curves are applied (enhance/tone.ts CurveForm): 'rgb' each channel through its own
+   * curve, as PIE's code does; 'value' one curve (the mean of the three maps) on V = max(R,G,B),
+   * RGB scaled by V'/V, as the enhancer runs by default. Default 'rgb'.
+   */
+  readonly apply?: CurveForm;
 }
+
 
 /** Graph I/O names. */
 export const IO = {
@@ -78,6 +86,16 @@ function curveIterations(t: Tape, x: string, curves: string): string {
   return r.reduce((y, ri) => t.add(y, t.mul(ri, t.mul(y, t.sub(y, one)))), x);
 }
 
+/** The colour-preserving twin (CurveApply 'value') of curveIterations. */
+function valueCurveIterations(t: Tape, x: string, curves: string): string {
+  const [r, g, b] = t.split(x, 1, [1, 1, 1]);
+  const v0 = t.maximum(t.maximum(r!, g!), b!);
+  const one = t.scalar(1);
+  const v = t.split(curves, 1, new Array(ITERATIONS).fill(3))
+    .reduce((y, ri) => t.add(y, t.mul(t.reduceMean(ri, [1], true), t.mul(y, t.sub(y, one)))), v0);
+  return t.mul(x, t.div(v, t.maximum(v0, t.scalar(EPS_V))));
+}
+
 export function buildTrainStep(c: StepConfig): TrainStepGraph {
   const t = new Tape('float32');
   const w = c.weights;
@@ -86,7 +104,7 @@ export function buildTrainStep(c: StepConfig): TrainStepGraph {
   const low = t.input(IO.low, img(c.batch));
 
   const curves = addDceNet(t, low, (n) => params.get(n)!);
-  const enhanced = curveIterations(t, low, curves);
+  const enhanced = c.apply === 'value' ? valueCurveIterations(t, low, curves) : curveIterations(t, low, curves);
 
   const terms: Partial<Record<LossName, string>> = {};
   if (w.tv) terms.tv = tvLoss(t, curves);

@@ -2,7 +2,7 @@
 // segment the current enhanced crops for the regional loss, run the one-graph training step,
 // log, checkpoint, and export the enhancer model. Deterministic for a seed.
 import fs from 'node:fs';
-import { addCurveIterations, addDceNet, DCE_LAYERS, LAYER_NAMES, type DceNetWeights, type LayerName } from '../enhance/dcenet.js';
+import { addCurveIterations, addDceNet, addValueCurveIterations, DCE_LAYERS, LAYER_NAMES, type DceNetWeights, type LayerName } from '../enhance/dcenet.js';
 import { dceNetModelBytes, loadDceNetModel } from '../enhance/model-file.js';
 import { describeSession, openSession, ort, type ProviderChoice } from '../enhance/session.js';
 import { PieError } from '../errors.js';
@@ -14,6 +14,7 @@ import { bocNegative, mulberry32, type Rng } from './boc.js';
 import { CropSampler, fromNchw, listImages, toNchw } from './data.js';
 import type { FeatureNetSpec } from './features.js';
 import { adamScalars, PIE_ADAM } from './optim.js';
+import type { CurveForm } from '../enhance/tone.js';
 import { buildTrainStep, DEFAULT_EXPOSURE_LEVEL, IO, LOSS_NAMES, PARAMS, type LossName, type LossWeights } from './step.js';
 
 /** Segments an image; labels 0..count−1, row-major. */
@@ -34,6 +35,8 @@ export interface TrainOptions {
   readonly exposureLevel?: number;
   readonly features?: FeatureNetSpec;
   readonly segment: Segmenter;
+  /** How the curves are applied in training (enhance/tone.ts CurveForm); default 'rgb'. */
+  readonly apply?: CurveForm;
   readonly init?: string;
   readonly resume?: boolean;
   readonly provider?: ProviderChoice;
@@ -84,12 +87,13 @@ export function weightsFromParams(ps: ParamSet): DceNetWeights {
 }
 
 /** Forward graph with the parameters as inputs: the enhanced crops the segmentation runs on. */
-function forwardGraph(): Uint8Array {
+function forwardGraph(apply: CurveForm = 'rgb'): Uint8Array {
   const b = new GraphBuilder('pie_forward');
   for (const p of PARAMS) b.input(IO.param(p.name), 'float32', p.shape);
   const x = b.input(IO.low, 'float32', ['N', 3, 'H', 'W']);
-  const ys = addCurveIterations(b, x, addDceNet(b, x, (n) => IO.param(n)));
-  b.output(ys[ys.length - 1]!, 'float32', undefined, IO.enhanced);
+  const curves = addDceNet(b, x, (n) => IO.param(n));
+  const y = apply === 'value' ? addValueCurveIterations(b, x, curves) : addCurveIterations(b, x, curves).at(-1)!;
+  b.output(y, 'float32', undefined, IO.enhanced);
   return b.toBytes();
 }
 
@@ -177,6 +181,7 @@ export interface ValidationOptions {
   readonly exposureLevel?: number;
   readonly features?: FeatureNetSpec;
   readonly segment: Segmenter;
+  readonly apply?: CurveForm;
   readonly threads?: number;
 }
 
@@ -189,11 +194,11 @@ export async function validationLoss(models: readonly DceNetWeights[], o: Valida
   const maxSegments = o.batch * o.crop * o.crop;
   const threads = o.threads !== undefined ? { threads: o.threads } : {};
   const graph = buildTrainStep({
-    batch: o.batch, crop: o.crop, positives: 2, negatives: 2, maxSegments, weights: o.weights, lossOnly: true,
+    batch: o.batch, crop: o.crop, positives: 2, negatives: 2, maxSegments, weights: o.weights, lossOnly: true, apply: o.apply ?? 'rgb',
     ...(o.exposureLevel !== undefined ? { exposureLevel: o.exposureLevel } : {}), ...(o.features ? { features: o.features } : {}),
   });
   const step = await openSession(graph.bytes, 'cpu', threads);
-  const fwd = await openSession(forwardGraph(), 'cpu', threads);
+  const fwd = await openSession(forwardGraph(o.apply), 'cpu', threads);
   try {
     const data = new StepData({
       inputs: new CropSampler(o.inputs, o.crop, 'validation'), positives: needPairs && o.positives ? new CropSampler(o.positives, o.crop, 'positives') : undefined,
@@ -226,12 +231,12 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const nPos = o.positivesPerStep ?? 2;
   const maxSegments = o.batch * o.crop * o.crop; // every pixel its own segment at worst
   const stepGraph = buildTrainStep({
-    batch: o.batch, crop: o.crop, positives: nPos, negatives: nPos, maxSegments, weights: o.weights,
+    batch: o.batch, crop: o.crop, positives: nPos, negatives: nPos, maxSegments, weights: o.weights, apply: o.apply ?? 'rgb',
     ...(o.exposureLevel !== undefined ? { exposureLevel: o.exposureLevel } : {}), ...(o.features ? { features: o.features } : {}),
   });
   const threads = o.threads !== undefined ? { threads: o.threads } : {};
   const step = await openSession(stepGraph.bytes, o.provider ?? 'cpu', threads);
-  const fwd = await openSession(forwardGraph(), step.provider, threads);
+  const fwd = await openSession(forwardGraph(o.apply), step.provider, threads);
   log(`${describeSession(step)}; ${lowFiles.length} inputs, ${posFiles.length} positives, crop ${o.crop}, batch ${o.batch}, features ${o.features?.name ?? 'none'}`);
 
   let start = 0;
@@ -296,8 +301,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const weights = weightsFromParams(ps);
   const tmp = `${o.out}.partial`;
   fs.writeFileSync(tmp, dceNetModelBytes(weights, {
+    // The model's own date: a file's modification time is only when it was copied or checked out.
+    date: new Date().toISOString(),
     name: 'pie', trained: `pie-stream train, ${o.steps} steps, crop ${crop}, batch ${o.batch}, lr ${o.lr}, seed ${o.seed}`,
     features: o.features?.name ?? 'none', weights: JSON.stringify(o.weights), exposure_level: String(o.exposureLevel ?? DEFAULT_EXPOSURE_LEVEL),
+    apply: o.apply ?? 'rgb',
   }));
   fs.renameSync(tmp, o.out);
   await Promise.all([step.session.release(), fwd.session.release()]);

@@ -92,17 +92,31 @@ describe('pie-stream enhance', () => {
     const r = await cli('enhance', dir, '-o', out, '-q');
     expect(r.code).toBe(1);
     expect(fs.existsSync(path.join(out, 'good.png'))).toBe(true);
-    expect(r.err).toMatch(/3 file\(s\) failed/);
+    expect(r.err).toMatch(/2 file\(s\) failed/);
     expect(r.err).toMatch(/corrupt\.jpg: cannot decode as an image/);
-    expect(r.err).toMatch(/notes\.txt: not an image/);
+    // Not media: skipped and counted, not a failure.
+    expect(r.err).toMatch(/skipped 1 file\(s\) that are not images or videos: notes\.txt/);
+    expect(r.err).not.toMatch(/notes\.txt: not an image/);
     expect(r.err).toMatch(/truncated\.mp4: /);
     expect(fs.readdirSync(out).sort()).toEqual(['good.png']);
   });
 
-  it('names a missing input', async () => {
+  it('names a missing input and the fix', async () => {
     const r = await cli('enhance', path.join(root, 'nope.png'), '-o', path.join(root, 'x'));
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/nope\.png: no such file or folder/);
+    expect(r.err).toMatch(/nope\.png: no such file or folder\n\s+fix: check the path/);
+  });
+
+  it('succeeds on a folder of images with a labels .json beside them', async () => {
+    const dir = path.join(root, 'labelled');
+    fs.mkdirSync(dir);
+    fs.copyFileSync(path.join(inDir, 'a.png'), path.join(dir, 'a.png'));
+    fs.writeFileSync(path.join(dir, 'labels.json'), '{"a.png": []}');
+    const r = await cli('enhance', dir, '-o', path.join(root, 'out-labelled'), '-q');
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/skipped 1 file\(s\) that are not images or videos: labels\.json/);
+    // Named on the command line, a non-media file is still an error.
+    expect((await cli('enhance', path.join(dir, 'labels.json'), '-o', path.join(root, 'out-json'))).err).toMatch(/labels\.json: not an image/);
   });
 
   it('refuses to overwrite an input', async () => {

@@ -25,6 +25,7 @@ describe('pie-stream train', () => {
     expect(r.err).toMatch(/train 100% 4\/4/);
     for (const f of [out, `${out}.log.csv`, `${out}.losses.png`, `${out}.checkpoint.onnx`]) expect(fs.existsSync(f), f).toBe(true);
     expect(inspectModel(fs.readFileSync(out)).metadata.trained).toMatch(/4 steps, crop 24/);
+    expect(Date.now() - Date.parse(inspectModel(fs.readFileSync(out)).metadata.date!)).toBeLessThan(600_000);
     // The PNG is a real image of the plot.
     expect(fs.readFileSync(`${out}.losses.png`).subarray(1, 4).toString()).toBe('PNG');
   }, 60_000);

@@ -30,7 +30,7 @@ describe('config: defaults', () => {
   it('fills in every default around one camera', () => {
     expect(parseConfig(ONE_CAMERA, { env: {} })).toEqual({
       cameras: [{ name: 'cam', input: { kind: 'synthetic' }, width: 640, height: 360, fps: 10, outputs: { hls: ['enhanced'], websocket: ['enhanced'] } }],
-      enhance: { scale: '1/4', downscale: 4, strength: 1, provider: 'cpu', batch: { maxSize: 4, maxWaitMs: 40 }, regionCache: { enabled: false, alpha: 0.2, mix: 0, refreshEvery: 150 }, denoise: 'temporal', denoiseStrength: 2 },
+      enhance: { scale: '1/4', downscale: 4, strength: 1, exposure: 'auto', color: 'value', noiseAwareGain: true, mono: 'auto', provider: 'cpu', batch: { maxSize: 4, maxWaitMs: 40 }, regionCache: { enabled: false, alpha: 0.2, mix: 0, refreshEvery: 150 }, denoise: 'temporal', denoiseStrength: 2 },
       detect: { enabled: false, fps: 5, model: 'back', tiling: true, threshold: 0.5, on: 'fused', drawBoxes: false },
       server: { host: '127.0.0.1', port: 8080 },
     });
@@ -210,7 +210,32 @@ describe('config: each problem names its key, its line and the fix', () => {
 
   it('reports YAML syntax errors and keys written twice with their line', () => {
     expect(only('cameras:\n  - name: a\n    input: "synthetic:\n')).toMatchObject({ path: '', message: expect.stringMatching(/^YAML syntax error: .* — fix: correct the YAML/) });
-    expect(only(`${ONE_CAMERA}server:\n  port: 1\n  port: 2\n`)).toMatchObject({ line: 5, message: expect.stringContaining('YAML syntax error') });
+    expect(only(`${ONE_CAMERA}server:\n  port: 1\n  port: 2\n`)).toMatchObject({ line: 5, message: 'key "port" is written twice in the same mapping — fix: keep one of them' });
+    expect(only(`${ONE_CAMERA}server: { host: 127.0.0.1, "host": ::1 }\n`).message).toMatch(/^key "host" is written twice/);
+  });
+
+  it('reports an odd width beside a value error elsewhere, not in a later stage', () => {
+    const all = problems('cameras:\n  - { name: a, input: "synthetic:", width: 641, fps: 0 }\nenhance: { scale: 1/3.5 }\n');
+    expect(all.map((i) => i.path).sort()).toEqual(['cameras[0].fps', 'cameras[0].width', 'enhance.scale']);
+    expect(all.find((i) => i.path === 'cameras[0].width')!.message).toMatch(/^641 is odd — fix: use an even width/);
+  });
+
+  it('takes the same strength range as the CLI (0 to 4)', () => {
+    expect(parseConfig(`${ONE_CAMERA}enhance: { strength: 4 }\n`).enhance.strength).toBe(4);
+    expect(only(`${ONE_CAMERA}enhance: { strength: 4.5 }\n`).message).toMatch(/from 0 to 4/);
+  });
+
+  it('refuses a YAML alias bomb naming the file and the line of the first alias', () => {
+    let bomb = `${ONE_CAMERA}x0: &x0 [a, a, a, a, a, a, a, a, a]\n`;
+    for (let i = 1; i < 12; i++) bomb += `x${i}: &x${i} [${Array(9).fill(`*x${i - 1}`).join(', ')}]\n`;
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pie-bomb-')), 'bomb.yaml');
+    fs.writeFileSync(file, bomb);
+    let msg = '';
+    try { loadConfig(file); } catch (e) { msg = (e as Error).message; }
+    fs.rmSync(path.dirname(file), { recursive: true });
+    const aliasLine = bomb.split('\n').findIndex((l) => l.includes('*x0')) + 1;
+    expect(msg).toContain(`invalid config ${file}`);
+    expect(msg).toMatch(new RegExp(`line ${aliasLine}: YAML aliases expand too far .* — fix: write the values out`));
     expect(only('- just\n- a list\n').message).toMatch(/^expected a mapping of cameras, enhance/);
   });
 });
@@ -287,15 +312,24 @@ describe('config: files', () => {
   });
 
   it('loads the example with its variables set: two rtsp cameras and a file, paths relative to the file', () => {
-    const file = path.join(REPO_ROOT, 'config', 'example.yaml');
-    const c = loadConfig(file, { FRONT_DOOR_PASSWORD: 'a', PARKING_PASSWORD: 'b', PIE_TOKEN: 'c', MQTT_PASSWORD: 'd' });
+    const vars = { FRONT_DOOR_PASSWORD: 'a', PARKING_PASSWORD: 'b', PIE_TOKEN: 'c', MQTT_PASSWORD: 'd' };
+    // In place, its clip is missing: a file camera must name a file that exists.
+    expect(() => loadConfig(path.join(REPO_ROOT, 'config', 'example.yaml'), vars))
+      .toThrow(/cameras\[2\]\.input \(line 37\): .*clips\/corridor-night\.mp4 does not exist — fix: give the path of a video file/);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pie-example-'));
+    const file = path.join(dir, 'example.yaml');
+    fs.copyFileSync(path.join(REPO_ROOT, 'config', 'example.yaml'), file);
+    fs.mkdirSync(path.join(dir, 'clips'));
+    fs.writeFileSync(path.join(dir, 'clips', 'corridor-night.mp4'), '');
+    const c = loadConfig(file, vars);
     expect(c.cameras.map((cam) => cam.input.kind)).toEqual(['rtsp', 'rtsp', 'file']);
     expect(c.detect).toEqual({ enabled: false, fps: 5, model: 'back', tiling: true, threshold: 0.5, on: 'fused', drawBoxes: false });
     expect(c.mqtt).toEqual({ url: 'mqtt://pie:d@192.168.1.5:1883', topicPrefix: 'pie-stream', qos: 0, maxQueue: 100 });
-    expect(c.cameras[2]!.input).toEqual({ kind: 'file', path: path.join(REPO_ROOT, 'config', 'clips', 'corridor-night.mp4') });
-    expect(c.cameras[1]!.model).toBe(path.join(REPO_ROOT, 'config', 'models', 'parking-night.onnx'));
+    expect(c.cameras[2]!.input).toEqual({ kind: 'file', path: path.join(dir, 'clips', 'corridor-night.mp4') });
+    expect(c.cameras[1]!.model).toBe(path.join(dir, 'models', 'parking-night.onnx'));
     // Without them it names each one.
     expect(() => loadConfig(file, {})).toThrow(/FRONT_DOOR_PASSWORD[\s\S]*PARKING_PASSWORD[\s\S]*MQTT_PASSWORD[\s\S]*PIE_TOKEN/);
+    fs.rmSync(dir, { recursive: true });
   });
 
   it('says so when the file is missing', () => {

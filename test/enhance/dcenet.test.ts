@@ -11,6 +11,9 @@ import { f32 } from '../../src/onnx/tensor.js';
 import { readF32, sharedPath, skipReason } from '../helpers/shared.js';
 import { randomWeights, referenceEnhanceScaled, referenceForward, type Chw } from './reference.js';
 
+/** The curves applied as PIE's code does: per channel, no exposure control, no gain limit (tone.ts). */
+const AS_PUBLISHED = { form: 'rgb', exposure: 'model', noiseAwareGain: false } as const;
+
 /** A float graph with the intermediate outputs the fixtures hold. */
 async function runFloatGraph(w: DceNetWeights, input: Float32Array, dims: number[]) {
   const b = new GraphBuilder('dcenet_probe');
@@ -86,7 +89,7 @@ describe('DCE-Net', () => {
     const chw = new Float64Array(3 * H * W);
     for (let p = 0; p < H * W; p++) for (let c = 0; c < 3; c++) chw[c * H * W + p] = bytes[p * 3 + c]! / 255;
     const ref = referenceForward(w, { c: 3, h: H, w: W, data: chw }).ys[7]!.data;
-    const enh = await Enhancer.open({ weights: w, downscale: 1 });
+    const enh = await Enhancer.open({ weights: w, downscale: 1, ...AS_PUBLISHED });
     const [out] = (await enh.enhance([{ width: W, height: H, data: bytes }])).frames;
     await enh.close();
     let worst = 0;
@@ -105,7 +108,7 @@ describe('DCE-Net', () => {
     const chw = new Float64Array(3 * H * W);
     for (let p = 0; p < H * W; p++) for (let c = 0; c < 3; c++) chw[c * H * W + p] = bytes[p * 3 + c]! / 255;
     const ref = referenceEnhanceScaled(w, { c: 3, h: H, w: W, data: chw }, k);
-    const enh = await Enhancer.open({ weights: w, downscale: k, curvesOutput: true });
+    const enh = await Enhancer.open({ weights: w, downscale: k, curvesOutput: true, ...AS_PUBLISHED });
     const out = await enh.enhance([{ width: W, height: H, data: bytes }]);
     await enh.close();
     expect(out.curves!.dims).toEqual([1, 24, Math.ceil(H / k), Math.ceil(W / k)]);
@@ -148,7 +151,7 @@ describe('DCE-Net', () => {
     const frame = { width: 16, height: 12, data: Uint8Array.from({ length: 576 }, (_, i) => 10 + (i % 50)) };
     const means: number[] = [];
     for (const strength of [0, 0.5, 1, 2]) {
-      const e = await Enhancer.open({ downscale: 2, strength });
+      const e = await Enhancer.open({ downscale: 2, strength, ...AS_PUBLISHED });
       const [out] = (await e.enhance([frame])).frames;
       if (strength === 0) expect(Array.from(out!.data)).toEqual(Array.from(frame.data));
       means.push(out!.data.reduce((a, b) => a + b, 0));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeToRawArgs, encodeFromRawArgs, filterRawArgs } from '../../src/ingest/ffmpeg-args.js';
-import { redact } from '../../src/ingest/redact.js';
+import { decodeToRawArgs, encodeFromRawArgs, filterRawArgs, inputScript } from '../../src/ingest/ffmpeg-args.js';
+import { canonicalCredentials, redact, secretsOfUrl, urlCredentials } from '../../src/ingest/redact.js';
 import { syntheticSceneGraph } from '../../src/ingest/synthetic.js';
 
 describe('ffmpeg argument builder', () => {
@@ -20,6 +20,16 @@ describe('ffmpeg argument builder', () => {
     expect(filterRawArgs({ width: 320, height: 240, denoise: { filter: 'atadenoise', frames: 9 } })).toEqual([
       '-hide_banner', '-nostdin', '-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', '320x240', '-framerate', '25', '-i', 'pipe:0',
       '-vf', 'atadenoise=s=9', '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1']);
+  });
+
+  it('names a camera on stdin, options in the script, so no URL is on the command line', () => {
+    const o = { input: "rtsp://admin:p%40ss'x@h/s", rtspTransport: 'udp' as const, analyzeDurationUs: 500000, fps: 5, inputOnStdin: true };
+    expect(decodeToRawArgs(o)).toEqual([
+      '-hide_banner', '-nostdin', '-loglevel', 'error', '-analyzeduration', '500000',
+      '-f', 'concat', '-safe', '0', '-protocol_whitelist', 'pipe,rtsp,rtsps,rtp,srtp,tcp,udp,tls,http,https,crypto', '-i', 'pipe:0',
+      '-map', '0:v:0', '-an', '-sn', '-dn', '-vf', 'fps=5', '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1']);
+    expect(inputScript(o)).toBe("ffconcat version 1.0\nfile 'rtsp://admin:p%40ss'\\''x@h/s'\noption rtsp_transport udp\noption analyzeduration 500000\n");
+    expect(() => inputScript({ input: 'rtsp://h/s\nfile /etc/passwd' })).toThrow(/one line/);
   });
 
   it('loops a file like a camera, in real time', () => {
@@ -46,6 +56,16 @@ describe('ffmpeg argument builder', () => {
     expect(redact('rtsp://admin:s3cret@10.0.0.5:554/live failed')).toBe('rtsp://***:***@10.0.0.5:554/live failed');
     expect(redact('[rtsp @ 0x1] rtsp://user@cam/x and http://a:b@c/')).toBe('[rtsp @ 0x1] rtsp://***@cam/x and http://***:***@c/');
     expect(redact('rtsp://cam/x')).toBe('rtsp://cam/x');
+    // A literal '@' in a password: masked up to the authority's last '@', as ffmpeg splits it.
+    expect(redact('rtsp://admin:p@ss@word@10.0.0.5/live and me@example.com')).toBe('rtsp://***:***@10.0.0.5/live and me@example.com');
+  });
+
+  it('splits credentials at the last @ and re-encodes them for ffmpeg', () => {
+    expect(urlCredentials('rtsp://admin:p@ss:w0rd@h:554/s?x=@')).toEqual({ scheme: 'rtsp://', user: 'admin', password: 'p@ss:w0rd', rest: 'h:554/s?x=@' });
+    expect(urlCredentials('rtsp://h/s@x')).toBeUndefined();
+    expect(canonicalCredentials('rtsp://admin:p@ss:w0rd@h/s')).toBe('rtsp://admin:p%40ss%3Aw0rd@h/s');
+    expect(canonicalCredentials('rtsp://admin:p%40ss@h/s')).toBe('rtsp://admin:p%40ss@h/s');
+    expect(secretsOfUrl('rtsp://admin:p%40ssword@h/s').sort()).toEqual(['p%40ssword', 'p@ssword']);
   });
 
   it('builds the synthetic night scene graph', () => {

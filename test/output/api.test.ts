@@ -1,6 +1,7 @@
 // The JSON API, /metrics and the event socket against a running pipeline: a synthetic ffmpeg camera,
 // ONNX Runtime, the real HLS and JSMpeg encoders, and an RTSP camera that cannot be reached (with a
 // password that must appear nowhere). Every response is parsed with the API's own schemas.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -216,7 +217,13 @@ describe('the API on a running pipeline', () => {
       [{ path: '/etc/passwd' }, 400, /is not a \.onnx file/],
       [{ path: path.join(models, 'site.onnx'), extra: true }, 400, /invalid request body/],
       [{ model: 'site.onnx' }, 400, /invalid request body/],
+      // A FIFO would block a reader for ever (and the camera's switch queue behind it); a huge file would be read whole.
+      [{ path: path.join(models, 'fifo.onnx') }, 400, /is not a regular file/],
+      [{ path: path.join(models, 'huge.onnx') }, 413, /is 1610612736 bytes, over the 67108864-byte model limit/],
     ];
+    execFileSync('mkfifo', [path.join(models, 'fifo.onnx')]);
+    fs.closeSync(fs.openSync(path.join(models, 'huge.onnx'), 'w'));
+    fs.truncateSync(path.join(models, 'huge.onnx'), 1.5 * 1024 ** 3); // sparse: no disk used
     for (const [body, status, message] of cases) {
       const r = await switchTo('night', body);
       const e = errorSchema.parse(await r.json());
@@ -225,6 +232,13 @@ describe('the API on a running pipeline', () => {
     }
     expect((await switchTo('nope', { path: path.join(models, 'site.onnx') })).status).toBe(404);
     expect((await cameras()).cameras[0]!.model.name).toBe('site.onnx');
+    // The queue is not stuck behind the FIFO: a good switch still goes through.
+    expect((await switchTo('night', { path: path.join(models, 'site.onnx') })).status).toBe(200);
+    // A model's own errors name it as the client wrote it, never by the server's resolved path.
+    const rel = path.relative(process.cwd(), path.join(models, 'garbage.onnx'));
+    const r = await switchTo('night', { path: rel });
+    expect(r.status).toBe(422);
+    expect((await r.json() as { error: string }).error.startsWith(`${rel} is not an ONNX model`)).toBe(true);
   }, 30_000);
 
   it('sends published detection events to viewers and counts them as detection_fps', async () => {

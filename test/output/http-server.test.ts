@@ -41,7 +41,7 @@ const backend = (over: Partial<HttpServerOptions> = {}): HttpServerOptions => ({
 
 let server: PieHttpServer;
 beforeAll(async () => {
-  server = await PieHttpServer.start(backend({ token: 's3cret', limits: { maxConnectionsPerAddress: 12, maxWsPerAddress: 3 } }));
+  server = await PieHttpServer.start(backend({ token: 's3cret', limits: { maxConnectionsPerAddress: 12, maxWsPerAddress: 3, authFailuresFree: 1000 } }));
 });
 afterAll(async () => { await server.close(); await server.close(); });
 

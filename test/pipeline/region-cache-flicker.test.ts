@@ -9,6 +9,9 @@ import type { RgbImage } from '../../src/image/types.js';
 import { RegionCache, smoothCurveBatch } from '../../src/pipeline/regionCache.js';
 import { randomWeights } from '../enhance/reference.js';
 
+/** What flickers here is the curves themselves: no per-frame exposure or gain limit on top (tone.ts). */
+const CURVES_ONLY = { form: 'rgb', exposure: 'model', noiseAwareGain: false } as const;
+
 const W = 160, H = 120, FRAMES = 30, K = 4;
 
 /** A fixed dark scene (a lit wall, a darker doorway, a bright window, a gradient floor) plus, each
@@ -48,13 +51,13 @@ async function measure(enhancer: Enhancer, applier: CurveApplier, label: string)
 describe('region cache flicker (static night scene with temporal noise, curves at 1/4)', () => {
   let applier: CurveApplier;
   const open: { close(): Promise<void> }[] = [];
-  beforeAll(async () => { applier = await CurveApplier.open({ downscale: K }); open.push(applier); });
+  beforeAll(async () => { applier = await CurveApplier.open({ downscale: K, ...CURVES_ONLY }); open.push(applier); });
   afterAll(async () => { for (const o of open) await o.close(); });
 
   it('flickers less with the region cache than without, on a model whose curves follow the noise', async () => {
     // Seeded random weights at scale 0.3: curves that respond strongly to local content, so noise
     // in the frame becomes noise in the curves (frame-to-frame Δ ≈ 0.04 per curve value).
-    const enhancer = await Enhancer.open({ weights: randomWeights(3, 0.3), downscale: K, curvesOutput: true });
+    const enhancer = await Enhancer.open({ weights: randomWeights(3, 0.3), downscale: K, curvesOutput: true, ...CURVES_ONLY });
     open.push(enhancer);
     const r = await measure(enhancer, applier, 'random weights (seed 3, scale 0.3)');
     expect(r.without.flicker).toBeGreaterThan(1); // it brightens: more change out than in
@@ -66,7 +69,7 @@ describe('region cache flicker (static night scene with temporal noise, curves a
   });
 
   it('leaves the shipped model as steady as it was (its curves hardly move with noise at 1/4)', async () => {
-    const enhancer = await Enhancer.open({ downscale: K, curvesOutput: true });
+    const enhancer = await Enhancer.open({ downscale: K, curvesOutput: true, ...CURVES_ONLY });
     open.push(enhancer);
     const r = await measure(enhancer, applier, 'shipped model (models/pie-base.onnx)');
     // Its curves change ~2e-4 a frame: the output's change is amplified sensor noise, which curve

@@ -47,8 +47,8 @@ function initParams(seed: number): Map<string, Float32Array> {
 const paramFeeds = (ps: Map<string, Float32Array>) => Object.fromEntries(PARAMS.map((p) => [IO.param(p.name), new ort.Tensor('float32', ps.get(p.name)!, [...p.shape])]));
 
 describe('the PIE training step', () => {
-  it('gradients of the whole weighted loss (PIE\'s six terms and Zero-DCE\'s two) match finite differences', async () => {
-    const { session } = await openSession(buildTrainStep({ ...base, lossOnly: true }).bytes, 'cpu');
+  it.each(['rgb', 'value'] as const)('gradients of the whole weighted loss (PIE\'s six terms and Zero-DCE\'s two) match finite differences, curves applied %s', async (apply) => {
+    const { session } = await openSession(buildTrainStep({ ...base, lossOnly: true, apply }).bytes, 'cpu');
     const data = batchData(1);
     const ps = initParams(10);
     const run = async (q: Map<string, Float32Array>, names: string[]) => session.run({ ...data, ...paramFeeds(q) }, names);

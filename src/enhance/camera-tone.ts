@@ -1,0 +1,56 @@
+// A camera's tone state between frames: its exposure target (smoothed in the graph, carried here)
+// and whether it is in monochrome (IR) mode. Cameras switch between day colour and IR at dusk and
+// dawn, and H.264 noise makes single grey frames look faintly coloured, so the mode changes only
+// after several frames agree (hysteresis). Pure: the pipeline feeds it the tone results.
+import type { FrameTone, ToneResult } from './tone-feeds.js';
+
+export type MonoMode = 'auto' | 'on' | 'off';
+
+/**
+ * Relative chroma = mean(max−min of RGB) / mean luma on the graph's thumbnail. Measured: IR CCTV
+ * 0.0004, the darkest colour night clip 0.85, colour photos 0.3–1.3. Enter IR below `enter` for
+ * `frames` frames in a row, leave above `exit` for as many.
+ */
+export const MONO_DETECT = { enter: 0.02, exit: 0.05, frames: 5 } as const;
+
+export type ToneEvent = 'mono-on' | 'mono-off' | undefined;
+
+export class CameraTone {
+  private monoNow = false;
+  private streak = 0;
+  private exposure: number | undefined;
+
+  constructor(readonly mode: MonoMode = 'auto') {
+    this.monoNow = mode === 'on';
+  }
+
+  get mono(): boolean { return this.monoNow; }
+
+  /** The inputs for this camera's next frame. */
+  next(): FrameTone {
+    return { mono: this.monoNow, ...(this.exposure !== undefined ? { exposureState: this.exposure } : {}) };
+  }
+
+  /**
+   * Takes the tone results of this camera's latest frame. Returns the mode change, if any: the
+   * caller resets what the change invalidates (temporal state, the exposure target here).
+   */
+  observe(r: ToneResult): ToneEvent {
+    this.exposure = r.exposure > 0 ? r.exposure : undefined;
+    if (this.mode !== 'auto') return undefined;
+    const rel = r.chroma / Math.max(r.luma, 1 / 255);
+    const flips = this.monoNow ? rel > MONO_DETECT.exit : rel < MONO_DETECT.enter;
+    this.streak = flips ? this.streak + 1 : 0;
+    if (this.streak < MONO_DETECT.frames) return undefined;
+    this.monoNow = !this.monoNow;
+    this.streak = 0;
+    this.exposure = undefined; // the IR illuminator changes the scene's brightness: meter afresh
+    return this.monoNow ? 'mono-on' : 'mono-off';
+  }
+
+  /** A scene change, restart, resolution or model change: meter afresh (the mode is kept). */
+  reset(): void {
+    this.exposure = undefined;
+    this.streak = 0;
+  }
+}

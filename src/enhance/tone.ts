@@ -1,0 +1,286 @@
+// The second half of the enhancer: how the curve maps become the picture. The network proposes
+// curves; this file decides how strongly and in what form they are applied, per frame, so that
+//   - colour stays true: one curve on V = max(R,G,B) and RGB scaled by V'/V (grey in, grey out);
+//   - exposure follows the scene: a dark frame is lifted, a readable one passes nearly unchanged,
+//     and a camera's exposure does not jump from frame to frame (a smoothed target carried as state);
+//   - highlights do not bloom: headroom above each pixel is at least HIGHLIGHT_KEEP of its input's;
+//   - an IR (monochrome) frame comes out exactly grey;
+//   - where the frame's noise says a region holds no signal, it is not lifted into pure noise.
+// Pure graph building (no IO): used by the enhancer (graph.ts) and the curve applier (apply-graph.ts).
+import type { GraphBuilder } from '../onnx/builder.js';
+import { f32 } from '../onnx/tensor.js';
+import { addCurveIterations, addValue, addValueMaps, EPS_V, ITERATIONS } from './dcenet.js';
+
+/** How the curves are applied: 'value' keeps colour (the default); 'rgb' is PIE's per-channel form. */
+export type CurveForm = 'value' | 'rgb';
+
+/**
+ * Exposure: 'auto' derives a target from the scene (AUTO_EXPOSURE) and smooths it over time;
+ * a number is a fixed target mean luma of the output; 'model' applies the curves as trained.
+ */
+export type ExposureSetting = 'auto' | 'model' | number;
+
+export interface ToneOptions {
+  readonly form: CurveForm;
+  readonly exposure: ExposureSetting;
+  /** Curves estimated at 1/downscale of the frame. */
+  readonly downscale: number;
+  /** Limit the gain where the local signal is within the frame's noise (SNR_KNEE). Default true. */
+  readonly noiseAwareGain?: boolean;
+  /**
+   * Value form: chroma (RGB − luma) is scaled by gain^saturation while luma is scaled by the gain.
+   * 1 keeps every pixel's chromaticity (a tinted dark wall gets more tinted in CIELAB as it
+   * brightens), 0 keeps its absolute chroma (neutral areas stay put, colours pale). Default
+   * DEFAULT_SATURATION.
+   */
+  readonly saturation?: number;
+}
+
+/** See ToneOptions.saturation: chosen by measurement (docs/quality.md). */
+export const DEFAULT_SATURATION = 0.5;
+
+/** Per-frame inputs ([N] float32) and outputs of a graph with a tone stage. */
+export const TONE_IO = {
+  /** 1 = the camera is in monochrome (IR) mode: luminance only, exactly grey out. */
+  mono: 'mono',
+  /** The camera's smoothed exposure target after its previous frame; ≤ 0 = none (a still, a new scene). */
+  exposureState: 'exposure_state',
+  /** The exposure target used for this frame (the next frame's exposure_state). */
+  exposureOut: 'exposure',
+  /** Mean max−min of RGB on a thumbnail of the input: what the monochrome detector watches. */
+  chromaOut: 'chroma',
+  /** Mean luma of the input (thumbnail). */
+  lumaOut: 'luma',
+} as const;
+
+/**
+ * The scene-adaptive target, as a camera's auto-exposure would meter: m = mean luma with pixels
+ * capped at `meterCap` (a lamp counts as mid-grey, not as the whole frame); frames darker than
+ * `dark` go to `target`, frames at `readable` or brighter keep their own mean (never darkened),
+ * linear in between. `smoothing` is the share of the new frame's target in the camera's EMA.
+ */
+export const AUTO_EXPOSURE = { target: 0.45, dark: 0.1, readable: 0.35, meterCap: 0.6, smoothing: 0.25 } as const;
+
+/**
+ * Headroom kept on V: 1 − out ≥ HIGHLIGHT_KEEP·√(1 − in). At in = 254/255 that leaves out below
+ * 254.5, so no pixel that was not clipped in the input clips in the output (lamps and headlights
+ * do not bloom), while a dark pixel may still go up to 0.965. The square root makes the bound bite
+ * only near white; a linear bound (1 − out ≥ k(1 − in)) capped mid-tones too.
+ */
+export const HIGHLIGHT_KEEP = 0.035;
+
+/** The gain is scaled by snr²/(snr² + SNR_KNEE²): full lift at SNR ≫ 1, none where the signal is noise. */
+export const SNR_KNEE = 1;
+
+/** Curve strengths the exposure control tries: 0 (no enhancement) to 4 in steps of 1/8. */
+export const EXPOSURE_STRENGTHS: readonly number[] = Array.from({ length: 33 }, (_, i) => i / 8);
+
+/** Gamma bounds of the exposure control's final fit: far enough for a 10× brightness change, no further. */
+export const EXPOSURE_GAMMA_RANGE = [0.25, 4] as const;
+
+/** Rec. 601 luma weights (what the eval's brightness and the detectors' grey conversion use). */
+export const LUMA_WEIGHTS = [0.299, 0.587, 0.114] as const;
+
+const AXES_CHW = [1, 2, 3];
+const BIG = 2 ** 31 - 1;
+
+/** Luma of float NCHW RGB, [N,1,H,W] (a constant 1×1 convolution). */
+export function addLuma(b: GraphBuilder, x: string): string {
+  return b.op('Conv', [x, b.constant(f32([1, 3, 1, 1], LUMA_WEIGHTS), 'luma_weights')]);
+}
+
+/** Box downscale by an integer factor; edge windows that run past the frame average what they cover. */
+export function addDownscale(b: GraphBuilder, x: string, k: number): string {
+  if (k === 1) return x;
+  return b.op('AveragePool', [x], { kernel_shape: [k, k], strides: [k, k], ceil_mode: 1, count_include_pad: 0 });
+}
+
+const meanPerFrame = (b: GraphBuilder, x: string): string => b.op('ReduceMean', [x, b.ints(AXES_CHW)], { keepdims: 1 });
+const clip = (b: GraphBuilder, x: string, lo: number, hi: number): string => b.op('Clip', [x, b.scalar(lo), b.scalar(hi)]);
+const perFrame = (b: GraphBuilder, x: string): string => b.op('Reshape', [x, b.ints([-1, 1, 1, 1])]);
+const unsq0 = (b: GraphBuilder, x: string): string => b.op('Unsqueeze', [x, b.ints([0])]);
+
+/** `y ← y + r·y(y−1)` for each single-channel map of `maps` [*,8,h,w], `v` [*,1,h,w] the same size. */
+function valueIterations(b: GraphBuilder, v: string, maps: string): string {
+  const rs = b.node('Split', [maps], { axis: 1, num_outputs: ITERATIONS }, { outputs: ITERATIONS });
+  const one = b.scalar(1);
+  return rs.reduce((y, r) => b.add(y, b.mul(r, b.mul(y, b.sub(y, one)))), v);
+}
+
+/** `v` [N,1,H,W] through the 8 value curves given at 1/k ([N,8,h,w]), each upsampled right before its iteration. */
+function valueCurvesFullRes(b: GraphBuilder, v: string, maps: string, downscale: number): string {
+  if (downscale === 1) return valueIterations(b, v, maps);
+  const sizes = b.op('Shape', [v]);
+  const rs = b.node('Split', [maps], { axis: 1, num_outputs: ITERATIONS }, { outputs: ITERATIONS });
+  const one = b.scalar(1);
+  // half_pixel = PyTorch's align_corners=False, what Zero-DCE++ upsamples with.
+  return rs.reduce((y, small) => {
+    const r = b.op('Resize', [small, '', '', sizes], { mode: 'linear', coordinate_transformation_mode: 'half_pixel' });
+    return b.add(y, b.mul(r, b.mul(y, b.sub(y, one))));
+  }, v);
+}
+
+/** RGB curves at full resolution (PIE's form), maps at 1/k split while small and upsampled per iteration. */
+function rgbCurvesFullRes(b: GraphBuilder, x: string, curvesSmall: string, downscale: number): string {
+  if (downscale === 1) return addCurveIterations(b, x, curvesSmall).at(-1)!;
+  const shape = b.op('Shape', [x]);
+  const sizes = b.concat([b.op('Slice', [shape, b.ints([0]), b.ints([1])]), b.ints([3]), b.op('Slice', [shape, b.ints([2]), b.ints([4])])], 0);
+  const maps = b.node('Split', [curvesSmall], { axis: 1, num_outputs: ITERATIONS }, { outputs: ITERATIONS });
+  const one = b.scalar(1);
+  return maps.reduce((y, small) => {
+    const r = b.op('Resize', [small, '', '', sizes], { mode: 'linear', coordinate_transformation_mode: 'half_pixel' });
+    return b.add(y, b.mul(r, b.mul(y, b.sub(y, one))));
+  }, x);
+}
+
+/** The scene's exposure target [N,1,1,1] from a luma thumbnail, smoothed with the camera's state ([N]). */
+function addSceneTarget(b: GraphBuilder, yThumb: string, state: string): string {
+  const a = AUTO_EXPOSURE;
+  const m = meanPerFrame(b, b.op('Min', [yThumb, b.scalar(a.meterCap)]));
+  const w = clip(b, b.div(b.sub(b.scalar(a.readable), m), b.scalar(a.readable - a.dark)), 0, 1);
+  // Never below the frame's own mean: metering with highlights capped must not darken a bright frame.
+  const t = b.op('Max', [b.add(m, b.mul(b.sub(b.scalar(a.target), m), w)), meanPerFrame(b, yThumb)]);
+  return smoothTarget(b, t, state);
+}
+
+/** EMA with the previous target where there is one (state > 0), else this frame's. */
+function smoothTarget(b: GraphBuilder, t: string, state: string): string {
+  const s = perFrame(b, state);
+  const blended = b.add(s, b.mul(b.sub(t, s), b.scalar(AUTO_EXPOSURE.smoothing)));
+  return b.op('Where', [b.op('Greater', [s, b.scalar(0)]), blended, t]);
+}
+
+/**
+ * The curve strength per frame ([N,1,1,1]) whose output mean luma on the thumbnail is nearest the
+ * target: every strength in EXPOSURE_STRENGTHS at once (one batched run of the 8 iterations, 33× a
+ * thumbnail). Scaling the curves, not the output, is what keeps highlights: an over-brightening
+ * model is turned down instead of gamma-darkened after clipping.
+ */
+function addStrength(b: GraphBuilder, form: CurveForm, xThumb: string, mapsThumb: string, target: string): string {
+  const n = EXPOSURE_STRENGTHS.length;
+  const grid = b.constant(f32([n, 1, 1, 1, 1], EXPOSURE_STRENGTHS), 'strengths');
+  const rest = (x: string): string => b.op('Slice', [b.op('Shape', [x]), b.ints([1]), b.ints([4])]); // [C,h,w]
+  // [S,N,C,h,w] → [S·N,C,h,w], C,h,w taken from the 4-D `like`.
+  const flat = (x: string, like: string): string => b.op('Reshape', [x, b.concat([b.ints([-1]), rest(like)], 0)]);
+  const repeat = (x: string): string => flat(b.op('Expand', [unsq0(b, x), b.ints([n, 1, 1, 1, 1])]), x);
+  const rAll = flat(clip(b, b.mul(unsq0(b, mapsThumb), grid), -1, 1), mapsThumb);
+  let lumaOut: string;
+  if (form === 'value') {
+    const v = addValue(b, xThumb);
+    const vAll = repeat(v);
+    // Output luma = input luma · V'/V, since every channel is scaled by V'/V.
+    lumaOut = b.mul(repeat(b.div(addLuma(b, xThumb), b.op('Max', [v, b.scalar(EPS_V)]))), valueIterations(b, vAll, rAll));
+  } else {
+    lumaOut = addLuma(b, addCurveIterations(b, repeat(xThumb), rAll).at(-1)!);
+  }
+  const means = b.op('Reshape', [b.op('ReduceMean', [lumaOut, b.ints(AXES_CHW)], { keepdims: 0 }), b.ints([n, -1])]); // [S,N]
+  const best = b.op('ArgMin', [b.op('Abs', [b.sub(means, b.op('Reshape', [target, b.ints([1, -1])]))])], { axis: 0, keepdims: 0 }); // [N]
+  return perFrame(b, b.op('Gather', [b.constant(f32([n], EXPOSURE_STRENGTHS), 'strengths'), best], { axis: 0 }));
+}
+
+/** Every 4th pixel in each direction: the gamma is fitted on an unaveraged sample of the frame. */
+const SAMPLE_STEP = 4;
+const strided = (b: GraphBuilder, x: string): string =>
+  b.op('Slice', [x, b.ints([0, 0]), b.ints([BIG, BIG]), b.ints([2, 3]), b.ints([SAMPLE_STEP, SAMPLE_STEP])]);
+
+/**
+ * The gamma g per frame ([N,1,1,1]) with mean(w·s^g) = target on a strided sample: `s` the
+ * values the gamma acts on, `w` what turns them into output luma (1 for luma itself). Three Newton
+ * steps from the mean alone. Fitting g to the mean only (m^g = t) undershoots on noisy frames, since
+ * a concave power pulls a spread-out distribution's mean down (Jensen); a strided sample keeps the
+ * noise a box-downscaled frame would have averaged away, at 1/16 of the pixels.
+ */
+function fitGamma(b: GraphBuilder, s: string, w: string | undefined, target: string): string {
+  const [lo, hi] = EXPOSURE_GAMMA_RANGE;
+  const sample = clip(b, s, 1e-4, 1);
+  const lnS = b.op('Log', [sample]);
+  const weigh = (x: string): string => (w ? b.mul(w, x) : x);
+  const clamp = (g: string): string => clip(b, g, lo, hi);
+  let g = clamp(b.div(b.op('Log', [target]), b.op('Log', [clip(b, meanPerFrame(b, weigh(sample)), 1e-4, 1 - 1e-4)])));
+  for (let i = 0; i < 3; i++) {
+    const p = weigh(b.op('Pow', [sample, g]));
+    const slope = b.op('Min', [meanPerFrame(b, b.mul(p, lnS)), b.scalar(-1e-6)]); // negative: s ≤ 1
+    g = clamp(b.sub(g, b.div(b.sub(meanPerFrame(b, p), target), slope)));
+  }
+  return g;
+}
+
+/**
+ * Immerkær's noise estimate of a single-channel image [N,1,H,W] → σ [N,1,1,1]: the mean absolute
+ * response to a Laplacian-difference kernel that cancels smooth signal, × √(π/2)/6.
+ */
+export function addNoiseSigma(b: GraphBuilder, y: string): string {
+  const k = b.constant(f32([1, 1, 3, 3], [1, -2, 1, -2, 4, -2, 1, -2, 1]), 'immerkaer');
+  return b.mul(meanPerFrame(b, b.op('Abs', [b.op('Conv', [y, k])])), b.scalar(Math.sqrt(Math.PI / 2) / 6));
+}
+
+export interface ToneGraph {
+  /** The output, float NCHW in [0,1]. */
+  readonly y: string;
+  readonly exposure: string;
+  readonly chroma: string;
+  readonly luma: string;
+}
+
+/**
+ * Curves (at 1/k, [N,24,h,w]) applied to `x` (float NCHW [0,1]) with `xSmall` its 1/k copy;
+ * `mono` and `exposureState` are [N] graph inputs (TONE_IO).
+ */
+export function addTone(b: GraphBuilder, x: string, xSmall: string, curvesSmall: string, mono: string, exposureState: string, o: ToneOptions): ToneGraph {
+  // Metering, strength search and the mono detector's chroma: a ≤ 1/8 thumbnail.
+  const m = Math.max(1, Math.ceil(8 / o.downscale));
+  const xThumb = addDownscale(b, xSmall, m);
+  const yThumb = addLuma(b, xThumb);
+  const chroma = b.op('ReduceMean', [b.sub(b.op('ReduceMax', [xThumb, b.ints([1])], { keepdims: 1 }), b.op('ReduceMin', [xThumb, b.ints([1])], { keepdims: 1 })), b.ints(AXES_CHW)], { keepdims: 0 });
+  const luma = b.op('ReduceMean', [yThumb, b.ints(AXES_CHW)], { keepdims: 0 });
+
+  const exposure = o.exposure;
+  const target = exposure === 'model' ? undefined
+    : exposure === 'auto' ? addSceneTarget(b, yThumb, exposureState)
+      : smoothTarget(b, b.op('Expand', [b.scalar(exposure), b.op('Shape', [perFrame(b, exposureState)])]), exposureState);
+
+  let maps = o.form === 'value' ? addValueMaps(b, curvesSmall) : curvesSmall;
+  if (o.noiseAwareGain ?? true) {
+    // Local SNR at the curves' resolution: V there over the frame's noise σ (shot and read noise
+    // together, measured on the full-resolution luma). Scaling the curves (not the output) keeps
+    // the curve monotone and costs nothing at full resolution.
+    const sigma = b.op('Max', [addNoiseSigma(b, addLuma(b, x)), b.scalar(1e-4)]);
+    const snr2 = b.op('Pow', [b.div(addValue(b, xSmall), sigma), b.scalar(2)]);
+    maps = b.mul(maps, b.div(snr2, b.add(snr2, b.scalar(SNR_KNEE ** 2))));
+  }
+  if (target) maps = clip(b, b.mul(maps, addStrength(b, o.form, xThumb, addDownscale(b, maps, m), target)), -1, 1);
+
+  let gain: string | undefined;
+  let y: string;
+  if (o.form === 'value') {
+    const v = addValue(b, x);
+    let v2 = valueCurvesFullRes(b, v, maps, o.downscale);
+    if (target) {
+      const vs = strided(b, v);
+      const g = fitGamma(b, strided(b, v2), b.div(strided(b, addLuma(b, x)), b.op('Max', [vs, b.scalar(EPS_V)])), target);
+      v2 = b.op('Pow', [clip(b, v2, 0, 1), g]);
+    }
+    // Headroom kept: a pixel that was not clipped does not clip (lamps and headlights do not bloom).
+    v2 = b.op('Min', [v2, b.sub(b.scalar(1), b.mul(b.op('Sqrt', [b.sub(b.scalar(1), v)]), b.scalar(HIGHLIGHT_KEEP)))]);
+    gain = b.div(v2, b.op('Max', [v, b.scalar(EPS_V)]));
+    const sat = o.saturation ?? DEFAULT_SATURATION;
+    if (sat === 1) y = b.mul(x, gain);
+    else {
+      // luma·g + (x − luma)·g^s: in gamut for g ≥ 0 (the max channel gets at most V·g, the min at least min·g).
+      const luma = addLuma(b, x);
+      y = b.add(b.mul(luma, gain), b.mul(b.sub(x, luma), b.op('Pow', [gain, b.scalar(sat)])));
+    }
+  } else {
+    y = rgbCurvesFullRes(b, x, maps, o.downscale);
+    if (target) {
+      const yc = clip(b, y, 0, 1);
+      y = b.op('Pow', [yc, fitGamma(b, strided(b, addLuma(b, yc)), undefined, target)]);
+    }
+  }
+  // Monochrome (IR) frames: luminance only, the same value in every channel.
+  const grey = gain ? b.mul(addLuma(b, x), gain) : addLuma(b, clip(b, y, 0, 1));
+  // Where, not a blend: y + 1·(grey − y) is not exactly grey in floating point.
+  y = b.op('Where', [b.op('Greater', [perFrame(b, mono), b.scalar(0.5)]), grey, y]);
+  const used = target ? b.op('Reshape', [target, b.ints([-1])]) : b.op('Reshape', [b.op('Expand', [b.scalar(-1), b.op('Shape', [mono])]), b.ints([-1])]);
+  return { y, exposure: used, chroma, luma };
+}

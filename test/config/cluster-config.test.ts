@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig, redactConfig, type ConfigIssue } from '../../src/config/load.js';
+
+const CLUSTER = 'cluster:\n  servers: [nats://127.0.0.1:4222]\n  node: gpu-1\n  capacity: 4\n';
+
+function problems(text: string, env: Record<string, string> = {}): ConfigIssue[] {
+  try {
+    parseConfig(text, { env });
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return [...(e as ConfigError).issues];
+  }
+  throw new Error('expected the config to be refused');
+}
+
+describe('config: cluster', () => {
+  it('is absent by default, so a node runs alone', () => {
+    expect(parseConfig('cameras:\n  - { name: cam, input: synthetic }\n', { env: {} }).cluster).toBeUndefined();
+  });
+
+  it('takes cameras from the cluster: none needed locally, defaults filled in', () => {
+    const c = parseConfig(CLUSTER, { env: {} });
+    expect(c.cameras).toEqual([]);
+    expect(c.cluster).toEqual({ servers: ['nats://127.0.0.1:4222'], node: 'gpu-1', capacity: 4, leaseMs: 5000, events: { maxAgeS: 86400, maxBytes: 256 * 1024 * 1024 } });
+  });
+
+  it('without cluster, cameras are still required', () => {
+    expect(problems('enhance: { scale: 1/4 }\n')).toEqual([expect.objectContaining({ path: 'cameras', message: expect.stringMatching(/^missing — fix: .*cluster:/) })]);
+  });
+
+  it('reads credentials from the environment and never shows them', () => {
+    const c = parseConfig(`${CLUSTER}  user: \${NU}\n  password: \${NP}\n`, { env: { NU: 'pie', NP: 's3cret-pw' } });
+    expect(c.cluster?.password).toBe('s3cret-pw');
+    expect(JSON.stringify(redactConfig(c))).not.toContain('s3cret-pw');
+    const missing = problems(`${CLUSTER}  user: pie\n  password: \${NP}\n`);
+    expect(missing).toEqual([expect.objectContaining({ path: 'cluster.password', message: expect.stringMatching(/NP is not set/) })]);
+  });
+
+  it('refuses credentials in a server URL without echoing them', () => {
+    const p = problems('cluster:\n  servers: [nats://pie:hunter2@10.0.0.1:4222]\n  node: a\n  capacity: 1\n');
+    expect(p).toEqual([expect.objectContaining({ path: 'cluster.servers[0]', message: expect.stringMatching(/^holds credentials — fix:/) })]);
+    expect(JSON.stringify(p)).not.toContain('hunter2');
+  });
+
+  it('names each wrong key with its fix', () => {
+    const p = problems('cluster:\n  servers: http://x\n  node: Big Node\n  capacity: -1\n  leaseMs: 10\n  lease: 3\n');
+    const byPath = Object.fromEntries(p.map((i) => [i.path, i.message]));
+    expect(Object.keys(byPath).sort()).toEqual(['cluster.capacity', 'cluster.lease', 'cluster.leaseMs', 'cluster.node', 'cluster.servers[0]'].sort());
+    expect(byPath['cluster.lease']).toMatch(/did you mean leaseMs\?/);
+    expect(byPath['cluster.servers[0]']).toMatch(/got a http:\/\/ URL/);
+  });
+
+  it('wants user and password together, and not with a token', () => {
+    expect(problems(`${CLUSTER}  user: pie\n`)).toEqual([expect.objectContaining({ path: 'cluster.password' })]);
+    expect(problems(`${CLUSTER}  user: a\n  password: b\n  token: c\n`)).toEqual([expect.objectContaining({ path: 'cluster.token' })]);
+    expect(problems(`${CLUSTER}  tls: { cert: a.pem }\n`)).toEqual([expect.objectContaining({ path: 'cluster.tls.key', message: expect.stringMatching(/both cert and key/) })]);
+  });
+});

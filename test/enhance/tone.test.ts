@@ -1,0 +1,138 @@
+// The tone stage (src/enhance/tone.ts): colour truth, the scene-adaptive exposure, highlights
+// that do not bloom, and IR (monochrome) output — on the shipped model and on random weights,
+// whose curves are far from neutral.
+import { afterAll, describe, expect, it } from 'vitest';
+import { DEFAULT_MODEL_PATH, Enhancer } from '../../src/enhance/enhancer.js';
+import { AUTO_EXPOSURE } from '../../src/enhance/tone.js';
+import { clippedFraction, neutralCast, psnr } from '../../src/eval/metrics.js';
+import type { RgbImage } from '../../src/image/types.js';
+import { darkImage } from '../helpers/media.js';
+import { randomWeights } from './reference.js';
+
+const lumaMean = (img: RgbImage): number => {
+  let s = 0;
+  for (let i = 0; i < img.data.length; i += 3) s += 0.299 * img.data[i]! + 0.587 * img.data[i + 1]! + 0.114 * img.data[i + 2]!;
+  return s / (img.data.length / 3) / 255;
+};
+
+/** A textured grey scene: every pixel has R = G = B. */
+function greyImage(w: number, h: number, level: number): RgbImage {
+  const data = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    const v = Math.max(0, Math.min(255, Math.round(level + 12 * Math.sin(x / 5) + 8 * Math.cos(y / 7) + ((x * 7 + y * 13) % 9) - 4)));
+    data.fill(v, (y * w + x) * 3, (y * w + x) * 3 + 3);
+  }
+  return { width: w, height: h, data };
+}
+
+/** A natural-ish frame with a mean near `mean`: smooth colour gradients with texture. */
+function readableImage(w: number, h: number, mean: number): RgbImage {
+  const data = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    const t = 255 * mean * (0.6 + 0.8 * (x / w)) + 10 * Math.sin((x + y) / 4);
+    const i = (y * w + x) * 3;
+    data[i] = Math.min(255, t * 1.1); data[i + 1] = Math.min(255, t); data[i + 2] = Math.min(255, t * 0.85 + 20 * (y / h));
+  }
+  return { width: w, height: h, data };
+}
+
+const isGrey = (img: RgbImage): boolean => {
+  for (let i = 0; i < img.data.length; i += 3) if (img.data[i] !== img.data[i + 1] || img.data[i] !== img.data[i + 2]) return false;
+  return true;
+};
+
+const open: Enhancer[] = [];
+afterAll(async () => { await Promise.all(open.map((e) => e.close())); });
+const enhancer = async (o: Parameters<typeof Enhancer.open>[0]): Promise<Enhancer> => {
+  const e = await Enhancer.open({ threads: 1, ...o });
+  open.push(e);
+  return e;
+};
+
+describe('colour truth', () => {
+  it('grey in gives grey out, exactly, whatever the curves, the exposure and the scale', { timeout: 60_000 }, async () => {
+    for (const [weights, downscale, exposure] of [[randomWeights(3, 0.3), 1, 'auto'], [randomWeights(7, 0.3), 4, 'model'], [undefined, 2, 0.5]] as const) {
+      const e = await enhancer({ ...(weights ? { weights } : { modelPath: DEFAULT_MODEL_PATH }), downscale, exposure });
+      for (const level of [20, 60, 140]) {
+        const out = (await e.enhance([greyImage(64, 48, level)])).frames[0]!;
+        expect(isGrey(out), `level ${level}, scale 1/${downscale}, exposure ${exposure}`).toBe(true);
+      }
+    }
+  });
+
+  it('per-channel curves (PIE as published) tint grey; the colour-preserving form does not drift', async () => {
+    const weights = randomWeights(11, 0.3);
+    const img = greyImage(64, 48, 40);
+    const rgb = (await (await enhancer({ weights, downscale: 1, form: 'rgb', exposure: 'model' })).enhance([img])).frames[0]!;
+    const value = (await (await enhancer({ weights, downscale: 1, form: 'value', exposure: 'model' })).enhance([img])).frames[0]!;
+    expect(neutralCast(img, rgb)).toBeGreaterThan(2); // the failure the value form exists for
+    expect(neutralCast(img, value)).toBeLessThan(1e-3); // exactly grey: only Lab's float rounding
+  });
+
+  it('keeps the hue of coloured pixels: channel ratios survive within rounding', async () => {
+    const img = darkImage(96, 64, 3);
+    const out = (await (await enhancer({ modelPath: DEFAULT_MODEL_PATH, downscale: 4 })).enhance([img])).frames[0]!;
+    let worst = 0;
+    for (let i = 0; i < img.data.length; i += 3) {
+      const [r, g] = [img.data[i]!, img.data[i + 1]!];
+      if (g < 12) continue; // ratios of tiny integers are all rounding
+      worst = Math.max(worst, Math.abs(out.data[i]! / Math.max(out.data[i + 1]!, 1) - r / g));
+    }
+    expect(worst).toBeLessThan(0.15);
+  });
+});
+
+describe('scene-adaptive exposure (the default)', () => {
+  it('lifts a dark frame to the target', async () => {
+    const e = await enhancer({ modelPath: DEFAULT_MODEL_PATH, downscale: 4 });
+    const d = darkImage(96, 64, 5);
+    const dark = { ...d, data: d.data.map((v) => v >> 1) };
+    const r = await e.enhance([dark]);
+    expect(lumaMean(dark)).toBeLessThan(AUTO_EXPOSURE.dark);
+    expect(r.tone[0]!.exposure).toBeCloseTo(AUTO_EXPOSURE.target, 5);
+    expect(Math.abs(lumaMean(r.frames[0]!) - AUTO_EXPOSURE.target)).toBeLessThan(0.04);
+  });
+
+  it('passes a readable frame nearly unchanged', async () => {
+    const e = await enhancer({ modelPath: DEFAULT_MODEL_PATH, downscale: 4 });
+    const img = readableImage(96, 64, 0.45);
+    const out = (await e.enhance([img])).frames[0]!;
+    expect(psnr(out, img)).toBeGreaterThan(35);
+  });
+
+  it('never blooms a lamp: no pixel that was below 255 clips', async () => {
+    const e = await enhancer({ modelPath: DEFAULT_MODEL_PATH, downscale: 4 });
+    const img = darkImage(96, 64, 2);
+    // A lamp: a bright disc fading from 254 down to the dark background.
+    for (let y = 0; y < 64; y++) for (let x = 0; x < 96; x++) {
+      const d = Math.hypot(x - 30, y - 30);
+      if (d < 14) img.data.fill(Math.round(254 - 9 * d), (y * 96 + x) * 3, (y * 96 + x) * 3 + 3);
+    }
+    const out = (await e.enhance([img])).frames[0]!;
+    expect(clippedFraction(img).highlights).toBe(0);
+    expect(clippedFraction(out).highlights).toBe(0);
+    expect(lumaMean(out)).toBeGreaterThan(lumaMean(img) + 0.15); // and the frame was lifted
+  });
+
+  it('smooths the target over a camera\'s frames: a carried state moves only part of the way', async () => {
+    const e = await enhancer({ modelPath: DEFAULT_MODEL_PATH, downscale: 4 });
+    const dark = darkImage(96, 64, 5);
+    const fresh = (await e.enhance([dark])).tone[0]!.exposure;
+    const carried = (await e.enhance([dark], [{ exposureState: 0.3 }])).tone[0]!.exposure;
+    expect(carried).toBeCloseTo(0.3 + AUTO_EXPOSURE.smoothing * (fresh - 0.3), 5);
+  });
+});
+
+describe('IR (monochrome) mode', () => {
+  it('gives exactly grey output from a faintly coloured IR frame, per frame in a mixed batch', async () => {
+    const e = await enhancer({ modelPath: DEFAULT_MODEL_PATH, downscale: 4 });
+    const ir = greyImage(64, 48, 60);
+    for (let i = 0; i < ir.data.length; i += 3) ir.data[i + 2] = Math.min(255, ir.data[i + 2]! + ((i / 3) % 3)); // codec chroma noise
+    const colour = darkImage(64, 48, 4);
+    const r = await e.enhance([ir, colour], [{ mono: true }, { mono: false }]);
+    expect(isGrey(r.frames[0]!)).toBe(true);
+    expect(isGrey(r.frames[1]!)).toBe(false);
+    expect(r.tone[0]!.chroma / r.tone[0]!.luma).toBeLessThan(0.05);
+    expect(r.tone[1]!.chroma / r.tone[1]!.luma).toBeGreaterThan(0.1);
+  });
+});
