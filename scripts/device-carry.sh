@@ -44,7 +44,7 @@ echo "$VIPS_SO" > "$C/vips.name"
 
 # node_modules: the dependency closure of the runtime imports (dist/ statically imports ws, mqtt,
 # prom-client too); hls.js, jsmpeg-player and blazeface are resolved lazily and not needed here.
-ROOTS="onnxruntime-node sharp protobufjs commander zod yaml rxjs ws mqtt prom-client"
+ROOTS="onnxruntime-node sharp protobufjs commander zod yaml rxjs ws mqtt prom-client @nats-io/transport-node @nats-io/jetstream @nats-io/kv @nats-io/obj"
 LIST=$(node -e '
 const fs=require("fs"),path=require("path");const nm=process.argv[1];const seen=new Set();const st=process.argv.slice(2);
 while(st.length){const n=st.pop();if(seen.has(n)||n.startsWith("@types/")||n==="undici-types")continue;

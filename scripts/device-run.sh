@@ -66,8 +66,12 @@ if [ "$BENCH_SECONDS" -gt 0 ] && [ -f "$BENCH" ]; then
   mkdir -p "$OUT/bench"
   ( export LD_LIBRARY_PATH="$VKLIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
     [ -n "$ICD" ] && export VK_ICD_FILENAMES="$ICD" VK_DRIVER_FILES="$ICD"
-    OUT="$OUT/bench" timeout -k 5 "$BENCH_SECONDS" node "$BENCH" )
-  say "part B exit $? (124 = timed out)"
+    OUT="$OUT/bench" timeout -k 5 "$BENCH_SECONDS" node "$BENCH" 2> "$OUT/bench/stderr.log" )
+  rc=$?
+  say "part B exit $rc (124 = timed out); ORT placement: $(grep -c 'CPUExecutionProvider' "$OUT/bench/stderr.log") lines name the CPU provider"
+  grep -i 'CPUExecutionProvider' "$OUT/bench/stderr.log" | grep -io 'node[^,]*' | sort | uniq -c | sort -rn | head -20
+  tail -5 "$OUT/bench/stderr.log"
+  xz -9 "$OUT/bench/stderr.log"
 else
   say "part B skipped"
 fi

@@ -166,9 +166,9 @@ function enhancerOptions(config: PieConfig, modelPath: string): EnhancerOptions 
 }
 
 /** The tone stage's settings (enhance/tone.ts), shared by the enhancer and the curve applier. */
-function toneOptions(config: PieConfig): { exposure: ExposureSetting; form: CurveForm; noiseAwareGain: boolean } {
+function toneOptions(config: PieConfig): { exposure: ExposureSetting; form: CurveForm; noiseAwareGain: boolean; saturation: number } {
   const e = config.enhance;
-  return { exposure: e.exposure, form: e.color, noiseAwareGain: e.noiseAwareGain };
+  return { exposure: e.exposure, form: e.color, noiseAwareGain: e.noiseAwareGain, saturation: e.saturation };
 }
 
 /** How a model path is shown: relative to the working folder when inside it. */

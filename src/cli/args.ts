@@ -45,6 +45,13 @@ export function parseExposure(s: string, flag = '--exposure'): ExposureSetting {
   return x;
 }
 
+/** A number from 0 to 1. */
+export function parseFraction(flag: string, s: string): number {
+  const x = Number(s);
+  if (!(x >= 0 && x <= 1)) throw new PieError('usage', `${flag} ${s} must be a number from 0 to 1`, `e.g. ${flag} 0.5`);
+  return x;
+}
+
 /** --color: how curves are applied (tone.ts CurveForm). */
 export function parseColor(s: string, flag = '--color'): CurveForm {
   if (s === 'value' || s === 'rgb') return s;

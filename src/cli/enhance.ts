@@ -28,6 +28,7 @@ export interface EnhanceCommandOptions {
   readonly exposure?: ExposureSetting;
   readonly form?: CurveForm;
   readonly noiseAwareGain?: boolean;
+  readonly saturation?: number;
   /** Monochrome output: 'on' for every input; 'auto' detects it in videos (camera-tone.ts). */
   readonly mono?: MonoMode;
   readonly threads?: number;
@@ -86,6 +87,7 @@ export async function runEnhance(o: EnhanceCommandOptions, log: (s: string) => v
     downscale: o.downscale, provider: o.provider, strength: o.strength ?? 1,
     ...(o.exposure !== undefined ? { exposure: o.exposure } : {}),
     ...(o.form ? { form: o.form } : {}), ...(o.noiseAwareGain !== undefined ? { noiseAwareGain: o.noiseAwareGain } : {}),
+    ...(o.saturation !== undefined ? { saturation: o.saturation } : {}),
     ...(o.modelPath ? { modelPath: o.modelPath } : {}),
     ...(o.threads ? { threads: o.threads } : {}),
   });

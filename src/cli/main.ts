@@ -6,7 +6,8 @@ import { Command, CommanderError } from 'commander';
 import { PieError, isPieError, messageOf } from '../errors.js';
 import { DEFAULT_MODEL_PATH } from '../enhance/enhancer.js';
 import { MAX_STRENGTH } from '../enhance/graph.js';
-import { parseColor, parseExposure, parseMono, parsePositiveInt, parsePreset, parseProvider, parseScale, parseStrength } from './args.js';
+import { DEFAULT_SATURATION } from '../enhance/tone.js';
+import { parseColor, parseExposure, parseFraction, parseMono, parsePositiveInt, parsePreset, parseProvider, parseScale, parseStrength } from './args.js';
 import { runDemo } from './demo.js';
 import { runEnhance } from './enhance.js';
 import { runEvalCommand, runSyntheticVideoCommand } from './eval.js';
@@ -59,12 +60,13 @@ function build(): Command {
     .option('--exposure <x>', "auto (scene-adaptive: dark frames lifted, readable ones kept), a target mean brightness 0–1 (e.g. 0.45), or model (the model's own)", 'auto')
     .option('--color <form>', 'value (one curve on max(R,G,B): colour kept, grey stays grey) or rgb (per channel, as PIE)', 'value')
     .option('--no-noise-aware-gain', 'lift regions even where the signal is within the noise')
+    .option('--saturation <x>', 'colour-preserving form: chroma scaled by gain^x, 0–1 (1 = colours lifted with the light, 0 = chroma kept)', String(DEFAULT_SATURATION))
     .option('--mono <mode>', 'monochrome (IR) output: auto (videos: detected with hysteresis), on (luminance only) or off', 'auto')
     .option('--threads <n>', 'CPU threads for inference (default: all cores)')
     .option('--denoise <mode>', 'before the curves: temporal (videos: static pixels averaged over frames; images: spatial), spatial, or off', DEFAULT_DENOISE)
     .option('--denoise-strength <x>', 'spatial smoothing in units of the measured noise: 0 (none) to 16', '2')
     .option('-q, --quiet', 'no progress bar')
-    .action(async (inputs: string[], opts: { output: string; model: string; scale: string; ep: string; batch: string; strength: string; exposure: string; color: string; noiseAwareGain: boolean; mono: string; threads?: string; denoise: string; denoiseStrength: string; quiet?: boolean }) => {
+    .action(async (inputs: string[], opts: { output: string; model: string; scale: string; ep: string; batch: string; strength: string; exposure: string; color: string; noiseAwareGain: boolean; saturation: string; mono: string; threads?: string; denoise: string; denoiseStrength: string; quiet?: boolean }) => {
       const strength = parseStrength(opts.strength);
       if (!(DENOISE_SETTINGS as readonly string[]).includes(opts.denoise)) throw new PieError('usage', `--denoise ${opts.denoise} is not off, spatial or temporal`, 'e.g. --denoise temporal');
       const denoiseStrength = Number(opts.denoiseStrength);
@@ -72,7 +74,7 @@ function build(): Command {
       const summary = await runEnhance({
         denoise: opts.denoise as DenoiseSetting, denoiseStrength,
         inputs, output: opts.output, modelPath: opts.model, strength, exposure: parseExposure(opts.exposure),
-        form: parseColor(opts.color), noiseAwareGain: opts.noiseAwareGain, mono: parseMono(opts.mono),
+        form: parseColor(opts.color), noiseAwareGain: opts.noiseAwareGain, mono: parseMono(opts.mono), saturation: parseFraction('--saturation', opts.saturation),
         downscale: parseScale(opts.scale), provider: parseProvider(opts.ep),
         batch: parsePositiveInt('--batch', opts.batch, 64),
         ...(opts.threads ? { threads: parsePositiveInt('--threads', opts.threads, 256) } : {}),

@@ -10,7 +10,7 @@ import type { DetectOn } from '../detect/path.js';
 import type { MonoMode } from '../enhance/camera-tone.js';
 import type { ProviderChoice } from '../enhance/session.js';
 import { MAX_STRENGTH } from '../enhance/graph.js';
-import type { CurveForm, ExposureSetting } from '../enhance/tone.js';
+import { DEFAULT_SATURATION, type CurveForm, type ExposureSetting } from '../enhance/tone.js';
 import { redact } from '../ingest/redact.js';
 
 export type Transport = 'tcp' | 'udp';
@@ -64,6 +64,8 @@ export interface EnhanceConfig {
   readonly color: CurveForm;
   /** Limit the curves' gain where the local signal is within the frame's noise. */
   readonly noiseAwareGain: boolean;
+  /** Chroma gain exponent of the value form, 0–1 (enhance/tone.ts). */
+  readonly saturation: number;
   /** Monochrome (IR) mode: 'auto' detects it per camera with hysteresis; 'on' / 'off' force it. */
   readonly mono: MonoMode;
   readonly provider: ProviderChoice;
@@ -333,6 +335,7 @@ const enhanceShape = {
   exposure: z.union([z.enum(['auto', 'model']), number('a mean brightness', 0.05, 0.95, '')], expected('auto, model, or a mean brightness from 0.05 to 0.95', 'e.g. exposure: auto (scene-adaptive, the default), exposure: 0.45 (a fixed mean output brightness) or exposure: model (the model\'s own)')).default('auto'),
   color: z.enum(['value', 'rgb'], expected('value or rgb', 'color: value (one curve on max(R,G,B): colour kept, grey stays grey; the default) or color: rgb (per channel, as PIE)')).default('value'),
   noiseAwareGain: z.boolean(expected('true or false', 'noiseAwareGain: true (do not lift regions that hold only noise; the default) or false')).default(true),
+  saturation: number('a chroma gain exponent', 0, 1, `e.g. saturation: ${DEFAULT_SATURATION} (1 = colours lifted with the light, 0 = chroma kept as it was; measured in docs/quality.md)`).default(DEFAULT_SATURATION),
   mono: z.enum(['auto', 'on', 'off'], expected('auto, on or off', 'mono: auto (detect infrared/monochrome frames per camera; the default), on (always luminance-only) or off')).default('auto'),
   provider: z.enum(PROVIDERS, expected(`one of ${PROVIDERS.join(', ')}`, 'e.g. provider: cpu (auto picks the best one present and says why)')).default('cpu'),
   batch: z.strictObject(batchShape, expected('a mapping with maxSize and maxWaitMs', 'e.g. batch: { maxSize: 4, maxWaitMs: 40 }')).prefault({}),
@@ -502,7 +505,7 @@ export const configSchema = z.strictObject(rootShape, expected('a mapping of cam
         scale: k === 1 ? '1' : `1/${k}`,
         downscale: k,
         strength: c.enhance.strength,
-        exposure: c.enhance.exposure, color: c.enhance.color, noiseAwareGain: c.enhance.noiseAwareGain, mono: c.enhance.mono,
+        exposure: c.enhance.exposure, color: c.enhance.color, noiseAwareGain: c.enhance.noiseAwareGain, saturation: c.enhance.saturation, mono: c.enhance.mono,
         provider: c.enhance.provider,
         batch: { maxSize: c.enhance.batch.maxSize, maxWaitMs: c.enhance.batch.maxWaitMs },
         regionCache: { ...c.enhance.regionCache },

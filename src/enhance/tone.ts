@@ -37,7 +37,7 @@ export interface ToneOptions {
 }
 
 /** See ToneOptions.saturation: chosen by measurement (docs/quality.md). */
-export const DEFAULT_SATURATION = 0.5;
+export const DEFAULT_SATURATION = 0.25;
 
 /** Per-frame inputs ([N] float32) and outputs of a graph with a tone stage. */
 export const TONE_IO = {
@@ -59,7 +59,7 @@ export const TONE_IO = {
  * `dark` go to `target`, frames at `readable` or brighter keep their own mean (never darkened),
  * linear in between. `smoothing` is the share of the new frame's target in the camera's EMA.
  */
-export const AUTO_EXPOSURE = { target: 0.45, dark: 0.1, readable: 0.35, meterCap: 0.6, smoothing: 0.25 } as const;
+export const AUTO_EXPOSURE = { target: 0.5, dark: 0.1, readable: 0.35, meterCap: 0.6, smoothing: 0.25 } as const;
 
 /**
  * Headroom kept on V: 1 − out ≥ HIGHLIGHT_KEEP·√(1 − in). At in = 254/255 that leaves out below
@@ -69,8 +69,9 @@ export const AUTO_EXPOSURE = { target: 0.45, dark: 0.1, readable: 0.35, meterCap
  */
 export const HIGHLIGHT_KEEP = 0.035;
 
-/** The gain is scaled by snr²/(snr² + SNR_KNEE²): full lift at SNR ≫ 1, none where the signal is noise. */
-export const SNR_KNEE = 1;
+/** Local SNR below SNR_FLOOR: no lift at all; above SNR_FULL: the full gain; linear in between. */
+export const SNR_FLOOR = 1;
+export const SNR_FULL = 4;
 
 /** Curve strengths the exposure control tries: 0 (no enhancement) to 4 in steps of 1/8. */
 export const EXPOSURE_STRENGTHS: readonly number[] = Array.from({ length: 33 }, (_, i) => i / 8);
@@ -131,6 +132,13 @@ function rgbCurvesFullRes(b: GraphBuilder, x: string, curvesSmall: string, downs
     const r = b.op('Resize', [small, '', '', sizes], { mode: 'linear', coordinate_transformation_mode: 'half_pixel' });
     return b.add(y, b.mul(r, b.mul(y, b.sub(y, one))));
   }, x);
+}
+
+/** A single-channel map [N,1,h,w] bilinearly upsampled to the height and width of `like` [N,C,H,W]. */
+function upsampleLike(b: GraphBuilder, small: string, like: string): string {
+  const shape = b.op('Shape', [like]);
+  const sizes = b.concat([b.op('Slice', [shape, b.ints([0]), b.ints([1])]), b.ints([1]), b.op('Slice', [shape, b.ints([2]), b.ints([4])])], 0);
+  return b.op('Resize', [small, '', '', sizes], { mode: 'linear', coordinate_transformation_mode: 'half_pixel' });
 }
 
 /** The scene's exposure target [N,1,1,1] from a luma thumbnail, smoothed with the camera's state ([N]). */
@@ -240,13 +248,15 @@ export function addTone(b: GraphBuilder, x: string, xSmall: string, curvesSmall:
       : smoothTarget(b, b.op('Expand', [b.scalar(exposure), b.op('Shape', [perFrame(b, exposureState)])]), exposureState);
 
   let maps = o.form === 'value' ? addValueMaps(b, curvesSmall) : curvesSmall;
+  // Local SNR on the thumbnail (a ≤ 1/8 box average of V, i.e. the local signal) over the frame's
+  // noise σ (Immerkær, on the full-resolution luma): 0 where the signal is within the noise, 1
+  // from SNR_FULL up. The gain is pulled towards 1 by it at the end, so a black sky stays black
+  // instead of becoming lifted noise, whatever the exposure search asks of the rest.
+  let signal: string | undefined;
   if (o.noiseAwareGain ?? true) {
-    // Local SNR at the curves' resolution: V there over the frame's noise σ (shot and read noise
-    // together, measured on the full-resolution luma). Scaling the curves (not the output) keeps
-    // the curve monotone and costs nothing at full resolution.
     const sigma = b.op('Max', [addNoiseSigma(b, addLuma(b, x)), b.scalar(1e-4)]);
-    const snr2 = b.op('Pow', [b.div(addValue(b, xSmall), sigma), b.scalar(2)]);
-    maps = b.mul(maps, b.div(snr2, b.add(snr2, b.scalar(SNR_KNEE ** 2))));
+    const snr = b.div(addValue(b, xThumb), sigma);
+    signal = clip(b, b.div(b.sub(snr, b.scalar(SNR_FLOOR)), b.scalar(SNR_FULL - SNR_FLOOR)), 0, 1);
   }
   if (target) maps = clip(b, b.mul(maps, addStrength(b, o.form, xThumb, addDownscale(b, maps, m), target)), -1, 1);
 
@@ -263,6 +273,7 @@ export function addTone(b: GraphBuilder, x: string, xSmall: string, curvesSmall:
     // Headroom kept: a pixel that was not clipped does not clip (lamps and headlights do not bloom).
     v2 = b.op('Min', [v2, b.sub(b.scalar(1), b.mul(b.op('Sqrt', [b.sub(b.scalar(1), v)]), b.scalar(HIGHLIGHT_KEEP)))]);
     gain = b.div(v2, b.op('Max', [v, b.scalar(EPS_V)]));
+    if (signal) gain = b.add(b.scalar(1), b.mul(b.sub(gain, b.scalar(1)), upsampleLike(b, signal, v)));
     const sat = o.saturation ?? DEFAULT_SATURATION;
     if (sat === 1) y = b.mul(x, gain);
     else {
@@ -276,6 +287,7 @@ export function addTone(b: GraphBuilder, x: string, xSmall: string, curvesSmall:
       const yc = clip(b, y, 0, 1);
       y = b.op('Pow', [yc, fitGamma(b, strided(b, addLuma(b, yc)), undefined, target)]);
     }
+    if (signal) y = b.add(x, b.mul(b.sub(y, x), upsampleLike(b, signal, x)));
   }
   // Monochrome (IR) frames: luminance only, the same value in every channel.
   const grey = gain ? b.mul(addLuma(b, x), gain) : addLuma(b, clip(b, y, 0, 1));

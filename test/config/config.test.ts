@@ -6,6 +6,7 @@ import { ConfigError, DEFAULT_CONFIG_PATH, interpolate, loadConfig, loadDefaultC
 import { parseInput, parseScale } from '../../src/config/schema.js';
 import { isPieError } from '../../src/errors.js';
 import { REPO_ROOT } from '../helpers/shared.js';
+import { DEFAULT_SATURATION } from '../../src/enhance/tone.js';
 
 const ONE_CAMERA = 'cameras:\n  - { name: cam, input: "synthetic:" }\n';
 
@@ -30,7 +31,7 @@ describe('config: defaults', () => {
   it('fills in every default around one camera', () => {
     expect(parseConfig(ONE_CAMERA, { env: {} })).toEqual({
       cameras: [{ name: 'cam', input: { kind: 'synthetic' }, width: 640, height: 360, fps: 10, outputs: { hls: ['enhanced'], websocket: ['enhanced'] } }],
-      enhance: { scale: '1/4', downscale: 4, strength: 1, exposure: 'auto', color: 'value', noiseAwareGain: true, mono: 'auto', provider: 'cpu', batch: { maxSize: 4, maxWaitMs: 40 }, regionCache: { enabled: false, alpha: 0.2, mix: 0, refreshEvery: 150 }, denoise: 'temporal', denoiseStrength: 2 },
+      enhance: { scale: '1/4', downscale: 4, strength: 1, exposure: 'auto', color: 'value', noiseAwareGain: true, saturation: DEFAULT_SATURATION, mono: 'auto', provider: 'cpu', batch: { maxSize: 4, maxWaitMs: 40 }, regionCache: { enabled: false, alpha: 0.2, mix: 0, refreshEvery: 150 }, denoise: 'temporal', denoiseStrength: 2 },
       detect: { enabled: false, fps: 5, model: 'back', tiling: true, threshold: 0.5, on: 'fused', drawBoxes: false },
       server: { host: '127.0.0.1', port: 8080 },
     });

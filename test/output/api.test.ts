@@ -78,7 +78,7 @@ cameras:
     width: ${W}
     height: ${H}
     outputs: { hls: [], websocket: [enhanced] }
-enhance: { model: ${path.join(models, 'site.onnx')}, scale: 1/4, batch: { maxSize: 2, maxWaitMs: 20 } }
+enhance: { model: ${path.join(models, 'site.onnx')}, scale: 1/4, exposure: model, batch: { maxSize: 2, maxWaitMs: 20 } }
 server: { host: 127.0.0.1, port: 0, token: ${TOKEN} }
 `, { env: { CAM_PASS: 'hunter2' } });
   app = await PieApp.start(config, { sinks: encoderSinks });
