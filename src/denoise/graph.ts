@@ -199,13 +199,15 @@ export function addTemporalDenoiseLinear(b: GraphBuilder, x: string, estimate: s
   const spreadScale = b.add(one, b.op('Reciprocal', [b.op('Max', [count, one])]));
   const z = b.div(d, b.op('Sqrt', [b.mul(variance, spreadScale)]));
   // Two views of motion. Per pixel: z² pooled over channels and 3×3, for sharp, strong changes.
-  const pixel = addBoxMean(b, b.op('ReduceSumSquare', [z, b.ints([1])], { keepdims: 1 }), 1);
+  // Channel sums as a 1×1 convolution: ORT's reductions over the channel axis of NCHW are slow.
+  const sumChannels = (v: string): string => b.conv(v, b.constant(f32([1, 3, 1, 1], [1, 1, 1]), 'ones'), undefined);
+  const pixel = addBoxMean(b, sumChannels(b.mul(z, z)), 1);
   // Per block: z summed over channels (motion changes them together, noise does not) and averaged
   // over 5×5, rescaled to N(0,1) when static, for faint objects lost in one pixel's noise.
-  const block = b.mul(addBoxMean(b, b.op('ReduceSum', [z, b.ints([1])], { keepdims: 1 }), 2), b.scalar(5 / Math.sqrt(3)));
+  const block = b.mul(addBoxMean(b, sumChannels(z), 2), b.scalar(5 / Math.sqrt(3)));
   const ramp = (v: string, lo: number, hi: number): string => b.op('Clip', [b.div(b.sub(v, b.scalar(lo)), b.scalar(hi - lo)), b.scalar(0), one]);
   const [bt0, bt1] = BLOCK_THRESHOLDS;
-  // ReduceSumSquare sums 3 channels: its static mean is 3, hence the thresholds × 3.
+  // z² summed over 3 channels: its static mean is 3, hence the thresholds × 3.
   const moving = b.op('Max', [ramp(pixel, 3 * t0, 3 * t1), ramp(b.mul(block, block), bt0, bt1)]);
   const nextCount = b.op('Min', [b.add(b.mul(b.sub(one, moving), count), one), b.scalar(maxFrames)]);
   const nextEstimate = b.add(estimate, b.mul(d, b.op('Reciprocal', [nextCount])));
