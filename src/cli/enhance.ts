@@ -10,6 +10,9 @@ import type { ProviderChoice } from '../enhance/session.js';
 import type { CurveForm, ExposureSetting } from '../enhance/tone.js';
 import { enhanceVideo, isVideoPath } from '../enhance/video-file.js';
 import { PieError, messageOf } from '../errors.js';
+import { DEFAULT_DENOISE, type DenoiseSetting } from '../config/schema.js';
+import { Denoiser } from '../denoise/denoiser.js';
+import type { DenoiseMode } from '../denoise/graph.js';
 import { imageSize, isImagePath, readImage, writeImage } from '../image/io.js';
 import type { RgbImage } from '../image/types.js';
 import { Progress } from './progress.js';
@@ -29,6 +32,9 @@ export interface EnhanceCommandOptions {
   /** Monochrome output: 'on' for every input; 'auto' detects it in videos (camera-tone.ts). */
   readonly mono?: MonoMode;
   readonly threads?: number;
+  /** Before the curves: videos temporal (state carried frame to frame) or spatial, images spatial; 'off' = none. */
+  readonly denoise?: DenoiseSetting;
+  readonly denoiseStrength?: number;
   readonly quiet?: boolean;
 }
 
@@ -86,6 +92,14 @@ export async function runEnhance(o: EnhanceCommandOptions, log: (s: string) => v
     ...(o.threads ? { threads: o.threads } : {}),
   });
   log(enhancer.describe());
+  const denoise = o.denoise ?? DEFAULT_DENOISE;
+  const denoiserOf = (mode: DenoiseMode): Promise<Denoiser> => Denoiser.open({
+    mode, provider: o.provider, ...(o.threads ? { threads: o.threads } : {}), ...(o.denoiseStrength !== undefined ? { strength: o.denoiseStrength } : {}),
+  });
+  // A still has no frames before it: 'temporal' denoises images spatially (its first frame would anyway).
+  const stills = denoise === 'off' ? undefined : await denoiserOf('spatial');
+  const video = denoise === 'temporal' ? await denoiserOf('temporal') : stills;
+  if (video) log(video.describe());
   const done: Job[] = [];
   const mkOutDir = (file: string): void => { fs.mkdirSync(path.dirname(file), { recursive: true }); };
   try {
@@ -101,7 +115,10 @@ export async function runEnhance(o: EnhanceCommandOptions, log: (s: string) => v
         const batch = pending;
         pending = [];
         try {
-          const out = await enhancer.enhance(batch.map((p) => p.img), batch.map(() => ({ mono: o.mono === 'on' })));
+          // Each image is its own camera, forgotten after: its noise is its own.
+          const imgs = stills ? await stills.denoise(batch.map((p, i) => ({ camera: `image-${count + i}`, image: p.img }))) : batch.map((p) => p.img);
+          stills?.reset();
+          const out = await enhancer.enhance(imgs, batch.map(() => ({ mono: o.mono === 'on' })));
           for (let i = 0; i < batch.length; i++) {
             const { job } = batch[i]!;
             try {
@@ -142,7 +159,7 @@ export async function runEnhance(o: EnhanceCommandOptions, log: (s: string) => v
       const bar = new Progress(path.basename(job.input), 1, process.stderr, o.quiet);
       try {
         mkOutDir(job.output);
-        const r = await enhanceVideo(enhancer, job.input, job.output, { batch: o.batch, mono: o.mono ?? 'auto', onProgress: (p) => bar.update(p.done, p.total) });
+        const r = await enhanceVideo(enhancer, job.input, job.output, { batch: o.batch, mono: o.mono ?? 'auto', ...(video ? { denoiser: video } : {}), onProgress: (p) => bar.update(p.done, p.total) });
         bar.done();
         log(`${job.output}: ${r.frames} frames ${r.info.width}x${r.info.height} in ${r.seconds.toFixed(1)} s (${(r.frames / r.seconds).toFixed(1)} fps)`);
         done.push(job);
@@ -152,7 +169,7 @@ export async function runEnhance(o: EnhanceCommandOptions, log: (s: string) => v
       }
     }
   } finally {
-    await enhancer.close();
+    await Promise.all([enhancer.close(), stills?.close(), video !== stills ? video?.close() : undefined]);
   }
   return { done, failed, skipped };
 }

@@ -3,6 +3,7 @@
 import { PieError } from '../errors.js';
 import { openStage, type EvalStage, type ModelDefaults } from '../eval/enhancers.js';
 import { runEval, type EvalOptions, type EvalReport } from '../eval/report.js';
+import { runSyntheticVideo, type SyntheticVideoReport } from '../eval/synthetic-video.js';
 import { Progress } from './progress.js';
 
 /** The report's options with enhancers named (specs) instead of opened. */
@@ -30,5 +31,37 @@ export async function runEvalCommand(o: EvalCommandOptions, log: (s: string) => 
     return report;
   } finally {
     await Promise.all(stages.map((s) => s.close()));
+  }
+}
+
+export interface SyntheticVideoCommandOptions extends ModelDefaults {
+  readonly clip: string;
+  readonly out: string;
+  readonly enhancers: readonly string[];
+  readonly peers: readonly string[];
+  readonly fullWells: readonly number[];
+  readonly seed: number;
+  readonly seconds: number;
+  readonly width: number;
+  readonly denoiseStrength?: number;
+  readonly quiet?: boolean;
+}
+
+/** `eval --synthetic-video`: only models (.onnx specs) get the temporal and video-denoiser rows. */
+export async function runSyntheticVideoCommand(o: SyntheticVideoCommandOptions, log: (s: string) => void): Promise<SyntheticVideoReport> {
+  const models: EvalStage[] = [];
+  try {
+    for (const spec of o.enhancers) models.push(await openStage(spec, o));
+    const bar = new Progress('synthetic video', 1, process.stderr, o.quiet);
+    const report = await runSyntheticVideo({
+      clip: o.clip, out: o.out, models, peers: o.peers, fullWells: o.fullWells, seed: o.seed, seconds: o.seconds, width: o.width,
+      ...(o.denoiseStrength !== undefined ? { denoise: { strength: o.denoiseStrength } } : {}),
+      ...(o.threads ? { threads: o.threads } : {}), onProgress: (d, t, note) => bar.update(d, t, note),
+    });
+    bar.done();
+    log(`wrote ${o.out}/synthetic-video.md, synthetic-video.json and ${report.grid}`);
+    return report;
+  } finally {
+    await Promise.all(models.map((s) => s.close()));
   }
 }

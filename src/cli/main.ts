@@ -10,11 +10,12 @@ import { DEFAULT_SATURATION } from '../enhance/tone.js';
 import { parseColor, parseExposure, parseFraction, parseMono, parsePositiveInt, parsePreset, parseProvider, parseScale, parseStrength } from './args.js';
 import { runDemo } from './demo.js';
 import { runEnhance } from './enhance.js';
-import { runEvalCommand } from './eval.js';
+import { runEvalCommand, runSyntheticVideoCommand } from './eval.js';
 import { faceEvalOptionsFromFlags, runFaceEval } from './eval-faces.js';
 import { detectOptionsFromFlags, runDetect, type DetectFlags } from './detect.js';
 import { runAdapt } from './adapt.js';
 import { loadConfig, loadDefaultConfig } from '../config/load.js';
+import { DEFAULT_DENOISE, DENOISE_SETTINGS, type DenoiseSetting } from '../config/schema.js';
 import { runTrain } from './train.js';
 import { runLive } from './run.js';
 import { addClusterCommands } from './cluster.js';
@@ -62,10 +63,16 @@ function build(): Command {
     .option('--saturation <x>', 'colour-preserving form: chroma scaled by gain^x, 0–1 (1 = colours lifted with the light, 0 = chroma kept)', String(DEFAULT_SATURATION))
     .option('--mono <mode>', 'monochrome (IR) output: auto (videos: detected with hysteresis), on (luminance only) or off', 'auto')
     .option('--threads <n>', 'CPU threads for inference (default: all cores)')
+    .option('--denoise <mode>', 'before the curves: temporal (videos: static pixels averaged over frames; images: spatial), spatial, or off', DEFAULT_DENOISE)
+    .option('--denoise-strength <x>', 'spatial smoothing in units of the measured noise: 0 (none) to 16', '2')
     .option('-q, --quiet', 'no progress bar')
-    .action(async (inputs: string[], opts: { output: string; model: string; scale: string; ep: string; batch: string; strength: string; exposure: string; color: string; noiseAwareGain: boolean; saturation: string; mono: string; threads?: string; quiet?: boolean }) => {
+    .action(async (inputs: string[], opts: { output: string; model: string; scale: string; ep: string; batch: string; strength: string; exposure: string; color: string; noiseAwareGain: boolean; saturation: string; mono: string; threads?: string; denoise: string; denoiseStrength: string; quiet?: boolean }) => {
       const strength = parseStrength(opts.strength);
+      if (!(DENOISE_SETTINGS as readonly string[]).includes(opts.denoise)) throw new PieError('usage', `--denoise ${opts.denoise} is not off, spatial or temporal`, 'e.g. --denoise temporal');
+      const denoiseStrength = Number(opts.denoiseStrength);
+      if (!(denoiseStrength >= 0 && denoiseStrength <= 16)) throw new PieError('usage', `--denoise-strength ${opts.denoiseStrength} must be from 0 to 16`, 'e.g. --denoise-strength 2');
       const summary = await runEnhance({
+        denoise: opts.denoise as DenoiseSetting, denoiseStrength,
         inputs, output: opts.output, modelPath: opts.model, strength, exposure: parseExposure(opts.exposure),
         form: parseColor(opts.color), noiseAwareGain: opts.noiseAwareGain, mono: parseMono(opts.mono), saturation: parseFraction('--saturation', opts.saturation),
         downscale: parseScale(opts.scale), provider: parseProvider(opts.ep),
@@ -210,8 +217,26 @@ function build(): Command {
     .option('--faces [dirs...]', 'face detection on synthetic night instead: normal-light photos with faces (default ../shared/data/faces/face-api-js/images); recall, precision and AP50 of BlazeFace on raw, each .onnx enhancer and gamma, smoothed and fused; writes faces.json and faces.md in --out')
     .option('--denoise <name>', 'with --faces: smooth (default), hqdn3d, nlmeans or none')
     .option('--detector <model>', 'with --faces: back (default) or front')
+    .option('--synthetic-video <clip>', 'night video with ground truth instead: darken a normal-light fixed-camera clip frame by frame; each model per frame, behind the temporal denoiser and behind ffmpeg hqdn3d/atadenoise; writes synthetic-video.md/.json and a grid in --out')
+    .option('--peers <files...>', 'with --synthetic-video: peer models (input "input" → "enhanced"), e.g. ../shared/models/peers/*.onnx', [])
+    .option('--video-width <px>', 'with --synthetic-video: frames scaled to this width', '480')
+    .option('--denoise-strength <x>', 'with --synthetic-video: spatial strength of the temporal denoiser (0 = temporal only)')
     .option('-q, --quiet', 'no progress bar')
-    .action(async (opts: { out: string; enhancer: string[]; images: string[]; synthetic: string[]; noharm: string[]; video: string[]; fullWells: string; scale: string; exposure?: string; limit?: string; videoSeconds: string; seed: string; threads?: string; quiet?: boolean; faces?: string[] | true; denoise?: string; detector?: string }) => {
+    .action(async (opts: { out: string; enhancer: string[]; images: string[]; synthetic: string[]; noharm: string[]; video: string[]; fullWells: string; scale: string; exposure?: string; limit?: string; videoSeconds: string; seed: string; threads?: string; quiet?: boolean; faces?: string[] | true; denoise?: string; detector?: string; syntheticVideo?: string; peers: string[]; videoWidth: string; denoiseStrength?: string }) => {
+      if (opts.syntheticVideo) {
+        const strength = opts.denoiseStrength === undefined ? undefined : Number(opts.denoiseStrength);
+        if (strength !== undefined && !(strength >= 0 && strength <= 16)) throw new PieError('usage', `--denoise-strength ${opts.denoiseStrength} must be from 0 to 16`, 'e.g. --denoise-strength 2');
+        await runSyntheticVideoCommand({
+          clip: opts.syntheticVideo, out: opts.out, enhancers: opts.enhancer, peers: opts.peers,
+          fullWells: opts.fullWells.split(',').map((w) => parsePositiveInt('--full-wells', w.trim(), 1_000_000)),
+          seed: parsePositiveInt('--seed', opts.seed, 2 ** 31), seconds: parsePositiveInt('--video-seconds', opts.videoSeconds, 3600),
+          width: parsePositiveInt('--video-width', opts.videoWidth, 8192), downscale: parseScale(opts.scale),
+          ...(opts.exposure ? { exposure: parseExposure(opts.exposure) } : {}),
+          ...(strength !== undefined ? { denoiseStrength: strength } : {}),
+          ...(opts.threads ? { threads: parsePositiveInt('--threads', opts.threads, 256) } : {}), quiet: Boolean(opts.quiet),
+        }, log);
+        return;
+      }
       if (opts.faces) {
         await runFaceEval(faceEvalOptionsFromFlags({ ...opts, faces: opts.faces }, { scale: parseScale, positiveInt: parsePositiveInt }), log);
         return;

@@ -71,7 +71,16 @@ export interface EnhanceConfig {
   readonly provider: ProviderChoice;
   readonly batch: BatchConfig;
   readonly regionCache: RegionCacheConfig;
+  /** Spatial strength of the denoiser: the guided filter's ε in units of the noise variance (0 = temporal only). */
+  readonly denoiseStrength: number;
+  /** Denoising before the curves (src/denoise): off, spatial (each frame alone) or temporal (state per camera). */
+  readonly denoise: DenoiseSetting;
 }
+
+export type DenoiseSetting = 'off' | 'spatial' | 'temporal';
+export const DENOISE_SETTINGS = ['off', 'spatial', 'temporal'] as const satisfies readonly DenoiseSetting[];
+/** The default, set by `eval --synthetic-video` (docs/quality.md, "Night video"). */
+export const DEFAULT_DENOISE: DenoiseSetting = 'temporal';
 
 /** The temporal region cache (src/pipeline/regionCache.ts) in the live path. */
 export interface RegionCacheConfig {
@@ -347,6 +356,8 @@ const enhanceShape = {
   mono: z.enum(['auto', 'on', 'off'], expected('auto, on or off', 'mono: auto (detect infrared/monochrome frames per camera; the default), on (always luminance-only) or off')).default('auto'),
   provider: z.enum(PROVIDERS, expected(`one of ${PROVIDERS.join(', ')}`, 'e.g. provider: cpu (auto picks the best one present and says why)')).default('cpu'),
   batch: z.strictObject(batchShape, expected('a mapping with maxSize and maxWaitMs', 'e.g. batch: { maxSize: 4, maxWaitMs: 40 }')).prefault({}),
+  denoise: z.enum(DENOISE_SETTINGS, expected('off, spatial or temporal', 'denoise: temporal (fixed cameras: averages static pixels over frames; the default), spatial (each frame alone) or off')).default(DEFAULT_DENOISE),
+  denoiseStrength: number('a strength', 0, 16, 'e.g. denoiseStrength: 2 (0 = no spatial smoothing, higher = smoother moving pixels)').default(2),
   regionCache: z.strictObject({
     enabled: z.boolean(expected('true or false', 'enabled: true or enabled: false')).default(false),
     alpha: number('an EMA weight', 0.01, 1, 'e.g. alpha: 0.2 (1 = no temporal smoothing)').default(0.2),
@@ -526,6 +537,8 @@ export const configSchema = z.strictObject(rootShape, expected('a mapping of cam
         provider: c.enhance.provider,
         batch: { maxSize: c.enhance.batch.maxSize, maxWaitMs: c.enhance.batch.maxWaitMs },
         regionCache: { ...c.enhance.regionCache },
+        denoise: c.enhance.denoise,
+        denoiseStrength: c.enhance.denoiseStrength,
       },
       detect: { ...c.detect },
       workers: { ...c.workers },

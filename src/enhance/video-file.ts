@@ -11,6 +11,7 @@ import { FfmpegProcess, lastLine } from '../ingest/ffmpeg-process.js';
 import { rawFrames } from '../ingest/frame-splitter.js';
 import { checkDecodedFrames, probeMedia, type MediaInfo } from '../ingest/probe.js';
 import { CameraTone, type MonoMode } from './camera-tone.js';
+import type { Denoiser } from '../denoise/denoiser.js';
 import type { Enhancer } from './enhancer.js';
 
 export const VIDEO_EXTENSIONS = ['.mp4', '.mkv', '.mov', '.avi', '.webm', '.ts', '.m4v', '.flv'] as const;
@@ -30,6 +31,8 @@ export interface EnhanceVideoOptions {
   readonly batch?: number;
   /** Monochrome (IR) mode: detected along the clip with hysteresis ('auto', the default), or forced. */
   readonly mono?: MonoMode;
+  /** Denoises each frame before the enhancer, the clip's frames in order as one camera (state carried). */
+  readonly denoiser?: Denoiser;
   readonly onProgress?: (p: VideoProgress) => void;
 }
 
@@ -72,8 +75,9 @@ export async function enhanceVideo(enhancer: Enhancer, input: string, output: st
     const tone = new CameraTone(o.mono ?? 'auto');
     const flush = async (): Promise<void> => {
       if (batch.length === 0) return;
+      const clean = o.denoiser ? await o.denoiser.denoise(batch.map((image) => ({ camera: input, image }))) : batch;
       const t = tone.next();
-      const out = await enhancer.enhance(batch, batch.map(() => t));
+      const out = await enhancer.enhance(clean, clean.map(() => t));
       for (const r of out.tone) tone.observe(r);
       for (const f of out.frames) await write(f);
       done += batch.length;
@@ -96,9 +100,11 @@ export async function enhanceVideo(enhancer: Enhancer, input: string, output: st
     if (enc.code !== 0) {
       throw new PieError('ffmpeg-failed', `encoding ${output} failed: ${lastLine(enc.stderrTail)}`, 'check the output path and free disk space');
     }
+    o.denoiser?.reset(input);
     await fs.rename(tmp, output);
     return { frames: done, info, seconds: (performance.now() - t0) / 1000 };
   } catch (e) {
+    o.denoiser?.reset(input);
     await Promise.all([decoder.close(), encoder.close()]);
     await fs.rm(tmp, { force: true });
     throw e;

@@ -109,7 +109,7 @@ function centreCrop(img: RgbImage, size: number): RgbImage {
 const CELL = 176;
 
 /** Rows of crops (input, reference?, each enhancer) with column titles, as one PNG. */
-async function writeGrid(file: string, columns: readonly string[], rows: readonly RgbImage[][]): Promise<void> {
+export async function writeGrid(file: string, columns: readonly string[], rows: readonly RgbImage[][]): Promise<void> {
   const head = 28;
   const width = columns.length * CELL, height = head + rows.length * CELL;
   const esc = (s: string): string => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -119,6 +119,15 @@ export function decodeToRawArgs(o: DecodeOptions): string[] {
   return args;
 }
 
+/**
+ * Raw RGB24 frames on stdin → a filter (a denoiser) → raw RGB24 frames on stdout, same size: a
+ * video-denoiser baseline run on frames already in memory (eval --synthetic-video).
+ */
+export function filterRawArgs(o: { readonly width: number; readonly height: number; readonly denoise: Denoise }): string[] {
+  return [...COMMON, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${o.width}x${o.height}`, '-framerate', '25', '-i', 'pipe:0',
+    '-vf', denoiseFilter(o.denoise), '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
+}
+
 export interface EncodeOptions {
   readonly width: number;
   readonly height: number;

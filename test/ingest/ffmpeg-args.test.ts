@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeToRawArgs, encodeFromRawArgs, inputScript } from '../../src/ingest/ffmpeg-args.js';
+import { decodeToRawArgs, encodeFromRawArgs, filterRawArgs, inputScript } from '../../src/ingest/ffmpeg-args.js';
 import { canonicalCredentials, redact, secretsOfUrl, urlCredentials } from '../../src/ingest/redact.js';
 import { syntheticSceneGraph } from '../../src/ingest/synthetic.js';
 
@@ -14,6 +14,12 @@ describe('ffmpeg argument builder', () => {
     expect(decodeToRawArgs({ input: 'rtsp://h/s', rtspTransport: 'tcp', analyzeDurationUs: 500000, fps: 5, size: { width: 640, height: 360 }, filters: ['hqdn3d'] })).toEqual([
       '-hide_banner', '-nostdin', '-loglevel', 'error', '-rtsp_transport', 'tcp', '-analyzeduration', '500000', '-i', 'rtsp://h/s', '-map', '0:v:0', '-an', '-sn', '-dn',
       '-vf', 'fps=5,scale=640:360,hqdn3d', '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1']);
+  });
+
+  it('filters raw frames from stdin to stdout (a video denoiser on frames in memory)', () => {
+    expect(filterRawArgs({ width: 320, height: 240, denoise: { filter: 'atadenoise', frames: 9 } })).toEqual([
+      '-hide_banner', '-nostdin', '-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', '320x240', '-framerate', '25', '-i', 'pipe:0',
+      '-vf', 'atadenoise=s=9', '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1']);
   });
 
   it('names a camera on stdin, options in the script, so no URL is on the command line', () => {

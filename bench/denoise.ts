@@ -1,0 +1,105 @@
+// npm run bench -- denoise [--quick] [--stills DIR]
+// What the denoiser adds to enhancement at 720p on this machine's CPU: ms per frame of the
+// enhancer (curve scales 1/4 and 1/8, the live pipeline's range) against the temporal and the
+// spatial denoiser, batch 1 and 4. The aim (issue 12): at most +25% of enhancement time.
+// With --stills DIR (normal-light photos): the still-image denoisers compared on synthetic night
+// (each photo darkened at full wells 100/300/1000, denoised, enhanced by the shipped model at
+// exposure 0.45): PSNR against the photo and ms per image. Writes bench/results/denoise.json.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Denoiser } from '../src/denoise/denoiser.js';
+import { Enhancer } from '../src/enhance/enhancer.js';
+import { denoiseImage, parseStillDenoise } from '../src/detect/denoise.js';
+import { adaptiveSmooth } from '../src/detect/smooth.js';
+import { psnr } from '../src/eval/metrics.js';
+import { darken, exposureFor } from '../src/eval/synthetic-night.js';
+import { isImagePath, readImage } from '../src/image/io.js';
+import type { RgbImage } from '../src/image/types.js';
+import { describeMachine, machine, timeIt } from './machine.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const quick = process.argv.includes('--quick');
+const [W, H] = [1280, 720];
+const BATCHES = quick ? [1] : [1, 4];
+const skipSpeed = process.argv.includes('--stills-only');
+
+/** A shaded scene, re-shot dark with fresh noise per frame (full well 300). */
+function frame(seed: number): RgbImage {
+  const d = new Uint8Array(W * H * 3);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const v = 128 + 100 * Math.sin(x / 37) * Math.cos(y / 23), i = (y * W + x) * 3;
+      d[i] = v; d[i + 1] = v * 0.85; d[i + 2] = v * 0.7;
+    }
+  }
+  return darken({ width: W, height: H, data: d }, { exposure: 0.1, fullWell: 300, seed });
+}
+
+const m = machine();
+console.log(`machine: ${describeMachine(m)}\n`);
+const frames = Array.from({ length: 4 }, (_, i) => frame(i + 1));
+interface Row { what: string; batch: number; msPerFrame: number; ofEnhance: Record<string, number> }
+const rows: Row[] = [];
+const enhanceMs = new Map<string, number>();
+for (const batch of skipSpeed ? [] : BATCHES) {
+  const input = frames.slice(0, batch);
+  for (const k of [4, 8]) {
+    const e = await Enhancer.open({ downscale: k, provider: 'cpu' });
+    const t = await timeIt(() => e.enhance(input), 3, 2);
+    await e.close();
+    enhanceMs.set(`${batch}/${k}`, t.medianMs / batch);
+    rows.push({ what: `enhance, curves at 1/${k}`, batch, msPerFrame: +(t.medianMs / batch).toFixed(1), ofEnhance: {} });
+  }
+  for (const mode of ['temporal', 'spatial'] as const) {
+    const d = await Denoiser.open({ mode, provider: 'cpu' });
+    let n = 0;
+    // Cameras c0..c(batch-1), each fed its next frame: state carried as in the live pipeline.
+    const t = await timeIt(() => d.denoise(input.map((image, i) => ({ camera: `c${i}`, image: frames[(n++ + i) % frames.length]! }))), 3, 2);
+    await d.close();
+    const ms = t.medianMs / batch;
+    rows.push({ what: `denoise ${mode}`, batch, msPerFrame: +ms.toFixed(1), ofEnhance: Object.fromEntries([4, 8].map((k) => [`1/${k}`, +(ms / enhanceMs.get(`${batch}/${k}`)!).toFixed(2)])) });
+  }
+}
+console.log(`${W}x${H}, CPU, median ms per frame after warm-up; "× enhance" = denoise time / enhance time at that curve scale`);
+for (const r of rows) console.log(`  batch ${r.batch}  ${r.what.padEnd(24)} ${r.msPerFrame.toFixed(1).padStart(7)} ms${Object.keys(r.ofEnhance).length ? `   × enhance: ${Object.entries(r.ofEnhance).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''}`);
+
+interface StillRow { denoiser: string; fullWell: number; psnr: number; msPerImage: number }
+const stills: StillRow[] = [];
+const stillDir = process.argv.includes('--stills') ? process.argv[process.argv.indexOf('--stills') + 1] : undefined;
+if (stillDir) {
+  const files = fs.readdirSync(stillDir).filter(isImagePath).sort().slice(0, quick ? 3 : 8);
+  const photos = await Promise.all(files.map((f) => readImage(path.join(stillDir, f))));
+  const enhancer = await Enhancer.open({ downscale: 4, provider: 'cpu', exposure: 0.45 });
+  const guided = await Promise.all([1, 2, 4].map((strength) => Denoiser.open({ mode: 'spatial', provider: 'cpu', strength })));
+  const candidates: Array<[string, (img: RgbImage) => Promise<RgbImage>]> = [
+    ['none', async (x) => x],
+    ['box blur (detect/smooth.ts)', async (x) => adaptiveSmooth(x)],
+    ...guided.map((d, i): [string, (img: RgbImage) => Promise<RgbImage>] => [`guided, strength ${[1, 2, 4][i]}`, async (x) => (await d.denoise([{ camera: 'still', image: x }]))[0]!]),
+    ['ffmpeg hqdn3d (still default)', (x) => denoiseImage(x)],
+    ['ffmpeg nlmeans', (x) => denoiseImage(x, parseStillDenoise('nlmeans')!)],
+  ];
+  console.log(`\nstills: ${photos.length} photos from ${stillDir}, darkened (exposure per photo, read noise 3 e⁻), denoised, pie-base at exposure 0.45, curves 1/4`);
+  for (const fw of [100, 300, 1000]) {
+    const dark = photos.map((p, i) => darken(p, { exposure: exposureFor(1, i), fullWell: fw, seed: 7919 + i }));
+    for (const [name, run] of candidates) {
+      let ms = 0, sum = 0;
+      for (const [i, d] of dark.entries()) {
+        for (const g of guided) g.reset();
+        const t = performance.now();
+        const y = await run(d);
+        ms += performance.now() - t;
+        sum += Math.min(100, psnr((await enhancer.enhance([y])).frames[0]!, photos[i]!));
+      }
+      const row = { denoiser: name, fullWell: fw, psnr: +(sum / dark.length).toFixed(2), msPerImage: +(ms / dark.length).toFixed(1) };
+      stills.push(row);
+      console.log(`  full well ${String(fw).padStart(4)}  ${name.padEnd(30)} PSNR ${row.psnr.toFixed(2).padStart(6)} dB  ${row.msPerImage.toFixed(1).padStart(7)} ms/image`);
+    }
+  }
+  await Promise.all([enhancer.close(), ...guided.map((g) => g.close())]);
+}
+
+const out = path.join(here, 'results', quick ? 'denoise-quick.json' : 'denoise.json');
+fs.mkdirSync(path.dirname(out), { recursive: true });
+fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), machine: m, size: `${W}x${H}`, rows, stills }, null, 1));
+console.log(`\nwrote ${out}`);

@@ -1,0 +1,191 @@
+// The denoiser as a session: owns each camera's temporal state (running estimate, frame count)
+// and noise model, feeds them into the graph (graph.ts) with the camera's frame and keeps what
+// comes back. Frames of several cameras of one size run as one batch; a camera that appears twice
+// in a call runs in order (its second frame needs the first one's state). State is bounded: at
+// most maxCameras cameras, the least recently seen dropped first.
+import { PieError } from '../errors.js';
+import type { RgbImage } from '../image/types.js';
+import { packFrames, unpackFrames } from '../enhance/frame-batch.js';
+import { describeSession, openSession, ort, type ProviderChoice } from '../enhance/session.js';
+import {
+  buildDenoiseGraph, COUNT_INPUT, DENOISE_FRAMES_INPUT, DENOISED_OUTPUT, ESTIMATE_INPUT, MOVING_OUTPUT,
+  NEXT_COUNT_OUTPUT, NEXT_ESTIMATE_OUTPUT, NOISE_INPUT, type DenoiseMode, type TemporalDenoiseOptions,
+} from './graph.js';
+import { estimateStillNoise, NoiseEstimator, type NoiseParams } from './noise-model.js';
+
+export interface DenoiserOptions extends TemporalDenoiseOptions {
+  readonly mode: DenoiseMode;
+  readonly provider?: ProviderChoice;
+  readonly threads?: number;
+  readonly spin?: boolean;
+  /** Cameras whose state is kept (each holds 4 floats a pixel). Default 64. */
+  readonly maxCameras?: number;
+  /** The noise model measures a pair of consecutive frames in this many. Default 8. */
+  readonly noiseEvery?: number;
+  /** Share of moving pixels above which a frame is a scene cut: the camera's noise model restarts. */
+  readonly sceneCut?: number;
+}
+
+export interface CameraFrame {
+  readonly camera: string;
+  readonly image: RgbImage;
+}
+
+/**
+ * When nothing is known of a camera (a flat black first frame): a small sensor at low light,
+ * full well 300 e⁻ and read noise 3 e⁻, between the eval's noise levels.
+ */
+export const FALLBACK_NOISE: NoiseParams = { gain: 1 / 300, read2: (3 / 300) ** 2 };
+
+interface CameraState {
+  width: number;
+  height: number;
+  /** Linear light, NCHW of one frame; views into a run's output. */
+  estimate: Float32Array;
+  count: Float32Array;
+  readonly noise: NoiseEstimator;
+  /** Noise of the camera's first frame, until the pair estimate exists. */
+  still?: NoiseParams;
+  frames: number;
+  cuts: number;
+}
+
+export interface CameraNoiseReport {
+  readonly camera: string;
+  readonly noise: NoiseParams | undefined;
+  readonly noiseFrom: 'frames' | 'still' | 'none';
+  readonly frames: number;
+  readonly sceneCuts: number;
+}
+
+export class Denoiser {
+  private readonly cameras = new Map<string, CameraState>();
+  private closed = false;
+
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly mode: DenoiseMode,
+    private readonly described: string,
+    private readonly o: DenoiserOptions,
+  ) {}
+
+  static async open(o: DenoiserOptions): Promise<Denoiser> {
+    let graph: Uint8Array;
+    try {
+      graph = buildDenoiseGraph(o.mode, o);
+    } catch (e) {
+      throw new PieError('usage', e instanceof Error ? e.message : String(e), 'check the denoise options (strength ≥ 0, radius ≥ 1, maxFrames ≥ 1)');
+    }
+    const s = await openSession(graph, o.provider ?? 'cpu', { ...(o.threads !== undefined ? { threads: o.threads } : {}), ...(o.spin !== undefined ? { spin: o.spin } : {}) });
+    return new Denoiser(s.session, o.mode, describeSession(s), o);
+  }
+
+  describe(): string {
+    return `denoise ${this.mode}: ${this.described}`;
+  }
+
+  /** Forgets a camera's state and noise model (restart, model switch, IR switch); all when none named. */
+  reset(camera?: string): void {
+    if (camera === undefined) this.cameras.clear();
+    else this.cameras.delete(camera);
+  }
+
+  /** What the noise model knows of each camera, for /api/cameras and /metrics. */
+  report(): CameraNoiseReport[] {
+    return [...this.cameras].map(([camera, s]) => {
+      const fromFrames = s.noise.params;
+      return { camera, noise: fromFrames ?? s.still, noiseFrom: fromFrames ? 'frames' : s.still ? 'still' : 'none', frames: s.frames, sceneCuts: s.cuts };
+    });
+  }
+
+  /** Denoised frames in the order given. */
+  async denoise(frames: readonly CameraFrame[]): Promise<RgbImage[]> {
+    if (this.closed) throw new Error('Denoiser is closed');
+    const out = new Array<RgbImage>(frames.length);
+    // Waves: each camera at most once per wave, so its state follows frame order.
+    let rest = frames.map((f, i) => ({ ...f, i }));
+    while (rest.length) {
+      const seen = new Set<string>(), wave: typeof rest = [], later: typeof rest = [];
+      for (const f of rest) (seen.has(f.camera) ? later : wave).push(f), seen.add(f.camera);
+      const bySize = new Map<string, typeof rest>();
+      for (const f of wave) {
+        const k = `${f.image.width}x${f.image.height}`;
+        bySize.set(k, [...(bySize.get(k) ?? []), f]);
+      }
+      for (const group of bySize.values()) {
+        const res = await this.run(group);
+        group.forEach((f, j) => { out[f.i] = res[j]!; });
+      }
+      rest = later;
+    }
+    return out;
+  }
+
+  private stateOf(camera: string, img: RgbImage): CameraState {
+    let s = this.cameras.get(camera);
+    if (s && (s.width !== img.width || s.height !== img.height)) s = undefined; // a resolution change restarts it
+    if (!s) {
+      const px = img.width * img.height;
+      s = { width: img.width, height: img.height, estimate: new Float32Array(3 * px), count: new Float32Array(px), noise: new NoiseEstimator(), frames: 0, cuts: 0 };
+    }
+    // Most recently used last; the oldest goes when over the bound.
+    this.cameras.delete(camera);
+    this.cameras.set(camera, s);
+    const max = this.o.maxCameras ?? 64;
+    while (this.cameras.size > max) this.cameras.delete(this.cameras.keys().next().value!);
+    return s;
+  }
+
+  private noiseFor(s: CameraState, img: RgbImage): NoiseParams {
+    const every = this.o.noiseEvery ?? 8;
+    // Two consecutive frames in each `every`: pairs a frame apart, where less has moved.
+    if (s.frames % every <= 1 || every === 1) s.noise.push(img);
+    if (!s.noise.params && !s.still) s.still = estimateStillNoise(img);
+    s.frames++;
+    return s.noise.params ?? s.still ?? FALLBACK_NOISE;
+  }
+
+  private async run(group: ReadonlyArray<CameraFrame>): Promise<RgbImage[]> {
+    const n = group.length;
+    const states = group.map((f) => this.stateOf(f.camera, f.image));
+    const noise = new Float32Array(2 * n);
+    group.forEach((f, j) => {
+      const p = this.noiseFor(states[j]!, f.image);
+      noise[2 * j] = p.gain; noise[2 * j + 1] = p.read2;
+    });
+    const packed = packFrames(group.map((f) => f.image));
+    const { width: w, height: h } = packed;
+    const feeds: Record<string, ort.Tensor> = {
+      [DENOISE_FRAMES_INPUT]: new ort.Tensor('uint8', packed.data, [n, h, w, 3]),
+      [NOISE_INPUT]: new ort.Tensor('float32', noise, [n, 2]),
+    };
+    if (this.mode === 'temporal') {
+      const px = w * h;
+      const est = new Float32Array(3 * px * n), cnt = new Float32Array(px * n);
+      states.forEach((s, j) => { est.set(s.estimate, 3 * px * j); cnt.set(s.count, px * j); });
+      feeds[ESTIMATE_INPUT] = new ort.Tensor('float32', est, [n, 3, h, w]);
+      feeds[COUNT_INPUT] = new ort.Tensor('float32', cnt, [n, 1, h, w]);
+    }
+    const out = await this.session.run(feeds);
+    if (this.mode === 'temporal') {
+      const px = w * h;
+      const est = out[NEXT_ESTIMATE_OUTPUT]!.data as Float32Array, cnt = out[NEXT_COUNT_OUTPUT]!.data as Float32Array;
+      const moving = out[MOVING_OUTPUT]!.data as Float32Array;
+      states.forEach((s, j) => {
+        s.estimate = est.subarray(3 * px * j, 3 * px * (j + 1));
+        s.count = cnt.subarray(px * j, px * (j + 1));
+        // The graph restarted the pixels itself; the noise model must not pair across the cut.
+        // (A camera's first frame has no history: all of it differs, and that is no cut.)
+        if (s.frames > 1 && moving[j]! > (this.o.sceneCut ?? 0.6)) { s.noise.reset(); s.cuts++; }
+      });
+    }
+    return unpackFrames(out[DENOISED_OUTPUT]!.data as Uint8Array, n, w, h);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.cameras.clear();
+    await this.session.release();
+  }
+}

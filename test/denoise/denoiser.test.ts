@@ -1,0 +1,183 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Denoiser } from '../../src/denoise/denoiser.js';
+import { darken, linearToSrgbByte, srgbByteToLinear } from '../../src/eval/synthetic-night.js';
+import { psnr } from '../../src/eval/metrics.js';
+import type { RgbImage } from '../../src/image/types.js';
+
+const W = 96, H = 64;
+
+/** Smooth shading with colour, bright enough that shot noise dominates quantisation. */
+function scene(phase: number): RgbImage {
+  const d = new Uint8Array(W * H * 3);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const v = 120 + 80 * Math.sin((x + phase) / 13) * Math.cos((y - phase) / 11);
+      const i = (y * W + x) * 3;
+      d[i] = Math.round(v); d[i + 1] = Math.round(v * 0.9); d[i + 2] = Math.round(v * 0.75);
+    }
+  }
+  return { width: W, height: H, data: d };
+}
+
+const EXPOSURE = 0.5, FULL_WELL = 100;
+const shoot = (img: RgbImage, seed: number): RgbImage => darken(img, { exposure: EXPOSURE, fullWell: FULL_WELL, readNoise: 3, seed });
+
+/** RMS error in linear light against the noise-free dark frame, over pixels where `mask` holds. */
+function linearRmse(out: RgbImage, clean: RgbImage, mask: (x: number, y: number) => boolean = () => true): number {
+  let s = 0, n = 0;
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      if (!mask(x, y)) continue;
+      for (let c = 0; c < 3; c++) {
+        const i = (y * W + x) * 3 + c;
+        s += (srgbByteToLinear(out.data[i]!) - srgbByteToLinear(clean.data[i]!) * EXPOSURE) ** 2;
+        n++;
+      }
+    }
+  }
+  return Math.sqrt(s / n);
+}
+
+/** Mean signed error in linear light (a ghost shows as a bias). */
+function linearBias(out: RgbImage, clean: RgbImage, mask: (x: number, y: number) => boolean): number {
+  let s = 0, n = 0;
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      if (!mask(x, y)) continue;
+      for (let c = 0; c < 3; c++) { const i = (y * W + x) * 3 + c; s += srgbByteToLinear(out.data[i]!) - srgbByteToLinear(clean.data[i]!) * EXPOSURE; n++; }
+    }
+  }
+  return s / n;
+}
+
+describe('Denoiser (temporal, ONNX Runtime)', () => {
+  let temporal: Denoiser;
+  beforeAll(async () => {
+    // Spatial strength 0: the temporal part alone, so its √N law shows unmixed.
+    temporal = await Denoiser.open({ mode: 'temporal', strength: 0, threads: 1, noiseEvery: 1 });
+  });
+  afterAll(async () => { await temporal.close(); });
+
+  it('a static scene converges toward the clean frame as √N predicts', async () => {
+    temporal.reset();
+    const clean = scene(0);
+    const err = new Map<number, number>();
+    for (let k = 1; k <= 16; k++) {
+      const [y] = await temporal.denoise([{ camera: 'static', image: shoot(clean, k) }]);
+      // Inner pixels: the 3×3 motion pool sees fewer samples at the border.
+      if ([1, 4, 16].includes(k)) err.set(k, linearRmse(y!, clean, (x, yy) => x > 0 && yy > 0 && x < W - 1 && yy < H - 1));
+    }
+    expect(err.get(1)! / err.get(4)!).toBeGreaterThan(2 * 0.85);
+    expect(err.get(1)! / err.get(4)!).toBeLessThan(2 * 1.15);
+    expect(err.get(1)! / err.get(16)!).toBeGreaterThan(4 * 0.85);
+    expect(err.get(1)! / err.get(16)!).toBeLessThan(4 * 1.15);
+  });
+
+  it('a moving square leaves no trail', async () => {
+    temporal.reset();
+    const bg = scene(0);
+    const withSquare = (x0: number): RgbImage => {
+      const d = Uint8Array.from(bg.data);
+      for (let y = 20; y < 44; y++) for (let x = x0; x < x0 + 16; x++) d.fill(250, (y * W + x) * 3, (y * W + x) * 3 + 3);
+      return { width: W, height: H, data: d };
+    };
+    let last: RgbImage | undefined, input: RgbImage | undefined;
+    // 8 frames of background first, so its pixels hold a long history, then the square crosses.
+    for (let k = 0; k < 8; k++) await temporal.denoise([{ camera: 'cam', image: shoot(bg, 50 + k) }]);
+    const xs = [4, 12, 20, 28, 36, 44, 52, 60];
+    for (const [k, x0] of xs.entries()) {
+      input = shoot(withSquare(x0), 100 + k);
+      [last] = await temporal.denoise([{ camera: 'cam', image: input }]);
+    }
+    const clean = withSquare(60);
+    // Where the square was (x 4–59) is background again; a ghost of the bright square would lift it
+    // by ~0.3 in linear light, where the noise of one frame is ~0.05.
+    const trailArea = (x: number, y: number): boolean => y >= 20 && y < 44 && x >= 4 && x < 60;
+    const squareArea = (x: number, y: number): boolean => y >= 21 && y < 43 && x >= 61 && x < 75;
+    expect(linearRmse(last!, clean, trailArea)).toBeLessThan(linearRmse(input!, clean, trailArea));
+    expect(Math.abs(linearBias(last!, clean, trailArea))).toBeLessThan(0.01);
+    // The square is where it is now, not smeared back.
+    expect(linearRmse(last!, clean, squareArea)).toBeLessThan(linearRmse(input!, clean, squareArea) * 1.1);
+  });
+
+  it('a scene cut restarts the state: the first frame after it holds nothing of the old scene', async () => {
+    temporal.reset();
+    const a = scene(0), b: RgbImage = { ...a, data: a.data.map((v) => 255 - v) }; // its negative
+    for (let k = 0; k < 10; k++) await temporal.denoise([{ camera: 'cut', image: shoot(a, 200 + k) }]);
+    const [y] = await temporal.denoise([{ camera: 'cut', image: shoot(b, 300) }]);
+    const single = linearRmse(shoot(b, 301), b);
+    // Pixels where the two scenes happen to agree within the noise may keep history: a little over one frame's noise.
+    expect(linearRmse(y!, b)).toBeLessThan(single * 1.25);
+    expect(linearRmse(y!, a)).toBeGreaterThan(single * 1.5);
+    expect(temporal.report().find((r) => r.camera === 'cut')!.sceneCuts).toBe(1);
+  });
+
+  it('keeps cameras apart inside a mixed batch: the same bytes as each camera alone', async () => {
+    const a = scene(0), b = scene(40);
+    const framesA = Array.from({ length: 5 }, (_, k) => shoot(a, 400 + k));
+    const framesB = Array.from({ length: 5 }, (_, k) => shoot(b, 500 + k));
+    temporal.reset();
+    const alone: RgbImage[] = [];
+    for (const f of framesA) alone.push(...(await temporal.denoise([{ camera: 'a', image: f }])));
+    temporal.reset();
+    const mixed: RgbImage[] = [];
+    for (let k = 0; k < 5; k++) {
+      const out = await temporal.denoise([{ camera: 'b', image: framesB[k]! }, { camera: 'a', image: framesA[k]! }]);
+      mixed.push(out[1]!);
+    }
+    for (let k = 0; k < 5; k++) expect(Buffer.from(mixed[k]!.data).equals(Buffer.from(alone[k]!.data))).toBe(true);
+    // And the static camera did average: its fifth frame is cleaner than its first.
+    expect(linearRmse(mixed[4]!, a)).toBeLessThan(linearRmse(mixed[0]!, a) * 0.7);
+  });
+
+  it('runs one camera twice in a call in order, and forgets the least recently seen over the bound', async () => {
+    const d = await Denoiser.open({ mode: 'temporal', threads: 1, maxCameras: 2 });
+    try {
+      const a = scene(0);
+      const two = await d.denoise([{ camera: 'x', image: shoot(a, 1) }, { camera: 'x', image: shoot(a, 2) }]);
+      expect(two).toHaveLength(2);
+      await d.denoise([{ camera: 'y', image: shoot(a, 3) }]);
+      await d.denoise([{ camera: 'z', image: shoot(a, 4) }]);
+      expect(d.report().map((r) => r.camera)).toEqual(['y', 'z']);
+    } finally {
+      await d.close();
+    }
+  });
+});
+
+describe('black-clip correction', () => {
+  it('brings the average of a dark patch, lifted by noise clipped at black, back toward its light', async () => {
+    // Linear light 0.004 at full well 100 is 0.4 e⁻ under 3 e⁻ of read noise: most of it is clipping.
+    const flat: RgbImage = { width: W, height: H, data: new Uint8Array(W * H * 3).fill(linearToSrgbByte(0.008)) };
+    const meanLinear = (img: RgbImage): number => img.data.reduce((s, v) => s + srgbByteToLinear(v), 0) / img.data.length;
+    const run = async (unclip: boolean): Promise<number> => {
+      const d = await Denoiser.open({ mode: 'temporal', threads: 1, unclip });
+      try {
+        let last: RgbImage | undefined;
+        for (let k = 0; k < 24; k++) [last] = await d.denoise([{ camera: 'dark', image: shoot(flat, 600 + k) }]);
+        return meanLinear(last!);
+      } finally {
+        await d.close();
+      }
+    };
+    const truth = 0.008 * EXPOSURE;
+    const plain = await run(false), corrected = await run(true);
+    expect(plain).toBeGreaterThan(truth * 2); // the lift the correction is for
+    expect(Math.abs(corrected - truth)).toBeLessThan(Math.abs(plain - truth) * 0.7);
+  });
+});
+
+describe('Denoiser (spatial, stills)', () => {
+  it('cleans a noisy still by what its own noise calls for', async () => {
+    const d = await Denoiser.open({ mode: 'spatial', threads: 1 });
+    try {
+      const clean = scene(0);
+      const noisy = shoot(clean, 7);
+      const [y] = await d.denoise([{ camera: 'still', image: noisy }]);
+      const target = darken(clean, { exposure: EXPOSURE, fullWell: 1e9, readNoise: 0, seed: 1 });
+      expect(psnr(y!, target)).toBeGreaterThan(psnr(noisy, target) + 3);
+    } finally {
+      await d.close();
+    }
+  });
+});
