@@ -7,7 +7,7 @@ import { runSyntheticVideo, type SyntheticVideoReport } from '../eval/synthetic-
 import { Progress } from './progress.js';
 
 /** The report's options with enhancers named (specs) instead of opened. */
-export type EvalCommandOptions = Omit<EvalOptions, 'stages' | 'onProgress' | 'gridRows' | 'videoWidth'> & ModelDefaults & {
+export type EvalCommandOptions = Omit<EvalOptions, 'stages' | 'onProgress' | 'gridRows'> & ModelDefaults & {
   readonly enhancers: readonly string[];
   readonly quiet?: boolean;
 };

@@ -219,10 +219,10 @@ function build(): Command {
     .option('--detector <model>', 'with --faces: back (default) or front')
     .option('--synthetic-video <clip>', 'night video with ground truth instead: darken a normal-light fixed-camera clip frame by frame; each model per frame, behind the temporal denoiser and behind ffmpeg hqdn3d/atadenoise; writes synthetic-video.md/.json and a grid in --out')
     .option('--peers <files...>', 'with --synthetic-video: peer models (input "input" → "enhanced"), e.g. ../shared/models/peers/*.onnx', [])
-    .option('--video-width <px>', 'with --synthetic-video: frames scaled to this width', '480')
+    .option('--video-width <px>', 'videos are scaled to this width (default 480 with --synthetic-video, else 640)')
     .option('--denoise-strength <x>', 'with --synthetic-video: spatial strength of the temporal denoiser (0 = temporal only)')
     .option('-q, --quiet', 'no progress bar')
-    .action(async (opts: { out: string; enhancer: string[]; images: string[]; synthetic: string[]; noharm: string[]; video: string[]; fullWells: string; scale: string; exposure?: string; limit?: string; videoSeconds: string; seed: string; threads?: string; quiet?: boolean; faces?: string[] | true; denoise?: string; detector?: string; syntheticVideo?: string; peers: string[]; videoWidth: string; denoiseStrength?: string }) => {
+    .action(async (opts: { out: string; enhancer: string[]; images: string[]; synthetic: string[]; noharm: string[]; video: string[]; fullWells: string; scale: string; exposure?: string; limit?: string; videoSeconds: string; seed: string; threads?: string; quiet?: boolean; faces?: string[] | true; denoise?: string; detector?: string; syntheticVideo?: string; peers: string[]; videoWidth?: string; denoiseStrength?: string }) => {
       if (opts.syntheticVideo) {
         const strength = opts.denoiseStrength === undefined ? undefined : Number(opts.denoiseStrength);
         if (strength !== undefined && !(strength >= 0 && strength <= 16)) throw new PieError('usage', `--denoise-strength ${opts.denoiseStrength} must be from 0 to 16`, 'e.g. --denoise-strength 2');
@@ -230,7 +230,7 @@ function build(): Command {
           clip: opts.syntheticVideo, out: opts.out, enhancers: opts.enhancer, peers: opts.peers,
           fullWells: opts.fullWells.split(',').map((w) => parsePositiveInt('--full-wells', w.trim(), 1_000_000)),
           seed: parsePositiveInt('--seed', opts.seed, 2 ** 31), seconds: parsePositiveInt('--video-seconds', opts.videoSeconds, 3600),
-          width: parsePositiveInt('--video-width', opts.videoWidth, 8192), downscale: parseScale(opts.scale),
+          width: parsePositiveInt('--video-width', opts.videoWidth ?? '480', 8192), downscale: parseScale(opts.scale),
           ...(opts.exposure ? { exposure: parseExposure(opts.exposure) } : {}),
           ...(strength !== undefined ? { denoiseStrength: strength } : {}),
           ...(opts.threads ? { threads: parsePositiveInt('--threads', opts.threads, 256) } : {}), quiet: Boolean(opts.quiet),
@@ -248,6 +248,7 @@ function build(): Command {
         ...(opts.exposure ? { exposure: parseExposure(opts.exposure) } : {}),
         ...(opts.limit ? { limit: parsePositiveInt('--limit', opts.limit, 1_000_000) } : {}),
         videoSeconds: parsePositiveInt('--video-seconds', opts.videoSeconds, 3600),
+        ...(opts.videoWidth ? { videoWidth: parsePositiveInt('--video-width', opts.videoWidth, 8192) } : {}),
         ...(opts.threads ? { threads: parsePositiveInt('--threads', opts.threads, 256) } : {}), quiet: Boolean(opts.quiet),
       }, log);
     });
