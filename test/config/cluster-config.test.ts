@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig, redactConfig, type ConfigIssue } from '../../src/config/load.js';
+import { parseConfig, redactConfig } from '../../src/config/load.js';
+import { problems } from './problems.js';
 
 const CLUSTER = 'cluster:\n  servers: [nats://127.0.0.1:4222]\n  node: gpu-1\n  capacity: 4\n';
 
-function problems(text: string, env: Record<string, string> = {}): ConfigIssue[] {
-  try {
-    parseConfig(text, { env });
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return [...(e as ConfigError).issues];
-  }
-  throw new Error('expected the config to be refused');
-}
 
 describe('config: cluster', () => {
   it('is absent by default, so a node runs alone', () => {

@@ -2,24 +2,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_CONFIG_PATH, interpolate, loadConfig, loadDefaultConfig, parseConfig, redactConfig, type ConfigIssue } from '../../src/config/load.js';
+import { DEFAULT_CONFIG_PATH, interpolate, loadConfig, loadDefaultConfig, parseConfig, redactConfig, type ConfigIssue } from '../../src/config/load.js';
 import { parseInput, parseScale } from '../../src/config/schema.js';
 import { isPieError } from '../../src/errors.js';
 import { REPO_ROOT } from '../helpers/shared.js';
 import { DEFAULT_SATURATION } from '../../src/enhance/tone.js';
+import { problems } from './problems.js';
 
 const ONE_CAMERA = 'cameras:\n  - { name: cam, input: "synthetic:" }\n';
 
-/** The issues a config text raises (fails the test if it raises none). */
-function problems(text: string, env: Record<string, string> = {}): ConfigIssue[] {
-  try {
-    parseConfig(text, { env });
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return [...(e as ConfigError).issues];
-  }
-  throw new Error('expected the config to be refused');
-}
 
 const only = (text: string, env: Record<string, string> = {}): ConfigIssue => {
   const p = problems(text, env);
