@@ -38,13 +38,19 @@ describe.skipIf(NATS_SKIP !== undefined)('cluster: nodes share cameras through N
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Cameras each live node runs now, from its start/stop lines. */
+  /**
+   * Cameras each live node runs now, from its start/stop lines. By process, not name: a restarted
+   * node shares its name with the one killed before it, whose starts were never followed by stops.
+   */
   const running = (): Map<string, Set<string>> => {
-    const m = new Map<string, Set<string>>(nodes.filter((n) => n.killedAt === undefined).map((n) => [n.name, new Set()]));
+    const live = nodes.filter((n) => n.killedAt === undefined);
+    const m = new Map<string, Set<string>>(live.map((n) => [n.name, new Set()]));
+    const nameOf = new Map(live.map((n) => [n.proc.pid, n.name]));
     for (const e of events) {
-      if (!e.camera || !m.has(e.node)) continue;
-      if (e.ev === 'start') m.get(e.node)!.add(e.camera);
-      if (e.ev === 'stop') m.get(e.node)!.delete(e.camera);
+      const name = nameOf.get(e.pid);
+      if (!e.camera || name === undefined) continue;
+      if (e.ev === 'start') m.get(name)!.add(e.camera);
+      if (e.ev === 'stop') m.get(name)!.delete(e.camera);
     }
     return m;
   };
