@@ -58,8 +58,23 @@ export const TONE_IO = {
  * capped at `meterCap` (a lamp counts as mid-grey, not as the whole frame); frames darker than
  * `dark` go to `target`, frames at `readable` or brighter keep their own mean (never darkened),
  * linear in between. `smoothing` is the share of the new frame's target in the camera's EMA.
+ * A night scene with lights in view (at least `litFraction` of the pixels at `litLevel` or above:
+ * lamps, windows, headlights) is exposed for `litTarget` instead of `target`, linearly between:
+ * its dark parts are dark next to the lights, and lifting its mean to a daytime 0.5 squeezes the
+ * whole range into washed-out, over-exposed lit areas. An under-exposed scene without lights (no
+ * pixel near white) still goes to `target`.
  */
-export const AUTO_EXPOSURE = { target: 0.5, dark: 0.1, readable: 0.35, meterCap: 0.6, smoothing: 0.25 } as const;
+export const AUTO_EXPOSURE = {
+  target: 0.5, dark: 0.1, readable: 0.35, meterCap: 0.6, smoothing: 0.25,
+  litTarget: 0.3, litFraction: 0.01, litLevel: 0.95,
+} as const;
+
+/**
+ * No pixel's value is multiplied by more than MAX_GAIN (3 stops): beyond it an 8-bit input's
+ * steps and its compression blocks become the picture (black walls turned into a patchwork of
+ * lifted and kept 8×8 blocks).
+ */
+export const MAX_GAIN = 8;
 
 /**
  * Headroom kept on V: 1 − out ≥ HIGHLIGHT_KEEP·√(1 − in). At in = 254/255 that leaves out below
@@ -72,6 +87,10 @@ export const HIGHLIGHT_KEEP = 0.035;
 /** Local SNR below SNR_FLOOR: no lift at all; above SNR_FULL: the full gain; linear in between. */
 export const SNR_FLOOR = 1;
 export const SNR_FULL = 4;
+/** Width in full-resolution pixels of the window the local signal is averaged over. */
+const SIGNAL_WINDOW = 5;
+/** Weight of a pixel without signal in the exposure's metering (1 = full signal). */
+const METER_FLOOR = 0.05;
 
 /** Curve strengths the exposure control tries: 0 (no enhancement) to 4 in steps of 1/8. */
 export const EXPOSURE_STRENGTHS: readonly number[] = Array.from({ length: 33 }, (_, i) => i / 8);
@@ -135,14 +154,24 @@ function upsampleLike(b: GraphBuilder, small: string, like: string): string {
   return b.op('Resize', [small, '', '', sizesLike(b, like, 1)], { mode: 'linear', coordinate_transformation_mode: 'half_pixel' });
 }
 
-/** The scene's exposure target [N,1,1,1] from a luma thumbnail, smoothed with the camera's state ([N]). */
-function addSceneTarget(b: GraphBuilder, yThumb: string, state: string): string {
+/**
+ * The scene's exposure target [N,1,1,1] from a luma thumbnail, smoothed with the camera's state
+ * ([N]); metered over the pixels `weight` says hold signal (all of them when it is undefined).
+ */
+function addSceneTarget(b: GraphBuilder, yThumb: string, weight: string | undefined, vSample: string, state: string): string {
   const a = AUTO_EXPOSURE;
-  const m = meanPerFrame(b, b.op('Min', [yThumb, b.scalar(a.meterCap)]));
+  const m = weightedMean(b, b.op('Min', [yThumb, b.scalar(a.meterCap)]), weight);
   const w = clip(b, b.div(b.sub(b.scalar(a.readable), m), b.scalar(a.readable - a.dark)), 0, 1);
+  const lit = meanPerFrame(b, b.op('Cast', [b.op('GreaterOrEqual', [vSample, b.scalar(a.litLevel)])], { to: 1 }));
+  const dark = b.sub(b.scalar(a.target), b.mul(clip(b, b.div(lit, b.scalar(a.litFraction)), 0, 1), b.scalar(a.target - a.litTarget)));
   // Never below the frame's own mean: metering with highlights capped must not darken a bright frame.
-  const t = b.op('Max', [b.add(m, b.mul(b.sub(b.scalar(a.target), m), w)), meanPerFrame(b, yThumb)]);
+  const t = b.op('Max', [b.add(m, b.mul(b.sub(dark, m), w)), weightedMean(b, yThumb, weight)]);
   return smoothTarget(b, t, state);
+}
+
+/** Mean per frame [N,1,1,1] of `x` [N,1,h,w] weighted by `w` (same shape), or plain without one. */
+function weightedMean(b: GraphBuilder, x: string, w: string | undefined): string {
+  return w ? b.div(meanPerFrame(b, b.mul(x, w)), meanPerFrame(b, w)) : meanPerFrame(b, x);
 }
 
 /** EMA with the previous target where there is one (state > 0), else this frame's. */
@@ -158,7 +187,7 @@ function smoothTarget(b: GraphBuilder, t: string, state: string): string {
  * thumbnail). Scaling the curves, not the output, is what keeps highlights: an over-brightening
  * model is turned down instead of gamma-darkened after clipping.
  */
-function addStrength(b: GraphBuilder, form: CurveForm, xThumb: string, mapsThumb: string, target: string): string {
+function addStrength(b: GraphBuilder, form: CurveForm, xThumb: string, mapsThumb: string, target: string, weight: string | undefined): string {
   const n = EXPOSURE_STRENGTHS.length;
   const grid = b.constant(f32([n, 1, 1, 1, 1], EXPOSURE_STRENGTHS), 'strengths');
   const rest = (x: string): string => b.op('Slice', [b.op('Shape', [x]), b.ints([1]), b.ints([4])]); // [C,h,w]
@@ -175,7 +204,7 @@ function addStrength(b: GraphBuilder, form: CurveForm, xThumb: string, mapsThumb
   } else {
     lumaOut = addLuma(b, addCurveIterations(b, repeat(xThumb), rAll).at(-1)!);
   }
-  const means = b.op('Reshape', [b.op('ReduceMean', [lumaOut, b.ints(AXES_CHW)], { keepdims: 0 }), b.ints([n, -1])]); // [S,N]
+  const means = b.op('Reshape', [weightedMean(b, lumaOut, weight ? repeat(weight) : undefined), b.ints([n, -1])]); // [S,N]
   const best = b.op('ArgMin', [b.op('Abs', [b.sub(means, b.op('Reshape', [target, b.ints([1, -1])]))])], { axis: 0, keepdims: 0 }); // [N]
   return perFrame(b, b.op('Gather', [b.constant(f32([n], EXPOSURE_STRENGTHS), 'strengths'), best], { axis: 0 }));
 }
@@ -190,21 +219,32 @@ const strided = (b: GraphBuilder, x: string): string =>
  * values the gamma acts on, `w` what turns them into output luma (1 for luma itself). Three Newton
  * steps from the mean alone. Fitting g to the mean only (m^g = t) undershoots on noisy frames, since
  * a concave power pulls a spread-out distribution's mean down (Jensen); a strided sample keeps the
- * noise a box-downscaled frame would have averaged away, at 1/16 of the pixels.
+ * noise a box-downscaled frame would have averaged away, at 1/16 of the pixels. `signal` (same
+ * shape as `s`) weighs the mean towards pixels that hold signal.
  */
-function fitGamma(b: GraphBuilder, s: string, w: string | undefined, target: string): string {
+function fitGamma(b: GraphBuilder, s: string, w: string | undefined, target: string, signal: string | undefined): string {
   const [lo, hi] = EXPOSURE_GAMMA_RANGE;
   const sample = clip(b, s, 1e-4, 1);
   const lnS = b.op('Log', [sample]);
   const weigh = (x: string): string => (w ? b.mul(w, x) : x);
+  const mean = (x: string): string => weightedMean(b, x, signal);
   const clamp = (g: string): string => clip(b, g, lo, hi);
-  let g = clamp(b.div(b.op('Log', [target]), b.op('Log', [clip(b, meanPerFrame(b, weigh(sample)), 1e-4, 1 - 1e-4)])));
+  let g = clamp(b.div(b.op('Log', [target]), b.op('Log', [clip(b, mean(weigh(sample)), 1e-4, 1 - 1e-4)])));
   for (let i = 0; i < 3; i++) {
     const p = weigh(b.op('Pow', [sample, g]));
-    const slope = b.op('Min', [meanPerFrame(b, b.mul(p, lnS)), b.scalar(-1e-6)]); // negative: s ≤ 1
-    g = clamp(b.sub(g, b.div(b.sub(meanPerFrame(b, p), target), slope)));
+    const slope = b.op('Min', [mean(b.mul(p, lnS)), b.scalar(-1e-6)]); // negative: s ≤ 1
+    g = clamp(b.sub(g, b.div(b.sub(mean(p), target), slope)));
   }
   return g;
+}
+
+/** V averaged over about SIGNAL_WINDOW full-resolution pixels a side, at the resolution of `xSmall` (1/k). */
+function addLocalSignal(b: GraphBuilder, xSmall: string, k: number): string {
+  const v = addValue(b, xSmall);
+  const kernel = 2 * Math.floor(SIGNAL_WINDOW / (2 * k)) + 1; // odd, in xSmall pixels; 1 from k = 3 up
+  if (kernel === 1) return v;
+  const pad = (kernel - 1) / 2;
+  return b.op('AveragePool', [v], { kernel_shape: [kernel, kernel], strides: [1, 1], pads: [pad, pad, pad, pad], count_include_pad: 0 });
 }
 
 /**
@@ -236,23 +276,33 @@ export function addTone(b: GraphBuilder, x: string, xSmall: string, curvesSmall:
   const chroma = b.op('ReduceMean', [b.sub(b.op('ReduceMax', [xThumb, b.ints([1])], { keepdims: 1 }), b.op('ReduceMin', [xThumb, b.ints([1])], { keepdims: 1 })), b.ints(AXES_CHW)], { keepdims: 0 });
   const luma = b.op('ReduceMean', [yThumb, b.ints(AXES_CHW)], { keepdims: 0 });
 
+  // Local SNR: the local signal (V averaged over ~5×5 full-resolution pixels) over the frame's
+  // noise σ (Immerkær, on the full-resolution luma): 0 where the signal is within the noise, 1
+  // from SNR_FULL up. The gain is pulled towards 1 by it at the end, so a black sky stays black
+  // instead of becoming lifted noise, whatever the exposure search asks of the rest. A window this
+  // small keeps a bright edge from lending its signal to the dark pixels beside it (the 1/8
+  // thumbnail did: a halo of lifted noise); 25 pixels still average the noise to σ/5.
+  // The same measure on the thumbnail weighs the exposure's metering: a night scene is exposed for
+  // what holds signal (lit streets, faces under a lamp), not lifted as a whole until its black
+  // sky and unlit walls, which the gain keeps dark anyway, average 0.5 (that blew out the lit
+  // parts). A small floor keeps every pixel in the mean, so an all-noise frame still meters.
+  let signal: string | undefined;
+  let meterWeight: string | undefined;
+  if (o.noiseAwareGain ?? true) {
+    const sigma = b.op('Max', [addNoiseSigma(b, addLuma(b, x)), b.scalar(1e-4)]);
+    const gate = (v: string): string => clip(b, b.div(b.sub(b.div(v, sigma), b.scalar(SNR_FLOOR)), b.scalar(SNR_FULL - SNR_FLOOR)), 0, 1);
+    signal = gate(addLocalSignal(b, xSmall, o.downscale));
+    meterWeight = b.add(gate(addValue(b, xThumb)), b.scalar(METER_FLOOR));
+  }
   const exposure = o.exposure;
   const target = exposure === 'model' ? undefined
-    : exposure === 'auto' ? addSceneTarget(b, yThumb, exposureState)
+    : exposure === 'auto' ? addSceneTarget(b, yThumb, meterWeight, strided(b, addValue(b, x)), exposureState)
       : smoothTarget(b, b.op('Expand', [b.scalar(exposure), b.op('Shape', [perFrame(b, exposureState)])]), exposureState);
 
   let maps = o.form === 'value' ? addValueMaps(b, curvesSmall) : curvesSmall;
-  // Local SNR on the thumbnail (a ≤ 1/8 box average of V, i.e. the local signal) over the frame's
-  // noise σ (Immerkær, on the full-resolution luma): 0 where the signal is within the noise, 1
-  // from SNR_FULL up. The gain is pulled towards 1 by it at the end, so a black sky stays black
-  // instead of becoming lifted noise, whatever the exposure search asks of the rest.
-  let signal: string | undefined;
-  if (o.noiseAwareGain ?? true) {
-    const sigma = b.op('Max', [addNoiseSigma(b, addLuma(b, x)), b.scalar(1e-4)]);
-    const snr = b.div(addValue(b, xThumb), sigma);
-    signal = clip(b, b.div(b.sub(snr, b.scalar(SNR_FLOOR)), b.scalar(SNR_FULL - SNR_FLOOR)), 0, 1);
-  }
-  if (target) maps = clip(b, b.mul(maps, addStrength(b, o.form, xThumb, addDownscale(b, maps, m), target)), -1, 1);
+  if (target) maps = clip(b, b.mul(maps, addStrength(b, o.form, xThumb, addDownscale(b, maps, m), target, meterWeight)), -1, 1);
+  const signalFull = signal ? upsampleLike(b, signal, x) : undefined;
+  const meterFull = signalFull ? b.add(signalFull, b.scalar(METER_FLOOR)) : undefined;
 
   let gain: string | undefined;
   let y: string;
@@ -261,13 +311,13 @@ export function addTone(b: GraphBuilder, x: string, xSmall: string, curvesSmall:
     let v2 = curvesFullRes(b, v, maps, o.downscale, 1);
     if (target) {
       const vs = strided(b, v);
-      const g = fitGamma(b, strided(b, v2), b.div(strided(b, addLuma(b, x)), b.op('Max', [vs, b.scalar(EPS_V)])), target);
+      const g = fitGamma(b, strided(b, v2), b.div(strided(b, addLuma(b, x)), b.op('Max', [vs, b.scalar(EPS_V)])), target, meterFull ? strided(b, meterFull) : undefined);
       v2 = b.op('Pow', [clip(b, v2, 0, 1), g]);
     }
     // Headroom kept: a pixel that was not clipped does not clip (lamps and headlights do not bloom).
     v2 = b.op('Min', [v2, b.sub(b.scalar(1), b.mul(b.op('Sqrt', [b.sub(b.scalar(1), v)]), b.scalar(HIGHLIGHT_KEEP)))]);
-    gain = b.div(v2, b.op('Max', [v, b.scalar(EPS_V)]));
-    if (signal) gain = b.add(b.scalar(1), b.mul(b.sub(gain, b.scalar(1)), upsampleLike(b, signal, v)));
+    gain = b.op('Min', [b.div(v2, b.op('Max', [v, b.scalar(EPS_V)])), b.scalar(MAX_GAIN)]);
+    if (signalFull) gain = b.add(b.scalar(1), b.mul(b.sub(gain, b.scalar(1)), signalFull));
     const sat = o.saturation ?? DEFAULT_SATURATION;
     if (sat === 1) y = b.mul(x, gain);
     else {
@@ -279,9 +329,9 @@ export function addTone(b: GraphBuilder, x: string, xSmall: string, curvesSmall:
     y = curvesFullRes(b, x, maps, o.downscale, 3);
     if (target) {
       const yc = clip(b, y, 0, 1);
-      y = b.op('Pow', [yc, fitGamma(b, strided(b, addLuma(b, yc)), undefined, target)]);
+      y = b.op('Pow', [yc, fitGamma(b, strided(b, addLuma(b, yc)), undefined, target, meterFull ? strided(b, meterFull) : undefined)]);
     }
-    if (signal) y = b.add(x, b.mul(b.sub(y, x), upsampleLike(b, signal, x)));
+    if (signalFull) y = b.add(x, b.mul(b.sub(y, x), signalFull));
   }
   // Monochrome (IR) frames: luminance only, the same value in every channel.
   const grey = gain ? b.mul(addLuma(b, x), gain) : addLuma(b, clip(b, y, 0, 1));

@@ -3,7 +3,7 @@
 // whose curves are far from neutral.
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MODEL_PATH, Enhancer } from '../../src/enhance/enhancer.js';
-import { AUTO_EXPOSURE } from '../../src/enhance/tone.js';
+import { AUTO_EXPOSURE, MAX_GAIN } from '../../src/enhance/tone.js';
 import { clippedFraction, neutralCast, psnr } from '../../src/eval/metrics.js';
 import type { RgbImage } from '../../src/image/types.js';
 import { darkImage } from '../helpers/media.js';
@@ -114,12 +114,75 @@ describe('scene-adaptive exposure (the default)', () => {
     expect(lumaMean(out)).toBeGreaterThan(lumaMean(img) + 0.15); // and the frame was lifted
   });
 
+  it('exposes a night scene with lights in view for the lit target, not a daytime mean', async () => {
+    const e = await enhancer({ modelPath: DEFAULT_MODEL_PATH, downscale: 4 });
+    const d = darkImage(96, 64, 5);
+    const dark = { ...d, data: d.data.map((v) => v >> 1) };
+    const lit = { ...dark, data: dark.data.slice() };
+    // A lit window: 12×12 pixels at 250, 2.3% of the frame (over litFraction, at or above litLevel).
+    for (let y = 20; y < 32; y++) lit.data.fill(250, (y * 96 + 40) * 3, (y * 96 + 52) * 3);
+    const [plain, lamps] = (await e.enhance([dark, lit])).tone;
+    expect(plain!.exposure).toBeCloseTo(AUTO_EXPOSURE.target, 5);
+    expect(lamps!.exposure).toBeCloseTo(AUTO_EXPOSURE.litTarget, 2);
+  });
+
+  it('multiplies no pixel by more than MAX_GAIN', async () => {
+    const e = await enhancer({ modelPath: DEFAULT_MODEL_PATH, downscale: 2, noiseAwareGain: false });
+    const img = darkImage(96, 64, 3);
+    for (let i = 0; i < img.data.length; i += 3) if ((i / 3) % 7 === 0) img.data.fill(2, i, i + 3); // near-black pixels
+    const out = (await e.enhance([img])).frames[0]!;
+    const value = (m: RgbImage, i: number): number => Math.max(m.data[i]!, m.data[i + 1]!, m.data[i + 2]!);
+    let worst = 0;
+    for (let i = 0; i < img.data.length; i += 3) worst = Math.max(worst, value(out, i) - MAX_GAIN * value(img, i));
+    expect(worst).toBeLessThanOrEqual(1); // rounding
+    expect(lumaMean(out)).toBeGreaterThan(lumaMean(img) * 3); // and the frame was lifted
+  });
+
   it('smooths the target over a camera\'s frames: a carried state moves only part of the way', async () => {
     const e = await enhancer({ modelPath: DEFAULT_MODEL_PATH, downscale: 4 });
     const dark = darkImage(96, 64, 5);
     const fresh = (await e.enhance([dark])).tone[0]!.exposure;
     const carried = (await e.enhance([dark], [{ exposureState: 0.3 }])).tone[0]!.exposure;
     expect(carried).toBeCloseTo(0.3 + AUTO_EXPOSURE.smoothing * (fresh - 0.3), 5);
+  });
+});
+
+describe('noise-aware gain', () => {
+  /** A black, noisy sky (true value 0, sensor noise clipped at black) beside a lit, textured wall. */
+  function skyAndWall(w: number, h: number, edge: number): RgbImage {
+    const data = new Uint8Array(w * h * 3);
+    let s = 12345;
+    const gauss = (): number => { // Box–Muller on a small LCG: deterministic noise
+      s = (s * 1103515245 + 12345) >>> 0; const u = (s + 1) / 4294967297;
+      s = (s * 1103515245 + 12345) >>> 0; const v = (s + 1) / 4294967297;
+      return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+    };
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+      const base = x < edge ? 0 : 28 + 8 * Math.sin(x / 3) * Math.cos(y / 4);
+      for (let c = 0; c < 3; c++) data[(y * w + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(base + 3 * gauss())));
+    }
+    return { width: w, height: h, data };
+  }
+  /** Mean output luma of the sky in columns [x0, x1). */
+  const band = (img: RgbImage, x0: number, x1: number): number => {
+    let sum = 0, n = 0;
+    for (let y = 0; y < img.height; y++) for (let x = x0; x < x1; x++) {
+      const i = (y * img.width + x) * 3;
+      sum += 0.299 * img.data[i]! + 0.587 * img.data[i + 1]! + 0.114 * img.data[i + 2]!; n++;
+    }
+    return sum / n;
+  };
+
+  it('keeps a black sky black up to a bright edge: no halo of lifted noise beside it', async () => {
+    const img = skyAndWall(256, 96, 128);
+    for (const downscale of [1, 4]) {
+      const e = await enhancer({ modelPath: DEFAULT_MODEL_PATH, downscale });
+      const out = (await e.enhance([img])).frames[0]!;
+      const far = band(out, 0, 64), near = band(out, 118, 126), inFar = band(img, 0, 64), inNear = band(img, 118, 126);
+      expect(band(out, 160, 256)).toBeGreaterThan(band(img, 160, 256) * 1.5); // the wall was lifted
+      // 2–10 px from the wall, the sky is lifted no more than far away (within a level).
+      expect(near - inNear, `downscale ${downscale}`).toBeLessThan(far - inFar + 1);
+    }
   });
 });
 
