@@ -89,8 +89,6 @@ export const SNR_FLOOR = 1;
 export const SNR_FULL = 4;
 /** Width in full-resolution pixels of the window the local signal is averaged over. */
 const SIGNAL_WINDOW = 5;
-/** Weight of a pixel without signal in the exposure's metering (1 = full signal). */
-const METER_FLOOR = 0.05;
 
 /** Curve strengths the exposure control tries: 0 (no enhancement) to 4 in steps of 1/8. */
 export const EXPOSURE_STRENGTHS: readonly number[] = Array.from({ length: 33 }, (_, i) => i / 8);
@@ -155,23 +153,18 @@ function upsampleLike(b: GraphBuilder, small: string, like: string): string {
 }
 
 /**
- * The scene's exposure target [N,1,1,1] from a luma thumbnail, smoothed with the camera's state
- * ([N]); metered over the pixels `weight` says hold signal (all of them when it is undefined).
+ * The scene's exposure target [N,1,1,1] from a luma thumbnail and a strided sample of V (for the
+ * lights in view), smoothed with the camera's state ([N]).
  */
-function addSceneTarget(b: GraphBuilder, yThumb: string, weight: string | undefined, vSample: string, state: string): string {
+function addSceneTarget(b: GraphBuilder, yThumb: string, vSample: string, state: string): string {
   const a = AUTO_EXPOSURE;
-  const m = weightedMean(b, b.op('Min', [yThumb, b.scalar(a.meterCap)]), weight);
+  const m = meanPerFrame(b, b.op('Min', [yThumb, b.scalar(a.meterCap)]));
   const w = clip(b, b.div(b.sub(b.scalar(a.readable), m), b.scalar(a.readable - a.dark)), 0, 1);
   const lit = meanPerFrame(b, b.op('Cast', [b.op('GreaterOrEqual', [vSample, b.scalar(a.litLevel)])], { to: 1 }));
   const dark = b.sub(b.scalar(a.target), b.mul(clip(b, b.div(lit, b.scalar(a.litFraction)), 0, 1), b.scalar(a.target - a.litTarget)));
   // Never below the frame's own mean: metering with highlights capped must not darken a bright frame.
-  const t = b.op('Max', [b.add(m, b.mul(b.sub(dark, m), w)), weightedMean(b, yThumb, weight)]);
+  const t = b.op('Max', [b.add(m, b.mul(b.sub(dark, m), w)), meanPerFrame(b, yThumb)]);
   return smoothTarget(b, t, state);
-}
-
-/** Mean per frame [N,1,1,1] of `x` [N,1,h,w] weighted by `w` (same shape), or plain without one. */
-function weightedMean(b: GraphBuilder, x: string, w: string | undefined): string {
-  return w ? b.div(meanPerFrame(b, b.mul(x, w)), meanPerFrame(b, w)) : meanPerFrame(b, x);
 }
 
 /** EMA with the previous target where there is one (state > 0), else this frame's. */
@@ -187,7 +180,7 @@ function smoothTarget(b: GraphBuilder, t: string, state: string): string {
  * thumbnail). Scaling the curves, not the output, is what keeps highlights: an over-brightening
  * model is turned down instead of gamma-darkened after clipping.
  */
-function addStrength(b: GraphBuilder, form: CurveForm, xThumb: string, mapsThumb: string, target: string, weight: string | undefined): string {
+function addStrength(b: GraphBuilder, form: CurveForm, xThumb: string, mapsThumb: string, target: string): string {
   const n = EXPOSURE_STRENGTHS.length;
   const grid = b.constant(f32([n, 1, 1, 1, 1], EXPOSURE_STRENGTHS), 'strengths');
   const rest = (x: string): string => b.op('Slice', [b.op('Shape', [x]), b.ints([1]), b.ints([4])]); // [C,h,w]
@@ -204,7 +197,7 @@ function addStrength(b: GraphBuilder, form: CurveForm, xThumb: string, mapsThumb
   } else {
     lumaOut = addLuma(b, addCurveIterations(b, repeat(xThumb), rAll).at(-1)!);
   }
-  const means = b.op('Reshape', [weightedMean(b, lumaOut, weight ? repeat(weight) : undefined), b.ints([n, -1])]); // [S,N]
+  const means = b.op('Reshape', [b.op('ReduceMean', [lumaOut, b.ints(AXES_CHW)], { keepdims: 0 }), b.ints([n, -1])]); // [S,N]
   const best = b.op('ArgMin', [b.op('Abs', [b.sub(means, b.op('Reshape', [target, b.ints([1, -1])]))])], { axis: 0, keepdims: 0 }); // [N]
   return perFrame(b, b.op('Gather', [b.constant(f32([n], EXPOSURE_STRENGTHS), 'strengths'), best], { axis: 0 }));
 }
@@ -219,21 +212,19 @@ const strided = (b: GraphBuilder, x: string): string =>
  * values the gamma acts on, `w` what turns them into output luma (1 for luma itself). Three Newton
  * steps from the mean alone. Fitting g to the mean only (m^g = t) undershoots on noisy frames, since
  * a concave power pulls a spread-out distribution's mean down (Jensen); a strided sample keeps the
- * noise a box-downscaled frame would have averaged away, at 1/16 of the pixels. `signal` (same
- * shape as `s`) weighs the mean towards pixels that hold signal.
+ * noise a box-downscaled frame would have averaged away, at 1/16 of the pixels.
  */
-function fitGamma(b: GraphBuilder, s: string, w: string | undefined, target: string, signal: string | undefined): string {
+function fitGamma(b: GraphBuilder, s: string, w: string | undefined, target: string): string {
   const [lo, hi] = EXPOSURE_GAMMA_RANGE;
   const sample = clip(b, s, 1e-4, 1);
   const lnS = b.op('Log', [sample]);
   const weigh = (x: string): string => (w ? b.mul(w, x) : x);
-  const mean = (x: string): string => weightedMean(b, x, signal);
   const clamp = (g: string): string => clip(b, g, lo, hi);
-  let g = clamp(b.div(b.op('Log', [target]), b.op('Log', [clip(b, mean(weigh(sample)), 1e-4, 1 - 1e-4)])));
+  let g = clamp(b.div(b.op('Log', [target]), b.op('Log', [clip(b, meanPerFrame(b, weigh(sample)), 1e-4, 1 - 1e-4)])));
   for (let i = 0; i < 3; i++) {
     const p = weigh(b.op('Pow', [sample, g]));
-    const slope = b.op('Min', [mean(b.mul(p, lnS)), b.scalar(-1e-6)]); // negative: s ≤ 1
-    g = clamp(b.sub(g, b.div(b.sub(mean(p), target), slope)));
+    const slope = b.op('Min', [meanPerFrame(b, b.mul(p, lnS)), b.scalar(-1e-6)]); // negative: s ≤ 1
+    g = clamp(b.sub(g, b.div(b.sub(meanPerFrame(b, p), target), slope)));
   }
   return g;
 }
@@ -282,27 +273,22 @@ export function addTone(b: GraphBuilder, x: string, xSmall: string, curvesSmall:
   // instead of becoming lifted noise, whatever the exposure search asks of the rest. A window this
   // small keeps a bright edge from lending its signal to the dark pixels beside it (the 1/8
   // thumbnail did: a halo of lifted noise); 25 pixels still average the noise to σ/5.
-  // The same measure on the thumbnail weighs the exposure's metering: a night scene is exposed for
-  // what holds signal (lit streets, faces under a lamp), not lifted as a whole until its black
-  // sky and unlit walls, which the gain keeps dark anyway, average 0.5 (that blew out the lit
-  // parts). A small floor keeps every pixel in the mean, so an all-noise frame still meters.
+  // (Weighting the exposure's metering by this signal was measured too: it cost 0.7 dB on
+  // synthetic night at full well 300 and changed nothing the lit-scene target had not fixed.)
   let signal: string | undefined;
-  let meterWeight: string | undefined;
   if (o.noiseAwareGain ?? true) {
     const sigma = b.op('Max', [addNoiseSigma(b, addLuma(b, x)), b.scalar(1e-4)]);
-    const gate = (v: string): string => clip(b, b.div(b.sub(b.div(v, sigma), b.scalar(SNR_FLOOR)), b.scalar(SNR_FULL - SNR_FLOOR)), 0, 1);
-    signal = gate(addLocalSignal(b, xSmall, o.downscale));
-    meterWeight = b.add(gate(addValue(b, xThumb)), b.scalar(METER_FLOOR));
+    const snr = b.div(addLocalSignal(b, xSmall, o.downscale), sigma);
+    signal = clip(b, b.div(b.sub(snr, b.scalar(SNR_FLOOR)), b.scalar(SNR_FULL - SNR_FLOOR)), 0, 1);
   }
   const exposure = o.exposure;
   const target = exposure === 'model' ? undefined
-    : exposure === 'auto' ? addSceneTarget(b, yThumb, meterWeight, strided(b, addValue(b, x)), exposureState)
+    : exposure === 'auto' ? addSceneTarget(b, yThumb, strided(b, addValue(b, x)), exposureState)
       : smoothTarget(b, b.op('Expand', [b.scalar(exposure), b.op('Shape', [perFrame(b, exposureState)])]), exposureState);
 
   let maps = o.form === 'value' ? addValueMaps(b, curvesSmall) : curvesSmall;
-  if (target) maps = clip(b, b.mul(maps, addStrength(b, o.form, xThumb, addDownscale(b, maps, m), target, meterWeight)), -1, 1);
+  if (target) maps = clip(b, b.mul(maps, addStrength(b, o.form, xThumb, addDownscale(b, maps, m), target)), -1, 1);
   const signalFull = signal ? upsampleLike(b, signal, x) : undefined;
-  const meterFull = signalFull ? b.add(signalFull, b.scalar(METER_FLOOR)) : undefined;
 
   let gain: string | undefined;
   let y: string;
@@ -311,7 +297,7 @@ export function addTone(b: GraphBuilder, x: string, xSmall: string, curvesSmall:
     let v2 = curvesFullRes(b, v, maps, o.downscale, 1);
     if (target) {
       const vs = strided(b, v);
-      const g = fitGamma(b, strided(b, v2), b.div(strided(b, addLuma(b, x)), b.op('Max', [vs, b.scalar(EPS_V)])), target, meterFull ? strided(b, meterFull) : undefined);
+      const g = fitGamma(b, strided(b, v2), b.div(strided(b, addLuma(b, x)), b.op('Max', [vs, b.scalar(EPS_V)])), target);
       v2 = b.op('Pow', [clip(b, v2, 0, 1), g]);
     }
     // Headroom kept: a pixel that was not clipped does not clip (lamps and headlights do not bloom).
@@ -329,7 +315,7 @@ export function addTone(b: GraphBuilder, x: string, xSmall: string, curvesSmall:
     y = curvesFullRes(b, x, maps, o.downscale, 3);
     if (target) {
       const yc = clip(b, y, 0, 1);
-      y = b.op('Pow', [yc, fitGamma(b, strided(b, addLuma(b, yc)), undefined, target, meterFull ? strided(b, meterFull) : undefined)]);
+      y = b.op('Pow', [yc, fitGamma(b, strided(b, addLuma(b, yc)), undefined, target)]);
     }
     if (signalFull) y = b.add(x, b.mul(b.sub(y, x), signalFull));
   }
