@@ -8,6 +8,7 @@ import { CURVE_CHANNELS, type DceNetWeights } from './dcenet.js';
 import { buildEnhancerGraph, CURVES_OUTPUT, ENHANCED_OUTPUT, FRAMES_INPUT } from './graph.js';
 import { loadDceNetModel } from './model-file.js';
 import type { CurveForm, ExposureSetting } from './tone.js';
+import type { CurveApply } from './curve-fit.js';
 import { toneFeeds, toneResults, type FrameTone, type ToneResult } from './tone-feeds.js';
 import { describeSession, openSession, ort, type Fallback, type Provider, type ProviderChoice } from './session.js';
 
@@ -37,6 +38,8 @@ export interface EnhancerOptions {
   readonly noiseAwareGain?: boolean;
   /** Chroma gain exponent of the value form, 0–1 (tone.ts DEFAULT_SATURATION). */
   readonly saturation?: number;
+  /** Value form: 'exact' 8 iterations at full resolution or the fitted 'fitted' (curve-fit.ts). */
+  readonly curveApply?: CurveApply;
 }
 
 export const DEFAULT_MEMORY_BUDGET_MIB = 2048;
@@ -107,6 +110,7 @@ export class Enhancer {
       graph = buildEnhancerGraph(weights, {
         downscale, curvesOutput: o.curvesOutput ?? false, strength: o.strength ?? 1, exposure: o.exposure ?? 'auto', form: o.form ?? 'value',
         ...(o.noiseAwareGain !== undefined ? { noiseAwareGain: o.noiseAwareGain } : {}), ...(o.saturation !== undefined ? { saturation: o.saturation } : {}),
+        ...(o.curveApply ? { curveApply: o.curveApply } : {}),
       });
     } catch (e) {
       throw new PieError('usage', e instanceof Error ? e.message : String(e), 'use --scale 1, 1/2, 1/4, 1/8 … (1/k with an integer k) --strength from 0 to 4 and --exposure between 0 and 1 (e.g. 0.45)');

@@ -6,6 +6,7 @@
 import { GraphBuilder } from '../onnx/builder.js';
 import { addDceNet, addDceNetWeights, CURVE_CHANNELS, type DceNetWeights } from './dcenet.js';
 import { addDownscale, addTone, TONE_IO, type CurveForm, type ExposureSetting, type ToneOptions } from './tone.js';
+import type { CurveApply } from './curve-fit.js';
 
 export const FRAMES_INPUT = 'frames';
 export const ENHANCED_OUTPUT = 'enhanced';
@@ -30,6 +31,8 @@ export interface EnhancerGraphOptions {
   readonly noiseAwareGain?: boolean;
   /** Chroma gain exponent of the value form (tone.ts). */
   readonly saturation?: number;
+  /** Value form: exact 8 iterations at full resolution, or the fitted curve (curve-fit.ts). */
+  readonly curveApply?: CurveApply;
 }
 
 /** The one strength range, for the CLI, the config and the graph: 0 = off, 1 = the model as trained. */
@@ -93,6 +96,7 @@ export function buildEnhancerGraph(w: DceNetWeights, o: EnhancerGraphOptions): U
     const tone: ToneOptions = {
       form: o.form ?? 'value', exposure: o.exposure ?? 'auto', downscale: o.downscale,
       ...(o.noiseAwareGain !== undefined ? { noiseAwareGain: o.noiseAwareGain } : {}), ...(o.saturation !== undefined ? { saturation: o.saturation } : {}),
+      ...(o.curveApply ? { curveApply: o.curveApply } : {}),
     };
     b.output(addToneIo(b, x, xSmall, curvesSmall, tone), 'uint8', ['N', 'H', 'W', 3], ENHANCED_OUTPUT);
   }

@@ -9,6 +9,7 @@
 // Pure graph building (no IO): used by the enhancer (graph.ts) and the curve applier (apply-graph.ts).
 import type { GraphBuilder } from '../onnx/builder.js';
 import { f32 } from '../onnx/tensor.js';
+import { addFittedCurve, type CurveApply } from './curve-fit.js';
 import { addCurveIterations, addValue, addValueMaps, EPS_V, ITERATIONS } from './dcenet.js';
 
 /** How the curves are applied: 'value' keeps colour (the default); 'rgb' is PIE's per-channel form. */
@@ -34,6 +35,8 @@ export interface ToneOptions {
    * DEFAULT_SATURATION.
    */
   readonly saturation?: number;
+  /** Value form: how the curve reaches full resolution (curve-fit.ts). Default 'exact'. */
+  readonly curveApply?: CurveApply;
 }
 
 /** See ToneOptions.saturation: chosen by measurement (docs/quality.md). */
@@ -294,7 +297,9 @@ export function addTone(b: GraphBuilder, x: string, xSmall: string, curvesSmall:
   let y: string;
   if (o.form === 'value') {
     const v = addValue(b, x);
-    let v2 = curvesFullRes(b, v, maps, o.downscale, 1);
+    let v2 = o.curveApply === 'fitted' && o.downscale > 1
+      ? addFittedCurve(b, v, maps, (y0, m) => valueIterations(b, y0, m))
+      : curvesFullRes(b, v, maps, o.downscale, 1);
     if (target) {
       const vs = strided(b, v);
       const g = fitGamma(b, strided(b, v2), b.div(strided(b, addLuma(b, x)), b.op('Max', [vs, b.scalar(EPS_V)])), target);

@@ -12,6 +12,7 @@ import { readImage, writeImage } from '../image/io.js';
 import type { RgbImage } from '../image/types.js';
 import { runCommand } from '../ingest/ffmpeg-process.js';
 import type { CurveForm, ExposureSetting } from '../enhance/tone.js';
+import type { CurveApply } from '../enhance/curve-fit.js';
 import { clahe, gammaToMean } from './baselines.js';
 import { openOnnxImageModel } from './onnx-stage.js';
 
@@ -57,7 +58,7 @@ export async function openStage(spec: string, d: ModelDefaults): Promise<EvalSta
     const m = await openOnnxImageModel(file!, d.threads);
     return { name: name ?? path.basename(file!, '.onnx'), description: `${file} as exported (input → enhanced, frame by frame)`, run: (x) => m.run(x), close: () => m.close() };
   }
-  let downscale = d.downscale, exposure: ExposureSetting = d.exposure ?? 'auto', strength = 1, form: CurveForm = 'value', noiseAwareGain = true, saturation: number | undefined;
+  let downscale = d.downscale, exposure: ExposureSetting = d.exposure ?? 'auto', strength = 1, form: CurveForm = 'value', noiseAwareGain = true, saturation: number | undefined, curveApply: CurveApply = 'exact';
   for (const o of opts) {
     const [k, v] = o.split('=') as [string, string | undefined];
     const x = Number(v);
@@ -66,13 +67,14 @@ export async function openStage(spec: string, d: ModelDefaults): Promise<EvalSta
     else if (k === 'color' && (v === 'value' || v === 'rgb')) form = v;
     else if (k === 'nag' && (v === 'on' || v === 'off')) noiseAwareGain = v === 'on';
     else if (k === 'sat' && x >= 0 && x <= 1) saturation = x;
+    else if (k === 'apply' && (v === 'exact' || v === 'fitted')) curveApply = v;
     else if (k === 'strength' && x >= 0 && x <= MAX_STRENGTH) strength = x;
     else if (k === 'scale' && v && /^1(\/\d+)?$/.test(v)) downscale = v === '1' ? 1 : Number(v.slice(2));
-    else throw new PieError('usage', `--enhancer ${spec}: option '${o}' is not exposure=auto|model|0–1, color=value|rgb, nag=on|off, sat=0–1, strength=0–${MAX_STRENGTH}, scale=1/k or raw`, USAGE_FIX);
+    else throw new PieError('usage', `--enhancer ${spec}: option '${o}' is not exposure=auto|model|0–1, color=value|rgb, nag=on|off, sat=0–1, apply=exact|fitted, strength=0–${MAX_STRENGTH}, scale=1/k or raw`, USAGE_FIX);
   }
-  const e = await Enhancer.open({ modelPath: file!, downscale, strength, exposure, form, noiseAwareGain, ...(saturation !== undefined ? { saturation } : {}), ...(d.threads ? { threads: d.threads } : {}) });
+  const e = await Enhancer.open({ modelPath: file!, downscale, strength, exposure, form, noiseAwareGain, curveApply, ...(saturation !== undefined ? { saturation } : {}), ...(d.threads ? { threads: d.threads } : {}) });
   const what = [`${file}`, `curves at 1/${downscale}`, ...(strength !== 1 ? [`strength ${strength}`] : []),
-    form === 'value' ? 'colour-preserving curves' : 'per-channel curves', `exposure ${exposure}`, noiseAwareGain ? 'noise-aware gain' : 'no gain limit', ...(saturation !== undefined ? [`saturation ${saturation}`] : [])];
+    form === 'value' ? 'colour-preserving curves' : 'per-channel curves', `exposure ${exposure}`, noiseAwareGain ? 'noise-aware gain' : 'no gain limit', ...(saturation !== undefined ? [`saturation ${saturation}`] : []), ...(curveApply !== 'exact' ? [`curves applied by a fitted polynomial`] : [])];
   // Each image is its own scene: no exposure state carried (a still).
   return {
     name: name ?? path.basename(file!, '.onnx') + (exposure !== 'auto' ? `@${exposure}` : ''),
