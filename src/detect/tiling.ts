@@ -21,9 +21,11 @@ export interface TilingOptions {
   /** Also run the whole frame, letterboxed, when it is larger than one tile. Default true. */
   readonly wholeFrame?: boolean;
   /**
-   * Tiles of inputSize/upscale frame pixels, resampled up (bilinear) to the input: faces too small
-   * for the model at native size reach it `upscale` times larger, for upscale² as many passes.
-   * 1 (native, the default) to 4.
+   * > 1 adds tiles of inputSize/upscale frame pixels, resampled up (bilinear) to the input, to the
+   * native ones: faces too small for the model at native size reach it `upscale` times larger
+   * (upscale² + 1 times the passes). The native tiles stay because a face larger than a small tile
+   * is only ever cut by it; the merge drops such a cut face where a native tile holds it whole.
+   * 1 (native only, the default) to 4.
    */
   readonly upscale?: number;
 }
@@ -70,15 +72,17 @@ export function planTiles(width: number, height: number, inputSize: number, o: T
   if (!(Number.isInteger(up) && up >= 1 && up <= 4)) {
     throw new PieError('config', `tile upscale ${up} is out of range`, 'use 1 (native tiles, the default) or 2 (2× upscaled tiles for faces under ~20 px; 4× the passes)');
   }
-  const span = Math.floor(inputSize / up);
-  const tw = Math.min(width, span), th = Math.min(height, span);
   const tiles: Tile[] = [];
-  for (const y of tileStarts(height, span, overlap)) {
-    for (const x of tileStarts(width, span, overlap)) {
-      tiles.push({ kind: 'tile', src: { x, y, width: tw, height: th }, dst: { x: 0, y: 0, width: tw * up, height: th * up } });
+  for (const k of up > 1 ? [1, up] : [1]) {
+    const span = Math.floor(inputSize / k);
+    const tw = Math.min(width, span), th = Math.min(height, span);
+    for (const y of tileStarts(height, span, overlap)) {
+      for (const x of tileStarts(width, span, overlap)) {
+        tiles.push({ kind: 'tile', src: { x, y, width: tw, height: th }, dst: { x: 0, y: 0, width: tw * k, height: th * k } });
+      }
     }
   }
-  if ((o.wholeFrame ?? true) && tiles.length > 1) tiles.push(letterbox(width, height, inputSize));
+  if ((o.wholeFrame ?? true) && (width > inputSize || height > inputSize)) tiles.push(letterbox(width, height, inputSize));
   return tiles;
 }
 
