@@ -18,6 +18,7 @@ import { adaptiveSmooth, boxBlur } from '../src/detect/smooth.js';
 import { darken } from '../src/eval/synthetic-night.js';
 import { readImage } from '../src/image/io.js';
 import type { RgbImage } from '../src/image/types.js';
+import { syntheticFrame, tiledFrame } from './frames.js';
 import { describeMachine, machine, timeIt } from './machine.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -39,26 +40,6 @@ const BATCHES = batchesArg ? batchesArg.split(',').map(Number) : quick ? [1, 4] 
 /** Tiling modes: whole frame (the baseline), native tiles, and with --upscale 2 upscaled tiles. */
 type Mode = 'whole' | 'tiled' | 'up2';
 const MODES: readonly Mode[] = upscale === 2 ? ['whole', 'tiled', 'up2'] : ['whole', 'tiled'];
-
-/** The photo repeated across a w×h frame from the top-left (cropped at the right and bottom). */
-function tiledFrame(photo: RgbImage, w: number, h: number): RgbImage {
-  const data = new Uint8Array(w * h * 3);
-  for (let y = 0; y < h; y++) {
-    const sy = y % photo.height;
-    for (let x = 0; x < w; x += photo.width) {
-      const n = Math.min(photo.width, w - x);
-      data.set(photo.data.subarray(sy * photo.width * 3, (sy * photo.width + n) * 3), (y * w + x) * 3);
-    }
-  }
-  return { width: w, height: h, data };
-}
-
-/** Shading and texture, no faces: for a run without ../shared. */
-function syntheticFrame(w: number, h: number): RgbImage {
-  const d = new Uint8Array(w * h * 3);
-  for (let i = 0; i < w * h; i++) d.fill(40 + ((i * 7) % 97), i * 3, i * 3 + 3);
-  return { width: w, height: h, data: d };
-}
 
 const m = machine();
 console.log(`machine: ${describeMachine(m)}`);

@@ -1,4 +1,4 @@
-// npx tsx scripts/compare-face-detectors.ts [--out out/detector-compare.json] [--full-wells 100,300,1000] [--grid FILE.png]
+// npx tsx scripts/compare-face-detectors.ts [--out out/detector-compare.json] [--full-wells 100,300,1000] [--grid FILE.png [--grid-only]]
 // Recall and precision of each face detector against one reference that none of them made: the
 // UltraFace RFB-640 pseudo-labels of ../shared's face-api.js group photos (faces.jpg, bbt1–5;
 // bbt4 is faces.jpg again and is left out: 23 faces). Each photo is also downscaled (area mean)
@@ -32,6 +32,8 @@ const out = arg('out', path.resolve(here, '../out/detector-compare.json'));
 const fullWells = arg('full-wells', '100,300,1000').split(',').map(Number);
 const FACTORS = [1, 2, 4, 6];
 const gridFile = process.argv.includes('--grid') ? arg('grid', '') : undefined;
+/** --grid-only: just the grid's cases (no table, no JSON). */
+const gridOnly = process.argv.includes('--grid-only');
 /** Grid rows: photo, downscale factor, level. */
 const GRID_CASES: ReadonlyArray<readonly [string, number, string]> = [['bbt1.jpg', 2, '300'], ['bbt3.jpg', 4, '300'], ['faces.jpg', 6, 'normal']];
 const DETECTORS: ReadonlyArray<{ name: string; model: FaceModel; upscale: number }> = [
@@ -73,14 +75,19 @@ interface Row { detector: string; factor: number; faceSizePx: string; level: str
 const rows: Row[] = [];
 const panels = new Map<string, RgbImage>();
 
-/** A grid panel: brightened for viewing, references red, detections green, small ones enlarged (nearest). */
-function panel(img: RgbImage, refs: readonly Box[], faces: readonly Face[], k: number): RgbImage {
-  const shown = drawFaces(drawFaces(gammaToMean(img).image, refs.map((box) => ({ box, score: 1, keypoints: [] })), { boxColor: [255, 0, 0], thickness: 1 }), faces, { thickness: 1 });
-  const z = Math.min(k, 3), data = new Uint8Array(shown.width * z * shown.height * z * 3);
-  for (let y = 0; y < shown.height * z; y++) for (let x = 0; x < shown.width * z; x++) {
-    data.set(shown.data.subarray(((Math.floor(y / z) * shown.width) + Math.floor(x / z)) * 3, ((Math.floor(y / z) * shown.width) + Math.floor(x / z)) * 3 + 3), (y * shown.width * z + x) * 3);
+const PANEL_WIDTH = 440;
+
+/** A grid panel PANEL_WIDTH wide (nearest-neighbour, so noise stays as the detector saw it), brightened for viewing; references red, detections green. */
+function panel(img: RgbImage, refs: readonly Box[], faces: readonly Face[]): RgbImage {
+  const lit = gammaToMean(img).image, z = PANEL_WIDTH / lit.width;
+  const w = PANEL_WIDTH, h = Math.round(lit.height * z), data = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    const i = (Math.min(lit.height - 1, Math.floor(y / z)) * lit.width + Math.min(lit.width - 1, Math.floor(x / z))) * 3;
+    data.set(lit.data.subarray(i, i + 3), (y * w + x) * 3);
   }
-  return { width: shown.width * z, height: shown.height * z, data };
+  const scaled = (b: Box): Box => ({ x: b.x * z, y: b.y * z, width: b.width * z, height: b.height * z });
+  const withRefs = drawFaces({ width: w, height: h, data }, refs.map((b) => ({ box: scaled(b), score: 1, keypoints: [] })), { boxColor: [255, 0, 0], thickness: 1 });
+  return drawFaces(withRefs, faces.map((f) => ({ box: scaled(f.box), score: f.score, keypoints: [] })), { thickness: 2 });
 }
 
 /** Panels side by side per row, rows stacked, 4 px grey gaps. */
@@ -113,10 +120,11 @@ for (const d of DETECTORS) {
       let tp = 0, fp = 0;
       const t0 = performance.now();
       for (let i = 0; i < small.length; i++) {
+        if (gridOnly && !GRID_CASES.some(([f, gk, gl]) => f === files[i] && gk === k && gl === level)) continue;
         const img = level === 'normal' ? small[i]! : darken(small[i]!, { exposure: exposureFor(1, i), fullWell: Number(level), seed: 1000 * k + i });
         const [faces] = await detectAlong(det, [{ raw: img }], { on: 'raw' });
         const gi = GRID_CASES.findIndex(([f, gk, gl]) => f === files[i] && gk === k && gl === level);
-        if (gi >= 0) panels.set(`${gi}/${d.name}`, panel(img, refs[i]!, faces!.filter((f) => f.score >= 0.5), k));
+        if (gi >= 0) panels.set(`${gi}/${d.name}`, panel(img, refs[i]!, faces!.filter((f) => f.score >= 0.5)));
         const s = score(faces!.filter((f) => f.score >= 0.5), refs[i]!);
         tp += s.tp; fp += s.fp;
       }
@@ -133,6 +141,7 @@ if (gridFile) {
   await writeImage(grid(GRID_CASES.map((_, gi) => DETECTORS.map((d) => panels.get(`${gi}/${d.name}`)!))), gridFile);
   console.error(`grid: rows ${GRID_CASES.map(([f, k, l]) => `${f} 1/${k} ${l}`).join('; ')}; columns ${DETECTORS.map((d) => d.name).join(', ')} → ${gridFile}`);
 }
+if (gridOnly) process.exit(0);
 fs.mkdirSync(path.dirname(out), { recursive: true });
 fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), reference: 'UltraFace RFB-640 pseudo-labels (../shared face-api-js, bbt4 left out)', path: 'raw, adaptive smoothing, score >= 0.5, IoU >= 0.5', rows }, null, 1));
 const levels = ['normal', ...fullWells.map(String)];
