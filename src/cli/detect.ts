@@ -4,7 +4,7 @@
 // name and renamed. A run over many inputs goes on past a bad file and lists the failures.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { BlazeFaceModel } from '../detect/anchors.js';
+import { FACE_MODELS, isFaceModel, type FaceModel } from '../detect/anchors.js';
 import { FaceDetector } from '../detect/detector.js';
 import { drawFaces } from '../detect/draw.js';
 import { faceJson, type FaceJson } from '../detect/event.js';
@@ -30,8 +30,10 @@ export interface DetectCommandOptions {
   readonly output: string;
   /** Detect after enhancement with this DCE-Net model. */
   readonly enhance?: { readonly modelPath?: string; readonly downscale: number; readonly strength?: number };
-  readonly model?: BlazeFaceModel;
+  readonly model?: FaceModel;
   readonly tiling?: boolean;
+  /** Tiles scaled up this many times (1 native, 2 for faces under ~20 px). Default 1. */
+  readonly upscale?: number;
   readonly threshold?: number;
   /**
    * Spatial smoothing before detection: 'auto' (default: as strong as each frame's noise calls
@@ -199,7 +201,7 @@ export async function runDetect(o: DetectCommandOptions, log: (s: string) => voi
   fs.mkdirSync(o.output, { recursive: true });
 
   const detector = await FaceDetector.open({
-    model: o.model ?? 'back', ...(o.tiling === false ? { tiling: false } : {}), scoreThreshold: o.threshold ?? 0.5,
+    model: o.model ?? 'back', ...(o.tiling === false ? { tiling: false } : o.upscale && o.upscale > 1 ? { tiling: { upscale: o.upscale } } : {}), scoreThreshold: o.threshold ?? 0.5,
     provider: o.provider ?? 'cpu', ...(o.threads ? { threads: o.threads } : {}),
   });
   let enhancer: Enhancer | undefined;
@@ -258,6 +260,7 @@ export interface DetectFlags {
   readonly on?: string;
   readonly detector?: string;
   readonly tiling?: boolean;
+  readonly upscale?: string;
   readonly threshold?: string;
   readonly denoise?: string;
   readonly videoDenoise?: string;
@@ -290,14 +293,17 @@ export function detectOptionsFromFlags(inputs: readonly string[], f: DetectFlags
     return v;
   };
   const detector = f.detector ?? 'back';
-  if (detector !== 'back' && detector !== 'front') throw new PieError('usage', `--detector ${detector} is not a BlazeFace model`, 'use back (faces at a distance, 256²) or front (close faces, 128²)');
+  if (!isFaceModel(detector)) throw new PieError('usage', `--detector ${detector} is not one of ${FACE_MODELS.join(', ')}`, 'use back (BlazeFace, faces at a distance, 256²), front (close faces, 128²) or full-range (MediaPipe\'s 192² detector for distant faces)');
+  const upscale = f.upscale === undefined ? 1 : Number(f.upscale);
+  if (upscale !== 1 && upscale !== 2) throw new PieError('usage', `--upscale ${f.upscale} is not 1 or 2`, 'use --upscale 2 for 2× upscaled tiles (faces under ~20 px; 4× the model runs)');
+  if (upscale > 1 && f.tiling === false) throw new PieError('usage', '--upscale needs tiles', 'drop --no-tiling, or --upscale');
   if (f.on !== undefined && !(['raw', 'enhanced', 'fused'] as const).some((x) => x === f.on)) throw new PieError('usage', `--on ${f.on} is not raw, enhanced or fused`, 'e.g. --on fused (with --enhance)');
   const denoise = f.denoise ?? 'auto';
   if (denoise !== 'auto' && denoise !== 'none') throw new PieError('usage', `--denoise ${denoise} is not auto or none`, 'use --denoise auto (smoothing as strong as the noise calls for) or none');
   const threshold = num('--threshold', f.threshold ?? '0.5', 0, 0.999, '0.5');
   const strength = parseStrength(f.strength ?? '1');
   return {
-    inputs, output: f.output, model: detector, tiling: f.tiling ?? true, threshold, denoise,
+    inputs, output: f.output, model: detector, tiling: f.tiling ?? true, ...(upscale > 1 ? { upscale } : {}), threshold, denoise,
     videoDenoise: parseVideoDenoise(f.videoDenoise ?? 'hqdn3d'), fps: num('--fps', f.fps ?? '5', 0, 120, '5'),
     annotate: f.annotate ?? true, provider: parse.provider(f.ep ?? 'cpu'), quiet: Boolean(f.quiet),
     ...(f.on ? { on: f.on as DetectOn } : {}),

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { denoiseImage, parseStillDenoise } from '../detect/denoise.js';
 import { FaceDetector } from '../detect/detector.js';
 import { adaptiveSmooth } from '../detect/smooth.js';
-import type { BlazeFaceModel } from '../detect/anchors.js';
+import { FACE_MODELS, isFaceModel, type FaceModel } from '../detect/anchors.js';
 import { FUSE_ENHANCED_ONLY_MIN_SCORE, type FuseOptions } from '../detect/fuse.js';
 import { Enhancer } from '../enhance/enhancer.js';
 import { PieError } from '../errors.js';
@@ -32,8 +32,10 @@ export interface FaceEvalCommandOptions {
   /** 'smooth' (default: the detector path's noise-adaptive smoothing), 'hqdn3d', 'nlmeans' (ffmpeg) or 'none'. */
   readonly denoise?: string;
   readonly denoiseStage?: 'before' | 'after';
-  readonly detectorModel?: BlazeFaceModel;
+  readonly detectorModel?: FaceModel;
   readonly tiling?: boolean;
+  /** 2: tiles scaled up 2× before the detector. Default 1. */
+  readonly upscale?: number;
   /** Operating score; the detector runs lower so AP50 sees the whole ranking. Default 0.5. */
   readonly threshold?: number;
   readonly fuse?: FuseOptions;
@@ -77,7 +79,7 @@ export async function runFaceEval(o: FaceEvalCommandOptions, log: (s: string) =>
   for (const f of files) images.push(await readImage(f));
   const threshold = o.threshold ?? 0.5;
   const detector = await FaceDetector.open({
-    model: o.detectorModel ?? 'back', scoreThreshold: Math.min(AP_FLOOR, threshold), ...(o.tiling === false ? { tiling: false } : {}),
+    model: o.detectorModel ?? 'back', scoreThreshold: Math.min(AP_FLOOR, threshold), ...(o.tiling === false ? { tiling: false } : o.upscale && o.upscale > 1 ? { tiling: { upscale: o.upscale } } : {}),
     ...(o.threads ? { threads: o.threads } : {}),
   });
   log(detector.describe());
@@ -134,6 +136,7 @@ export interface FaceEvalFlags {
   readonly seed: string;
   readonly denoise?: string;
   readonly detector?: string;
+  readonly upscale?: string;
   readonly threads?: string;
   readonly quiet?: boolean;
 }
@@ -148,14 +151,16 @@ export function faceEvalOptionsFromFlags(f: FaceEvalFlags, o: { shared?: string;
   const wells = f.fullWells.split(',').map((s) => Number(s.trim()));
   if (wells.some((w) => !(w > 0 && Number.isFinite(w)))) throw new PieError('usage', `--full-wells ${f.fullWells} must be positive numbers separated by commas`, 'e.g. --full-wells 100,300,1000');
   const detector = f.detector ?? 'back';
-  if (detector !== 'back' && detector !== 'front') throw new PieError('usage', `--detector ${detector} is not a BlazeFace model`, 'use back or front');
+  if (!isFaceModel(detector)) throw new PieError('usage', `--detector ${detector} is not one of ${FACE_MODELS.join(', ')}`, 'use back, front or full-range');
+  const upscale = f.upscale === undefined ? 1 : Number(f.upscale);
+  if (upscale !== 1 && upscale !== 2) throw new PieError('usage', `--upscale ${f.upscale} is not 1 or 2`, 'e.g. --upscale 2');
   const denoise = f.denoise ?? 'smooth';
   if (!['smooth', 'hqdn3d', 'nlmeans', 'none'].includes(denoise)) throw new PieError('usage', `--denoise ${denoise} is not smooth, hqdn3d, nlmeans or none`, 'e.g. --denoise smooth');
   const models = f.enhancer.filter((e) => /^(?:[^=,]+=)?[^=,]+\.onnx$/i.test(e));
   return {
     images: f.faces === true ? [path.join(o.shared ?? defaultSharedDir(), DEFAULT_FACE_IMAGES)] : f.faces,
     models, gamma: f.enhancer.includes('gamma'), downscale: o.scale(f.scale),
-    fullWells: wells, seed: o.positiveInt('--seed', f.seed, 2 ** 31), denoise, detectorModel: detector,
+    fullWells: wells, seed: o.positiveInt('--seed', f.seed, 2 ** 31), denoise, detectorModel: detector, ...(upscale > 1 ? { upscale } : {}),
     quiet: Boolean(f.quiet), out: path.join(f.out, 'faces.json'),
     ...(f.threads ? { threads: o.positiveInt('--threads', f.threads, 256) } : {}),
   };

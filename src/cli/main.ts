@@ -182,8 +182,9 @@ function build(): Command {
     .option('--scale <s>', 'curve-estimation scale for --enhance', '1/4')
     .option('--strength <x>', `curve strength for --enhance: 0 to ${MAX_STRENGTH}`, '1')
     .option('--on <frames>', 'detect on raw, enhanced or fused frames (default: fused with --enhance, else raw)')
-    .option('--detector <model>', 'BlazeFace model: back (faces at a distance, 256²) or front (close faces, 128²)', 'back')
+    .option('--detector <model>', 'face detector: back (BlazeFace, faces at a distance, 256²), front (close faces, 128²) or full-range (MediaPipe, distant faces, 192²)', 'back')
     .option('--no-tiling', 'whole frame only: no native-resolution tiles (much faster, misses small faces)')
+    .option('--upscale <n>', 'tiles scaled up n times before the detector: 1 (native) or 2 (faces under ~20 px; 4× the model runs)', '1')
     .option('--threshold <x>', 'minimum face score', '0.5')
     .option('--denoise <mode>', 'smoothing before detection: auto (as strong as the noise calls for) or none', 'auto')
     .option('--video-denoise <filter>', 'temporal denoiser in the video decoder: hqdn3d, atadenoise, tmix (static cameras) or none', 'hqdn3d')
@@ -216,13 +217,14 @@ function build(): Command {
     .option('--threads <n>', 'CPU threads for models')
     .option('--faces [dirs...]', 'face detection on synthetic night instead: normal-light photos with faces (default ../shared/data/faces/face-api-js/images); recall, precision and AP50 of BlazeFace on raw, each .onnx enhancer and gamma, smoothed and fused; writes faces.json and faces.md in --out')
     .option('--denoise <name>', 'with --faces: smooth (default), hqdn3d, nlmeans or none')
-    .option('--detector <model>', 'with --faces: back (default) or front')
+    .option('--detector <model>', 'with --faces: back (default), front or full-range')
+    .option('--upscale <n>', 'with --faces: 2 for 2× upscaled tiles (default 1)')
     .option('--synthetic-video <clip>', 'night video with ground truth instead: darken a normal-light fixed-camera clip frame by frame; each model per frame, behind the temporal denoiser and behind ffmpeg hqdn3d/atadenoise; writes synthetic-video.md/.json and a grid in --out')
     .option('--peers <files...>', 'with --synthetic-video: peer models (input "input" → "enhanced"), e.g. ../shared/models/peers/*.onnx', [])
     .option('--video-width <px>', 'videos are scaled to this width (default 480 with --synthetic-video, else 640)')
     .option('--denoise-strength <x>', 'with --synthetic-video: spatial strength of the temporal denoiser (0 = temporal only)')
     .option('-q, --quiet', 'no progress bar')
-    .action(async (opts: { out: string; enhancer: string[]; images: string[]; synthetic: string[]; noharm: string[]; video: string[]; fullWells: string; scale: string; exposure?: string; limit?: string; videoSeconds: string; seed: string; threads?: string; quiet?: boolean; faces?: string[] | true; denoise?: string; detector?: string; syntheticVideo?: string; peers: string[]; videoWidth?: string; denoiseStrength?: string }) => {
+    .action(async (opts: { out: string; enhancer: string[]; images: string[]; synthetic: string[]; noharm: string[]; video: string[]; fullWells: string; scale: string; exposure?: string; limit?: string; videoSeconds: string; seed: string; threads?: string; quiet?: boolean; faces?: string[] | true; denoise?: string; detector?: string; upscale?: string; syntheticVideo?: string; peers: string[]; videoWidth?: string; denoiseStrength?: string }) => {
       if (opts.syntheticVideo) {
         const strength = opts.denoiseStrength === undefined ? undefined : Number(opts.denoiseStrength);
         if (strength !== undefined && !(strength >= 0 && strength <= 16)) throw new PieError('usage', `--denoise-strength ${opts.denoiseStrength} must be from 0 to 16`, 'e.g. --denoise-strength 2');

@@ -5,7 +5,7 @@
 // Secrets: a camera's input and the server token may hold credentials, so their messages never
 // echo the value (only a URL's scheme); any other echoed string has URL credentials masked.
 import { z } from 'zod';
-import type { BlazeFaceModel } from '../detect/anchors.js';
+import { FACE_MODELS, type FaceModel } from '../detect/anchors.js';
 import type { DetectOn } from '../detect/path.js';
 import type { MonoMode } from '../enhance/camera-tone.js';
 import type { ProviderChoice } from '../enhance/session.js';
@@ -97,10 +97,12 @@ export interface DetectConfig {
   readonly enabled: boolean;
   /** Detections per second per camera. */
   readonly fps: number;
-  /** BlazeFace 'back' (256², faces farther away) or 'front' (128², selfie range). */
-  readonly model: BlazeFaceModel;
+  /** BlazeFace 'back' (256², faces farther away), 'front' (128², selfie range) or 'full-range' (MediaPipe's 192² detector for distant faces). */
+  readonly model: FaceModel;
   /** Tiles at native resolution plus a whole-frame pass (small faces); false: the whole frame only. */
   readonly tiling: boolean;
+  /** Tiles of input/upscale frame pixels scaled up to the input (2: faces under ~20 px; 4× the passes). 1 = native. */
+  readonly upscale: number;
   /** Lowest face score kept, in (0, 1). */
   readonly threshold: number;
   /** Which frame the detector looks at: the camera's, the enhanced one, or both fused (src/detect/path.ts). */
@@ -182,7 +184,7 @@ export interface PieConfig {
 
 export const PROVIDERS = ['auto', 'cpu', 'webgpu', 'cuda'] as const satisfies readonly ProviderChoice[];
 export const VARIANTS = ['raw', 'enhanced'] as const satisfies readonly Variant[];
-export const FACE_MODELS = ['back', 'front'] as const satisfies readonly BlazeFaceModel[];
+export { FACE_MODELS };
 export const DETECT_ON = ['raw', 'enhanced', 'fused'] as const satisfies readonly DetectOn[];
 const MQTT_SCHEMES = ['mqtt', 'mqtts', 'ws', 'wss', 'tcp'];
 export const MAX_DOWNSCALE = 64;
@@ -369,8 +371,9 @@ const enhanceShape = {
 const detectShape = {
   enabled: z.boolean(expected('true or false', 'enabled: true or enabled: false')).default(false),
   fps: number('detections per second', 0.1, 60, 'e.g. fps: 5').default(5),
-  model: z.enum(FACE_MODELS, expected('back or front', 'model: back (256², faces farther from the camera; the default) or model: front (128², faces close up)')).default('back'),
+  model: z.enum(FACE_MODELS, expected('back, front or full-range', 'model: back (BlazeFace 256², faces farther from the camera; the default), model: front (128², faces close up) or model: full-range (MediaPipe\'s 192² detector for distant faces, converted from @mediapipe/face_detection at first use)')).default('back'),
   tiling: z.boolean(expected('true or false', 'tiling: true (native-resolution tiles find small faces; the default) or tiling: false (whole frame only, faster)')).default(true),
+  upscale: int('a tile upscale factor', 1, 2, 'upscale: 1 (native tiles; the default) or upscale: 2 (2× upscaled tiles for faces under ~20 px; 4× the model runs)').default(1),
   threshold: number('a face score', 0.01, 0.99, 'e.g. threshold: 0.5 (MediaPipe\'s default; lower finds more faces and more false ones)').default(0.5),
   on: z.enum(DETECT_ON, expected('raw, enhanced or fused', 'on: fused (raw and enhanced detections merged: never worse than raw; the default), on: raw or on: enhanced')).default('fused'),
   drawBoxes: z.boolean(expected('true or false', 'drawBoxes: true draws face boxes onto the enhanced streams')).default(false),

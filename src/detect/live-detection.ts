@@ -46,8 +46,8 @@ export class LiveDetection {
 
   static async open(pool: Inference, config: DetectConfig, provider: ProviderChoice, cameras: ReadonlyMap<string, CameraRuntime>, log: (line: string) => void): Promise<LiveDetection> {
     // One detector for every camera: detectAt batches their frames into shared model runs.
-    const session = await pool.open(DETECTOR_KEY, { kind: 'detector', options: { model: config.model, scoreThreshold: config.threshold, provider, ...(config.tiling ? {} : { tiling: false }) } });
-    log(`face detection on ${config.on} frames at ${config.fps} fps${config.tiling ? ', tiled' : ''}: ${session.description} (${pool.o.size} ${pool.o.name} worker${pool.o.size > 1 ? 's' : ''})`);
+    const session = await pool.open(DETECTOR_KEY, { kind: 'detector', options: { model: config.model, scoreThreshold: config.threshold, provider, ...(config.tiling ? (config.upscale > 1 ? { tiling: { upscale: config.upscale } } : {}) : { tiling: false }) } });
+    log(`face detection on ${config.on} frames at ${config.fps} fps${config.tiling ? `, tiled${config.upscale > 1 ? ` (+ ${config.upscale}× upscaled tiles)` : ''}` : ''}: ${session.description} (${pool.o.size} ${pool.o.name} worker${pool.o.size > 1 ? 's' : ''})`);
     return new LiveDetection(config, pool, session, cameras, log);
   }
 

@@ -20,6 +20,14 @@ export interface TilingOptions {
   readonly overlap?: number;
   /** Also run the whole frame, letterboxed, when it is larger than one tile. Default true. */
   readonly wholeFrame?: boolean;
+  /**
+   * > 1 adds tiles of inputSize/upscale frame pixels, resampled up (bilinear) to the input, to the
+   * native ones: faces too small for the model at native size reach it `upscale` times larger
+   * (upscale² + 1 times the passes). The native tiles stay because a face larger than a small tile
+   * is only ever cut by it; the merge drops such a cut face where a native tile holds it whole.
+   * 1 (native only, the default) to 4.
+   */
+  readonly upscale?: number;
 }
 
 export const DEFAULT_OVERLAP = 0.25;
@@ -60,14 +68,21 @@ export function planTiles(width: number, height: number, inputSize: number, o: T
   if (!(overlap >= 0 && overlap <= 0.9)) {
     throw new PieError('config', `tile overlap ${overlap} is out of range`, 'use an overlap from 0 to 0.9 (0.25 is a good default)');
   }
-  const tw = Math.min(width, inputSize), th = Math.min(height, inputSize);
+  const up = o.upscale ?? 1;
+  if (!(Number.isInteger(up) && up >= 1 && up <= 4)) {
+    throw new PieError('config', `tile upscale ${up} is out of range`, 'use 1 (native tiles, the default) or 2 (2× upscaled tiles for faces under ~20 px; 4× the passes)');
+  }
   const tiles: Tile[] = [];
-  for (const y of tileStarts(height, inputSize, overlap)) {
-    for (const x of tileStarts(width, inputSize, overlap)) {
-      tiles.push({ kind: 'tile', src: { x, y, width: tw, height: th }, dst: { x: 0, y: 0, width: tw, height: th } });
+  for (const k of up > 1 ? [1, up] : [1]) {
+    const span = Math.floor(inputSize / k);
+    const tw = Math.min(width, span), th = Math.min(height, span);
+    for (const y of tileStarts(height, span, overlap)) {
+      for (const x of tileStarts(width, span, overlap)) {
+        tiles.push({ kind: 'tile', src: { x, y, width: tw, height: th }, dst: { x: 0, y: 0, width: tw * k, height: th * k } });
+      }
     }
   }
-  if ((o.wholeFrame ?? true) && tiles.length > 1) tiles.push(letterbox(width, height, inputSize));
+  if ((o.wholeFrame ?? true) && (width > inputSize || height > inputSize)) tiles.push(letterbox(width, height, inputSize));
   return tiles;
 }
 
@@ -132,7 +147,7 @@ function coverage(a: Box, b: Box): number {
 export function mergeTileFaces(perTile: readonly TileFaces[], frame: { width: number; height: number }, o: MergeOptions = {}): Face[] {
   const kept: Face[] = [];
   for (const { tile, faces } of perTile) {
-    const margin = o.edgeMargin ?? tile.dst.width / 32;
+    const margin = o.edgeMargin ?? tile.src.width / 32; // frame pixels: the same as dst for native tiles
     for (const f of faces) {
       if (isCut(f.box, tile, frame, margin)) {
         const b = clampBox(f.box, frame.width, frame.height);

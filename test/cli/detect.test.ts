@@ -70,6 +70,8 @@ describe('detect flags', () => {
     });
     const o = detectOptionsFromFlags(['a.jpg'], { output: 'o', enhance: true, scale: '1/8', model: 'm.onnx', videoDenoise: 'none', tiling: false, on: 'enhanced' }, parse);
     expect(o).toMatchObject({ enhance: { downscale: 8, strength: 1, modelPath: 'm.onnx' }, videoDenoise: null, tiling: false, on: 'enhanced' });
+    expect(detectOptionsFromFlags(['a.jpg'], { output: 'o', detector: 'full-range', upscale: '2' }, parse)).toMatchObject({ model: 'full-range', tiling: true, upscale: 2 });
+    expect(() => detectOptionsFromFlags(['a.jpg'], { output: 'o', upscale: '2', tiling: false }, parse)).toThrow(/--upscale needs tiles/);
   });
 
   it('bad values are usage errors that name the flag', () => {
@@ -78,7 +80,8 @@ describe('detect flags', () => {
       expect(isPieError(e, 'usage')).toBe(true);
       expect((e as Error).message).toMatch(re);
     };
-    bad({ detector: 'side' }, /--detector side/);
+    bad({ detector: 'side' }, /--detector side is not one of back, front, full-range/);
+    bad({ upscale: '3' }, /--upscale 3 is not 1 or 2/);
     bad({ threshold: '1.5' }, /--threshold 1.5/);
     bad({ fps: '0' }, /--fps 0/);
     bad({ on: 'both' }, /--on both/);

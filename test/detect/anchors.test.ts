@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BLAZEFACE_ANCHORS, generateAnchors } from '../../src/detect/anchors.js';
+import { BLAZEFACE_ANCHORS, FACE_ANCHORS, generateAnchors } from '../../src/detect/anchors.js';
 
 describe('BlazeFace anchors', () => {
   it.each(['front', 'back'] as const)('%s: 16×16×2 + 8×8×6 = 896 anchors of size 1, in the heads\' order', (model) => {
@@ -27,5 +27,25 @@ describe('BlazeFace anchors', () => {
     expect(a[1]!.width).toBeCloseTo(Math.sqrt(scale(0) * scale(1)), 6);
     expect(a[512]!.width).toBeCloseTo(scale(1), 6);
     expect(a[517]!.width).toBeCloseTo(Math.sqrt(scale(3) * 1), 6); // the last layer interpolates towards 1
+  });
+
+  it('full range: one 48×48 grid of stride 4 on 192², one anchor per cell, 2,304 in all, row-major', () => {
+    const a = generateAnchors(FACE_ANCHORS['full-range']);
+    expect(a).toHaveLength(2304);
+    expect(a.every((x) => x.width === 1 && x.height === 1)).toBe(true);
+    expect(a[0]).toEqual({ x: 0.5 / 48, y: 0.5 / 48, width: 1, height: 1 });
+    expect(a[1]).toEqual({ x: 1.5 / 48, y: 0.5 / 48, width: 1, height: 1 }); // no second anchor per cell
+    expect(a[48]).toMatchObject({ x: 0.5 / 48, y: 1.5 / 48 });
+    expect(a[48 * 20 + 7]).toMatchObject({ x: 7.5 / 48, y: 20.5 / 48 });
+    expect(a[2303]).toMatchObject({ x: 47.5 / 48, y: 47.5 / 48 });
+    // Centres 4 input pixels apart: (x + 0.5)·stride.
+    expect(a[5]!.x * 192).toBeCloseTo(22, 9);
+  });
+
+  it('full range with sizes: the single layer takes the mean of min and max scale (SsdAnchorsCalculator)', () => {
+    const o = { ...FACE_ANCHORS['full-range'], fixedAnchorSize: false };
+    const a = generateAnchors(o);
+    expect(a).toHaveLength(2304); // interpolatedScaleAspectRatio 0: no extra anchor
+    expect(a[0]!.width).toBeCloseTo((o.minScale + o.maxScale) / 2, 9);
   });
 });

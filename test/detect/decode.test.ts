@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BLAZEFACE_ANCHORS, generateAnchors } from '../../src/detect/anchors.js';
+import { BLAZEFACE_ANCHORS, FACE_ANCHORS, generateAnchors } from '../../src/detect/anchors.js';
 import { COORDS_PER_ANCHOR, decodeFaces, sigmoid, type RawHead } from '../../src/detect/decode.js';
 
 const anchors = generateAnchors(BLAZEFACE_ANCHORS.front);
@@ -49,5 +49,25 @@ describe('decodeFaces', () => {
     const { heads } = blankHeads();
     expect(() => decodeFaces(heads.slice(0, 1), anchors, { inputSize: 128, scoreThreshold: 0.5 })).toThrow(/512 scores for 896 anchors/);
     expect(() => decodeFaces([heads[0]!, { scores: heads[1]!.scores, boxes: new Float32Array(3) }], anchors, { inputSize: 128, scoreThreshold: 0.5 })).toThrow(/regressor/);
+  });
+
+  it('full range: one head of 2,304 anchors, box and six keypoints offset from the 4-px grid in 192² pixels', () => {
+    const full = generateAnchors(FACE_ANCHORS['full-range']);
+    const scores = new Float32Array(2304).fill(-10);
+    const boxes = new Float32Array(2304 * COORDS_PER_ANCHOR);
+    // Cell (x 30, y 11): anchor centre (122, 46) px.
+    const i = 11 * 48 + 30;
+    scores[i] = 1.5;
+    boxes.set([-2, 3, 12, 14, -3, -2, 3, -2, 0, 1, 0, 4, -6, 0, 6, 0], i * COORDS_PER_ANCHOR);
+    // A second anchor below the threshold is dropped.
+    scores[i + 1] = -1;
+    const faces = decodeFaces([{ scores, boxes }], full, { inputSize: 192, scoreThreshold: 0.5 });
+    expect(faces).toHaveLength(1);
+    expect(faces[0]!.score).toBeCloseTo(sigmoid(1.5), 6);
+    expect(faces[0]!.box).toEqual({ x: 114, y: 42, width: 12, height: 14 }); // centre (120, 49)
+    expect(faces[0]!.keypoints).toEqual([
+      { x: 119, y: 44 }, { x: 125, y: 44 }, { x: 122, y: 47 }, { x: 122, y: 50 }, { x: 116, y: 46 }, { x: 128, y: 46 },
+    ]);
+    expect(() => decodeFaces([{ scores: scores.subarray(0, 896), boxes: boxes.subarray(0, 896 * COORDS_PER_ANCHOR) }], full, { inputSize: 192, scoreThreshold: 0.5 })).toThrow(/896 scores for 2304 anchors/);
   });
 });

@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaceDetector } from '../../src/detect/detector.js';
 import { iou } from '../../src/detect/nms.js';
@@ -64,6 +66,31 @@ describe.skipIf(skip !== undefined)('FaceDetector on a real photo (../shared, fa
     }
   });
 
+  it.each([
+    ['tiled + whole frame', {}],
+    ['whole frame only', { tiling: false as const }],
+    ['2× upscaled tiles', { tiling: { upscale: 2 } }],
+  ])('full-range model (converted from TFLite), %s: every reference face found at IoU ≥ 0.5', async (_label, extra) => {
+    const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pie-fr-'));
+    try {
+      const d = await FaceDetector.open({ model: 'full-range', threads: 1, cacheDir, ...extra });
+      detectors.push(d);
+      expect(d.inputSize).toBe(192);
+      expect(d.describe()).toMatch(/MediaPipe full-range \(192²\)/);
+      const [faces] = await d.detect([photo]);
+      const ious = matched(faces!, refs);
+      expect(Math.min(...ious), `IoUs ${ious.map((v) => v.toFixed(2)).join(' ')}`).toBeGreaterThanOrEqual(0.5);
+      expect(faces!.length).toBeLessThanOrEqual(7);
+      for (const f of faces!) {
+        const [rightEye, leftEye, nose, mouth] = f.keypoints;
+        expect(rightEye!.x).toBeLessThan(leftEye!.x);
+        expect(nose!.y).toBeLessThan(mouth!.y);
+      }
+    } finally {
+      fs.rmSync(cacheDir, { recursive: true, force: true });
+    }
+  });
+
   it('batches frames of different sizes and tiles of several frames in one call, same faces as one by one', async () => {
     const d = await FaceDetector.open({ model: 'back', threads: 1, maxBatch: 5 });
     detectors.push(d);
@@ -89,6 +116,11 @@ describe('FaceDetector errors', () => {
   it('the front file opened as the back model is a model error', async () => {
     const { blazeFaceModelPath } = await import('../../src/detect/models.js');
     await expectPieError(FaceDetector.open({ model: 'back', modelPath: blazeFaceModelPath('front') }), 'model', /takes 128² inputs/);
+  });
+
+  it('a file that is not TFLite opened as the full-range model is a model error', async () => {
+    const { blazeFaceModelPath } = await import('../../src/detect/models.js');
+    await expectPieError(FaceDetector.open({ model: 'full-range', modelPath: blazeFaceModelPath('back'), cacheDir: os.tmpdir() }), 'model', /not a TFLite model/);
   });
 
   it('bad options are config errors', async () => {

@@ -49,6 +49,35 @@ describe('planTiles', () => {
     expect(strip.every((t) => t.src.height === 100 && t.src.y === 0)).toBe(true);
   });
 
+  it('2× upscaled tiles: the native grid plus half-size source squares filling the input, mapped back at half scale', () => {
+    const tiles = planTiles(1280, 720, 192, { upscale: 2 });
+    const native = planTiles(1280, 720, 192, { wholeFrame: false });
+    expect(native).toHaveLength(45); // 9×5
+    expect(tiles.slice(0, 45)).toEqual(native);
+    const grid = tiles.slice(45).filter((t) => t.kind === 'tile');
+    expect(grid).toHaveLength(180); // 18×10
+    for (const t of grid) {
+      expect(t.src.width).toBe(96);
+      expect(t.dst).toEqual({ x: 0, y: 0, width: 192, height: 192 });
+      expect(t.src.x + 96).toBeLessThanOrEqual(1280);
+    }
+    expect(grid.at(-1)!.src).toMatchObject({ x: 1184, y: 624 });
+    expect(tiles.at(-1)!.kind).toBe('whole'); // large faces still have the letterboxed pass
+    // A 20 px face at input (100, 40) of a tile at (96, 48) is 10 px in the frame at (146, 68).
+    const f = toFrame({ box: { x: 100, y: 40, width: 20, height: 20 }, score: 1, keypoints: [{ x: 110, y: 50 }] }, { kind: 'tile', src: { x: 96, y: 48, width: 96, height: 96 }, dst: { x: 0, y: 0, width: 192, height: 192 } });
+    expect(f.box).toEqual({ x: 146, y: 68, width: 10, height: 10 });
+    expect(f.keypoints[0]).toEqual({ x: 151, y: 73 });
+    // A small frame: its native tile and one upscaled, no whole-frame pass.
+    expect(planTiles(80, 50, 192, { upscale: 2 })).toEqual([
+      { kind: 'tile', src: { x: 0, y: 0, width: 80, height: 50 }, dst: { x: 0, y: 0, width: 80, height: 50 } },
+      { kind: 'tile', src: { x: 0, y: 0, width: 80, height: 50 }, dst: { x: 0, y: 0, width: 160, height: 100 } },
+    ]);
+    try { planTiles(640, 480, 192, { upscale: 1.5 }); expect.unreachable(); } catch (e) {
+      expect(isPieError(e, 'config')).toBe(true);
+      expect((e as Error).message).toMatch(/upscale 1.5.*\n.*fix: /s);
+    }
+  });
+
   it('tiling off: the whole frame letterboxed, as MediaPipe runs it', () => {
     expect(planTiles(100, 400, 128, false)).toEqual([letterbox(100, 400, 128)]);
     expect(letterbox(100, 400, 128).dst).toEqual({ x: 48, y: 0, width: 32, height: 128 });

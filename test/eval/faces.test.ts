@@ -109,10 +109,11 @@ describe('eval --faces flags', () => {
       denoise: 'smooth', detectorModel: 'back', quiet: false, out: 'rep/faces.json',
     });
     expect(faceEvalOptionsFromFlags({ ...base, faces: ['x/'], enhancer: ['identity'] }, parse)).toMatchObject({ images: ['x/'], models: [], gamma: false });
+    expect(faceEvalOptionsFromFlags({ ...base, detector: 'full-range', upscale: '2' }, parse)).toMatchObject({ detectorModel: 'full-range', upscale: 2 });
   });
 
   it('bad values are usage errors', () => {
-    for (const [f, re] of [[{ fullWells: '100,-3' }, /--full-wells/], [{ denoise: 'bm3d' }, /--denoise bm3d/], [{ detector: 'side' }, /--detector side/]] as const) {
+    for (const [f, re] of [[{ fullWells: '100,-3' }, /--full-wells/], [{ denoise: 'bm3d' }, /--denoise bm3d/], [{ detector: 'side' }, /--detector side/], [{ upscale: '3' }, /--upscale 3/]] as const) {
       const e = (() => { try { faceEvalOptionsFromFlags({ ...base, ...f }, parse); return undefined; } catch (err) { return err; } })();
       expect(isPieError(e, 'usage')).toBe(true);
       expect((e as Error).message).toMatch(re);
