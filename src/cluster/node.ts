@@ -23,8 +23,10 @@ export interface ClusterNodeOptions {
   readonly log?: (line: string) => void;
   /** Scan period; default min(1000, leaseMs / 4). */
   readonly scanMs?: number;
-  /** Called once connected, with the bus, so events and models can share the connection. */
+  /** KV replicas (at most the NATS servers' count); default 1. */
   readonly replicas?: number;
+  /** Where other nodes reach this node's front (its advertised URL); default cluster.url. */
+  readonly url?: string;
 }
 
 interface Held {
@@ -117,7 +119,8 @@ export class ClusterNode {
 
   private record(): { node: string; capacity: number; leaseMs: number; owned: string[]; state: 'ok' | 'draining'; url?: string } {
     const c = this.o.config;
-    return { node: c.node, capacity: c.capacity, leaseMs: this.leaseMs, owned: this.owned(), state: this.draining ? 'draining' : 'ok', ...(c.url ? { url: c.url } : {}) };
+    const url = this.o.url ?? c.url;
+    return { node: c.node, capacity: c.capacity, leaseMs: this.leaseMs, owned: this.owned(), state: this.draining ? 'draining' : 'ok', ...(url ? { url } : {}) };
   }
 
   private async scan(): Promise<void> {

@@ -19,16 +19,34 @@ export async function runClusterNode(config: PieConfig, sinks: SinkFactory, log:
   const bus = await openBus(cluster, { timeoutMs: 5000, log });
   await ensureEventStream(bus.jsm, cluster.events);
   const host = new AppHost({ config, sinks, models: await openModels(bus), dataDir, log });
-  const node = await ClusterNode.start({ config: cluster, host, log });
-  const front = await startClusterFront({ host: config.server.host, port: config.server.port, ...(config.server.token ? { token: config.server.token } : {}), node, localUrl: (c) => host.urlOf(c) });
-  log(`cluster node ${cluster.node} at ${front.url}  (cluster: ${front.url}/api/cluster, cameras: ${front.url}/api/cameras)`);
+  // The front listens first: with port 0 the advertised URL needs the port it got.
+  let node: ClusterNode | undefined;
+  const front = await startClusterFront({ host: config.server.host, port: config.server.port, ...(config.server.token ? { token: config.server.token } : {}), node: () => node, localUrl: (c) => host.urlOf(c) });
+  const url = cluster.url ?? advertisedUrl(config.server.host, front.port);
+  node = await ClusterNode.start({ config: cluster, host, log, url });
+  log(`cluster node ${cluster.node} at ${front.url}, advertised to other nodes as ${url}  (cluster: ${front.url}/api/cluster, cameras: ${front.url}/api/cameras; streams of every camera: /hls/<camera>/<variant>/index.m3u8, ws /ws/<camera>/<variant>)`);
   return {
     close: async () => {
-      await node.close();
+      await node?.close();
       await host.close();
       await front.close();
       await bus.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The URL other nodes relay viewers through when cluster.url is not set: the listening address
+ * when it is a specific one; for a wildcard (0.0.0.0, ::) this machine's first non-internal IPv4
+ * address (the hostname when it has none); loopback stays loopback (nodes on one machine).
+ */
+export function advertisedUrl(host: string, port: number, nets: ReturnType<typeof os.networkInterfaces> = os.networkInterfaces()): string {
+  const bare = host.replace(/^\[|\]$/g, '');
+  let name = bare;
+  if (bare === '0.0.0.0' || bare === '::') {
+    const v4 = Object.values(nets).flat().find((n) => n && n.family === 'IPv4' && !n.internal);
+    name = v4?.address ?? os.hostname();
+  }
+  return `http://${name.includes(':') ? `[${name}]` : name}:${port}`;
 }

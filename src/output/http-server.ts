@@ -185,7 +185,7 @@ export function tokenOk(req: http.IncomingMessage, url: URL, token: string | und
 }
 
 /** "127.0.0.1:8080" → "127.0.0.1", "[::1]:8080" → "::1". */
-function hostnameOf(hostHeader: string | undefined): string {
+export function hostnameOf(hostHeader: string | undefined): string {
   if (!hostHeader) return '';
   const m = /^\[([^\]]+)\](?::\d+)?$/.exec(hostHeader) ?? /^([^:]+)(?::\d+)?$/.exec(hostHeader);
   return m?.[1] ?? hostHeader;
