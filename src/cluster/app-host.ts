@@ -4,7 +4,7 @@
 // was published to the object store runs with that model.
 import path from 'node:path';
 import type { ObjectStore } from '@nats-io/obj';
-import { PieApp, type SinkFactory } from '../app.js';
+import { PieApp, type FaceEventSink, type SinkFactory } from '../app.js';
 import type { CameraConfig, PieConfig } from '../config/schema.js';
 import { messageOf } from '../errors.js';
 import type { CameraHost, HostedCamera } from './host.js';
@@ -12,7 +12,7 @@ import { fetchModel } from './models.js';
 
 export class AppHost implements CameraHost {
   private readonly apps = new Map<string, PieApp>();
-  constructor(private readonly o: { readonly config: PieConfig; readonly sinks: SinkFactory; readonly models?: ObjectStore; readonly dataDir: string; readonly log: (l: string) => void }) {}
+  constructor(private readonly o: { readonly config: PieConfig; readonly sinks: SinkFactory; readonly models?: ObjectStore; readonly faceEvents?: FaceEventSink; readonly dataDir: string; readonly log: (l: string) => void }) {}
 
   async start(camera: CameraConfig): Promise<void> {
     await this.stop(camera.name);
@@ -24,7 +24,7 @@ export class AppHost implements CameraHost {
       });
     }
     const cam: CameraConfig = model ? { ...camera, model } : camera;
-    const app = await PieApp.start({ ...this.o.config, cameras: [cam], server: { host: '127.0.0.1', port: 0 } }, { sinks: this.o.sinks, log: this.o.log });
+    const app = await PieApp.start({ ...this.o.config, cameras: [cam], server: { host: '127.0.0.1', port: 0 } }, { sinks: this.o.sinks, log: this.o.log, ...(this.o.faceEvents ? { faceEvents: this.o.faceEvents } : {}) });
     this.apps.set(camera.name, app);
   }
 

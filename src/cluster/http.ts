@@ -25,6 +25,8 @@ export interface ClusterFrontOptions {
   /** The loopback app of a camera this node runs. */
   readonly localUrl: (camera: string) => string | undefined;
   readonly limits?: Partial<ProxyLimits>;
+  /** Face events sent to the bus and dropped (NATS slow or away), for /api/cluster. */
+  readonly events?: () => { readonly published: number; readonly dropped: number };
 }
 
 const HLS = /^\/hls\/([a-z0-9_-]{1,64})\/(raw|enhanced)\/[A-Za-z0-9_.-]{1,128}$/;
@@ -61,7 +63,7 @@ export async function startClusterFront(o: ClusterFrontOptions): Promise<Cluster
     if (!allowed(req, url)) return json(res, 401, { error: 'token required' });
     if (!node) return json(res, 503, { error: 'this node is joining the cluster' });
     const s = node.status();
-    if (url.pathname === '/api/cluster') return json(res, 200, { node: s.node, state: s.state, connected: s.connected, capacity: s.capacity, nodes: s.nodes, leases: s.leases, proxy: proxy.stats(), ...(s.lastError ? { lastError: s.lastError } : {}) });
+    if (url.pathname === '/api/cluster') return json(res, 200, { node: s.node, state: s.state, connected: s.connected, capacity: s.capacity, nodes: s.nodes, leases: s.leases, proxy: proxy.stats(), ...(o.events ? { events: o.events() } : {}), ...(s.lastError ? { lastError: s.lastError } : {}) });
     if (url.pathname === '/api/cameras') return json(res, 200, { node: s.node, cameras: s.cameras });
     const m = HLS.exec(url.pathname);
     if (m) {

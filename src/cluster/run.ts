@@ -7,7 +7,7 @@ import type { SinkFactory } from '../app.js';
 import type { PieConfig } from '../config/schema.js';
 import { AppHost } from './app-host.js';
 import { openBus } from './connection.js';
-import { ensureEventStream } from './events.js';
+import { ensureEventStream, FaceEventBus } from './events.js';
 import { startClusterFront } from './http.js';
 import { openModels } from './models.js';
 import { ClusterNode } from './node.js';
@@ -18,13 +18,14 @@ export async function runClusterNode(config: PieConfig, sinks: SinkFactory, log:
   // A second connection for events and models keeps large model transfers off the lease loop's path.
   const bus = await openBus(cluster, { timeoutMs: 5000, log });
   await ensureEventStream(bus.jsm, cluster.events);
-  const host = new AppHost({ config, sinks, models: await openModels(bus), dataDir, log });
+  const faceEvents = new FaceEventBus(bus);
+  const host = new AppHost({ config, sinks, models: await openModels(bus), faceEvents, dataDir, log });
   // The front listens first: with port 0 the advertised URL needs the port it got.
   let node: ClusterNode | undefined;
-  const front = await startClusterFront({ host: config.server.host, port: config.server.port, ...(config.server.token ? { token: config.server.token } : {}), node: () => node, localUrl: (c) => host.urlOf(c) });
+  const front = await startClusterFront({ host: config.server.host, port: config.server.port, ...(config.server.token ? { token: config.server.token } : {}), node: () => node, localUrl: (c) => host.urlOf(c), events: () => ({ published: faceEvents.published, dropped: faceEvents.dropped }) });
   const url = cluster.url ?? advertisedUrl(config.server.host, front.port);
   node = await ClusterNode.start({ config: cluster, host, log, url });
-  log(`cluster node ${cluster.node} at ${front.url}, advertised to other nodes as ${url}  (cluster: ${front.url}/api/cluster, cameras: ${front.url}/api/cameras; streams of every camera: /hls/<camera>/<variant>/index.m3u8, ws /ws/<camera>/<variant>)`);
+  log(`cluster node ${cluster.node} at ${front.url}, advertised to other nodes as ${url}  (cluster: ${front.url}/api/cluster, cameras: ${front.url}/api/cameras; streams of every camera: /hls/<camera>/<variant>/index.m3u8, ws /ws/<camera>/<variant>; face events: pie-stream.<camera>.faces)`);
   return {
     close: async () => {
       await node?.close();
