@@ -26,6 +26,12 @@ export async function publishModel(store: ObjectStore, camera: string, file: str
   return { bytes: data.length, sha256 };
 }
 
+/** The digest of the camera's published model; undefined when none (never published, or removed). */
+export async function publishedDigest(store: ObjectStore, camera: string): Promise<string | undefined> {
+  const info = await store.info(camera);
+  return info && !info.deleted ? info.digest : undefined;
+}
+
 /**
  * The camera's published model as a local file under `dir` (named by content, so a re-published
  * model is a new file and a running enhancer's file is never rewritten); undefined when none.

@@ -12,6 +12,9 @@ import { startClusterFront } from './http.js';
 import { openModels } from './models.js';
 import { ClusterNode } from './node.js';
 
+/** How often a node looks for newly published models of the cameras it runs (one info request per camera). */
+const MODEL_REFRESH_MS = 2000;
+
 export async function runClusterNode(config: PieConfig, sinks: SinkFactory, log: (s: string) => void): Promise<{ close(): Promise<void> }> {
   const cluster = config.cluster!;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `pie-stream-${cluster.node}-`));
@@ -25,9 +28,13 @@ export async function runClusterNode(config: PieConfig, sinks: SinkFactory, log:
   const front = await startClusterFront({ host: config.server.host, port: config.server.port, ...(config.server.token ? { token: config.server.token } : {}), node: () => node, localUrl: (c) => host.urlOf(c), events: () => ({ published: faceEvents.published, dropped: faceEvents.dropped }) });
   const url = cluster.url ?? advertisedUrl(config.server.host, front.port);
   node = await ClusterNode.start({ config: cluster, host, log, url });
+  // A model published while a camera runs here: picked up within this period (a restart of that camera).
+  const refresh = setInterval(() => { void host.refresh(); }, MODEL_REFRESH_MS);
+  refresh.unref();
   log(`cluster node ${cluster.node} at ${front.url}, advertised to other nodes as ${url}  (cluster: ${front.url}/api/cluster, cameras: ${front.url}/api/cameras; streams of every camera: /hls/<camera>/<variant>/index.m3u8, ws /ws/<camera>/<variant>; face events: pie-stream.<camera>.faces)`);
   return {
     close: async () => {
+      clearInterval(refresh);
       await node?.close();
       await host.close();
       await front.close();
