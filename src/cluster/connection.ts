@@ -13,6 +13,8 @@ export interface Bus {
   readonly nc: NatsConnection;
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
+  /** Replicas of the buckets and streams this connection creates (cluster.replicas). */
+  readonly replicas: number;
   /** Connected now (false while the client reconnects). */
   connected(): boolean;
   close(): Promise<void>;
@@ -33,6 +35,9 @@ function readPem(file: string, key: string): string {
     throw new PieError('config', `cluster.tls.${key}: ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`, `point cluster.tls.${key} at a readable PEM file`, { cause: e });
   }
 }
+
+/** cluster.replicas, else one per listed server up to 3 (listing three servers means a 3-server cluster). */
+export const replicasOf = (c: ClusterConfig): number => c.replicas ?? Math.min(3, c.servers.length);
 
 export function connectionOptions(c: ClusterConfig, connectTimeoutMs = 5000): ConnectionOptions {
   const tls = c.tls && {
@@ -79,7 +84,7 @@ export async function openBus(c: ClusterConfig, o: BusOptions): Promise<Bus> {
   });
   let closed = false;
   return {
-    nc, js, jsm,
+    nc, js, jsm, replicas: replicasOf(c),
     connected: () => up && !nc.isClosed(),
     close: async () => {
       if (closed) return;

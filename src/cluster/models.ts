@@ -14,7 +14,7 @@ export const MODEL_CHUNK_BYTES = 512 * 1024;
 /** DCE-Net is ~320 kB; anything far larger is not a camera model. */
 export const MAX_MODEL_BYTES = 64 * 1024 * 1024;
 
-export async function openModels(bus: Bus, replicas = 1): Promise<ObjectStore> {
+export async function openModels(bus: Bus, replicas = bus.replicas): Promise<ObjectStore> {
   return new Objm(bus.js).create(MODELS_BUCKET, { replicas });
 }
 

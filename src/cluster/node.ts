@@ -23,7 +23,7 @@ export interface ClusterNodeOptions {
   readonly log?: (line: string) => void;
   /** Scan period; default min(1000, leaseMs / 4). */
   readonly scanMs?: number;
-  /** KV replicas (at most the NATS servers' count); default 1. */
+  /** KV replicas (at most the NATS servers' count); default cluster.replicas (connection.ts). */
   readonly replicas?: number;
   /** Where other nodes reach this node's front (its advertised URL); default cluster.url. */
   readonly url?: string;
@@ -87,7 +87,7 @@ export class ClusterNode {
     const bus = await openBus(o.config, { timeoutMs: Math.max(500, Math.floor(o.config.leaseMs / 3)), ...(o.log ? { log: o.log } : {}) });
     let buckets: Buckets;
     try {
-      buckets = await openBuckets(bus, o.replicas ?? 1);
+      buckets = await openBuckets(bus, o.replicas ?? bus.replicas);
     } catch (e) {
       await bus.close();
       throw e;

@@ -20,7 +20,7 @@ export async function runClusterNode(config: PieConfig, sinks: SinkFactory, log:
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `pie-stream-${cluster.node}-`));
   // A second connection for events and models keeps large model transfers off the lease loop's path.
   const bus = await openBus(cluster, { timeoutMs: 5000, log });
-  await ensureEventStream(bus.jsm, cluster.events);
+  await ensureEventStream(bus.jsm, cluster.events, bus.replicas);
   const faceEvents = new FaceEventBus(bus);
   const host = new AppHost({ config, sinks, models: await openModels(bus), faceEvents, dataDir, log });
   // The front listens first: with port 0 the advertised URL needs the port it got.

@@ -165,6 +165,8 @@ export interface ClusterConfig {
   readonly leaseMs: number;
   /** The URL other nodes use to reach this node's HTTP server (redirects of viewers); default: none. */
   readonly url?: string;
+  /** Copies JetStream keeps of the buckets, streams and models; default one per listed server, at most 3. */
+  readonly replicas?: number;
   /** Face-event stream bounds. */
   readonly events: { readonly maxAgeS: number; readonly maxBytes: number };
 }
@@ -445,6 +447,7 @@ const clusterShape = {
   tls: z.strictObject(clusterTlsShape, expected('a mapping with ca, cert and/or key', 'e.g. tls: { ca: /etc/pie/ca.pem }')).optional(),
   leaseMs: int('milliseconds', 1000, 120_000, 'e.g. leaseMs: 5000 (a dead node\'s cameras move after about this long; renewals every third of it)').default(5000),
   url: z.string(expected('an http(s):// URL', 'e.g. url: http://10.0.0.5:8080 (how other nodes reach this node)')).regex(/^https?:\/\/[^\s/@?#]+\/?$/i, { error: 'is not an http(s)://host:port URL (no credentials, no path) — fix: e.g. url: http://10.0.0.5:8080' }).transform((u) => u.replace(/\/$/, '')).optional(),
+  replicas: int('copies', 1, 5, 'e.g. replicas: 3 (one copy per NATS server of a 3-server cluster; at most the servers\' count)').optional(),
   events: z.strictObject(clusterEventsShape, expected('a mapping with maxAgeS and maxBytes', 'e.g. events: { maxAgeS: 86400, maxBytes: 268435456 }')).prefault({}),
 };
 
@@ -562,5 +565,6 @@ function clusterConfig(c: ClusterInput): ClusterConfig {
     servers: c.servers, node: c.node, capacity: c.capacity, leaseMs: c.leaseMs, events: { ...c.events },
     ...(c.user !== undefined ? { user: c.user } : {}), ...(c.password !== undefined ? { password: c.password } : {}),
     ...(c.token !== undefined ? { token: c.token } : {}), ...(tls ? { tls } : {}), ...(c.url !== undefined ? { url: c.url } : {}),
+    ...(c.replicas !== undefined ? { replicas: c.replicas } : {}),
   };
 }
