@@ -8,7 +8,9 @@ import type { ObjectStore } from '@nats-io/obj';
 import { PieApp, type FaceEventSink, type SinkFactory } from '../app.js';
 import type { CameraConfig, PieConfig } from '../config/schema.js';
 import { messageOf } from '../errors.js';
+import type { CameraInfo, CameraStats } from '../output/api.js';
 import type { CameraHost, HostedCamera } from './host.js';
+import type { LocalView } from './site-view.js';
 import { fetchModel, publishedDigest } from './models.js';
 
 interface Running {
@@ -96,6 +98,19 @@ export class AppHost implements CameraHost {
       const c = r.app.status().cameras[0];
       return { name, state: c?.state ?? 'starting', framesTotal: c?.framesTotal ?? 0, ...(r.model ? { model: path.basename(r.model) } : {}) };
     });
+  }
+
+  /** What this node's apps say of their cameras, in the app's own /api/cameras and /api/stats forms. */
+  localView(): LocalView {
+    const cameras: CameraInfo[] = [];
+    const stats: Record<string, CameraStats> = {};
+    for (const [name, r] of this.apps) {
+      const c = r.app.status().cameras[0];
+      const st = r.app.stats().cameras[name];
+      if (c) cameras.push(c);
+      if (st) stats[name] = st;
+    }
+    return { cameras, stats, enhancer: [...this.apps.values()][0]?.app.status().enhancer ?? '' };
   }
 
   async close(): Promise<void> {

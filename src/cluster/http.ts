@@ -1,14 +1,17 @@
-// The node's front in cluster mode: /api/cluster (nodes, capacity, leases and their ages),
-// /api/cameras (every camera of the cluster with its owner and status), and the cameras' HLS files
-// and WebSocket streams from whichever node runs them, relayed (proxy.ts): a viewer may open any
-// node. Credentials never appear: node records carry no secrets and camera inputs are not listed.
+// The node's front in cluster mode: the viewer, /api/cluster (nodes, capacity, leases and their
+// ages), /api/cameras and /api/stats for every camera of the site (site-view.ts: each as its owner
+// reports it, with owner and status), and each camera's HLS files, WebSocket streams, snapshot and
+// latest faces from whichever node runs it, relayed (proxy.ts): a viewer may open any node.
+// Credentials never appear: node records carry no secrets and camera inputs are masked by the apps.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { isLoopback } from '../config/schema.js';
-import { hostnameOf, tokenOk } from '../output/http-server.js';
+import { hostnameOf, serveViewerAsset, tokenOk } from '../output/http-server.js';
+import { loadViewerAssets } from '../output/viewer-assets.js';
 import type { ClusterNode } from './node.js';
 import { ClusterProxy, HOP_HEADER, type ProxyLimits, type Upstream } from './proxy.js';
+import { SiteView, type LocalView } from './site-view.js';
 
 export interface ClusterFront {
   readonly url: string;
@@ -25,15 +28,20 @@ export interface ClusterFrontOptions {
   /** The loopback app of a camera this node runs. */
   readonly localUrl: (camera: string) => string | undefined;
   readonly limits?: Partial<ProxyLimits>;
+  /** What this node's apps report (its part of the site view). */
+  readonly local: () => LocalView;
   /** Face events sent to the bus and dropped (NATS slow or away), for /api/cluster. */
   readonly events?: () => { readonly published: number; readonly dropped: number };
 }
 
-const HLS = /^\/hls\/([a-z0-9_-]{1,64})\/(raw|enhanced)\/[A-Za-z0-9_.-]{1,128}$/;
+/** Per-camera GETs relayed to the camera's app: HLS files, the snapshot, the latest faces. */
+const RELAYED = /^\/(?:hls\/([a-z0-9_-]{1,64})\/(?:raw|enhanced)\/[A-Za-z0-9_.-]{1,128}|api\/cameras\/([a-z0-9_-]{1,64})\/(?:snapshot\.jpg|faces\/latest|faces\/latest\.jpg))$/;
 const WS = /^\/ws\/([a-z0-9_-]{1,64})\/([a-z]{1,16})$/;
 
 export async function startClusterFront(o: ClusterFrontOptions): Promise<ClusterFront> {
   const proxy = new ClusterProxy(o.token, o.limits);
+  const assets = loadViewerAssets();
+  let site: SiteView | undefined;
   const json = (res: http.ServerResponse, code: number, body: unknown): void => {
     res.writeHead(code, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
   };
@@ -60,20 +68,26 @@ export async function startClusterFront(o: ClusterFrontOptions): Promise<Cluster
     const url = new URL(req.url ?? '/', 'http://x');
     const node = o.node();
     if (url.pathname === '/health') return json(res, 200, { status: node ? 'ok' : 'starting', node: node?.name ?? null });
-    if (!allowed(req, url)) return json(res, 401, { error: 'token required' });
+    if (!allowed(req, url)) return json(res, 401, { error: 'token required: send Authorization: Bearer <token>, or open /?token=<token> in a browser' });
+    const asset = assets.get(url.pathname);
+    if (asset) return serveViewerAsset(req, res, url, asset, o.token);
     if (!node) return json(res, 503, { error: 'this node is joining the cluster' });
+    if (url.pathname === '/api/cluster/local') return json(res, 200, o.local());
+    site ??= new SiteView({ node, local: o.local, ...(o.token ? { token: o.token } : {}) });
+    if (url.pathname === '/api/cameras') { void site.cameras().then((v) => json(res, 200, v)); return; }
+    if (url.pathname === '/api/stats') { void site.stats().then((v) => json(res, 200, v)); return; }
     const s = node.status();
     if (url.pathname === '/api/cluster') return json(res, 200, { node: s.node, state: s.state, connected: s.connected, capacity: s.capacity, nodes: s.nodes, leases: s.leases, proxy: proxy.stats(), ...(o.events ? { events: o.events() } : {}), ...(s.lastError ? { lastError: s.lastError } : {}) });
-    if (url.pathname === '/api/cameras') return json(res, 200, { node: s.node, cameras: s.cameras });
-    const m = HLS.exec(url.pathname);
+    const m = RELAYED.exec(url.pathname);
     if (m) {
       if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'use GET' });
-      const up = upstreamOf(req, m[1]!);
+      const up = upstreamOf(req, (m[1] ?? m[2])!);
       if ('error' in up) return json(res, 503, { error: up.error, fix: 'see /api/cameras; try again in a few seconds' });
-      // The query (a token) is not passed on: the upstream gets the node's own credentials.
-      return proxy.relayHttp(req, res, up, url.pathname);
+      // The query passes on without a token: the upstream gets the node's own credentials.
+      url.searchParams.delete('token');
+      return proxy.relayHttp(req, res, up, `${url.pathname}${url.search}`);
     }
-    json(res, 404, { error: `nothing at ${url.pathname}`, see: ['/health', '/api/cluster', '/api/cameras', '/hls/<camera>/<variant>/index.m3u8', 'ws /ws/<camera>/<variant>', 'ws /ws/<camera>/events'] });
+    json(res, 404, { error: `nothing at ${url.pathname}`, see: ['/', '/health', '/api/cluster', '/api/cameras', '/api/stats', '/api/cameras/<camera>/snapshot.jpg', '/hls/<camera>/<variant>/index.m3u8', 'ws /ws/<camera>/<variant>', 'ws /ws/<camera>/events'] });
   });
 
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -53,7 +53,7 @@ export interface ClusterStatus {
   readonly capacity: number;
   readonly nodes: ReadonlyArray<{ readonly node: string; readonly capacity: number; readonly owned: readonly string[]; readonly url?: string; readonly ageMs: number; readonly state: string }>;
   readonly leases: readonly LeaseStatus[];
-  readonly cameras: ReadonlyArray<{ readonly name: string; readonly owner: string | null; readonly status: string; readonly model?: string; readonly problem?: string }>;
+  readonly cameras: ReadonlyArray<{ readonly name: string; readonly owner: string | null; readonly status: string; readonly publishedModel?: string; readonly problem?: string }>;
   readonly lastError?: string;
 }
 
@@ -236,6 +236,9 @@ export class ClusterNode {
     await releaseLease(this.buckets, h.entry).catch((e: unknown) => this.log(`cluster: ${camera}: release failed (${messageOf(e)}); the lease lapses instead`));
   }
 
+  /** The camera catalogue as of the last scan (configs valid on this node). */
+  catalogue(): readonly StoredCamera[] { return this.view.cameras; }
+
   status(): ClusterStatus {
     const serverNow = this.clock.now() ?? 0;
     const { nodes, leases, cameras } = this.view;
@@ -252,7 +255,7 @@ export class ClusterNode {
         const owner = l && live(l) ? l.value!.node : null;
         const local = this.o.host.status().find((s) => s.name === c.name);
         const status = c.problem ? 'invalid' : local ? local.state : owner ? 'remote' : 'unassigned';
-        return { name: c.name, owner, status, ...(local?.model ? { model: local.model } : {}), ...(c.problem ? { problem: c.problem } : {}) };
+        return { name: c.name, owner, status, ...(local?.model ? { publishedModel: local.model } : {}), ...(c.problem ? { problem: c.problem } : {}) };
       }),
       ...(this.lastError ? { lastError: redact(this.lastError) } : {}),
     };

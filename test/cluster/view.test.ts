@@ -16,7 +16,7 @@ import { clusterConfig, killNode, spawnAppNode, until, type AppNodeProc } from '
 const LEASE_MS = 3000;
 const TS_SYNC = 0x47;
 
-interface Camera { readonly name: string; readonly owner: string | null; readonly status: string }
+interface Camera { readonly name: string; readonly camera: string; readonly owner: string | null; readonly status: string; readonly state: string; readonly width: number; readonly height: number; readonly streams: { readonly websocket: string[] } }
 interface Grab { readonly header?: Buffer; readonly tsBytes: number; readonly closeCode?: number }
 
 /**
@@ -85,6 +85,15 @@ describe.skipIf(NATS_SKIP !== undefined)('cluster: one view of the site', () => 
       return o['cam0'] && o['cam1'] && o['cam0'] !== o['cam1'] ? o as Record<string, string> : undefined;
     }, 60_000);
     expect(new Set(Object.values(owners))).toEqual(new Set(['b', 'c']));
+    // Node a's /api/cameras and /api/stats speak for the whole site, each camera as its owner reports it.
+    const site = await until('both cameras online through a', async () => { const cs = await cameras('a'); return cs.every((c) => c.state === 'online') && cs.length === 2 ? cs : undefined; }, 30_000);
+    expect(site.map((c) => [c.camera, c.width, c.height, c.streams.websocket])).toEqual([['cam0', 64, 36, ['raw']], ['cam1', 64, 36, ['raw']]]);
+    const stats = await (await fetch(`http://127.0.0.1:${ports.get('a')}/api/stats`)).json() as { cameras: Record<string, { camera_fps: number }> };
+    expect(Object.keys(stats.cameras).sort()).toEqual(['cam0', 'cam1']);
+    // The viewer page and a snapshot, relayed from the owner.
+    expect(await (await fetch(`http://127.0.0.1:${ports.get('a')}/`)).text()).toMatch(/<html/i);
+    const snap = await until('cam1 snapshot through a', async () => { const r = await fetch(`http://127.0.0.1:${ports.get('a')}/api/cameras/cam1/snapshot.jpg?variant=raw`); return r.ok ? r : undefined; }, 20_000);
+    expect(snap.headers.get('content-type')).toBe('image/jpeg');
 
     // Through a, which runs nothing: the header says 64×36, then MPEG-TS.
     for (const cam of ['cam0', 'cam1']) {
@@ -119,7 +128,7 @@ describe.skipIf(NATS_SKIP !== undefined)('cluster: one view of the site', () => 
     expect(again.header?.subarray(0, 4).toString()).toBe('jsmp');
     console.log(`view: kill -9 of ${victim.name} → cam0's frames through node a again after ${Date.now() - killedAt} ms (lease ${LEASE_MS} ms)`);
     expect((await cameras('a')).find((c) => c.name === 'cam0')?.owner).toBe(survivor);
-    const stats = await (await fetch(`http://127.0.0.1:${ports.get('a')}/api/cluster`)).json() as { proxy: { refused: number } };
-    expect(stats.proxy.refused).toBe(0);
+    const cluster = await (await fetch(`http://127.0.0.1:${ports.get('a')}/api/cluster`)).json() as { proxy: { refused: number } };
+    expect(cluster.proxy.refused).toBe(0);
   }, 180_000);
 });
