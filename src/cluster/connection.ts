@@ -7,7 +7,7 @@ import { connect } from '@nats-io/transport-node';
 import type { ConnectionOptions, NatsConnection } from '@nats-io/nats-core';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { ClusterConfig } from '../config/schema.js';
-import { PieError, messageOf } from '../errors.js';
+import { PieError, isPieError, messageOf } from '../errors.js';
 
 export interface Bus {
   readonly nc: NatsConnection;
@@ -92,4 +92,23 @@ export async function openBus(c: ClusterConfig, o: BusOptions): Promise<Bus> {
       await nc.close().catch(() => {});
     },
   };
+}
+
+/**
+ * Runs a node's first steps against NATS (connect, open buckets) until they succeed or `waitMs`
+ * passes: at boot NATS may not be up yet, and a JetStream cluster answers only once it has elected
+ * its leaders. One log line, then one try a second; the last error is thrown at the deadline.
+ */
+export async function untilNatsAnswers<T>(f: () => Promise<T>, log: (line: string) => void, waitMs: number): Promise<T> {
+  const end = performance.now() + waitMs;
+  for (let i = 0; ; i++) {
+    try {
+      return await f();
+    } catch (e) {
+      // A config problem (an unreadable TLS file) does not go away by waiting.
+      if (performance.now() >= end || isPieError(e, 'config')) throw e;
+      if (i === 0) log(`cluster: NATS not answering yet (${messageOf(e)}); trying again every second for up to ${Math.round(waitMs / 1000)} s`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
 }

@@ -11,7 +11,7 @@ import {
   claimLease, listCameras, openBuckets, readLeases, readNodes, releaseLease, renewLease, writeNode,
   type Buckets, type NodeEntry, type StoredCamera,
 } from './buckets.js';
-import { openBus, type Bus } from './connection.js';
+import { openBus, untilNatsAnswers, type Bus } from './connection.js';
 import type { CameraHost } from './host.js';
 import { isFree, lapsesAtMs, ServerClock, targetShares, type LeaseEntry, type LeaseValue } from './lease.js';
 
@@ -27,6 +27,8 @@ export interface ClusterNodeOptions {
   readonly replicas?: number;
   /** Where other nodes reach this node's front (its advertised URL); default cluster.url. */
   readonly url?: string;
+  /** How long start() keeps trying while NATS (or its JetStream) does not answer; default 60 s. */
+  readonly startWaitMs?: number;
 }
 
 interface Held {
@@ -57,6 +59,8 @@ export interface ClusterStatus {
   readonly lastError?: string;
 }
 
+/** A node waits this long for NATS at start (a boot order, a JetStream cluster electing). */
+const START_WAIT_MS = 60_000;
 const now = (): number => performance.now();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -83,15 +87,16 @@ export class ClusterNode {
   }
 
   static async start(o: ClusterNodeOptions): Promise<ClusterNode> {
-    // JetStream calls fail within a third of a lease, so a renewal can be retried before it lapses.
-    const bus = await openBus(o.config, { timeoutMs: Math.max(500, Math.floor(o.config.leaseMs / 3)), ...(o.log ? { log: o.log } : {}) });
-    let buckets: Buckets;
-    try {
-      buckets = await openBuckets(bus, o.replicas ?? bus.replicas);
-    } catch (e) {
-      await bus.close();
-      throw e;
-    }
+    const { bus, buckets } = await untilNatsAnswers(async () => {
+      // JetStream calls fail within a third of a lease, so a renewal can be retried before it lapses.
+      const bus = await openBus(o.config, { timeoutMs: Math.max(500, Math.floor(o.config.leaseMs / 3)), ...(o.log ? { log: o.log } : {}) });
+      try {
+        return { bus, buckets: await openBuckets(bus, o.replicas ?? bus.replicas) };
+      } catch (e) {
+        await bus.close();
+        throw e;
+      }
+    }, o.log ?? (() => {}), o.startWaitMs ?? START_WAIT_MS);
     const node = new ClusterNode(o, bus, buckets);
     node.log(`cluster: node ${o.config.node} (capacity ${o.config.capacity}) on ${o.config.servers.map(redact).join(', ')}; leases of ${o.config.leaseMs} ms`);
     node.schedule(0);

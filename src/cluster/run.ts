@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { SinkFactory } from '../app.js';
 import type { PieConfig } from '../config/schema.js';
 import { AppHost } from './app-host.js';
-import { openBus } from './connection.js';
+import { openBus, untilNatsAnswers } from './connection.js';
 import { ensureEventStream, FaceEventBus } from './events.js';
 import { startClusterFront } from './http.js';
 import { openModels } from './models.js';
@@ -19,8 +19,16 @@ export async function runClusterNode(config: PieConfig, sinks: SinkFactory, log:
   const cluster = config.cluster!;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `pie-stream-${cluster.node}-`));
   // A second connection for events and models keeps large model transfers off the lease loop's path.
-  const bus = await openBus(cluster, { timeoutMs: 5000, log });
-  await ensureEventStream(bus.jsm, cluster.events, bus.replicas);
+  const bus = await untilNatsAnswers(async () => {
+    const b = await openBus(cluster, { timeoutMs: 5000, log });
+    try {
+      await ensureEventStream(b.jsm, cluster.events, b.replicas);
+      return b;
+    } catch (e) {
+      await b.close();
+      throw e;
+    }
+  }, log, 60_000);
   const faceEvents = new FaceEventBus(bus);
   const host = new AppHost({ config, sinks, models: await openModels(bus), faceEvents, dataDir, log });
   // The front listens first: with port 0 the advertised URL needs the port it got.

@@ -59,9 +59,9 @@ function server(port: number, args: string[]): NatsServer {
   return s;
 }
 
-/** One server with JetStream, its store under `dir`. */
-export async function startNats(dir: string): Promise<NatsServer> {
-  const port = await freePort();
+/** One server with JetStream, its store under `dir`, on `port` (default: a free one). */
+export async function startNats(dir: string, port?: number): Promise<NatsServer> {
+  port ??= await freePort();
   const s = server(port, ['-js', '-sd', path.join(dir, `js-${port}`), '-a', '127.0.0.1', '-p', String(port)]);
   await s.restart();
   return s;
