@@ -51,7 +51,7 @@ export async function startClusterFront(o: ClusterFrontOptions): Promise<Cluster
     const local = o.localUrl(camera);
     if (local) return { base: local, remote: false };
     // Relayed here by another node that thought we run it: never relay again (no loops).
-    if (req.headers[HOP_HEADER] !== undefined) return { error: `camera ${camera} is not running on this node (any more)` };
+    if (relayed(req)) return { error: `camera ${camera} is not running on this node (any more)` };
     const s = o.node()?.status();
     if (!s) return { error: 'this node is joining the cluster' };
     const owner = s.cameras.find((c) => c.name === camera)?.owner;
@@ -59,6 +59,8 @@ export async function startClusterFront(o: ClusterFrontOptions): Promise<Cluster
     const url = s.nodes.find((n) => n.node === owner && n.node !== s.node)?.url;
     return url ? { base: url, remote: true } : { error: `camera ${camera}'s owner ${owner} ${owner === s.node ? 'is starting it' : 'advertises no url'}` };
   };
+
+  const relayed = (req: http.IncomingMessage): boolean => req.headers[HOP_HEADER] !== undefined;
 
   /** The same gate as a node alone: a token, or loopback-only with a loopback Host (no DNS rebinding). */
   const allowed = (req: http.IncomingMessage, url: URL): boolean =>
@@ -107,6 +109,15 @@ export async function startClusterFront(o: ClusterFrontOptions): Promise<Cluster
       if (host !== req.headers.host) { refuse(403, 'Forbidden', `origin ${origin} is not this server`); return; }
     }
     if (!allowed(req, url)) { refuse(401, 'Unauthorized', 'token required'); return; }
+    if (url.pathname === '/ws/events' && !relayed(req)) {
+      // Every camera that has an owner now; the relay reopens each one's feed as cameras move.
+      const sources = (): Array<{ camera: string; up: Upstream }> => (o.node()?.status().cameras ?? []).flatMap((c) => {
+        const up = c.owner ? upstreamOf(req, c.name) : undefined;
+        return up && !('error' in up) ? [{ camera: c.name, up }] : [];
+      });
+      proxy.relayEvents(req, socket, head, sources, refuse);
+      return;
+    }
     const m = WS.exec(url.pathname);
     if (!m) { refuse(404, 'Not Found', `no stream at ${url.pathname}`); return; }
     const up = upstreamOf(req, m[1]!);

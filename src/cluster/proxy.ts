@@ -36,6 +36,11 @@ export const DEFAULT_PROXY_LIMITS: ProxyLimits = {
   upstreamTimeoutMs: 5000,
 };
 
+/** Cameras one site-wide events socket follows at most. */
+const MAX_EVENT_SOURCES = 256;
+/** How soon an events upstream that ended (a camera moved) is opened again. */
+const EVENTS_RESYNC_MS = 2000;
+
 export interface ProxyStats {
   readonly webSockets: number;
   readonly requests: number;
@@ -122,8 +127,7 @@ export class ClusterProxy {
     this.webSockets++;
     let counted = true;
     const release = (): void => { if (counted) { counted = false; this.webSockets--; } };
-    const target = new URL(pathAndQuery, up.base);
-    target.protocol = target.protocol === 'https:' ? 'wss:' : 'ws:';
+    const target = wsTarget(up.base, pathAndQuery);
     const upstream = new WebSocket(target, { headers: this.upstreamHeaders(up), handshakeTimeout: this.limits.upstreamTimeoutMs, maxPayload: 4 * 1024 * 1024 });
     let viewer: WebSocket | undefined;
     const early: Array<{ m: RawData; binary: boolean }> = [];
@@ -155,6 +159,44 @@ export class ClusterProxy {
     socket.once('close', () => { if (!viewer) { upstream.terminate(); release(); } });
   }
 
+  /**
+   * The site-wide detection events (/ws/events): the viewer's socket fed by one upstream per camera
+   * (its /ws/<camera>/events wherever it runs), each reopened within EVENTS_RESYNC_MS when it ends
+   * (the camera moved or its node died). At most MAX_EVENT_SOURCES cameras per viewer.
+   */
+  relayEvents(req: http.IncomingMessage, socket: Duplex, head: Buffer, sources: () => ReadonlyArray<{ readonly camera: string; readonly up: Upstream }>, refuse: (status: number, reason: string, error: string) => void): void {
+    if (this.webSockets >= this.limits.maxWebSockets) {
+      this.refused++;
+      refuse(503, 'Service Unavailable', `this node relays at most ${this.limits.maxWebSockets} WebSocket streams; try later`);
+      return;
+    }
+    this.webSockets++;
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      this.sockets.add(ws);
+      const ups = new Map<string, WebSocket>();
+      const sync = (): void => {
+        if (ws.readyState !== WebSocket.OPEN) return;
+        for (const { camera, up } of sources().slice(0, MAX_EVENT_SOURCES)) {
+          if (ups.has(camera)) continue;
+          const u = new WebSocket(wsTarget(up.base, `/ws/${camera}/events`), { headers: this.upstreamHeaders(up), handshakeTimeout: this.limits.upstreamTimeoutMs, maxPayload: 256 * 1024 });
+          ups.set(camera, u);
+          u.on('message', (m, binary) => this.forward(ws, m, binary));
+          u.on('error', () => u.terminate());
+          u.on('close', () => { if (ups.get(camera) === u) ups.delete(camera); });
+        }
+      };
+      sync();
+      const timer = setInterval(sync, EVENTS_RESYNC_MS);
+      ws.on('error', () => ws.terminate());
+      ws.once('close', () => {
+        clearInterval(timer);
+        this.sockets.delete(ws);
+        this.webSockets--;
+        for (const u of ups.values()) u.terminate();
+      });
+    });
+  }
+
   private forward(ws: WebSocket, m: RawData, binary: boolean): void {
     if (ws.readyState !== WebSocket.OPEN) return;
     if (ws.bufferedAmount > this.limits.maxBufferedBytes) {
@@ -173,6 +215,13 @@ export class ClusterProxy {
     for (const ws of this.sockets) ws.terminate();
     this.sockets.clear();
   }
+}
+
+/** The ws(s):// URL of a path on an http(s):// base. */
+function wsTarget(base: string, pathAndQuery: string): URL {
+  const u = new URL(pathAndQuery, base);
+  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  return u;
 }
 
 function json(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

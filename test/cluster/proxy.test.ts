@@ -55,6 +55,47 @@ describe('cluster relay bounds', () => {
   }, 60_000);
 });
 
+describe('site-wide events relay', () => {
+  it('feeds one viewer socket from every camera\'s events, and reopens a feed that ended', async () => {
+    // Two "apps", each serving one camera's events (text messages, as the app's /ws/<camera>/events).
+    const apps = await Promise.all(['front', 'yard'].map(async (camera) => {
+      const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+      await new Promise((r) => wss.once('listening', r));
+      const paths: string[] = [];
+      wss.on('connection', (ws, req) => {
+        paths.push(req.url ?? '');
+        const t = setInterval(() => ws.send(JSON.stringify({ camera, seq: Date.now() })), 50);
+        ws.on('close', () => clearInterval(t));
+      });
+      return { camera, wss, paths, base: `http://127.0.0.1:${(wss.address() as AddressInfo).port}` };
+    }));
+    const relay = new ClusterProxy(undefined);
+    const server = http.createServer();
+    server.on('upgrade', (req, socket, head) => relay.relayEvents(req, socket, head, () => apps.map((a) => ({ camera: a.camera, up: { base: a.base, remote: false } })), () => socket.destroy()));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const viewer = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}/ws/events`);
+    const got: Array<{ camera: string; binary: boolean }> = [];
+    viewer.on('message', (m: Buffer, binary: boolean) => got.push({ camera: (JSON.parse(m.toString()) as { camera: string }).camera, binary }));
+    try {
+      await until('events of both cameras', () => new Set(got.map((g) => g.camera)).size === 2, 10_000);
+      expect(got.every((g) => !g.binary)).toBe(true);
+      expect(apps.map((a) => a.paths)).toEqual([['/ws/front/events'], ['/ws/yard/events']]);
+      // The yard feed ends (its camera moved): the relay opens it again.
+      for (const c of apps[1]!.wss.clients) c.terminate();
+      await until('yard\'s feed reopened', () => apps[1]!.paths.length === 2, 10_000);
+      const n = got.length;
+      await until('yard events again', () => got.slice(n).some((g) => g.camera === 'yard'), 10_000);
+    } finally {
+      viewer.terminate();
+      relay.close();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      await Promise.all(apps.map((a) => new Promise((r) => a.wss.close(r))));
+    }
+    await until('the relay slot freed', () => relay.stats().webSockets === 0, 5000);
+  }, 30_000);
+});
+
 describe('advertised url', () => {
   const nets = { lo: [{ address: '127.0.0.1', family: 'IPv4', internal: true }], eth0: [{ address: 'fe80::1', family: 'IPv6', internal: false }, { address: '10.0.0.5', family: 'IPv4', internal: false }] } as unknown as Parameters<typeof advertisedUrl>[2];
   it('is the listening address, or this machine\'s first outside IPv4 address for a wildcard', () => {
