@@ -16,7 +16,7 @@ import { NATS_SKIP, startNats, type NatsServer } from '../helpers/nats.js';
 import { clusterConfig, killNode, spawnAppNode, until, type AppNodeProc } from './helpers.js';
 
 const LEASE_MS = 3000;
-interface Camera { readonly name: string; readonly owner: string | null; readonly publishedModel?: string; readonly model?: { readonly name: string } }
+interface Camera { readonly name: string; readonly owner: string | null; readonly status: string; readonly publishedModel?: string; readonly model?: { readonly name: string } }
 
 describe.skipIf(NATS_SKIP !== undefined)('cluster: per-camera models', () => {
   let dir: string, nats: NatsServer, bus: Bus, admin: string;
@@ -34,11 +34,12 @@ describe.skipIf(NATS_SKIP !== undefined)('cluster: per-camera models', () => {
     await putCamera(await openBuckets(bus), { name: 'yard', input: 'synthetic:exposure=0.08,noise=4', width: 96, height: 64, fps: 5, outputs: { hls: [], websocket: [] } });
     admin = path.join(dir, 'admin.yaml');
     fs.writeFileSync(admin, `cluster: { servers: [${nats.url}], node: admin, capacity: 0 }\n`);
-    for (const name of ['b', 'c']) {
+    // b's larger capacity gives it the one camera (shares by capacity), so the owner is known once settled.
+    for (const [name, capacity] of [['b', 2], ['c', 1]] as const) {
       const port = await freePort();
       ports.set(name, port);
       const file = path.join(dir, `${name}.yaml`);
-      fs.writeFileSync(file, `cluster: { servers: [${nats.url}], node: ${name}, capacity: 1, leaseMs: ${LEASE_MS} }\nserver: { host: 127.0.0.1, port: ${port} }\nworkers: { enhance: 1 }\n`);
+      fs.writeFileSync(file, `cluster: { servers: [${nats.url}], node: ${name}, capacity: ${capacity}, leaseMs: ${LEASE_MS} }\nserver: { host: 127.0.0.1, port: ${port} }\nworkers: { enhance: 1 }\n`);
       nodes.push(spawnAppNode(name, file));
     }
     await adaptFootage(dir);
@@ -52,7 +53,7 @@ describe.skipIf(NATS_SKIP !== undefined)('cluster: per-camera models', () => {
   });
 
   it('publishes an accepted adapted model; the owner runs it, and the next owner after kill -9 too', async () => {
-    const first = await until('yard running', async () => { const c = await yard('b'); return c?.owner ?? undefined; }, 60_000);
+    const first = await until('yard running on b', async () => { const c = await yard('b'); return c?.owner === 'b' && c.status === 'online' ? 'b' : undefined; }, 60_000);
     expect((await yard(first))?.publishedModel).toBeUndefined();
 
     const out = path.join(dir, 'models');
@@ -66,7 +67,8 @@ describe.skipIf(NATS_SKIP !== undefined)('cluster: per-camera models', () => {
     const expected = `yard-${sha.slice(0, 16)}.onnx`;
 
     // The running owner picks it up (a restart of the camera with the published model).
-    await until('the owner runs the published model', async () => (await yard(first))?.publishedModel === expected, 20_000);
+    await until('the owner runs the published model', async () => (await yard(first))?.publishedModel === expected, 20_000)
+      .catch((e: unknown) => { throw new Error(`${String(e)}; ${first}'s log:\n${nodes.find((n) => n.name === first)!.lines.slice(-30).join('\n')}`); });
 
     // kill -9 the owner: the other node takes yard and runs it with the same model.
     const survivor = first === 'b' ? 'c' : 'b';
