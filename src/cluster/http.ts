@@ -7,6 +7,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { isLoopback } from '../config/schema.js';
+import { messageOf } from '../errors.js';
+import { redact } from '../ingest/redact.js';
 import { hostnameOf, serveViewerAsset, tokenOk } from '../output/http-server.js';
 import { loadViewerAssets } from '../output/viewer-assets.js';
 import type { ClusterNode } from './node.js';
@@ -76,8 +78,9 @@ export async function startClusterFront(o: ClusterFrontOptions): Promise<Cluster
     if (!node) return json(res, 503, { error: 'this node is joining the cluster' });
     if (url.pathname === '/api/cluster/local') return json(res, 200, o.local());
     site ??= new SiteView({ node, local: o.local, ...(o.token ? { token: o.token } : {}) });
-    if (url.pathname === '/api/cameras') { void site.cameras().then((v) => json(res, 200, v)); return; }
-    if (url.pathname === '/api/stats') { void site.stats().then((v) => json(res, 200, v)); return; }
+    const answer = (p: Promise<unknown>): void => { p.then((v) => json(res, 200, v), (e: unknown) => json(res, 500, { error: redact(`internal error: ${messageOf(e)}`) })); };
+    if (url.pathname === '/api/cameras') return answer(site.cameras());
+    if (url.pathname === '/api/stats') return answer(site.stats());
     const s = node.status();
     if (url.pathname === '/api/cluster') return json(res, 200, { node: s.node, state: s.state, connected: s.connected, capacity: s.capacity, nodes: s.nodes, leases: s.leases, proxy: proxy.stats(), ...(o.events ? { events: o.events() } : {}), ...(s.lastError ? { lastError: s.lastError } : {}) });
     const m = RELAYED.exec(url.pathname);
