@@ -26,7 +26,7 @@ import { PieHttpServer, type ServerLimits } from './output/http-server.js';
 import { camerasStatus, health, liveMetrics, nowMs, stats, type LiveView } from './output/live-status.js';
 import type { PieMetrics } from './output/metrics.js';
 import { MqttFacePublisher, type MqttPublisherOptions } from './output/mqtt.js';
-import type { FrameSink, LiveSink, SinkFactory } from './output/sinks.js';
+import type { FaceEventSink, FrameSink, LiveSink, SinkFactory } from './output/sinks.js';
 import { facesJpeg, snapshotJpeg } from './output/snapshots.js';
 import { batchFrames, type Batch } from './pipeline/batchFrames.js';
 import { DropCounter } from './pipeline/dropCounter.js';
@@ -34,7 +34,7 @@ import { latestWins } from './pipeline/latestWins.js';
 import { sampleFps } from './pipeline/sampleFps.js';
 import { defaultPoolSizes, InferencePool, InProcessInference, type Inference } from './workers/pool.js';
 
-export type { FrameSink, LiveSink, SinkFactory } from './output/sinks.js';
+export type { FaceEventSink, FrameSink, LiveSink, SinkFactory } from './output/sinks.js';
 export { MODEL_SWITCH_TIMEOUT_MS } from './enhance/live-enhancers.js';
 
 export interface AppOptions {
@@ -44,6 +44,8 @@ export interface AppOptions {
   readonly log?: (line: string) => void;
   /** The HTTP server's bounds; default DEFAULT_LIMITS (src/output/http-server.ts). */
   readonly limits?: Partial<ServerLimits>;
+  /** Face events to a bus too (cluster mode); they go out under the same rule as MQTT's. */
+  readonly faceEvents?: FaceEventSink;
   /** The worker entry of each pool; default src/workers/inference-worker (tests pass a faulty stand-in). */
   readonly workerEntry?: { readonly enhance?: URL; readonly detect?: URL };
 }
@@ -225,6 +227,7 @@ export class PieApp {
           return true;
         },
       });
+      if (detection && o.faceEvents) detection.bus = o.faceEvents;
       if (config.mqtt && detection) {
         // Connects in the background: events wait in its bounded queue until the broker answers.
         detection.mqtt = new MqttFacePublisher(mqttOptions(config.mqtt, log));

@@ -12,10 +12,9 @@ import { PieApp, type FrameSink, type LiveSink, type SinkFactory } from '../src/
 import { parseConfig } from '../src/config/load.js';
 import { iou } from '../src/detect/nms.js';
 import type { Frame } from '../src/ingest/frame.js';
-import { runTool } from '../src/ingest/ffmpeg-process.js';
 import { errorSchema, faceEventJsonSchema, faceEventResponseSchema, statsResponseSchema } from '../src/output/api.js';
 import { detectionEventSchema, type DetectionEvent } from '../src/output/events.js';
-import { meanOf } from './helpers/media.js';
+import { facesClip, meanOf } from './helpers/media.js';
 import { freePort, MOSQUITTO_SKIP, startBroker, stopBroker } from './helpers/mosquitto.js';
 import { sharedPath, skipReason } from './helpers/shared.js';
 import { pipeThrough } from './output/helpers.js';
@@ -187,10 +186,7 @@ server: { host: 127.0.0.1, port: 0 }
     const received: Array<{ topic: string; body: z.infer<typeof faceEventJsonSchema> }> = [];
     try {
       const clip = path.join(dir, 'faces.mp4');
-      await runTool(['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-loop', '1', '-t', '2.5', '-i', sharedPath(PHOTO),
-        '-f', 'lavfi', '-i', `color=black:s=${W}x${H}:r=10:d=1.5`,
-        '-filter_complex', `[0]scale=${W}:${H},fps=10,format=yuv420p,setsar=1[a];[1]format=yuv420p,setsar=1[b];[a][b]concat=n=2:v=1[v]`,
-        '-map', '[v]', '-c:v', 'libx264', '-preset', 'ultrafast', clip]);
+      await facesClip(sharedPath(PHOTO), clip, W, H);
       let mqttYaml = '';
       if (MOSQUITTO_SKIP) console.warn(`MQTT part ${MOSQUITTO_SKIP}`);
       else {

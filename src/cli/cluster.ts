@@ -7,7 +7,8 @@ import type { ClusterConfig } from '../config/schema.js';
 import { PieError } from '../errors.js';
 import { redact } from '../ingest/redact.js';
 import { camerasOfFile, listCameras, openBuckets, putCamera, readLeases, removeCamera } from '../cluster/buckets.js';
-import { openBus, type Bus } from '../cluster/connection.js';
+import type { Bus } from '../cluster/connection.js';
+import { withClusterBus } from './adapt.js';
 import { lapsesAtMs } from '../cluster/lease.js';
 import { openModels, publishModel } from '../cluster/models.js';
 
@@ -17,10 +18,7 @@ function clusterOf(configPath: string, env: Env): ClusterConfig {
   return c;
 }
 
-async function withBus<T>(configPath: string, f: (bus: Bus) => Promise<T>): Promise<T> {
-  const bus = await openBus(clusterOf(configPath, process.env), { timeoutMs: 5000 });
-  try { return await f(bus); } finally { await bus.close(); }
-}
+const withBus = <T>(configPath: string, f: (bus: Bus) => Promise<T>): Promise<T> => withClusterBus(clusterOf(configPath, process.env), f);
 
 export function addClusterCommands(program: Command, log: (s: string) => void): void {
   const cluster = program.command('cluster').description('manage the cameras and models of a pie-stream cluster (NATS JetStream)');

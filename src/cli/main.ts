@@ -13,7 +13,7 @@ import { runEnhance } from './enhance.js';
 import { runEvalCommand, runSyntheticVideoCommand } from './eval.js';
 import { faceEvalOptionsFromFlags, runFaceEval } from './eval-faces.js';
 import { detectOptionsFromFlags, runDetect, type DetectFlags } from './detect.js';
-import { runAdapt } from './adapt.js';
+import { adaptCameras, runAdapt } from './adapt.js';
 import { loadConfig, loadDefaultConfig } from '../config/load.js';
 import { DEFAULT_DENOISE, DENOISE_SETTINGS, type DenoiseSetting } from '../config/schema.js';
 import { runTrain } from './train.js';
@@ -134,7 +134,7 @@ function build(): Command {
     .requiredOption('--camera <name>', 'the camera (names the model: <out-dir>/<name>.onnx and its card <name>.md)')
     .requiredOption('--night <sources...>', "the camera's night footage: video files, image folders, or camera:<name> to record a configured camera live")
     .option('--day <sources...>', 'daytime footage of the same camera: the positives (videos, folders, or camera:<name>)', [])
-    .option('-c, --config <file>', 'the config whose cameras camera:<name> names (default: config/default.yaml)')
+    .option('-c, --config <file>', 'the config whose cameras camera:<name> names (default: config/default.yaml); with a cluster: section, the cluster\'s cameras, and an accepted model is published to the cluster')
     .option('--minutes <x>', 'how long to record each camera:<name> source', '5')
     .option('--positives <dir>', 'a generic normal-light folder, when there is no daytime footage')
     .option('--base <model>', 'the model to start from', 'models/pie-base.onnx')
@@ -160,6 +160,8 @@ function build(): Command {
       if (!(v > lo && v < hi)) throw new PieError('usage', `${flag} ${str(k)} must be between ${lo} and ${hi}`, `see pie-stream adapt --help`);
       return v;
     };
+    const config = opts.config ? loadConfig(str('config')) : undefined;
+    const live = [...(opts.night as string[]), ...(opts.day as string[])].some((x) => x.startsWith('camera:'));
     await runAdapt({
       camera: str('camera'), base: str('base'), night: opts.night as string[], day: opts.day as string[], ...(opts.positives ? { positives: str('positives') } : {}),
       outDir: str('outDir'), workDir: str('workDir'), steps: parsePositiveInt('--steps', str('steps'), 1_000_000), crop: parsePositiveInt('--crop', str('crop'), 2048),
@@ -167,9 +169,8 @@ function build(): Command {
       sampleFps: num('sampleFps', '--sample-fps', 0, 121), maxFrames: parsePositiveInt('--max-frames', str('maxFrames'), 1_000_000), holdout: num('holdout', '--holdout', 0, 0.5),
       weights: parsePreset(str('preset')), exposureLevel: num('exposureLevel', '--exposure-level', 0, 1), features: str('features'),
       segment: (img) => felzenszwalb(img, PIE_FELZENSZWALB), ...(opts.threads ? { threads: parsePositiveInt('--threads', str('threads'), 256) } : {}), quiet: Boolean(opts.quiet),
-      ...([...(opts.night as string[]), ...(opts.day as string[])].some((x) => x.startsWith('camera:'))
-        ? { cameras: (opts.config ? loadConfig(str('config')) : loadDefaultConfig()).cameras, recordSeconds: 60 * num('minutes', '--minutes', 0, 1440) }
-        : {}),
+      ...(live ? { cameras: await adaptCameras(config ?? loadDefaultConfig()), recordSeconds: 60 * num('minutes', '--minutes', 0, 1440) } : {}),
+      ...(config?.cluster ? { cluster: config.cluster } : {}),
     }, log);
   });
 

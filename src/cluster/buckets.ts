@@ -6,6 +6,7 @@ import { isMap, isSeq, parseDocument } from 'yaml';
 import { ConfigError, parseConfig, type Env } from '../config/load.js';
 import type { CameraConfig } from '../config/schema.js';
 import { PieError } from '../errors.js';
+import type { JetStreamManager } from '@nats-io/jetstream';
 import type { Bus } from './connection.js';
 import { decodeLease, encodeLease, type LeaseEntry, type LeaseValue } from './lease.js';
 
@@ -23,17 +24,19 @@ export interface Buckets {
   readonly cameras: KV;
   readonly leases: KV;
   readonly nodes: KV;
+  /** Lists keys through stream info (see keysOf). */
+  readonly jsm: JetStreamManager;
 }
 
-/** Opens (creating when absent) the three buckets. Replicas follow the server count, at most 3. */
-export async function openBuckets(bus: Bus, replicas = 1): Promise<Buckets> {
+/** Opens (creating when absent) the three buckets, with the connection's replicas. */
+export async function openBuckets(bus: Bus, replicas = bus.replicas): Promise<Buckets> {
   const kvm = new Kvm(bus.js);
   const [cameras, leases, nodes] = await Promise.all([
     kvm.create(CAMERAS_BUCKET, { history: 5, replicas, maxValueSize: MAX_CAMERA_BYTES }),
     kvm.create(LEASES_BUCKET, { history: LEASE_HISTORY, replicas }),
     kvm.create(NODES_BUCKET, { history: 1, replicas }),
   ]);
-  return { cameras, leases, nodes };
+  return { cameras, leases, nodes, jsm: bus.jsm };
 }
 
 const text = new TextDecoder();
@@ -98,18 +101,23 @@ export async function removeCamera(b: Buckets, name: string): Promise<boolean> {
   return true;
 }
 
-async function keysOf(kv: KV): Promise<string[]> {
-  const out: string[] = [];
-  for await (const k of await kv.keys()) {
-    out.push(k);
-    if (out.length > MAX_CAMERAS) throw new PieError('cluster', `bucket ${kv.toString()} has more than ${MAX_CAMERAS} keys`, 'split the site into zones, each with its own buckets');
-  }
-  return out.sort();
+/**
+ * A bucket's keys, from its stream's subjects (stream info with a subject filter): one request the
+ * stream's leader answers. kv.keys() would create a consumer, which needs the JetStream meta leader
+ * and, on nats-server 2.9, keeps timing out for many seconds after a server of a cluster dies.
+ * Deleted keys are listed too (their delete marker is a message): readers check each entry.
+ */
+async function keysOf(b: Buckets, bucket: string): Promise<string[]> {
+  const prefix = `$KV.${bucket}.`;
+  const info = await b.jsm.streams.info(`KV_${bucket}`, { subjects_filter: `${prefix}>` });
+  const keys = Object.keys(info.state.subjects ?? {}).map((s) => s.slice(prefix.length));
+  if (keys.length > MAX_CAMERAS) throw new PieError('cluster', `bucket ${bucket} has more than ${MAX_CAMERAS} keys`, 'split the site into zones, each with its own buckets');
+  return keys.sort();
 }
 
 export async function listCameras(b: Buckets, env: Env): Promise<StoredCamera[]> {
   const out: StoredCamera[] = [];
-  for (const name of await keysOf(b.cameras)) {
+  for (const name of await keysOf(b, CAMERAS_BUCKET)) {
     const e = await b.cameras.get(name);
     if (!e || e.operation !== 'PUT') continue;
     let raw: unknown;
@@ -134,7 +142,7 @@ export const leaseEntryOf = (e: KvEntry): LeaseEntry => {
 
 export async function readLeases(b: Buckets): Promise<Map<string, LeaseEntry>> {
   const out = new Map<string, LeaseEntry>();
-  for (const k of await keysOf(b.leases)) {
+  for (const k of await keysOf(b, LEASES_BUCKET)) {
     const e = await b.leases.get(k);
     if (e) out.set(k, leaseEntryOf(e));
   }
@@ -175,8 +183,22 @@ export async function releaseLease(b: Buckets, held: LeaseEntry): Promise<void> 
   }
 }
 
+/** Tries of a read-back: with replicas, a read may reach a replica that has not applied the write yet. */
+const READ_BACK_TRIES = 10;
+const READ_BACK_WAIT_MS = 50;
+
+/** The entry a write just made (its server stamp), retried a few times, at most ~2.3 s in all. */
+async function written(kv: KV, key: string, revision: number): Promise<KvEntry | null> {
+  let e = await kv.get(key, { revision });
+  for (let i = 1; !e && i < READ_BACK_TRIES; i++) {
+    await new Promise((r) => setTimeout(r, READ_BACK_WAIT_MS * i));
+    e = await kv.get(key, { revision });
+  }
+  return e;
+}
+
 async function readBack(b: Buckets, camera: string, revision: number): Promise<LeaseEntry> {
-  const e = await b.leases.get(camera, { revision });
+  const e = await written(b.leases, camera, revision);
   if (!e) throw new PieError('cluster', `lease ${camera} revision ${revision} vanished after it was written`, 'check the pie-leases bucket (history must be kept)');
   return leaseEntryOf(e);
 }
@@ -208,14 +230,14 @@ export interface NodeEntry extends NodeRecord {
 
 export async function writeNode(b: Buckets, r: NodeRecord): Promise<NodeEntry> {
   const revision = await b.nodes.put(r.node, bytes.encode(JSON.stringify(r)));
-  const e = await b.nodes.get(r.node, { revision });
+  const e = await written(b.nodes, r.node, revision);
   if (!e) throw new PieError('cluster', `node record ${r.node} vanished after it was written`, 'check the pie-nodes bucket');
   return { ...r, createdMs: e.created.getTime(), revision };
 }
 
 export async function readNodes(b: Buckets): Promise<NodeEntry[]> {
   const out: NodeEntry[] = [];
-  for (const k of await keysOf(b.nodes)) {
+  for (const k of await keysOf(b, NODES_BUCKET)) {
     const e = await b.nodes.get(k);
     if (!e || e.operation !== 'PUT') continue;
     try {

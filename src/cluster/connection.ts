@@ -7,12 +7,14 @@ import { connect } from '@nats-io/transport-node';
 import type { ConnectionOptions, NatsConnection } from '@nats-io/nats-core';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { ClusterConfig } from '../config/schema.js';
-import { PieError, messageOf } from '../errors.js';
+import { PieError, isPieError, messageOf } from '../errors.js';
 
 export interface Bus {
   readonly nc: NatsConnection;
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
+  /** Replicas of the buckets and streams this connection creates (cluster.replicas). */
+  readonly replicas: number;
   /** Connected now (false while the client reconnects). */
   connected(): boolean;
   close(): Promise<void>;
@@ -33,6 +35,9 @@ function readPem(file: string, key: string): string {
     throw new PieError('config', `cluster.tls.${key}: ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`, `point cluster.tls.${key} at a readable PEM file`, { cause: e });
   }
 }
+
+/** cluster.replicas, else one per listed server up to 3 (listing three servers means a 3-server cluster). */
+export const replicasOf = (c: ClusterConfig): number => c.replicas ?? Math.min(3, c.servers.length);
 
 export function connectionOptions(c: ClusterConfig, connectTimeoutMs = 5000): ConnectionOptions {
   const tls = c.tls && {
@@ -79,7 +84,7 @@ export async function openBus(c: ClusterConfig, o: BusOptions): Promise<Bus> {
   });
   let closed = false;
   return {
-    nc, js, jsm,
+    nc, js, jsm, replicas: replicasOf(c),
     connected: () => up && !nc.isClosed(),
     close: async () => {
       if (closed) return;
@@ -87,4 +92,23 @@ export async function openBus(c: ClusterConfig, o: BusOptions): Promise<Bus> {
       await nc.close().catch(() => {});
     },
   };
+}
+
+/**
+ * Runs a node's first steps against NATS (connect, open buckets) until they succeed or `waitMs`
+ * passes: at boot NATS may not be up yet, and a JetStream cluster answers only once it has elected
+ * its leaders. One log line, then one try a second; the last error is thrown at the deadline.
+ */
+export async function untilNatsAnswers<T>(f: () => Promise<T>, log: (line: string) => void, waitMs: number): Promise<T> {
+  const end = performance.now() + waitMs;
+  for (let i = 0; ; i++) {
+    try {
+      return await f();
+    } catch (e) {
+      // A config problem (an unreadable TLS file) does not go away by waiting.
+      if (performance.now() >= end || isPieError(e, 'config')) throw e;
+      if (i === 0) log(`cluster: NATS not answering yet (${messageOf(e)}); trying again every second for up to ${Math.round(waitMs / 1000)} s`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
 }

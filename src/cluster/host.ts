@@ -7,6 +7,8 @@ export interface HostedCamera {
   /** The camera's own state as its source reports it (online, restarting, …). */
   readonly state: string;
   readonly framesTotal: number;
+  /** The model file it runs when that came from the object store (named by content). */
+  readonly model?: string;
 }
 
 export interface CameraHost {

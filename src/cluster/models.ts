@@ -14,7 +14,7 @@ export const MODEL_CHUNK_BYTES = 512 * 1024;
 /** DCE-Net is ~320 kB; anything far larger is not a camera model. */
 export const MAX_MODEL_BYTES = 64 * 1024 * 1024;
 
-export async function openModels(bus: Bus, replicas = 1): Promise<ObjectStore> {
+export async function openModels(bus: Bus, replicas = bus.replicas): Promise<ObjectStore> {
   return new Objm(bus.js).create(MODELS_BUCKET, { replicas });
 }
 
@@ -24,6 +24,12 @@ export async function publishModel(store: ObjectStore, camera: string, file: str
   const sha256 = crypto.createHash('sha256').update(data).digest('hex');
   await store.putBlob({ name: camera, description: path.basename(file), options: { max_chunk_size: MODEL_CHUNK_BYTES } }, new Uint8Array(data));
   return { bytes: data.length, sha256 };
+}
+
+/** The digest of the camera's published model; undefined when none (never published, or removed). */
+export async function publishedDigest(store: ObjectStore, camera: string): Promise<string | undefined> {
+  const info = await store.info(camera);
+  return info && !info.deleted ? info.digest : undefined;
 }
 
 /**

@@ -11,7 +11,7 @@ import {
   claimLease, listCameras, openBuckets, readLeases, readNodes, releaseLease, renewLease, writeNode,
   type Buckets, type NodeEntry, type StoredCamera,
 } from './buckets.js';
-import { openBus, type Bus } from './connection.js';
+import { openBus, untilNatsAnswers, type Bus } from './connection.js';
 import type { CameraHost } from './host.js';
 import { isFree, lapsesAtMs, ServerClock, targetShares, type LeaseEntry, type LeaseValue } from './lease.js';
 
@@ -23,8 +23,12 @@ export interface ClusterNodeOptions {
   readonly log?: (line: string) => void;
   /** Scan period; default min(1000, leaseMs / 4). */
   readonly scanMs?: number;
-  /** Called once connected, with the bus, so events and models can share the connection. */
+  /** KV replicas (at most the NATS servers' count); default cluster.replicas (connection.ts). */
   readonly replicas?: number;
+  /** Where other nodes reach this node's front (its advertised URL); default cluster.url. */
+  readonly url?: string;
+  /** How long start() keeps trying while NATS (or its JetStream) does not answer; default 60 s. */
+  readonly startWaitMs?: number;
 }
 
 interface Held {
@@ -51,10 +55,12 @@ export interface ClusterStatus {
   readonly capacity: number;
   readonly nodes: ReadonlyArray<{ readonly node: string; readonly capacity: number; readonly owned: readonly string[]; readonly url?: string; readonly ageMs: number; readonly state: string }>;
   readonly leases: readonly LeaseStatus[];
-  readonly cameras: ReadonlyArray<{ readonly name: string; readonly owner: string | null; readonly status: string; readonly problem?: string }>;
+  readonly cameras: ReadonlyArray<{ readonly name: string; readonly owner: string | null; readonly status: string; readonly publishedModel?: string; readonly problem?: string }>;
   readonly lastError?: string;
 }
 
+/** A node waits this long for NATS at start (a boot order, a JetStream cluster electing). */
+const START_WAIT_MS = 60_000;
 const now = (): number => performance.now();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -81,15 +87,16 @@ export class ClusterNode {
   }
 
   static async start(o: ClusterNodeOptions): Promise<ClusterNode> {
-    // JetStream calls fail within a third of a lease, so a renewal can be retried before it lapses.
-    const bus = await openBus(o.config, { timeoutMs: Math.max(500, Math.floor(o.config.leaseMs / 3)), ...(o.log ? { log: o.log } : {}) });
-    let buckets: Buckets;
-    try {
-      buckets = await openBuckets(bus, o.replicas ?? 1);
-    } catch (e) {
-      await bus.close();
-      throw e;
-    }
+    const { bus, buckets } = await untilNatsAnswers(async () => {
+      // JetStream calls fail within a third of a lease, so a renewal can be retried before it lapses.
+      const bus = await openBus(o.config, { timeoutMs: Math.max(500, Math.floor(o.config.leaseMs / 3)), ...(o.log ? { log: o.log } : {}) });
+      try {
+        return { bus, buckets: await openBuckets(bus, o.replicas ?? bus.replicas) };
+      } catch (e) {
+        await bus.close();
+        throw e;
+      }
+    }, o.log ?? (() => {}), o.startWaitMs ?? START_WAIT_MS);
     const node = new ClusterNode(o, bus, buckets);
     node.log(`cluster: node ${o.config.node} (capacity ${o.config.capacity}) on ${o.config.servers.map(redact).join(', ')}; leases of ${o.config.leaseMs} ms`);
     node.schedule(0);
@@ -117,7 +124,8 @@ export class ClusterNode {
 
   private record(): { node: string; capacity: number; leaseMs: number; owned: string[]; state: 'ok' | 'draining'; url?: string } {
     const c = this.o.config;
-    return { node: c.node, capacity: c.capacity, leaseMs: this.leaseMs, owned: this.owned(), state: this.draining ? 'draining' : 'ok', ...(c.url ? { url: c.url } : {}) };
+    const url = this.o.url ?? c.url;
+    return { node: c.node, capacity: c.capacity, leaseMs: this.leaseMs, owned: this.owned(), state: this.draining ? 'draining' : 'ok', ...(url ? { url } : {}) };
   }
 
   private async scan(): Promise<void> {
@@ -233,6 +241,9 @@ export class ClusterNode {
     await releaseLease(this.buckets, h.entry).catch((e: unknown) => this.log(`cluster: ${camera}: release failed (${messageOf(e)}); the lease lapses instead`));
   }
 
+  /** The camera catalogue as of the last scan (configs valid on this node). */
+  catalogue(): readonly StoredCamera[] { return this.view.cameras; }
+
   status(): ClusterStatus {
     const serverNow = this.clock.now() ?? 0;
     const { nodes, leases, cameras } = this.view;
@@ -249,7 +260,7 @@ export class ClusterNode {
         const owner = l && live(l) ? l.value!.node : null;
         const local = this.o.host.status().find((s) => s.name === c.name);
         const status = c.problem ? 'invalid' : local ? local.state : owner ? 'remote' : 'unassigned';
-        return { name: c.name, owner, status, ...(c.problem ? { problem: c.problem } : {}) };
+        return { name: c.name, owner, status, ...(local?.model ? { publishedModel: local.model } : {}), ...(c.problem ? { problem: c.problem } : {}) };
       }),
       ...(this.lastError ? { lastError: redact(this.lastError) } : {}),
     };

@@ -167,6 +167,8 @@ export interface ClusterConfig {
   readonly leaseMs: number;
   /** The URL other nodes use to reach this node's HTTP server (redirects of viewers); default: none. */
   readonly url?: string;
+  /** Copies JetStream keeps of the buckets, streams and models; default one per listed server, at most 3. */
+  readonly replicas?: number;
   /** Face-event stream bounds. */
   readonly events: { readonly maxAgeS: number; readonly maxBytes: number };
 }
@@ -447,7 +449,8 @@ const clusterShape = {
   token: secret('e.g. token: ${NATS_TOKEN}').optional(),
   tls: z.strictObject(clusterTlsShape, expected('a mapping with ca, cert and/or key', 'e.g. tls: { ca: /etc/pie/ca.pem }')).optional(),
   leaseMs: int('milliseconds', 1000, 120_000, 'e.g. leaseMs: 5000 (a dead node\'s cameras move after about this long; renewals every third of it)').default(5000),
-  url: z.string(expected('an http(s):// URL', 'e.g. url: http://10.0.0.5:8080 (how viewers reach this node)')).regex(/^https?:\/\/[^\s/@]+(\/.*)?$/i, { error: 'is not an http(s):// URL without credentials — fix: e.g. url: http://10.0.0.5:8080' }).optional(),
+  url: z.string(expected('an http(s):// URL', 'e.g. url: http://10.0.0.5:8080 (how other nodes reach this node)')).regex(/^https?:\/\/[^\s/@?#]+\/?$/i, { error: 'is not an http(s)://host:port URL (no credentials, no path) — fix: e.g. url: http://10.0.0.5:8080' }).transform((u) => u.replace(/\/$/, '')).optional(),
+  replicas: int('copies', 1, 5, 'e.g. replicas: 3 (one copy per NATS server of a 3-server cluster; at most the servers\' count)').optional(),
   events: z.strictObject(clusterEventsShape, expected('a mapping with maxAgeS and maxBytes', 'e.g. events: { maxAgeS: 86400, maxBytes: 268435456 }')).prefault({}),
 };
 
@@ -527,6 +530,11 @@ export const configSchema = z.strictObject(rootShape, expected('a mapping of cam
     if (!isLoopback(host) && token === undefined) {
       issue(['server', 'host'], `${show(host)} lets other machines connect, so a token is required — fix: set server.token (e.g. token: \${PIE_TOKEN}), or use host: 127.0.0.1 for this machine only`);
     }
+    // Other nodes relay viewers to this URL: a loopback one reaches only nodes on this machine.
+    const advertised = cl?.url === undefined ? undefined : (() => { try { return new URL(cl.url!).hostname; } catch { return undefined; } })();
+    if (advertised !== undefined && isLoopback(advertised) && !isLoopback(host) && cl!.servers.some((u) => { try { return !isLoopback(new URL(u).hostname); } catch { return false; } })) {
+      issue(['cluster', 'url'], `${show(cl!.url)} is this machine only, but the node listens on ${show(host)} and the cluster reaches beyond it — fix: the address other nodes use, e.g. url: http://10.0.0.5:${port || 8080}, or leave url out to derive it`);
+    }
 
     const k = c.enhance.scale;
     return {
@@ -560,5 +568,6 @@ function clusterConfig(c: ClusterInput): ClusterConfig {
     servers: c.servers, node: c.node, capacity: c.capacity, leaseMs: c.leaseMs, events: { ...c.events },
     ...(c.user !== undefined ? { user: c.user } : {}), ...(c.password !== undefined ? { password: c.password } : {}),
     ...(c.token !== undefined ? { token: c.token } : {}), ...(tls ? { tls } : {}), ...(c.url !== undefined ? { url: c.url } : {}),
+    ...(c.replicas !== undefined ? { replicas: c.replicas } : {}),
   };
 }

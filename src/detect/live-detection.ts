@@ -12,6 +12,7 @@ import { redact } from '../ingest/redact.js';
 import { plainFrame, type EnhancedFrame } from '../enhance/live-enhancers.js';
 import type { DetectionEvent } from '../output/events.js';
 import type { MqttFacePublisher } from '../output/mqtt.js';
+import type { FaceEventSink } from '../output/sinks.js';
 import { LatencyWindow } from '../output/rate.js';
 import { detectAt } from '../pipeline/detect.js';
 import { DropCounter } from '../pipeline/dropCounter.js';
@@ -43,6 +44,8 @@ export class LiveDetection {
 
   /** Face events to a broker too (set once the server runs; mqtt: in the config). */
   mqtt: MqttFacePublisher | undefined;
+  /** Face events to the cluster's bus too (cluster mode: pie-stream.<camera>.faces). */
+  bus: FaceEventSink | undefined;
 
   static async open(pool: Inference, config: DetectConfig, provider: ProviderChoice, cameras: ReadonlyMap<string, CameraRuntime>, log: (line: string) => void): Promise<LiveDetection> {
     // One detector for every camera: detectAt batches their frames into shared model runs.
@@ -101,7 +104,10 @@ export class LiveDetection {
     if (e.faces.length > 0 && frame) c.faces = { event: json, faces: e.faces, frame };
     // MQTT gets frames with faces and the first empty one after them (it clears a consumer's boxes):
     // an empty event for every detected frame would be 5 messages a second per camera of nothing.
-    if (this.mqtt && (e.faces.length > 0 || hadFaces)) this.mqtt.publish(e);
+    if (e.faces.length > 0 || hadFaces) {
+      this.mqtt?.publish(e);
+      this.bus?.publish(json);
+    }
     publish(e.camera, { seq: json.seq, ts: json.ts, faces: json.faces.map((f) => ({ ...f, keypoints: [...f.keypoints] })) });
   }
 

@@ -184,8 +184,25 @@ export function tokenOk(req: http.IncomingMessage, url: URL, token: string | und
   return tokenCheck(req, url, token) === 'ok';
 }
 
+/** A viewer file, with the viewer's CSP; /?token=… becomes the HttpOnly cookie (also for the cluster's front). */
+export function serveViewerAsset(req: http.IncomingMessage, res: http.ServerResponse, url: URL, asset: Asset, token: string | undefined): void {
+  if (url.pathname === '/' && token && url.searchParams.has('token')) {
+    // The token came in the address: keep it in an HttpOnly cookie and drop it from the address bar and history.
+    url.searchParams.delete('token');
+    res.writeHead(303, { ...SECURITY_HEADERS, location: `/${url.search}`, 'cache-control': 'no-store',
+      'set-cookie': `${COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict` });
+    res.end();
+    return;
+  }
+  const headers = { ...SECURITY_HEADERS, 'content-type': asset.type, etag: asset.etag, 'cache-control': 'no-cache',
+    ...(asset.type.startsWith('text/html') ? { 'content-security-policy': VIEWER_CSP } : {}) };
+  if (req.headers['if-none-match'] === asset.etag) { res.writeHead(304, headers); res.end(); return; }
+  res.writeHead(200, { ...headers, 'content-length': asset.body.length });
+  res.end(asset.body);
+}
+
 /** "127.0.0.1:8080" → "127.0.0.1", "[::1]:8080" → "::1". */
-function hostnameOf(hostHeader: string | undefined): string {
+export function hostnameOf(hostHeader: string | undefined): string {
   if (!hostHeader) return '';
   const m = /^\[([^\]]+)\](?::\d+)?$/.exec(hostHeader) ?? /^([^:]+)(?::\d+)?$/.exec(hostHeader);
   return m?.[1] ?? hostHeader;
@@ -445,19 +462,7 @@ export class PieHttpServer {
   }
 
   private serveAsset(req: http.IncomingMessage, res: http.ServerResponse, url: URL, asset: Asset): void {
-    if (url.pathname === '/' && this.o.token && url.searchParams.has('token')) {
-      // The token came in the address: keep it in an HttpOnly cookie and drop it from the address bar and history.
-      url.searchParams.delete('token');
-      res.writeHead(303, { ...SECURITY_HEADERS, location: `/${url.search}`, 'cache-control': 'no-store',
-        'set-cookie': `${COOKIE}=${encodeURIComponent(this.o.token)}; Path=/; HttpOnly; SameSite=Strict` });
-      res.end();
-      return;
-    }
-    const headers = { ...SECURITY_HEADERS, 'content-type': asset.type, etag: asset.etag, 'cache-control': 'no-cache',
-      ...(asset.type.startsWith('text/html') ? { 'content-security-policy': VIEWER_CSP } : {}) };
-    if (req.headers['if-none-match'] === asset.etag) { res.writeHead(304, headers); res.end(); return; }
-    res.writeHead(200, { ...headers, 'content-length': asset.body.length });
-    res.end(asset.body);
+    serveViewerAsset(req, res, url, asset, this.o.token);
   }
 
   private async switchModel(req: http.IncomingMessage, res: http.ServerResponse, camera: string): Promise<void> {

@@ -2,6 +2,7 @@
 // live WebSocket stream), and the factory the app gets them from (injected, so tests can record).
 import type { WebSocket } from 'ws';
 import type { CameraConfig, Variant } from '../config/schema.js';
+import type { FaceEventJson } from '../detect/event.js';
 import type { Frame } from '../ingest/frame.js';
 import type { DropSink } from '../pipeline/dropCounter.js';
 
@@ -21,4 +22,9 @@ export interface LiveSink extends FrameSink {
 export interface SinkFactory {
   hls(camera: CameraConfig, variant: Variant, dir: string, drops: DropSink): Promise<FrameSink>;
   live(camera: CameraConfig, variant: Variant, drops: DropSink): Promise<LiveSink>;
+}
+
+/** Where face events go besides the viewers and MQTT (the cluster's bus). publish() never blocks. */
+export interface FaceEventSink {
+  publish(e: FaceEventJson): void;
 }

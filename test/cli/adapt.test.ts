@@ -5,25 +5,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectedShape, LAYER_NAMES, type DceNetWeights } from '../../src/enhance/dcenet.js';
-import { dceNetModelBytes } from '../../src/enhance/model-file.js';
-import { writeImage } from '../../src/image/io.js';
-import { f32 } from '../../src/onnx/tensor.js';
+import { adaptFootage } from '../helpers/adapt-footage.js';
 import { cli } from '../helpers/cli.js';
-import { darkImage, makeClip } from '../helpers/media.js';
 
 let dir: string;
-const identity = (): DceNetWeights => Object.fromEntries(LAYER_NAMES.map((l) => [l, { weight: f32(expectedShape(l, 'weight')), bias: f32(expectedShape(l, 'bias')) }])) as DceNetWeights;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pie-adapt-test-'));
-  await makeClip(path.join(dir, 'night.mp4'), { width: 96, height: 64, fps: 10, seconds: 2 });
-  fs.mkdirSync(path.join(dir, 'day'));
-  for (let i = 0; i < 3; i++) {
-    const d = darkImage(96, 64, i + 3);
-    await writeImage({ ...d, data: d.data.map((v) => Math.min(255, v * 5)) }, path.join(dir, 'day', `d${i}.png`));
-  }
-  fs.writeFileSync(path.join(dir, 'identity.onnx'), dceNetModelBytes(identity()));
+  await adaptFootage(dir);
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 

@@ -18,6 +18,7 @@ export interface NodeProc {
 }
 
 const ENTRY = path.resolve(import.meta.dirname, '../helpers/cluster-node.ts');
+const RUN = path.resolve(import.meta.dirname, '../helpers/cluster-run.ts');
 
 export function clusterConfig(servers: readonly string[], node: string, capacity: number, leaseMs = 5000): ClusterConfig {
   return { servers, node, capacity, leaseMs, events: { maxAgeS: 3600, maxBytes: 1 << 24 } };
@@ -40,10 +41,10 @@ export async function killNode(n: NodeProc, signal: NodeJS.Signals = 'SIGKILL'):
   await gone;
 }
 
-export async function until<T>(what: string, f: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
+export async function until<T>(what: string, f: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    const v = f();
+    const v = await f();
     if (v !== undefined && v !== false) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -86,4 +87,16 @@ export function processingOverlaps(events: readonly NodeEvent[], nodes: readonly
     }
   }
   return out;
+}
+
+/** A full node (`pie-stream run` with the app, encoders and front) from a config file; its log lines are kept. */
+export interface AppNodeProc extends NodeProc {
+  readonly lines: string[];
+}
+
+export function spawnAppNode(name: string, configFile: string): AppNodeProc {
+  const proc = spawn(process.execPath, ['--import', 'tsx', RUN, configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const lines: string[] = [];
+  readline.createInterface({ input: proc.stderr! }).on('line', (l) => { lines.push(l); if (lines.length > 2000) lines.shift(); });
+  return { name, proc, lines };
 }

@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openBuckets, putCamera, readLeases } from '../../src/cluster/buckets.js';
 import { openBus } from '../../src/cluster/connection.js';
 import { lapsesAtMs } from '../../src/cluster/lease.js';
+import { freePort } from '../helpers/mosquitto.js';
 import { NATS_SKIP, startNats, type NatsServer } from '../helpers/nats.js';
 import { clusterConfig, killNode, spawnNode, until, type NodeEvent, type NodeProc } from './helpers.js';
 
@@ -46,4 +47,24 @@ describe.skipIf(NATS_SKIP !== undefined)('cluster: NATS unreachable', () => {
     const restartedAt = Date.now();
     await until('door running again', () => events.find((e) => e.ev === 'frame' && e.camera === 'door' && e.t > restartedAt), 30_000);
   }, 90_000);
+
+  it('waits for NATS at start: a node started before its server joins once the server is up', async () => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'pie-late-nats-'));
+    const port = await freePort();
+    const events: NodeEvent[] = [];
+    const late = spawnNode(clusterConfig([`nats://127.0.0.1:${port}`], 'early', 1, LEASE_MS), events);
+    let server: NatsServer | undefined;
+    try {
+      await until('the node says it waits', () => events.some((e) => e.ev === 'log' && /NATS not answering yet/.test(e.line ?? '')), 20_000);
+      server = await startNats(d, port);
+      const bus = await openBus(clusterConfig([server.url], 'admin', 0), { timeoutMs: 2000 });
+      await putCamera(await openBuckets(bus), { name: 'gate', input: 'synthetic', width: 64, height: 36, fps: 5 });
+      await bus.close();
+      await until('gate running on the node that started first', () => events.some((e) => e.ev === 'frame' && e.camera === 'gate'), 30_000);
+    } finally {
+      await killNode(late);
+      await server?.kill();
+      fs.rmSync(d, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -47,4 +47,14 @@ describe('config: cluster', () => {
     expect(problems(`${CLUSTER}  user: a\n  password: b\n  token: c\n`)).toEqual([expect.objectContaining({ path: 'cluster.token' })]);
     expect(problems(`${CLUSTER}  tls: { cert: a.pem }\n`)).toEqual([expect.objectContaining({ path: 'cluster.tls.key', message: expect.stringMatching(/both cert and key/) })]);
   });
+
+  it('checks the advertised url: host and port only, and not loopback when other machines are in the cluster', () => {
+    expect(parseConfig(`${CLUSTER}  url: http://10.0.0.5:8080/\n`, { env: {} }).cluster?.url).toBe('http://10.0.0.5:8080');
+    expect(problems(`${CLUSTER}  url: http://10.0.0.5:8080/pie\n`)).toEqual([expect.objectContaining({ path: 'cluster.url', message: expect.stringMatching(/no path/) })]);
+    const remote = 'cluster:\n  servers: [nats://10.0.0.2:4222]\n  node: gpu-1\n  capacity: 4\n  url: http://127.0.0.1:8080\n';
+    const served = 'server: { host: 0.0.0.0, token: t0k3n-long-enough }\n';
+    expect(problems(remote + served)).toEqual([expect.objectContaining({ path: 'cluster.url', message: expect.stringMatching(/this machine only.*fix: the address other nodes use/) })]);
+    // All on one machine: loopback is right.
+    expect(parseConfig(`${CLUSTER}  url: http://127.0.0.1:8080\n`, { env: {} }).cluster?.url).toBe('http://127.0.0.1:8080');
+  });
 });

@@ -1,8 +1,8 @@
 // A pie-stream cluster node as its own process, for tests and the bench: the real ClusterNode and
 // real ffmpeg camera sources (ingest only: enhancement on 2 shared cores × 3 nodes would measure the
 // CPU, not the cluster). It prints one JSON line per fact, with wall-clock times (all processes share
-// one clock on one machine): {ev:'start'|'stop'|'frame'|'log', camera?, t}. 'frame' is each camera's
-// first frame after a start. Run: node --import tsx test/helpers/cluster-node.ts '<ClusterConfig JSON>'
+// one clock on one machine): {ev:'start'|'stop'|'frame'|'tick'|'log', camera?, t}. 'frame' is each
+// camera's first frame after a start; 'tick' says a camera still delivers frames (at most once a second). Run: node --import tsx test/helpers/cluster-node.ts '<ClusterConfig JSON>'
 import { CameraSource } from '../../src/ingest/camera-source.js';
 import type { CameraConfig, ClusterConfig } from '../../src/config/schema.js';
 import type { CameraHost, HostedCamera } from '../../src/cluster/host.js';
@@ -42,7 +42,15 @@ export class SourceHost implements CameraHost {
 
 if (process.argv[1]?.endsWith('cluster-node.ts')) {
   const config = JSON.parse(process.argv[2]!) as ClusterConfig;
-  const host = new SourceHost((o) => { if (o['ev'] !== 'tick') emit(o); });
+  const lastTick = new Map<unknown, number>();
+  const host = new SourceHost((o) => {
+    if (o['ev'] === 'tick') {
+      const now = Date.now();
+      if (now - (lastTick.get(o['camera']) ?? 0) < 1000) return;
+      lastTick.set(o['camera'], now);
+    }
+    emit(o);
+  });
   const node = await ClusterNode.start({ config, host, log: (line) => emit({ ev: 'log', line }) });
   emit({ ev: 'ready' });
   process.on('SIGTERM', () => { void node.close().then(() => process.exit(0)); });

@@ -33,3 +33,11 @@ export async function decodeAll(file: string, width: number, height: number): Pr
   const n = width * height * 3;
   return Array.from({ length: raw.length / n }, (_, i) => new Uint8Array(raw.subarray(i * n, (i + 1) * n)));
 }
+
+/** A still (a photo of faces) for 2.5 s, then 1.5 s of black, at 10 fps: a camera that sees faces, then none. */
+export async function facesClip(photo: string, out: string, width: number, height: number): Promise<void> {
+  await runTool(['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-loop', '1', '-t', '2.5', '-i', photo,
+    '-f', 'lavfi', '-i', `color=black:s=${width}x${height}:r=10:d=1.5`,
+    '-filter_complex', `[0]scale=${width}:${height},fps=10,format=yuv420p,setsar=1[a];[1]format=yuv420p,setsar=1[b];[a][b]concat=n=2:v=1[v]`,
+    '-map', '[v]', '-c:v', 'libx264', '-preset', 'ultrafast', out]);
+}

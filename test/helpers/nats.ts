@@ -5,6 +5,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { freePort } from './mosquitto.js';
 
 export const NATS = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/sbin', '/usr/local/sbin', '/usr/bin']
@@ -57,9 +59,9 @@ function server(port: number, args: string[]): NatsServer {
   return s;
 }
 
-/** One server with JetStream, its store under `dir`. */
-export async function startNats(dir: string): Promise<NatsServer> {
-  const port = await freePort();
+/** One server with JetStream, its store under `dir`, on `port` (default: a free one). */
+export async function startNats(dir: string, port?: number): Promise<NatsServer> {
+  port ??= await freePort();
   const s = server(port, ['-js', '-sd', path.join(dir, `js-${port}`), '-a', '127.0.0.1', '-p', String(port)]);
   await s.restart();
   return s;
@@ -75,5 +77,25 @@ export async function startNatsCluster(dir: string): Promise<NatsServer[]> {
     '--routes', routes.filter((_, j) => j !== i).map((r) => `nats://127.0.0.1:${r}`).join(','),
   ]));
   await Promise.all(servers.map((s) => s.restart()));
+  await jetStreamReady(servers.map((s) => s.url));
   return servers;
+}
+
+/** Waits until JetStream answers through these servers (a cluster elects its meta leader after the routes connect). */
+async function jetStreamReady(urls: string[], timeoutMs = 30_000): Promise<void> {
+  const nc = await connect({ servers: urls });
+  try {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        await (await jetstreamManager(nc, { timeout: 1000 })).getAccountInfo();
+        return;
+      } catch (e) {
+        if (Date.now() > end) throw new Error(`JetStream did not answer on ${urls.join(', ')}: ${String(e)}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  } finally {
+    await nc.close();
+  }
 }
