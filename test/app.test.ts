@@ -89,10 +89,11 @@ describe('the live pipeline', () => {
 
   it('runs the region cache in the live path: curves estimated, smoothed per camera, applied with the exposure target', async () => {
     sinks.clear();
+    // exposure=0.15: dark, but within the tone stage's 8× gain cap of the 0.4 target.
     const cached = parseConfig(`
 cameras:
   - name: night
-    input: "synthetic:exposure=0.08,noise=4"
+    input: "synthetic:exposure=0.15,noise=4"
     width: 160
     height: 96
     fps: 10
