@@ -6,7 +6,7 @@
 import { PieError } from '../errors.js';
 import type { RgbImage } from '../image/types.js';
 import { packFrames, unpackFrames } from '../enhance/frame-batch.js';
-import { describeSession, openSession, ort, type ProviderChoice } from '../enhance/session.js';
+import { describeSession, openSession, ort, type Provider, type ProviderChoice } from '../enhance/session.js';
 import {
   buildDenoiseGraph, COUNT_INPUT, DENOISE_FRAMES_INPUT, DENOISED_OUTPUT, ESTIMATE_INPUT, MOVING_OUTPUT,
   NEXT_COUNT_OUTPUT, NEXT_ESTIMATE_OUTPUT, NOISE_INPUT, type DenoiseMode, type TemporalDenoiseOptions,
@@ -64,6 +64,7 @@ export class Denoiser {
 
   private constructor(
     private readonly session: ort.InferenceSession,
+    readonly provider: Provider,
     readonly mode: DenoiseMode,
     private readonly described: string,
     private readonly o: DenoiserOptions,
@@ -77,7 +78,7 @@ export class Denoiser {
       throw new PieError('usage', e instanceof Error ? e.message : String(e), 'check the denoise options (strength ≥ 0, radius ≥ 1, maxFrames ≥ 1)');
     }
     const s = await openSession(graph, o.provider ?? 'cpu', { ...(o.threads !== undefined ? { threads: o.threads } : {}), ...(o.spin !== undefined ? { spin: o.spin } : {}) });
-    return new Denoiser(s.session, o.mode, describeSession(s), o);
+    return new Denoiser(s.session, s.provider, o.mode, describeSession(s), o);
   }
 
   describe(): string {
@@ -90,12 +91,29 @@ export class Denoiser {
     else this.cameras.delete(camera);
   }
 
+  /**
+   * A scene change seen elsewhere (the region cache's detector): the camera's noise model restarts,
+   * so it does not pair frames across the change. Its pixels need nothing: those that changed
+   * restarted in the graph already.
+   */
+  sceneCut(camera: string): void {
+    const s = this.cameras.get(camera);
+    if (!s) return;
+    s.noise.reset();
+    s.cuts++;
+  }
+
   /** What the noise model knows of each camera, for /api/cameras and /metrics. */
   report(): CameraNoiseReport[] {
-    return [...this.cameras].map(([camera, s]) => {
-      const fromFrames = s.noise.params;
-      return { camera, noise: fromFrames ?? s.still, noiseFrom: fromFrames ? 'frames' : s.still ? 'still' : 'none', frames: s.frames, sceneCuts: s.cuts };
-    });
+    return [...this.cameras.keys()].map((camera) => this.reportOf(camera)!);
+  }
+
+  /** One camera's noise report; undefined when it has no state (never seen, or reset). */
+  reportOf(camera: string): CameraNoiseReport | undefined {
+    const s = this.cameras.get(camera);
+    if (!s) return undefined;
+    const fromFrames = s.noise.params;
+    return { camera, noise: fromFrames ?? s.still, noiseFrom: fromFrames ? 'frames' : s.still ? 'still' : 'none', frames: s.frames, sceneCuts: s.cuts };
   }
 
   /** Denoised frames in the order given. */
