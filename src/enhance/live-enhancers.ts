@@ -25,8 +25,10 @@ import type { RgbImage } from '../image/types.js';
 import type { CurveForm, ExposureSetting } from './tone.js';
 
 /**
- * An enhanced frame with the raw bytes it was made from, for fused detection. The raw bytes are a
- * reference to the camera's own frame buffer (never reused by ingest), not a copy, and it travels
+ * An enhanced frame with the raw bytes it was made from, for fused detection: the camera's frame,
+ * or with enhance.denoise on, the denoised frame the curves lifted (the detector then looks at the
+ * cleaner signal, at the cost of one transfer from the worker). The raw bytes are a reference to
+ * the camera's own frame buffer (never reused by ingest) or the worker's result, not a copy, and it travels
  * only on the way to the detector, where sampling and newest-wins keep a few frames at most: the
  * outputs get plain Frames. Carrying it beats pairing by camera+seq, which would need a buffer of
  * raw frames waiting for their enhanced twins, and rules for when to give up on one.
@@ -251,7 +253,7 @@ export class LiveEnhancers {
         e.batches++;
         e.inference.add(ms);
         this.metrics.batch(e.info.name, fs.length, ms);
-        fs.forEach((f, i) => out.set(f, { ...plainFrame(f), data: r.frames[i]!.data, raw: f.data }));
+        fs.forEach((f, i) => out.set(f, { ...plainFrame(f), data: r.frames[i]!.data, raw: r.denoised?.[i]?.data ?? f.data }));
       }
     } finally {
       for (const e of groups.keys()) {
@@ -296,7 +298,8 @@ export class LiveEnhancers {
   private async run(e: EnhancerEntry, frames: readonly Frame[], tones: readonly FrameTone[]): Promise<LiveBatch> {
     const rc = this.config.enhance.regionCache;
     const base = {
-      key: sessionKey(e.key), ...(this.denoising ? { denoiser: DENOISER_KEY } : {}),
+      // The detector looks at the denoised frame where it looked at the camera's: only then do they come back.
+      key: sessionKey(e.key), ...(this.denoising ? { denoiser: DENOISER_KEY, denoised: this.config.detect.enabled } : {}),
       ...(this.cached ? { cache: { applier: APPLIER_KEY, options: { downscale: this.config.enhance.downscale, alpha: rc.alpha, mix: rc.mix, refreshEvery: rc.refreshEvery } } } : {}),
     };
     const request = (idx: readonly number[]): LiveRequest => ({ ...base, frames: idx.map((i) => frames[i]!), cameras: idx.map((i) => frames[i]!.camera), tones: idx.map((i) => tones[i]!) });
@@ -314,7 +317,7 @@ export class LiveEnhancers {
       idx.forEach((i, k) => { out.frames[i] = r.frames[k]!; out.tone[i] = r.tone[k]!; if (r.denoised) out.denoised[i] = r.denoised[k]!; });
       out.noise.push(...(r.noise ?? []));
     }
-    return this.denoising ? out : { frames: out.frames, tone: out.tone };
+    return out.denoised.length ? out : { frames: out.frames, tone: out.tone, noise: out.noise };
   }
 }
 

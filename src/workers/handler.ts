@@ -60,7 +60,7 @@ export function createHandler(): (req: Request) => Promise<Results[keyof Results
   const withNoise = (r: LiveBatch, clean: readonly RgbImage[], step: DenoiseStep | undefined): LiveBatch => {
     if (!step) return r;
     const d = get(step.key, 'denoiser');
-    return { ...r, denoised: clean, noise: [...new Set(step.cameras)].flatMap((c) => d.reportOf(c) ?? []) };
+    return { ...r, ...(step.frames ? { denoised: clean } : {}), noise: [...new Set(step.cameras)].flatMap((c) => d.reportOf(c) ?? []) };
   };
   return async (req) => {
     switch (req.type) {

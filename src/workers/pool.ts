@@ -69,12 +69,14 @@ export interface LiveRequest {
   readonly cameras: readonly string[];
   readonly tones: readonly FrameTone[];
   readonly denoiser?: string;
+  /** With a denoiser: bring the denoised frames back (LiveBatch.denoised). */
+  readonly denoised?: boolean;
   readonly cache?: { readonly applier: string; readonly options: RegionCacheOptions };
 }
 
 /** The request a LiveRequest becomes: 'cached' with the region cache, else 'enhance'; denoised first with a denoiser. */
 function liveRequest(r: LiveRequest, frames: readonly RgbImage[]): Extract<Request, { type: 'enhance' | 'cached' }> {
-  const denoise = r.denoiser !== undefined ? { denoise: { key: r.denoiser, cameras: r.cameras } } : {};
+  const denoise = r.denoiser !== undefined ? { denoise: { key: r.denoiser, cameras: r.cameras, frames: r.denoised ?? false } } : {};
   return r.cache
     ? { type: 'cached', id: 0, key: r.key, applier: r.cache.applier, frames, cameras: r.cameras, cache: r.cache.options, args: [r.tones], ...denoise }
     : { type: 'enhance', id: 0, key: r.key, frames, args: [r.tones], ...denoise };

@@ -41,9 +41,11 @@ export type SessionSpec =
 export interface DenoiseStep {
   readonly key: string;
   readonly cameras: readonly string[];
+  /** Send the denoised frames back too (the face detector's input); otherwise only the noise models. */
+  readonly frames?: boolean;
 }
 
-/** An enhanced batch of the live path: with a DenoiseStep, the denoised frames (before the curves) and the noise models too. */
+/** An enhanced batch of the live path: with a DenoiseStep, the noise models too, and the denoised frames (before the curves) when asked. */
 export interface LiveBatch extends EnhancedBatch {
   readonly denoised?: readonly RgbImage[];
   readonly noise?: readonly CameraNoiseReport[];

@@ -117,7 +117,7 @@ describe('InferencePool', () => {
       if (fresh) local.reset(names[cam]);
       const [clean] = await local.denoise([{ camera: names[cam]!, image: f }]);
       const want = (await enhancer.enhance([clean!], [{}])).frames[0]!;
-      const got = await pool.live({ key: 'm', denoiser: 'dn', frames: [f], cameras: [names[cam]!], tones: [{}] });
+      const got = await pool.live({ key: 'm', denoiser: 'dn', denoised: true, frames: [f], cameras: [names[cam]!], tones: [{}] });
       expect(Buffer.from(got.denoised![0]!.data).equals(Buffer.from(clean!.data)), `camera ${cam} frame ${t} denoised`).toBe(true);
       expect(Buffer.from(got.frames[0]!.data).equals(Buffer.from(want.data)), `camera ${cam} frame ${t} enhanced`).toBe(true);
       expect(got.noise?.map((n) => [n.camera, n.frames])).toEqual([[names[cam], local.reportOf(names[cam]!)!.frames]]);
@@ -126,6 +126,9 @@ describe('InferencePool', () => {
       for (let t = 0; t < 4; t++) for (const cam of [0, 1]) await expectSame(cam, t);
       // Cameras of two workers in one request would split a camera's state: refused, not misrouted.
       await expect(pool.live({ key: 'm', denoiser: 'dn', frames: [frameOf(0, 4), frameOf(1, 4)], cameras: names, tones: [{}, {}] })).rejects.toThrow(/share a worker/);
+      // Without `denoised` only the noise models come back (no frame to transfer for nobody).
+      const plain = await pool.live({ key: 'm', denoiser: 'dn', frames: [frameOf(0, 4)], cameras: ['cam-c'], tones: [{}] });
+      expect([plain.denoised, plain.noise?.length]).toEqual([undefined, 1]);
       // After forget (restart, IR or model switch) a camera starts afresh; the other keeps its state.
       await pool.forget(['cam-a']);
       await expectSame(0, 4, true);
