@@ -11,7 +11,10 @@ import {
   buildDenoiseGraph, COUNT_INPUT, DENOISE_FRAMES_INPUT, DENOISED_OUTPUT, ESTIMATE_INPUT, MOVING_OUTPUT,
   NEXT_COUNT_OUTPUT, NEXT_ESTIMATE_OUTPUT, NOISE_INPUT, type DenoiseMode, type TemporalDenoiseOptions,
 } from './graph.js';
-import { estimateStillNoise, NoiseEstimator, type NoiseParams } from './noise-model.js';
+import { atLeast, estimateStillNoise, NoiseEstimator, quantisationNoise, type NoiseParams } from './noise-model.js';
+
+/** Coding noise assumed in every camera's frames, in 8-bit codes (see quantisationNoise). */
+export const QUANTISATION_CODES = 2;
 
 export interface DenoiserOptions extends TemporalDenoiseOptions {
   readonly mode: DenoiseMode;
@@ -24,6 +27,8 @@ export interface DenoiserOptions extends TemporalDenoiseOptions {
   readonly noiseEvery?: number;
   /** Share of moving pixels above which a frame is a scene cut: the camera's noise model restarts. */
   readonly sceneCut?: number;
+  /** The noise the graph is told is at least this many 8-bit codes of coding noise (quantisationNoise). Default QUANTISATION_CODES. */
+  readonly quantisation?: number;
 }
 
 export interface CameraFrame {
@@ -61,6 +66,7 @@ export interface CameraNoiseReport {
 export class Denoiser {
   private readonly cameras = new Map<string, CameraState>();
   private closed = false;
+  private readonly quantFloor: NoiseParams;
 
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -68,7 +74,9 @@ export class Denoiser {
     readonly mode: DenoiseMode,
     private readonly described: string,
     private readonly o: DenoiserOptions,
-  ) {}
+  ) {
+    this.quantFloor = quantisationNoise(o.quantisation ?? QUANTISATION_CODES);
+  }
 
   static async open(o: DenoiserOptions): Promise<Denoiser> {
     let graph: Uint8Array;
@@ -160,7 +168,7 @@ export class Denoiser {
     if (s.frames % every <= 1 || every === 1) s.noise.push(img);
     if (!s.noise.params && !s.still) s.still = estimateStillNoise(img);
     s.frames++;
-    return s.noise.params ?? s.still ?? FALLBACK_NOISE;
+    return atLeast(s.noise.params ?? s.still ?? FALLBACK_NOISE, this.quantFloor);
   }
 
   private async run(group: ReadonlyArray<CameraFrame>): Promise<RgbImage[]> {
