@@ -9,7 +9,7 @@ import { packFrames, unpackFrames } from '../enhance/frame-batch.js';
 import { describeSession, openSession, ort, type Provider, type ProviderChoice } from '../enhance/session.js';
 import {
   buildDenoiseGraph, COUNT_INPUT, DENOISE_FRAMES_INPUT, DENOISED_OUTPUT, ESTIMATE_INPUT, MOVING_OUTPUT,
-  NEXT_COUNT_OUTPUT, NEXT_ESTIMATE_OUTPUT, NOISE_INPUT, type DenoiseMode, type TemporalDenoiseOptions,
+  NEXT_COUNT_OUTPUT, NEXT_ESTIMATE_OUTPUT, NEXT_SHOWN_OUTPUT, NOISE_INPUT, SHOWN_INPUT, type DenoiseMode, type TemporalDenoiseOptions,
 } from './graph.js';
 import { atLeast, estimateStillNoise, NoiseEstimator, quantisationNoise, type NoiseParams } from './noise-model.js';
 
@@ -21,7 +21,7 @@ export interface DenoiserOptions extends TemporalDenoiseOptions {
   readonly provider?: ProviderChoice;
   readonly threads?: number;
   readonly spin?: boolean;
-  /** Cameras whose state is kept (each holds 4 floats a pixel). Default 64. */
+  /** Cameras whose state is kept (each holds 4 floats and 3 bytes a pixel). Default 64. */
   readonly maxCameras?: number;
   /** The noise model measures a pair of consecutive frames in this many. Default 8. */
   readonly noiseEvery?: number;
@@ -48,6 +48,8 @@ interface CameraState {
   /** Linear light, NCHW of one frame; views into a run's output. */
   estimate: Float32Array;
   count: Float32Array;
+  /** The codes the last frame showed, NCHW (the output's rounding hysteresis). */
+  shown: Uint8Array;
   readonly noise: NoiseEstimator;
   /** Noise of the camera's first frame, until the pair estimate exists. */
   still?: NoiseParams;
@@ -152,7 +154,7 @@ export class Denoiser {
     if (s && (s.width !== img.width || s.height !== img.height)) s = undefined; // a resolution change restarts it
     if (!s) {
       const px = img.width * img.height;
-      s = { width: img.width, height: img.height, estimate: new Float32Array(3 * px), count: new Float32Array(px), noise: new NoiseEstimator(), frames: 0, cuts: 0 };
+      s = { width: img.width, height: img.height, estimate: new Float32Array(3 * px), count: new Float32Array(px), shown: new Uint8Array(3 * px), noise: new NoiseEstimator(), frames: 0, cuts: 0 };
     }
     // Most recently used last; the oldest goes when over the bound.
     this.cameras.delete(camera);
@@ -187,19 +189,21 @@ export class Denoiser {
     };
     if (this.mode === 'temporal') {
       const px = w * h;
-      const est = new Float32Array(3 * px * n), cnt = new Float32Array(px * n);
-      states.forEach((s, j) => { est.set(s.estimate, 3 * px * j); cnt.set(s.count, px * j); });
+      const est = new Float32Array(3 * px * n), cnt = new Float32Array(px * n), shown = new Uint8Array(3 * px * n);
+      states.forEach((s, j) => { est.set(s.estimate, 3 * px * j); cnt.set(s.count, px * j); shown.set(s.shown, 3 * px * j); });
       feeds[ESTIMATE_INPUT] = new ort.Tensor('float32', est, [n, 3, h, w]);
       feeds[COUNT_INPUT] = new ort.Tensor('float32', cnt, [n, 1, h, w]);
+      feeds[SHOWN_INPUT] = new ort.Tensor('uint8', shown, [n, 3, h, w]);
     }
     const out = await this.session.run(feeds);
     if (this.mode === 'temporal') {
       const px = w * h;
       const est = out[NEXT_ESTIMATE_OUTPUT]!.data as Float32Array, cnt = out[NEXT_COUNT_OUTPUT]!.data as Float32Array;
-      const moving = out[MOVING_OUTPUT]!.data as Float32Array;
+      const moving = out[MOVING_OUTPUT]!.data as Float32Array, shown = out[NEXT_SHOWN_OUTPUT]!.data as Uint8Array;
       states.forEach((s, j) => {
         s.estimate = est.subarray(3 * px * j, 3 * px * (j + 1));
         s.count = cnt.subarray(px * j, px * (j + 1));
+        s.shown = shown.subarray(3 * px * j, 3 * px * (j + 1));
         // The graph restarted the pixels itself; the noise model must not pair across the cut.
         // (A camera's first frame has no history: all of it differs, and that is no cut.)
         if (s.frames > 1 && moving[j]! > (this.o.sceneCut ?? 0.6)) { s.noise.reset(); s.cuts++; }

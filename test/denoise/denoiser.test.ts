@@ -218,3 +218,34 @@ describe('coding noise (H.264 near black)', () => {
     expect(withFloor).toBeLessThan(0.25 * input);
   });
 });
+
+describe('rounding hysteresis', () => {
+  it('a static pixel keeps its code while its running mean wanders within a code: steadier 8-bit output', async () => {
+    // A dark still scene with fresh noise every frame: after a few frames the running means sit
+    // between codes and drift by fractions of one, which plain rounding turns into code flips.
+    let s = 11;
+    const rand = (): number => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return (s + 0.5) / 2 ** 32; };
+    const gauss = (): number => Math.sqrt(-2 * Math.log(rand())) * Math.cos(2 * Math.PI * rand());
+    const frames = Array.from({ length: 40 }, (): RgbImage => {
+      const d = new Uint8Array(W * H * 3);
+      for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) for (let c = 0; c < 3; c++) d[(y * W + x) * 3 + c] = Math.max(0, Math.round(8 + 14 * (x / W) + 2 * gauss()));
+      return { width: W, height: H, data: d };
+    });
+    const flips = async (hysteresis: number): Promise<number> => {
+      const d = await Denoiser.open({ mode: 'temporal', threads: 1, hysteresis });
+      try {
+        const out: RgbImage[] = [];
+        for (const f of frames) out.push({ ...f, data: Uint8Array.from((await d.denoise([{ camera: 'still', image: f }]))[0]!.data) });
+        let n = 0;
+        for (let k = 21; k < out.length; k++) out[k]!.data.forEach((v, i) => { if (v !== out[k - 1]!.data[i]) n++; });
+        return n / ((out.length - 21) * W * H * 3);
+      } finally {
+        await d.close();
+      }
+    };
+    const plain = await flips(0), held = await flips(1);
+    console.log(`code flips a value after frame 21: ${(100 * plain).toFixed(2)}% plain rounding, ${(100 * held).toFixed(2)}% with hysteresis 1`);
+    expect(plain).toBeGreaterThan(0.005); // the flips are there to remove
+    expect(held).toBeLessThan(0.25 * plain);
+  });
+});
