@@ -209,7 +209,10 @@ export function addTemporalDenoiseLinear(b: GraphBuilder, x: string, estimate: s
   const z = b.div(d, b.op('Sqrt', [b.mul(variance, spreadScale)]));
   // Two views of motion. Per pixel: z² pooled over channels and 3×3, for sharp, strong changes.
   // Channel sums as a 1×1 convolution: ORT's reductions over the channel axis of NCHW are slow.
-  const sumChannels = (v: string): string => b.conv(v, b.constant(f32([1, 3, 1, 1], [1, 1, 1]), 'ones'), undefined);
+  const sumChannels = (v: string): string => {
+    const [c0, c1, c2] = b.node('Split', [v], { axis: 1, num_outputs: 3 }, { outputs: 3 }) as [string, string, string];
+    return b.add(b.add(c0, c1), c2);
+  };
   const pixel = addBoxMean(b, sumChannels(b.mul(z, z)), 1);
   // Per block: z summed over channels (motion changes them together, noise does not) and averaged
   // over 5×5, rescaled to N(0,1) when static, for faint objects lost in one pixel's noise.
