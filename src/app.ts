@@ -271,7 +271,13 @@ export class PieApp {
 
     // 1. Ingest: every camera keeps its newest raw frame for snapshots, whether or not a raw output exists.
     for (const c of sources) {
-      this.subs.add(c.source.status$.subscribe((s) => { c.flow.onlineSince = s.state === 'online' ? (c.flow.onlineSince ?? nowMs()) : null; }));
+      let wasOnline = false;
+      this.subs.add(c.source.status$.subscribe((s) => {
+        // Online again after a restart: the per-camera state in the workers (denoiser, region cache) starts afresh.
+        if (s.state === 'online' && c.flow.onlineSince === null && wasOnline) enhancers.restarted(c);
+        if (s.state === 'online') wasOnline = true;
+        c.flow.onlineSince = s.state === 'online' ? (c.flow.onlineSince ?? nowMs()) : null;
+      }));
       this.subs.add(c.source.frames$.subscribe((f) => {
         const t = nowMs();
         c.latest.raw = f;

@@ -6,24 +6,29 @@
 import { PieError } from '../errors.js';
 import type { RgbImage } from '../image/types.js';
 import { packFrames, unpackFrames } from '../enhance/frame-batch.js';
-import { describeSession, openSession, ort, type ProviderChoice } from '../enhance/session.js';
+import { describeSession, openSession, ort, type Provider, type ProviderChoice } from '../enhance/session.js';
 import {
   buildDenoiseGraph, COUNT_INPUT, DENOISE_FRAMES_INPUT, DENOISED_OUTPUT, ESTIMATE_INPUT, MOVING_OUTPUT,
-  NEXT_COUNT_OUTPUT, NEXT_ESTIMATE_OUTPUT, NOISE_INPUT, type DenoiseMode, type TemporalDenoiseOptions,
+  NEXT_COUNT_OUTPUT, NEXT_ESTIMATE_OUTPUT, NEXT_SHOWN_OUTPUT, NOISE_INPUT, SHOWN_INPUT, type DenoiseMode, type TemporalDenoiseOptions,
 } from './graph.js';
-import { estimateStillNoise, NoiseEstimator, type NoiseParams } from './noise-model.js';
+import { atLeast, estimateStillNoise, NoiseEstimator, quantisationNoise, type NoiseParams } from './noise-model.js';
+
+/** Coding noise assumed in every camera's frames, in 8-bit codes (see quantisationNoise). */
+export const QUANTISATION_CODES = 2;
 
 export interface DenoiserOptions extends TemporalDenoiseOptions {
   readonly mode: DenoiseMode;
   readonly provider?: ProviderChoice;
   readonly threads?: number;
   readonly spin?: boolean;
-  /** Cameras whose state is kept (each holds 4 floats a pixel). Default 64. */
+  /** Cameras whose state is kept (each holds 4 floats and 3 bytes a pixel). Default 64. */
   readonly maxCameras?: number;
   /** The noise model measures a pair of consecutive frames in this many. Default 8. */
   readonly noiseEvery?: number;
   /** Share of moving pixels above which a frame is a scene cut: the camera's noise model restarts. */
   readonly sceneCut?: number;
+  /** The noise the graph is told is at least this many 8-bit codes of coding noise (quantisationNoise). Default QUANTISATION_CODES. */
+  readonly quantisation?: number;
 }
 
 export interface CameraFrame {
@@ -43,6 +48,8 @@ interface CameraState {
   /** Linear light, NCHW of one frame; views into a run's output. */
   estimate: Float32Array;
   count: Float32Array;
+  /** The codes the last frame showed, NCHW (the output's rounding hysteresis). */
+  shown: Uint8Array;
   readonly noise: NoiseEstimator;
   /** Noise of the camera's first frame, until the pair estimate exists. */
   still?: NoiseParams;
@@ -61,13 +68,17 @@ export interface CameraNoiseReport {
 export class Denoiser {
   private readonly cameras = new Map<string, CameraState>();
   private closed = false;
+  private readonly quantFloor: NoiseParams;
 
   private constructor(
     private readonly session: ort.InferenceSession,
+    readonly provider: Provider,
     readonly mode: DenoiseMode,
     private readonly described: string,
     private readonly o: DenoiserOptions,
-  ) {}
+  ) {
+    this.quantFloor = quantisationNoise(o.quantisation ?? QUANTISATION_CODES);
+  }
 
   static async open(o: DenoiserOptions): Promise<Denoiser> {
     let graph: Uint8Array;
@@ -77,7 +88,7 @@ export class Denoiser {
       throw new PieError('usage', e instanceof Error ? e.message : String(e), 'check the denoise options (strength ≥ 0, radius ≥ 1, maxFrames ≥ 1)');
     }
     const s = await openSession(graph, o.provider ?? 'cpu', { ...(o.threads !== undefined ? { threads: o.threads } : {}), ...(o.spin !== undefined ? { spin: o.spin } : {}) });
-    return new Denoiser(s.session, o.mode, describeSession(s), o);
+    return new Denoiser(s.session, s.provider, o.mode, describeSession(s), o);
   }
 
   describe(): string {
@@ -90,12 +101,29 @@ export class Denoiser {
     else this.cameras.delete(camera);
   }
 
+  /**
+   * A scene change seen elsewhere (the region cache's detector): the camera's noise model restarts,
+   * so it does not pair frames across the change. Its pixels need nothing: those that changed
+   * restarted in the graph already.
+   */
+  sceneCut(camera: string): void {
+    const s = this.cameras.get(camera);
+    if (!s) return;
+    s.noise.reset();
+    s.cuts++;
+  }
+
   /** What the noise model knows of each camera, for /api/cameras and /metrics. */
   report(): CameraNoiseReport[] {
-    return [...this.cameras].map(([camera, s]) => {
-      const fromFrames = s.noise.params;
-      return { camera, noise: fromFrames ?? s.still, noiseFrom: fromFrames ? 'frames' : s.still ? 'still' : 'none', frames: s.frames, sceneCuts: s.cuts };
-    });
+    return [...this.cameras.keys()].map((camera) => this.reportOf(camera)!);
+  }
+
+  /** One camera's noise report; undefined when it has no state (never seen, or reset). */
+  reportOf(camera: string): CameraNoiseReport | undefined {
+    const s = this.cameras.get(camera);
+    if (!s) return undefined;
+    const fromFrames = s.noise.params;
+    return { camera, noise: fromFrames ?? s.still, noiseFrom: fromFrames ? 'frames' : s.still ? 'still' : 'none', frames: s.frames, sceneCuts: s.cuts };
   }
 
   /** Denoised frames in the order given. */
@@ -126,7 +154,7 @@ export class Denoiser {
     if (s && (s.width !== img.width || s.height !== img.height)) s = undefined; // a resolution change restarts it
     if (!s) {
       const px = img.width * img.height;
-      s = { width: img.width, height: img.height, estimate: new Float32Array(3 * px), count: new Float32Array(px), noise: new NoiseEstimator(), frames: 0, cuts: 0 };
+      s = { width: img.width, height: img.height, estimate: new Float32Array(3 * px), count: new Float32Array(px), shown: new Uint8Array(3 * px), noise: new NoiseEstimator(), frames: 0, cuts: 0 };
     }
     // Most recently used last; the oldest goes when over the bound.
     this.cameras.delete(camera);
@@ -142,7 +170,7 @@ export class Denoiser {
     if (s.frames % every <= 1 || every === 1) s.noise.push(img);
     if (!s.noise.params && !s.still) s.still = estimateStillNoise(img);
     s.frames++;
-    return s.noise.params ?? s.still ?? FALLBACK_NOISE;
+    return atLeast(s.noise.params ?? s.still ?? FALLBACK_NOISE, this.quantFloor);
   }
 
   private async run(group: ReadonlyArray<CameraFrame>): Promise<RgbImage[]> {
@@ -161,19 +189,21 @@ export class Denoiser {
     };
     if (this.mode === 'temporal') {
       const px = w * h;
-      const est = new Float32Array(3 * px * n), cnt = new Float32Array(px * n);
-      states.forEach((s, j) => { est.set(s.estimate, 3 * px * j); cnt.set(s.count, px * j); });
+      const est = new Float32Array(3 * px * n), cnt = new Float32Array(px * n), shown = new Uint8Array(3 * px * n);
+      states.forEach((s, j) => { est.set(s.estimate, 3 * px * j); cnt.set(s.count, px * j); shown.set(s.shown, 3 * px * j); });
       feeds[ESTIMATE_INPUT] = new ort.Tensor('float32', est, [n, 3, h, w]);
       feeds[COUNT_INPUT] = new ort.Tensor('float32', cnt, [n, 1, h, w]);
+      feeds[SHOWN_INPUT] = new ort.Tensor('uint8', shown, [n, 3, h, w]);
     }
     const out = await this.session.run(feeds);
     if (this.mode === 'temporal') {
       const px = w * h;
       const est = out[NEXT_ESTIMATE_OUTPUT]!.data as Float32Array, cnt = out[NEXT_COUNT_OUTPUT]!.data as Float32Array;
-      const moving = out[MOVING_OUTPUT]!.data as Float32Array;
+      const moving = out[MOVING_OUTPUT]!.data as Float32Array, shown = out[NEXT_SHOWN_OUTPUT]!.data as Uint8Array;
       states.forEach((s, j) => {
         s.estimate = est.subarray(3 * px * j, 3 * px * (j + 1));
         s.count = cnt.subarray(px * j, px * (j + 1));
+        s.shown = shown.subarray(3 * px * j, 3 * px * (j + 1));
         // The graph restarted the pixels itself; the noise model must not pair across the cut.
         // (A camera's first frame has no history: all of it differs, and that is no cut.)
         if (s.frames > 1 && moving[j]! > (this.o.sceneCut ?? 0.6)) { s.noise.reset(); s.cuts++; }

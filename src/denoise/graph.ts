@@ -28,6 +28,9 @@ export const NEXT_ESTIMATE_OUTPUT = 'next_estimate';
 export const NEXT_COUNT_OUTPUT = 'next_count';
 /** [N] float: the share of each frame's pixels judged moving (near 1 = a scene cut). */
 export const MOVING_OUTPUT = 'moving';
+/** [N,3,H,W] uint8: the codes each camera's last frame showed (the rounding hysteresis' state). */
+export const SHOWN_INPUT = 'shown';
+export const NEXT_SHOWN_OUTPUT = 'next_shown';
 
 export interface SpatialDenoiseOptions {
   /** ε of the guided filter in units of the noise variance at each pixel's brightness (0 = off). */
@@ -43,9 +46,15 @@ export interface TemporalDenoiseOptions extends SpatialDenoiseOptions {
   readonly maxFrames?: number;
   /** Pooled z² at or below which a pixel is fully static, and at or above which it is fully moving. */
   readonly motionThresholds?: readonly [number, number];
+  /**
+   * A static pixel keeps the 8-bit code it showed last until its value moves this many codes away
+   * (0 = plain rounding). The enhancer gets 8-bit frames: a running mean drifting across a code
+   * boundary flips a code, and a night scene's ×20 lift makes that a visible flicker.
+   */
+  readonly hysteresis?: number;
 }
 
-export const DENOISE_DEFAULTS = { strength: 2, radius: 1, maxFrames: 32, motionThresholds: [2, 4] as const };
+export const DENOISE_DEFAULTS = { strength: 2, radius: 1, maxFrames: 32, motionThresholds: [2, 4] as const, hysteresis: 1 };
 
 /** Block z² (χ² with 1 degree of freedom when static) from fully static to fully moving (3σ and 5σ): 0.3% of static pixels pass the first, and a false alarm resets a whole block, which flickers. */
 const BLOCK_THRESHOLDS = [9, 25] as const;
@@ -200,7 +209,10 @@ export function addTemporalDenoiseLinear(b: GraphBuilder, x: string, estimate: s
   const z = b.div(d, b.op('Sqrt', [b.mul(variance, spreadScale)]));
   // Two views of motion. Per pixel: z² pooled over channels and 3×3, for sharp, strong changes.
   // Channel sums as a 1×1 convolution: ORT's reductions over the channel axis of NCHW are slow.
-  const sumChannels = (v: string): string => b.conv(v, b.constant(f32([1, 3, 1, 1], [1, 1, 1]), 'ones'), undefined);
+  const sumChannels = (v: string): string => {
+    const [c0, c1, c2] = b.node('Split', [v], { axis: 1, num_outputs: 3 }, { outputs: 3 }) as [string, string, string];
+    return b.add(b.add(c0, c1), c2);
+  };
   const pixel = addBoxMean(b, sumChannels(b.mul(z, z)), 1);
   // Per block: z summed over channels (motion changes them together, noise does not) and averaged
   // over 5×5, rescaled to N(0,1) when static, for faint objects lost in one pixel's noise.
@@ -239,8 +251,18 @@ export function buildDenoiseGraph(mode: DenoiseMode, o: TemporalDenoiseOptions =
   }
   const estimate = b.input(ESTIMATE_INPUT, 'float32', ['N', 3, 'H', 'W']);
   const count = b.input(COUNT_INPUT, 'float32', ['N', 1, 'H', 'W']);
+  const shown = b.input(SHOWN_INPUT, 'uint8', ['N', 3, 'H', 'W']);
   const t = addTemporalDenoiseLinear(b, x, estimate, count, noise, o);
-  b.output(toFrames(t.y), 'uint8', ['N', 'H', 'W', 3], DENOISED_OUTPUT);
+  const h = o.hysteresis ?? DENOISE_DEFAULTS.hysteresis;
+  if (!(h >= 0)) throw new RangeError(`hysteresis must be at least 0 codes, got ${h}`);
+  // Codes as floats; a pixel with history (count above 1 after this frame: static) keeps the code
+  // it showed while within h of it. Moving and new pixels round afresh.
+  const v = b.mul(addLinearToSrgb(b, t.y), b.scalar(255));
+  const prev = b.cast(shown, 'float32');
+  const keep = b.op('And', [b.op('Less', [b.op('Abs', [b.sub(v, prev)]), b.scalar(h)]), b.op('Greater', [t.nextCount, b.scalar(1.5)])]);
+  const codes = b.cast(b.op('Clip', [b.op('Where', [keep, prev, b.op('Round', [v])]), b.scalar(0), b.scalar(255)]), 'uint8');
+  b.output(b.transpose(codes, [0, 2, 3, 1]), 'uint8', ['N', 'H', 'W', 3], DENOISED_OUTPUT);
+  b.output(codes, 'uint8', ['N', 3, 'H', 'W'], NEXT_SHOWN_OUTPUT);
   b.output(t.nextEstimate, 'float32', ['N', 3, 'H', 'W'], NEXT_ESTIMATE_OUTPUT);
   b.output(t.nextCount, 'float32', ['N', 1, 'H', 'W'], NEXT_COUNT_OUTPUT);
   b.output(t.moving, 'float32', ['N'], MOVING_OUTPUT);

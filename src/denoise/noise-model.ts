@@ -14,6 +14,30 @@ export interface NoiseParams {
   readonly read2: number;
 }
 
+/** Linear light of an sRGB code (fractional codes allowed). */
+const codeToLinear = (c: number): number => {
+  const v = Math.min(Math.max(c / 255, 0), 1);
+  return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+};
+/** One 8-bit code's step in linear light at code c. */
+const codeStep = (c: number): number => codeToLinear(c + 0.5) - codeToLinear(c - 0.5);
+
+/**
+ * The noise of coding itself, as a photon-transfer line: `codes` 8-bit sRGB codes of spread at
+ * every brightness. A codec (H.264 near black: whole blocks stepping by a code or two between
+ * frames) and 8-bit quantisation make that much frame-to-frame change on a still scene even where
+ * a sensor's noise was coded away, and a camera's noise fit (made on the same coded frames) then
+ * reads near zero. The step² of one code in linear light grows about as μ^1.2; the line runs
+ * through it at black and at mid-grey (μ 0.5), and lies within 2× of it in between.
+ */
+export function quantisationNoise(codes: number): NoiseParams {
+  const black = codeStep(0.5) ** 2, mid = codeStep(255 * 0.7354) ** 2; // sRGB 0.7354 = linear 0.5
+  return { gain: codes * codes * ((mid - black) / 0.5), read2: codes * codes * black };
+}
+
+/** The larger of two noise models, term by term. */
+export const atLeast = (p: NoiseParams, floor: NoiseParams): NoiseParams => ({ gain: Math.max(p.gain, floor.gain), read2: Math.max(p.read2, floor.read2) });
+
 /** σ² at linear brightness μ. */
 export const noiseVariance = (p: NoiseParams, mu: number): number => p.gain * Math.max(mu, 0) + p.read2;
 

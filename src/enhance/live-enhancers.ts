@@ -2,7 +2,9 @@
 // enhancement worker (src/workers/pool.ts) and shared by the cameras that use it; model switches;
 // and a batch of frames of several cameras in, their enhanced frames out. A batch the workers
 // cannot take, or that a dying worker loses, costs counted drops ('busy', 'failed'), never the
-// pipeline. The region cache's per-camera state lives in the worker that serves the camera.
+// pipeline. Per-camera state (the denoiser's running estimate and noise model, the region cache)
+// lives in the worker that serves the camera (workerOf); the frames are denoised there, before the
+// curves, in the same request.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CameraConfig, PieConfig } from '../config/schema.js';
@@ -14,15 +16,19 @@ import type { PieMetrics } from '../output/metrics.js';
 import { readModelInfo } from '../output/model-info.js';
 import { LatencyWindow } from '../output/rate.js';
 import type { DropSink } from '../pipeline/dropCounter.js';
-import type { Inference } from '../workers/pool.js';
-import { isWorkerError, type SessionInfo } from '../workers/protocol.js';
-import { DEFAULT_MODEL_PATH, type EnhancedBatch, type EnhancerOptions } from './enhancer.js';
+import type { Inference, LiveRequest } from '../workers/pool.js';
+import { isWorkerError, type LiveBatch, type SessionInfo } from '../workers/protocol.js';
+import type { CameraNoiseReport, DenoiserOptions } from '../denoise/denoiser.js';
+import { DEFAULT_MODEL_PATH, type EnhancerOptions } from './enhancer.js';
 import type { FrameTone, ToneResult } from './tone-feeds.js';
+import type { RgbImage } from '../image/types.js';
 import type { CurveForm, ExposureSetting } from './tone.js';
 
 /**
- * An enhanced frame with the raw bytes it was made from, for fused detection. The raw bytes are a
- * reference to the camera's own frame buffer (never reused by ingest), not a copy, and it travels
+ * An enhanced frame with the raw bytes it was made from, for fused detection: the camera's frame,
+ * or with enhance.denoise on, the denoised frame the curves lifted (the detector then looks at the
+ * cleaner signal, at the cost of one transfer from the worker). The raw bytes are a reference to
+ * the camera's own frame buffer (never reused by ingest) or the worker's result, not a copy, and it travels
  * only on the way to the detector, where sampling and newest-wins keep a few frames at most: the
  * outputs get plain Frames. Carrying it beats pairing by camera+seq, which would need a buffer of
  * raw frames waiting for their enhanced twins, and rules for when to give up on one.
@@ -76,6 +82,13 @@ function toneOptions(config: PieConfig): { exposure: ExposureSetting; form: Curv
 export const MODEL_SWITCH_TIMEOUT_MS = 30_000;
 
 const APPLIER_KEY = 'applier';
+const DENOISER_KEY = 'denoiser';
+
+/** The live denoiser's settings: enhance.denoise and denoiseStrength (no per-camera override: the config has none); undefined when off. */
+function denoiserOptions(config: PieConfig): DenoiserOptions | undefined {
+  const e = config.enhance;
+  return e.denoise === 'off' ? undefined : { mode: e.denoise, strength: e.denoiseStrength, provider: e.provider, spin: false };
+}
 const sessionKey = (modelKey: string): string => `enhancer:${modelKey}`;
 
 export class LiveEnhancers {
@@ -93,7 +106,12 @@ export class LiveEnhancers {
     /** Folders a model named through the API may come from. */
     readonly modelRoots: readonly string[],
     private readonly cached: boolean,
+    /** Frames are denoised before the curves (enhance.denoise is not off). */
+    private readonly denoising: boolean,
   ) {}
+
+  /** Whether cameras hold state in the workers that a reset must drop. */
+  private get stateful(): boolean { return this.cached || this.denoising; }
 
   /** The model a camera starts with: its own, else enhance.model, else the shipped one. */
   static modelOf(config: PieConfig, c: CameraConfig): string {
@@ -105,7 +123,12 @@ export class LiveEnhancers {
     const keys = config.cameras.map((c) => modelKeyOf(LiveEnhancers.modelOf(config, c)));
     const modelRoots = [...new Set([path.dirname(DEFAULT_MODEL_PATH), path.resolve('models'), ...keys.map((k) => path.dirname(k))])];
     const rc = config.enhance.regionCache;
-    const live = new LiveEnhancers(pool, config, cameras, drops, metrics, log, modelRoots, rc.enabled);
+    const dn = denoiserOptions(config);
+    const live = new LiveEnhancers(pool, config, cameras, drops, metrics, log, modelRoots, rc.enabled, dn !== undefined);
+    if (dn) {
+      const d = await pool.open(DENOISER_KEY, { kind: 'denoiser', options: dn });
+      log(`${d.description} (strength ${config.enhance.denoiseStrength}; state per camera in its worker)`);
+    }
     for (const c of config.cameras) {
       const key = modelKeyOf(LiveEnhancers.modelOf(config, c));
       if (live.entries.has(key)) continue;
@@ -178,7 +201,9 @@ export class LiveEnhancers {
     }
     if (signal.aborted) throw new ApiError(504, 'model load timed out');
     c.modelKey = entry.key;
-    if (this.cached) await this.pool.forget([c.config.name]); // the old model's smoothed curves must not leak into the new one's
+    // The old model's smoothed curves must not leak into the new one's; the denoiser starts afresh with it.
+    if (this.stateful) await this.pool.forget([c.config.name]);
+    c.noise = undefined;
     c.tone.reset();
     this.retireUnused();
     this.metrics.modelSwitched(c.config.name);
@@ -215,19 +240,20 @@ export class LiveEnhancers {
         // Each frame goes with its camera's tone state (IR flag, exposure) and brings back the next.
         const cams = fs.map((f) => this.cameras.get(f.camera)!);
         const tones = cams.map((c) => c.tone.next());
-        let r: EnhancedBatch;
+        let r: LiveBatch;
         try {
-          r = this.cached ? await this.enhanceCached(e, fs, tones) : await this.pool.enhance(sessionKey(e.key), fs, tones);
+          r = await this.run(e, fs, tones);
         } catch (err) {
           this.failed(fs, err);
           continue;
         }
         const ms = performance.now() - t0;
+        for (const n of r.noise ?? []) { const c = this.cameras.get(n.camera); if (c) c.noise = n; }
         r.tone.forEach((t, i) => this.toneObserved(cams[i]!, t));
         e.batches++;
         e.inference.add(ms);
         this.metrics.batch(e.info.name, fs.length, ms);
-        fs.forEach((f, i) => out.set(f, { ...plainFrame(f), data: r.frames[i]!.data, raw: f.data }));
+        fs.forEach((f, i) => out.set(f, { ...plainFrame(f), data: r.frames[i]!.data, raw: r.denoised?.[i]?.data ?? f.data }));
       }
     } finally {
       for (const e of groups.keys()) {
@@ -239,11 +265,20 @@ export class LiveEnhancers {
     return frames.flatMap((f) => out.get(f) ?? []);
   }
 
+  /**
+   * A camera's ffmpeg restarted (a reconnect, a stall, a file played again): what its workers hold
+   * (temporal estimate, noise model, region cache) may belong to another picture, so it starts afresh.
+   */
+  restarted(c: CameraRuntime): void {
+    c.noise = undefined;
+    if (this.stateful) void this.pool.forget([c.config.name]);
+  }
+
   /** A camera's frame came back: carry its exposure; an IR switch invalidates its temporal state. */
   private toneObserved(c: CameraRuntime, t: ToneResult): void {
     const change = c.tone.observe(t);
     if (!change) return;
-    if (this.cached) void this.pool.forget([c.config.name]);
+    if (this.stateful) void this.pool.forget([c.config.name]);
     this.log(`${c.config.name}: ${change === 'mono-on' ? 'monochrome (IR) frames: luminance-only enhancement' : 'colour frames again: colour enhancement'}`);
   }
 
@@ -256,25 +291,33 @@ export class LiveEnhancers {
   }
 
   /**
-   * The region-cache path, in the workers: curves, each frame's maps pooled per region and smoothed
-   * over time by its camera's cache (kept in the worker that serves that camera), then applied. A
-   * batch may mix cameras: it goes as one request per worker, and the results come back in order.
+   * One model's frames through the workers: denoised (with the camera's state), enhanced directly or
+   * through the region cache. Stateful requests go to the worker that holds their cameras' state,
+   * one request per worker, and the results come back in the frames' order.
    */
-  private async enhanceCached(e: EnhancerEntry, frames: readonly Frame[], tones: readonly FrameTone[]): Promise<EnhancedBatch> {
+  private async run(e: EnhancerEntry, frames: readonly Frame[], tones: readonly FrameTone[]): Promise<LiveBatch> {
     const rc = this.config.enhance.regionCache;
-    const cache = { downscale: this.config.enhance.downscale, alpha: rc.alpha, mix: rc.mix, refreshEvery: rc.refreshEvery };
+    const base = {
+      // The detector looks at the denoised frame where it looked at the camera's: only then do they come back.
+      key: sessionKey(e.key), ...(this.denoising ? { denoiser: DENOISER_KEY, denoised: this.config.detect.enabled } : {}),
+      ...(this.cached ? { cache: { applier: APPLIER_KEY, options: { downscale: this.config.enhance.downscale, alpha: rc.alpha, mix: rc.mix, refreshEvery: rc.refreshEvery } } } : {}),
+    };
+    const request = (idx: readonly number[]): LiveRequest => ({ ...base, frames: idx.map((i) => frames[i]!), cameras: idx.map((i) => frames[i]!.camera), tones: idx.map((i) => tones[i]!) });
+    if (!this.stateful) return this.pool.live(request(frames.map((_, i) => i)));
     const byWorker = new Map<number, number[]>();
     frames.forEach((f, i) => {
       const w = this.pool.workerOf(f.camera);
       const g = byWorker.get(w);
       if (g) g.push(i); else byWorker.set(w, [i]);
     });
-    const parts = await Promise.all([...byWorker.values()].map(async (idx) => ({
-      idx, r: await this.pool.cached(sessionKey(e.key), APPLIER_KEY, idx.map((i) => frames[i]!), idx.map((i) => frames[i]!.camera), cache, idx.map((i) => tones[i]!)),
-    })));
-    const out: { frames: EnhancedBatch['frames'][number][]; tone: EnhancedBatch['tone'][number][] } = { frames: [], tone: [] };
-    for (const { idx, r } of parts) idx.forEach((i, k) => { out.frames[i] = r.frames[k]!; out.tone[i] = r.tone[k]!; });
-    return out;
+    const parts = await Promise.all([...byWorker.values()].map(async (idx) => ({ idx, r: await this.pool.live(request(idx)) })));
+    if (parts.length === 1) return parts[0]!.r;
+    const out: { frames: LiveBatch['frames'][number][]; tone: LiveBatch['tone'][number][]; denoised: RgbImage[]; noise: CameraNoiseReport[] } = { frames: [], tone: [], denoised: [], noise: [] };
+    for (const { idx, r } of parts) {
+      idx.forEach((i, k) => { out.frames[i] = r.frames[k]!; out.tone[i] = r.tone[k]!; if (r.denoised) out.denoised[i] = r.denoised[k]!; });
+      out.noise.push(...(r.noise ?? []));
+    }
+    return out.denoised.length ? out : { frames: out.frames, tone: out.tone, noise: out.noise };
   }
 }
 

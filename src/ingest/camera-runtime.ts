@@ -3,6 +3,7 @@
 // the times the status judges stalls by). Stages own their own fields; nothing here runs.
 import type { CameraConfig, Variant } from '../config/schema.js';
 import type { FaceEventJson } from '../detect/event.js';
+import type { CameraNoiseReport } from '../denoise/denoiser.js';
 import { CameraTone, type MonoMode } from '../enhance/camera-tone.js';
 import type { Face, FaceEvent } from '../detect/types.js';
 import type { RgbImage } from '../image/types.js';
@@ -41,6 +42,8 @@ export interface CameraRuntime {
   switching: Promise<unknown>;
   /** Its exposure state and IR mode, carried from frame to frame (enhance/camera-tone.ts). */
   readonly tone: CameraTone;
+  /** Its noise model as the denoiser in its worker last reported it (undefined: denoise off, or reset since). */
+  noise?: CameraNoiseReport;
   processed: number;
   lastLatencyMs: number;
   readonly latency: LatencyWindow;

@@ -67,6 +67,23 @@ export type Health = z.infer<typeof healthSchema>;
 // ---------------------------------------------------------------------------------------------
 // GET /api/cameras
 
+export const noiseSchema = z.strictObject({
+  /** Shot-noise slope: variance per unit of linear signal (1 / full well). */
+  gain: z.number().nonnegative(),
+  /** Read-noise σ in linear light. */
+  read: z.number().nonnegative(),
+  /** The same as a sensor: full well and read noise in electrons (null when no shot noise was measured). */
+  fullWell: z.number().positive().nullable(),
+  readNoise: z.number().nonnegative().nullable(),
+  /** Where the figures come from: frame pairs (the photon-transfer fit), the first frame alone, or nothing yet (a fallback model is used). */
+  from: z.enum(['frames', 'still', 'none']),
+  /** Frames denoised since the camera's state was last reset (restart, IR switch, model switch). */
+  frames: z.number().int().nonnegative(),
+  /** Scene cuts seen since then (the denoiser's own: most pixels moved; or the region cache's). */
+  sceneCuts: z.number().int().nonnegative(),
+});
+export type NoiseInfo = z.infer<typeof noiseSchema>;
+
 export const cameraInfoSchema = z.strictObject({
   camera: z.string(),
   /** The input with URL credentials masked (rtsp://***:***@host/…). */
@@ -95,6 +112,8 @@ export const cameraInfoSchema = z.strictObject({
   mode: z.enum(['colour', 'ir']),
   /** The exposure target (mean output luma) used on its latest frame; null before the first or with exposure: model. */
   exposure: z.number().nullable(),
+  /** The camera's noise model (photon transfer σ² = gain·μ + read², linear light), as its denoiser last reported it; null with enhance.denoise: off or right after a reset. */
+  noise: noiseSchema.nullable(),
   flow: flowSchema,
 });
 export type CameraInfo = z.infer<typeof cameraInfoSchema>;

@@ -7,7 +7,9 @@ import type { LiveEnhancers } from '../enhance/live-enhancers.js';
 import type { CameraRuntime } from '../ingest/camera-runtime.js';
 import type { DropCounter } from '../pipeline/dropCounter.js';
 import type { Inference } from '../workers/pool.js';
-import type { CameraInfo, CamerasResponse, Health, StatsResponse } from './api.js';
+import type { CameraNoiseReport } from '../denoise/denoiser.js';
+import { sensorFigures } from '../denoise/noise-model.js';
+import type { CameraInfo, CamerasResponse, Health, NoiseInfo, StatsResponse } from './api.js';
 import { cameraFlow, stallAfterMs, type Flow } from './flow.js';
 import { PieMetrics } from './metrics.js';
 import type { MqttFacePublisher } from './mqtt.js';
@@ -39,6 +41,17 @@ export function flowOf(v: LiveView, c: CameraRuntime, t = nowMs()): Flow {
   }, stallAfterMs(c.config.fps));
 }
 
+/** A denoiser's report as the API shows it: σ rather than σ², and the sensor it stands for. */
+export function noiseInfo(r: CameraNoiseReport): NoiseInfo {
+  const p = r.noise;
+  const sensor = p && p.gain > 0 ? sensorFigures(p) : undefined;
+  return {
+    gain: p?.gain ?? 0, read: p ? Math.sqrt(p.read2) : 0,
+    fullWell: sensor ? sensor.fullWell : null, readNoise: sensor ? sensor.readNoise : null,
+    from: r.noiseFrom, frames: r.frames, sceneCuts: r.sceneCuts,
+  };
+}
+
 export function camerasStatus(v: LiveView): CamerasResponse {
   const dropped = v.drops.snapshot();
   const t = nowMs();
@@ -58,6 +71,7 @@ export function camerasStatus(v: LiveView): CamerasResponse {
         model: e.info,
         mode: c.tone.mono ? 'ir' : 'colour',
         exposure: c.tone.next().exposureState ?? null,
+        noise: c.noise ? noiseInfo(c.noise) : null,
         flow: flowOf(v, c, t),
       };
     }),
@@ -117,7 +131,7 @@ export function liveMetrics(cameras: ReadonlyMap<string, CameraRuntime>): PieMet
       const s = c.source.status();
       const t = nowMs();
       return { camera: c.config.name, online: s.state === 'online', cameraFps: s.fpsIn, processFps: c.processRate.rate(t), skippedFps: c.skipRate.rate(t),
-        detectionFps: c.detectionRate.rate(t), framesIn: s.framesTotal, restarts: s.restarts };
+        detectionFps: c.detectionRate.rate(t), framesIn: s.framesTotal, restarts: s.restarts, ...(c.noise ? { noise: noiseInfo(c.noise) } : {}) };
     }),
     liveClients: () => [...cameras.values()].flatMap((c) => [...c.live].map(([variant, s]) => ({ camera: c.config.name, variant, clients: s.stats?.().clients ?? 0 }))),
   });

@@ -14,6 +14,8 @@ export interface CameraMetricsSnapshot {
   /** Monotonic totals kept by the camera; mirrored into counters by their increase. */
   readonly framesIn: number;
   readonly restarts: number;
+  /** The denoiser's noise model of the camera (absent: denoise off, or not reported since a reset). */
+  readonly noise?: { readonly gain: number; readonly read: number; readonly frames: number };
 }
 
 export interface MetricsSource {
@@ -61,6 +63,13 @@ export class PieMetrics {
     gauge('pie_process_fps', 'Enhanced frames per second handed to the outputs (Frigate process_fps)', (c) => c.processFps);
     gauge('pie_skipped_fps', 'Frames per second dropped, every reason (Frigate skipped_fps)', (c) => c.skippedFps);
     gauge('pie_detection_fps', 'Detection events per second (Frigate detection_fps)', (c) => c.detectionFps);
+    // Noise gauges exist only for cameras with a noise model: a 0 would read as a noiseless sensor.
+    const noiseGauge = (name: string, help: string, pick: (n: NonNullable<CameraMetricsSnapshot['noise']>) => number): void => {
+      new Gauge({ name, help, labelNames: ['camera'], registers, collect() { this.reset(); for (const c of cams()) if (c.noise) this.set({ camera: c.camera }, pick(c.noise)); } });
+    };
+    noiseGauge('pie_noise_gain', 'Shot-noise slope of the camera\'s noise model: variance per unit of linear light (1 / full well)', (n) => n.gain);
+    noiseGauge('pie_noise_read', 'Read-noise sigma of the camera\'s noise model, in linear light (0-1)', (n) => n.read);
+    noiseGauge('pie_denoise_frames', 'Frames the camera\'s denoiser has averaged over since its state was last reset (restart, IR or model switch)', (n) => n.frames);
     new Counter({ name: 'pie_frames_in_total', help: 'Frames decoded from the camera', labelNames: ['camera'], registers,
       collect() { for (const c of cams()) mirror(this, 'in', c.camera, c.framesIn); } });
     new Counter({ name: 'pie_camera_restarts_total', help: 'Decoder restarts after a failure (go2rtc backoff)', labelNames: ['camera'], registers,

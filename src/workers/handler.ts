@@ -5,20 +5,23 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { Denoiser } from '../denoise/denoiser.js';
 import { FaceDetector } from '../detect/detector.js';
 import { detectAlong } from '../detect/path.js';
 import { CurveApplier } from '../enhance/apply-graph.js';
 import { Enhancer } from '../enhance/enhancer.js';
 import { isPieError, messageOf } from '../errors.js';
 import { RegionCache } from '../pipeline/regionCache.js';
-import { transferablesOf, type Request, type Retire, type Response, type Results, type SessionSpec, type WireError } from './protocol.js';
+import type { RgbImage } from '../image/types.js';
+import { transferablesOf, type DenoiseStep, type LiveBatch, type Request, type Retire, type Response, type Results, type SessionSpec, type WireError } from './protocol.js';
 
 type Session =
   | { readonly kind: 'enhancer'; readonly s: Enhancer }
   | { readonly kind: 'applier'; readonly s: CurveApplier }
-  | { readonly kind: 'detector'; readonly s: FaceDetector };
+  | { readonly kind: 'detector'; readonly s: FaceDetector }
+  | { readonly kind: 'denoiser'; readonly s: Denoiser };
 
-interface Kinds { enhancer: Enhancer; applier: CurveApplier; detector: FaceDetector }
+interface Kinds { enhancer: Enhancer; applier: CurveApplier; detector: FaceDetector; denoiser: Denoiser }
 
 class NoSession extends Error {}
 
@@ -46,7 +49,18 @@ export function createHandler(): (req: Request) => Promise<Results[keyof Results
       }
       case 'applier': return { kind: 'applier', s: await CurveApplier.open(spec.options) };
       case 'detector': return { kind: 'detector', s: await FaceDetector.open(spec.options) };
+      case 'denoiser': return { kind: 'denoiser', s: await Denoiser.open(spec.options) };
     }
+  };
+  const denoisers = (): Denoiser[] => [...sessions.values()].flatMap((x) => (x.kind === 'denoiser' ? [x.s] : []));
+  /** The frames to enhance: denoised first when the request asks (each camera's state is in this worker). */
+  const denoised = async (frames: readonly RgbImage[], step: DenoiseStep | undefined): Promise<readonly RgbImage[]> =>
+    step ? get(step.key, 'denoiser').denoise(frames.map((image, i) => ({ camera: step.cameras[i]!, image }))) : frames;
+  /** The batch with the denoised frames (the detector's input) and the cameras' noise models. */
+  const withNoise = (r: LiveBatch, clean: readonly RgbImage[], step: DenoiseStep | undefined): LiveBatch => {
+    if (!step) return r;
+    const d = get(step.key, 'denoiser');
+    return { ...r, ...(step.frames ? { denoised: clean } : {}), noise: [...new Set(step.cameras)].flatMap((c) => d.reportOf(c) ?? []) };
   };
   return async (req) => {
     switch (req.type) {
@@ -61,24 +75,34 @@ export function createHandler(): (req: Request) => Promise<Results[keyof Results
         sessions.delete(req.key);
         return null;
       }
-      case 'enhance': return get(req.key, 'enhancer').enhance(req.frames, ...req.args);
+      case 'enhance': {
+        const clean = await denoised(req.frames, req.denoise);
+        return withNoise(await get(req.key, 'enhancer').enhance(clean, ...req.args), clean, req.denoise);
+      }
       case 'curves': return get(req.key, 'enhancer').estimateCurves(req.frames, ...req.args);
       case 'apply': return get(req.key, 'applier').applyWithTone(req.frames, req.curves, ...req.args);
       case 'detect': return detectAlong(get(req.key, 'detector'), req.frames, req.path);
       case 'cached': {
-        const curves = await get(req.key, 'enhancer').estimateCurves(req.frames);
+        const clean = await denoised(req.frames, req.denoise);
+        const curves = await get(req.key, 'enhancer').estimateCurves(clean);
         const [n, ch, h, w] = curves.dims;
         const per = ch * h * w, smoothed = new Float32Array(n * per);
-        req.frames.forEach((f, i) => {
+        clean.forEach((f, i) => {
           const camera = req.cameras[i]!;
           let cache = caches.get(camera);
           if (!cache) caches.set(camera, (cache = new RegionCache(req.cache)));
-          smoothed.set(cache.update(f, { dims: [ch, h, w], data: curves.data.subarray(i * per, (i + 1) * per) }).data, i * per);
+          const r = cache.update(f, { dims: [ch, h, w], data: curves.data.subarray(i * per, (i + 1) * per) });
+          // The cache's scene detector saw a new scene: the camera's noise model must not pair across it.
+          if (r.keyframe === 'scene-change' && req.denoise) get(req.denoise.key, 'denoiser').sceneCut(camera);
+          smoothed.set(r.data, i * per);
         });
-        return get(req.applier, 'applier').applyWithTone(req.frames, { data: smoothed, dims: curves.dims }, ...req.args);
+        return withNoise(await get(req.applier, 'applier').applyWithTone(clean, { data: smoothed, dims: curves.dims }, ...req.args), clean, req.denoise);
       }
       case 'forget': {
-        for (const c of req.cameras) caches.delete(c);
+        for (const c of req.cameras) {
+          caches.delete(c);
+          for (const d of denoisers()) d.reset(c);
+        }
         return null;
       }
     }

@@ -12,7 +12,8 @@ import { PieError } from '../errors.js';
 import { createHandler } from './handler.js';
 import type { RgbImage } from '../image/types.js';
 import type { RegionCacheOptions } from '../pipeline/regionCache.js';
-import { ownCopy, transferablesOf, WorkerError, type ApplyArgs, type CurvesArgs, type EnhanceArgs, type Request, type Response, type Retire, type Results, type SessionInfo, type SessionSpec } from './protocol.js';
+import type { FrameTone } from '../enhance/tone-feeds.js';
+import { ownCopy, transferablesOf, WorkerError, type ApplyArgs, type CurvesArgs, type EnhanceArgs, type LiveBatch, type Request, type Response, type Retire, type Results, type SessionInfo, type SessionSpec } from './protocol.js';
 
 export interface PoolOptions {
   /** Names the pool in logs and errors ('enhance', 'detect'). */
@@ -56,6 +57,34 @@ interface Slot {
   failures: number;
 }
 
+/**
+ * A batch of the live path, frame i of camera `cameras[i]` with tone state `tones[i]`: enhanced by
+ * session `key`, denoised first by session `denoiser` when given, through the region cache with
+ * applier `cache.applier` when given. With either, the cameras' state lives in a worker, so the
+ * cameras of one request must share it (group them by workerOf).
+ */
+export interface LiveRequest {
+  readonly key: string;
+  readonly frames: readonly RgbImage[];
+  readonly cameras: readonly string[];
+  readonly tones: readonly FrameTone[];
+  readonly denoiser?: string;
+  /** With a denoiser: bring the denoised frames back (LiveBatch.denoised). */
+  readonly denoised?: boolean;
+  readonly cache?: { readonly applier: string; readonly options: RegionCacheOptions };
+}
+
+/** The request a LiveRequest becomes: 'cached' with the region cache, else 'enhance'; denoised first with a denoiser. */
+function liveRequest(r: LiveRequest, frames: readonly RgbImage[]): Extract<Request, { type: 'enhance' | 'cached' }> {
+  const denoise = r.denoiser !== undefined ? { denoise: { key: r.denoiser, cameras: r.cameras, frames: r.denoised ?? false } } : {};
+  return r.cache
+    ? { type: 'cached', id: 0, key: r.key, applier: r.cache.applier, frames, cameras: r.cameras, cache: r.cache.options, args: [r.tones], ...denoise }
+    : { type: 'enhance', id: 0, key: r.key, frames, args: [r.tones], ...denoise };
+}
+
+/** Whether a live request keeps per-camera state in a worker (then it must go to the cameras' worker). */
+const statefulRequest = (r: LiveRequest): boolean => r.denoiser !== undefined || r.cache !== undefined;
+
 /** What the live path needs of inference: InferencePool (worker threads), or InProcessInference for comparison. */
 export interface Inference {
   readonly o: Pick<PoolOptions, 'name' | 'size'>;
@@ -67,7 +96,9 @@ export interface Inference {
   detect(key: string, frames: readonly FrameForDetection[], path: DetectPathOptions): Promise<Face[][]>;
   /** The region-cache path in the worker that holds these cameras' caches (all of one workerOf). */
   cached(key: string, applier: string, frames: readonly RgbImage[], cameras: readonly string[], cache: RegionCacheOptions, ...args: ApplyArgs): Promise<EnhancedBatch>;
-  /** Drops cameras' region caches wherever they are. */
+  /** A live batch (LiveRequest); stateful ones go to their cameras' worker. */
+  live(r: LiveRequest): Promise<LiveBatch>;
+  /** Drops cameras' region caches and denoiser state wherever they are. */
   forget(cameras: readonly string[]): Promise<void>;
   /** The worker a camera's region cache lives in: a batch for cached() holds cameras of one worker. */
   workerOf(camera: string): number;
@@ -189,6 +220,13 @@ export class InferencePool implements Inference {
     const at = this.workerOf(cameras[0] ?? '');
     if (cameras.some((c) => this.workerOf(c) !== at)) return Promise.reject(new RangeError('cached(): the cameras of one request must share a worker (group them by workerOf)'));
     return this.submit({ type: 'cached', id: 0, key, applier, frames: frames.map(ownCopy), cameras, cache, args }, at);
+  }
+
+  live(r: LiveRequest): Promise<LiveBatch> {
+    if (!statefulRequest(r)) return this.submit(liveRequest(r, r.frames.map(ownCopy)));
+    const at = this.workerOf(r.cameras[0] ?? '');
+    if (r.cameras.some((c) => this.workerOf(c) !== at)) return Promise.reject(new RangeError('live(): the cameras of a stateful request must share a worker (group them by workerOf)'));
+    return this.submit(liveRequest(r, r.frames.map(ownCopy)), at);
   }
 
   async forget(cameras: readonly string[]): Promise<void> {
@@ -339,6 +377,7 @@ function withThreads(spec: SessionSpec, threads: number): SessionSpec {
     case 'enhancer': return { ...spec, options: { ...spec.options, threads } };
     case 'applier': return { kind: spec.kind, options: { ...spec.options, threads } };
     case 'detector': return { kind: spec.kind, options: { ...spec.options, threads } };
+    case 'denoiser': return { kind: spec.kind, options: { ...spec.options, threads } };
   }
 }
 
@@ -383,6 +422,7 @@ export class InProcessInference implements Inference {
   cached(key: string, applier: string, frames: readonly RgbImage[], cameras: readonly string[], cache: RegionCacheOptions, ...args: ApplyArgs): Promise<EnhancedBatch> {
     return this.run({ type: 'cached', id: 0, key, applier, frames, cameras, cache, args });
   }
+  live(r: LiveRequest): Promise<LiveBatch> { return this.run(liveRequest(r, r.frames)); }
   async forget(cameras: readonly string[]): Promise<void> { await this.run({ type: 'forget', id: 0, cameras }); }
   workerOf(): number { return 0; }
   stats(): PoolStats { return { workers: 0, ready: 0, inFlight: this.inFlight, restarts: 0, completed: this.completed, failed: { ...this.failed } }; }

@@ -11,6 +11,7 @@ import type { FaceDetectorOptions } from '../detect/detector.js';
 import type { DetectPathOptions, FrameForDetection } from '../detect/path.js';
 import type { Face } from '../detect/types.js';
 import type { CurveApplier, CurveApplierOptions } from '../enhance/apply-graph.js';
+import type { CameraNoiseReport, DenoiserOptions } from '../denoise/denoiser.js';
 import type { CurveMaps, EnhancedBatch, Enhancer, EnhancerOptions } from '../enhance/enhancer.js';
 import type { Provider } from '../enhance/session.js';
 import type { ErrorKind } from '../errors.js';
@@ -28,7 +29,27 @@ export type SessionSpec =
   /** `fits`: frame sizes the session must take within its memory budget (Enhancer.checkFits), checked at open. */
   | { readonly kind: 'enhancer'; readonly options: EnhancerOptions; readonly fits?: readonly { readonly width: number; readonly height: number; readonly what: string }[] }
   | { readonly kind: 'applier'; readonly options: CurveApplierOptions }
-  | { readonly kind: 'detector'; readonly options: FaceDetectorOptions };
+  | { readonly kind: 'detector'; readonly options: FaceDetectorOptions }
+  /** The temporal/spatial denoiser (src/denoise): its per-camera state lives with the session, in the worker. */
+  | { readonly kind: 'denoiser'; readonly options: DenoiserOptions };
+
+/**
+ * Denoise the frames first, with the denoiser session `key`, frame i as camera `cameras[i]`
+ * (its temporal state and noise model are kept in the worker: a camera always goes to the same
+ * worker, workerOf). The result then carries the denoised frames and each camera's noise model.
+ */
+export interface DenoiseStep {
+  readonly key: string;
+  readonly cameras: readonly string[];
+  /** Send the denoised frames back too (the face detector's input); otherwise only the noise models. */
+  readonly frames?: boolean;
+}
+
+/** An enhanced batch of the live path: with a DenoiseStep, the noise models too, and the denoised frames (before the curves) when asked. */
+export interface LiveBatch extends EnhancedBatch {
+  readonly denoised?: readonly RgbImage[];
+  readonly noise?: readonly CameraNoiseReport[];
+}
 
 /** What an opened session says about itself (the same in every worker of a pool). */
 export interface SessionInfo {
@@ -46,7 +67,7 @@ export interface Retire { readonly type: 'retire' }
 export type Request =
   | { readonly type: 'open'; readonly id: number; readonly key: string; readonly spec: SessionSpec }
   | { readonly type: 'close'; readonly id: number; readonly key: string }
-  | { readonly type: 'enhance'; readonly id: number; readonly key: string; readonly frames: readonly RgbImage[]; readonly args: EnhanceArgs }
+  | { readonly type: 'enhance'; readonly id: number; readonly key: string; readonly frames: readonly RgbImage[]; readonly args: EnhanceArgs; readonly denoise?: DenoiseStep }
   | { readonly type: 'curves'; readonly id: number; readonly key: string; readonly frames: readonly RgbImage[]; readonly args: CurvesArgs }
   | { readonly type: 'apply'; readonly id: number; readonly key: string; readonly frames: readonly RgbImage[]; readonly curves: CurveMaps; readonly args: ApplyArgs }
   | { readonly type: 'detect'; readonly id: number; readonly key: string; readonly frames: readonly FrameForDetection[]; readonly path: DetectPathOptions }
@@ -55,19 +76,22 @@ export type Request =
    * smoothed by its camera's RegionCache (kept in the worker: a camera always goes to the same
    * worker), applied by applier `applier`. `cameras[i]` names frame i's camera.
    */
-  | { readonly type: 'cached'; readonly id: number; readonly key: string; readonly applier: string; readonly frames: readonly RgbImage[]; readonly cameras: readonly string[]; readonly cache: RegionCacheOptions; readonly args: ApplyArgs }
-  /** Drops these cameras' region caches (a model switch, an IR switch): the next frame is a keyframe. */
+  | { readonly type: 'cached'; readonly id: number; readonly key: string; readonly applier: string; readonly frames: readonly RgbImage[]; readonly cameras: readonly string[]; readonly cache: RegionCacheOptions; readonly args: ApplyArgs; readonly denoise?: DenoiseStep }
+  /**
+   * Drops these cameras' region caches and denoiser state (a model switch, an IR switch, a camera
+   * restart): the next frame is a keyframe and starts a fresh temporal estimate and noise model.
+   */
   | { readonly type: 'forget'; readonly id: number; readonly cameras: readonly string[] };
 
 /** The result type of each request type. */
 export interface Results {
   open: SessionInfo;
   close: null;
-  enhance: EnhancedBatch;
+  enhance: LiveBatch;
   curves: CurveMaps;
   apply: EnhancedBatch;
   detect: Face[][];
-  cached: EnhancedBatch;
+  cached: LiveBatch;
   forget: null;
 }
 

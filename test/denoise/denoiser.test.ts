@@ -181,3 +181,71 @@ describe('Denoiser (spatial, stills)', () => {
     }
   });
 });
+
+describe('coding noise (H.264 near black)', () => {
+  it('averages whole blocks that step by a code between frames, with quantisation 2; follows them without', async () => {
+    // A dark still scene as a codec delivers it: no pixel noise left, but each 8×8 block's level
+    // steps by −1, 0 or +1 code from frame to frame (a block's DC coded afresh). The camera's own
+    // noise fit reads near zero on such frames; only the coding floor says a code is noise.
+    let s = 7;
+    const rand = (): number => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 32; };
+    const base = (x: number, y: number): number => 6 + Math.round(10 * (x / W) + 6 * (y / H));
+    const frame = (): RgbImage => {
+      const step = Array.from({ length: Math.ceil(W / 8) * Math.ceil(H / 8) }, () => Math.floor(rand() * 3) - 1);
+      const d = new Uint8Array(W * H * 3);
+      for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) d.fill(base(x, y) + step[(y >> 3) * Math.ceil(W / 8) + (x >> 3)]!, (y * W + x) * 3, (y * W + x) * 3 + 3);
+      return { width: W, height: H, data: d };
+    };
+    const frames = Array.from({ length: 24 }, frame);
+    const diff = (a: RgbImage, b: RgbImage): number => a.data.reduce((t, v, i) => t + Math.abs(v - b.data[i]!), 0) / a.data.length;
+    const flickerWith = async (quantisation: number): Promise<number> => {
+      const d = await Denoiser.open({ mode: 'temporal', strength: 0, threads: 1, quantisation });
+      try {
+        const out: RgbImage[] = [];
+        for (const f of frames) out.push((await d.denoise([{ camera: 'coded', image: f }]))[0]!);
+        let t = 0;
+        for (let k = 13; k < out.length; k++) t += diff(out[k]!, out[k - 1]!);
+        return t / (out.length - 13);
+      } finally {
+        await d.close();
+      }
+    };
+    let input = 0;
+    for (let k = 13; k < frames.length; k++) input += diff(frames[k]!, frames[k - 1]!);
+    input /= frames.length - 13;
+    const [without, withFloor] = [await flickerWith(0), await flickerWith(2)];
+    expect(without).toBeGreaterThan(0.5 * input); // without the floor most blocks read as moving
+    expect(withFloor).toBeLessThan(0.25 * input);
+  });
+});
+
+describe('rounding hysteresis', () => {
+  it('a static pixel keeps its code while its running mean wanders within a code: steadier 8-bit output', async () => {
+    // A dark still scene with fresh noise every frame: after a few frames the running means sit
+    // between codes and drift by fractions of one, which plain rounding turns into code flips.
+    let s = 11;
+    const rand = (): number => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return (s + 0.5) / 2 ** 32; };
+    const gauss = (): number => Math.sqrt(-2 * Math.log(rand())) * Math.cos(2 * Math.PI * rand());
+    const frames = Array.from({ length: 40 }, (): RgbImage => {
+      const d = new Uint8Array(W * H * 3);
+      for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) for (let c = 0; c < 3; c++) d[(y * W + x) * 3 + c] = Math.max(0, Math.round(8 + 14 * (x / W) + 2 * gauss()));
+      return { width: W, height: H, data: d };
+    });
+    const flips = async (hysteresis: number): Promise<number> => {
+      const d = await Denoiser.open({ mode: 'temporal', threads: 1, hysteresis });
+      try {
+        const out: RgbImage[] = [];
+        for (const f of frames) out.push({ ...f, data: Uint8Array.from((await d.denoise([{ camera: 'still', image: f }]))[0]!.data) });
+        let n = 0;
+        for (let k = 21; k < out.length; k++) out[k]!.data.forEach((v, i) => { if (v !== out[k - 1]!.data[i]) n++; });
+        return n / ((out.length - 21) * W * H * 3);
+      } finally {
+        await d.close();
+      }
+    };
+    const plain = await flips(0), held = await flips(1);
+    console.log(`code flips a value after frame 21: ${(100 * plain).toFixed(2)}% plain rounding, ${(100 * held).toFixed(2)}% with hysteresis 1`);
+    expect(plain).toBeGreaterThan(0.005); // the flips are there to remove
+    expect(held).toBeLessThan(0.25 * plain);
+  });
+});

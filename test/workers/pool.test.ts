@@ -6,6 +6,7 @@ import os from 'node:os';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Denoiser } from '../../src/denoise/denoiser.js';
 import { CurveApplier } from '../../src/enhance/apply-graph.js';
 import { DEFAULT_MODEL_PATH, Enhancer } from '../../src/enhance/enhancer.js';
 import type { RgbImage } from '../../src/image/types.js';
@@ -98,6 +99,43 @@ describe('InferencePool', () => {
     } finally {
       await curver.close();
       await applier.close();
+    }
+  });
+
+  it('keeps each camera\'s denoiser state in its worker: denoised and enhanced as an in-process Denoiser makes them, reset by forget', async () => {
+    const pool = await start({ size: 2 });
+    await pool.open('m', enhancerSpec);
+    const dnOptions = { mode: 'temporal', spin: false } as const;
+    await pool.open('dn', { kind: 'denoiser', options: dnOptions });
+    const names = ['cam-a', 'cam-b']; // on workers 1 and 0
+    expect(pool.workerOf(names[0]!)).not.toBe(pool.workerOf(names[1]!));
+    const frameOf = (cam: number, t: number): RgbImage => image(32, 24, (i) => ((i * (cam + 3) + ((t * 7919 + i * 104729) % 13)) % 60) + cam * 20);
+    const local = await Denoiser.open({ ...dnOptions, threads: 1 });
+    const enhancer = await Enhancer.open({ ...enhancerSpec.options, threads: 1 });
+    const expectSame = async (cam: number, t: number, fresh = false): Promise<void> => {
+      const f = frameOf(cam, t);
+      if (fresh) local.reset(names[cam]);
+      const [clean] = await local.denoise([{ camera: names[cam]!, image: f }]);
+      const want = (await enhancer.enhance([clean!], [{}])).frames[0]!;
+      const got = await pool.live({ key: 'm', denoiser: 'dn', denoised: true, frames: [f], cameras: [names[cam]!], tones: [{}] });
+      expect(Buffer.from(got.denoised![0]!.data).equals(Buffer.from(clean!.data)), `camera ${cam} frame ${t} denoised`).toBe(true);
+      expect(Buffer.from(got.frames[0]!.data).equals(Buffer.from(want.data)), `camera ${cam} frame ${t} enhanced`).toBe(true);
+      expect(got.noise?.map((n) => [n.camera, n.frames])).toEqual([[names[cam], local.reportOf(names[cam]!)!.frames]]);
+    };
+    try {
+      for (let t = 0; t < 4; t++) for (const cam of [0, 1]) await expectSame(cam, t);
+      // Cameras of two workers in one request would split a camera's state: refused, not misrouted.
+      await expect(pool.live({ key: 'm', denoiser: 'dn', frames: [frameOf(0, 4), frameOf(1, 4)], cameras: names, tones: [{}, {}] })).rejects.toThrow(/share a worker/);
+      // Without `denoised` only the noise models come back (no frame to transfer for nobody).
+      const plain = await pool.live({ key: 'm', denoiser: 'dn', frames: [frameOf(0, 4)], cameras: ['cam-c'], tones: [{}] });
+      expect([plain.denoised, plain.noise?.length]).toEqual([undefined, 1]);
+      // After forget (restart, IR or model switch) a camera starts afresh; the other keeps its state.
+      await pool.forget(['cam-a']);
+      await expectSame(0, 4, true);
+      await expectSame(1, 4);
+    } finally {
+      await local.close();
+      await enhancer.close();
     }
   });
 
