@@ -47,7 +47,7 @@ function offline(c: CameraConfig, why: string): CameraInfo {
     lastError: { kind: 'cluster', message: why, fix: 'wait: a camera moves to another node within a lease period (see /api/cluster)', atMs: Date.now() },
     lastFrameAtMs: null, nextRetryAtMs: null, framesProcessed: 0, latencyMs: 0, dropped: {},
     width: c.width, height: c.height, fps: c.fps, streams: { websocket: [...c.outputs.websocket], hls: [...c.outputs.hls] },
-    provider: 'cpu', model: { path: '', name: '–', date: null, dateSource: null, trained: null }, mode: 'colour', exposure: null,
+    provider: 'cpu', model: { path: '', name: '–', date: null, dateSource: null, trained: null }, mode: 'colour', exposure: null, noise: null,
     flow: { stalled: false, reason: null, message: null, sinceMs: null },
   };
 }
