@@ -110,10 +110,15 @@ export interface AdaptiveSmoothOptions {
  */
 export const ADAPTIVE_SMOOTH_DEFAULTS: Required<AdaptiveSmoothOptions> = { cleanBelow: 4.5, radiusPerLevel: 0.5, maxRadius: 3 };
 
-/** The blur radius for a frame: 0 when clean, growing with its noise. */
-export function smoothRadius(img: RgbImage, o: AdaptiveSmoothOptions = {}): number {
+/** The blur radius for noise σ (8-bit levels): 0 when clean, growing with the noise. */
+export function radiusForNoise(sigma: number, o: AdaptiveSmoothOptions = {}): number {
   const { cleanBelow, radiusPerLevel, maxRadius } = { ...ADAPTIVE_SMOOTH_DEFAULTS, ...o };
-  return Math.max(0, Math.min(maxRadius, Math.round((estimateNoise(img) - cleanBelow) * radiusPerLevel)));
+  return Math.max(0, Math.min(maxRadius, Math.round((sigma - cleanBelow) * radiusPerLevel)));
+}
+
+/** The blur radius for a frame from its own noise. */
+export function smoothRadius(img: RgbImage, o: AdaptiveSmoothOptions = {}): number {
+  return radiusForNoise(estimateNoise(img), o);
 }
 
 /** Blurs a frame as much as its noise calls for (two box passes of smoothRadius). */
