@@ -16,9 +16,10 @@ import { boxBlur, estimateNoise as estimateOwn, radiusForNoise } from '../detect
 import type { Box, Face } from '../detect/types.js';
 import { Enhancer } from '../enhance/enhancer.js';
 import { PieError } from '../errors.js';
-import { collectSmallFaces, formatSmallFaces, scoreSmallFaces, type CollectedSmallFaces, type NamedFinder, type SmoothingChoice } from '../eval/small-face-eval.js';
-import { buildSmallFaceSet, splitOf, type LabelledPhoto, type Split } from '../eval/small-faces.js';
-import { readImage } from '../image/io.js';
+import { collectSmallFaces, darkFrame, formatSmallFaces, scoreSmallFaces, variantName, type CollectedSmallFaces, type NamedFinder, type SmoothingChoice } from '../eval/small-face-eval.js';
+import { buildSmallFaceSet, faceSize, splitOf, type LabelledPhoto, type Split } from '../eval/small-faces.js';
+import { iou } from '../detect/nms.js';
+import { readImage, writeImage } from '../image/io.js';
 import type { RgbImage } from '../image/types.js';
 import { listImages } from './eval-faces.js';
 import { Progress } from './progress.js';
@@ -83,19 +84,22 @@ function upscaled(finder: FaceFinder, k: number): FaceFinder {
   };
 }
 
-/** The smoothings compared, by name. `guided` runs the project's spatial denoiser (noise-guided filter). */
-function smoothings(guided: Denoiser): SmoothingChoice[] {
+/**
+ * The smoothings compared, by name. `old blur`: the radius (≤ 3) from the input's own noise, as
+ * before issue 16 (on an enhanced frame, the amplified noise); `blur ≤1`: the default now (raw
+ * noise, radius ≤ 1); `guided`: the project's spatial denoiser (noise-guided filter).
+ */
+export function smoothings(guided: Denoiser): SmoothingChoice[] {
   let n = 0;
-  const blur = (img: RgbImage, r: number): RgbImage => boxBlur(img, r);
+  const old = { maxRadius: 3 };
   return [
     { name: 'none', prep: (img) => ({ tiles: img }) },
-    // The old default: the radius from the input's own noise (on an enhanced frame, the amplified one).
-    { name: 'blur-self', prep: (img) => { const r = radiusForNoise(estimateOwn(img)); return { tiles: blur(img, r) }; } },
-    // The same rule with the raw frame's noise carried over.
-    { name: 'blur', prep: (img, s) => ({ tiles: blur(img, radiusForNoise(s)) }) },
-    { name: 'blur-r1', prep: (img, s) => ({ tiles: blur(img, Math.min(1, radiusForNoise(s))) }) },
-    { name: 'blur-whole', prep: (img, s) => ({ tiles: img, whole: blur(img, radiusForNoise(s)) }) },
-    { name: 'blur-r1-tiles', prep: (img, s) => ({ tiles: blur(img, Math.min(1, radiusForNoise(s))), whole: blur(img, radiusForNoise(s)) }) },
+    { name: 'old blur', prep: (img) => ({ tiles: boxBlur(img, radiusForNoise(estimateOwn(img), old)) }) },
+    { name: 'old blur, raw σ', prep: (img, s) => ({ tiles: boxBlur(img, radiusForNoise(s, old)) }) },
+    { name: 'blur ≤1', prep: (img, s) => ({ tiles: boxBlur(img, radiusForNoise(s)) }) },
+    // Per detector input scale: the shrunken whole-frame pass blurred more than the native tiles.
+    { name: 'tiles none, whole ≤3', prep: (img, s) => ({ tiles: img, whole: boxBlur(img, radiusForNoise(s, old)) }) },
+    { name: 'tiles ≤1, whole ≤3', prep: (img, s) => ({ tiles: boxBlur(img, radiusForNoise(s)), whole: boxBlur(img, radiusForNoise(s, old)) }) },
     {
       name: 'guided',
       prep: async (img) => {
@@ -108,6 +112,9 @@ function smoothings(guided: Denoiser): SmoothingChoice[] {
     },
   ];
 }
+
+/** Smoothings every detector, tiling and the enhanced pass run (the rest run on the main detector's raw frames). */
+export const CROSS_SMOOTHINGS = ['none', 'old blur', 'blur ≤1'];
 
 async function loadPhotos(o: SmallFaceEvalCommandOptions, main: FaceDetector, log: (s: string) => void): Promise<Array<LabelledPhoto & { split: Split; labelled: boolean }>> {
   const files = listImages(o.images);
@@ -157,13 +164,13 @@ export async function runSmallFaceEval(o: SmallFaceEvalCommandOptions, log: (s: 
     });
     enhancer = await Enhancer.open({ ...(o.model ? { modelPath: o.model } : {}), downscale: o.downscale ?? 4, ...threads });
     guided = await Denoiser.open({ mode: 'spatial', ...threads });
-    const en = enhancer;
+    const en = enhancer, smooths = smoothings(guided);
     log(`${frames.length} frames of 640×480 (${frames.filter((f) => f.split === 'tune').length} tune, ${frames.filter((f) => f.split === 'heldout').length} held out), ${frames.reduce((n, f) => n + f.boxes.length, 0)} faces; full wells ${o.fullWells.join(', ')}; detectors ${finders.map((f) => f.name).join(', ')}; ${en.describe()}`);
     const bar = new Progress('small faces', frames.length * (1 + o.fullWells.length), process.stderr, o.quiet);
     const t0 = performance.now();
     const collected = await collectSmallFaces({
-      frames, fullWells: o.fullWells, seed: o.seed ?? 1, detectors: finders, smoothings: smoothings(guided),
-      crossSmoothings: ['none', 'blur', 'blur-self', 'blur-r1-tiles'],
+      frames, fullWells: o.fullWells, seed: o.seed ?? 1, detectors: finders, smoothings: smooths,
+      crossSmoothings: CROSS_SMOOTHINGS,
       enhancer: { name: 'enhanced', run: async (img) => (await en.enhance([img])).frames[0]! },
       onProgress: (d, t) => bar.update(d, t),
     });
@@ -173,12 +180,86 @@ export async function runSmallFaceEval(o: SmallFaceEvalCommandOptions, log: (s: 
     fs.mkdirSync(o.outDir, { recursive: true });
     fs.writeFileSync(path.join(o.outDir, 'small-faces.detections.json'), JSON.stringify(collected));
     writeReports(collected, o, log);
+    const file = path.join(o.outDir, 'small-faces-grid.png');
+    await writeFaceGrid(collected, {
+      seed: o.seed ?? 1, file, smoothings: smooths, detector: finders[0]!.name, enhance: async (img) => (await en.enhance([img])).frames[0]!,
+      columns: [
+        ...[100, 300].flatMap((fullWell) => ['none', 'old blur', 'blur ≤1'].map((smoothing) => ({ fullWell, kind: 'raw' as const, smoothing }))),
+        { fullWell: 300, kind: 'enhanced', smoothing: 'old blur' }, { fullWell: 300, kind: 'enhanced', smoothing: 'blur ≤1' },
+        { fullWell: 1000, kind: 'raw', smoothing: 'none' },
+      ],
+    });
+    log(`face crops: ${file}`);
     return collected;
   } finally {
     await Promise.all(dets.map((d) => d.close()));
     await enhancer?.close();
     await guided?.close();
   }
+}
+
+/** A face crop for the grid: `k`× the face's size around its centre, scaled to `cell` pixels. */
+function crop(img: RgbImage, b: Box, cell: number, k = 3): RgbImage {
+  const side = Math.max(4, Math.round(Math.max(b.width, b.height) * k));
+  const x0 = Math.round(b.x + b.width / 2 - side / 2), y0 = Math.round(b.y + b.height / 2 - side / 2);
+  const out = new Uint8Array(cell * cell * 3);
+  for (let y = 0; y < cell; y++) {
+    for (let x = 0; x < cell; x++) {
+      // Nearest neighbour: the pixels as the detector got them, noise grain included.
+      const sx = Math.min(img.width - 1, Math.max(0, x0 + Math.floor((x * side) / cell))), sy = Math.min(img.height - 1, Math.max(0, y0 + Math.floor((y * side) / cell)));
+      out.set(img.data.subarray((sy * img.width + sx) * 3, (sy * img.width + sx) * 3 + 3), (y * cell + x) * 3);
+    }
+  }
+  // Shown brightened to a mean of 110 (display only; the detector saw the dark pixels).
+  let sum = 0;
+  for (let i = 0; i < out.length; i++) sum += out[i]!;
+  const gain = Math.min(16, 110 / Math.max(1, sum / out.length));
+  if (gain > 1.05) for (let i = 0; i < out.length; i++) out[i] = Math.min(255, Math.round(out[i]! * gain));
+  return { width: cell, height: cell, data: out };
+}
+
+/**
+ * The grid of face crops (held-out frames): a row per face, a few of each size bucket; columns
+ * normal light, then each (full well, input, smoothing) in `columns`. A green frame: the
+ * detector found that face there (score ≥ 0.5, IoU ≥ 0.5); red: missed. Dark crops are brightened
+ * for display (a gain to mean 110, the same noise grain the detector saw, made visible).
+ */
+export async function writeFaceGrid(c: CollectedSmallFaces, o: { seed: number; file: string; smoothings: readonly SmoothingChoice[]; enhance: (img: RgbImage) => Promise<RgbImage>; detector: string; columns: ReadonlyArray<{ fullWell: number; kind: 'raw' | 'enhanced'; smoothing: string }>; perBucket?: number }): Promise<void> {
+  const cell = 64, pad = 4, perBucket = o.perBucket ?? 3;
+  const faces: Array<{ frame: number; box: Box }> = [];
+  for (const [lo, hi] of [[0, 16], [16, 32], [32, Infinity]] as const) {
+    const pool = c.frames.flatMap((f, frame) => (f.split === 'heldout' ? f.boxes.map((box) => ({ frame, box })) : [])).filter(({ box }) => faceSize(box) >= lo && faceSize(box) < hi);
+    // Spread over the bucket: evenly spaced picks, not the first few of one photo.
+    for (let k = 0; k < perBucket && pool.length; k++) faces.push(pool[Math.floor(((k + 0.5) * pool.length) / perBucket)]!);
+  }
+  const cols = [{ fullWell: 0, kind: 'raw' as const, smoothing: 'none' }, ...o.columns];
+  const W = cols.length * (cell + pad) + pad, H = faces.length * (cell + pad) + pad;
+  const grid = new Uint8Array(W * H * 3).fill(255);
+  const hit = (fullWell: number, name: string, frame: number, box: Box): boolean => {
+    const v = c.levels.find((l) => l.fullWell === fullWell)?.variants.find((x) => x.name === name);
+    return Boolean(v?.faces[frame]?.some((f) => f.score >= 0.5 && iou(f.box, box) >= 0.5));
+  };
+  const images = new Map<string, RgbImage>();
+  for (const [ci, col] of cols.entries()) {
+    for (const [ri, { frame, box }] of faces.entries()) {
+      const key = `${col.fullWell}/${col.kind}/${col.smoothing}/${frame}`;
+      let img = images.get(key);
+      if (!img) {
+        const base = c.frames[frame]!.image;
+        const dark = col.fullWell ? darkFrame(base, o.seed, col.fullWell, frame) : base;
+        const input = col.kind === 'enhanced' ? await o.enhance(dark) : dark;
+        const sm = o.smoothings.find((s) => s.name === col.smoothing)!;
+        img = (await sm.prep(input, estimateOwn(dark))).tiles;
+        images.set(key, img);
+      }
+      const found = hit(col.fullWell, variantName(o.detector, col.kind, col.smoothing), frame, box);
+      const x0 = pad + ci * (cell + pad), y0 = pad + ri * (cell + pad), colour = found ? [40, 200, 60] : [220, 40, 40];
+      for (let y = -2; y < cell + 2; y++) for (let x = -2; x < cell + 2; x++) grid.set(colour, ((y0 + y) * W + x0 + x) * 3);
+      const cr = crop(img, box, cell);
+      for (let y = 0; y < cell; y++) grid.set(cr.data.subarray(y * cell * 3, (y + 1) * cell * 3), ((y0 + y) * W + x0) * 3);
+    }
+  }
+  await writeImage({ width: W, height: H, data: grid }, o.file);
 }
 
 /** Scores per split (held out first), writes small-faces.{json,md}. */

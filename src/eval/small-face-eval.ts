@@ -65,6 +65,10 @@ export const variantName = (detector: string, kind: 'raw' | 'enhanced', smoothin
 const seedOf = (seed: number, fullWell: number, index: number): number =>
   (Math.imul(seed, 0x9e3779b1) ^ Math.imul(fullWell + 7, 0x85ebca6b) ^ Math.imul(index + 13, 0xc2b2ae35)) >>> 0;
 
+/** Frame `index` of the set darkened at `fullWell`, exactly as collectSmallFaces darkens it. */
+export const darkFrame = (img: RgbImage, seed: number, fullWell: number, index: number): RgbImage =>
+  darken(img, { exposure: exposureFor(seed, index), fullWell, seed: seedOf(seed, fullWell, index) });
+
 async function detectInput(f: FaceFinder, x: DetectionInput): Promise<Face[]> {
   return (await f.detect([x.tiles], x.whole ? { whole: [x.whole] } : {}))[0] ?? [];
 }
@@ -105,7 +109,7 @@ export async function collectSmallFaces(o: SmallFaceEvalOptions): Promise<Collec
     const noise: number[] = [];
     for (let i = 0; i < o.frames.length; i++) {
       const fr = o.frames[i]!;
-      const dark = darken(fr.image, { exposure: exposureFor(o.seed, i), fullWell, seed: seedOf(o.seed, fullWell, i) });
+      const dark = darkFrame(fr.image, o.seed, fullWell, i);
       const sigma = estimateNoise(dark);
       noise.push(sigma);
       const prepared = new Map<string, DetectionInput>();
