@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Box } from '../../src/detect/types.js';
 import type { RgbImage } from '../../src/image/types.js';
+import { estimateNoise } from '../../src/detect/smooth.js';
+import { collectSmallFaces, scoreSmallFaces } from '../../src/eval/small-face-eval.js';
 import { buildSmallFaceSet, faceSize, resizeArea, scoreByBucket, splitOf } from '../../src/eval/small-faces.js';
 
 /** A grey photo with white squares where its faces are. */
@@ -92,5 +94,32 @@ describe('scoreByBucket', () => {
     const [small, mid] = scoreByBucket([{ image: 0, box: { x: 0, y: 0, width: 17, height: 17 }, score: 0.9 }], [{ image: 0, box: b(1, 15) }]);
     expect(small).toMatchObject({ tp: 1, fp: 0 });
     expect(mid).toMatchObject({ tp: 0, fp: 0, references: 0 });
+  });
+});
+
+describe('collectSmallFaces / scoreSmallFaces', () => {
+  it('runs each path at normal light and each full well, hands every smoothing the raw frame\'s noise, and scores per split', async () => {
+    const box = { x: 20, y: 20, width: 20, height: 20 };
+    const frames = (['tune', 'heldout'] as const).map((split) => ({ image: photo(64, 64, [box]), boxes: [box], sources: ['p'], split }));
+    // A detector that finds the face on every input.
+    const finder = { detect: async (imgs: readonly RgbImage[]) => imgs.map(() => [{ box, score: 0.9, keypoints: [] }]) };
+    const seen: Array<{ noise: number; enhanced: boolean }> = [];
+    const enhanced = new Set<RgbImage>();
+    const c = await collectSmallFaces({
+      frames, fullWells: [100], seed: 1, detectors: [{ name: 'd', finder }], crossSmoothings: ['none'],
+      smoothings: [{ name: 'none', prep: (img, noise) => { seen.push({ noise, enhanced: enhanced.has(img) }); return { tiles: img }; } }],
+      enhancer: { name: 'e', run: async (img) => { const out = { ...img, data: img.data.map((v) => Math.min(255, v * 4)) }; enhanced.add(out); return out; } },
+    });
+    expect(c.levels.map((l) => l.fullWell)).toEqual([0, 100]);
+    expect(c.levels[1]!.variants.map((v) => v.name)).toEqual(['d raw none', 'd enhanced none']);
+    // At 100 e⁻: the raw and the enhanced frame of each image got the same σ, the raw one's.
+    const dark = seen.slice(2);
+    expect(dark.map((s) => s.enhanced)).toEqual([false, true, false, true]);
+    expect(dark[1]!.noise).toBe(dark[0]!.noise);
+    expect(dark[0]!.noise).toBeCloseTo(c.levels[1]!.noise[0]!, 9);
+    expect(dark[0]!.noise).toBeGreaterThan(estimateNoise(frames[0]!.image));
+    const r = scoreSmallFaces(c, { split: 'heldout' });
+    expect(r).toMatchObject({ frames: 1, references: 1 });
+    expect(r.levels[1]!.rows.map((x) => [x.variant, x.all.recall])).toEqual([['d raw none', 1], ['d enhanced none', 1], ['d fused none', 1]]);
   });
 });
