@@ -48,7 +48,7 @@ export class LiveDetection {
   static async open(pool: Inference, config: DetectConfig, provider: ProviderChoice, cameras: ReadonlyMap<string, CameraRuntime>, log: (line: string) => void): Promise<LiveDetection> {
     // One detector for every camera: detectAt batches their frames into shared model runs.
     const session = await pool.open(DETECTOR_KEY, { kind: 'detector', options: { model: config.model, scoreThreshold: config.threshold, provider, ...(config.tiling ? {} : { tiling: false }) } });
-    log(`face detection on ${config.on} frames at ${config.fps} fps${config.tiling ? ', tiled' : ''}${config.confirm.frames > 0 && config.confirm.hits > 1 ? `, faces confirmed in ${config.confirm.hits} of ${config.confirm.frames} detections` : ''}: ${session.description} (${pool.o.size} ${pool.o.name} worker${pool.o.size > 1 ? 's' : ''})`);
+    log(`face detection on ${config.on} frames at ${config.fps} fps${config.tiling ? ', tiled' : ''}${config.confirm.frames > 0 && config.confirm.hits > 1 ? `, faces confirmed in ${config.confirm.hits} of ${config.confirm.frames} detections` : ''}${config.confirm.fixtureAfter > 0 ? `, fixtures after ${config.confirm.fixtureAfter}` : ''}: ${session.description} (${pool.o.size} ${pool.o.name} worker${pool.o.size > 1 ? 's' : ''})`);
     return new LiveDetection(config, pool, session, cameras, log);
   }
 

@@ -1,7 +1,7 @@
 import { firstValueFrom, from, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { Face, FaceEvent } from '../../src/detect/types.js';
-import { confirmFaces, near, type ConfirmOptions } from '../../src/pipeline/confirmFaces.js';
+import { confirmFaces, FORGET_AFTER, near, still, type ConfirmOptions } from '../../src/pipeline/confirmFaces.js';
 
 const face = (x: number, y: number, s = 20, score = 0.9): Face => ({ box: { x, y, width: s, height: s }, score, keypoints: [] });
 const ev = (seq: number, faces: Face[], camera = 'cam'): FaceEvent => ({ camera, seq, ts: seq * 200, width: 640, height: 480, faces });
@@ -45,5 +45,34 @@ describe('confirmFaces', () => {
     expect(near(face(0, 0).box, face(20, 0).box)).toBe(true);
     expect(near(face(0, 0).box, face(21, 0).box)).toBe(false);
     expect(near(face(0, 0, 20).box, face(0, 0, 41).box)).toBe(false);
+  });
+});
+
+describe('confirmFaces: fixtures', () => {
+  it('stops reporting a face that sits still at one place for fixtureAfter detections, and keeps one that moves', async () => {
+    // A caption-like false face at x 300 in every frame (jitter under a pixel); a person walking from x 20, 8 px a frame.
+    const events = Array.from({ length: 12 }, (_, i) => ev(i, [face(300 + (i % 2) * 0.5, 400, 14), face(20 + 8 * i, 100, 24)]));
+    const out = await run(events, { frames: 3, hits: 2, fixtureAfter: 5 });
+    const caption = out.map((e) => e.faces.some((f) => f.box.x >= 299));
+    // Confirmed from frame 1, a fixture from its 5th sighting (frame 4) on.
+    expect(caption).toEqual([false, true, true, true, false, false, false, false, false, false, false, false]);
+    expect(out.slice(1).every((e) => e.faces.some((f) => f.box.x < 299))).toBe(true);
+  });
+
+  it('keeps a fixture learnt across gaps (false faces come and go) and forgets it after FORGET_AFTER detections without it', async () => {
+    const at = (i: number, here: boolean): FaceEvent => ev(i, here ? [face(300 + (i % 3), 400, 14)] : []);
+    // Episodes of 3 sightings with gaps of 5: the sightings add up to a fixture on the 4th (frame 9).
+    const seq = [1, 1, 1, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 1, 1, 1];
+    const out = await run(seq.map((h, i) => at(i, h === 1)), { frames: 3, hits: 2, fixtureAfter: 4 });
+    expect(out.map((e) => e.faces.length)).toEqual([0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    // After FORGET_AFTER empty detections the place is new again: confirmed, then learnt anew.
+    const long = [...seq.map((h, i) => at(i, h === 1)), ...Array.from({ length: FORGET_AFTER + 1 }, (_, k) => at(seq.length + k, false)), at(9000, true), at(9001, true)];
+    expect((await run(long, { frames: 3, hits: 2, fixtureAfter: 4 })).slice(-2).map((e) => e.faces.length)).toEqual([0, 1]);
+  });
+
+  it('tells still from near: centres within half the size, sizes within 1.5×', () => {
+    expect(still(face(0, 0, 20).box, face(10, 0, 20).box)).toBe(true);
+    expect(still(face(0, 0, 20).box, face(11, 0, 20).box)).toBe(false);
+    expect(still(face(0, 0, 20).box, face(0, 0, 31).box)).toBe(false);
   });
 });
