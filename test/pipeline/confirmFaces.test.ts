@@ -41,9 +41,9 @@ describe('confirmFaces', () => {
     expect(() => confirmFaces({ frames: 2, hits: 3 })).toThrow(/hits 3/);
   });
 
-  it('calls boxes near when the centres are within a face width and the sizes within 2×', () => {
-    expect(near(face(0, 0).box, face(20, 0).box)).toBe(true);
-    expect(near(face(0, 0).box, face(21, 0).box)).toBe(false);
+  it('calls boxes near when the centres are within 1.5 face widths and the sizes within 2×', () => {
+    expect(near(face(0, 0).box, face(30, 0).box)).toBe(true);
+    expect(near(face(0, 0).box, face(31, 0).box)).toBe(false);
     expect(near(face(0, 0, 20).box, face(0, 0, 41).box)).toBe(false);
   });
 });
