@@ -16,7 +16,7 @@ import { boxBlur, estimateNoise as estimateOwn, radiusForNoise } from '../detect
 import type { Box, Face } from '../detect/types.js';
 import { Enhancer } from '../enhance/enhancer.js';
 import { PieError } from '../errors.js';
-import { collectSmallFaces, darkFrame, formatSmallFaces, scoreSmallFaces, variantName, type CollectedSmallFaces, type NamedFinder, type SmoothingChoice } from '../eval/small-face-eval.js';
+import { collectSmallFaces, darkFrame, formatFuseSweep, formatSmallFaces, scoreSmallFaces, variantName, type CollectedSmallFaces, type NamedFinder, type SmoothingChoice } from '../eval/small-face-eval.js';
 import { buildSmallFaceSet, faceSize, splitOf, type LabelledPhoto, type Split } from '../eval/small-faces.js';
 import { iou } from '../detect/nms.js';
 import { readImage, writeImage } from '../image/io.js';
@@ -266,7 +266,8 @@ export async function writeFaceGrid(c: CollectedSmallFaces, o: { seed: number; f
 export function writeReports(c: CollectedSmallFaces, o: Pick<SmallFaceEvalCommandOptions, 'outDir' | 'threshold' | 'fuse'>, log: (s: string) => void): void {
   const fuse = o.fuse ?? {};
   const reports = (['heldout', 'tune'] as const).map((split) => scoreSmallFaces(c, { split, scoreThreshold: o.threshold ?? 0.5, fuse }));
-  const md = [`Fused: raw faces plus enhanced-only faces from score ${fuse.enhancedOnlyMinScore ?? FUSE_ENHANCED_ONLY_MIN_SCORE}.`, '', ...reports.map(formatSmallFaces)].join('\n\n');
+  const sweeps = (['heldout', 'tune'] as const).map((split) => formatFuseSweep(c, { split, detector: c.levels[1]?.variants[0]?.detector ?? '', smoothing: 'blur ≤1', scoreThreshold: o.threshold ?? 0.5 }));
+  const md = [`Fused: raw faces plus enhanced-only faces from score ${fuse.enhancedOnlyMinScore ?? FUSE_ENHANCED_ONLY_MIN_SCORE}.`, '', ...reports.map(formatSmallFaces), ...sweeps].join('\n\n');
   log(md);
   fs.mkdirSync(o.outDir, { recursive: true });
   fs.writeFileSync(path.join(o.outDir, 'small-faces.md'), `${md}\n`);

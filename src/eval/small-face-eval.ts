@@ -207,3 +207,32 @@ export function formatSmallFaces(r: SmallFaceReport): string {
   }
   return lines.join('\n');
 }
+
+/** Fusion rules compared: the `add` rule at each gate, and `blend`. */
+export const FUSE_RULES: ReadonlyArray<{ readonly name: string; readonly fuse: FuseOptions }> = [
+  ...[0, 0.5, 0.6, 0.7, 0.8, 0.9].map((g) => ({ name: `add, enhanced-only from ${g}`, fuse: { enhancedOnlyMinScore: g } })),
+  { name: 'blend, enhanced-only from 0.8', fuse: { mode: 'blend', enhancedOnlyMinScore: 0.8 } },
+];
+
+/**
+ * What each fusion rule gives over the raw pass alone (same detector and smoothing), from the
+ * saved detections: a Markdown table of hits and false faces at every level, on one split.
+ */
+export function formatFuseSweep(c: CollectedSmallFaces, o: { split: Split | 'all'; detector: string; smoothing: string; scoreThreshold?: number }): string {
+  const lines = [
+    `Fusion rules on the ${o.split} split (${o.detector}, smoothing ${o.smoothing}): hits / false faces / recall / precision at score ≥ ${o.scoreThreshold ?? 0.5}, all sizes`,
+    '',
+    '| full well | raw alone | enhanced alone | ' + FUSE_RULES.map((r) => r.name).join(' | ') + ' |',
+    '| --- | --- | --- | ' + FUSE_RULES.map(() => '---').join(' | ') + ' |',
+  ];
+  for (const l of c.levels) {
+    const raw = l.variants.find((v) => v.detector === o.detector && v.kind === 'raw' && v.smoothing === o.smoothing);
+    const enh = l.variants.find((v) => v.detector === o.detector && v.kind === 'enhanced' && v.smoothing === o.smoothing);
+    if (!raw || !enh) continue;
+    const variants: CollectedVariant[] = [raw, enh, ...FUSE_RULES.map((r) => ({ ...raw, name: r.name, faces: raw.faces.map((fs, i) => fuseFaces(fs, enh.faces[i] ?? [], r.fuse)) }))];
+    const one: CollectedSmallFaces = { frames: c.frames, levels: [{ fullWell: l.fullWell, noise: l.noise, variants }] };
+    const rows = scoreSmallFaces(one, { split: o.split, ...(o.scoreThreshold !== undefined ? { scoreThreshold: o.scoreThreshold } : {}) }).levels[0]!.rows.slice(0, variants.length);
+    lines.push(`| ${l.fullWell} | ${rows.map((r) => `${r.all.tp} / ${r.all.fp} / ${f3(r.all.recall)} / ${f3(r.all.precision)}`).join(' | ')} |`);
+  }
+  return lines.join('\n');
+}

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Box } from '../../src/detect/types.js';
 import type { RgbImage } from '../../src/image/types.js';
 import { estimateNoise } from '../../src/detect/smooth.js';
-import { collectSmallFaces, scoreSmallFaces } from '../../src/eval/small-face-eval.js';
+import { collectSmallFaces, formatFuseSweep, scoreSmallFaces } from '../../src/eval/small-face-eval.js';
 import { buildSmallFaceSet, faceSize, resizeArea, scoreByBucket, splitOf } from '../../src/eval/small-faces.js';
 
 /** A grey photo with white squares where its faces are. */
@@ -121,5 +121,20 @@ describe('collectSmallFaces / scoreSmallFaces', () => {
     const r = scoreSmallFaces(c, { split: 'heldout' });
     expect(r).toMatchObject({ frames: 1, references: 1 });
     expect(r.levels[1]!.rows.map((x) => [x.variant, x.all.recall])).toEqual([['d raw none', 1], ['d enhanced none', 1], ['d fused none', 1]]);
+  });
+});
+
+describe('formatFuseSweep', () => {
+  it('adds an enhanced-only face under the add rule from its gate, not above it', () => {
+    const b1 = { x: 0, y: 0, width: 20, height: 20 }, b2 = { x: 100, y: 0, width: 20, height: 20 };
+    const frames = [{ image: photo(200, 50, []), boxes: [b1, b2], sources: [], split: 'heldout' as const }];
+    const f = (box: typeof b1, score: number) => ({ box, score, keypoints: [] });
+    const c = { frames, levels: [{ fullWell: 0, noise: [0], variants: [] }, { fullWell: 100, noise: [9], variants: [
+      { name: 'd raw s', detector: 'd', kind: 'raw' as const, smoothing: 's', faces: [[f(b1, 0.9)]] },
+      { name: 'd enhanced s', detector: 'd', kind: 'enhanced' as const, smoothing: 's', faces: [[f(b2, 0.75)]] },
+    ] }] };
+    const cells = formatFuseSweep(c, { split: 'heldout', detector: 'd', smoothing: 's' }).split('\n').at(-1)!.split('|').map((x) => x.trim()).filter(Boolean);
+    // Full well, raw alone, enhanced alone, gates 0, 0.5, 0.6, 0.7 (the 0.75 face added: 2 hits), 0.8, 0.9 (not), blend from 0.8 (not).
+    expect(cells.map((x) => x.split(' / ')[0])).toEqual(['100', '1', '1', '2', '2', '2', '2', '1', '1', '1']);
   });
 });
