@@ -12,6 +12,7 @@ import { runDemo } from './demo.js';
 import { runEnhance } from './enhance.js';
 import { runEvalCommand, runSyntheticVideoCommand } from './eval.js';
 import { faceEvalOptionsFromFlags, runFaceEval } from './eval-faces.js';
+import { parseDetectorList, runSmallFaceEval } from './eval-small-faces.js';
 import { detectOptionsFromFlags, runDetect, type DetectFlags } from './detect.js';
 import { adaptCameras, runAdapt } from './adapt.js';
 import { loadConfig, loadDefaultConfig } from '../config/load.js';
@@ -218,14 +219,15 @@ function build(): Command {
     .option('--threads <n>', 'CPU threads for models')
     .option('--faces [dirs...]', 'face detection on synthetic night instead: normal-light photos with faces (default ../shared/data/faces/face-api-js/images); recall, precision and AP50 of BlazeFace on raw, each .onnx enhancer and gamma, smoothed and fused; writes faces.json and faces.md in --out')
     .option('--denoise <name>', 'with --faces: smooth (default), hqdn3d, nlmeans or none')
-    .option('--detector <model>', 'with --faces: back (default), front or full-range')
+    .option('--detector <model>', 'with --faces: back (default), front or full-range; with --small a list, the first is the main one (e.g. back,full-range)')
     .option('--upscale <n>', 'with --faces: 2 for 2× upscaled tiles (default 1)')
+    .option('--small', 'with --faces: the small-face set (faces shrunk to 10–40 px, by size bucket, tune and held-out photos); writes small-faces.md/.json in --out')
     .option('--synthetic-video <clip>', 'night video with ground truth instead: darken a normal-light fixed-camera clip frame by frame; each model per frame, behind the temporal denoiser and behind ffmpeg hqdn3d/atadenoise; writes synthetic-video.md/.json and a grid in --out')
     .option('--peers <files...>', 'with --synthetic-video: peer models (input "input" → "enhanced"), e.g. ../shared/models/peers/*.onnx', [])
     .option('--video-width <px>', 'videos are scaled to this width (default 480 with --synthetic-video, else 640)')
     .option('--denoise-strength <x>', 'with --synthetic-video: spatial strength of the temporal denoiser (0 = temporal only)')
     .option('-q, --quiet', 'no progress bar')
-    .action(async (opts: { out: string; enhancer: string[]; images: string[]; synthetic: string[]; noharm: string[]; video: string[]; fullWells: string; scale: string; exposure?: string; limit?: string; videoSeconds: string; seed: string; threads?: string; quiet?: boolean; faces?: string[] | true; denoise?: string; detector?: string; upscale?: string; syntheticVideo?: string; peers: string[]; videoWidth?: string; denoiseStrength?: string }) => {
+    .action(async (opts: { out: string; enhancer: string[]; images: string[]; synthetic: string[]; noharm: string[]; video: string[]; fullWells: string; scale: string; exposure?: string; limit?: string; videoSeconds: string; seed: string; threads?: string; quiet?: boolean; faces?: string[] | true; small?: boolean; denoise?: string; detector?: string; upscale?: string; syntheticVideo?: string; peers: string[]; videoWidth?: string; denoiseStrength?: string }) => {
       if (opts.syntheticVideo) {
         const strength = opts.denoiseStrength === undefined ? undefined : Number(opts.denoiseStrength);
         if (strength !== undefined && !(strength >= 0 && strength <= 16)) throw new PieError('usage', `--denoise-strength ${opts.denoiseStrength} must be from 0 to 16`, 'e.g. --denoise-strength 2');
@@ -237,6 +239,17 @@ function build(): Command {
           ...(opts.exposure ? { exposure: parseExposure(opts.exposure) } : {}),
           ...(strength !== undefined ? { denoiseStrength: strength } : {}),
           ...(opts.threads ? { threads: parsePositiveInt('--threads', opts.threads, 256) } : {}), quiet: Boolean(opts.quiet),
+        }, log);
+        return;
+      }
+      if (opts.faces && opts.small) {
+        const f = faceEvalOptionsFromFlags({ ...opts, faces: opts.faces, detector: opts.detector?.split(',')[0] }, { scale: parseScale, positiveInt: parsePositiveInt });
+        await runSmallFaceEval({
+          images: f.images, detectors: parseDetectorList(opts.detector ?? 'back'), fullWells: f.fullWells ?? [100, 300, 1000], ...(f.downscale ? { downscale: f.downscale } : {}),
+          ...(f.seed ? { seed: f.seed } : {}), ...(f.threads ? { threads: f.threads } : {}),
+          ...(opts.limit ? { limit: parsePositiveInt('--limit', opts.limit, 1_000_000) } : {}),
+          ...(opts.enhancer.find((e) => e.endsWith('.onnx')) ? { model: opts.enhancer.find((e) => e.endsWith('.onnx'))! } : {}),
+          outDir: opts.out, quiet: Boolean(opts.quiet),
         }, log);
         return;
       }

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { FACE_MODELS, type FaceModel } from '../detect/anchors.js';
 import type { DetectOn } from '../detect/path.js';
+import { CONFIRM_DEFAULTS } from '../pipeline/confirmFaces.js';
 import type { MonoMode } from '../enhance/camera-tone.js';
 import type { ProviderChoice } from '../enhance/session.js';
 import { MAX_STRENGTH } from '../enhance/graph.js';
@@ -109,6 +110,12 @@ export interface DetectConfig {
   readonly on: DetectOn;
   /** Draw the newest detection's boxes onto the enhanced output streams. */
   readonly drawBoxes: boolean;
+  /**
+   * Temporal confirmation (src/pipeline/confirmFaces.ts): a face must be seen in `hits` of the last
+   * `frames` detections (frames 0 = off); one that sits still for `fixtureAfter` detections is a
+   * fixture and no longer reported there (0 = off).
+   */
+  readonly confirm: { readonly frames: number; readonly hits: number; readonly fixtureAfter: number };
 }
 
 /** Face events to an MQTT broker (src/output/mqtt.ts); present only when the config has `mqtt:`. */
@@ -370,6 +377,12 @@ const enhanceShape = {
   }, expected('a mapping with enabled, alpha, mix, refreshEvery', 'e.g. regionCache: { enabled: true, alpha: 0.2 }')).prefault({}),
 };
 
+const confirmShape = {
+  frames: int('detections', 0, 100, 'e.g. frames: 3 (the window, in detections at detect.fps; 0 turns confirmation off)').default(CONFIRM_DEFAULTS.frames),
+  hits: int('detections', 1, 100, 'e.g. hits: 2 (a face must show in this many detections of the window, near the same place)').default(CONFIRM_DEFAULTS.hits),
+  fixtureAfter: int('detections', 0, 100000, 'e.g. fixtureAfter: 50 (a face still at one place for 50 detections, 10 s at 5 fps, is a sign or a lamp: no longer reported; 0 = off)').default(CONFIRM_DEFAULTS.fixtureAfter),
+};
+
 const detectShape = {
   enabled: z.boolean(expected('true or false', 'enabled: true or enabled: false')).default(false),
   fps: number('detections per second', 0.1, 60, 'e.g. fps: 5').default(5),
@@ -379,6 +392,10 @@ const detectShape = {
   threshold: number('a face score', 0.01, 0.99, 'e.g. threshold: 0.5 (MediaPipe\'s default; lower finds more faces and more false ones)').default(0.5),
   on: z.enum(DETECT_ON, expected('raw, enhanced or fused', 'on: fused (raw and enhanced detections merged: never worse than raw; the default), on: raw or on: enhanced')).default('fused'),
   drawBoxes: z.boolean(expected('true or false', 'drawBoxes: true draws face boxes onto the enhanced streams')).default(false),
+  confirm: z.strictObject(confirmShape, expected('a mapping with frames, hits and fixtureAfter', 'e.g. confirm: { frames: 3, hits: 2, fixtureAfter: 50 } (a face must show in 2 of the last 3 detections; one still for 50 is a fixture)')).prefault({})
+    .superRefine((c, ctx) => {
+      if (c.frames > 0 && c.hits > c.frames) ctx.addIssue({ code: 'custom', path: ['hits'], message: `${c.hits} is more than frames (${c.frames}): no face could ever be confirmed — fix: use hits from 1 to ${c.frames}, e.g. confirm: { frames: ${Math.max(c.frames, 3)}, hits: 2 }` });
+    }),
 };
 
 const workersShape = {
@@ -475,6 +492,7 @@ export const KEYS_AT: Readonly<Record<string, readonly string[]>> = {
   enhance: Object.keys(enhanceShape),
   'enhance.batch': Object.keys(batchShape),
   detect: Object.keys(detectShape),
+  'detect.confirm': Object.keys(confirmShape),
   mqtt: Object.keys(mqttShape),
   workers: Object.keys(workersShape),
   outputs: Object.keys(outputsShape),
@@ -551,7 +569,7 @@ export const configSchema = z.strictObject(rootShape, expected('a mapping of cam
         denoise: c.enhance.denoise,
         denoiseStrength: c.enhance.denoiseStrength,
       },
-      detect: { ...c.detect },
+      detect: { ...c.detect, confirm: { ...c.detect.confirm } },
       workers: { ...c.workers },
       ...(c.mqtt !== undefined ? { mqtt: { ...c.mqtt } } : {}),
       ...(cl !== undefined ? { cluster: clusterConfig(cl) } : {}),

@@ -34,6 +34,11 @@ export interface FaceDetectorOptions {
   readonly maxBatch?: number;
 }
 
+/** What detect takes beside the frames. */
+export interface DetectInputs {
+  readonly whole?: readonly RgbImage[];
+}
+
 export const DEFAULT_SCORE_THRESHOLD = 0.5;
 export const DEFAULT_MAX_BATCH = 8;
 
@@ -110,25 +115,33 @@ export class FaceDetector {
     return planTiles(width, height, this.inputSize, this.tiling);
   }
 
-  /** Faces per frame, in frame pixels, best first. Frames may differ in size. */
-  async detect(frames: readonly RgbImage[]): Promise<Face[][]> {
+  /**
+   * Faces per frame, in frame pixels, best first. Frames may differ in size. `o.whole`: per frame,
+   * another version of it (same size) for the letterboxed whole-frame pass — smoothing that suits
+   * the shrunken whole frame can erase a small face in a native tile (smooth.ts).
+   */
+  async detect(frames: readonly RgbImage[], o: DetectInputs = {}): Promise<Face[][]> {
     if (this.closed) throw new Error('FaceDetector is closed');
     frames.forEach(checkFrame);
+    const whole = o.whole;
+    if (whole && (whole.length !== frames.length || whole.some((w, i) => w.width !== frames[i]!.width || w.height !== frames[i]!.height))) {
+      throw new Error('FaceDetector.detect: the whole-frame versions must match the frames one for one in size');
+    }
     const jobs: Job[] = frames.flatMap((f, frame) => this.plan(f.width, f.height).map((tile) => ({ frame, tile })));
     const perFrame: TileFaces[][] = frames.map(() => []);
     for (let i = 0; i < jobs.length; i += this.maxBatch) {
       const batch = jobs.slice(i, i + this.maxBatch);
-      const found = await this.run(batch, frames);
+      const found = await this.run(batch, frames, whole);
       batch.forEach((j, k) => perFrame[j.frame]!.push({ tile: j.tile, faces: found[k]!.map((f) => toFrame(f, j.tile)) }));
     }
     return perFrame.map((tiles, i) => mergeTileFaces(tiles, frames[i]!, { iouThreshold: this.iouThreshold }));
   }
 
   /** One model run over a batch of tiles; faces per tile in its input pixels. */
-  private async run(batch: readonly Job[], frames: readonly RgbImage[]): Promise<Face[][]> {
+  private async run(batch: readonly Job[], frames: readonly RgbImage[], whole?: readonly RgbImage[]): Promise<Face[][]> {
     const s = this.inputSize, per = s * s * 3;
     const input = new Uint8Array(batch.length * per); // zeroed: black letterbox and padding
-    batch.forEach((j, k) => fillTile(frames[j.frame]!, j.tile, s, input, k * per));
+    batch.forEach((j, k) => fillTile((j.tile.kind === 'whole' && whole ? whole : frames)[j.frame]!, j.tile, s, input, k * per));
     const out = await this.session.run({ [FRAMES_INPUT]: new ort.Tensor('uint8', input, [batch.length, s, s, 3]) });
     const data = this.heads.map((h) => ({ scores: out[h.scores]!.data as Float32Array, boxes: out[h.boxes]!.data as Float32Array, anchors: h.anchors }));
     return batch.map((_, k) => decodeFaces(

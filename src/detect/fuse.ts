@@ -45,7 +45,8 @@ export function fuseFaces(raw: readonly Face[], enhanced: readonly Face[], o: Fu
 
 /** What detectFused needs of a detector (FaceDetector is one). */
 export interface FaceFinder {
-  detect(frames: readonly RgbImage[]): Promise<Face[][]>;
+  /** `o.whole`: per frame, the version for the whole-frame pass (FaceDetector.detect). */
+  detect(frames: readonly RgbImage[], o?: { readonly whole?: readonly RgbImage[] }): Promise<Face[][]>;
 }
 
 export interface FramePair {

@@ -14,6 +14,7 @@ import type { DetectionEvent } from '../output/events.js';
 import type { MqttFacePublisher } from '../output/mqtt.js';
 import type { FaceEventSink } from '../output/sinks.js';
 import { LatencyWindow } from '../output/rate.js';
+import { confirmFaces } from '../pipeline/confirmFaces.js';
 import { detectAt } from '../pipeline/detect.js';
 import { DropCounter } from '../pipeline/dropCounter.js';
 import type { Inference } from '../workers/pool.js';
@@ -50,11 +51,14 @@ export class LiveDetection {
   static async open(pool: Inference, config: DetectConfig, provider: ProviderChoice, cameras: ReadonlyMap<string, CameraRuntime>, log: (line: string) => void): Promise<LiveDetection> {
     // One detector for every camera: detectAt batches their frames into shared model runs.
     const session = await pool.open(DETECTOR_KEY, { kind: 'detector', options: { model: config.model, scoreThreshold: config.threshold, provider, ...(config.tiling ? (config.upscale > 1 ? { tiling: { upscale: config.upscale } } : {}) : { tiling: false }) } });
-    log(`face detection on ${config.on} frames at ${config.fps} fps${config.tiling ? `, tiled${config.upscale > 1 ? ` (+ ${config.upscale}× upscaled tiles)` : ''}` : ''}: ${session.description} (${pool.o.size} ${pool.o.name} worker${pool.o.size > 1 ? 's' : ''})`);
+    log(`face detection on ${config.on} frames at ${config.fps} fps${config.tiling ? `, tiled${config.upscale > 1 ? ` (+ ${config.upscale}× upscaled tiles)` : ''}` : ''}${config.confirm.frames > 0 && config.confirm.hits > 1 ? `, faces confirmed in ${config.confirm.hits} of ${config.confirm.frames} detections` : ''}${config.confirm.fixtureAfter > 0 ? `, fixtures after ${config.confirm.fixtureAfter}` : ''}: ${session.description} (${pool.o.size} ${pool.o.name} worker${pool.o.size > 1 ? 's' : ''})`);
     return new LiveDetection(config, pool, session, cameras, log);
   }
 
-  /** Enhanced frames → face events, sampled and batched; a failing detector restarts this side alone. */
+  /**
+   * Enhanced frames → face events, sampled and batched, each face confirmed over the camera's recent
+   * detections (detect.confirm); a failing detector restarts this side alone.
+   */
   events(batch: BatchConfig): OperatorFunction<EnhancedFrame, FaceEvent> {
     return (frames$) => frames$.pipe(
       // The enhancer's batching settings serve here too: sampled frames of several cameras share a detector call.
@@ -67,6 +71,8 @@ export class LiveDetection {
           return timer(waitMs);
         },
       }),
+      // After the retry, so a restarted detector keeps each camera's recent sightings.
+      confirmFaces(this.config.confirm),
     );
   }
 

@@ -102,21 +102,36 @@ export interface AdaptiveSmoothOptions {
 }
 
 /**
- * Fitted on synthetic night (README, "Face detection"): the best fixed radius on the stills was 3
- * at a 100 e⁻ full well (σ 17–18 levels), 2 at 300 (σ 8–10) and 0 at 1000 (σ 4–5, where any blur
- * added false faces on a darker scene). Absolute σ, not σ relative to brightness: BlazeFace sees
- * absolute levels, and the same sensor gave the same σ on a bright and a dark scene but twice the
- * relative noise on the dark one, whose blurred frames then showed false faces.
+ * Absolute σ, not σ relative to brightness: BlazeFace sees absolute levels, and the same sensor
+ * gave the same σ on a bright and a dark scene but twice the relative noise on the dark one, whose
+ * blurred frames then showed false faces. Radius at most 1 (issue 16, docs/quality.md): on the
+ * small-face set (faces 10–40 px) the radius 3 that suited 100 px faces took recall at a 300 e⁻
+ * full well from 0.30 to 0.00 on every face size, where radius 1 kept or raised it (0.57 → 0.83
+ * on faces over 32 px, held-out photos); a larger radius on the whole-frame pass alone was worse
+ * than 1 there too. Below σ 5.5 (a 1000 e⁻ full well) the frame is left as it is.
  */
-export const ADAPTIVE_SMOOTH_DEFAULTS: Required<AdaptiveSmoothOptions> = { cleanBelow: 4.5, radiusPerLevel: 0.5, maxRadius: 3 };
+export const ADAPTIVE_SMOOTH_DEFAULTS: Required<AdaptiveSmoothOptions> = { cleanBelow: 4.5, radiusPerLevel: 0.5, maxRadius: 1 };
 
-/** The blur radius for a frame: 0 when clean, growing with its noise. */
-export function smoothRadius(img: RgbImage, o: AdaptiveSmoothOptions = {}): number {
+/** The blur radius for noise σ (8-bit levels): 0 when clean, growing with the noise. */
+export function radiusForNoise(sigma: number, o: AdaptiveSmoothOptions = {}): number {
   const { cleanBelow, radiusPerLevel, maxRadius } = { ...ADAPTIVE_SMOOTH_DEFAULTS, ...o };
-  return Math.max(0, Math.min(maxRadius, Math.round((estimateNoise(img) - cleanBelow) * radiusPerLevel)));
+  return Math.max(0, Math.min(maxRadius, Math.round((sigma - cleanBelow) * radiusPerLevel)));
 }
 
-/** Blurs a frame as much as its noise calls for (two box passes of smoothRadius). */
+/** The blur radius for a frame from its own noise. */
+export function smoothRadius(img: RgbImage, o: AdaptiveSmoothOptions = {}): number {
+  return radiusForNoise(estimateNoise(img), o);
+}
+
+/**
+ * Blurs a frame as much as its own noise calls for (two box passes of smoothRadius). For an
+ * enhanced frame use smoothFor with the raw frame's noise: its own is the amplified noise.
+ */
 export function adaptiveSmooth(img: RgbImage, o: AdaptiveSmoothOptions = {}): RgbImage {
   return boxBlur(img, smoothRadius(img, o));
+}
+
+/** Blurs a frame as much as noise σ (measured on the raw frame) calls for. */
+export function smoothFor(img: RgbImage, sigma: number, o: AdaptiveSmoothOptions = {}): RgbImage {
+  return boxBlur(img, radiusForNoise(sigma, o));
 }

@@ -106,6 +106,19 @@ describe.skipIf(skip !== undefined)('FaceDetector on a real photo (../shared, fa
     expect(boxes(b)).toEqual(boxes(b1));
     expect(b!.length).toBeGreaterThanOrEqual(2); // the two faces wholly inside the crop
   });
+
+  it('takes another image for the whole-frame pass alone: the tiles still see the faces', async () => {
+    const d = await FaceDetector.open({ model: 'back', threads: 1 });
+    detectors.push(d);
+    const black: RgbImage = { width: photo.width, height: photo.height, data: new Uint8Array(photo.data.length) };
+    // The faces (~100 px) are whole in the 256² native tiles, so a black whole-frame pass loses none;
+    // black tiles with the photo as the whole-frame pass find them too, from that pass alone.
+    const [tilesOnly] = await d.detect([photo], { whole: [black] });
+    const [wholeOnly] = await d.detect([black], { whole: [photo] });
+    expect(Math.min(...matched(tilesOnly!, refs))).toBeGreaterThanOrEqual(0.5);
+    expect(Math.min(...matched(wholeOnly!, refs))).toBeGreaterThanOrEqual(0.5);
+    await expect(d.detect([photo], { whole: [] })).rejects.toThrow(/one for one/);
+  });
 });
 
 describe('FaceDetector errors', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { detectAlong } from '../../src/detect/path.js';
 import { adaptiveSmooth, boxBlur, estimateNoise, meanLuma, smoothRadius } from '../../src/detect/smooth.js';
 import type { RgbImage } from '../../src/image/types.js';
 import { mulberry32 } from '../../src/train/boc.js';
@@ -65,9 +66,39 @@ describe('adaptiveSmooth', () => {
     const clean = image(64, 48, (x, y) => 60 + x + y);
     expect(smoothRadius(clean)).toBe(0);
     expect(adaptiveSmooth(clean)).toBe(clean);
-    const a = smoothRadius(noisy(64, 48, 30, 6)), b = smoothRadius(noisy(64, 48, 30, 9)); // σ 6 → radius 1, σ 9 → 2
-    expect(a).toBeGreaterThan(0);
-    expect(b).toBeGreaterThan(a);
-    expect(smoothRadius(noisy(64, 48, 30, 60))).toBeLessThanOrEqual(3); // capped
+    // σ 6 → radius 1; σ 9 → 2 when allowed, but the default cap is 1 (a larger radius erased small faces).
+    expect(smoothRadius(noisy(64, 48, 30, 6))).toBe(1);
+    expect(smoothRadius(noisy(64, 48, 30, 9), { maxRadius: 3 })).toBe(2);
+    expect(smoothRadius(noisy(64, 48, 30, 60))).toBe(1);
+  });
+});
+
+describe('detectAlong: smoothing by the raw frame\'s noise', () => {
+  /** A detector that keeps what it was shown. */
+  const recorder = (): { seen: RgbImage[]; finder: { detect(f: readonly RgbImage[]): Promise<[][]> } } => {
+    const seen: RgbImage[] = [];
+    return { seen, finder: { detect: async (f) => { seen.push(...f); return f.map(() => []); } } };
+  };
+  it('leaves the enhanced frame of a clean raw frame unblurred, though its own amplified noise would call for a blur', async () => {
+    const raw = noisy(64, 48, 20, 3, 2); // σ 3: clean (radius 0)
+    const enhanced = noisy(64, 48, 80, 12, 3); // what brightening does to that noise: σ 12 → radius 1 on its own
+    expect(smoothRadius(raw)).toBe(0);
+    expect(smoothRadius(enhanced)).toBe(1);
+    const r = recorder();
+    await detectAlong(r.finder, [{ raw, enhanced }], { on: 'fused' });
+    expect(r.seen).toHaveLength(2);
+    expect(r.seen[0]).toBe(raw);
+    expect(r.seen[1]).toBe(enhanced);
+  });
+
+  it('blurs both frames of a noisy raw frame by its radius, and neither with smooth: false', async () => {
+    const raw = noisy(64, 48, 20, 9, 4), enhanced = noisy(64, 48, 80, 30, 5);
+    const r = recorder();
+    await detectAlong(r.finder, [{ raw, enhanced }], { on: 'fused' });
+    expect(r.seen[0]!.data).toEqual(boxBlur(raw, 1).data);
+    expect(r.seen[1]!.data).toEqual(boxBlur(enhanced, 1).data);
+    const plain = recorder();
+    await detectAlong(plain.finder, [{ raw, enhanced }], { on: 'enhanced', smooth: false });
+    expect(plain.seen).toEqual([enhanced]);
   });
 });

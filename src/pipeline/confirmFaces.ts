@@ -1,0 +1,115 @@
+// Temporal confirmation of faces (issue 16): a camera sees a real face again and again, near the
+// same place, while a false face made of noise, foliage or a lamp flickers in for one frame. A
+// face is passed on once it has been seen in at least `hits` of the camera's last `frames`
+// detected frames (this one included) near where it is now; until then it is held back. A
+// one-frame ghost never reaches events, MQTT or the overlay; a face that stays shows from its
+// `hits`-th frame (one detection interval late with hits 2). A false face that does not flicker —
+// a caption, a lamp, a shape in the foliage — sits still: once a face has stayed at one place and
+// size in `fixtureAfter` detections (over minutes), faces there are dropped. Causal: nothing
+// waits for later frames. State is per camera (the last `frames` frames' boxes, at most 64
+// places), for at most `maxCameras` cameras.
+import { defer, map, type MonoTypeOperatorFunction } from 'rxjs';
+import type { Box, FaceEvent } from '../detect/types.js';
+
+export interface ConfirmOptions {
+  /** The window, in detected frames (at detect.fps): 0 turns confirmation off. */
+  readonly frames: number;
+  /** Frames of the window, this one included, a face must be seen in. */
+  readonly hits: number;
+  /**
+   * A face found at the same place and size (a fixture: a sign, a lamp, the camera's own caption)
+   * in this many detections in all (gaps under FORGET_AFTER) is no longer reported there; 0 keeps
+   * reporting it. A person who stays at one spot that long is dropped too: the price.
+   */
+  readonly fixtureAfter?: number;
+  /** Cameras tracked; the least recently seen is forgotten first. Default 256. */
+  readonly maxCameras?: number;
+}
+
+/** Defaults: seen in 2 of the last 3 detections (0.6 s at 5 fps); at one place in 50 detections (10 s at 5 fps): a fixture. */
+export const CONFIRM_DEFAULTS: Required<Pick<ConfirmOptions, 'frames' | 'hits' | 'fixtureAfter'>> = { frames: 3, hits: 2, fixtureAfter: 50 };
+
+/** Places a camera keeps watching for fixtures: a bound; the least seen are dropped first, so passers-by never push out a fixture. */
+const MAX_PLACES = 64;
+
+/**
+ * A place is forgotten after this many detections without a face there (10 min at 5 fps): false
+ * faces come and go with the light and the wind (on the IR clip, episodes of 3–25 s with long
+ * gaps), so sightings add up over minutes, and a learnt fixture stays learnt between episodes.
+ */
+export const FORGET_AFTER = 3000;
+
+/**
+ * Whether two boxes are the same face a detection or two apart: centres within 1.5 face widths
+ * and sizes within a factor of 2. One width was too tight: on the night-walk clip a person
+ * walking towards the camera moved 1.1–1.3 face widths between detections at 5 fps.
+ */
+export function near(a: Box, b: Box): boolean {
+  const sa = Math.max(a.width, a.height), sb = Math.max(b.width, b.height);
+  if (sa > 2 * sb || sb > 2 * sa) return false;
+  const dx = a.x + a.width / 2 - (b.x + b.width / 2), dy = a.y + a.height / 2 - (b.y + b.height / 2);
+  return Math.hypot(dx, dy) <= 1.5 * Math.max(sa, sb);
+}
+
+/**
+ * Whether two boxes are the same still thing: centres within half its size, sizes within 1.5×.
+ * Looser than it sounds is needed: a false face's box jitters by a few pixels and a few pixels
+ * of size from frame to frame (a 12 px caption glyph measured 11–14 px, x ± 3 px).
+ */
+export function still(a: Box, b: Box): boolean {
+  const sa = Math.max(a.width, a.height), sb = Math.max(b.width, b.height);
+  if (sa > 1.5 * sb || sb > 1.5 * sa) return false;
+  const dx = a.x + a.width / 2 - (b.x + b.width / 2), dy = a.y + a.height / 2 - (b.y + b.height / 2);
+  return Math.hypot(dx, dy) <= 0.5 * Math.max(sa, sb);
+}
+
+/** A place follows its face's jitter (a running mean), so it does not drift away from a fixture seen at slightly different boxes. */
+const follow = (p: Box, f: Box): Box => ({ x: p.x + 0.2 * (f.x - p.x), y: p.y + 0.2 * (f.y - p.y), width: p.width + 0.2 * (f.width - p.width), height: p.height + 0.2 * (f.height - p.height) });
+
+interface Place { box: Box; seen: number; last: number }
+
+interface CameraState {
+  /** The boxes of the last frames − 1 events (all faces found, confirmed or not). */
+  past: Box[][];
+  /** Candidate fixtures, by where they were first seen. */
+  places: Place[];
+  /** The camera's detection count. */
+  n: number;
+}
+
+/**
+ * Keeps, in each event, the faces seen near the same place in at least `hits` of the camera's
+ * last `frames` events, and drops those at a place where a face has sat still for
+ * `fixtureAfter` detections.
+ */
+export function confirmFaces(o: ConfirmOptions): MonoTypeOperatorFunction<FaceEvent> {
+  if (!(Number.isInteger(o.frames) && o.frames >= 0)) throw new RangeError(`confirmFaces: frames ${o.frames} is not an integer ≥ 0`);
+  if (o.frames > 0 && !(Number.isInteger(o.hits) && o.hits >= 1 && o.hits <= o.frames)) throw new RangeError(`confirmFaces: hits ${o.hits} is not from 1 to frames (${o.frames})`);
+  const fixtureAfter = o.fixtureAfter ?? 0;
+  if (!(Number.isInteger(fixtureAfter) && fixtureAfter >= 0)) throw new RangeError(`confirmFaces: fixtureAfter ${fixtureAfter} is not an integer ≥ 0`);
+  const confirming = o.frames > 0 && o.hits > 1;
+  if (!confirming && fixtureAfter === 0) return (source) => source;
+  const maxCameras = o.maxCameras ?? 256;
+  return (source) => defer(() => {
+    const cameras = new Map<string, CameraState>();
+    return source.pipe(map((e) => {
+      const s = cameras.get(e.camera) ?? { past: [], places: [], n: 0 };
+      s.n++;
+      let faces = confirming ? e.faces.filter((f) => 1 + s.past.filter((boxes) => boxes.some((b) => near(f.box, b))).length >= o.hits) : e.faces;
+      if (fixtureAfter > 0) {
+        s.places = s.places.filter((p) => s.n - p.last <= FORGET_AFTER);
+        for (const f of e.faces) {
+          const p = s.places.find((q) => still(q.box, f.box));
+          if (p) { if (p.last !== s.n) { p.seen++; p.last = s.n; p.box = follow(p.box, f.box); } } else s.places.push({ box: f.box, seen: 1, last: s.n });
+        }
+        if (s.places.length > MAX_PLACES) s.places = s.places.sort((a, b) => b.seen - a.seen || b.last - a.last).slice(0, MAX_PLACES);
+        faces = faces.filter((f) => !s.places.some((p) => p.seen >= fixtureAfter && still(p.box, f.box)));
+      }
+      s.past = o.frames > 1 ? [...s.past, e.faces.map((f) => f.box)].slice(-(o.frames - 1)) : [];
+      cameras.delete(e.camera); // most recently seen last
+      cameras.set(e.camera, s);
+      while (cameras.size > maxCameras) cameras.delete(cameras.keys().next().value!);
+      return faces.length === e.faces.length ? e : { ...e, faces };
+    }));
+  });
+}
