@@ -51,9 +51,9 @@ export function parseDetectorList(list: string): BlazeFaceModel[] {
   return out as BlazeFaceModel[];
 }
 
-interface LabelFile { readonly [file: string]: { readonly faces: ReadonlyArray<{ x: number; y: number; w: number; h: number }> } }
+export interface LabelFile { readonly [file: string]: { readonly faces: ReadonlyArray<{ x: number; y: number; w: number; h: number }> } }
 
-function findLabels(images: readonly string[]): string | undefined {
+export function findLabels(images: readonly string[]): string | undefined {
   for (const dir of images) {
     const up = path.dirname(path.resolve(dir));
     const hit = fs.existsSync(up) ? fs.readdirSync(up).find((f) => /^pseudo_labels.*\.json$/i.test(f)) : undefined;
@@ -199,7 +199,7 @@ export async function runSmallFaceEval(o: SmallFaceEvalCommandOptions, log: (s: 
 }
 
 /** A face crop for the grid: `k`× the face's size around its centre, scaled to `cell` pixels. */
-function crop(img: RgbImage, b: Box, cell: number, k = 3): RgbImage {
+export function crop(img: RgbImage, b: Box, cell: number, k = 3): RgbImage {
   const side = Math.max(4, Math.round(Math.max(b.width, b.height) * k));
   const x0 = Math.round(b.x + b.width / 2 - side / 2), y0 = Math.round(b.y + b.height / 2 - side / 2);
   const out = new Uint8Array(cell * cell * 3);

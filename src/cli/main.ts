@@ -11,8 +11,9 @@ import { parseColor, parseExposure, parseFraction, parseMono, parsePositiveInt, 
 import { runDemo } from './demo.js';
 import { runEnhance } from './enhance.js';
 import { runEvalCommand, runSyntheticVideoCommand } from './eval.js';
-import { faceEvalOptionsFromFlags, runFaceEval } from './eval-faces.js';
+import { DEFAULT_FACE_IMAGES, defaultSharedDir, faceEvalOptionsFromFlags, runFaceEval } from './eval-faces.js';
 import { parseDetectorList, runSmallFaceEval } from './eval-small-faces.js';
+import { runFaceVideoEval } from './eval-face-video.js';
 import { detectOptionsFromFlags, runDetect, type DetectFlags } from './detect.js';
 import { adaptCameras, runAdapt } from './adapt.js';
 import { loadConfig, loadDefaultConfig } from '../config/load.js';
@@ -222,12 +223,23 @@ function build(): Command {
     .option('--detector <model>', 'with --faces: back (default), front or full-range; with --small a list, the first is the main one (e.g. back,full-range)')
     .option('--upscale <n>', 'with --faces: 2 for 2× upscaled tiles (default 1)')
     .option('--small', 'with --faces: the small-face set (faces shrunk to 10–40 px, by size bucket, tune and held-out photos); writes small-faces.md/.json in --out')
+    .option('--face-video [dir]', 'face recall on dark video instead (issue 12): slow pan/zoom clips of labelled group photos (default ../shared/data/faces/face-api-js/images), darkened at each full well; raw, smoothed, enhanced, fused, and behind the temporal denoiser, with the live defaults; writes face-video.md/.json and a grid in --out')
     .option('--synthetic-video <clip>', 'night video with ground truth instead: darken a normal-light fixed-camera clip frame by frame; each model per frame, behind the temporal denoiser and behind ffmpeg hqdn3d/atadenoise; writes synthetic-video.md/.json and a grid in --out')
     .option('--peers <files...>', 'with --synthetic-video: peer models (input "input" → "enhanced"), e.g. ../shared/models/peers/*.onnx', [])
     .option('--video-width <px>', 'videos are scaled to this width (default 480 with --synthetic-video, else 640)')
     .option('--denoise-strength <x>', 'with --synthetic-video: spatial strength of the temporal denoiser (0 = temporal only)')
     .option('-q, --quiet', 'no progress bar')
-    .action(async (opts: { out: string; enhancer: string[]; images: string[]; synthetic: string[]; noharm: string[]; video: string[]; fullWells: string; scale: string; exposure?: string; limit?: string; videoSeconds: string; seed: string; threads?: string; quiet?: boolean; faces?: string[] | true; small?: boolean; denoise?: string; detector?: string; upscale?: string; syntheticVideo?: string; peers: string[]; videoWidth?: string; denoiseStrength?: string }) => {
+    .action(async (opts: { out: string; enhancer: string[]; images: string[]; synthetic: string[]; noharm: string[]; video: string[]; fullWells: string; scale: string; exposure?: string; limit?: string; videoSeconds: string; seed: string; threads?: string; quiet?: boolean; faces?: string[] | true; small?: boolean; denoise?: string; detector?: string; upscale?: string; syntheticVideo?: string; peers: string[]; videoWidth?: string; denoiseStrength?: string; faceVideo?: string | true }) => {
+      if (opts.faceVideo) {
+        await runFaceVideoEval({
+          images: opts.faceVideo === true ? path.join(defaultSharedDir(), DEFAULT_FACE_IMAGES) : opts.faceVideo,
+          fullWells: opts.fullWells.split(',').map((w) => parsePositiveInt('--full-wells', w.trim(), 1_000_000)),
+          seed: parsePositiveInt('--seed', opts.seed, 2 ** 31),
+          ...(opts.detector ? { detector: parseDetectorList(opts.detector)[0]! } : {}),
+          ...(opts.threads ? { threads: parsePositiveInt('--threads', opts.threads, 256) } : {}), outDir: opts.out, quiet: Boolean(opts.quiet),
+        }, log);
+        return;
+      }
       if (opts.syntheticVideo) {
         const strength = opts.denoiseStrength === undefined ? undefined : Number(opts.denoiseStrength);
         if (strength !== undefined && !(strength >= 0 && strength <= 16)) throw new PieError('usage', `--denoise-strength ${opts.denoiseStrength} must be from 0 to 16`, 'e.g. --denoise-strength 2');

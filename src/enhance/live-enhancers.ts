@@ -65,7 +65,7 @@ function shownPath(abs: string): string {
 }
 
 /** The enhancer settings of a config, for one model: the same at start and on a model switch. */
-function enhancerOptions(config: PieConfig, modelPath: string): EnhancerOptions {
+export function enhancerOptions(config: PieConfig, modelPath: string): EnhancerOptions {
   const e = config.enhance;
   const common = { modelPath, downscale: e.downscale, provider: e.provider, strength: e.strength, spin: false, ...toneOptions(config) };
   // With the region cache the enhancer only estimates curves; the applier runs the tone stage.
@@ -85,7 +85,7 @@ const APPLIER_KEY = 'applier';
 const DENOISER_KEY = 'denoiser';
 
 /** The live denoiser's settings: enhance.denoise and denoiseStrength (no per-camera override: the config has none); undefined when off. */
-function denoiserOptions(config: PieConfig): DenoiserOptions | undefined {
+export function denoiserOptions(config: PieConfig): DenoiserOptions | undefined {
   const e = config.enhance;
   return e.denoise === 'off' ? undefined : { mode: e.denoise, strength: e.denoiseStrength, provider: e.provider, spin: false };
 }
