@@ -14,24 +14,30 @@ import type { Box, Face } from '../detect/types.js';
 import { Enhancer } from '../enhance/enhancer.js';
 import { denoiserOptions, enhancerOptions, LiveEnhancers, modelKeyOf } from '../enhance/live-enhancers.js';
 import { PieError } from '../errors.js';
-import { buildFaceClip, collectFaceVideo, formatFaceVideo, panMotion, scoreFaceVideo, zoomMotion, type CollectedFaceVideo, type FaceClip, type FaceVideoPath, type KeptFrame } from '../eval/face-video.js';
+import { buildFaceClip, collectFaceVideo, formatFaceVideo, formatPerClip, panMotion, scoreFaceVideo, stillMotion, zoomMotion, type CollectedFaceVideo, type FaceClip, type FaceVideoPath, type KeptFrame } from '../eval/face-video.js';
 import type { LabelledPhoto } from '../eval/small-faces.js';
 import { readImage, writeImage } from '../image/io.js';
 import type { RgbImage } from '../image/types.js';
 import { crop, findLabels, type LabelFile } from './eval-small-faces.js';
 import { Progress } from './progress.js';
 
-/** The clips made by default: two pans and a zoom over the labelled group photos. */
-export const DEFAULT_FACE_CLIPS: ReadonlyArray<{ readonly file: string; readonly motion: 'pan' | 'zoom' }> = [
+type Motion = 'pan' | 'zoom' | 'still';
+
+/**
+ * The clips made by default: two pans and a zoom over the labelled group photos (the headline
+ * table), and the first pan's opening window held still, a fixed camera's view (a control).
+ */
+export const DEFAULT_FACE_CLIPS: ReadonlyArray<{ readonly file: string; readonly motion: Motion }> = [
   { file: 'bbt1.jpg', motion: 'pan' },
   { file: 'faces.jpg', motion: 'zoom' },
   { file: 'bbt5.jpg', motion: 'pan' },
+  { file: 'bbt1.jpg', motion: 'still' },
 ];
 
 export interface FaceVideoCommandOptions {
   /** The folder of the photos (the labels JSON is looked for beside it). */
   readonly images: string;
-  readonly clips?: ReadonlyArray<{ readonly file: string; readonly motion: 'pan' | 'zoom' }>;
+  readonly clips?: ReadonlyArray<{ readonly file: string; readonly motion: Motion }>;
   readonly fullWells: readonly number[];
   readonly frames?: number;
   readonly width?: number;
@@ -58,7 +64,9 @@ export async function runFaceVideoEval(o: FaceVideoCommandOptions, log: (s: stri
   const clips: FaceClip[] = [];
   for (const c of o.clips ?? DEFAULT_FACE_CLIPS) {
     const photo = await loadPhoto(o.images, c.file, labels);
-    clips.push(buildFaceClip(photo, c.motion === 'pan' ? panMotion(photo, { width: W, height: H, frames: n }) : zoomMotion(photo, { width: W, height: H }), { width: W, height: H, frames: n }));
+    const pan = panMotion(photo, { width: W, height: H, frames: n });
+    const motion = c.motion === 'pan' ? pan : c.motion === 'still' ? stillMotion(pan) : zoomMotion(photo, { width: W, height: H });
+    clips.push(buildFaceClip(photo, motion, { width: W, height: H, frames: n }));
   }
   // The live pipeline's settings, as `pie-stream run` with detection on would use them.
   const config = loadDefaultConfig();
@@ -85,13 +93,15 @@ export async function runFaceVideoEval(o: FaceVideoCommandOptions, log: (s: stri
     });
     bar.done();
     const seconds = (performance.now() - t0) / 1000;
-    const report = scoreFaceVideo(clips, collected, d.threshold);
-    const md = formatFaceVideo(report);
+    // The headline: the moving clips (issue 12 asks for a pan or zoom); the still control apart.
+    const report = scoreFaceVideo(clips, collected, d.threshold, (c) => c.motion.kind !== 'still');
+    const still = clips.some((c) => c.motion.kind === 'still') ? scoreFaceVideo(clips, collected, d.threshold, (c) => c.motion.kind === 'still') : undefined;
+    const md = [`Moving clips (pan, zoom):`, '', formatFaceVideo(report), ...(still ? ['', 'Still control (a fixed camera):', '', formatFaceVideo(still)] : []), '', formatPerClip(clips, collected, d.threshold)].join('\n');
     log(md);
     log(`collected in ${seconds.toFixed(0)} s`);
     fs.mkdirSync(o.outDir, { recursive: true });
     fs.writeFileSync(path.join(o.outDir, 'face-video.md'), `${md}\n`);
-    fs.writeFileSync(path.join(o.outDir, 'face-video.json'), `${JSON.stringify({ date: new Date().toISOString(), seconds, detector: o.detector ?? d.model, ...report }, null, 1)}\n`);
+    fs.writeFileSync(path.join(o.outDir, 'face-video.json'), `${JSON.stringify({ date: new Date().toISOString(), seconds, detector: o.detector ?? d.model, moving: report, still }, null, 1)}\n`);
     const file = path.join(o.outDir, 'face-video-grid.png');
     await writeGrid(clips, collected, file, Math.min(...o.fullWells));
     log(`face crops: ${file}`);

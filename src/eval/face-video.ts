@@ -24,7 +24,8 @@ export interface Window {
 }
 
 export interface ClipMotion {
-  readonly kind: 'pan' | 'zoom';
+  /** 'still': the window holds (the fixed camera the temporal denoiser is made for; a control). */
+  readonly kind: 'pan' | 'zoom' | 'still';
   readonly from: Window;
   readonly to: Window;
 }
@@ -86,6 +87,9 @@ export function zoomMotion(photo: LabelledPhoto, o: { width: number; height: num
   const cx = photo.boxes.reduce((s, b) => s + b.x + b.width / 2, 0) / n, cy = photo.boxes.reduce((s, b) => s + b.y + b.height / 2, 0) / n;
   return { kind: 'zoom', from: fitWindow(pw, ph, aspect, 1), to: fitWindow(pw, ph, aspect, 1 / (o.zoom ?? 1.25), cx, cy) };
 }
+
+/** The first window of `m` held for the whole clip: the same scene with no motion. */
+export const stillMotion = (m: ClipMotion): ClipMotion => ({ kind: 'still', from: m.from, to: m.from });
 
 /**
  * Frame `i` of the clip: the photo area-averaged to the window's scale (as a sensor bins light),
@@ -235,12 +239,15 @@ function onIgnored(d: Box, f: FaceVideoFrame): boolean {
   return f.ignore.some((g) => iou(d, g) >= 0.3);
 }
 
-/** Recall and precision (IoU 0.5, score ≥ `scoreThreshold`) over all frames of all clips, per path and level. */
-export function scoreFaceVideo(clips: readonly FaceClip[], c: CollectedFaceVideo, scoreThreshold = 0.5): FaceVideoReport {
+/**
+ * Recall and precision (IoU 0.5, score ≥ `scoreThreshold`) over all frames of the clips `only`
+ * keeps (default all), per path and level.
+ */
+export function scoreFaceVideo(clips: readonly FaceClip[], c: CollectedFaceVideo, scoreThreshold = 0.5, only: (clip: FaceClip, index: number) => boolean = () => true): FaceVideoReport {
   const refs: ReferenceBox[] = [];
   const frameIds: Array<{ ci: number; fi: number; id: number }> = [];
   let id = 0;
-  for (const [ci, cl] of clips.entries()) for (const [fi, f] of cl.frames.entries()) { for (const box of f.boxes) refs.push({ image: id, box }); frameIds.push({ ci, fi, id: id++ }); }
+  for (const [ci, cl] of clips.entries()) if (only(cl, ci)) for (const [fi, f] of cl.frames.entries()) { for (const box of f.boxes) refs.push({ image: id, box }); frameIds.push({ ci, fi, id: id++ }); }
   const levels = c.levels.map((l) => ({
     fullWell: l.fullWell, noise: l.noise,
     rows: FACE_VIDEO_PATHS.flatMap((p) => {
@@ -250,10 +257,24 @@ export function scoreFaceVideo(clips: readonly FaceClip[], c: CollectedFaceVideo
       return [{ path: p, ...scoreDetections(dets, refs, { scoreThreshold }) }];
     }),
   }));
-  return { clips: clips.map((cl) => ({ name: cl.name, frames: cl.frames.length, faces: cl.frames.reduce((n, f) => n + f.boxes.length, 0) })), references: refs.length, scoreThreshold, levels };
+  return { clips: clips.filter(only).map((cl) => ({ name: cl.name, frames: cl.frames.length, faces: cl.frames.reduce((n, f) => n + f.boxes.length, 0) })), references: refs.length, scoreThreshold, levels };
 }
 
 const f2 = (v: number): string => (Number.isNaN(v) ? '—' : v.toFixed(2));
+
+/** Recall of every path on each clip alone: a row per clip and full well. */
+export function formatPerClip(clips: readonly FaceClip[], c: CollectedFaceVideo, scoreThreshold = 0.5): string {
+  const lines = [
+    `Recall per clip (score ≥ ${scoreThreshold}, IoU 0.5):`, '',
+    `| clip | full well | ${FACE_VIDEO_PATHS.join(' | ')} |`,
+    `| --- | --- | ${FACE_VIDEO_PATHS.map(() => '---').join(' | ')} |`,
+  ];
+  for (const [ci, cl] of clips.entries()) {
+    const r = scoreFaceVideo(clips, c, scoreThreshold, (_, i) => i === ci);
+    for (const l of r.levels.filter((x) => x.fullWell > 0)) lines.push(`| ${cl.name} | ${l.fullWell} | ${FACE_VIDEO_PATHS.map((p) => f2(l.rows.find((row) => row.path === p)?.recall ?? NaN)).join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
 
 /** A Markdown table: a row per path, recall / precision (hits / false faces) per full well. */
 export function formatFaceVideo(r: FaceVideoReport): string {

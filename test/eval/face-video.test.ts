@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Box, Face } from '../../src/detect/types.js';
 import type { RgbImage } from '../../src/image/types.js';
-import { buildFaceClip, collectFaceVideo, darkClip, panMotion, scoreFaceVideo, transformBox, windowAt, zoomMotion, type FaceClip } from '../../src/eval/face-video.js';
+import { buildFaceClip, collectFaceVideo, darkClip, panMotion, scoreFaceVideo, stillMotion, transformBox, windowAt, zoomMotion, type FaceClip } from '../../src/eval/face-video.js';
 
 /** A grey photo with white squares where its faces are. */
 function photo(w: number, h: number, faces: readonly Box[]): RgbImage {
@@ -79,6 +79,19 @@ describe('face video clips', () => {
     const found = [[[at(clip.frames[0]!.boxes[0]!), at(clip.frames[0]!.ignore[0]!)]]];
     const r = scoreFaceVideo([clip], { levels: [{ fullWell: 100, noise: 0, paths: { raw: found } }], kept: [] });
     expect(r.levels[0]!.rows[0]).toMatchObject({ tp: 1, fp: 0, references: 1 });
+  });
+
+  it('holds a still clip on the pan\'s first window, and scores only the clips asked for', () => {
+    const pan = panMotion(labelled, { width: 160, height: 90, frames: 3 });
+    const still = buildFaceClip(labelled, stillMotion(pan), { width: 160, height: 90, frames: 3 });
+    const moving = buildFaceClip(labelled, pan, { width: 160, height: 90, frames: 3 });
+    expect(still.frames[2]!.image.data).toEqual(still.frames[0]!.image.data);
+    expect(still.frames[0]!.image.data).toEqual(moving.frames[0]!.image.data);
+    expect(moving.frames[2]!.image.data).not.toEqual(moving.frames[0]!.image.data);
+    const none = { levels: [{ fullWell: 100, noise: 0, paths: { raw: [[[], [], []], [[], [], []]] } }], kept: [] };
+    const r = scoreFaceVideo([moving, still], none, 0.5, (c) => c.motion.kind === 'still');
+    expect(r.clips.map((c) => c.name)).toEqual([still.name]);
+    expect(r.references).toBe(still.frames.reduce((n, f) => n + f.boxes.length, 0));
   });
 
   it('darkens a clip with one exposure and fresh noise every frame', () => {
