@@ -126,6 +126,8 @@ export function renderFrame(photo: LabelledPhoto, win: Window, outW: number, out
 
 export interface FaceClip {
   readonly name: string;
+  /** The photo it was made from: clips of one photo share its exposure. */
+  readonly photo: string;
   readonly motion: ClipMotion;
   readonly frames: readonly FaceVideoFrame[];
 }
@@ -133,12 +135,15 @@ export interface FaceClip {
 export function buildFaceClip(photo: LabelledPhoto, motion: ClipMotion, o: { width: number; height: number; frames: number }): FaceClip {
   const cache = new Map<string, RgbImage>();
   const frames = Array.from({ length: o.frames }, (_, i) => renderFrame(photo, windowAt(motion, i, o.frames), o.width, o.height, cache));
-  return { name: `${photo.name} (${motion.kind})`, motion, frames };
+  return { name: `${photo.name} (${motion.kind})`, photo: photo.name, motion, frames };
 }
 
-/** The clip at `fullWell`: one exposure for the clip (its index `clip` in the run), fresh noise per frame. */
-export function darkClip(frames: readonly RgbImage[], o: { seed: number; clip: number; fullWell: number }): RgbImage[] {
-  const exposure = exposureFor(o.seed, o.clip);
+/**
+ * The clip at `fullWell`: one exposure for the clip (drawn for index `exposureIndex`, default its
+ * index `clip` in the run), fresh noise per frame (seeded by the clip's index).
+ */
+export function darkClip(frames: readonly RgbImage[], o: { seed: number; clip: number; fullWell: number; exposureIndex?: number }): RgbImage[] {
+  const exposure = exposureFor(o.seed, o.exposureIndex ?? o.clip);
   return frames.map((f, i) => darken(f, { exposure, fullWell: o.fullWell, readNoise: DEFAULT_READ_NOISE, seed: (Math.imul(o.seed, 7919) + Math.imul(o.clip + 1, 104729) + Math.imul(o.fullWell, 31) + i) >>> 0 }));
 }
 
@@ -194,7 +199,8 @@ export async function collectFaceVideo(clips: readonly FaceClip[], o: FaceVideoS
     const paths = Object.fromEntries(FACE_VIDEO_PATHS.map((p) => [p, [] as Face[][][]])) as Record<FaceVideoPath, Face[][][]>;
     let noise = 0, frames = 0;
     for (const [ci, c] of clips.entries()) {
-      const dark = darkClip(c.frames.map((f) => f.image), { seed: o.seed, clip: ci, fullWell });
+      // Clips of one photo (a pan and its still control) at the same light: the first one's exposure.
+      const dark = darkClip(c.frames.map((f) => f.image), { seed: o.seed, clip: ci, fullWell, exposureIndex: clips.findIndex((x) => x.photo === c.photo) });
       const per = Object.fromEntries(FACE_VIDEO_PATHS.map((p) => [p, [] as Face[][]])) as Record<FaceVideoPath, Face[][]>;
       const camera = `clip${ci}@${fullWell}`;
       for (const [i, d] of dark.entries()) {
