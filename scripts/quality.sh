@@ -5,6 +5,7 @@
 # the same run. Reads ../shared by path; writes docs/quality/ (report.md, report.json, grids).
 # LIMIT (images per folder, 6) and VIDEO_SECONDS (2) keep it near 25 minutes on 2 cores; the
 # saturation and noise-aware-gain ablations are measured on the tuning split (docs/quality.md).
+# Then: python3 scripts/quality-tables.py docs/quality/report.json docs/quality.md updates the tables.
 #   bash scripts/quality.sh [extra enhancer specs…]      e.g. "pie-v2=models/pie-v2.onnx"
 set -euo pipefail
 cd "$(dirname "$0")/.."
