@@ -10,7 +10,7 @@ import type { CurveApply } from '../src/enhance/curve-fit.js';
 import { DEFAULT_MODEL_PATH, Enhancer } from '../src/enhance/enhancer.js';
 import { psnr } from '../src/eval/metrics.js';
 import { isImagePath, readImage } from '../src/image/io.js';
-import type { RgbImage } from '../src/image/types.js';
+import { darkFrame } from './frames.js';
 import { describeMachine, machine, timeIt } from './machine.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -25,17 +25,6 @@ const SIZES = [[640, 360], [1280, 720], [1920, 1080]] as const;
 const SCALES = [4, 8];
 const APPLY: readonly CurveApply[] = ['exact', 'fitted'];
 
-/** A dark frame with texture and shading. */
-function testFrame(w: number, h: number): RgbImage {
-  const d = new Uint8Array(w * h * 3);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-    const v = 10 + 30 * (0.5 + 0.5 * Math.sin(x / 37) * Math.cos(y / 23)) + ((x * 7 + y * 13) % 11);
-    const i = (y * w + x) * 3;
-    d[i] = v; d[i + 1] = v * 0.85; d[i + 2] = v * 0.7;
-  }
-  return { width: w, height: h, data: d };
-}
-
 const m = machine();
 console.log(`machine: ${describeMachine(m)}\nmodel: ${modelPath}\n`);
 console.log('whole enhancer, batch 1, median after warm-up (exact and fitted timed alternately, same run)');
@@ -43,7 +32,7 @@ console.log('size        scale   exact ms  fitted ms   exact fps fitted fps  spe
 interface SpeedRow { width: number; height: number; scale: string; exactMs: number; fittedMs: number; exactFps: number; fittedFps: number; speedup: number }
 const speed: SpeedRow[] = [];
 for (const [w, h] of SIZES) {
-  const frame = [testFrame(w, h)];
+  const frame = [darkFrame(w, h)];
   for (const k of SCALES) {
     const es = await Promise.all(APPLY.map((curveApply) => Enhancer.open({ modelPath, downscale: k, curveApply, provider: 'cpu' })));
     const ms: number[] = [];

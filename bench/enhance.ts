@@ -11,7 +11,7 @@ import { loadDceNetModel } from '../src/enhance/model-file.js';
 import { LAYER_NAMES, type DceNetWeights } from '../src/enhance/dcenet.js';
 import { f32 } from '../src/onnx/tensor.js';
 import { readImage, isImagePath } from '../src/image/io.js';
-import type { RgbImage } from '../src/image/types.js';
+import { darkFrame } from './frames.js';
 import { describeMachine, machine, timeIt } from './machine.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -27,19 +27,6 @@ const lowlight = arg('lowlight', path.join(shared, 'data/lowlight'))!;
 const SIZES = quick ? [[1280, 720]] : [[640, 360], [1280, 720], [1920, 1080]];
 const BATCHES = quick ? [1, 4] : [1, 4, 8];
 const SCALES = [1, 2, 4, 8];
-
-/** A frame with texture and smooth shading, so the network sees an image, not a flat field. */
-function testFrame(w: number, h: number, seed: number): RgbImage {
-  const d = new Uint8Array(w * h * 3);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const v = 10 + 30 * (0.5 + 0.5 * Math.sin((x + seed * 13) / 37) * Math.cos(y / 23)) + ((x * 7 + y * 13 + seed) % 11);
-      const i = (y * w + x) * 3;
-      d[i] = v; d[i + 1] = v * 0.85; d[i + 2] = v * 0.7;
-    }
-  }
-  return { width: w, height: h, data: d };
-}
 
 const m = machine();
 console.log(`machine: ${describeMachine(m)}`);
@@ -60,7 +47,7 @@ for (const [w, h] of SIZES) {
   const enhancers = new Map<number, Enhancer>();
   for (const k of SCALES) enhancers.set(k, await Enhancer.open({ modelPath, downscale: k, provider: 'cpu' }));
   for (const batch of BATCHES) {
-    const frames = Array.from({ length: batch }, (_, i) => testFrame(w!, h!, i));
+    const frames = Array.from({ length: batch }, (_, i) => darkFrame(w!, h!, i));
     let base = 0;
     for (const k of SCALES) {
       const e = enhancers.get(k)!;

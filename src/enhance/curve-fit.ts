@@ -62,18 +62,16 @@ export function fitMatrix(levels: Float32Array): Float64Array {
 
 /**
  * `v` [N,1,H,W] through the value curve whose 8 iteration maps are `maps` [N,8,h,w] (at 1/k),
- * by the fitted curve. `iterate(y0, maps)` runs the 8 iterations on y0 [N or 1, K, h or 1, w or 1].
+ * by the fitted curve. `iterate(y0, maps)` runs the 8 iterations on y0 [N or 1, K, h or 1, w or 1];
+ * `upsample(coef)` resizes [N,C,h,w] maps bilinearly to the height and width of `v`.
  */
-export function addFittedCurve(b: GraphBuilder, v: string, maps: string, iterate: (y0: string, maps: string) => string): string {
+export function addFittedCurve(b: GraphBuilder, v: string, maps: string, iterate: (y0: string, maps: string) => string, upsample: (small: string) => string): string {
   const levels = curveLevels();
   const lv = b.constant(f32([1, levels.length, 1, 1], levels), 'curve_levels');
   const resid = b.sub(iterate(lv, maps), lv); // [N,K,h,w]
   const p = fitMatrix(levels);
   const coef = b.op('Conv', [resid, b.constant(f32([DEGREE, levels.length, 1, 1], Array.from(p)), 'curve_fit')]); // [N,4,h,w]
-  const shape = b.op('Shape', [v]);
-  const sizes = b.concat([b.op('Slice', [shape, b.ints([0]), b.ints([1])]), b.ints([DEGREE]), b.op('Slice', [shape, b.ints([2]), b.ints([4])])], 0);
-  const up = b.op('Resize', [coef, '', '', sizes], { mode: 'linear', coordinate_transformation_mode: 'half_pixel' });
-  const c = b.node('Split', [up], { axis: 1, num_outputs: DEGREE }, { outputs: DEGREE });
+  const c = b.node('Split', [upsample(coef)], { axis: 1, num_outputs: DEGREE }, { outputs: DEGREE });
   const q = c.slice(0, -1).reduceRight((acc, ci) => b.add(ci, b.mul(v, acc)), c.at(-1)!); // Horner
   return b.add(v, b.mul(b.mul(v, b.sub(b.scalar(1), v)), q));
 }

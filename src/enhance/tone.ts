@@ -163,9 +163,11 @@ function sizesLike(b: GraphBuilder, like: string, channels: number): string {
   return b.concat([b.op('Slice', [shape, b.ints([0]), b.ints([1])]), b.ints([channels]), b.op('Slice', [shape, b.ints([2]), b.ints([4])])], 0);
 }
 
-/** A single-channel map [N,1,h,w] bilinearly upsampled to the height and width of `like`. */
+/** Maps [N,C,h,w] bilinearly upsampled to the height and width of `like` (C taken from the maps). */
 function upsampleLike(b: GraphBuilder, small: string, like: string): string {
-  return b.op('Resize', [small, '', '', sizesLike(b, like, 1)], { mode: 'linear', coordinate_transformation_mode: 'half_pixel' });
+  const nc = b.op('Slice', [b.op('Shape', [small]), b.ints([0]), b.ints([2])]);
+  const hw = b.op('Slice', [b.op('Shape', [like]), b.ints([2]), b.ints([4])]);
+  return b.op('Resize', [small, '', '', b.concat([nc, hw], 0)], { mode: 'linear', coordinate_transformation_mode: 'half_pixel' });
 }
 
 /**
@@ -312,7 +314,7 @@ export function addTone(b: GraphBuilder, x: string, xSmall: string, curvesSmall:
   if (o.form === 'value') {
     const v = addValue(b, x);
     let v2 = o.curveApply === 'fitted' && o.downscale > 1
-      ? addFittedCurve(b, v, maps, (y0, m) => valueIterations(b, y0, m))
+      ? addFittedCurve(b, v, maps, (y0, m) => valueIterations(b, y0, m), (coef) => upsampleLike(b, coef, v))
       : curvesFullRes(b, v, maps, o.downscale, 1);
     if (target) {
       const vs = strided(b, v);
