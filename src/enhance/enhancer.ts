@@ -40,6 +40,8 @@ export interface EnhancerOptions {
   readonly saturation?: number;
   /** Value form: 'exact' 8 iterations at full resolution or the fitted 'fitted' (curve-fit.ts). */
   readonly curveApply?: CurveApply;
+  /** Exposure 'auto': expose frames without highlights to the right (tone.ts EXPOSE_RIGHT). Default true. */
+  readonly exposeRight?: boolean;
 }
 
 export const DEFAULT_MEMORY_BUDGET_MIB = 2048;
@@ -110,7 +112,7 @@ export class Enhancer {
       graph = buildEnhancerGraph(weights, {
         downscale, curvesOutput: o.curvesOutput ?? false, strength: o.strength ?? 1, exposure: o.exposure ?? 'auto', form: o.form ?? 'value',
         ...(o.noiseAwareGain !== undefined ? { noiseAwareGain: o.noiseAwareGain } : {}), ...(o.saturation !== undefined ? { saturation: o.saturation } : {}),
-        ...(o.curveApply ? { curveApply: o.curveApply } : {}),
+        ...(o.curveApply ? { curveApply: o.curveApply } : {}), ...(o.exposeRight !== undefined ? { exposeRight: o.exposeRight } : {}),
       });
     } catch (e) {
       throw new PieError('usage', e instanceof Error ? e.message : String(e), 'use --scale 1, 1/2, 1/4, 1/8 … (1/k with an integer k) --strength from 0 to 4 and --exposure between 0 and 1 (e.g. 0.45)');

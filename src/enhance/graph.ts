@@ -33,6 +33,8 @@ export interface EnhancerGraphOptions {
   readonly saturation?: number;
   /** Value form: exact 8 iterations at full resolution, or the fitted curve (curve-fit.ts). */
   readonly curveApply?: CurveApply;
+  /** Exposure 'auto': expose frames without highlights to the right (tone.ts EXPOSE_RIGHT). Default true. */
+  readonly exposeRight?: boolean;
 }
 
 /** The one strength range, for the CLI, the config and the graph: 0 = off, 1 = the model as trained. */
@@ -96,7 +98,7 @@ export function buildEnhancerGraph(w: DceNetWeights, o: EnhancerGraphOptions): U
     const tone: ToneOptions = {
       form: o.form ?? 'value', exposure: o.exposure ?? 'auto', downscale: o.downscale,
       ...(o.noiseAwareGain !== undefined ? { noiseAwareGain: o.noiseAwareGain } : {}), ...(o.saturation !== undefined ? { saturation: o.saturation } : {}),
-      ...(o.curveApply ? { curveApply: o.curveApply } : {}),
+      ...(o.curveApply ? { curveApply: o.curveApply } : {}), ...(o.exposeRight !== undefined ? { exposeRight: o.exposeRight } : {}),
     };
     b.output(addToneIo(b, x, xSmall, curvesSmall, tone), 'uint8', ['N', 'H', 'W', 3], ENHANCED_OUTPUT);
   }

@@ -37,6 +37,8 @@ export interface ToneOptions {
   readonly saturation?: number;
   /** Value form: how the curve reaches full resolution (curve-fit.ts). Default 'exact'. */
   readonly curveApply?: CurveApply;
+  /** Exposure 'auto': expose frames without highlights to the right (EXPOSE_RIGHT). Default true. */
+  readonly exposeRight?: boolean;
 }
 
 /** See ToneOptions.saturation: chosen by measurement (docs/quality.md). */
@@ -70,6 +72,19 @@ export const TONE_IO = {
 export const AUTO_EXPOSURE = {
   target: 0.5, dark: 0.1, readable: 0.35, meterCap: 0.6, smoothing: 0.25,
   litTarget: 0.3, litFraction: 0.01, litLevel: 0.95,
+} as const;
+
+/**
+ * Exposing to the right. A frame with (almost) nothing above mid-grey — under `brightFraction` of
+ * its pixels with V ≥ `brightLevel`, linearly from none — is under-exposed whatever its mean: it
+ * has no lights and no highlights to protect. Its target is then at least the mean luma it would
+ * have if its brightest `topFraction` of V were taken to `topLevel` by one gain in linear light
+ * (what a longer exposure does), and at most `maxTarget`, so a flat, featureless frame is not
+ * pushed to white. Metering the mean alone sends a dim white wall and a dim grey one to the same
+ * 0.5; their tops tell them apart (the synthetic-night loss at full well 1000, docs/quality.md).
+ */
+export const EXPOSE_RIGHT = {
+  brightLevel: 0.5, brightFraction: 0.01, topFraction: 0.01, topLevel: 0.9, maxTarget: 0.75,
 } as const;
 
 /**
@@ -171,18 +186,44 @@ function upsampleLike(b: GraphBuilder, small: string, like: string): string {
 }
 
 /**
- * The scene's exposure target [N,1,1,1] from a luma thumbnail and a strided sample of V (for the
- * lights in view), smoothed with the camera's state ([N]).
+ * The scene's exposure target [N,1,1,1] from a thumbnail (RGB and its luma) and a strided sample of
+ * V (for the lights in view), smoothed with the camera's state ([N]).
  */
-function addSceneTarget(b: GraphBuilder, yThumb: string, vSample: string, state: string): string {
+function addSceneTarget(b: GraphBuilder, xThumb: string, yThumb: string, vSample: string, state: string, exposeRight: boolean): string {
   const a = AUTO_EXPOSURE;
+  const above = (level: number): string => meanPerFrame(b, b.op('Cast', [b.op('GreaterOrEqual', [vSample, b.scalar(level)])], { to: 1 }));
   const m = meanPerFrame(b, b.op('Min', [yThumb, b.scalar(a.meterCap)]));
   const w = clip(b, b.div(b.sub(b.scalar(a.readable), m), b.scalar(a.readable - a.dark)), 0, 1);
-  const lit = meanPerFrame(b, b.op('Cast', [b.op('GreaterOrEqual', [vSample, b.scalar(a.litLevel)])], { to: 1 }));
+  const lit = above(a.litLevel);
   const dark = b.sub(b.scalar(a.target), b.mul(clip(b, b.div(lit, b.scalar(a.litFraction)), 0, 1), b.scalar(a.target - a.litTarget)));
   // Never below the frame's own mean: metering with highlights capped must not darken a bright frame.
-  const t = b.op('Max', [b.add(m, b.mul(b.sub(dark, m), w)), meanPerFrame(b, yThumb)]);
+  let t = b.op('Max', [b.add(m, b.mul(b.sub(dark, m), w)), meanPerFrame(b, yThumb)]);
+  if (exposeRight) {
+    const r = EXPOSE_RIGHT;
+    const unlit = clip(b, b.sub(b.scalar(1), b.div(above(r.brightLevel), b.scalar(r.brightFraction))), 0, 1);
+    t = b.op('Max', [t, b.mul(unlit, addRightTarget(b, xThumb, yThumb))]);
+  }
   return smoothTarget(b, t, state);
+}
+
+/** sRGB ↔ linear light by the power segment of the sRGB curve (its linear toe below 0.04 is left out: a mean barely moves). */
+const toLinear = (b: GraphBuilder, x: string): string => b.op('Pow', [b.div(b.add(clip(b, x, 0, 1), b.scalar(0.055)), b.scalar(1.055)), b.scalar(2.4)]);
+const fromLinear = (b: GraphBuilder, x: string): string => b.sub(b.mul(b.op('Pow', [clip(b, x, 0, 1), b.scalar(1 / 2.4)]), b.scalar(1.055)), b.scalar(0.055));
+const LINEAR_TOP = ((EXPOSE_RIGHT.topLevel + 0.055) / 1.055) ** 2.4;
+
+/**
+ * EXPOSE_RIGHT's target [N,1,1,1]: the thumbnail's mean luma after the one linear-light gain that
+ * takes the smallest of its top `topFraction` of V (TopK) to `topLevel`, capped at `maxTarget`.
+ */
+function addRightTarget(b: GraphBuilder, xThumb: string, yThumb: string): string {
+  const r = EXPOSE_RIGHT;
+  const v = b.op('Flatten', [addValue(b, xThumb)], { axis: 1 }); // [N, h·w]
+  const count = b.op('Cast', [b.op('Slice', [b.op('Shape', [v]), b.ints([1]), b.ints([2])])], { to: 1 });
+  const k = b.op('Max', [b.op('Cast', [b.op('Floor', [b.mul(count, b.scalar(r.topFraction))])], { to: 7 }), b.ints([1])]); // int64 [1]
+  const [top] = b.node('TopK', [v, k], { axis: 1, largest: 1, sorted: 0 }, { outputs: 2 }) as [string, string];
+  const hi = perFrame(b, b.op('ReduceMin', [top, b.ints([1])], { keepdims: 0 }));
+  const gain = b.div(b.scalar(LINEAR_TOP), b.op('Max', [toLinear(b, hi), b.scalar(1e-4)]));
+  return b.op('Min', [meanPerFrame(b, fromLinear(b, b.mul(toLinear(b, yThumb), gain))), b.scalar(r.maxTarget)]);
 }
 
 /** EMA with the previous target where there is one (state > 0), else this frame's. */
@@ -302,7 +343,7 @@ export function addTone(b: GraphBuilder, x: string, xSmall: string, curvesSmall:
   }
   const exposure = o.exposure;
   const target = exposure === 'model' ? undefined
-    : exposure === 'auto' ? addSceneTarget(b, yThumb, strided(b, addValue(b, x)), exposureState)
+    : exposure === 'auto' ? addSceneTarget(b, xThumb, yThumb, strided(b, addValue(b, x)), exposureState, o.exposeRight ?? true)
       : smoothTarget(b, b.op('Expand', [b.scalar(exposure), b.op('Shape', [perFrame(b, exposureState)])]), exposureState);
 
   let maps = o.form === 'value' ? addValueMaps(b, curvesSmall) : curvesSmall;

@@ -3,8 +3,9 @@
 // whose curves are far from neutral.
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MODEL_PATH, Enhancer } from '../../src/enhance/enhancer.js';
-import { AUTO_EXPOSURE, MAX_GAIN } from '../../src/enhance/tone.js';
+import { AUTO_EXPOSURE, EXPOSE_RIGHT, MAX_GAIN } from '../../src/enhance/tone.js';
 import { clippedFraction, neutralCast, psnr } from '../../src/eval/metrics.js';
+import { darken } from '../../src/eval/synthetic-night.js';
 import type { RgbImage } from '../../src/image/types.js';
 import { darkImage } from '../helpers/media.js';
 import { randomWeights } from './reference.js';
@@ -84,7 +85,8 @@ describe('colour truth', () => {
 
 describe('scene-adaptive exposure (the default)', () => {
   it('lifts a dark frame to the target', async () => {
-    const e = await enhancer({ modelPath: DEFAULT_MODEL_PATH, downscale: 4 });
+    // Metered by its mean alone: exposing to the right is tested on its own below.
+    const e = await enhancer({ modelPath: DEFAULT_MODEL_PATH, downscale: 4, exposeRight: false });
     const d = darkImage(96, 64, 5);
     const dark = { ...d, data: d.data.map((v) => v >> 1) };
     const r = await e.enhance([dark]);
@@ -122,8 +124,44 @@ describe('scene-adaptive exposure (the default)', () => {
     // A lit window: 12×12 pixels at 250, 2.3% of the frame (over litFraction, at or above litLevel).
     for (let y = 20; y < 32; y++) lit.data.fill(250, (y * 96 + 40) * 3, (y * 96 + 52) * 3);
     const [plain, lamps] = (await e.enhance([dark, lit])).tone;
-    expect(plain!.exposure).toBeCloseTo(AUTO_EXPOSURE.target, 5);
+    // Without lights the frame has nothing above mid-grey either: at least the dark target.
+    expect(plain!.exposure).toBeGreaterThanOrEqual(AUTO_EXPOSURE.target - 1e-6);
+    // The lights are highlights to protect: not exposed to the right.
     expect(lamps!.exposure).toBeCloseTo(AUTO_EXPOSURE.litTarget, 2);
+  });
+
+  /** A bright scene (V from 0.45 to 0.92, mean luma ≈ 0.64) and that scene shot at 5 % of its light. */
+  const brightScene = (): { scene: RgbImage; dark: RgbImage } => {
+    const w = 96, h = 64, data = new Uint8Array(w * h * 3);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+      const v = 255 * (0.45 + 0.47 * (x / (w - 1))) + 6 * Math.sin(y / 3);
+      data.set([Math.min(255, v), 0.95 * v, 0.9 * v], (y * w + x) * 3);
+    }
+    const scene = { width: w, height: h, data };
+    return { scene, dark: darken(scene, { exposure: 0.05, fullWell: 1e5, readNoise: 0, seed: 1 }) };
+  };
+
+  it('exposes a frame with nothing above mid-grey to the right: a dim bright scene gets its own brightness back', async () => {
+    const { scene, dark } = brightScene();
+    const right = (await (await enhancer({ modelPath: DEFAULT_MODEL_PATH, downscale: 4 })).enhance([dark])).tone[0]!.exposure;
+    const byMean = (await (await enhancer({ modelPath: DEFAULT_MODEL_PATH, downscale: 4, exposeRight: false })).enhance([dark])).tone[0]!.exposure;
+    expect(lumaMean(scene)).toBeGreaterThan(0.6);
+    expect(byMean).toBeLessThanOrEqual(AUTO_EXPOSURE.target + 1e-6); // the mean alone cannot tell it from a grey scene
+    expect(Math.abs(right - lumaMean(scene))).toBeLessThan(0.05);
+  });
+
+  it('does not expose to the right a frame with highlights, and takes a flat frame no further than maxTarget', async () => {
+    const e = await enhancer({ modelPath: DEFAULT_MODEL_PATH, downscale: 4 });
+    const byMean = await enhancer({ modelPath: DEFAULT_MODEL_PATH, downscale: 4, exposeRight: false });
+    // A readable, hazy frame (grey 0.3 to 0.58, a fifth of it at 0.5 or more): its top is far from
+    // white, but it has highlights, so it keeps its own mean instead of being stretched to the right.
+    const hazy = greyImage(96, 64, 0);
+    for (let i = 0; i < hazy.data.length; i += 3) hazy.data.fill(Math.round(77 + 70 * ((i / 3) % 96) / 95), i, i + 3);
+    const flat = { width: 96, height: 64, data: new Uint8Array(96 * 64 * 3).fill(40) };
+    const [hazyT, flatT] = (await e.enhance([hazy, flat])).tone;
+    expect(hazyT!.exposure).toBeCloseTo((await byMean.enhance([hazy])).tone[0]!.exposure, 5);
+    expect(hazyT!.exposure).toBeCloseTo(lumaMean(hazy), 2);
+    expect(flatT!.exposure).toBeCloseTo(EXPOSE_RIGHT.maxTarget, 5);
   });
 
   it('multiplies no pixel by more than MAX_GAIN', async () => {
