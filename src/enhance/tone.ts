@@ -266,6 +266,21 @@ export function addNoiseSigma(b: GraphBuilder, y: string): string {
   return b.mul(meanPerFrame(b, b.op('Abs', [b.op('Conv', [y, k], { strides: [2, 2] })])), b.scalar(Math.sqrt(Math.PI / 2) / 6));
 }
 
+const isMono = (b: GraphBuilder, mono: string): string => b.op('Greater', [perFrame(b, mono), b.scalar(0.5)]);
+
+/**
+ * The value form's output: luma·g + (x − luma)·g^s (in gamut for g ≥ 0: the max channel gets at
+ * most V·g, the min at least min·g), written x·A + luma·B with A = g^s, B = g − A. On a
+ * monochrome (IR) frame A = 0 and B = g, so every channel is exactly luma·g (x·0 = 0): the IR
+ * select is a per-frame factor on A, not a Where over the whole frame (which cost more than any
+ * other node at 720p, profiled).
+ */
+function addChromaGain(b: GraphBuilder, x: string, gain: string, sat: number, mono: string): string {
+  const colour = b.op('Cast', [b.op('Not', [isMono(b, mono)])], { to: 1 }); // [N,1,1,1]: 1 colour, 0 IR
+  const a = b.mul(sat === 1 ? gain : powConst(b, gain, sat), colour);
+  return b.add(b.mul(x, a), b.mul(addLuma(b, x), b.sub(gain, a)));
+}
+
 export interface ToneGraph {
   /** The output, float NCHW in [0,1]. */
   readonly y: string;
@@ -325,13 +340,7 @@ export function addTone(b: GraphBuilder, x: string, xSmall: string, curvesSmall:
     v2 = b.op('Min', [v2, b.sub(b.scalar(1), b.mul(b.op('Sqrt', [b.sub(b.scalar(1), v)]), b.scalar(HIGHLIGHT_KEEP)))]);
     gain = b.op('Min', [b.div(v2, b.op('Max', [v, b.scalar(EPS_V)])), b.scalar(MAX_GAIN)]);
     if (signalFull) gain = b.add(b.scalar(1), b.mul(b.sub(gain, b.scalar(1)), signalFull));
-    const sat = o.saturation ?? DEFAULT_SATURATION;
-    if (sat === 1) y = b.mul(x, gain);
-    else {
-      // luma·g + (x − luma)·g^s: in gamut for g ≥ 0 (the max channel gets at most V·g, the min at least min·g).
-      const luma = addLuma(b, x);
-      y = b.add(b.mul(luma, gain), b.mul(b.sub(x, luma), powConst(b, gain, sat)));
-    }
+    y = addChromaGain(b, x, gain, o.saturation ?? DEFAULT_SATURATION, mono);
   } else {
     y = curvesFullRes(b, x, maps, o.downscale, 3);
     if (target) {
@@ -340,10 +349,11 @@ export function addTone(b: GraphBuilder, x: string, xSmall: string, curvesSmall:
     }
     if (signalFull) y = b.add(x, b.mul(b.sub(y, x), signalFull));
   }
-  // Monochrome (IR) frames: luminance only, the same value in every channel.
-  const grey = gain ? b.mul(addLuma(b, x), gain) : addLuma(b, clip(b, y, 0, 1));
-  // Where, not a blend: y + 1·(grey − y) is not exactly grey in floating point.
-  y = b.op('Where', [b.op('Greater', [perFrame(b, mono), b.scalar(0.5)]), grey, y]);
+  if (!gain) {
+    // Monochrome (IR) frames: luminance only, the same value in every channel. Where, not a
+    // blend: y + 1·(grey − y) is not exactly grey in floating point.
+    y = b.op('Where', [isMono(b, mono), addLuma(b, clip(b, y, 0, 1)), y]);
+  }
   const used = target ? b.op('Reshape', [target, b.ints([-1])]) : b.op('Reshape', [b.op('Expand', [b.scalar(-1), b.op('Shape', [mono])]), b.ints([-1])]);
   return { y, exposure: used, chroma, luma };
 }
