@@ -70,8 +70,9 @@ export function addFittedCurve(b: GraphBuilder, v: string, maps: string, iterate
   const lv = b.constant(f32([1, levels.length, 1, 1], levels), 'curve_levels');
   const resid = b.sub(iterate(lv, maps), lv); // [N,K,h,w]
   const p = fitMatrix(levels);
-  const coef = b.op('Conv', [resid, b.constant(f32([DEGREE, levels.length, 1, 1], Array.from(p)), 'curve_fit')]); // [N,4,h,w]
-  const c = b.node('Split', [upsample(coef)], { axis: 1, num_outputs: DEGREE }, { outputs: DEGREE });
+  const coef = b.op('Conv', [resid, b.constant(f32([DEGREE, levels.length, 1, 1], Array.from(p)), 'curve_fit')]); // [N,5,h,w]
+  // Split while small, then upsample each: splitting the upsampled maps copied 5 full frames.
+  const c = b.node('Split', [coef], { axis: 1, num_outputs: DEGREE }, { outputs: DEGREE }).map(upsample);
   const q = c.slice(0, -1).reduceRight((acc, ci) => b.add(ci, b.mul(v, acc)), c.at(-1)!); // Horner
   return b.add(v, b.mul(b.mul(v, b.sub(b.scalar(1), v)), q));
 }
