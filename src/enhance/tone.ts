@@ -39,10 +39,22 @@ export interface ToneOptions {
   readonly curveApply?: CurveApply;
   /** Exposure 'auto': expose frames without highlights to the right (EXPOSE_RIGHT). Default true. */
   readonly exposeRight?: boolean;
+  /** Value form: the chroma gain fades to none (chroma kept as it was) as V falls below DARK_CHROMA. Default true. */
+  readonly darkChroma?: boolean;
 }
 
 /** See ToneOptions.saturation: chosen by measurement (docs/quality.md). */
 export const DEFAULT_SATURATION = 0.25;
+
+/**
+ * Below this input V = max(R,G,B) the chroma gain fades linearly to none (ToneOptions.darkChroma).
+ * Near black, CIELAB chroma is small whatever the hue (an 8-bit (20,12,1), 95 % saturated in HSV,
+ * has C*ab ≈ 5) and the hue is a few code values of noise, JPEG chroma and clipping at 0: lifted
+ * 5× with its chromaticity, or even with its sRGB chroma kept, a black wall turns brown and a
+ * black sky magenta (the neutral-cast figure on DICM). Chosen on a tuning split (docs/quality.md,
+ * "Near-black chroma").
+ */
+export const DARK_CHROMA = 0.2;
 
 /** Per-frame inputs ([N] float32) and outputs of a graph with a tone stage. */
 export const TONE_IO = {
@@ -367,11 +379,15 @@ export function addTone(b: GraphBuilder, x: string, xSmall: string, curvesSmall:
     gain = b.op('Min', [b.div(v2, b.op('Max', [v, b.scalar(EPS_V)])), b.scalar(MAX_GAIN)]);
     if (signalFull) gain = b.add(b.scalar(1), b.mul(b.sub(gain, b.scalar(1)), signalFull));
     const sat = o.saturation ?? DEFAULT_SATURATION;
-    if (sat === 1) y = b.mul(x, gain);
+    const darkChroma = o.darkChroma ?? true;
+    if (sat === 1 && !darkChroma) y = b.mul(x, gain);
     else {
-      // luma·g + (x − luma)·g^s: in gamut for g ≥ 0 (the max channel gets at most V·g, the min at least min·g).
+      // luma·g + (x − luma)·c, c = g^s: in gamut for g ≥ 0 (the max channel gets at most V·g, the min at least min·g).
       const luma = addLuma(b, x);
-      y = b.add(b.mul(luma, gain), b.mul(b.sub(x, luma), powConst(b, gain, sat)));
+      let c = powConst(b, gain, sat);
+      // Near black c fades to 1: c = 1 + (g^s − 1)·min(1, V/DARK_CHROMA) lies between 1 and g^s, so still in gamut.
+      if (darkChroma) c = b.add(b.scalar(1), b.mul(b.sub(c, b.scalar(1)), clip(b, b.div(v, b.scalar(DARK_CHROMA)), 0, 1)));
+      y = b.add(b.mul(luma, gain), b.mul(b.sub(x, luma), c));
     }
   } else {
     y = curvesFullRes(b, x, maps, o.downscale, 3);
