@@ -42,6 +42,8 @@ export interface EnhancerOptions {
   readonly curveApply?: CurveApply;
   /** Exposure 'auto': expose frames without highlights to the right (tone.ts EXPOSE_RIGHT). Default true. */
   readonly exposeRight?: boolean;
+  /** Value form: chroma of near-black pixels not lifted (tone.ts DARK_CHROMA). Default true. */
+  readonly darkChroma?: boolean;
 }
 
 export const DEFAULT_MEMORY_BUDGET_MIB = 2048;
@@ -113,6 +115,7 @@ export class Enhancer {
         downscale, curvesOutput: o.curvesOutput ?? false, strength: o.strength ?? 1, exposure: o.exposure ?? 'auto', form: o.form ?? 'value',
         ...(o.noiseAwareGain !== undefined ? { noiseAwareGain: o.noiseAwareGain } : {}), ...(o.saturation !== undefined ? { saturation: o.saturation } : {}),
         ...(o.curveApply ? { curveApply: o.curveApply } : {}), ...(o.exposeRight !== undefined ? { exposeRight: o.exposeRight } : {}),
+        ...(o.darkChroma !== undefined ? { darkChroma: o.darkChroma } : {}),
       });
     } catch (e) {
       throw new PieError('usage', e instanceof Error ? e.message : String(e), 'use --scale 1, 1/2, 1/4, 1/8 … (1/k with an integer k) --strength from 0 to 4 and --exposure between 0 and 1 (e.g. 0.45)');

@@ -36,6 +36,8 @@ export interface EnhancerGraphOptions {
   readonly curveApply?: CurveApply;
   /** Exposure 'auto': expose frames without highlights to the right (tone.ts EXPOSE_RIGHT). Default true. */
   readonly exposeRight?: boolean;
+  /** Value form: chroma of near-black pixels not lifted (tone.ts DARK_CHROMA). Default true. */
+  readonly darkChroma?: boolean;
 }
 
 /** The one strength range, for the CLI, the config and the graph: 0 = off, 1 = the model as trained. */
@@ -101,6 +103,7 @@ export function buildEnhancerGraph(w: DceNetWeights, o: EnhancerGraphOptions): U
       form: o.form ?? 'value', exposure: o.exposure ?? 'auto', downscale: o.downscale,
       ...(o.noiseAwareGain !== undefined ? { noiseAwareGain: o.noiseAwareGain } : {}), ...(o.saturation !== undefined ? { saturation: o.saturation } : {}),
       ...(o.curveApply ? { curveApply: o.curveApply } : {}), ...(o.exposeRight !== undefined ? { exposeRight: o.exposeRight } : {}),
+      ...(o.darkChroma !== undefined ? { darkChroma: o.darkChroma } : {}),
     };
     b.output(addToneIo(b, x, xSmall, curvesSmall, tone), 'uint8', ['N', 'H', 'W', 3], ENHANCED_OUTPUT);
   }

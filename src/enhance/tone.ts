@@ -39,10 +39,22 @@ export interface ToneOptions {
   readonly curveApply?: CurveApply;
   /** Exposure 'auto': expose frames without highlights to the right (EXPOSE_RIGHT). Default true. */
   readonly exposeRight?: boolean;
+  /** Value form: the chroma gain fades to none (chroma kept as it was) as V falls below DARK_CHROMA. Default true. */
+  readonly darkChroma?: boolean;
 }
 
 /** See ToneOptions.saturation: chosen by measurement (docs/quality.md). */
 export const DEFAULT_SATURATION = 0.25;
+
+/**
+ * Below this input V = max(R,G,B) the chroma gain fades linearly to none (ToneOptions.darkChroma).
+ * Near black, CIELAB chroma is small whatever the hue (an 8-bit (20,12,1), 95 % saturated in HSV,
+ * has C*ab ≈ 5) and the hue is a few code values of noise, JPEG chroma and clipping at 0: lifted
+ * 5× with its chromaticity, or even with its sRGB chroma kept, a black wall turns brown and a
+ * black sky magenta (the neutral-cast figure on DICM). Chosen on a tuning split (docs/quality.md,
+ * "Near-black chroma").
+ */
+export const DARK_CHROMA = 0.2;
 
 /** Per-frame inputs ([N] float32) and outputs of a graph with a tone stage. */
 export const TONE_IO = {
@@ -324,9 +336,12 @@ const isMono = (b: GraphBuilder, mono: string): string => b.op('Greater', [perFr
  * select is a per-frame factor on A, not a Where over the whole frame (which cost more than any
  * other node at 720p, profiled).
  */
-function addChromaGain(b: GraphBuilder, x: string, gain: string, sat: number, mono: string): string {
+function addChromaGain(b: GraphBuilder, x: string, gain: string, sat: number, mono: string, fade?: string): string {
   const colour = b.op('Cast', [b.op('Not', [isMono(b, mono)])], { to: 1 }); // [N,1,1,1]: 1 colour, 0 IR
-  const a = b.mul(sat === 1 ? gain : powConst(b, gain, sat), colour);
+  let c = sat === 1 ? gain : powConst(b, gain, sat);
+  // c = 1 + (g^s − 1)·fade lies between 1 and g^s: still in gamut.
+  if (fade) c = b.add(b.scalar(1), b.mul(b.sub(c, b.scalar(1)), fade));
+  const a = b.mul(c, colour);
   return b.add(b.mul(x, a), b.mul(addLuma(b, x), b.sub(gain, a)));
 }
 
@@ -391,7 +406,10 @@ export function addTone(b: GraphBuilder, x: string, xSmall: string, curvesSmall:
     v2 = b.op('Min', [v2, b.sub(b.scalar(1), b.mul(b.op('Sqrt', [b.sub(b.scalar(1), v)]), b.scalar(HIGHLIGHT_KEEP)))]);
     gain = b.op('Min', [b.div(v2, b.op('Max', [v, b.scalar(EPS_V)])), b.scalar(MAX_GAIN)]);
     if (signalFull) gain = b.add(b.scalar(1), b.mul(b.sub(gain, b.scalar(1)), signalFull));
-    y = addChromaGain(b, x, gain, o.saturation ?? DEFAULT_SATURATION, mono);
+    // Near black the chroma gain fades to 1 (DARK_CHROMA): a lifted near-black pixel keeps its
+    // colour in sRGB units instead of showing a hue its few levels only hinted at.
+    const fade = (o.darkChroma ?? true) ? clip(b, b.div(v, b.scalar(DARK_CHROMA)), 0, 1) : undefined;
+    y = addChromaGain(b, x, gain, o.saturation ?? DEFAULT_SATURATION, mono, fade);
   } else {
     y = curvesFullRes(b, x, maps, o.downscale, 3);
     if (target) {

@@ -36,11 +36,11 @@ export interface ModelDefaults {
 
 export const BUILTIN_STAGES = ['identity', 'gamma', 'clahe'] as const;
 
-const USAGE_FIX = 'write --enhancer identity, gamma, clahe, a model (models/pie-base.onnx, optionally name=file.onnx,exposure=auto|model|0.45,color=value|rgb,nag=on|off,right=on|off,sat=0–1,scale=1/4,denoise=temporal|spatial,dn=2), a published model as it is (name=file.onnx,raw), or cmd:"tool {in} {out}"';
+const USAGE_FIX = 'write --enhancer identity, gamma, clahe, a model (models/pie-base.onnx, optionally name=file.onnx,exposure=auto|model|0.45,color=value|rgb,nag=on|off,right=on|off,dark=on|off,sat=0–1,scale=1/4,denoise=temporal|spatial,dn=2), a published model as it is (name=file.onnx,raw), or cmd:"tool {in} {out}"';
 
 /**
  * "identity" | "gamma" | "clahe" |
- * "[name=]file.onnx[,exposure=auto|model|x][,color=value|rgb][,nag=on|off][,right=on|off][,scale=1/k][,strength=s][,denoise=temporal|spatial][,dn=s]" |
+ * "[name=]file.onnx[,exposure=auto|model|x][,color=value|rgb][,nag=on|off][,right=on|off][,dark=on|off][,scale=1/k][,strength=s][,denoise=temporal|spatial][,dn=s]" |
  *   (denoise: the live pipeline's denoiser before the curves; a clip runs through one camera's state, a still spatially) |
  * "[name=]file.onnx,raw" (any image-to-image model, as exported: the peers) |
  * "[name=]cmd:<shell command with {in} and {out}>".
@@ -61,7 +61,7 @@ export async function openStage(spec: string, d: ModelDefaults): Promise<EvalSta
     const m = await openOnnxImageModel(file!, d.threads);
     return { name: name ?? path.basename(file!, '.onnx'), description: `${file} as exported (input → enhanced, frame by frame)`, run: (x) => m.run(x), close: () => m.close() };
   }
-  let downscale = d.downscale, exposure: ExposureSetting = d.exposure ?? 'auto', strength = 1, form: CurveForm = 'value', noiseAwareGain = true, saturation: number | undefined, curveApply: CurveApply = 'exact', exposeRight = true;
+  let downscale = d.downscale, exposure: ExposureSetting = d.exposure ?? 'auto', strength = 1, form: CurveForm = 'value', noiseAwareGain = true, saturation: number | undefined, curveApply: CurveApply = 'exact', exposeRight = true, darkChroma = true;
   let denoise: DenoiseMode | undefined, dnStrength: number | undefined;
   for (const o of opts) {
     const [k, v] = o.split('=') as [string, string | undefined];
@@ -71,22 +71,23 @@ export async function openStage(spec: string, d: ModelDefaults): Promise<EvalSta
     else if (k === 'color' && (v === 'value' || v === 'rgb')) form = v;
     else if (k === 'nag' && (v === 'on' || v === 'off')) noiseAwareGain = v === 'on';
     else if (k === 'right' && (v === 'on' || v === 'off')) exposeRight = v === 'on';
+    else if (k === 'dark' && (v === 'on' || v === 'off')) darkChroma = v === 'on';
     else if (k === 'sat' && x >= 0 && x <= 1) saturation = x;
     else if (k === 'apply' && (v === 'exact' || v === 'fitted')) curveApply = v;
     else if (k === 'strength' && x >= 0 && x <= MAX_STRENGTH) strength = x;
     else if (k === 'scale' && v && /^1(\/\d+)?$/.test(v)) downscale = v === '1' ? 1 : Number(v.slice(2));
     else if (k === 'denoise' && (v === 'temporal' || v === 'spatial')) denoise = v;
     else if (k === 'dn' && x >= 0 && x <= 16) dnStrength = x;
-    else throw new PieError('usage', `--enhancer ${spec}: option '${o}' is not exposure=auto|model|0–1, color=value|rgb, nag=on|off, right=on|off, sat=0–1, apply=exact|fitted, strength=0–${MAX_STRENGTH}, scale=1/k, denoise=temporal|spatial, dn=0–16 or raw`, USAGE_FIX);
+    else throw new PieError('usage', `--enhancer ${spec}: option '${o}' is not exposure=auto|model|0–1, color=value|rgb, nag=on|off, right=on|off, dark=on|off, sat=0–1, apply=exact|fitted, strength=0–${MAX_STRENGTH}, scale=1/k, denoise=temporal|spatial, dn=0–16 or raw`, USAGE_FIX);
   }
-  const e = await Enhancer.open({ modelPath: file!, downscale, strength, exposure, form, noiseAwareGain, curveApply, exposeRight, ...(saturation !== undefined ? { saturation } : {}), ...(d.threads ? { threads: d.threads } : {}) });
+  const e = await Enhancer.open({ modelPath: file!, downscale, strength, exposure, form, noiseAwareGain, curveApply, exposeRight, darkChroma, ...(saturation !== undefined ? { saturation } : {}), ...(d.threads ? { threads: d.threads } : {}) });
   const dnOf = (mode: DenoiseMode): Promise<Denoiser> => Denoiser.open({ mode, ...(dnStrength !== undefined ? { strength: dnStrength } : {}), ...(d.threads ? { threads: d.threads } : {}) });
   // Stills have no frame before them: spatial. Clips: the mode asked for, one camera's state per clip.
   const still = denoise ? await dnOf('spatial') : undefined;
   const clip = denoise === 'temporal' ? await dnOf('temporal') : still;
   let clips = 0, stills = 0;
   const what = [...(denoise ? [`denoise ${denoise}${dnStrength !== undefined ? ` (strength ${dnStrength})` : ''} first`] : []), `${file}`, `curves at 1/${downscale}`, ...(strength !== 1 ? [`strength ${strength}`] : []),
-    form === 'value' ? 'colour-preserving curves' : 'per-channel curves', `exposure ${exposure}`, noiseAwareGain ? 'noise-aware gain' : 'no gain limit', ...(exposeRight ? [] : ['not exposed to the right']), ...(saturation !== undefined ? [`saturation ${saturation}`] : []), ...(curveApply !== 'exact' ? ['curves applied by a fitted polynomial'] : [])];
+    form === 'value' ? 'colour-preserving curves' : 'per-channel curves', `exposure ${exposure}`, noiseAwareGain ? 'noise-aware gain' : 'no gain limit', ...(exposeRight ? [] : ['not exposed to the right']), ...(darkChroma ? [] : ['near-black chroma lifted too']), ...(saturation !== undefined ? [`saturation ${saturation}`] : []), ...(curveApply !== 'exact' ? ['curves applied by a fitted polynomial'] : [])];
   // Each image is its own scene: no exposure state carried (a still).
   return {
     name: name ?? path.basename(file!, '.onnx') + (exposure !== 'auto' ? `@${exposure}` : '') + (denoise ? `+${denoise}` : ''),

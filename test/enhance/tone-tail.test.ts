@@ -1,12 +1,12 @@
 // The value form's full-resolution tail as the graph computes it for speed (x·A + luma·B with the
 // IR select folded into A, luma by one MatMul, bytes out by QuantizeLinear: tone.ts, graph.ts)
 // against the plain formulas in float64: 8 iterations on V, headroom, gain cap, then
-// luma·g + (x − luma)·g^s, or luma·g on an IR frame. At scale 1 with exposure 'model' and no noise
+// luma·g + (x − luma)·c with c = g^s faded to 1 below V = DARK_CHROMA, or luma·g on an IR frame. At scale 1 with exposure 'model' and no noise
 // gate the output depends on nothing else, so per-pixel random curve maps test every pixel's path.
 import { afterAll, describe, expect, it } from 'vitest';
 import { CurveApplier } from '../../src/enhance/apply-graph.js';
 import { CURVE_CHANNELS, EPS_V, ITERATIONS } from '../../src/enhance/dcenet.js';
-import { DEFAULT_SATURATION, HIGHLIGHT_KEEP, LUMA_WEIGHTS, MAX_GAIN } from '../../src/enhance/tone.js';
+import { DARK_CHROMA, DEFAULT_SATURATION, HIGHLIGHT_KEEP, LUMA_WEIGHTS, MAX_GAIN } from '../../src/enhance/tone.js';
 import type { RgbImage } from '../../src/image/types.js';
 
 const W = 40, H = 24;
@@ -47,8 +47,9 @@ function reference(img: RgbImage, maps: Float32Array, mono: boolean): Uint8Array
     y = Math.min(y, 1 - HIGHLIGHT_KEEP * Math.sqrt(1 - v));
     const g = Math.min(y / Math.max(v, EPS_V), MAX_GAIN);
     const luma = x[0]! * LUMA_WEIGHTS[0] + x[1]! * LUMA_WEIGHTS[1] + x[2]! * LUMA_WEIGHTS[2];
+    const chromaGain = 1 + (g ** DEFAULT_SATURATION - 1) * Math.min(1, v / DARK_CHROMA);
     for (let c = 0; c < 3; c++) {
-      const o = mono ? luma * g : luma * g + (x[c]! - luma) * g ** DEFAULT_SATURATION;
+      const o = mono ? luma * g : luma * g + (x[c]! - luma) * chromaGain;
       out[p * 3 + c] = roundEven(Math.min(255, Math.max(0, o * 255)));
     }
   }

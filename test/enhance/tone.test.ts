@@ -3,7 +3,7 @@
 // whose curves are far from neutral.
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MODEL_PATH, Enhancer } from '../../src/enhance/enhancer.js';
-import { AUTO_EXPOSURE, EXPOSE_RIGHT, MAX_GAIN } from '../../src/enhance/tone.js';
+import { AUTO_EXPOSURE, DARK_CHROMA, EXPOSE_RIGHT, MAX_GAIN } from '../../src/enhance/tone.js';
 import { clippedFraction, neutralCast, psnr } from '../../src/eval/metrics.js';
 import { darken } from '../../src/eval/synthetic-night.js';
 import type { RgbImage } from '../../src/image/types.js';
@@ -80,6 +80,55 @@ describe('colour truth', () => {
       worst = Math.max(worst, Math.abs(out.data[i]! / Math.max(out.data[i + 1]!, 1) - r / g));
     }
     expect(worst).toBeLessThan(0.15);
+  });
+});
+
+/**
+ * A dark frame: the left half a near-black brown wall (V ≈ 20/255, C*ab < 6: "neutral" to the
+ * cast metric), the right half a warm mid-tone (V ≈ 90/255, above DARK_CHROMA).
+ */
+function brownWallImage(w: number, h: number): RgbImage {
+  const data = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    const t = ((x * 7 + y * 13) % 5) - 2;
+    const i = (y * w + x) * 3;
+    const [r, g, b] = x < w / 2 ? [20 + t, 12 + t, 1] : [90 + 3 * t, 70 + 3 * t, 50 + 3 * t];
+    data[i] = r; data[i + 1] = g; data[i + 2] = b;
+  }
+  return { width: w, height: h, data };
+}
+
+describe('near-black chroma (DARK_CHROMA)', () => {
+  it('lifts a near-black tinted wall without lifting its chroma, and leaves brighter colours as before', async () => {
+    const img = brownWallImage(64, 48);
+    const run = async (darkChroma: boolean): Promise<RgbImage> =>
+      (await (await enhancer({ modelPath: DEFAULT_MODEL_PATH, downscale: 2, exposure: 0.5, darkChroma })).enhance([img])).frames[0]!;
+    const [on, off] = [await run(true), await run(false)];
+    const chroma = (d: Uint8Array, i: number): number => Math.max(d[i]!, d[i + 1]!, d[i + 2]!) - Math.min(d[i]!, d[i + 1]!, d[i + 2]!);
+    let wall = 0, lifted = 0, chromaIn = 0, chromaOn = 0, chromaOff = 0, brightDiff = 0;
+    for (let i = 0; i < img.data.length; i += 3) {
+      const v = Math.max(img.data[i]!, img.data[i + 1]!, img.data[i + 2]!) / 255;
+      if (v < DARK_CHROMA / 2) {
+        wall++;
+        lifted += on.data[i + 1]! - img.data[i + 1]!;
+        chromaIn += chroma(img.data, i); chromaOn += chroma(on.data, i); chromaOff += chroma(off.data, i);
+      } else if (v >= DARK_CHROMA) brightDiff = Math.max(brightDiff, ...[0, 1, 2].map((c) => Math.abs(on.data[i + c]! - off.data[i + c]!)));
+    }
+    expect(wall).toBeGreaterThan(1000);
+    expect(lifted / wall).toBeGreaterThan(20); // the wall is lifted (G by 20+ levels on average) …
+    // … its chroma grows by at most half of V/DARK_CHROMA ≤ ½ of g^¼ − 1, where it grew by g^¼ without the rule
+    expect(chromaOn / chromaIn).toBeLessThan(1 + 0.5 * (chromaOff / chromaIn - 1) + 0.05);
+    expect(chromaOff / chromaIn).toBeGreaterThan(1.2);
+    // The cast metric sees the wall as neutral: its drift falls (not to 0: CIELAB's chroma per sRGB
+    // level grows from black to mid-grey, so even an unchanged sRGB chroma drifts when lifted).
+    expect(neutralCast(img, on)).toBeLessThan(0.8 * neutralCast(img, off));
+    // At V ≥ DARK_CHROMA the rule does nothing (float rounding may move a byte by one).
+    expect(brightDiff).toBeLessThanOrEqual(1);
+  });
+
+  it('keeps grey exactly grey, near black too', async () => {
+    const e = await enhancer({ modelPath: DEFAULT_MODEL_PATH, downscale: 2, darkChroma: true });
+    for (const level of [6, 20, 45]) expect(isGrey((await e.enhance([greyImage(64, 48, level)])).frames[0]!), `level ${level}`).toBe(true);
   });
 });
 
