@@ -1,0 +1,224 @@
+// What a fixed camera knows that a photo does not: which parts of the view have not changed for a
+// long time (issue 16). A real face arrives with motion; the false faces of a night camera — its
+// caption, shapes in trees and a fence — sit where nothing has changed for minutes. A small
+// low-resolution luma model per camera (at most MAX_GRID × MAX_GRID cells, updated at detection
+// rate) keeps, per cell, when it last differed beyond the noise from its previous value or from a
+// slow background; a face box none (or too few) of whose cells changed in the last `afterS`
+// seconds is dropped. Pure: frames in, decisions out, no IO.
+import type { RgbImage } from '../image/types.js';
+import type { Box, Face } from './types.js';
+
+/** The grid's longest side, in cells: ~160 px-wide luma, a few thousand to 25,600 numbers. */
+export const MAX_GRID = 160;
+/** Samples per cell side at most: a 4K frame costs the same as a 720p one (≤ 16 samples a cell). */
+const SAMPLES_PER_SIDE = 4;
+/** Seconds of scene cuts on every frame after which the noise is learnt anew. */
+const RELEARN_S = 10;
+
+export interface StaticSceneOptions {
+  /** A cell has changed when it moved more than `k` noise sigmas (of a cell's frame-to-frame difference). Default 4. */
+  readonly k?: number;
+  /** ... and more than this many luma levels (0–255): quantised, compressed video can show no noise at all. Default 2. */
+  readonly floor?: number;
+  /**
+   * The background's time constant, s: something that arrives and stays (a person standing) differs
+   * from the background, so counts as changing, until it is absorbed (about this long, more for
+   * strong contrast). Default 30.
+   */
+  readonly backgroundS?: number;
+  /** More than this fraction of the cells changing at once is a new scene (an IR switch, a cut, a pan): everything counts as just changed. Default 0.5. */
+  readonly sceneCut?: number;
+}
+
+export type SceneUpdate = 'start' | 'scene-cut' | 'same';
+
+/** One camera's model. update() with each detected frame, in time order; then unchangedS() for its faces. */
+export class StaticScene {
+  private readonly k: number;
+  private readonly floor: number;
+  private readonly backgroundS: number;
+  private readonly sceneCut: number;
+  private width = 0;
+  private height = 0;
+  private cell = 1;
+  private gw = 0;
+  private gh = 0;
+  private cur = new Float32Array(0);
+  private prev = new Float32Array(0);
+  private bg = new Float32Array(0);
+  /** Seconds since t0 at which each cell last changed. */
+  private changedAt = new Float32Array(0);
+  private t0 = 0;
+  private lastMs = 0;
+  /** Sigma of a cell's frame-to-frame difference, luma levels; undefined until two frames were seen. */
+  private noise: number | undefined;
+  /** Since when every frame was a scene cut; undefined while the scene holds. */
+  private cutSinceMs: number | undefined;
+  /** Scratch for the median. */
+  private readonly hist = new Uint32Array(1024);
+
+  constructor(o: StaticSceneOptions = {}) {
+    this.k = o.k ?? 4;
+    this.floor = o.floor ?? 2;
+    this.backgroundS = o.backgroundS ?? 30;
+    this.sceneCut = o.sceneCut ?? 0.5;
+  }
+
+  /** The noise sigma in use (luma levels), for logs and tests. */
+  get noiseSigma(): number | undefined { return this.noise; }
+  /** The change threshold in use, luma levels. */
+  get threshold(): number { return Math.max(this.floor, this.k * (this.noise ?? 0)); }
+  get grid(): { readonly width: number; readonly height: number; readonly cell: number } { return { width: this.gw, height: this.gh, cell: this.cell }; }
+
+  /** Forgets everything: the next frame starts afresh (nothing is static for `afterS` after it). */
+  reset(): void { this.width = 0; }
+
+  /** Takes the camera's frame at `ms`; 'start' (first frame, new size, or time went back) and 'scene-cut' make every cell "just changed". */
+  update(img: RgbImage, ms: number): SceneUpdate {
+    if (img.width !== this.width || img.height !== this.height || ms < this.lastMs) {
+      this.init(img.width, img.height, ms);
+      this.lumaInto(img, this.cur);
+      this.prev.set(this.cur);
+      this.bg.set(this.cur);
+      return 'start';
+    }
+    const dt = (ms - this.lastMs) / 1000;
+    this.lastMs = ms;
+    const t = (ms - this.t0) / 1000;
+    [this.prev, this.cur] = [this.cur, this.prev];
+    this.lumaInto(img, this.cur);
+    const n = this.cur.length, cur = this.cur, prev = this.prev, bg = this.bg;
+    // The noise from this frame: the median frame-to-frame change over the cells (most of a fixed
+    // camera's view is still), as a sigma. A frame where most cells really changed would inflate
+    // it, so it only counts when the scene stayed (checked below with the old threshold).
+    const hist = this.hist;
+    hist.fill(0);
+    const binsPerLevel = 16, top = hist.length - 1;
+    for (let i = 0; i < n; i++) hist[Math.min(top, Math.floor(Math.abs(cur[i]! - prev[i]!) * binsPerLevel))]!++;
+    let seen = 0, b = 0;
+    for (; b < top && seen + hist[b]! < n / 2; b++) seen += hist[b]!;
+    const sigmaNow = (1.4826 * (b + 0.5)) / binsPerLevel;
+    this.noise ??= sigmaNow;
+    const thr = this.threshold;
+    let moved = 0;
+    for (let i = 0; i < n; i++) if (Math.abs(cur[i]! - prev[i]!) > thr) moved++;
+    if (moved > this.sceneCut * n) {
+      bg.set(cur);
+      this.changedAt.fill(t);
+      // A cut or a pan must not inflate the threshold; but cuts on every frame for longer than
+      // RELEARN_S may be a camera whose noise jumped (gain up at dusk): let the noise at most double
+      // then (a long pan only raises the threshold a little). Every cell just changed either way,
+      // so nothing is dropped meanwhile.
+      this.cutSinceMs ??= ms;
+      if (ms - this.cutSinceMs > RELEARN_S * 1000) { this.noise = Math.min(sigmaNow, 2 * Math.max(this.noise, this.floor / this.k)); this.cutSinceMs = undefined; }
+      return 'scene-cut';
+    }
+    this.cutSinceMs = undefined;
+    this.noise += 0.1 * (sigmaNow - this.noise);
+    const a = Math.min(1, dt / this.backgroundS);
+    const changedAt = this.changedAt;
+    for (let i = 0; i < n; i++) {
+      const c = cur[i]!;
+      if (Math.abs(c - prev[i]!) > thr || Math.abs(c - bg[i]!) > thr) changedAt[i] = t;
+      bg[i] = bg[i]! + a * (c - bg[i]!);
+    }
+    return 'same';
+  }
+
+  /**
+   * How long, in seconds up to `ms`, the box has been still: the age of its cells' changes, the
+   * `fraction`-th most recent (0: the most recent change of any cell in it). 0 before a first frame.
+   */
+  unchangedS(box: Box, ms: number, fraction = 0): number {
+    if (this.width === 0) return 0;
+    const s = this.cell;
+    // Cells whose centre lies in the box, or at least the one under its centre (a box smaller than a cell).
+    let x0 = Math.ceil(box.x / s - 0.5), x1 = Math.floor((box.x + box.width) / s - 0.5);
+    let y0 = Math.ceil(box.y / s - 0.5), y1 = Math.floor((box.y + box.height) / s - 0.5);
+    if (x1 < x0) x0 = x1 = Math.floor((box.x + box.width / 2) / s);
+    if (y1 < y0) y0 = y1 = Math.floor((box.y + box.height / 2) / s);
+    x0 = Math.max(0, x0); y0 = Math.max(0, y0); x1 = Math.min(this.gw - 1, x1); y1 = Math.min(this.gh - 1, y1);
+    if (x1 < x0 || y1 < y0) return 0; // off the frame: nothing known
+    const t = (ms - this.t0) / 1000;
+    const ages: number[] = [];
+    for (let y = y0; y <= y1; y++) for (let x = x0; x <= x1; x++) ages.push(t - this.changedAt[y * this.gw + x]!);
+    ages.sort((p, q) => p - q);
+    return Math.max(0, ages[Math.min(ages.length - 1, Math.floor(fraction * ages.length))]!);
+  }
+
+  private init(width: number, height: number, ms: number): void {
+    this.width = width;
+    this.height = height;
+    this.cell = Math.max(1, Math.ceil(Math.max(width, height) / MAX_GRID));
+    this.gw = Math.ceil(width / this.cell);
+    this.gh = Math.ceil(height / this.cell);
+    const n = this.gw * this.gh;
+    this.cur = new Float32Array(n);
+    this.prev = new Float32Array(n);
+    this.bg = new Float32Array(n);
+    this.changedAt = new Float32Array(n);
+    this.t0 = ms;
+    this.lastMs = ms;
+    this.noise = undefined;
+    this.cutSinceMs = undefined;
+  }
+
+  /** Mean luma (BT.601 weights) per cell, from up to SAMPLES_PER_SIDE² samples a cell. */
+  private lumaInto(img: RgbImage, out: Float32Array): void {
+    const { width: w, height: h, data } = img, s = this.cell, gw = this.gw;
+    const step = Math.max(1, Math.floor(s / SAMPLES_PER_SIDE));
+    out.fill(0);
+    const count = new Uint16Array(out.length);
+    for (let y = 0; y < h; y += step) {
+      const row = Math.floor(y / s) * gw, o = y * w * 3;
+      for (let x = 0; x < w; x += step) {
+        const p = o + x * 3, c = row + Math.floor(x / s);
+        out[c] = out[c]! + (77 * data[p]! + 150 * data[p + 1]! + 29 * data[p + 2]!) / 256;
+        count[c]!++;
+      }
+    }
+    for (let i = 0; i < out.length; i++) out[i] = out[i]! / Math.max(1, count[i]!);
+  }
+}
+
+export interface StillGateOptions extends StaticSceneOptions {
+  /** A face whose box has been still this long (s) is dropped; 0 = off. */
+  readonly afterS: number;
+  /** The fraction of a box's cells that must have changed within afterS for it to count as moving (0: any one cell). Default DEFAULT_MOVING_FRACTION. */
+  readonly fraction?: number;
+  /** Cameras kept; the least recently seen is forgotten first. Default 256 (~230 kB each at 16:9). */
+  readonly maxCameras?: number;
+}
+
+/** Faces kept unless at least this fraction of the box's cells changed: see README "Temporal confirmation". */
+export const DEFAULT_MOVING_FRACTION = 0;
+
+/** Per-camera StaticScenes, bounded; what the detection worker keeps between a camera's frames. */
+export class StillGate {
+  private readonly scenes = new Map<string, StaticScene>();
+  private readonly maxCameras: number;
+  /** Faces dropped as still, in all. */
+  dropped = 0;
+
+  constructor(readonly o: StillGateOptions) {
+    if (!(Number.isFinite(o.afterS) && o.afterS >= 0)) throw new RangeError(`StillGate: afterS ${o.afterS} is not a number ≥ 0`);
+    this.maxCameras = o.maxCameras ?? 256;
+  }
+
+  /** The camera's frame at `ms` with the faces found on it → the faces not on a still part of the view. */
+  filter(camera: string, frame: RgbImage, ms: number, faces: readonly Face[]): Face[] {
+    let scene = this.scenes.get(camera);
+    if (scene) this.scenes.delete(camera); // most recently seen last
+    else scene = new StaticScene(this.o);
+    this.scenes.set(camera, scene);
+    while (this.scenes.size > this.maxCameras) this.scenes.delete(this.scenes.keys().next().value!);
+    scene.update(frame, ms);
+    if (this.o.afterS === 0) return [...faces];
+    const kept = faces.filter((f) => scene.unchangedS(f.box, ms, this.o.fraction ?? DEFAULT_MOVING_FRACTION) < this.o.afterS);
+    this.dropped += faces.length - kept.length;
+    return kept;
+  }
+
+  /** Forgets cameras (a restart, a model switch): their next frame starts afresh. */
+  forget(cameras: readonly string[]): void { for (const c of cameras) this.scenes.delete(c); }
+}
