@@ -12,14 +12,22 @@ import type { Box, Face } from './types.js';
 export const MAX_GRID = 160;
 /** Samples per cell side at most: a 4K frame costs the same as a 720p one (≤ 16 samples a cell). */
 const SAMPLES_PER_SIDE = 4;
+/** Mean |d| over sigma of Gaussian noise: √(2/π). */
+const MEAN_ABS = Math.sqrt(2 / Math.PI);
 /** Seconds of scene cuts on every frame after which the noise is learnt anew. */
 const RELEARN_S = 10;
 
 export interface StaticSceneOptions {
-  /** A cell has changed when it moved more than `k` noise sigmas (of a cell's frame-to-frame difference). Default 4. */
+  /**
+   * A cell has changed when it moved more than `k` noise sigmas (of a cell's frame-to-frame
+   * difference): the camera's (the median over the cells), or the cell's own where that is larger
+   * (compressed video is noisier where there is texture; leaves stir). Default 4.
+   */
   readonly k?: number;
   /** ... and more than this many luma levels (0–255): quantised, compressed video can show no noise at all. Default 2. */
   readonly floor?: number;
+  /** The time constant of a cell's own noise, s: long against a person walking through it. Default 5. */
+  readonly noiseS?: number;
   /**
    * The background's time constant, s: something that arrives and stays (a person standing) differs
    * from the background, so counts as changing, until it is absorbed (about this long, more for
@@ -37,6 +45,7 @@ export class StaticScene {
   private readonly k: number;
   private readonly floor: number;
   private readonly backgroundS: number;
+  private readonly noiseS: number;
   private readonly sceneCut: number;
   private width = 0;
   private height = 0;
@@ -46,9 +55,13 @@ export class StaticScene {
   private cur = new Float32Array(0);
   private prev = new Float32Array(0);
   private bg = new Float32Array(0);
+  /** Each cell's mean absolute frame-to-frame difference (its own noise), luma levels. */
+  private dev = new Float32Array(0);
   /** Seconds since t0 at which each cell last changed. */
   private changedAt = new Float32Array(0);
   private t0 = 0;
+  /** Frames since the start or the last scene cut. */
+  private seen = 0;
   private lastMs = 0;
   /** Sigma of a cell's frame-to-frame difference, luma levels; undefined until two frames were seen. */
   private noise: number | undefined;
@@ -61,12 +74,13 @@ export class StaticScene {
     this.k = o.k ?? 4;
     this.floor = o.floor ?? 2;
     this.backgroundS = o.backgroundS ?? 30;
+    this.noiseS = o.noiseS ?? 5;
     this.sceneCut = o.sceneCut ?? 0.5;
   }
 
   /** The noise sigma in use (luma levels), for logs and tests. */
   get noiseSigma(): number | undefined { return this.noise; }
-  /** The change threshold in use, luma levels. */
+  /** The camera-wide change threshold in use, luma levels (a cell's own noise may raise its own). */
   get threshold(): number { return Math.max(this.floor, this.k * (this.noise ?? 0)); }
   get grid(): { readonly width: number; readonly height: number; readonly cell: number } { return { width: this.gw, height: this.gh, cell: this.cell }; }
 
@@ -98,12 +112,18 @@ export class StaticScene {
     let seen = 0, b = 0;
     for (; b < top && seen + hist[b]! < n / 2; b++) seen += hist[b]!;
     const sigmaNow = (1.4826 * (b + 0.5)) / binsPerLevel;
-    this.noise ??= sigmaNow;
-    const thr = this.threshold;
+    if (this.noise === undefined) {
+      this.noise = sigmaNow;
+      this.dev.fill(sigmaNow * MEAN_ABS);
+    }
+    const dev = this.dev, kk = this.k, floor = this.floor, camera = this.noise;
+    // A cell's threshold: k sigmas of the camera's noise or of its own (mean |d| = 0.8 σ for Gaussian noise).
+    const thrOf = (i: number): number => Math.max(floor, kk * Math.max(camera, dev[i]! / MEAN_ABS));
     let moved = 0;
-    for (let i = 0; i < n; i++) if (Math.abs(cur[i]! - prev[i]!) > thr) moved++;
+    for (let i = 0; i < n; i++) if (Math.abs(cur[i]! - prev[i]!) > thrOf(i)) moved++;
     if (moved > this.sceneCut * n) {
       bg.set(cur);
+      this.seen = 1;
       this.changedAt.fill(t);
       // A cut or a pan must not inflate the threshold; but cuts on every frame for longer than
       // RELEARN_S may be a camera whose noise jumped (gain up at dusk): let the noise at most double
@@ -115,12 +135,18 @@ export class StaticScene {
     }
     this.cutSinceMs = undefined;
     this.noise += 0.1 * (sigmaNow - this.noise);
-    const a = Math.min(1, dt / this.backgroundS);
+    // A running mean over the frames since the start (or the last cut) until the time constants take
+    // over: a background started from one noisy frame would count its noise as change for a while.
+    this.seen++;
+    const a = Math.min(1, Math.max(dt / this.backgroundS, 1 / this.seen)), an = Math.min(1, Math.max(dt / this.noiseS, 1 / this.seen));
     const changedAt = this.changedAt;
     for (let i = 0; i < n; i++) {
-      const c = cur[i]!;
-      if (Math.abs(c - prev[i]!) > thr || Math.abs(c - bg[i]!) > thr) changedAt[i] = t;
+      const c = cur[i]!, d = Math.abs(c - prev[i]!), thr = thrOf(i);
+      if (d > thr || Math.abs(c - bg[i]!) > thr) changedAt[i] = t;
       bg[i] = bg[i]! + a * (c - bg[i]!);
+      // Clipped at the threshold: a person walking through raises a cell's noise only a little; a
+      // cell that is always above it (leaves, texture under compression) still learns, over several noiseS.
+      dev[i] = dev[i]! + an * (Math.min(d, thr) - dev[i]!);
     }
     return 'same';
   }
@@ -156,9 +182,11 @@ export class StaticScene {
     this.cur = new Float32Array(n);
     this.prev = new Float32Array(n);
     this.bg = new Float32Array(n);
+    this.dev = new Float32Array(n);
     this.changedAt = new Float32Array(n);
     this.t0 = ms;
     this.lastMs = ms;
+    this.seen = 1;
     this.noise = undefined;
     this.cutSinceMs = undefined;
   }
@@ -191,7 +219,7 @@ export interface StillGateOptions extends StaticSceneOptions {
 }
 
 /** Faces kept unless at least this fraction of the box's cells changed: see README "Temporal confirmation". */
-export const DEFAULT_MOVING_FRACTION = 0;
+export const DEFAULT_MOVING_FRACTION = 0.1;
 
 /** Per-camera StaticScenes, bounded; what the detection worker keeps between a camera's frames. */
 export class StillGate {
