@@ -302,7 +302,7 @@ cameras:
     fps: ${FPS}
     outputs: { hls: [], websocket: [] }
 enhance: { scale: 1/4, batch: { maxSize: 1, maxWaitMs: 0 } }
-detect: { enabled: true, fps: 5, confirm: { staticAfter: 3 } }
+detect: { enabled: true, fps: 5, on: raw, confirm: { staticAfter: 3 } }
 server: { host: 127.0.0.1, port: 0 }
 `), { sinks: factory });
       const { events, ws } = await watchEvents(app.url);
@@ -320,11 +320,13 @@ server: { host: 127.0.0.1, port: 0 }
         // once their part of the view has been still for 3 s (and up to a few more: the
         // compression's noise on a face's texture now and then passes for change).
         const show = (a: number, b: number): string => JSON.stringify(span(a, b).map((e) => [+at(e).toFixed(1), e.faces.length]));
-        expect(Math.max(...faces(span(0.4, 2.5))), show(0, 10)).toBeGreaterThanOrEqual(3);
+        expect(Math.max(...faces(span(0.4, 4))), show(0, 10)).toBeGreaterThanOrEqual(3);
         expect(faces(span(7, 10)).every((n) => n === 0), show(0, 10)).toBe(true);
-        expect(Math.max(...faces(span(10.4, 12.5))), show(10, 20)).toBeGreaterThanOrEqual(3);
+        expect(Math.max(...faces(span(10.4, 14))), show(10, 20)).toBeGreaterThanOrEqual(3);
         expect(faces(span(17, 20)).every((n) => n === 0), show(10, 20)).toBe(true);
-        expect(span(7, 10).length + span(17, 20).length).toBeGreaterThan(5);
+        // Not vacuous: the detector did look in both still stretches (few times on a busy machine).
+        expect(span(7, 10).length, show(0, 20)).toBeGreaterThan(0);
+        expect(span(17, 20).length, show(0, 20)).toBeGreaterThan(0);
       } finally {
         ws.close();
         await app.close();
