@@ -10,7 +10,7 @@ import type { Box, Face } from './types.js';
 
 /** The grid's longest side, in cells: ~160 px-wide luma, a few thousand to 25,600 numbers. */
 export const MAX_GRID = 160;
-/** Samples per cell side at most: a 4K frame costs the same as a 720p one (≤ 16 samples a cell). */
+/** Samples per cell side, about: a 4K frame costs about what a 720p one does (~16 samples a cell). */
 const SAMPLES_PER_SIDE = 4;
 /** Mean |d| over sigma of Gaussian noise: √(2/π). */
 const MEAN_ABS = Math.sqrt(2 / Math.PI);
@@ -67,6 +67,9 @@ export class StaticScene {
   private noise: number | undefined;
   /** Since when every frame was a scene cut; undefined while the scene holds. */
   private cutSinceMs: number | undefined;
+  /** Scratch for the cell sums. */
+  private sums = new Uint32Array(0);
+  private counts = new Uint16Array(0);
   /** Scratch for the median. */
   private readonly hist = new Uint32Array(1024);
 
@@ -191,21 +194,26 @@ export class StaticScene {
     this.cutSinceMs = undefined;
   }
 
-  /** Mean luma (BT.601 weights) per cell, from up to SAMPLES_PER_SIDE² samples a cell. */
+  /** Mean luma (BT.601 weights) per cell, from about SAMPLES_PER_SIDE² samples a cell (integer sums, a column → cell table). */
   private lumaInto(img: RgbImage, out: Float32Array): void {
     const { width: w, height: h, data } = img, s = this.cell, gw = this.gw;
-    const step = Math.max(1, Math.floor(s / SAMPLES_PER_SIDE));
-    out.fill(0);
-    const count = new Uint16Array(out.length);
+    const step = Math.max(1, Math.ceil(s / SAMPLES_PER_SIDE));
+    if (this.sums.length !== out.length) { this.sums = new Uint32Array(out.length); this.counts = new Uint16Array(out.length); }
+    const sums = this.sums, counts = this.counts;
+    sums.fill(0);
+    counts.fill(0);
+    const cols: number[] = [];
+    for (let x = 0; x < w; x += step) cols.push(Math.floor(x / s));
     for (let y = 0; y < h; y += step) {
-      const row = Math.floor(y / s) * gw, o = y * w * 3;
-      for (let x = 0; x < w; x += step) {
-        const p = o + x * 3, c = row + Math.floor(x / s);
-        out[c] = out[c]! + (77 * data[p]! + 150 * data[p + 1]! + 29 * data[p + 2]!) / 256;
-        count[c]!++;
+      const row = Math.floor(y / s) * gw;
+      let p = y * w * 3;
+      for (let j = 0; j < cols.length; j++, p += 3 * step) {
+        const c = row + cols[j]!;
+        sums[c] = sums[c]! + 77 * data[p]! + 150 * data[p + 1]! + 29 * data[p + 2]!;
+        counts[c]!++;
       }
     }
-    for (let i = 0; i < out.length; i++) out[i] = out[i]! / Math.max(1, count[i]!);
+    for (let i = 0; i < out.length; i++) out[i] = sums[i]! / (256 * Math.max(1, counts[i]!));
   }
 }
 
