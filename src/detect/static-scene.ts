@@ -14,6 +14,8 @@ export const MAX_GRID = 160;
 const SAMPLES_PER_SIDE = 4;
 /** Mean |d| over sigma of Gaussian noise: √(2/π). */
 const MEAN_ABS = Math.sqrt(2 / Math.PI);
+/** The camera's noise falls back with this time constant, s (it rises at once): longer than a keyframe interval. */
+const NOISE_FALL_S = 60;
 /** Seconds of scene cuts on every frame after which the noise is learnt anew. */
 const RELEARN_S = 10;
 
@@ -137,7 +139,10 @@ export class StaticScene {
       return 'scene-cut';
     }
     this.cutSinceMs = undefined;
-    this.noise += 0.1 * (sigmaNow - this.noise);
+    // Up at once, down slowly: a camera's encoder re-draws its noise on each keyframe (measured on
+    // the IR clip: identical frames for 5 s, then every cell moves by up to ~4 levels), and a
+    // threshold from the quiet frames between would call every keyframe a change.
+    this.noise = sigmaNow >= this.noise ? sigmaNow : this.noise + Math.min(1, dt / NOISE_FALL_S) * (sigmaNow - this.noise);
     // A running mean over the frames since the start (or the last cut) until the time constants take
     // over: a background started from one noisy frame would count its noise as change for a while.
     this.seen++;

@@ -72,6 +72,8 @@ describe('detect flags', () => {
     expect(o).toMatchObject({ enhance: { downscale: 8, strength: 1, modelPath: 'm.onnx' }, videoDenoise: null, tiling: false, on: 'enhanced' });
     expect(detectOptionsFromFlags(['a.jpg'], { output: 'o', detector: 'full-range', upscale: '2' }, parse)).toMatchObject({ model: 'full-range', tiling: true, upscale: 2 });
     expect(() => detectOptionsFromFlags(['a.jpg'], { output: 'o', upscale: '2', tiling: false }, parse)).toThrow(/--upscale needs tiles/);
+    expect(detectOptionsFromFlags(['a.mp4'], { output: 'o', staticAfter: '30' }, parse)).toMatchObject({ staticAfter: 30 });
+    expect(detectOptionsFromFlags(['a.mp4'], { output: 'o', staticAfter: '0' }, parse)).not.toHaveProperty('staticAfter');
   });
 
   it('bad values are usage errors that name the flag', () => {
@@ -82,6 +84,7 @@ describe('detect flags', () => {
     };
     bad({ detector: 'side' }, /--detector side is not one of back, front, full-range/);
     bad({ upscale: '3' }, /--upscale 3 is not 1 or 2/);
+    bad({ staticAfter: 'soon' }, /--static-after soon must be a number above 0 and at most 3600/);
     bad({ threshold: '1.5' }, /--threshold 1.5/);
     bad({ fps: '0' }, /--fps 0/);
     bad({ on: 'both' }, /--on both/);
