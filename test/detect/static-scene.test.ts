@@ -72,6 +72,18 @@ describe('StaticScene', () => {
     expect(s.unchangedS(DOOR, 40_000, 0.1)).toBeGreaterThan(10);
     expect(s.unchangedS(CAPTION, 40_000, 0.1)).toBeGreaterThan(30);
   });
+
+  it('takes a keyframe\'s re-drawn noise for noise: frozen for 5 s, then every cell moves a little at once', () => {
+    // What an IR camera's encoder does (the IR clip: identical frames between keyframes 5 s apart).
+    const noise = rng(9), s = new StaticScene();
+    let shown = frame(noise, { sigma: 4 });
+    for (let i = 0; i <= 60 * FPS; i++) {
+      if (i % (5 * FPS) === 0) shown = frame(noise, { sigma: 4 });
+      s.update(shown, (i * 1000) / FPS);
+    }
+    expect(s.unchangedS(DOOR, 60_000, 0.1)).toBeGreaterThan(30);
+    expect(s.unchangedS(CAPTION, 60_000, 0.1)).toBeGreaterThan(30);
+  });
 });
 
 describe('StillGate', () => {
