@@ -16,6 +16,10 @@ const SAMPLES_PER_SIDE = 4;
 const MEAN_ABS = Math.sqrt(2 / Math.PI);
 /** The camera's noise falls back with this time constant, s (it rises at once): longer than a keyframe interval. */
 const NOISE_FALL_S = 60;
+/** A cell's threshold sits this far above its largest recent jump. */
+const PEAK_MARGIN = 1.25;
+/** ... counting jumps up to this many camera thresholds (a cell's threshold is at most 2.5× the camera's). */
+const PEAK_CAP = 2;
 /** Seconds of scene cuts on every frame after which the noise is learnt anew. */
 const RELEARN_S = 10;
 
@@ -30,6 +34,11 @@ export interface StaticSceneOptions {
   readonly floor?: number;
   /** The time constant of a cell's own noise, s: long against a person walking through it. Default 5. */
   readonly noiseS?: number;
+  /**
+   * The camera's noise and each cell's largest recent jump rise at once and fall back over this
+   * many seconds: longer than the encoder's keyframe interval. Default NOISE_FALL_S.
+   */
+  readonly noiseFallS?: number;
   /**
    * The background's time constant, s: something that arrives and stays (a person standing) differs
    * from the background, so counts as changing, until it is absorbed (about this long, more for
@@ -48,6 +57,7 @@ export class StaticScene {
   private readonly floor: number;
   private readonly backgroundS: number;
   private readonly noiseS: number;
+  private readonly noiseFallS: number;
   private readonly sceneCut: number;
   private width = 0;
   private height = 0;
@@ -59,6 +69,8 @@ export class StaticScene {
   private bg = new Float32Array(0);
   /** Each cell's mean absolute frame-to-frame difference (its own noise), luma levels. */
   private dev = new Float32Array(0);
+  /** Each cell's largest recent frame-to-frame jump (capped), falling over NOISE_FALL_S. */
+  private peak = new Float32Array(0);
   /** Seconds since t0 at which each cell last changed. */
   private changedAt = new Float32Array(0);
   private t0 = 0;
@@ -80,6 +92,7 @@ export class StaticScene {
     this.floor = o.floor ?? 2;
     this.backgroundS = o.backgroundS ?? 30;
     this.noiseS = o.noiseS ?? 5;
+    this.noiseFallS = o.noiseFallS ?? NOISE_FALL_S;
     this.sceneCut = o.sceneCut ?? 0.5;
   }
 
@@ -123,7 +136,10 @@ export class StaticScene {
     }
     const dev = this.dev, kk = this.k, floor = this.floor, camera = this.noise;
     // A cell's threshold: k sigmas of the camera's noise or of its own (mean |d| = 0.8 σ for Gaussian noise).
-    const thrOf = (i: number): number => Math.max(floor, kk * Math.max(camera, dev[i]! / MEAN_ABS));
+    // And above the largest jump the cell made lately (a keyframe redraws text edges by more than
+    // the median cell moves), capped, so a person who walked through does not blind it for long.
+    const camThr = Math.max(floor, kk * camera), peak = this.peak, fall = Math.min(1, dt / this.noiseFallS);
+    const thrOf = (i: number): number => Math.max(camThr, kk * dev[i]! / MEAN_ABS, PEAK_MARGIN * peak[i]!);
     let moved = 0;
     for (let i = 0; i < n; i++) if (Math.abs(cur[i]! - prev[i]!) > thrOf(i)) moved++;
     if (moved > this.sceneCut * n) {
@@ -142,7 +158,7 @@ export class StaticScene {
     // Up at once, down slowly: a camera's encoder re-draws its noise on each keyframe (measured on
     // the IR clip: identical frames for 5 s, then every cell moves by up to ~4 levels), and a
     // threshold from the quiet frames between would call every keyframe a change.
-    this.noise = sigmaNow >= this.noise ? sigmaNow : this.noise + Math.min(1, dt / NOISE_FALL_S) * (sigmaNow - this.noise);
+    this.noise = sigmaNow >= this.noise ? sigmaNow : this.noise + Math.min(1, dt / this.noiseFallS) * (sigmaNow - this.noise);
     // A running mean over the frames since the start (or the last cut) until the time constants take
     // over: a background started from one noisy frame would count its noise as change for a while.
     this.seen++;
@@ -155,6 +171,8 @@ export class StaticScene {
       // Clipped at the threshold: a person walking through raises a cell's noise only a little; a
       // cell that is always above it (leaves, texture under compression) still learns, over several noiseS.
       dev[i] = dev[i]! + an * (Math.min(d, thr) - dev[i]!);
+      const dp = Math.min(d, PEAK_CAP * camThr);
+      peak[i] = dp >= peak[i]! ? dp : peak[i]! + fall * (dp - peak[i]!);
     }
     return 'same';
   }
@@ -191,6 +209,7 @@ export class StaticScene {
     this.prev = new Float32Array(n);
     this.bg = new Float32Array(n);
     this.dev = new Float32Array(n);
+    this.peak = new Float32Array(n);
     this.changedAt = new Float32Array(n);
     this.t0 = ms;
     this.lastMs = ms;
