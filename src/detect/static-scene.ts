@@ -14,20 +14,19 @@ export const MAX_GRID = 160;
 const SAMPLES_PER_SIDE = 4;
 /** Mean |d| over sigma of Gaussian noise: √(2/π). */
 const MEAN_ABS = Math.sqrt(2 / Math.PI);
-/** The camera's noise falls back with this time constant, s (it rises at once): longer than a keyframe interval. */
-const NOISE_FALL_S = 60;
+/** The camera's noise falls back with this time constant, s (it rises at once): far longer than a keyframe interval (60 s let the IR clip's caption pop through once a minute). */
+const NOISE_FALL_S = 300;
 /** A cell's threshold sits this far above its largest recent jump. */
 const PEAK_MARGIN = 1.25;
 /** ... counting jumps up to this many camera thresholds (a cell's threshold is at most 2.5× the camera's). */
 const PEAK_CAP = 2;
-/** Seconds of scene cuts on every frame after which the noise is learnt anew. */
-const RELEARN_S = 10;
 
 export interface StaticSceneOptions {
   /**
    * A cell has changed when it moved more than `k` noise sigmas (of a cell's frame-to-frame
    * difference): the camera's (the median over the cells), or the cell's own where that is larger
-   * (compressed video is noisier where there is texture; leaves stir). Default 4.
+   * (compressed video is noisier where there is texture; leaves stir). Default 6 (on the IR clip 4
+   * let keyframe noise through: 21 false faces per 10 min against 17).
    */
   readonly k?: number;
   /** ... and more than this many luma levels (0–255): quantised, compressed video can show no noise at all. Default 2. */
@@ -79,8 +78,6 @@ export class StaticScene {
   private lastMs = 0;
   /** Sigma of a cell's frame-to-frame difference, luma levels; undefined until two frames were seen. */
   private noise: number | undefined;
-  /** Since when every frame was a scene cut; undefined while the scene holds. */
-  private cutSinceMs: number | undefined;
   /** Scratch for the cell sums. */
   private sums = new Uint32Array(0);
   private counts = new Uint16Array(0);
@@ -88,7 +85,7 @@ export class StaticScene {
   private readonly hist = new Uint32Array(1024);
 
   constructor(o: StaticSceneOptions = {}) {
-    this.k = o.k ?? 4;
+    this.k = o.k ?? 6;
     this.floor = o.floor ?? 2;
     this.backgroundS = o.backgroundS ?? 30;
     this.noiseS = o.noiseS ?? 5;
@@ -120,16 +117,16 @@ export class StaticScene {
     [this.prev, this.cur] = [this.cur, this.prev];
     this.lumaInto(img, this.cur);
     const n = this.cur.length, cur = this.cur, prev = this.prev, bg = this.bg;
-    // The noise from this frame: the median frame-to-frame change over the cells (most of a fixed
-    // camera's view is still), as a sigma. A frame where most cells really changed would inflate
-    // it, so it only counts when the scene stayed (checked below with the old threshold).
+    // The noise from this frame: the lower quartile of the cells' frame-to-frame changes, as a
+    // sigma (|N(0, σ)| has its quartile at 0.3186 σ). Not the median: a frame where nearly half the
+    // cells really moved (a pan that is not yet a cut) would pass for noise and blind the gate.
     const hist = this.hist;
     hist.fill(0);
     const binsPerLevel = 16, top = hist.length - 1;
     for (let i = 0; i < n; i++) hist[Math.min(top, Math.floor(Math.abs(cur[i]! - prev[i]!) * binsPerLevel))]!++;
     let seen = 0, b = 0;
-    for (; b < top && seen + hist[b]! < n / 2; b++) seen += hist[b]!;
-    const sigmaNow = (1.4826 * (b + 0.5)) / binsPerLevel;
+    for (; b < top && seen + hist[b]! < n / 4; b++) seen += hist[b]!;
+    const sigmaNow = (b + 0.5) / binsPerLevel / 0.3186;
     if (this.noise === undefined) {
       this.noise = sigmaNow;
       this.dev.fill(sigmaNow * MEAN_ABS);
@@ -146,15 +143,10 @@ export class StaticScene {
       bg.set(cur);
       this.seen = 1;
       this.changedAt.fill(t);
-      // A cut or a pan must not inflate the threshold; but cuts on every frame for longer than
-      // RELEARN_S may be a camera whose noise jumped (gain up at dusk): let the noise at most double
-      // then (a long pan only raises the threshold a little). Every cell just changed either way,
-      // so nothing is dropped meanwhile.
-      this.cutSinceMs ??= ms;
-      if (ms - this.cutSinceMs > RELEARN_S * 1000) { this.noise = Math.min(sigmaNow, 2 * Math.max(this.noise, this.floor / this.k)); this.cutSinceMs = undefined; }
+      // Not counted towards the noise: a cut or a pan must not raise the threshold. (A noise that
+      // jumps so far that every frame is a cut leaves the gate dropping nothing: the safe side.)
       return 'scene-cut';
     }
-    this.cutSinceMs = undefined;
     // Up at once, down slowly: a camera's encoder re-draws its noise on each keyframe (measured on
     // the IR clip: identical frames for 5 s, then every cell moves by up to ~4 levels), and a
     // threshold from the quiet frames between would call every keyframe a change.
@@ -215,7 +207,6 @@ export class StaticScene {
     this.lastMs = ms;
     this.seen = 1;
     this.noise = undefined;
-    this.cutSinceMs = undefined;
   }
 
   /** Mean luma (BT.601 weights) per cell, from about SAMPLES_PER_SIDE² samples a cell (integer sums, a column → cell table). */
@@ -250,8 +241,12 @@ export interface StillGateOptions extends StaticSceneOptions {
   readonly maxCameras?: number;
 }
 
-/** Faces kept unless at least this fraction of the box's cells changed: see README "Temporal confirmation". */
-export const DEFAULT_MOVING_FRACTION = 0.1;
+/**
+ * A box moves when more than this fraction of its cells changed within afterS: 0.5 measured best on
+ * the IR clip (a false face beside the camera's clock has a few cells on a digit that changes every
+ * second); a face that arrived changed all of its cells. See README "Temporal confirmation".
+ */
+export const DEFAULT_MOVING_FRACTION = 0.5;
 
 /** Per-camera StaticScenes, bounded; what the detection worker keeps between a camera's frames. */
 export class StillGate {

@@ -32,8 +32,8 @@ export interface ConfirmOptions {
   readonly maxCameras?: number;
 }
 
-/** Defaults: seen in 2 of the last 3 detections (0.6 s at 5 fps); at one place in 50 detections (10 s at 5 fps): a fixture; on a part of the view still for 30 s: background. */
-export const CONFIRM_DEFAULTS: Required<Pick<ConfirmOptions, 'frames' | 'hits' | 'fixtureAfter' | 'staticAfter'>> = { frames: 3, hits: 2, fixtureAfter: 50, staticAfter: 30 };
+/** Defaults: seen in 2 of the last 3 detections (0.6 s at 5 fps); at one place in 50 detections (10 s at 5 fps): a fixture; on a part of the view still for 10 s: background. */
+export const CONFIRM_DEFAULTS: Required<Pick<ConfirmOptions, 'frames' | 'hits' | 'fixtureAfter' | 'staticAfter'>> = { frames: 3, hits: 2, fixtureAfter: 50, staticAfter: 10 };
 
 /** Places a camera keeps watching for fixtures: a bound; the least seen are dropped first, so passers-by never push out a fixture. */
 const MAX_PLACES = 64;
