@@ -26,7 +26,7 @@ export interface StaticSceneOptions {
    * A cell has changed when it moved more than `k` noise sigmas (of a cell's frame-to-frame
    * difference): the camera's (the median over the cells), or the cell's own where that is larger
    * (compressed video is noisier where there is texture; leaves stir). Default 6 (on the IR clip 4
-   * let keyframe noise through: 21 false faces per 10 min against 17).
+   * let more keyframe noise through: 21 false faces per 10 min against 18, README).
    */
   readonly k?: number;
   /** ... and more than this many luma levels (0–255): quantised, compressed video can show no noise at all. Default 2. */
