@@ -16,6 +16,8 @@ const SAMPLES_PER_SIDE = 4;
 const MEAN_ABS = Math.sqrt(2 / Math.PI);
 /** The camera's noise falls back with this time constant, s (it rises at once): far longer than a keyframe interval (60 s let the IR clip's caption pop through once a minute). */
 const NOISE_FALL_S = 300;
+/** The camera noise is taken as at most this (σ of a cell's frame-to-frame difference, levels): the IR clip measured 1.5–2. */
+const MAX_NOISE = 4;
 /** A cell's threshold sits this far above its largest recent jump. */
 const PEAK_MARGIN = 1.25;
 /** ... counting jumps up to this many camera thresholds (a cell's threshold is at most 2.5× the camera's). */
@@ -126,7 +128,9 @@ export class StaticScene {
     for (let i = 0; i < n; i++) hist[Math.min(top, Math.floor(Math.abs(cur[i]! - prev[i]!) * binsPerLevel))]!++;
     let seen = 0, b = 0;
     for (; b < top && seen + hist[b]! < n / 4; b++) seen += hist[b]!;
-    const sigmaNow = (b + 0.5) / binsPerLevel / 0.3186;
+    // Capped: a first frame that is all motion (a pan as the camera starts) must not set a threshold
+    // nothing can pass; a camera noisier than this only gets a gate that drops less.
+    const sigmaNow = Math.min(MAX_NOISE, (b + 0.5) / binsPerLevel / 0.3186);
     if (this.noise === undefined) {
       this.noise = sigmaNow;
       this.dev.fill(sigmaNow * MEAN_ABS);
@@ -237,7 +241,7 @@ export interface StillGateOptions extends StaticSceneOptions {
   readonly afterS: number;
   /** The fraction of a box's cells that must have changed within afterS for it to count as moving (0: any one cell). Default DEFAULT_MOVING_FRACTION. */
   readonly fraction?: number;
-  /** Cameras kept; the least recently seen is forgotten first. Default 256 (~230 kB each at 16:9). */
+  /** Cameras kept; the least recently seen is forgotten first. Default 256 (~430 kB each at 16:9, 770 kB at most). */
   readonly maxCameras?: number;
 }
 

@@ -148,6 +148,17 @@ describe('StillGate', () => {
     expect(at(26)).toBe(false);
   });
 
+  it('a camera that starts mid-pan does not learn the pan as noise: a face arriving later is kept, the still caption dropped', () => {
+    const noise = rng(10), g = new StillGate({ afterS: 10 });
+    let last: Face[] = [];
+    for (let i = 0; i <= 25 * FPS; i++) {
+      const t = i / FPS;
+      const patches = t >= 22 ? [{ box: DOOR, level: 200 }] : [];
+      last = g.filter('cam', frame(noise, { shift: t < 2 ? Math.round(t * 250) : 500, patches }), t * 1000, [face(CAPTION), face(DOOR)]);
+    }
+    expect(last.map((f) => f.box)).toEqual([DOOR]);
+  });
+
   it('drops nothing while the camera pans (every cell changes)', () => {
     const noise = rng(6), g = new StillGate({ afterS: 5 });
     let reported = 0;
