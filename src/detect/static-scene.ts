@@ -3,7 +3,7 @@
 // caption, shapes in trees and a fence — sit where nothing has changed for minutes. A small
 // low-resolution luma model per camera (at most MAX_GRID × MAX_GRID cells, updated at detection
 // rate) keeps, per cell, when it last differed beyond the noise from its previous value or from a
-// slow background; a face box none (or too few) of whose cells changed in the last `afterS`
+// slow background; a face box fewer than half of whose cells changed in the last `afterS`
 // seconds is dropped. Pure: frames in, decisions out, no IO.
 import type { RgbImage } from '../image/types.js';
 import type { Box, Face } from './types.js';
@@ -26,7 +26,7 @@ const PEAK_CAP = 2;
 export interface StaticSceneOptions {
   /**
    * A cell has changed when it moved more than `k` noise sigmas (of a cell's frame-to-frame
-   * difference): the camera's (the median over the cells), or the cell's own where that is larger
+   * difference): the camera's (from the cells' lower quartile), or the cell's own where that is larger
    * (compressed video is noisier where there is texture; leaves stir). Default 6 (on the IR clip 4
    * let more keyframe noise through: 21 false faces per 10 min against 18, README).
    */
