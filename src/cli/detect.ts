@@ -9,6 +9,7 @@ import { FaceDetector } from '../detect/detector.js';
 import { drawFaces } from '../detect/draw.js';
 import { faceJson, type FaceJson } from '../detect/event.js';
 import { detectAlong, type DetectOn } from '../detect/path.js';
+import { StillGate } from '../detect/static-scene.js';
 import type { Face } from '../detect/types.js';
 import { Enhancer } from '../enhance/enhancer.js';
 import type { ProviderChoice } from '../enhance/session.js';
@@ -52,6 +53,8 @@ export interface DetectCommandOptions {
   readonly threads?: number;
   /** Video frames per enhancer/detector batch. Default 4. */
   readonly batch?: number;
+  /** Videos: faces on a part of the view unchanged for this many seconds are dropped (listed apart, `still`), as the live path does (detect.confirm.staticAfter). Default 0: off. */
+  readonly staticAfter?: number;
   readonly quiet?: boolean;
 }
 
@@ -83,8 +86,8 @@ export interface VideoFacesJson {
   readonly height: number;
   /** The rate frames were taken at. */
   readonly fps: number;
-  /** Every sampled frame, faces or none; `ms` from the start of the video. */
-  readonly frames: ReadonlyArray<{ readonly index: number; readonly ms: number; readonly faces: readonly FaceJson[] }>;
+  /** Every sampled frame, faces or none; `ms` from the start of the video; with --static-after, `still`: the faces dropped as background. */
+  readonly frames: ReadonlyArray<{ readonly index: number; readonly ms: number; readonly faces: readonly FaceJson[]; readonly still?: readonly FaceJson[] }>;
 }
 
 /** Jobs for the inputs; unreadable or unknown inputs become failures, a plan that would overwrite an input is refused. */
@@ -137,7 +140,7 @@ async function detectImage(rt: Runtime, job: DetectJob): Promise<DetectDone> {
   return { ...job, faces: faces.length, frames: 1 };
 }
 
-async function detectVideo(rt: Runtime, job: DetectJob, o: { fps: number; batch: number; denoise: Denoise | undefined; onProgress: (done: number, total: number) => void }): Promise<DetectDone> {
+async function detectVideo(rt: Runtime, job: DetectJob, o: { fps: number; batch: number; denoise: Denoise | undefined; staticAfter: number; onProgress: (done: number, total: number) => void }): Promise<DetectDone> {
   const info = await probeMedia(job.input);
   const { width, height } = info;
   const total = Math.max(1, Math.ceil(info.durationS * o.fps));
@@ -153,16 +156,20 @@ async function detectVideo(rt: Runtime, job: DetectJob, o: { fps: number; batch:
   });
   const frames: Array<VideoFacesJson['frames'][number]> = [];
   let faceCount = 0;
+  // The video as one fixed camera: its still-scene model sees the decoded (raw) frames, as the live worker does.
+  const gate = o.staticAfter > 0 ? new StillGate({ afterS: o.staticAfter }) : undefined;
   try {
     let batch: RgbImage[] = [];
     const flush = async (): Promise<void> => {
       if (!batch.length) return;
       const { faces, shown } = await detectBatch(rt, batch);
       for (let i = 0; i < batch.length; i++) {
-        const index = frames.length;
-        frames.push({ index, ms: Math.round((index * 1000) / o.fps), faces: faces[i]!.map(faceJson) });
-        faceCount += faces[i]!.length;
-        if (encoder) await write(drawFaces(shown[i]!, faces[i]!));
+        const index = frames.length, ms = Math.round((index * 1000) / o.fps);
+        const kept = gate ? gate.filter(job.input, batch[i]!, ms, faces[i]!) : faces[i]!;
+        const still = faces[i]!.filter((f) => !kept.includes(f));
+        frames.push({ index, ms, faces: kept.map(faceJson), ...(gate ? { still: still.map(faceJson) } : {}) });
+        faceCount += kept.length;
+        if (encoder) await write(drawFaces(shown[i]!, kept));
       }
       batch = [];
       o.onProgress(frames.length, Math.max(total, frames.length));
@@ -234,9 +241,9 @@ export async function runDetect(o: DetectCommandOptions, log: (s: string) => voi
     for (const job of videos) {
       const bar = new Progress(path.basename(job.input), 1, process.stderr, o.quiet);
       try {
-        const r = await detectVideo(rt, job, { fps, batch: o.batch ?? 4, denoise: videoDenoise, onProgress: (d, t) => bar.update(d, t) });
+        const r = await detectVideo(rt, job, { fps, batch: o.batch ?? 4, denoise: videoDenoise, staticAfter: o.staticAfter ?? 0, onProgress: (d, t) => bar.update(d, t) });
         bar.done();
-        log(`${job.input}: ${r.faces} faces on ${r.frames} frames at ${fps} fps`);
+        log(`${job.input}: ${r.faces} faces on ${r.frames} frames at ${fps} fps${o.staticAfter ? ` (faces on a view still for ${o.staticAfter} s dropped)` : ''}`);
         done.push(r);
       } catch (e) {
         bar.done();
@@ -265,6 +272,7 @@ export interface DetectFlags {
   readonly denoise?: string;
   readonly videoDenoise?: string;
   readonly fps?: string;
+  readonly staticAfter?: string;
   readonly annotate?: boolean;
   readonly ep?: string;
   readonly threads?: string;
@@ -306,6 +314,7 @@ export function detectOptionsFromFlags(inputs: readonly string[], f: DetectFlags
     inputs, output: f.output, model: detector, tiling: f.tiling ?? true, ...(upscale > 1 ? { upscale } : {}), threshold, denoise,
     videoDenoise: parseVideoDenoise(f.videoDenoise ?? 'hqdn3d'), fps: num('--fps', f.fps ?? '5', 0, 120, '5'),
     annotate: f.annotate ?? true, provider: parse.provider(f.ep ?? 'cpu'), quiet: Boolean(f.quiet),
+    ...(f.staticAfter !== undefined && Number(f.staticAfter) !== 0 ? { staticAfter: num('--static-after', f.staticAfter, 0, 3600, '30') } : {}),
     ...(f.on ? { on: f.on as DetectOn } : {}),
     ...(f.enhance ? {
       enhance: {

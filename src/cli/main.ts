@@ -193,6 +193,7 @@ function build(): Command {
     .option('--video-denoise <filter>', 'temporal denoiser in the video decoder: hqdn3d, atadenoise, tmix (static cameras) or none', 'hqdn3d')
     .option('--fps <n>', 'frames per second taken from videos', '5')
     .option('--no-annotate', 'JSON only, no annotated images or videos')
+    .option('--static-after <s>', 'videos: drop faces on a part of the view unchanged for s seconds, as the live path does (detect.confirm.staticAfter); 0 = off', '0')
     .option('--ep <provider>', 'execution provider: auto, cpu, webgpu, cuda', 'cpu')
     .option('--threads <n>', 'CPU threads for inference (default: all cores)')
     .option('--batch <n>', 'video frames per batch', '4')

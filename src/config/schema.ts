@@ -113,9 +113,10 @@ export interface DetectConfig {
   /**
    * Temporal confirmation (src/pipeline/confirmFaces.ts): a face must be seen in `hits` of the last
    * `frames` detections (frames 0 = off); one that sits still for `fixtureAfter` detections is a
-   * fixture and no longer reported there (0 = off).
+   * fixture and no longer reported there (0 = off); one on a part of the view that has not changed
+   * for `staticAfter` seconds is background, not a face (0 = off; src/detect/static-scene.ts).
    */
-  readonly confirm: { readonly frames: number; readonly hits: number; readonly fixtureAfter: number };
+  readonly confirm: { readonly frames: number; readonly hits: number; readonly fixtureAfter: number; readonly staticAfter: number };
 }
 
 /** Face events to an MQTT broker (src/output/mqtt.ts); present only when the config has `mqtt:`. */
@@ -377,10 +378,14 @@ const enhanceShape = {
   }, expected('a mapping with enabled, alpha, mix, refreshEvery', 'e.g. regionCache: { enabled: true, alpha: 0.2 }')).prefault({}),
 };
 
+/** staticAfter spans at least this many detections. */
+const MIN_STILL_DETECTIONS = 10;
+
 const confirmShape = {
   frames: int('detections', 0, 100, 'e.g. frames: 3 (the window, in detections at detect.fps; 0 turns confirmation off)').default(CONFIRM_DEFAULTS.frames),
   hits: int('detections', 1, 100, 'e.g. hits: 2 (a face must show in this many detections of the window, near the same place)').default(CONFIRM_DEFAULTS.hits),
   fixtureAfter: int('detections', 0, 100000, 'e.g. fixtureAfter: 50 (a face still at one place for 50 detections, 10 s at 5 fps, is a sign or a lamp: no longer reported; 0 = off)').default(CONFIRM_DEFAULTS.fixtureAfter),
+  staticAfter: number('seconds', 0, 3600, `e.g. staticAfter: ${CONFIRM_DEFAULTS.staticAfter} (a face on a part of the view that has not changed for ${CONFIRM_DEFAULTS.staticAfter} s is background — a caption, a shape in the trees — and is not reported; 0 = off)`).default(CONFIRM_DEFAULTS.staticAfter),
 };
 
 const detectShape = {
@@ -392,7 +397,7 @@ const detectShape = {
   threshold: number('a face score', 0.01, 0.99, 'e.g. threshold: 0.5 (MediaPipe\'s default; lower finds more faces and more false ones)').default(0.5),
   on: z.enum(DETECT_ON, expected('raw, enhanced or fused', 'on: fused (raw and enhanced detections merged: never worse than raw; the default), on: raw or on: enhanced')).default('fused'),
   drawBoxes: z.boolean(expected('true or false', 'drawBoxes: true draws face boxes onto the enhanced streams')).default(false),
-  confirm: z.strictObject(confirmShape, expected('a mapping with frames, hits and fixtureAfter', 'e.g. confirm: { frames: 3, hits: 2, fixtureAfter: 50 } (a face must show in 2 of the last 3 detections; one still for 50 is a fixture)')).prefault({})
+  confirm: z.strictObject(confirmShape, expected('a mapping with frames, hits, fixtureAfter and staticAfter', `e.g. confirm: { frames: 3, hits: 2, fixtureAfter: 50, staticAfter: ${CONFIRM_DEFAULTS.staticAfter} } (a face must show in 2 of the last 3 detections; one still for 50 is a fixture; one on a view unchanged for ${CONFIRM_DEFAULTS.staticAfter} s is background)`)).prefault({})
     .superRefine((c, ctx) => {
       if (c.frames > 0 && c.hits > c.frames) ctx.addIssue({ code: 'custom', path: ['hits'], message: `${c.hits} is more than frames (${c.frames}): no face could ever be confirmed — fix: use hits from 1 to ${c.frames}, e.g. confirm: { frames: ${Math.max(c.frames, 3)}, hits: 2 }` });
     }),
@@ -477,7 +482,12 @@ const rootShape = {
     .optional(),
   cluster: z.strictObject(clusterShape, expected('a mapping with servers, node and capacity', 'e.g. cluster: { servers: [nats://127.0.0.1:4222], node: gpu-1, capacity: 8 }')).optional(),
   enhance: z.strictObject(enhanceShape, expected('a mapping', 'e.g. enhance: { scale: 1/4, provider: cpu }')).prefault({}),
-  detect: z.strictObject(detectShape, expected('a mapping', 'e.g. detect: { enabled: true, fps: 5 }')).prefault({}),
+  detect: z.strictObject(detectShape, expected('a mapping', 'e.g. detect: { enabled: true, fps: 5 }')).prefault({})
+    .superRefine((d, ctx) => {
+      // The still-scene model needs a few detections to tell a still part of the view from noise.
+      const s = d.confirm.staticAfter, least = Math.ceil((10 * MIN_STILL_DETECTIONS) / d.fps) / 10;
+      if (s > 0 && s < least) ctx.addIssue({ code: 'custom', path: ['confirm', 'staticAfter'], message: `${s} s is under ${MIN_STILL_DETECTIONS} detections at fps ${d.fps}: a person pausing for a moment would be dropped — fix: use staticAfter: 0 (off) or at least ${least}, e.g. staticAfter: ${Math.max(least, CONFIRM_DEFAULTS.staticAfter)}` });
+    }),
   mqtt: z.strictObject(mqttShape, expected('a mapping with url', 'e.g. mqtt: { url: mqtt://127.0.0.1:1883 }')).optional(),
   workers: z.strictObject(workersShape, expected('a mapping', 'e.g. workers: { enhance: 1, detect: 1 }')).prefault({}),
   outputs: z.strictObject(outputsShape, expected('a mapping with hls and/or websocket', 'e.g. outputs: { hls: [enhanced], websocket: [raw, enhanced] }')).prefault({}),

@@ -51,7 +51,7 @@ export class LiveDetection {
   static async open(pool: Inference, config: DetectConfig, provider: ProviderChoice, cameras: ReadonlyMap<string, CameraRuntime>, log: (line: string) => void): Promise<LiveDetection> {
     // One detector for every camera: detectAt batches their frames into shared model runs.
     const session = await pool.open(DETECTOR_KEY, { kind: 'detector', options: { model: config.model, scoreThreshold: config.threshold, provider, ...(config.tiling ? (config.upscale > 1 ? { tiling: { upscale: config.upscale } } : {}) : { tiling: false }) } });
-    log(`face detection on ${config.on} frames at ${config.fps} fps${config.tiling ? `, tiled${config.upscale > 1 ? ` (+ ${config.upscale}× upscaled tiles)` : ''}` : ''}${config.confirm.frames > 0 && config.confirm.hits > 1 ? `, faces confirmed in ${config.confirm.hits} of ${config.confirm.frames} detections` : ''}${config.confirm.fixtureAfter > 0 ? `, fixtures after ${config.confirm.fixtureAfter}` : ''}: ${session.description} (${pool.o.size} ${pool.o.name} worker${pool.o.size > 1 ? 's' : ''})`);
+    log(`face detection on ${config.on} frames at ${config.fps} fps${config.tiling ? `, tiled${config.upscale > 1 ? ` (+ ${config.upscale}× upscaled tiles)` : ''}` : ''}${config.confirm.frames > 0 && config.confirm.hits > 1 ? `, faces confirmed in ${config.confirm.hits} of ${config.confirm.frames} detections` : ''}${config.confirm.fixtureAfter > 0 ? `, fixtures after ${config.confirm.fixtureAfter}` : ''}${config.confirm.staticAfter > 0 ? `, none on a view still for ${config.confirm.staticAfter} s` : ''}: ${session.description} (${pool.o.size} ${pool.o.name} worker${pool.o.size > 1 ? 's' : ''})`);
     return new LiveDetection(config, pool, session, cameras, log);
   }
 
@@ -81,7 +81,10 @@ export class LiveDetection {
     const t0 = performance.now();
     let faces: Face[][];
     try {
-      faces = await this.pool.detect(DETECTOR_KEY, frames.map((f) => ({ raw: { width: f.width, height: f.height, data: f.raw }, enhanced: f })), { on: this.config.on });
+      const afterS = this.config.confirm.staticAfter;
+      // Each camera's still-scene model lives in the detection worker, fed the raw frames it detects on.
+      const still = afterS > 0 ? { cameras: frames.map((f) => f.camera), ms: frames.map((f) => f.ptsMs), options: { afterS } } : undefined;
+      faces = await this.pool.detect(DETECTOR_KEY, frames.map((f) => ({ raw: { width: f.width, height: f.height, data: f.raw }, enhanced: f })), { on: this.config.on }, still);
     } catch (e) {
       if (!isWorkerError(e)) throw e;
       const reason = e.kind === 'busy' ? 'busy' : 'failed';

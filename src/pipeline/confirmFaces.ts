@@ -22,12 +22,18 @@ export interface ConfirmOptions {
    * reporting it. A person who stays at one spot that long is dropped too: the price.
    */
   readonly fixtureAfter?: number;
+  /**
+   * Seconds a face's box must have seen no change in the camera's view (src/detect/static-scene.ts,
+   * run in the detection worker on the raw frame) to be dropped as part of the still background —
+   * a caption, a shape in the foliage; 0 = off. Applied before this operator; here for the config.
+   */
+  readonly staticAfter?: number;
   /** Cameras tracked; the least recently seen is forgotten first. Default 256. */
   readonly maxCameras?: number;
 }
 
-/** Defaults: seen in 2 of the last 3 detections (0.6 s at 5 fps); at one place in 50 detections (10 s at 5 fps): a fixture. */
-export const CONFIRM_DEFAULTS: Required<Pick<ConfirmOptions, 'frames' | 'hits' | 'fixtureAfter'>> = { frames: 3, hits: 2, fixtureAfter: 50 };
+/** Defaults: seen in 2 of the last 3 detections (0.6 s at 5 fps); at one place in 50 detections (10 s at 5 fps): a fixture; on a part of the view still for 10 s: background. */
+export const CONFIRM_DEFAULTS: Required<Pick<ConfirmOptions, 'frames' | 'hits' | 'fixtureAfter' | 'staticAfter'>> = { frames: 3, hits: 2, fixtureAfter: 50, staticAfter: 10 };
 
 /** Places a camera keeps watching for fixtures: a bound; the least seen are dropped first, so passers-by never push out a fixture. */
 const MAX_PLACES = 64;

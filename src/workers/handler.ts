@@ -8,6 +8,7 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { Denoiser } from '../denoise/denoiser.js';
 import { FaceDetector } from '../detect/detector.js';
 import { detectAlong } from '../detect/path.js';
+import { StillGate } from '../detect/static-scene.js';
 import { CurveApplier } from '../enhance/apply-graph.js';
 import { Enhancer } from '../enhance/enhancer.js';
 import { isPieError, messageOf } from '../errors.js';
@@ -30,6 +31,8 @@ export function createHandler(): (req: Request) => Promise<Results[keyof Results
   const sessions = new Map<string, Session>();
   /** Region caches by camera: as many as the config has cameras that this worker serves. */
   const caches = new Map<string, RegionCache>();
+  /** The still-scene models of the cameras this worker detects for (bounded inside); remade when the options change. */
+  let still: StillGate | undefined;
   const get = <K extends keyof Kinds>(key: string, kind: K): Kinds[K] => {
     const s = sessions.get(key);
     if (!s || s.kind !== kind) throw new NoSession(`no ${kind} session ${JSON.stringify(key)} in this worker`);
@@ -81,7 +84,15 @@ export function createHandler(): (req: Request) => Promise<Results[keyof Results
       }
       case 'curves': return get(req.key, 'enhancer').estimateCurves(req.frames, ...req.args);
       case 'apply': return get(req.key, 'applier').applyWithTone(req.frames, req.curves, ...req.args);
-      case 'detect': return detectAlong(get(req.key, 'detector'), req.frames, req.path);
+      case 'detect': {
+        const faces = await detectAlong(get(req.key, 'detector'), req.frames, req.path);
+        const step = req.still;
+        if (!step) return faces;
+        if (!still || JSON.stringify(still.o) !== JSON.stringify(step.options)) still = new StillGate(step.options);
+        const gate = still;
+        // The raw frame (the camera's, or the denoised one): the enhanced frame's curves change with exposure.
+        return faces.map((f, i) => gate.filter(step.cameras[i]!, req.frames[i]!.raw, step.ms[i]!, f));
+      }
       case 'cached': {
         const clean = await denoised(req.frames, req.denoise);
         const curves = await get(req.key, 'enhancer').estimateCurves(clean);
@@ -103,6 +114,7 @@ export function createHandler(): (req: Request) => Promise<Results[keyof Results
           caches.delete(c);
           for (const d of denoisers()) d.reset(c);
         }
+        still?.forget(req.cameras);
         return null;
       }
     }

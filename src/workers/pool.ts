@@ -13,7 +13,7 @@ import { createHandler } from './handler.js';
 import type { RgbImage } from '../image/types.js';
 import type { RegionCacheOptions } from '../pipeline/regionCache.js';
 import type { FrameTone } from '../enhance/tone-feeds.js';
-import { ownCopy, transferablesOf, WorkerError, type ApplyArgs, type CurvesArgs, type EnhanceArgs, type LiveBatch, type Request, type Response, type Retire, type Results, type SessionInfo, type SessionSpec } from './protocol.js';
+import { ownCopy, transferablesOf, WorkerError, type ApplyArgs, type CurvesArgs, type EnhanceArgs, type LiveBatch, type Request, type Response, type Retire, type Results, type SessionInfo, type SessionSpec, type StillStep } from './protocol.js';
 
 export interface PoolOptions {
   /** Names the pool in logs and errors ('enhance', 'detect'). */
@@ -93,7 +93,8 @@ export interface Inference {
   enhance(key: string, frames: readonly RgbImage[], ...args: EnhanceArgs): Promise<EnhancedBatch>;
   curves(key: string, frames: readonly RgbImage[], ...args: CurvesArgs): Promise<CurveMaps>;
   apply(key: string, frames: readonly RgbImage[], curves: CurveMaps, ...args: ApplyArgs): Promise<EnhancedBatch>;
-  detect(key: string, frames: readonly FrameForDetection[], path: DetectPathOptions): Promise<Face[][]>;
+  /** Faces per frame; with `still`, each camera's still-scene model (in the worker that holds it) drops faces on still parts of its view. */
+  detect(key: string, frames: readonly FrameForDetection[], path: DetectPathOptions, still?: StillStep): Promise<Face[][]>;
   /** The region-cache path in the worker that holds these cameras' caches (all of one workerOf). */
   cached(key: string, applier: string, frames: readonly RgbImage[], cameras: readonly string[], cache: RegionCacheOptions, ...args: ApplyArgs): Promise<EnhancedBatch>;
   /** A live batch (LiveRequest); stateful ones go to their cameras' worker. */
@@ -211,9 +212,19 @@ export class InferencePool implements Inference {
     return this.submit({ type: 'apply', id: 0, key, frames: frames.map(ownCopy), curves, args });
   }
 
-  detect(key: string, frames: readonly FrameForDetection[], path: DetectPathOptions): Promise<Face[][]> {
+  async detect(key: string, frames: readonly FrameForDetection[], path: DetectPathOptions, still?: StillStep): Promise<Face[][]> {
     const copied = frames.map((f) => ({ raw: ownCopy(f.raw), ...(f.enhanced ? { enhanced: ownCopy(f.enhanced) } : {}) }));
-    return this.submit({ type: 'detect', id: 0, key, frames: copied, path });
+    if (!still) return this.submit({ type: 'detect', id: 0, key, frames: copied, path });
+    // Each camera's still-scene model lives in one worker: one request per worker its cameras map to.
+    const groups = new Map<number, number[]>();
+    still.cameras.forEach((c, i) => { const w = this.workerOf(c); groups.set(w, [...(groups.get(w) ?? []), i]); });
+    const out: Face[][] = new Array<Face[]>(frames.length);
+    await Promise.all([...groups].map(async ([at, idx]) => {
+      const part = { cameras: idx.map((i) => still.cameras[i]!), ms: idx.map((i) => still.ms[i]!), options: still.options };
+      const faces = await this.submit({ type: 'detect', id: 0, key, frames: idx.map((i) => copied[i]!), path, still: part }, at);
+      idx.forEach((i, j) => { out[i] = faces[j]!; });
+    }));
+    return out;
   }
 
   cached(key: string, applier: string, frames: readonly RgbImage[], cameras: readonly string[], cache: RegionCacheOptions, ...args: ApplyArgs): Promise<EnhancedBatch> {
@@ -418,7 +429,7 @@ export class InProcessInference implements Inference {
   enhance(key: string, frames: readonly RgbImage[], ...args: EnhanceArgs): Promise<EnhancedBatch> { return this.run({ type: 'enhance', id: 0, key, frames, args }); }
   curves(key: string, frames: readonly RgbImage[], ...args: CurvesArgs): Promise<CurveMaps> { return this.run({ type: 'curves', id: 0, key, frames, args }); }
   apply(key: string, frames: readonly RgbImage[], curves: CurveMaps, ...args: ApplyArgs): Promise<EnhancedBatch> { return this.run({ type: 'apply', id: 0, key, frames, curves, args }); }
-  detect(key: string, frames: readonly FrameForDetection[], path: DetectPathOptions): Promise<Face[][]> { return this.run({ type: 'detect', id: 0, key, frames, path }); }
+  detect(key: string, frames: readonly FrameForDetection[], path: DetectPathOptions, still?: StillStep): Promise<Face[][]> { return this.run({ type: 'detect', id: 0, key, frames, path, ...(still ? { still } : {}) }); }
   cached(key: string, applier: string, frames: readonly RgbImage[], cameras: readonly string[], cache: RegionCacheOptions, ...args: ApplyArgs): Promise<EnhancedBatch> {
     return this.run({ type: 'cached', id: 0, key, applier, frames, cameras, cache, args });
   }

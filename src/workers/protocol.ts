@@ -9,6 +9,7 @@
 // objects, numbers, strings, typed arrays; no functions, no class instances).
 import type { FaceDetectorOptions } from '../detect/detector.js';
 import type { DetectPathOptions, FrameForDetection } from '../detect/path.js';
+import type { StillGateOptions } from '../detect/static-scene.js';
 import type { Face } from '../detect/types.js';
 import type { CurveApplier, CurveApplierOptions } from '../enhance/apply-graph.js';
 import type { CameraNoiseReport, DenoiserOptions } from '../denoise/denoiser.js';
@@ -45,6 +46,17 @@ export interface DenoiseStep {
   readonly frames?: boolean;
 }
 
+/**
+ * After detecting, drop faces on parts of the view that have been still for `options.afterS`
+ * (src/detect/static-scene.ts): frame i is camera `cameras[i]`'s at `ms[i]`, and updates that
+ * camera's model, kept in the worker (a camera always goes to the same worker, workerOf).
+ */
+export interface StillStep {
+  readonly cameras: readonly string[];
+  readonly ms: readonly number[];
+  readonly options: StillGateOptions;
+}
+
 /** An enhanced batch of the live path: with a DenoiseStep, the noise models too, and the denoised frames (before the curves) when asked. */
 export interface LiveBatch extends EnhancedBatch {
   readonly denoised?: readonly RgbImage[];
@@ -70,7 +82,7 @@ export type Request =
   | { readonly type: 'enhance'; readonly id: number; readonly key: string; readonly frames: readonly RgbImage[]; readonly args: EnhanceArgs; readonly denoise?: DenoiseStep }
   | { readonly type: 'curves'; readonly id: number; readonly key: string; readonly frames: readonly RgbImage[]; readonly args: CurvesArgs }
   | { readonly type: 'apply'; readonly id: number; readonly key: string; readonly frames: readonly RgbImage[]; readonly curves: CurveMaps; readonly args: ApplyArgs }
-  | { readonly type: 'detect'; readonly id: number; readonly key: string; readonly frames: readonly FrameForDetection[]; readonly path: DetectPathOptions }
+  | { readonly type: 'detect'; readonly id: number; readonly key: string; readonly frames: readonly FrameForDetection[]; readonly path: DetectPathOptions; readonly still?: StillStep }
   /**
    * The region-cache path in one request: curves from enhancer `key`, each frame's maps pooled and
    * smoothed by its camera's RegionCache (kept in the worker: a camera always goes to the same
@@ -78,8 +90,9 @@ export type Request =
    */
   | { readonly type: 'cached'; readonly id: number; readonly key: string; readonly applier: string; readonly frames: readonly RgbImage[]; readonly cameras: readonly string[]; readonly cache: RegionCacheOptions; readonly args: ApplyArgs; readonly denoise?: DenoiseStep }
   /**
-   * Drops these cameras' region caches and denoiser state (a model switch, an IR switch, a camera
-   * restart): the next frame is a keyframe and starts a fresh temporal estimate and noise model.
+   * Drops these cameras' region caches, denoiser state and still-scene models (a model switch, an IR
+   * switch, a camera restart): the next frame is a keyframe and starts a fresh temporal estimate
+   * and noise model.
    */
   | { readonly type: 'forget'; readonly id: number; readonly cameras: readonly string[] };
 

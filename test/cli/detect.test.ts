@@ -72,6 +72,8 @@ describe('detect flags', () => {
     expect(o).toMatchObject({ enhance: { downscale: 8, strength: 1, modelPath: 'm.onnx' }, videoDenoise: null, tiling: false, on: 'enhanced' });
     expect(detectOptionsFromFlags(['a.jpg'], { output: 'o', detector: 'full-range', upscale: '2' }, parse)).toMatchObject({ model: 'full-range', tiling: true, upscale: 2 });
     expect(() => detectOptionsFromFlags(['a.jpg'], { output: 'o', upscale: '2', tiling: false }, parse)).toThrow(/--upscale needs tiles/);
+    expect(detectOptionsFromFlags(['a.mp4'], { output: 'o', staticAfter: '30' }, parse)).toMatchObject({ staticAfter: 30 });
+    expect(detectOptionsFromFlags(['a.mp4'], { output: 'o', staticAfter: '0' }, parse)).not.toHaveProperty('staticAfter');
   });
 
   it('bad values are usage errors that name the flag', () => {
@@ -82,6 +84,7 @@ describe('detect flags', () => {
     };
     bad({ detector: 'side' }, /--detector side is not one of back, front, full-range/);
     bad({ upscale: '3' }, /--upscale 3 is not 1 or 2/);
+    bad({ staticAfter: 'soon' }, /--static-after soon must be a number above 0 and at most 3600/);
     bad({ threshold: '1.5' }, /--threshold 1.5/);
     bad({ fps: '0' }, /--fps 0/);
     bad({ on: 'both' }, /--on both/);
@@ -134,5 +137,21 @@ describe.skipIf(skip !== undefined)('pie-stream detect on a real photo (../share
     for (const f of v.frames) expect(f.faces).toHaveLength(6);
     const info = await probeMedia(path.join(out, 'still.faces.mp4'));
     expect([info.width, info.height]).toEqual([v.width, v.height + (v.height % 2)]);
+  }, 120_000);
+
+  it('--static-after on a video: faces while the view is new, listed as still once it has not changed; images never gated', async () => {
+    // 4 s of the photo with fresh noise every frame, as a fixed camera watching it.
+    const clip = path.join(root, 'still-noisy.mp4');
+    await runTool(['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-loop', '1', '-framerate', '10', '-i', sharedPath(PHOTO), '-t', '4',
+      '-vf', 'pad=ceil(iw/2)*2:ceil(ih/2)*2,noise=alls=8:allf=t', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', clip]);
+    const out = path.join(root, 'out-static');
+    const r = await runDetect({ inputs: [clip, path.join(inDir, 'faces.jpg')], output: out, tiling: false, fps: 5, staticAfter: 2, annotate: false, quiet: true }, quiet);
+    expect(r.failed).toEqual([]);
+    const v = readJson<VideoFacesJson>(path.join(out, 'still-noisy.faces.json'));
+    const at = (a: number, b: number): VideoFacesJson['frames'] => v.frames.filter((f) => f.ms >= a && f.ms < b);
+    // The first 2 s: nothing is still yet; from 2.5 s on, every face found is listed as still.
+    expect(at(0, 1800).every((f) => f.faces.length >= 5 && f.still!.length === 0), JSON.stringify(at(0, 1800))).toBe(true);
+    expect(at(2500, 4000).every((f) => f.faces.length === 0 && f.still!.length >= 5), JSON.stringify(at(2500, 4000))).toBe(true);
+    expect(readJson<ImageFacesJson>(path.join(out, 'faces.faces.json')).faces.length).toBeGreaterThanOrEqual(5);
   }, 120_000);
 });

@@ -23,7 +23,7 @@ describe('config: defaults', () => {
     expect(parseConfig(ONE_CAMERA, { env: {} })).toEqual({
       cameras: [{ name: 'cam', input: { kind: 'synthetic' }, width: 640, height: 360, fps: 10, outputs: { hls: ['enhanced'], websocket: ['enhanced'] } }],
       enhance: { scale: '1/4', downscale: 4, strength: 1, exposure: 'auto', color: 'value', noiseAwareGain: true, saturation: DEFAULT_SATURATION, mono: 'auto', provider: 'cpu', batch: { maxSize: 4, maxWaitMs: 40 }, regionCache: { enabled: false, alpha: 0.2, mix: 0, refreshEvery: 150 }, denoise: 'temporal', denoiseStrength: 2 },
-      detect: { enabled: false, fps: 5, model: 'back', tiling: true, upscale: 1, threshold: 0.5, on: 'fused', drawBoxes: false, confirm: { frames: 3, hits: 2, fixtureAfter: 50 } },
+      detect: { enabled: false, fps: 5, model: 'back', tiling: true, upscale: 1, threshold: 0.5, on: 'fused', drawBoxes: false, confirm: { frames: 3, hits: 2, fixtureAfter: 50, staticAfter: 10 } },
       workers: { queue: 1, timeoutMs: 30_000, inProcess: false },
       server: { host: '127.0.0.1', port: 8080 },
     });
@@ -79,8 +79,8 @@ outputs: { hls: [raw, enhanced], websocket: enhanced }
 
   it('reads the detection settings and an MQTT broker, filling in their defaults', () => {
     const c = parseConfig(`${ONE_CAMERA}detect: { enabled: true, fps: 2, model: front, tiling: false, threshold: 0.6, on: raw, drawBoxes: true }\nmqtt: { url: "mqtt://127.0.0.1:1883" }\n`, { env: {} });
-    expect(c.detect).toEqual({ enabled: true, fps: 2, model: 'front', tiling: false, upscale: 1, threshold: 0.6, on: 'raw', drawBoxes: true, confirm: { frames: 3, hits: 2, fixtureAfter: 50 } });
-    expect(parseConfig(`${ONE_CAMERA}detect: { confirm: { frames: 0 } }\n`, { env: {} }).detect.confirm).toEqual({ frames: 0, hits: 2, fixtureAfter: 50 });
+    expect(c.detect).toEqual({ enabled: true, fps: 2, model: 'front', tiling: false, upscale: 1, threshold: 0.6, on: 'raw', drawBoxes: true, confirm: { frames: 3, hits: 2, fixtureAfter: 50, staticAfter: 10 } });
+    expect(parseConfig(`${ONE_CAMERA}detect: { confirm: { frames: 0 } }\n`, { env: {} }).detect.confirm).toEqual({ frames: 0, hits: 2, fixtureAfter: 50, staticAfter: 10 });
     expect(parseConfig(`${ONE_CAMERA}detect: { model: full-range, upscale: 2 }\n`, { env: {} }).detect).toMatchObject({ model: 'full-range', tiling: true, upscale: 2 });
     expect(c.mqtt).toEqual({ url: 'mqtt://127.0.0.1:1883', topicPrefix: 'pie-stream', qos: 0, maxQueue: 100 });
     expect(parseConfig(`${ONE_CAMERA}mqtt: { url: "mqtts://b.local:8883", topicPrefix: site/a, qos: 1, maxQueue: 5 }\n`, { env: {} }).mqtt)
@@ -173,6 +173,11 @@ describe('config: each problem names its key, its line and the fix', () => {
     expect(only(`${ONE_CAMERA}detect: { treshold: 0.4 }\n`).message).toMatch(/^unknown key — fix: did you mean threshold\? \(keys here: enabled, fps, model, tiling, upscale, threshold, on, drawBoxes, confirm\)/);
     expect(only(`${ONE_CAMERA}detect: { confirm: { frames: 2, hits: 3 } }\n`)).toMatchObject({ path: 'detect.confirm.hits', message: expect.stringMatching(/^3 is more than frames \(2\): no face could ever be confirmed — fix: use hits from 1 to 2/) });
     expect(only(`${ONE_CAMERA}detect: { confirm: { frames: -1 } }\n`)).toMatchObject({ path: 'detect.confirm.frames', message: expect.stringMatching(/frames: 3 \(the window/) });
+    // staticAfter: seconds, 0 = off, at least 10 detections (a pause is not background).
+    expect(parseConfig(`${ONE_CAMERA}detect: { confirm: { staticAfter: 0 } }\n`, { env: {} }).detect.confirm.staticAfter).toBe(0);
+    expect(parseConfig(`${ONE_CAMERA}detect: { fps: 2, confirm: { staticAfter: 5 } }\n`, { env: {} }).detect.confirm.staticAfter).toBe(5);
+    expect(only(`${ONE_CAMERA}detect: { fps: 5, confirm: { staticAfter: 1.5 } }\n`)).toMatchObject({ path: 'detect.confirm.staticAfter', message: expect.stringMatching(/^1.5 s is under 10 detections at fps 5: .* — fix: use staticAfter: 0 \(off\) or at least 2, e.g. staticAfter: 10/) });
+    expect(only(`${ONE_CAMERA}detect: { confirm: { staticAfter: -1 } }\n`)).toMatchObject({ path: 'detect.confirm.staticAfter', message: expect.stringMatching(/seconds from 0 to 3600.*fix: e.g. staticAfter: 10/) });
     expect(problems(`${ONE_CAMERA}mqtt: { url: "http://b:1883", topicPrefix: "a/#", qos: 2, maxQueue: 0 }\n`).map((i) => [i.path, i.message.split(' — fix: ')[0]])).toEqual([
       ['mqtt.url', 'expected an mqtt://, mqtts://, ws:// or wss:// URL, got a http:// URL'],
       ['mqtt.topicPrefix', '"a/#" cannot start an MQTT topic'],
@@ -321,7 +326,7 @@ describe('config: files', () => {
     fs.writeFileSync(path.join(dir, 'clips', 'corridor-night.mp4'), '');
     const c = loadConfig(file, vars);
     expect(c.cameras.map((cam) => cam.input.kind)).toEqual(['rtsp', 'rtsp', 'file']);
-    expect(c.detect).toEqual({ enabled: false, fps: 5, model: 'back', tiling: true, upscale: 1, threshold: 0.5, on: 'fused', drawBoxes: false, confirm: { frames: 3, hits: 2, fixtureAfter: 50 } });
+    expect(c.detect).toEqual({ enabled: false, fps: 5, model: 'back', tiling: true, upscale: 1, threshold: 0.5, on: 'fused', drawBoxes: false, confirm: { frames: 3, hits: 2, fixtureAfter: 50, staticAfter: 10 } });
     expect(c.mqtt).toEqual({ url: 'mqtt://pie:d@192.168.1.5:1883', topicPrefix: 'pie-stream', qos: 0, maxQueue: 100 });
     expect(c.cameras[2]!.input).toEqual({ kind: 'file', path: path.join(dir, 'clips', 'corridor-night.mp4') });
     expect(c.cameras[1]!.model).toBe(path.join(dir, 'models', 'parking-night.onnx'));

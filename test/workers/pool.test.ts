@@ -10,7 +10,12 @@ import { Denoiser } from '../../src/denoise/denoiser.js';
 import { CurveApplier } from '../../src/enhance/apply-graph.js';
 import { DEFAULT_MODEL_PATH, Enhancer } from '../../src/enhance/enhancer.js';
 import type { RgbImage } from '../../src/image/types.js';
+import { FaceDetector } from '../../src/detect/detector.js';
+import { detectAlong } from '../../src/detect/path.js';
+import { StillGate } from '../../src/detect/static-scene.js';
+import { readImage } from '../../src/image/io.js';
 import { RegionCache } from '../../src/pipeline/regionCache.js';
+import { sharedPath, skipReason } from '../helpers/shared.js';
 import { InferencePool } from '../../src/workers/pool.js';
 import { isWorkerError } from '../../src/workers/protocol.js';
 
@@ -138,6 +143,41 @@ describe('InferencePool', () => {
       await enhancer.close();
     }
   });
+
+  const PHOTO = 'data/faces/face-api-js/images/faces.jpg';
+  it.skipIf(skipReason(PHOTO) !== undefined)('keeps each camera\'s still-scene model in its detection worker: faces kept and dropped as an in-process StillGate does', async () => {
+    const pool = await start({ name: 'detect', size: 2 });
+    const options = { model: 'back', tiling: false, spin: false } as const;
+    await pool.open('d', { kind: 'detector', options });
+    const photo = await readImage(sharedPath(PHOTO));
+    // Camera a watches the photo still; camera b too for 0.4 s, then sees it slide 40 px a frame (the view moves).
+    const names = ['cam-a', 'cam-b'];
+    expect(pool.workerOf(names[0]!)).not.toBe(pool.workerOf(names[1]!));
+    const shifted = (dx: number): RgbImage => image(photo.width, photo.height, (i) => {
+      const p = (i / 3) | 0, x = p % photo.width, c = i % 3;
+      return photo.data[(p - x + Math.max(0, x - dx)) * 3 + c]!;
+    });
+    const local = await FaceDetector.open({ ...options, threads: 1 });
+    const gate = new StillGate({ afterS: 1 });
+    try {
+      let dropped = 0, droppedB = 0;
+      for (let t = 0; t < 12; t++) {
+        const frames = [shifted(0), shifted(t < 2 ? 0 : 40 * (t - 1))], ms = t * 200;
+        // Both cameras in one request: the pool splits it by worker and puts the answers back in order.
+        const got = await pool.detect('d', frames.map((raw) => ({ raw })), { on: 'raw' }, { cameras: names, ms: [ms, ms], options: { afterS: 1 } });
+        const found = await detectAlong(local, frames.map((raw) => ({ raw })), { on: 'raw' });
+        const want = found.map((f, i) => gate.filter(names[i]!, frames[i]!, ms, f));
+        expect(got, `frame ${t}`).toEqual(want);
+        dropped += found[0]!.length - want[0]!.length;
+        droppedB += found[1]!.length - want[1]!.length;
+      }
+      // The still camera's faces went once its view had been still for 1 s; the moving one's never did.
+      expect(dropped).toBeGreaterThan(0);
+      expect(droppedB).toBe(0);
+    } finally {
+      await local.close();
+    }
+  }, 120_000);
 
   it('replaces a worker that crashes mid-batch: its request fails "died", the next ones run', async () => {
     const logs: string[] = [];

@@ -1,0 +1,283 @@
+// What a fixed camera knows that a photo does not: which parts of the view have not changed for a
+// long time (issue 16). A real face arrives with motion; the false faces of a night camera — its
+// caption, shapes in trees and a fence — sit where nothing has changed for minutes. A small
+// low-resolution luma model per camera (at most MAX_GRID × MAX_GRID cells, updated at detection
+// rate) keeps, per cell, when it last differed beyond the noise from its previous value or from a
+// slow background; a face box fewer than half of whose cells changed in the last `afterS`
+// seconds is dropped. Pure: frames in, decisions out, no IO.
+import type { RgbImage } from '../image/types.js';
+import type { Box, Face } from './types.js';
+
+/** The grid's longest side, in cells: ~160 px-wide luma, a few thousand to 25,600 numbers. */
+export const MAX_GRID = 160;
+/** Samples per cell side, about: a 4K frame costs about what a 720p one does (~16 samples a cell). */
+const SAMPLES_PER_SIDE = 4;
+/** Mean |d| over sigma of Gaussian noise: √(2/π). */
+const MEAN_ABS = Math.sqrt(2 / Math.PI);
+/** The camera's noise falls back with this time constant, s (it rises at once): far longer than a keyframe interval (60 s let the IR clip's caption pop through once a minute). */
+const NOISE_FALL_S = 300;
+/** The camera noise is taken as at most this (σ of a cell's frame-to-frame difference, levels): the IR clip measured 1.5–2. */
+const MAX_NOISE = 4;
+/** A cell's threshold sits this far above its largest recent jump. */
+const PEAK_MARGIN = 1.25;
+/** ... counting jumps up to this many camera thresholds (a cell's threshold is at most 2.5× the camera's). */
+const PEAK_CAP = 2;
+
+export interface StaticSceneOptions {
+  /**
+   * A cell has changed when it moved more than `k` noise sigmas (of a cell's frame-to-frame
+   * difference): the camera's (from the cells' lower quartile), or the cell's own where that is larger
+   * (compressed video is noisier where there is texture; leaves stir). Default 6 (on the IR clip 4
+   * let more keyframe noise through: 21 false faces per 10 min against 18, README).
+   */
+  readonly k?: number;
+  /** ... and more than this many luma levels (0–255): quantised, compressed video can show no noise at all. Default 2. */
+  readonly floor?: number;
+  /** The time constant of a cell's own noise, s: long against a person walking through it. Default 5. */
+  readonly noiseS?: number;
+  /**
+   * The camera's noise and each cell's largest recent jump rise at once and fall back over this
+   * many seconds: longer than the encoder's keyframe interval. Default NOISE_FALL_S.
+   */
+  readonly noiseFallS?: number;
+  /**
+   * The background's time constant, s: something that arrives and stays (a person standing) differs
+   * from the background, so counts as changing, until it is absorbed (about this long, more for
+   * strong contrast). Default 30.
+   */
+  readonly backgroundS?: number;
+  /** More than this fraction of the cells changing at once is a new scene (an IR switch, a cut, a pan): everything counts as just changed. Default 0.5. */
+  readonly sceneCut?: number;
+}
+
+export type SceneUpdate = 'start' | 'scene-cut' | 'same';
+
+/** One camera's model. update() with each detected frame, in time order; then unchangedS() for its faces. */
+export class StaticScene {
+  private readonly k: number;
+  private readonly floor: number;
+  private readonly backgroundS: number;
+  private readonly noiseS: number;
+  private readonly noiseFallS: number;
+  private readonly sceneCut: number;
+  private width = 0;
+  private height = 0;
+  private cell = 1;
+  private gw = 0;
+  private gh = 0;
+  private cur = new Float32Array(0);
+  private prev = new Float32Array(0);
+  private bg = new Float32Array(0);
+  /** Each cell's mean absolute frame-to-frame difference (its own noise), luma levels. */
+  private dev = new Float32Array(0);
+  /** Each cell's largest recent frame-to-frame jump (capped), falling over NOISE_FALL_S. */
+  private peak = new Float32Array(0);
+  /** Seconds since t0 at which each cell last changed. */
+  private changedAt = new Float32Array(0);
+  private t0 = 0;
+  /** Frames since the start or the last scene cut. */
+  private seen = 0;
+  private lastMs = 0;
+  /** Sigma of a cell's frame-to-frame difference, luma levels; undefined until two frames were seen. */
+  private noise: number | undefined;
+  /** Scratch for the cell sums. */
+  private sums = new Uint32Array(0);
+  private counts = new Uint16Array(0);
+  /** Scratch for the median. */
+  private readonly hist = new Uint32Array(1024);
+
+  constructor(o: StaticSceneOptions = {}) {
+    this.k = o.k ?? 6;
+    this.floor = o.floor ?? 2;
+    this.backgroundS = o.backgroundS ?? 30;
+    this.noiseS = o.noiseS ?? 5;
+    this.noiseFallS = o.noiseFallS ?? NOISE_FALL_S;
+    this.sceneCut = o.sceneCut ?? 0.5;
+  }
+
+  /** The noise sigma in use (luma levels), for logs and tests. */
+  get noiseSigma(): number | undefined { return this.noise; }
+  /** The camera-wide change threshold in use, luma levels (a cell's own noise may raise its own). */
+  get threshold(): number { return Math.max(this.floor, this.k * (this.noise ?? 0)); }
+  get grid(): { readonly width: number; readonly height: number; readonly cell: number } { return { width: this.gw, height: this.gh, cell: this.cell }; }
+
+  /** Forgets everything: the next frame starts afresh (nothing is static for `afterS` after it). */
+  reset(): void { this.width = 0; }
+
+  /** Takes the camera's frame at `ms`; 'start' (first frame, new size, or time went back) and 'scene-cut' make every cell "just changed". */
+  update(img: RgbImage, ms: number): SceneUpdate {
+    if (img.width !== this.width || img.height !== this.height || ms < this.lastMs) {
+      this.init(img.width, img.height, ms);
+      this.lumaInto(img, this.cur);
+      this.prev.set(this.cur);
+      this.bg.set(this.cur);
+      return 'start';
+    }
+    const dt = (ms - this.lastMs) / 1000;
+    this.lastMs = ms;
+    const t = (ms - this.t0) / 1000;
+    [this.prev, this.cur] = [this.cur, this.prev];
+    this.lumaInto(img, this.cur);
+    const n = this.cur.length, cur = this.cur, prev = this.prev, bg = this.bg;
+    // The noise from this frame: the lower quartile of the cells' frame-to-frame changes, as a
+    // sigma (|N(0, σ)| has its quartile at 0.3186 σ). Not the median: a frame where nearly half the
+    // cells really moved (a pan that is not yet a cut) would pass for noise and blind the gate.
+    const hist = this.hist;
+    hist.fill(0);
+    const binsPerLevel = 16, top = hist.length - 1;
+    for (let i = 0; i < n; i++) hist[Math.min(top, Math.floor(Math.abs(cur[i]! - prev[i]!) * binsPerLevel))]!++;
+    let seen = 0, b = 0;
+    for (; b < top && seen + hist[b]! < n / 4; b++) seen += hist[b]!;
+    // Capped: a first frame that is all motion (a pan as the camera starts) must not set a threshold
+    // nothing can pass; a camera noisier than this only gets a gate that drops less.
+    const sigmaNow = Math.min(MAX_NOISE, (b + 0.5) / binsPerLevel / 0.3186);
+    if (this.noise === undefined) {
+      this.noise = sigmaNow;
+      this.dev.fill(sigmaNow * MEAN_ABS);
+    }
+    const dev = this.dev, kk = this.k, floor = this.floor, camera = this.noise;
+    // A cell's threshold: k sigmas of the camera's noise or of its own (mean |d| = 0.8 σ for Gaussian noise).
+    // And above the largest jump the cell made lately (a keyframe redraws text edges by more than
+    // the median cell moves), capped, so a person who walked through does not blind it for long.
+    const camThr = Math.max(floor, kk * camera), peak = this.peak, fall = Math.min(1, dt / this.noiseFallS);
+    const thrOf = (i: number): number => Math.max(camThr, kk * dev[i]! / MEAN_ABS, PEAK_MARGIN * peak[i]!);
+    let moved = 0;
+    for (let i = 0; i < n; i++) if (Math.abs(cur[i]! - prev[i]!) > thrOf(i)) moved++;
+    if (moved > this.sceneCut * n) {
+      bg.set(cur);
+      this.seen = 1;
+      this.changedAt.fill(t);
+      // Not counted towards the noise: a cut or a pan must not raise the threshold. (A noise that
+      // jumps so far that every frame is a cut leaves the gate dropping nothing: the safe side.)
+      return 'scene-cut';
+    }
+    // Up at once, down slowly: a camera's encoder re-draws its noise on each keyframe (measured on
+    // the IR clip: identical frames for 5 s, then every cell moves by up to ~4 levels), and a
+    // threshold from the quiet frames between would call every keyframe a change.
+    this.noise = sigmaNow >= this.noise ? sigmaNow : this.noise + Math.min(1, dt / this.noiseFallS) * (sigmaNow - this.noise);
+    // A running mean over the frames since the start (or the last cut) until the time constants take
+    // over: a background started from one noisy frame would count its noise as change for a while.
+    this.seen++;
+    const a = Math.min(1, Math.max(dt / this.backgroundS, 1 / this.seen)), an = Math.min(1, Math.max(dt / this.noiseS, 1 / this.seen));
+    const changedAt = this.changedAt;
+    for (let i = 0; i < n; i++) {
+      const c = cur[i]!, d = Math.abs(c - prev[i]!), thr = thrOf(i);
+      if (d > thr || Math.abs(c - bg[i]!) > thr) changedAt[i] = t;
+      bg[i] = bg[i]! + a * (c - bg[i]!);
+      // Clipped at the threshold: a person walking through raises a cell's noise only a little; a
+      // cell that is always above it (leaves, texture under compression) still learns, over several noiseS.
+      dev[i] = dev[i]! + an * (Math.min(d, thr) - dev[i]!);
+      const dp = Math.min(d, PEAK_CAP * camThr);
+      peak[i] = dp >= peak[i]! ? dp : peak[i]! + fall * (dp - peak[i]!);
+    }
+    return 'same';
+  }
+
+  /**
+   * How long, in seconds up to `ms`, the box has been still: the age of its cells' changes, the
+   * `fraction`-th most recent (0: the most recent change of any cell in it). 0 before a first frame.
+   */
+  unchangedS(box: Box, ms: number, fraction = 0): number {
+    if (this.width === 0) return 0;
+    const s = this.cell;
+    // Cells whose centre lies in the box, or at least the one under its centre (a box smaller than a cell).
+    let x0 = Math.ceil(box.x / s - 0.5), x1 = Math.floor((box.x + box.width) / s - 0.5);
+    let y0 = Math.ceil(box.y / s - 0.5), y1 = Math.floor((box.y + box.height) / s - 0.5);
+    if (x1 < x0) x0 = x1 = Math.floor((box.x + box.width / 2) / s);
+    if (y1 < y0) y0 = y1 = Math.floor((box.y + box.height / 2) / s);
+    x0 = Math.max(0, x0); y0 = Math.max(0, y0); x1 = Math.min(this.gw - 1, x1); y1 = Math.min(this.gh - 1, y1);
+    if (x1 < x0 || y1 < y0) return 0; // off the frame: nothing known
+    const t = (ms - this.t0) / 1000;
+    const ages: number[] = [];
+    for (let y = y0; y <= y1; y++) for (let x = x0; x <= x1; x++) ages.push(t - this.changedAt[y * this.gw + x]!);
+    ages.sort((p, q) => p - q);
+    return Math.max(0, ages[Math.min(ages.length - 1, Math.floor(fraction * ages.length))]!);
+  }
+
+  private init(width: number, height: number, ms: number): void {
+    this.width = width;
+    this.height = height;
+    this.cell = Math.max(1, Math.ceil(Math.max(width, height) / MAX_GRID));
+    this.gw = Math.ceil(width / this.cell);
+    this.gh = Math.ceil(height / this.cell);
+    const n = this.gw * this.gh;
+    this.cur = new Float32Array(n);
+    this.prev = new Float32Array(n);
+    this.bg = new Float32Array(n);
+    this.dev = new Float32Array(n);
+    this.peak = new Float32Array(n);
+    this.changedAt = new Float32Array(n);
+    this.t0 = ms;
+    this.lastMs = ms;
+    this.seen = 1;
+    this.noise = undefined;
+  }
+
+  /** Mean luma (BT.601 weights) per cell, from about SAMPLES_PER_SIDE² samples a cell (integer sums, a column → cell table). */
+  private lumaInto(img: RgbImage, out: Float32Array): void {
+    const { width: w, height: h, data } = img, s = this.cell, gw = this.gw;
+    const step = Math.max(1, Math.ceil(s / SAMPLES_PER_SIDE));
+    if (this.sums.length !== out.length) { this.sums = new Uint32Array(out.length); this.counts = new Uint16Array(out.length); }
+    const sums = this.sums, counts = this.counts;
+    sums.fill(0);
+    counts.fill(0);
+    const cols: number[] = [];
+    for (let x = 0; x < w; x += step) cols.push(Math.floor(x / s));
+    for (let y = 0; y < h; y += step) {
+      const row = Math.floor(y / s) * gw;
+      let p = y * w * 3;
+      for (let j = 0; j < cols.length; j++, p += 3 * step) {
+        const c = row + cols[j]!;
+        sums[c] = sums[c]! + 77 * data[p]! + 150 * data[p + 1]! + 29 * data[p + 2]!;
+        counts[c]!++;
+      }
+    }
+    for (let i = 0; i < out.length; i++) out[i] = sums[i]! / (256 * Math.max(1, counts[i]!));
+  }
+}
+
+export interface StillGateOptions extends StaticSceneOptions {
+  /** A face whose box has been still this long (s) is dropped; 0 = off. */
+  readonly afterS: number;
+  /** The fraction of a box's cells that must have changed within afterS for it to count as moving (0: any one cell). Default DEFAULT_MOVING_FRACTION. */
+  readonly fraction?: number;
+  /** Cameras kept; the least recently seen is forgotten first. Default 256 (~430 kB each at 16:9, 770 kB at most). */
+  readonly maxCameras?: number;
+}
+
+/**
+ * A box moves when more than this fraction of its cells changed within afterS: 0.5 measured best on
+ * the IR clip (a false face beside the camera's clock has a few cells on a digit that changes every
+ * second); a face that arrived changed all of its cells. See README "Temporal confirmation".
+ */
+export const DEFAULT_MOVING_FRACTION = 0.5;
+
+/** Per-camera StaticScenes, bounded; what the detection worker keeps between a camera's frames. */
+export class StillGate {
+  private readonly scenes = new Map<string, StaticScene>();
+  private readonly maxCameras: number;
+  /** Faces dropped as still, in all. */
+  dropped = 0;
+
+  constructor(readonly o: StillGateOptions) {
+    if (!(Number.isFinite(o.afterS) && o.afterS >= 0)) throw new RangeError(`StillGate: afterS ${o.afterS} is not a number ≥ 0`);
+    this.maxCameras = o.maxCameras ?? 256;
+  }
+
+  /** The camera's frame at `ms` with the faces found on it → the faces not on a still part of the view. */
+  filter(camera: string, frame: RgbImage, ms: number, faces: readonly Face[]): Face[] {
+    let scene = this.scenes.get(camera);
+    if (scene) this.scenes.delete(camera); // most recently seen last
+    else scene = new StaticScene(this.o);
+    this.scenes.set(camera, scene);
+    while (this.scenes.size > this.maxCameras) this.scenes.delete(this.scenes.keys().next().value!);
+    scene.update(frame, ms);
+    if (this.o.afterS === 0) return [...faces];
+    const kept = faces.filter((f) => scene.unchangedS(f.box, ms, this.o.fraction ?? DEFAULT_MOVING_FRACTION) < this.o.afterS);
+    this.dropped += faces.length - kept.length;
+    return kept;
+  }
+
+  /** Forgets cameras (a restart, a model switch): their next frame starts afresh. */
+  forget(cameras: readonly string[]): void { for (const c of cameras) this.scenes.delete(c); }
+}

@@ -1,0 +1,189 @@
+import { describe, expect, it } from 'vitest';
+import { MAX_GRID, StaticScene, StillGate } from '../../src/detect/static-scene.js';
+import type { RgbImage } from '../../src/image/types.js';
+import type { Box, Face } from '../../src/detect/types.js';
+
+const W = 320, H = 180, FPS = 5;
+
+/** A seeded generator (xorshift32) and a roughly Gaussian sample. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  const u = (): number => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 2 ** 32; };
+  return () => (u() + u() + u() + u() - 2) * Math.sqrt(3);
+}
+
+/** A fixed blocky texture, 0–79 (a hash of the block): walls, leaves, a fence. */
+const texture = (bx: number, by: number): number => (((bx * 73856093) ^ (by * 19349663)) >>> 0) % 80;
+
+interface Patch { readonly box: Box; readonly level: number }
+
+/**
+ * A night camera's frame: a fixed texture (a caption-like bright bar, a gradient) with fresh noise of
+ * `sigma` levels every frame, plus `patches` (a face: a bright square) and a global `offset` (an IR
+ * switch) and `shift` (a pan, px).
+ */
+function frame(noise: () => number, o: { sigma?: number; patches?: readonly Patch[]; offset?: number; shift?: number } = {}): RgbImage {
+  const data = new Uint8Array(W * H * 3);
+  const sigma = o.sigma ?? 3;
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
+    const sx = x + (o.shift ?? 0);
+    let v = 30 + texture(Math.floor(sx / 4), Math.floor(y / 4)) + (y < 20 && x < 120 ? 120 : 0);
+    for (const p of o.patches ?? []) if (x >= p.box.x && x < p.box.x + p.box.width && y >= p.box.y && y < p.box.y + p.box.height) v = p.level;
+    v = Math.max(0, Math.min(255, Math.round(v + (o.offset ?? 0) + sigma * noise())));
+    data.set([v, v, v], (y * W + x) * 3);
+  }
+  return { width: W, height: H, data };
+}
+
+const face = (box: Box): Face => ({ box, score: 0.6, keypoints: [] });
+const CAPTION: Box = { x: 20, y: 2, width: 16, height: 16 };
+const DOOR: Box = { x: 200, y: 100, width: 24, height: 24 };
+
+describe('StaticScene', () => {
+  it('keeps a small grid whatever the frame size', () => {
+    const s = new StaticScene();
+    s.update({ width: 3840, height: 2160, data: new Uint8Array(3840 * 2160 * 3) }, 0);
+    expect(s.grid.width).toBeLessThanOrEqual(MAX_GRID);
+    expect(s.grid.height).toBeLessThanOrEqual(MAX_GRID);
+    expect(s.grid.width * s.grid.cell).toBeGreaterThanOrEqual(3840);
+  });
+
+  it('learns the noise: a noisy still view stays still, and its threshold sits above the noise', () => {
+    const noise = rng(1), s = new StaticScene();
+    for (let i = 0; i <= 15 * FPS; i++) s.update(frame(noise, { sigma: 6 }), (i * 1000) / FPS);
+    // Per-cell means of 2 px × 2 px of σ 6 (σ 3): a frame-to-frame difference of σ 3√2 ≈ 4.2.
+    expect(s.noiseSigma).toBeGreaterThan(3.5);
+    expect(s.noiseSigma).toBeLessThan(5);
+    expect(s.unchangedS(CAPTION, 15_000)).toBeGreaterThan(14);
+    expect(s.unchangedS(DOOR, 15_000)).toBeGreaterThan(14);
+  });
+
+  it('learns each cell\'s own noise: a part of the view noisier than the rest (texture under compression, leaves) becomes still too', () => {
+    const noise = rng(8), s = new StaticScene();
+    const busy = (img: RgbImage): RgbImage => {
+      // Extra noise of σ 12 on DOOR only: 4× the camera's, which the median over the cells does not see.
+      for (let y = DOOR.y; y < DOOR.y + DOOR.height; y++) for (let x = DOOR.x; x < DOOR.x + DOOR.width; x++) {
+        const p = (y * W + x) * 3, v = Math.max(0, Math.min(255, Math.round(img.data[p]! + 12 * noise())));
+        img.data.set([v, v, v], p);
+      }
+      return img;
+    };
+    for (let i = 0; i <= 40 * FPS; i++) s.update(busy(frame(noise)), (i * 1000) / FPS);
+    expect(s.unchangedS(DOOR, 40_000, 0.1)).toBeGreaterThan(10);
+    expect(s.unchangedS(CAPTION, 40_000, 0.1)).toBeGreaterThan(30);
+  });
+
+  it('takes a keyframe\'s re-drawn noise for noise: frozen for 5 s, then every cell moves a little at once', () => {
+    // What an IR camera's encoder does (the IR clip: identical frames between keyframes 5 s apart).
+    const noise = rng(9), s = new StaticScene();
+    let shown = frame(noise, { sigma: 4 });
+    for (let i = 0; i <= 60 * FPS; i++) {
+      if (i % (5 * FPS) === 0) shown = frame(noise, { sigma: 4 });
+      s.update(shown, (i * 1000) / FPS);
+    }
+    expect(s.unchangedS(DOOR, 60_000, 0.1)).toBeGreaterThan(30);
+    expect(s.unchangedS(CAPTION, 60_000, 0.1)).toBeGreaterThan(30);
+  });
+});
+
+describe('StillGate', () => {
+  it('drops a face on a part of the view still for longer than afterS, keeps it before', () => {
+    const noise = rng(2), g = new StillGate({ afterS: 10 });
+    const kept: number[] = [];
+    for (let i = 0; i <= 14 * FPS; i++) {
+      const ms = (i * 1000) / FPS;
+      if (g.filter('cam', frame(noise), ms, [face(CAPTION)]).length) kept.push(ms);
+    }
+    // Reported while the camera has watched for less than 10 s, never after.
+    expect(Math.max(...kept)).toBeLessThan(10_000);
+    expect(kept.length).toBeGreaterThanOrEqual(10 * FPS - 1);
+    expect(g.dropped).toBeGreaterThan(3 * FPS);
+  });
+
+  it('keeps a face that moved in recently, on a view otherwise still for longer than afterS', () => {
+    const noise = rng(3), g = new StillGate({ afterS: 10 });
+    let last: Face[] = [];
+    for (let i = 0; i <= 30 * FPS; i++) {
+      const t = i / FPS;
+      // Walks in from the left from 20 s to 24 s, then stands at DOOR.
+      const x = t < 20 ? -40 : Math.min(DOOR.x, -40 + ((DOOR.x + 40) * (t - 20)) / 4);
+      const patches = x > -24 ? [{ box: { ...DOOR, x }, level: 200 }] : [];
+      last = g.filter('cam', frame(noise, { patches }), t * 1000, [face(CAPTION), face({ ...DOOR, x: Math.max(0, x) })]);
+    }
+    // At 30 s: the caption (still for 30 s) is dropped; the face that arrived at 24 s is kept.
+    expect(last.map((f) => f.box.x)).toEqual([DOOR.x]);
+  });
+
+  it('drops a person who stands still long enough: the price, after the background took them in', () => {
+    const noise = rng(4), g = new StillGate({ afterS: 10, backgroundS: 10 });
+    let droppedAt = -1;
+    for (let i = 0; i <= 120 * FPS && droppedAt < 0; i++) {
+      const t = i / FPS;
+      const patches = t >= 5 ? [{ box: DOOR, level: 200 }] : []; // appears at 5 s, then never moves
+      if (t >= 5 && g.filter('cam', frame(noise, { patches }), t * 1000, [face(DOOR)]).length === 0) droppedAt = t;
+      if (t < 5) g.filter('cam', frame(noise, { patches }), t * 1000, []);
+    }
+    // Differs from the background for a while (a strong contrast: longer), then still for afterS.
+    expect(droppedAt).toBeGreaterThan(5 + 10 + 10);
+    expect(droppedAt).toBeLessThan(120);
+  });
+
+  it('starts afresh on a scene change (an IR switch): nothing is still for afterS after it', () => {
+    const noise = rng(5), g = new StillGate({ afterS: 10 });
+    const scene = new StaticScene();
+    for (let i = 0; i <= 15 * FPS; i++) scene.update(frame(noise), (i * 1000) / FPS);
+    expect(scene.update(frame(noise, { offset: 60 }), 15_200)).toBe('scene-cut');
+    expect(scene.unchangedS(CAPTION, 15_200)).toBeCloseTo(0, 3);
+    expect(scene.update(frame(noise, { offset: 60 }), 15_400)).toBe('same');
+    // Through the gate: dropped before the switch, reported again after it, dropped again 10 s later.
+    const seen: Array<[number, boolean]> = [];
+    for (let i = 0; i <= 40 * FPS; i++) {
+      const t = i / FPS;
+      seen.push([t, g.filter('cam', frame(noise, { offset: t >= 15 ? 60 : 0 }), t * 1000, [face(CAPTION)]).length === 1]);
+    }
+    const at = (t: number): boolean => seen.find(([s]) => Math.abs(s - t) < 1e-6)![1];
+    expect(at(14)).toBe(false);
+    expect(at(15)).toBe(true);
+    expect(at(24.6)).toBe(true);
+    expect(at(26)).toBe(false);
+  });
+
+  it('a camera that starts mid-pan does not learn the pan as noise: a face arriving later is kept, the still caption dropped', () => {
+    const noise = rng(10), g = new StillGate({ afterS: 10 });
+    let last: Face[] = [];
+    for (let i = 0; i <= 25 * FPS; i++) {
+      const t = i / FPS;
+      const patches = t >= 22 ? [{ box: DOOR, level: 200 }] : [];
+      last = g.filter('cam', frame(noise, { shift: t < 2 ? Math.round(t * 250) : 500, patches }), t * 1000, [face(CAPTION), face(DOOR)]);
+    }
+    expect(last.map((f) => f.box)).toEqual([DOOR]);
+  });
+
+  it('drops nothing while the camera pans (every cell changes)', () => {
+    const noise = rng(6), g = new StillGate({ afterS: 5 });
+    let reported = 0;
+    for (let i = 0; i <= 30 * FPS; i++) {
+      const t = i / FPS;
+      const faces = g.filter('cam', frame(noise, { shift: t >= 6 ? Math.round((t - 6) * 50) : 0 }), t * 1000, [face(DOOR)]);
+      if (t >= 10) reported += faces.length;
+    }
+    expect(reported).toBe(20 * FPS + 1);
+  });
+
+  it('keeps cameras apart, forgets the least recently seen past maxCameras, and afterS 0 drops nothing', () => {
+    const noise = rng(7), g = new StillGate({ afterS: 2, maxCameras: 2 });
+    const off = new StillGate({ afterS: 0 });
+    let a: Face[] = [], c: Face[] = [], o: Face[] = [];
+    for (let i = 0; i <= 5 * FPS; i++) {
+      const ms = (i * 1000) / FPS, f = frame(noise);
+      a = g.filter('a', f, ms, [face(CAPTION)]);
+      if (i === 5 * FPS) { g.filter('b', f, ms, []); c = g.filter('c', f, ms, [face(CAPTION)]); } // c is new, a is forgotten
+      o = off.filter('a', f, ms, [face(CAPTION)]);
+    }
+    expect(a).toEqual([]);
+    expect(c).toHaveLength(1); // a camera seen for the first time has no still parts
+    expect(o).toHaveLength(1);
+    expect(g.filter('a', frame(noise), 5400, [face(CAPTION)])).toHaveLength(1); // forgotten: starts afresh
+    expect(() => new StillGate({ afterS: -1 })).toThrow(/afterS/);
+  });
+});
