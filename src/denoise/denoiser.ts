@@ -11,7 +11,7 @@ import {
   buildDenoiseGraph, COUNT_INPUT, DENOISE_FRAMES_INPUT, DENOISED_OUTPUT, ESTIMATE_INPUT, MOVING_OUTPUT,
   NEXT_COUNT_OUTPUT, NEXT_ESTIMATE_OUTPUT, NEXT_SHOWN_OUTPUT, NOISE_INPUT, SHOWN_INPUT, type DenoiseMode, type TemporalDenoiseOptions,
 } from './graph.js';
-import { estimateGlobalMotion, lumaOfPlanar, lumaOfRgb, remapBilinear, remapPlanes, wholePixels, zoomShift, type GlobalMotion } from './global-motion.js';
+import { estimateGlobalMotion, lumaOfPlanar, lumaOfRgb, remapBilinear, remapPlanes, wholePixels, zoomShift, type GlobalMotion, type GlobalMotionMode } from './global-motion.js';
 import { atLeast, estimateStillNoise, NoiseEstimator, quantisationNoise, type NoiseParams } from './noise-model.js';
 
 /** Coding noise assumed in every camera's frames, in 8-bit codes (see quantisationNoise). */
@@ -30,16 +30,9 @@ export interface DenoiserOptions extends TemporalDenoiseOptions {
   readonly sceneCut?: number;
   /** The noise the graph is told is at least this many 8-bit codes of coding noise (quantisationNoise). Default QUANTISATION_CODES. */
   readonly quantisation?: number;
-  /**
-   * What a temporal denoiser does when the view itself moves (pan, zoom: global-motion.ts):
-   * 'shift' moves the camera's state with the view (default), 'reset' restarts it (the frame is
-   * denoised spatially), 'off' leaves it to the per-pixel motion test (before issue 12's fix).
-   */
+  /** What a temporal denoiser does when the view itself moves (GlobalMotionMode); default 'shift'. */
   readonly globalMotion?: GlobalMotionMode;
 }
-
-export const GLOBAL_MOTION_MODES = ['shift', 'reset', 'off'] as const;
-export type GlobalMotionMode = (typeof GLOBAL_MOTION_MODES)[number];
 
 /** The view moved when the fitted map displaces some pixel by at least this many pixels: the state follows. */
 const MOVE_PIXELS = 0.5;

@@ -11,6 +11,14 @@
 // means estimation jitter never accumulates: a still view never drifts.
 // Pure: typed arrays in and out; the remap touches each state value once (row copies for a pan).
 
+/**
+ * What a temporal denoiser does when the view itself moves: 'shift' moves the camera's state with
+ * the view (the default), 'reset' restarts it (the frame is denoised spatially), 'off' leaves it to
+ * the per-pixel motion test (as before issue 12's fix).
+ */
+export const GLOBAL_MOTION_MODES = ['shift', 'reset', 'off'] as const;
+export type GlobalMotionMode = (typeof GLOBAL_MOTION_MODES)[number];
+
 /** A low-resolution luma plane. */
 export interface LumaPlane {
   readonly width: number;

@@ -87,7 +87,7 @@ const DENOISER_KEY = 'denoiser';
 /** The live denoiser's settings: enhance.denoise and denoiseStrength (no per-camera override: the config has none); undefined when off. */
 export function denoiserOptions(config: PieConfig): DenoiserOptions | undefined {
   const e = config.enhance;
-  return e.denoise === 'off' ? undefined : { mode: e.denoise, strength: e.denoiseStrength, provider: e.provider, spin: false };
+  return e.denoise === 'off' ? undefined : { mode: e.denoise, strength: e.denoiseStrength, globalMotion: e.denoiseGlobalMotion, provider: e.provider, spin: false };
 }
 const sessionKey = (modelKey: string): string => `enhancer:${modelKey}`;
 
