@@ -25,11 +25,11 @@ const BATCHES = quick ? [1] : [1, 4];
 const skipSpeed = process.argv.includes('--stills-only');
 
 /** A shaded scene, re-shot dark with fresh noise per frame (full well 300). */
-function frame(seed: number): RgbImage {
+function frame(seed: number, dx = 0): RgbImage {
   const d = new Uint8Array(W * H * 3);
   for (let y = 0; y < H; y++) {
     for (let x = 0; x < W; x++) {
-      const v = 128 + 100 * Math.sin(x / 37) * Math.cos(y / 23), i = (y * W + x) * 3;
+      const v = 128 + 100 * Math.sin((x + dx) / 37) * Math.cos(y / 23), i = (y * W + x) * 3;
       d[i] = v; d[i + 1] = v * 0.85; d[i + 2] = v * 0.7;
     }
   }
@@ -39,6 +39,8 @@ function frame(seed: number): RgbImage {
 const m = machine();
 console.log(`machine: ${describeMachine(m)}\n`);
 const frames = Array.from({ length: 4 }, (_, i) => frame(i + 1));
+/** A pan of 3 px a frame, forward then back, so a cycled sequence keeps moving (each frame is a fresh shot). */
+const panned = [0, 3, 6, 9, 12, 9, 6, 3].map((dx, i) => frame(i + 11, dx));
 interface Row { what: string; batch: number; msPerFrame: number; ofEnhance: Record<string, number> }
 const rows: Row[] = [];
 const enhanceMs = new Map<string, number>();
@@ -51,14 +53,23 @@ for (const batch of skipSpeed ? [] : BATCHES) {
     enhanceMs.set(`${batch}/${k}`, t.medianMs / batch);
     rows.push({ what: `enhance, curves at 1/${k}`, batch, msPerFrame: +(t.medianMs / batch).toFixed(1), ofEnhance: {} });
   }
-  for (const mode of ['temporal', 'spatial'] as const) {
-    const d = await Denoiser.open({ mode, provider: 'cpu' });
+  // Temporal as live runs it (global motion 'shift': the view's motion estimated every frame, the
+  // state moved when it moved), without the estimate ('off'), and on a pan (the state moved every frame).
+  const variants = [
+    { what: 'denoise temporal', mode: 'temporal', globalMotion: 'shift', seq: frames },
+    { what: 'denoise temporal, gm off', mode: 'temporal', globalMotion: 'off', seq: frames },
+    { what: 'denoise temporal, a pan', mode: 'temporal', globalMotion: 'shift', seq: panned },
+    { what: 'denoise spatial', mode: 'spatial', globalMotion: 'off', seq: frames },
+  ] as const;
+  for (const v of variants) {
+    const d = await Denoiser.open({ mode: v.mode, globalMotion: v.globalMotion, provider: 'cpu' });
     let n = 0;
     // Cameras c0..c(batch-1), each fed its next frame: state carried as in the live pipeline.
-    const t = await timeIt(() => d.denoise(input.map((image, i) => ({ camera: `c${i}`, image: frames[(n++ + i) % frames.length]! }))), 3, 2);
+    const t = await timeIt(() => d.denoise(input.map((_, i) => ({ camera: `c${i}`, image: v.seq[(n++ + i) % v.seq.length]! }))), 3, 2);
+    const moves = d.report().reduce((s, r) => s + r.globalMoves, 0);
     await d.close();
     const ms = t.medianMs / batch;
-    rows.push({ what: `denoise ${mode}`, batch, msPerFrame: +ms.toFixed(1), ofEnhance: Object.fromEntries([4, 8].map((k) => [`1/${k}`, +(ms / enhanceMs.get(`${batch}/${k}`)!).toFixed(2)])) });
+    rows.push({ what: `${v.what}${v.globalMotion === 'shift' ? ` (${moves} moves)` : ''}`, batch, msPerFrame: +ms.toFixed(1), ofEnhance: Object.fromEntries([4, 8].map((k) => [`1/${k}`, +(ms / enhanceMs.get(`${batch}/${k}`)!).toFixed(2)])) });
   }
 }
 console.log(`${W}x${H}, CPU, median ms per frame after warm-up; "× enhance" = denoise time / enhance time at that curve scale`);
