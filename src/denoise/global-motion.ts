@@ -162,28 +162,39 @@ export function estimateGlobalMotion(ref: LumaPlane, cur: LumaPlane): GlobalMoti
   let p = [bx, by, 0, 0, 0];
   const residualAt = (q: number[], accumulate?: { a: number[][]; v: number[]; huber: number }): { e: number; n: number } => {
     const [tx, ty, k, g, b] = q as [number, number, number, number, number];
+    const H = accumulate ? new Float64Array(15) : undefined, V = accumulate ? new Float64Array(5) : undefined;
+    const huber = accumulate?.huber ?? Infinity, rd = ref.data, cd = cur.data;
     let e = 0, n = 0;
     for (let y = 1; y < h - 1; y++) {
       const wy = y + ty + k * (y - cy);
       if (wy < 1 || wy >= h - 2) continue;
-      const y0 = Math.floor(wy), fy = wy - y0;
+      const y0 = Math.floor(wy), fy = wy - y0, dyc = y - cy;
       for (let x = 1; x < w - 1; x++) {
         const wx = x + tx + k * (x - cx);
         if (wx < 1 || wx >= w - 2) continue;
         const x0 = Math.floor(wx), fx = wx - x0, i = y0 * w + x0;
-        const l = (arr: Float32Array): number => (arr[i]! * (1 - fx) + arr[i + 1]! * fx) * (1 - fy) + (arr[i + w]! * (1 - fx) + arr[i + w + 1]! * fx) * fy;
-        const r0 = l(ref.data), r = (1 + g) * r0 + b - cur.data[y * w + x]!;
+        // Bilinear weights, shared by the picture and its two gradients.
+        const w00 = (1 - fx) * (1 - fy), w01 = fx * (1 - fy), w10 = (1 - fx) * fy, w11 = fx * fy;
+        const r0 = rd[i]! * w00 + rd[i + 1]! * w01 + rd[i + w]! * w10 + rd[i + w + 1]! * w11;
+        const r = (1 + g) * r0 + b - cd[y * w + x]!;
         n++;
-        if (!accumulate) { e += r * r; continue; }
-        const ar = Math.abs(r), wt = ar <= accumulate.huber ? 1 : accumulate.huber / ar;
-        e += ar <= accumulate.huber ? r * r : accumulate.huber * (2 * ar - accumulate.huber);
-        const ix = (1 + g) * l(gx), iy = (1 + g) * l(gy);
-        const jac = [ix, iy, ix * (x - cx) + iy * (y - cy), r0, 1];
-        for (let m = 0; m < 5; m++) {
-          accumulate.v[m]! += wt * jac[m]! * r;
-          for (let c = m; c < 5; c++) accumulate.a[m]![c]! += wt * jac[m]! * jac[c]!;
-        }
+        if (!H || !V) { e += r * r; continue; }
+        const ar = Math.abs(r), wt = ar <= huber ? 1 : huber / ar;
+        e += ar <= huber ? r * r : huber * (2 * ar - huber);
+        const ix = (1 + g) * (gx[i]! * w00 + gx[i + 1]! * w01 + gx[i + w]! * w10 + gx[i + w + 1]! * w11);
+        const iy = (1 + g) * (gy[i]! * w00 + gy[i + 1]! * w01 + gy[i + w]! * w10 + gy[i + w + 1]! * w11);
+        const j0 = ix, j1 = iy, j2 = ix * (x - cx) + iy * dyc, j3 = r0;
+        // Upper triangle of JᵀWJ (row-major, 15 entries) and JᵀWr; j4 = 1.
+        H[0]! += wt * j0 * j0; H[1]! += wt * j0 * j1; H[2]! += wt * j0 * j2; H[3]! += wt * j0 * j3; H[4]! += wt * j0;
+        H[5]! += wt * j1 * j1; H[6]! += wt * j1 * j2; H[7]! += wt * j1 * j3; H[8]! += wt * j1;
+        H[9]! += wt * j2 * j2; H[10]! += wt * j2 * j3; H[11]! += wt * j2;
+        H[12]! += wt * j3 * j3; H[13]! += wt * j3; H[14]! += wt;
+        V[0]! += wt * j0 * r; V[1]! += wt * j1 * r; V[2]! += wt * j2 * r; V[3]! += wt * j3 * r; V[4]! += wt * r;
       }
+    }
+    if (H && V && accumulate) {
+      for (let m = 0, t = 0; m < 5; m++) for (let c = m; c < 5; c++) accumulate.a[m]![c] = H[t++]!;
+      for (let m = 0; m < 5; m++) accumulate.v[m] = V[m]!;
     }
     return { e: n ? e / n : Infinity, n };
   };
