@@ -4,12 +4,13 @@
 // motion is estimated on a low-resolution luma of the new frame against the picture the state
 // last showed (its denoised codes: clean, and aligned with the state by construction), as a
 // translation and a zoom about the centre (Lucas–Kanade, Gauss–Newton, with gain and offset for
-// exposure changes and Huber weights so people walking through do not pull it). When the view
-// moved by half a pixel or more, the state is moved with it (a separable nearest-pixel remap:
-// rows and columns map independently), so the running mean keeps averaging the same scene point;
-// pixels that come into view start afresh. Estimating against the state, not the previous frame,
-// means estimation jitter never accumulates: a still view never drifts.
-// Pure: typed arrays in and out; the remap touches each state value once (row copies for a pan).
+// exposure changes and Huber weights so people walking through do not pull it; a fit counts only
+// when it is pinned down, explains the change and improves the frame in many tiles). When the view
+// moved by half a pixel or more, the state is moved with it (a pan by whole pixels, row copies; a
+// zoom by bilinear resampling), so the running mean keeps averaging the same scene point; pixels
+// that come into view start afresh. Estimating against the state, not the previous frame, means
+// estimation jitter never accumulates: a still view never drifts.
+// Pure: typed arrays in and out; the remap touches each state value once.
 
 /**
  * What a temporal denoiser does when the view itself moves: 'shift' moves the camera's state with
