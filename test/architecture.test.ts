@@ -10,7 +10,7 @@ const files = (fs.readdirSync(SRC, { recursive: true }) as string[]).filter((f) 
 const importsOf = (f: string): string[] =>
   [...fs.readFileSync(path.join(SRC, f), 'utf8').matchAll(/^\s*(?:import|export)[^'"]*from\s+['"]([^'"]+)['"]/gm)].map((m) => m[1]!);
 
-const PURE = [/^pipeline\//, /^config\/schema\.ts$/, /^onnx\/(?!.*runtime)/, /^enhance\/(dcenet|graph)\.ts$/, /^image\/(types|bmp|hsv)\.ts$/, /^train\/boc\.ts$/, /^regions\//, /^denoise\/(noise-model|graph|transfer)\.ts$/, /^ingest\/(ffmpeg-args|redact|synthetic)\.ts$/];
+const PURE = [/^pipeline\//, /^config\/schema\.ts$/, /^onnx\/(?!.*runtime)/, /^enhance\/(dcenet|graph)\.ts$/, /^image\/(types|bmp|hsv)\.ts$/, /^train\/boc\.ts$/, /^regions\//, /^denoise\/(noise-model|graph|transfer|global-motion)\.ts$/, /^ingest\/(ffmpeg-args|redact|synthetic)\.ts$/];
 const IO = /^(node:|fs$|child_process$|onnxruntime-node$|sharp$)/;
 
 describe('architecture', () => {

@@ -3,6 +3,7 @@ import { MAX_STRENGTH } from '../enhance/graph.js';
 import { PieError } from '../errors.js';
 import type { MonoMode } from '../enhance/camera-tone.js';
 import { PROVIDER_CHOICES, type ProviderChoice } from '../enhance/session.js';
+import { GLOBAL_MOTION_MODES, type GlobalMotionMode } from '../denoise/global-motion.js';
 import type { CurveForm, ExposureSetting } from '../enhance/tone.js';
 import { LOSS_PRESETS, type LossPreset, type LossWeights } from '../train/step.js';
 
@@ -62,6 +63,12 @@ export function parseColor(s: string, flag = '--color'): CurveForm {
 export function parseMono(s: string): MonoMode {
   if (s === 'auto' || s === 'on' || s === 'off') return s;
   throw new PieError('usage', `--mono ${s} is not auto, on or off`, 'use --mono auto (videos: detected with hysteresis), on (luminance only) or off');
+}
+
+/** What the temporal denoiser does when the view moves (eval --face-video, --synthetic-video). */
+export function parseGlobalMotion(s: string): GlobalMotionMode {
+  if ((GLOBAL_MOTION_MODES as readonly string[]).includes(s)) return s as GlobalMotionMode;
+  throw new PieError('usage', `--global-motion ${s} is not ${GLOBAL_MOTION_MODES.join(', ')}`, 'use --global-motion shift (the state follows a pan or zoom; the default), reset or off');
 }
 
 /** A loss preset's weights by name (train, adapt). */

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { loadDefaultConfig } from '../config/load.js';
 import type { BlazeFaceModel as FaceModel } from '../detect/anchors.js';
 import { Denoiser } from '../denoise/denoiser.js';
+import type { GlobalMotionMode } from '../denoise/global-motion.js';
 import { FaceDetector } from '../detect/detector.js';
 import { iou } from '../detect/nms.js';
 import type { Box, Face } from '../detect/types.js';
@@ -48,6 +49,8 @@ export interface FaceVideoCommandOptions {
   readonly threads?: number;
   readonly outDir: string;
   readonly quiet?: boolean;
+  /** The denoiser's handling of view motion; default the live config's (enhance.denoiseGlobalMotion). */
+  readonly globalMotion?: GlobalMotionMode;
 }
 
 async function loadPhoto(dir: string, file: string, labels: LabelFile): Promise<LabelledPhoto> {
@@ -79,9 +82,9 @@ export async function runFaceVideoEval(o: FaceVideoCommandOptions, log: (s: stri
     enhancer = await Enhancer.open({ ...enhancerOptions(config, modelKey), ...threads });
     const dn = denoiserOptions(config);
     if (!dn || dn.mode !== 'temporal') throw new PieError('config', 'the default config does not denoise temporally', 'issue 12 measures the temporal denoiser; set enhance.denoise: temporal in config/default.yaml');
-    denoiser = await Denoiser.open({ ...dn, ...threads });
+    denoiser = await Denoiser.open({ ...dn, ...threads, ...(o.globalMotion ? { globalMotion: o.globalMotion } : {}) });
     const en = enhancer, dn2 = denoiser;
-    log(`${clips.map((c) => `${c.name}: ${c.frames.length} frames ${W}×${H}, ${c.frames.reduce((k, f) => k + f.boxes.length, 0)} faces`).join('; ')}; full wells ${o.fullWells.join(', ')}; detector ${o.detector ?? d.model}${d.tiling ? ' tiled' : ''} (score ≥ ${d.threshold}); ${en.describe()}; ${dn2.describe()} (strength ${config.enhance.denoiseStrength})`);
+    log(`${clips.map((c) => `${c.name}: ${c.frames.length} frames ${W}×${H}, ${c.frames.reduce((k, f) => k + f.boxes.length, 0)} faces`).join('; ')}; full wells ${o.fullWells.join(', ')}; detector ${o.detector ?? d.model}${d.tiling ? ' tiled' : ''} (score ≥ ${d.threshold}); ${en.describe()}; ${dn2.describe()} (strength ${config.enhance.denoiseStrength}, global motion ${o.globalMotion ?? config.enhance.denoiseGlobalMotion})`);
     const bar = new Progress('face video', 1, process.stderr, o.quiet);
     const t0 = performance.now();
     const keepFrame = Math.floor(n / 2);

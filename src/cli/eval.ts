@@ -3,6 +3,7 @@
 import { PieError } from '../errors.js';
 import { openStage, type EvalStage, type ModelDefaults } from '../eval/enhancers.js';
 import { runEval, type EvalOptions, type EvalReport } from '../eval/report.js';
+import type { GlobalMotionMode } from '../denoise/global-motion.js';
 import { runSyntheticVideo, type SyntheticVideoReport } from '../eval/synthetic-video.js';
 import { Progress } from './progress.js';
 
@@ -44,6 +45,8 @@ export interface SyntheticVideoCommandOptions extends ModelDefaults {
   readonly seconds: number;
   readonly width: number;
   readonly denoiseStrength?: number;
+  /** The temporal denoiser's handling of view motion (default shift). */
+  readonly globalMotion?: GlobalMotionMode;
   readonly quiet?: boolean;
 }
 
@@ -55,7 +58,7 @@ export async function runSyntheticVideoCommand(o: SyntheticVideoCommandOptions, 
     const bar = new Progress('synthetic video', 1, process.stderr, o.quiet);
     const report = await runSyntheticVideo({
       clip: o.clip, out: o.out, models, peers: o.peers, fullWells: o.fullWells, seed: o.seed, seconds: o.seconds, width: o.width,
-      ...(o.denoiseStrength !== undefined ? { denoise: { strength: o.denoiseStrength } } : {}),
+      denoise: { ...(o.denoiseStrength !== undefined ? { strength: o.denoiseStrength } : {}), ...(o.globalMotion ? { globalMotion: o.globalMotion } : {}) },
       ...(o.threads ? { threads: o.threads } : {}), onProgress: (d, t, note) => bar.update(d, t, note),
     });
     bar.done();

@@ -7,7 +7,7 @@ import { PieError, isPieError, messageOf } from '../errors.js';
 import { DEFAULT_MODEL_PATH } from '../enhance/enhancer.js';
 import { MAX_STRENGTH } from '../enhance/graph.js';
 import { DEFAULT_SATURATION } from '../enhance/tone.js';
-import { parseColor, parseExposure, parseFraction, parseMono, parsePositiveInt, parsePreset, parseProvider, parseScale, parseStrength } from './args.js';
+import { parseColor, parseExposure, parseFraction, parseGlobalMotion, parseMono, parsePositiveInt, parsePreset, parseProvider, parseScale, parseStrength } from './args.js';
 import { runDemo } from './demo.js';
 import { runEnhance } from './enhance.js';
 import { runEvalCommand, runSyntheticVideoCommand } from './eval.js';
@@ -229,15 +229,17 @@ function build(): Command {
     .option('--peers <files...>', 'with --synthetic-video: peer models (input "input" → "enhanced"), e.g. ../shared/models/peers/*.onnx', [])
     .option('--video-width <px>', 'videos are scaled to this width (default 480 with --synthetic-video, else 640)')
     .option('--denoise-strength <x>', 'with --synthetic-video: spatial strength of the temporal denoiser (0 = temporal only)')
+    .option('--global-motion <mode>', 'with --face-video or --synthetic-video: what the temporal denoiser does when the view moves: shift (the default: its state follows the pan/zoom), reset, or off (the per-pixel test alone)')
     .option('-q, --quiet', 'no progress bar')
-    .action(async (opts: { out: string; enhancer: string[]; images: string[]; synthetic: string[]; noharm: string[]; video: string[]; fullWells: string; scale: string; exposure?: string; limit?: string; videoSeconds: string; seed: string; threads?: string; quiet?: boolean; faces?: string[] | true; small?: boolean; denoise?: string; detector?: string; upscale?: string; syntheticVideo?: string; peers: string[]; videoWidth?: string; denoiseStrength?: string; faceVideo?: string | true }) => {
+    .action(async (opts: { out: string; enhancer: string[]; images: string[]; synthetic: string[]; noharm: string[]; video: string[]; fullWells: string; scale: string; exposure?: string; limit?: string; videoSeconds: string; seed: string; threads?: string; quiet?: boolean; faces?: string[] | true; small?: boolean; denoise?: string; detector?: string; upscale?: string; syntheticVideo?: string; peers: string[]; videoWidth?: string; denoiseStrength?: string; faceVideo?: string | true; globalMotion?: string }) => {
+      const globalMotion = opts.globalMotion === undefined ? {} : { globalMotion: parseGlobalMotion(opts.globalMotion) };
       if (opts.faceVideo) {
         await runFaceVideoEval({
           images: opts.faceVideo === true ? path.join(defaultSharedDir(), DEFAULT_FACE_IMAGES) : opts.faceVideo,
           fullWells: opts.fullWells.split(',').map((w) => parsePositiveInt('--full-wells', w.trim(), 1_000_000)),
           seed: parsePositiveInt('--seed', opts.seed, 2 ** 31),
           ...(opts.detector ? { detector: parseDetectorList(opts.detector)[0]! } : {}),
-          ...(opts.threads ? { threads: parsePositiveInt('--threads', opts.threads, 256) } : {}), outDir: opts.out, quiet: Boolean(opts.quiet),
+          ...(opts.threads ? { threads: parsePositiveInt('--threads', opts.threads, 256) } : {}), outDir: opts.out, quiet: Boolean(opts.quiet), ...globalMotion,
         }, log);
         return;
       }
@@ -250,7 +252,7 @@ function build(): Command {
           seed: parsePositiveInt('--seed', opts.seed, 2 ** 31), seconds: parsePositiveInt('--video-seconds', opts.videoSeconds, 3600),
           width: parsePositiveInt('--video-width', opts.videoWidth ?? '480', 8192), downscale: parseScale(opts.scale),
           ...(opts.exposure ? { exposure: parseExposure(opts.exposure) } : {}),
-          ...(strength !== undefined ? { denoiseStrength: strength } : {}),
+          ...(strength !== undefined ? { denoiseStrength: strength } : {}), ...globalMotion,
           ...(opts.threads ? { threads: parsePositiveInt('--threads', opts.threads, 256) } : {}), quiet: Boolean(opts.quiet),
         }, log);
         return;

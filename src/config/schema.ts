@@ -13,6 +13,7 @@ import type { ProviderChoice } from '../enhance/session.js';
 import { MAX_STRENGTH } from '../enhance/graph.js';
 import { DEFAULT_SATURATION, type CurveForm, type ExposureSetting } from '../enhance/tone.js';
 import { redact } from '../ingest/redact.js';
+import { GLOBAL_MOTION_MODES, type GlobalMotionMode } from '../denoise/global-motion.js';
 
 export type Transport = 'tcp' | 'udp';
 export type Variant = 'raw' | 'enhanced';
@@ -76,6 +77,8 @@ export interface EnhanceConfig {
   readonly denoiseStrength: number;
   /** Denoising before the curves (src/denoise): off, spatial (each frame alone) or temporal (state per camera). */
   readonly denoise: DenoiseSetting;
+  /** What the temporal denoiser does when a camera's view moves (pan, tilt, zoom): shift its state with it, reset it, or off. */
+  readonly denoiseGlobalMotion: GlobalMotionMode;
 }
 
 export type DenoiseSetting = 'off' | 'spatial' | 'temporal';
@@ -370,6 +373,7 @@ const enhanceShape = {
   batch: z.strictObject(batchShape, expected('a mapping with maxSize and maxWaitMs', 'e.g. batch: { maxSize: 4, maxWaitMs: 40 }')).prefault({}),
   denoise: z.enum(DENOISE_SETTINGS, expected('off, spatial or temporal', 'denoise: temporal (fixed cameras: averages static pixels over frames; the default), spatial (each frame alone) or off')).default(DEFAULT_DENOISE),
   denoiseStrength: number('a strength', 0, 16, 'e.g. denoiseStrength: 2 (0 = no spatial smoothing, higher = smoother moving pixels)').default(2),
+  denoiseGlobalMotion: z.enum(GLOBAL_MOTION_MODES, expected(GLOBAL_MOTION_MODES.join(', '), 'denoiseGlobalMotion: shift (a pan or zoom moves the denoiser\'s state with the view; the default), reset (restart it: spatial denoising while the view moves) or off')).default('shift'),
   regionCache: z.strictObject({
     enabled: z.boolean(expected('true or false', 'enabled: true or enabled: false')).default(false),
     alpha: number('an EMA weight', 0.01, 1, 'e.g. alpha: 0.2 (1 = no temporal smoothing)').default(0.2),
@@ -578,6 +582,7 @@ export const configSchema = z.strictObject(rootShape, expected('a mapping of cam
         regionCache: { ...c.enhance.regionCache },
         denoise: c.enhance.denoise,
         denoiseStrength: c.enhance.denoiseStrength,
+        denoiseGlobalMotion: c.enhance.denoiseGlobalMotion,
       },
       detect: { ...c.detect, confirm: { ...c.detect.confirm } },
       workers: { ...c.workers },

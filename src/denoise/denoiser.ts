@@ -11,6 +11,7 @@ import {
   buildDenoiseGraph, COUNT_INPUT, DENOISE_FRAMES_INPUT, DENOISED_OUTPUT, ESTIMATE_INPUT, MOVING_OUTPUT,
   NEXT_COUNT_OUTPUT, NEXT_ESTIMATE_OUTPUT, NEXT_SHOWN_OUTPUT, NOISE_INPUT, SHOWN_INPUT, type DenoiseMode, type TemporalDenoiseOptions,
 } from './graph.js';
+import { estimateGlobalMotion, lumaOfPlanar, lumaOfRgb, remapBilinear, remapPlanes, wholePixels, zoomShift, type GlobalMotion, type GlobalMotionMode } from './global-motion.js';
 import { atLeast, estimateStillNoise, NoiseEstimator, quantisationNoise, type NoiseParams } from './noise-model.js';
 
 /** Coding noise assumed in every camera's frames, in 8-bit codes (see quantisationNoise). */
@@ -29,7 +30,14 @@ export interface DenoiserOptions extends TemporalDenoiseOptions {
   readonly sceneCut?: number;
   /** The noise the graph is told is at least this many 8-bit codes of coding noise (quantisationNoise). Default QUANTISATION_CODES. */
   readonly quantisation?: number;
+  /** What a temporal denoiser does when the view itself moves (GlobalMotionMode); default 'shift'. */
+  readonly globalMotion?: GlobalMotionMode;
 }
+
+/** The view moved when the fitted map displaces some pixel by at least this many pixels: the state follows. */
+const MOVE_PIXELS = 0.5;
+/** Below MOVE_PIXELS but at least this: the frame still pairs with nothing in the noise model. */
+const PAIR_PIXELS = 0.25;
 
 export interface CameraFrame {
   readonly camera: string;
@@ -55,6 +63,8 @@ interface CameraState {
   still?: NoiseParams;
   frames: number;
   cuts: number;
+  /** Frames on which the view moved and the state followed it (shifted, or reset in mode 'reset'). */
+  moves: number;
 }
 
 export interface CameraNoiseReport {
@@ -63,6 +73,8 @@ export interface CameraNoiseReport {
   readonly noiseFrom: 'frames' | 'still' | 'none';
   readonly frames: number;
   readonly sceneCuts: number;
+  /** Frames on which the view moved (pan, tilt, zoom) and the state followed it. */
+  readonly globalMoves: number;
 }
 
 export class Denoiser {
@@ -123,7 +135,7 @@ export class Denoiser {
     const s = this.cameras.get(camera);
     if (!s) return undefined;
     const fromFrames = s.noise.params;
-    return { camera, noise: fromFrames ?? s.still, noiseFrom: fromFrames ? 'frames' : s.still ? 'still' : 'none', frames: s.frames, sceneCuts: s.cuts };
+    return { camera, noise: fromFrames ?? s.still, noiseFrom: fromFrames ? 'frames' : s.still ? 'still' : 'none', frames: s.frames, sceneCuts: s.cuts, globalMoves: s.moves };
   }
 
   /** Denoised frames in the order given. */
@@ -154,7 +166,7 @@ export class Denoiser {
     if (s && (s.width !== img.width || s.height !== img.height)) s = undefined; // a resolution change restarts it
     if (!s) {
       const px = img.width * img.height;
-      s = { width: img.width, height: img.height, estimate: new Float32Array(3 * px), count: new Float32Array(px), shown: new Uint8Array(3 * px), noise: new NoiseEstimator(), frames: 0, cuts: 0 };
+      s = { width: img.width, height: img.height, estimate: new Float32Array(3 * px), count: new Float32Array(px), shown: new Uint8Array(3 * px), noise: new NoiseEstimator(), frames: 0, cuts: 0, moves: 0 };
     }
     // Most recently used last; the oldest goes when over the bound.
     this.cameras.delete(camera);
@@ -164,9 +176,35 @@ export class Denoiser {
     return s;
   }
 
-  private noiseFor(s: CameraState, img: RgbImage): NoiseParams {
+  /**
+   * The view's motion since the state's last frame (global-motion.ts), and the state moved with it
+   * (or restarted, mode 'reset'). Returns whether the frame should pair with nothing in the noise model.
+   */
+  private followView(s: CameraState, img: RgbImage): boolean {
+    const mode = this.o.globalMotion ?? 'shift';
+    if (mode === 'off' || this.mode !== 'temporal' || s.frames === 0) return false;
+    const m: GlobalMotion = estimateGlobalMotion(lumaOfPlanar(s.shown, s.width, s.height), lumaOfRgb(img.data, img.width, img.height));
+    if (!m.significant || m.maxShift < PAIR_PIXELS) return false;
+    if (m.maxShift < MOVE_PIXELS) return true;
+    s.moves++;
+    if (mode === 'reset') {
+      s.count = new Float32Array(s.count.length);
+      return true;
+    }
+    const { width: w, height: h } = s;
+    // A pan moves the state by whole pixels (exact; what is left is measured again next frame), a zoom resamples it.
+    const zoom = zoomShift(m, w, h) >= MOVE_PIXELS, map = zoom ? m : wholePixels(m);
+    s.estimate = zoom ? remapBilinear(s.estimate, 3, w, h, map) : remapPlanes(s.estimate, 3, w, h, map, 0);
+    s.count = remapPlanes(s.count, 1, w, h, map, 0);
+    s.shown = remapPlanes(s.shown, 3, w, h, map, 0);
+    return true;
+  }
+
+  private noiseFor(s: CameraState, img: RgbImage, viewMoved: boolean): NoiseParams {
     const every = this.o.noiseEvery ?? 8;
-    // Two consecutive frames in each `every`: pairs a frame apart, where less has moved.
+    // Two consecutive frames in each `every`: pairs a frame apart, where less has moved (the first
+    // of the two pairs with nothing: it is `every` − 1 frames after the last pushed one).
+    if (viewMoved || (every > 1 && s.frames % every === 0)) s.noise.skipPair();
     if (s.frames % every <= 1 || every === 1) s.noise.push(img);
     if (!s.noise.params && !s.still) s.still = estimateStillNoise(img);
     s.frames++;
@@ -178,7 +216,7 @@ export class Denoiser {
     const states = group.map((f) => this.stateOf(f.camera, f.image));
     const noise = new Float32Array(2 * n);
     group.forEach((f, j) => {
-      const p = this.noiseFor(states[j]!, f.image);
+      const p = this.noiseFor(states[j]!, f.image, this.followView(states[j]!, f.image));
       noise[2 * j] = p.gain; noise[2 * j + 1] = p.read2;
     });
     const packed = packFrames(group.map((f) => f.image));

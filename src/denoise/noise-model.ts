@@ -296,6 +296,11 @@ export class NoiseEstimator {
     return this.fitted;
   }
 
+  /** The next frame pairs with nothing (the view moved since the last one: the pair would measure the motion). */
+  skipPair(): void {
+    this.prev = undefined;
+  }
+
   reset(): void {
     this.prev = undefined;
     this.bins.fill(undefined);

@@ -13,12 +13,19 @@ export type MonoMode = 'auto' | 'on' | 'off';
  */
 export const MONO_DETECT = { enter: 0.02, exit: 0.05, frames: 5 } as const;
 
-export type ToneEvent = 'mono-on' | 'mono-off' | undefined;
+/**
+ * 'mono-found': monochrome since the camera's first frame (since its last reset): the mode settles,
+ * but the picture did not change, so nothing temporal needs to start again (an IR camera would
+ * otherwise restart its denoiser a few frames in: a second young estimate, measured as flicker).
+ */
+export type ToneEvent = 'mono-on' | 'mono-off' | 'mono-found' | undefined;
 
 export class CameraTone {
   private monoNow = false;
   private streak = 0;
   private exposure: number | undefined;
+  /** Frames observed since construction or reset. */
+  private seen = 0;
 
   constructor(readonly mode: MonoMode = 'auto') {
     this.monoNow = mode === 'on';
@@ -37,13 +44,16 @@ export class CameraTone {
    */
   observe(r: ToneResult): ToneEvent {
     this.exposure = r.exposure > 0 ? r.exposure : undefined;
+    this.seen++;
     if (this.mode !== 'auto') return undefined;
     const rel = r.chroma / Math.max(r.luma, 1 / 255);
     const flips = this.monoNow ? rel > MONO_DETECT.exit : rel < MONO_DETECT.enter;
     this.streak = flips ? this.streak + 1 : 0;
     if (this.streak < MONO_DETECT.frames) return undefined;
     this.monoNow = !this.monoNow;
+    const fromStart = this.monoNow && this.streak === this.seen;
     this.streak = 0;
+    if (fromStart) return 'mono-found'; // the same picture all along: its exposure stands
     this.exposure = undefined; // the IR illuminator changes the scene's brightness: meter afresh
     return this.monoNow ? 'mono-on' : 'mono-off';
   }
@@ -52,5 +62,6 @@ export class CameraTone {
   reset(): void {
     this.exposure = undefined;
     this.streak = 0;
+    this.seen = 0;
   }
 }

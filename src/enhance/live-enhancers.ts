@@ -87,7 +87,7 @@ const DENOISER_KEY = 'denoiser';
 /** The live denoiser's settings: enhance.denoise and denoiseStrength (no per-camera override: the config has none); undefined when off. */
 export function denoiserOptions(config: PieConfig): DenoiserOptions | undefined {
   const e = config.enhance;
-  return e.denoise === 'off' ? undefined : { mode: e.denoise, strength: e.denoiseStrength, provider: e.provider, spin: false };
+  return e.denoise === 'off' ? undefined : { mode: e.denoise, strength: e.denoiseStrength, globalMotion: e.denoiseGlobalMotion, provider: e.provider, spin: false };
 }
 const sessionKey = (modelKey: string): string => `enhancer:${modelKey}`;
 
@@ -278,8 +278,9 @@ export class LiveEnhancers {
   private toneObserved(c: CameraRuntime, t: ToneResult): void {
     const change = c.tone.observe(t);
     if (!change) return;
-    if (this.stateful) void this.pool.forget([c.config.name]);
-    this.log(`${c.config.name}: ${change === 'mono-on' ? 'monochrome (IR) frames: luminance-only enhancement' : 'colour frames again: colour enhancement'}`);
+    // Found monochrome from the first frame on: the same picture, so its temporal state stands.
+    if (this.stateful && change !== 'mono-found') void this.pool.forget([c.config.name]);
+    this.log(`${c.config.name}: ${change === 'mono-off' ? 'colour frames again: colour enhancement' : `monochrome (IR) frames${change === 'mono-found' ? ' from the start' : ''}: luminance-only enhancement`}`);
   }
 
   private failed(frames: readonly Frame[], err: unknown): void {

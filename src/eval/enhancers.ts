@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Denoiser } from '../denoise/denoiser.js';
 import type { DenoiseMode } from '../denoise/graph.js';
+import { GLOBAL_MOTION_MODES, type GlobalMotionMode } from '../denoise/global-motion.js';
 import { CameraTone } from '../enhance/camera-tone.js';
 import { Enhancer } from '../enhance/enhancer.js';
 import { MAX_STRENGTH } from '../enhance/graph.js';
@@ -36,11 +37,11 @@ export interface ModelDefaults {
 
 export const BUILTIN_STAGES = ['identity', 'gamma', 'clahe'] as const;
 
-const USAGE_FIX = 'write --enhancer identity, gamma, clahe, a model (models/pie-base.onnx, optionally name=file.onnx,exposure=auto|model|0.45,color=value|rgb,nag=on|off,right=on|off,dark=on|off,sat=0–1,scale=1/4,denoise=temporal|spatial,dn=2), a published model as it is (name=file.onnx,raw), or cmd:"tool {in} {out}"';
+const USAGE_FIX = 'write --enhancer identity, gamma, clahe, a model (models/pie-base.onnx, optionally name=file.onnx,exposure=auto|model|0.45,color=value|rgb,nag=on|off,right=on|off,dark=on|off,sat=0–1,scale=1/4,denoise=temporal|spatial,dn=2,gm=shift|reset|off), a published model as it is (name=file.onnx,raw), or cmd:"tool {in} {out}"';
 
 /**
  * "identity" | "gamma" | "clahe" |
- * "[name=]file.onnx[,exposure=auto|model|x][,color=value|rgb][,nag=on|off][,right=on|off][,dark=on|off][,scale=1/k][,strength=s][,denoise=temporal|spatial][,dn=s]" |
+ * "[name=]file.onnx[,exposure=auto|model|x][,color=value|rgb][,nag=on|off][,right=on|off][,dark=on|off][,scale=1/k][,strength=s][,denoise=temporal|spatial][,dn=s][,gm=shift|reset|off]" |
  *   (denoise: the live pipeline's denoiser before the curves; a clip runs through one camera's state, a still spatially) |
  * "[name=]file.onnx,raw" (any image-to-image model, as exported: the peers) |
  * "[name=]cmd:<shell command with {in} and {out}>".
@@ -62,7 +63,7 @@ export async function openStage(spec: string, d: ModelDefaults): Promise<EvalSta
     return { name: name ?? path.basename(file!, '.onnx'), description: `${file} as exported (input → enhanced, frame by frame)`, run: (x) => m.run(x), close: () => m.close() };
   }
   let downscale = d.downscale, exposure: ExposureSetting = d.exposure ?? 'auto', strength = 1, form: CurveForm = 'value', noiseAwareGain = true, saturation: number | undefined, curveApply: CurveApply = 'exact', exposeRight = true, darkChroma = true;
-  let denoise: DenoiseMode | undefined, dnStrength: number | undefined;
+  let denoise: DenoiseMode | undefined, dnStrength: number | undefined, globalMotion: GlobalMotionMode | undefined;
   for (const o of opts) {
     const [k, v] = o.split('=') as [string, string | undefined];
     const x = Number(v);
@@ -78,15 +79,16 @@ export async function openStage(spec: string, d: ModelDefaults): Promise<EvalSta
     else if (k === 'scale' && v && /^1(\/\d+)?$/.test(v)) downscale = v === '1' ? 1 : Number(v.slice(2));
     else if (k === 'denoise' && (v === 'temporal' || v === 'spatial')) denoise = v;
     else if (k === 'dn' && x >= 0 && x <= 16) dnStrength = x;
-    else throw new PieError('usage', `--enhancer ${spec}: option '${o}' is not exposure=auto|model|0–1, color=value|rgb, nag=on|off, right=on|off, dark=on|off, sat=0–1, apply=exact|fitted, strength=0–${MAX_STRENGTH}, scale=1/k, denoise=temporal|spatial, dn=0–16 or raw`, USAGE_FIX);
+    else if (k === 'gm' && (GLOBAL_MOTION_MODES as readonly string[]).includes(v ?? '')) globalMotion = v as GlobalMotionMode;
+    else throw new PieError('usage', `--enhancer ${spec}: option '${o}' is not exposure=auto|model|0–1, color=value|rgb, nag=on|off, right=on|off, dark=on|off, sat=0–1, apply=exact|fitted, strength=0–${MAX_STRENGTH}, scale=1/k, denoise=temporal|spatial, dn=0–16, gm=shift|reset|off or raw`, USAGE_FIX);
   }
   const e = await Enhancer.open({ modelPath: file!, downscale, strength, exposure, form, noiseAwareGain, curveApply, exposeRight, darkChroma, ...(saturation !== undefined ? { saturation } : {}), ...(d.threads ? { threads: d.threads } : {}) });
-  const dnOf = (mode: DenoiseMode): Promise<Denoiser> => Denoiser.open({ mode, ...(dnStrength !== undefined ? { strength: dnStrength } : {}), ...(d.threads ? { threads: d.threads } : {}) });
+  const dnOf = (mode: DenoiseMode): Promise<Denoiser> => Denoiser.open({ mode, ...(dnStrength !== undefined ? { strength: dnStrength } : {}), ...(globalMotion ? { globalMotion } : {}), ...(d.threads ? { threads: d.threads } : {}) });
   // Stills have no frame before them: spatial. Clips: the mode asked for, one camera's state per clip.
   const still = denoise ? await dnOf('spatial') : undefined;
   const clip = denoise === 'temporal' ? await dnOf('temporal') : still;
   let clips = 0, stills = 0;
-  const what = [...(denoise ? [`denoise ${denoise}${dnStrength !== undefined ? ` (strength ${dnStrength})` : ''} first`] : []), `${file}`, `curves at 1/${downscale}`, ...(strength !== 1 ? [`strength ${strength}`] : []),
+  const what = [...(denoise ? [`denoise ${denoise}${dnStrength !== undefined ? ` (strength ${dnStrength})` : ''}${globalMotion ? `, global motion ${globalMotion}` : ''} first`] : []), `${file}`, `curves at 1/${downscale}`, ...(strength !== 1 ? [`strength ${strength}`] : []),
     form === 'value' ? 'colour-preserving curves' : 'per-channel curves', `exposure ${exposure}`, noiseAwareGain ? 'noise-aware gain' : 'no gain limit', ...(exposeRight ? [] : ['not exposed to the right']), ...(darkChroma ? [] : ['near-black chroma lifted too']), ...(saturation !== undefined ? [`saturation ${saturation}`] : []), ...(curveApply !== 'exact' ? ['curves applied by a fitted polynomial'] : [])];
   // Each image is its own scene: no exposure state carried (a still).
   return {

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Denoiser } from '../denoise/denoiser.js';
 import type { TemporalDenoiseOptions } from '../denoise/graph.js';
+import type { GlobalMotionMode } from '../denoise/global-motion.js';
 import { openSession, ort } from '../enhance/session.js';
 import { meanAbsFrameDiff } from '../enhance/flicker.js';
 import { PieError } from '../errors.js';
@@ -36,7 +37,7 @@ export interface SyntheticVideoOptions {
   readonly seed: number;
   readonly seconds: number;
   readonly width: number;
-  readonly denoise?: TemporalDenoiseOptions;
+  readonly denoise?: TemporalDenoiseOptions & { readonly globalMotion?: GlobalMotionMode };
   readonly threads?: number;
   readonly onProgress?: (done: number, total: number, note: string) => void;
 }

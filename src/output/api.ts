@@ -81,6 +81,8 @@ export const noiseSchema = z.strictObject({
   frames: z.number().int().nonnegative(),
   /** Scene cuts seen since then (the denoiser's own: most pixels moved; or the region cache's). */
   sceneCuts: z.number().int().nonnegative(),
+  /** Frames since then on which the view itself moved (pan, tilt, zoom) and the denoiser's state followed it (enhance.denoiseGlobalMotion). */
+  globalMoves: z.number().int().nonnegative(),
 });
 export type NoiseInfo = z.infer<typeof noiseSchema>;
 

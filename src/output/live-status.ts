@@ -48,7 +48,7 @@ export function noiseInfo(r: CameraNoiseReport): NoiseInfo {
   return {
     gain: p?.gain ?? 0, read: p ? Math.sqrt(p.read2) : 0,
     fullWell: sensor ? sensor.fullWell : null, readNoise: sensor ? sensor.readNoise : null,
-    from: r.noiseFrom, frames: r.frames, sceneCuts: r.sceneCuts,
+    from: r.noiseFrom, frames: r.frames, sceneCuts: r.sceneCuts, globalMoves: r.globalMoves,
   };
 }
 

@@ -15,7 +15,7 @@ export interface CameraMetricsSnapshot {
   readonly framesIn: number;
   readonly restarts: number;
   /** The denoiser's noise model of the camera (absent: denoise off, or not reported since a reset). */
-  readonly noise?: { readonly gain: number; readonly read: number; readonly frames: number };
+  readonly noise?: { readonly gain: number; readonly read: number; readonly frames: number; readonly sceneCuts: number; readonly globalMoves: number };
 }
 
 export interface MetricsSource {
@@ -70,6 +70,8 @@ export class PieMetrics {
     noiseGauge('pie_noise_gain', 'Shot-noise slope of the camera\'s noise model: variance per unit of linear light (1 / full well)', (n) => n.gain);
     noiseGauge('pie_noise_read', 'Read-noise sigma of the camera\'s noise model, in linear light (0-1)', (n) => n.read);
     noiseGauge('pie_denoise_frames', 'Frames the camera\'s denoiser has averaged over since its state was last reset (restart, IR or model switch)', (n) => n.frames);
+    noiseGauge('pie_denoise_scene_cuts', 'Scene cuts the camera\'s denoiser has seen since its state was last reset (most pixels moved: its noise model restarted)', (n) => n.sceneCuts);
+    noiseGauge('pie_denoise_global_moves', 'Frames since the denoiser\'s last reset on which the camera\'s view moved (pan, tilt, zoom) and its state followed', (n) => n.globalMoves);
     new Counter({ name: 'pie_frames_in_total', help: 'Frames decoded from the camera', labelNames: ['camera'], registers,
       collect() { for (const c of cams()) mirror(this, 'in', c.camera, c.framesIn); } });
     new Counter({ name: 'pie_camera_restarts_total', help: 'Decoder restarts after a failure (go2rtc backoff)', labelNames: ['camera'], registers,

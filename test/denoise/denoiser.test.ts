@@ -97,7 +97,8 @@ describe('Denoiser (temporal, ONNX Runtime)', () => {
     expect(linearRmse(last!, clean, trailArea)).toBeLessThan(linearRmse(input!, clean, trailArea));
     expect(Math.abs(linearBias(last!, clean, trailArea))).toBeLessThan(0.01);
     // The square is where it is now, not smeared back.
-    expect(linearRmse(last!, clean, squareArea)).toBeLessThan(linearRmse(input!, clean, squareArea) * 1.1);
+    expect(linearRmse(last!, clean, squareArea)).toBeLessThan(linearRmse(input!, clean, squareArea) * 1.1);    // Something moving in a fixed view is not the view moving.
+    expect(temporal.reportOf('cam')!.globalMoves).toBe(0);
   });
 
   it('a scene cut restarts the state: the first frame after it holds nothing of the old scene', async () => {
@@ -139,6 +140,112 @@ describe('Denoiser (temporal, ONNX Runtime)', () => {
       await d.denoise([{ camera: 'y', image: shoot(a, 3) }]);
       await d.denoise([{ camera: 'z', image: shoot(a, 4) }]);
       expect(d.report().map((r) => r.camera)).toEqual(['y', 'z']);
+    } finally {
+      await d.close();
+    }
+  });
+});
+
+/** Texture a pan can be seen in: two crossing gratings and blobs, sampled at a sub-pixel offset (dx, dy) and zoom `z` about the centre. */
+function textured(dx: number, dy = 0, z = 1): RgbImage {
+  const d = new Uint8Array(W * H * 3);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const u = (x - W / 2) / z + W / 2 + dx, v = (y - H / 2) / z + H / 2 + dy;
+      const t = 130 + 55 * Math.sin(u / 3.1 + v / 7.3) + 40 * Math.cos(u / 5.7 - v / 2.9) * Math.sin(v / 4.1);
+      const i = (y * W + x) * 3;
+      d[i] = Math.round(t); d[i + 1] = Math.round(t * 0.85); d[i + 2] = Math.round(t * 0.7);
+    }
+  }
+  return { width: W, height: H, data: d };
+}
+
+describe('Denoiser: the view moves (pan, zoom)', () => {
+  const inner = (m: number) => (x: number, y: number): boolean => x >= m && y >= m && x < W - m && y < H - m;
+  /** A pan of `speed` px a frame for `n` frames after `still` frames held; RMSE of the last output and of its input against the clean frame. */
+  async function pan(mode: 'shift' | 'reset' | 'off', speed: number, n: number, still = 6): Promise<{ out: number; input: number; moves: number }> {
+    const d = await Denoiser.open({ mode: 'temporal', strength: 0, threads: 1, globalMotion: mode });
+    try {
+      let out: RgbImage | undefined, input: RgbImage | undefined, clean: RgbImage | undefined;
+      for (let k = 0; k < still + n; k++) {
+        clean = textured(Math.max(0, k - still) * speed);
+        input = shoot(clean, 700 + k);
+        [out] = await d.denoise([{ camera: 'ptz', image: input }]);
+      }
+      // Pixels the pan brought in lately (the right edge) start afresh; score the rest.
+      const m = inner(Math.ceil(2 * speed) + 2);
+      return { out: linearRmse(out!, clean!, m), input: linearRmse(input!, clean!, m), moves: d.reportOf('ptz')!.globalMoves };
+    } finally {
+      await d.close();
+    }
+  }
+
+  it('a panning textured sequence leaves no smear: the output stays close to the current frame', async () => {
+    const shift = await pan('shift', 1.3, 12), off = await pan('off', 1.3, 12);
+    console.log(`pan 1.3: shift ${JSON.stringify(shift)} off ${JSON.stringify(off)}`);
+    // Off (the per-pixel test alone) averages misaligned frames: worse than one noisy frame.
+    expect(off.out).toBeGreaterThan(shift.out * 1.5);
+    // Shifted, the state keeps averaging the same scene points: cleaner than the frame itself.
+    expect(shift.out).toBeLessThan(shift.input * 0.75);
+    expect(shift.moves).toBeGreaterThanOrEqual(10);
+    expect(off.moves).toBe(0);
+  });
+
+  it('a slow pan (a third of a pixel a frame) is followed too, not smeared', async () => {
+    const shift = await pan('shift', 0.35, 24), off = await pan('off', 0.35, 24);
+    expect(shift.out).toBeLessThan(off.out * 0.8);
+    expect(shift.out).toBeLessThan(shift.input * 0.75);
+    expect(shift.moves).toBeGreaterThanOrEqual(5);
+  });
+
+  it('reset mode follows the new frame (no smear, no temporal gain) and counts the moves', async () => {
+    const reset = await pan('reset', 1.3, 12);
+    expect(reset.out).toBeLessThan(reset.input * 1.1);
+    expect(reset.moves).toBeGreaterThanOrEqual(10);
+  });
+
+  it('a zoom moves the state with the view', async () => {
+    const run = async (mode: 'shift' | 'off'): Promise<number> => {
+      const d = await Denoiser.open({ mode: 'temporal', strength: 0, threads: 1, globalMotion: mode });
+      try {
+        let out: RgbImage | undefined, clean: RgbImage | undefined;
+        for (let k = 0; k < 14; k++) {
+          clean = textured(0, 0, 1 + 0.02 * Math.max(0, k - 4));
+          [out] = await d.denoise([{ camera: 'zoom', image: shoot(clean, 900 + k) }]);
+        }
+        return linearRmse(out!, clean!, inner(4));
+      } finally {
+        await d.close();
+      }
+    };
+    const shift = await run('shift'), off = await run('off');
+    console.log(`zoom: rmse shift ${shift.toFixed(4)} off ${off.toFixed(4)}`);
+    expect(shift).toBeLessThan(off * 0.8);
+  });
+
+  it('an object crossing a still textured view does not move the view (its tiles improve, the rest would not)', async () => {
+    const d = await Denoiser.open({ mode: 'temporal', threads: 1 });
+    try {
+      // A night scene: a dark flat yard, a lit textured shed (top left, still), and a textured
+      // figure of 28×24 (11% of the frame) crossing at 3 px a frame: the figure holds most of the texture.
+      const tex = textured(0), obj = textured(37, 11), bg = { width: W, height: H, data: new Uint8Array(W * H * 3).fill(25) };
+      for (let y = 0; y < 20; y++) bg.data.set(tex.data.subarray(y * W * 3, (y * W + 40) * 3), y * W * 3);
+      for (let k = 0; k < 16; k++) {
+        const data = Uint8Array.from(bg.data), x0 = 4 + 3 * k;
+        for (let y = 20; y < 44; y++) data.set(obj.data.subarray((y * W + x0) * 3, (y * W + x0 + 28) * 3), (y * W + x0) * 3);
+        await d.denoise([{ camera: 'walk', image: shoot({ width: W, height: H, data }, 1100 + k) }]);
+      }
+      expect(d.reportOf('walk')!.globalMoves).toBe(0);
+    } finally {
+      await d.close();
+    }
+  });
+
+  it('a still view never moves its state (the estimate is made against the state, so jitter does not add up)', async () => {
+    const d = await Denoiser.open({ mode: 'temporal', threads: 1 });
+    try {
+      for (let k = 0; k < 30; k++) await d.denoise([{ camera: 'still', image: shoot(textured(0), 1000 + k) }]);
+      expect(d.reportOf('still')!.globalMoves).toBe(0);
     } finally {
       await d.close();
     }

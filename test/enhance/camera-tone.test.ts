@@ -46,8 +46,22 @@ describe('CameraTone', () => {
     expect(t.next().exposureState).toBe(0.4);
     t.reset();
     expect(t.next().exposureState).toBeUndefined();
+    t.observe(colour);
     for (let i = 0; i < MONO_DETECT.frames; i++) t.observe(grey);
     expect(t.next()).toEqual({ mono: true }); // switched on the last frame: meter afresh
+  });
+
+  it('a camera grey from its first frame settles into IR without a switch: its exposure (and the temporal state) stand', () => {
+    const t = new CameraTone('auto');
+    const events: Array<string | undefined> = [];
+    for (let i = 0; i < MONO_DETECT.frames; i++) events.push(t.observe(grey));
+    expect(events.at(-1)).toBe('mono-found');
+    expect(t.next()).toEqual({ mono: true, exposureState: 0.33 });
+    // Later switches are switches again.
+    for (let i = 0; i < MONO_DETECT.frames; i++) t.observe(colour);
+    let last;
+    for (let i = 0; i < MONO_DETECT.frames; i++) last = t.observe(grey);
+    expect(last).toBe('mono-on');
   });
 
   it("'on' and 'off' force the mode", () => {

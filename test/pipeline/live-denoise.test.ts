@@ -108,6 +108,10 @@ describe('temporal denoising in the live pipeline', () => {
     expect(metrics).toMatch(/^pie_noise_read\{camera="yard"\} [\d.e+-]+$/m);
     const frames = Number(/^pie_denoise_frames\{camera="yard"\} (\d+)$/m.exec(metrics)?.[1]);
     expect(frames).toBeGreaterThanOrEqual(36);
+    // A fixed camera: its view never moved, and the API and /metrics say the same.
+    expect(noise!.globalMoves).toBe(0);
+    expect(metrics).toMatch(/^pie_denoise_global_moves\{camera="yard"\} 0$/m);
+    expect(Number(/^pie_denoise_scene_cuts\{camera="yard"\} (\d+)$/m.exec(metrics)?.[1])).toBe(noise!.sceneCuts);
     await on.app.close(); // its ffmpeg reads the same clip: the next test must find only its own
   }, 60_000);
 
