@@ -59,42 +59,33 @@ const MAX_UNCERTAINTY = 0.1;
 
 export const lumaFactor = (width: number): number => Math.max(2, Math.round(width / TARGET_WIDTH));
 
-/** Mean (R + 2G + B)/4 over factor×factor blocks of packed RGB bytes (rows of width·3). */
-export function lumaOfRgb(data: Uint8Array, width: number, height: number, factor = lumaFactor(width)): LumaPlane {
+/**
+ * Mean (R + 2G + B)/4 over factor×factor blocks of one frame's bytes: a pixel's channels lie
+ * `plane` apart and neighbouring pixels `step` apart (packed RGB: 1 and 3; planar: w·h and 1).
+ */
+function lumaOf(data: Uint8Array, width: number, height: number, factor: number, step: number, plane: number): LumaPlane {
   const w = Math.floor(width / factor), h = Math.floor(height / factor), out = new Float32Array(w * h);
-  const rowSum = new Float32Array(w);
-  for (let y = 0; y < h; y++) {
-    rowSum.fill(0);
-    for (let dy = 0; dy < factor; dy++) {
-      const row = (y * factor + dy) * width * 3;
-      for (let x = 0; x < w; x++) {
-        let s = 0;
-        for (let dx = 0, i = row + x * factor * 3; dx < factor; dx++, i += 3) s += data[i]! + 2 * data[i + 1]! + data[i + 2]!;
-        rowSum[x]! += s;
-      }
-    }
-    const norm = 1 / (4 * factor * factor);
-    for (let x = 0; x < w; x++) out[y * w + x] = rowSum[x]! * norm;
-  }
-  return { width: w, height: h, factor, data: out };
-}
-
-/** The same from planar NCHW bytes of one frame (the state's shown codes). */
-export function lumaOfPlanar(data: Uint8Array, width: number, height: number, factor = lumaFactor(width)): LumaPlane {
-  const w = Math.floor(width / factor), h = Math.floor(height / factor), out = new Float32Array(w * h), px = width * height;
   const norm = 1 / (4 * factor * factor);
   for (let y = 0; y < h; y++) {
     for (let dy = 0; dy < factor; dy++) {
-      const row = (y * factor + dy) * width;
+      const row = (y * factor + dy) * width * step;
       for (let x = 0; x < w; x++) {
         let s = 0;
-        for (let dx = 0, i = row + x * factor; dx < factor; dx++, i++) s += data[i]! + 2 * data[px + i]! + data[2 * px + i]!;
+        for (let dx = 0, i = row + x * factor * step; dx < factor; dx++, i += step) s += data[i]! + 2 * data[i + plane]! + data[i + 2 * plane]!;
         out[y * w + x]! += s * norm;
       }
     }
   }
   return { width: w, height: h, factor, data: out };
 }
+
+/** From packed RGB bytes (rows of width·3). */
+export const lumaOfRgb = (data: Uint8Array, width: number, height: number, factor = lumaFactor(width)): LumaPlane =>
+  lumaOf(data, width, height, factor, 3, 1);
+
+/** From planar NCHW bytes of one frame (the state's shown codes). */
+export const lumaOfPlanar = (data: Uint8Array, width: number, height: number, factor = lumaFactor(width)): LumaPlane =>
+  lumaOf(data, width, height, factor, 1, width * height);
 
 /** Solves the small dense system A·x = b in place (Gaussian elimination, partial pivoting); undefined when singular. */
 function solve(a: number[][], b: number[]): number[] | undefined {
