@@ -351,7 +351,7 @@ describe('config: files', () => {
     const vars = { FRONT_DOOR_PASSWORD: 'a', PARKING_PASSWORD: 'b', PIE_TOKEN: 'c', MQTT_PASSWORD: 'd' };
     // In place, its clip is missing: a file camera must name a file that exists.
     expect(() => loadConfig(path.join(REPO_ROOT, 'config', 'example.yaml'), vars))
-      .toThrow(/cameras\[2\]\.input \(line 37\): .*clips\/corridor-night\.mp4 does not exist — fix: give the path of a video file/);
+      .toThrow(/cameras\[2\]\.input \(line 40\): .*clips\/corridor-night\.mp4 does not exist — fix: give the path of a video file/);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pie-example-'));
     const file = path.join(dir, 'example.yaml');
     fs.copyFileSync(path.join(REPO_ROOT, 'config', 'example.yaml'), file);
@@ -363,6 +363,7 @@ describe('config: files', () => {
     expect(c.mqtt).toEqual({ url: 'mqtt://pie:d@192.168.1.5:1883', topicPrefix: 'pie-stream', qos: 0, maxQueue: 100 });
     expect(c.cameras[2]!.input).toEqual({ kind: 'file', path: path.join(dir, 'clips', 'corridor-night.mp4') });
     expect(c.cameras[1]!.model).toBe(path.join(dir, 'models', 'parking-night.onnx'));
+    expect(c.cameras.map((cam) => cameraDenoise(c.enhance, cam))).toEqual([{ mode: 'temporal', strength: 2 }, { mode: 'spatial', strength: 4 }, { mode: 'temporal', strength: 2 }]);
     // Without them it names each one.
     expect(() => loadConfig(file, {})).toThrow(/FRONT_DOOR_PASSWORD[\s\S]*PARKING_PASSWORD[\s\S]*MQTT_PASSWORD[\s\S]*PIE_TOKEN/);
     fs.rmSync(dir, { recursive: true });
