@@ -13,7 +13,7 @@ import { hostnameOf, serveViewerAsset, tokenOk } from '../output/http-server.js'
 import { loadViewerAssets } from '../output/viewer-assets.js';
 import type { ClusterNode } from './node.js';
 import { ClusterProxy, HOP_HEADER, type ProxyLimits, type Upstream } from './proxy.js';
-import { SiteView, type LocalView } from './site-view.js';
+import { SiteView, type DenoiseDefaults, type LocalView } from './site-view.js';
 
 export interface ClusterFront {
   readonly url: string;
@@ -32,6 +32,8 @@ export interface ClusterFrontOptions {
   readonly limits?: Partial<ProxyLimits>;
   /** What this node's apps report (its part of the site view). */
   readonly local: () => LocalView;
+  /** This node's enhance.denoise and denoiseStrength: what an offline camera without its own would run with. */
+  readonly enhance?: DenoiseDefaults;
   /** Face events sent to the bus and dropped (NATS slow or away), for /api/cluster. */
   readonly events?: () => { readonly published: number; readonly dropped: number };
 }
@@ -77,7 +79,7 @@ export async function startClusterFront(o: ClusterFrontOptions): Promise<Cluster
     if (asset) return serveViewerAsset(req, res, url, asset, o.token);
     if (!node) return json(res, 503, { error: 'this node is joining the cluster' });
     if (url.pathname === '/api/cluster/local') return json(res, 200, o.local());
-    site ??= new SiteView({ node, local: o.local, ...(o.token ? { token: o.token } : {}) });
+    site ??= new SiteView({ node, local: o.local, ...(o.token ? { token: o.token } : {}), ...(o.enhance ? { enhance: o.enhance } : {}) });
     const answer = (p: Promise<unknown>): void => { p.then((v) => json(res, 200, v), (e: unknown) => json(res, 500, { error: redact(`internal error: ${messageOf(e)}`) })); };
     if (url.pathname === '/api/cameras') return answer(site.cameras());
     if (url.pathname === '/api/stats') return answer(site.stats());

@@ -33,7 +33,7 @@ export async function runClusterNode(config: PieConfig, sinks: SinkFactory, log:
   const host = new AppHost({ config, sinks, models: await openModels(bus), faceEvents, dataDir, log });
   // The front listens first: with port 0 the advertised URL needs the port it got.
   let node: ClusterNode | undefined;
-  const front = await startClusterFront({ host: config.server.host, port: config.server.port, ...(config.server.token ? { token: config.server.token } : {}), node: () => node, localUrl: (c) => host.urlOf(c), local: () => host.localView(), events: () => ({ published: faceEvents.published, dropped: faceEvents.dropped }) });
+  const front = await startClusterFront({ host: config.server.host, port: config.server.port, ...(config.server.token ? { token: config.server.token } : {}), node: () => node, localUrl: (c) => host.urlOf(c), local: () => host.localView(), enhance: config.enhance, events: () => ({ published: faceEvents.published, dropped: faceEvents.dropped }) });
   const url = cluster.url ?? advertisedUrl(config.server.host, front.port);
   node = await ClusterNode.start({ config: cluster, host, log, url });
   // A model published while a camera runs here: picked up within this period (a restart of that camera).

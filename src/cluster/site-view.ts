@@ -5,7 +5,7 @@
 // camera nobody reports now is listed from the catalogue as offline, saying why. Every entry
 // also carries the cluster's own `name`, `owner` and `status`.
 import http from 'node:http';
-import type { CameraConfig } from '../config/schema.js';
+import { cameraDenoise, DEFAULT_DENOISE, DEFAULT_DENOISE_STRENGTH, type CameraConfig, type EnhanceConfig } from '../config/schema.js';
 import type { CameraInfo, CameraStats } from '../output/api.js';
 import type { ClusterNode } from './node.js';
 import { HOP_HEADER } from './proxy.js';
@@ -40,14 +40,18 @@ function ask(base: string, token: string | undefined): Promise<LocalView | undef
   });
 }
 
+/** The denoising a camera of the catalogue would run with: its own, else this node's enhance section (nodes may differ). */
+export type DenoiseDefaults = Pick<EnhanceConfig, 'denoise' | 'denoiseStrength'>;
+
 /** A camera of the catalogue that no node reports now: enough for the viewer to show it as down. */
-function offline(c: CameraConfig, why: string): CameraInfo {
+function offline(c: CameraConfig, why: string, enhance: DenoiseDefaults): CameraInfo {
   return {
     camera: c.name, input: '', state: 'offline', fpsIn: 0, framesTotal: 0, restarts: 0,
     lastError: { kind: 'cluster', message: why, fix: 'wait: a camera moves to another node within a lease period (see /api/cluster)', atMs: Date.now() },
     lastFrameAtMs: null, nextRetryAtMs: null, framesProcessed: 0, latencyMs: 0, dropped: {},
     width: c.width, height: c.height, fps: c.fps, streams: { websocket: [...c.outputs.websocket], hls: [...c.outputs.hls] },
-    provider: 'cpu', model: { path: '', name: '–', date: null, dateSource: null, trained: null }, mode: 'colour', exposure: null, noise: null,
+    provider: 'cpu', model: { path: '', name: '–', date: null, dateSource: null, trained: null }, mode: 'colour', exposure: null,
+    denoise: cameraDenoise(enhance, c), noise: null,
     flow: { stalled: false, reason: null, message: null, sinceMs: null },
   };
 }
@@ -56,7 +60,7 @@ export class SiteView {
   private cache: { at: number; views: Map<string, LocalView> } | undefined;
   private pending: Promise<Map<string, LocalView>> | undefined;
 
-  constructor(private readonly o: { readonly node: ClusterNode; readonly local: () => LocalView; readonly token?: string }) {}
+  constructor(private readonly o: { readonly node: ClusterNode; readonly local: () => LocalView; readonly token?: string; readonly enhance?: DenoiseDefaults }) {}
 
   /** Each other live node's report, cached for a second; one round of asking at a time. */
   private async remote(): Promise<Map<string, LocalView>> {
@@ -81,7 +85,7 @@ export class SiteView {
     for (const v of [local, ...remote.values()]) for (const c of v.cameras) reported.set(c.camera, c);
     const configs = new Map(this.o.node.catalogue().flatMap((c) => (c.config ? [[c.name, c.config] as const] : [])));
     const cameras = s.cameras.flatMap((c) => {
-      const info = reported.get(c.name) ?? (configs.has(c.name) ? offline(configs.get(c.name)!, c.owner ? `${c.owner} runs it but did not answer` : 'no node runs it now') : undefined);
+      const info = reported.get(c.name) ?? (configs.has(c.name) ? offline(configs.get(c.name)!, c.owner ? `${c.owner} runs it but did not answer` : 'no node runs it now', this.o.enhance ?? { denoise: DEFAULT_DENOISE, denoiseStrength: DEFAULT_DENOISE_STRENGTH }) : undefined);
       return info ? [{ ...info, name: c.name, owner: c.owner, status: c.status, ...(c.publishedModel ? { publishedModel: c.publishedModel } : {}) }] : [];
     });
     const live = s.nodes.filter((n) => n.state !== 'gone').length;

@@ -43,6 +43,13 @@ export interface CameraConfig {
   readonly fps: number;
   /** This camera's model: its own, else enhance.model; undefined = the shipped model. */
   readonly model?: string;
+  /**
+   * This camera's denoising and strength, present only when the camera sets them: the effective
+   * values (cameraDenoise) fall back to enhance.* of the config that runs it. Not filled in here,
+   * because a cluster's cameras are validated apart from the enhance section of the node that runs them.
+   */
+  readonly denoise?: DenoiseSetting;
+  readonly denoiseStrength?: number;
   readonly outputs: OutputsConfig;
 }
 
@@ -85,6 +92,18 @@ export type DenoiseSetting = 'off' | 'spatial' | 'temporal';
 export const DENOISE_SETTINGS = ['off', 'spatial', 'temporal'] as const satisfies readonly DenoiseSetting[];
 /** The default, set by `eval --synthetic-video` (docs/quality.md, "Night video"). */
 export const DEFAULT_DENOISE: DenoiseSetting = 'temporal';
+export const DEFAULT_DENOISE_STRENGTH = 2;
+
+/** A camera's effective denoising: its own mode and strength, else the enhance section's; strength null when off. */
+export interface CameraDenoise {
+  readonly mode: DenoiseSetting;
+  readonly strength: number | null;
+}
+
+export function cameraDenoise(enhance: Pick<EnhanceConfig, 'denoise' | 'denoiseStrength'>, camera: Pick<CameraConfig, 'denoise' | 'denoiseStrength'>): CameraDenoise {
+  const mode = camera.denoise ?? enhance.denoise;
+  return { mode, strength: mode === 'off' ? null : camera.denoiseStrength ?? enhance.denoiseStrength };
+}
 
 /** The temporal region cache (src/pipeline/regionCache.ts) in the live path. */
 export interface RegionCacheConfig {
@@ -330,6 +349,10 @@ const even = (key: string) => (v: number, ctx: z.RefinementCtx): void => {
   if (v % 2 !== 0) ctx.addIssue({ code: 'custom', message: `${v} is odd — fix: use an even ${key} (H.264 needs even sizes), e.g. ${v + 1}` });
 };
 
+const DENOISE_FIX = 'temporal (fixed cameras: averages static pixels over frames; the default), spatial (each frame alone) or off';
+const denoiseField = (tail: string) => z.enum(DENOISE_SETTINGS, expected('off, spatial or temporal', `denoise: ${DENOISE_FIX}; ${tail}`));
+const denoiseStrengthField = (what: string) => number('a strength', 0, 16, `e.g. denoiseStrength: 2 (0 = no spatial smoothing, higher = smoother moving pixels${what})`);
+
 const cameraShape = {
   name: z.string(expected('a camera name', 'e.g. name: front_door'))
     .regex(NAME, { error: (iss: Issue) => `${show(iss.input)} is not a valid camera name — fix: use 1–64 lowercase letters, digits, _ and - (it names URLs and files), e.g. front_door` }),
@@ -346,6 +369,9 @@ const cameraShape = {
   height: int('a height in pixels', 16, 4320, 'e.g. height: 720 (must be even: H.264 needs even sizes)').superRefine(even('height')).default(360),
   fps: number('frames per second', 0.1, 120, 'e.g. fps: 10 (frames are processed at this rate; more are dropped and counted)').default(10),
   model: z.string(expected('a path to a DCE-Net .onnx file', 'e.g. model: models/pie-base.onnx')).min(1, expected('a path to a DCE-Net .onnx file', 'e.g. model: models/pie-base.onnx')).optional(),
+  // Unset: enhance.denoise and enhance.denoiseStrength of the config that runs the camera (cameraDenoise).
+  denoise: denoiseField('leave it out to follow enhance.denoise').optional(),
+  denoiseStrength: denoiseStrengthField('; leave it out to follow enhance.denoiseStrength').optional(),
   outputs: z.strictObject(outputsShape, expected('a mapping with hls and/or websocket', 'e.g. outputs: { hls: [enhanced], websocket: [raw, enhanced] }')).optional(),
 };
 
@@ -371,8 +397,8 @@ const enhanceShape = {
   mono: z.enum(['auto', 'on', 'off'], expected('auto, on or off', 'mono: auto (detect infrared/monochrome frames per camera; the default), on (always luminance-only) or off')).default('auto'),
   provider: z.enum(PROVIDERS, expected(`one of ${PROVIDERS.join(', ')}`, 'e.g. provider: cpu (auto picks the best one present and says why)')).default('cpu'),
   batch: z.strictObject(batchShape, expected('a mapping with maxSize and maxWaitMs', 'e.g. batch: { maxSize: 4, maxWaitMs: 40 }')).prefault({}),
-  denoise: z.enum(DENOISE_SETTINGS, expected('off, spatial or temporal', 'denoise: temporal (fixed cameras: averages static pixels over frames; the default), spatial (each frame alone) or off')).default(DEFAULT_DENOISE),
-  denoiseStrength: number('a strength', 0, 16, 'e.g. denoiseStrength: 2 (0 = no spatial smoothing, higher = smoother moving pixels)').default(2),
+  denoise: denoiseField('a camera may set its own').default(DEFAULT_DENOISE),
+  denoiseStrength: denoiseStrengthField('').default(DEFAULT_DENOISE_STRENGTH),
   denoiseGlobalMotion: z.enum(GLOBAL_MOTION_MODES, expected(GLOBAL_MOTION_MODES.join(', '), 'denoiseGlobalMotion: shift (a pan or zoom moves the denoiser\'s state with the view; the default), reset (restart it: spatial denoising while the view moves) or off')).default('shift'),
   regionCache: z.strictObject({
     enabled: z.boolean(expected('true or false', 'enabled: true or enabled: false')).default(false),
@@ -544,6 +570,10 @@ export const configSchema = z.strictObject(rootShape, expected('a mapping of cam
       if (input.kind === 'rtsp') input = { ...input, transport: cam.transport ?? 'tcp' };
       else if (cam.transport !== undefined) issue(at('transport'), `applies to rtsp:// inputs only, and this input is a ${input.kind} — fix: remove transport from this camera`);
       const model = cam.model ?? c.enhance.model;
+      // A strength that nothing would use is a mistake the camera should hear about, not a silent no-op.
+      if (cam.denoiseStrength !== undefined && cameraDenoise(c.enhance, cam).mode === 'off') {
+        issue(at('denoiseStrength'), `is set but this camera's denoising is off (${cam.denoise === 'off' ? 'its denoise: off' : 'enhance.denoise: off'}) — fix: remove denoiseStrength from this camera, or give it denoise: temporal or denoise: spatial`);
+      }
       return {
         name: cam.name,
         input,
@@ -551,6 +581,8 @@ export const configSchema = z.strictObject(rootShape, expected('a mapping of cam
         height: cam.height,
         fps: cam.fps,
         ...(model !== undefined ? { model } : {}),
+        ...(cam.denoise !== undefined ? { denoise: cam.denoise } : {}),
+        ...(cam.denoiseStrength !== undefined ? { denoiseStrength: cam.denoiseStrength } : {}),
         outputs: {
           hls: cam.outputs?.hls ?? c.outputs.hls ?? DEFAULT_OUTPUTS.hls,
           websocket: cam.outputs?.websocket ?? c.outputs.websocket ?? DEFAULT_OUTPUTS.websocket,

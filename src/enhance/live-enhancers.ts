@@ -4,10 +4,11 @@
 // cannot take, or that a dying worker loses, costs counted drops ('busy', 'failed'), never the
 // pipeline. Per-camera state (the denoiser's running estimate and noise model, the region cache)
 // lives in the worker that serves the camera (workerOf); the frames are denoised there, before the
-// curves, in the same request.
+// curves, in the same request, by the denoiser session of the camera's mode and strength (one per
+// distinct setting, like the models); a camera with denoise off skips it.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { CameraConfig, PieConfig } from '../config/schema.js';
+import { cameraDenoise, type CameraConfig, type CameraDenoise, type PieConfig } from '../config/schema.js';
 import { messageOf } from '../errors.js';
 import type { CameraRuntime } from '../ingest/camera-runtime.js';
 import type { Frame } from '../ingest/frame.js';
@@ -82,12 +83,16 @@ function toneOptions(config: PieConfig): { exposure: ExposureSetting; form: Curv
 export const MODEL_SWITCH_TIMEOUT_MS = 30_000;
 
 const APPLIER_KEY = 'applier';
-const DENOISER_KEY = 'denoiser';
+/** One denoiser session per mode and strength: its graph bakes both in. */
+const denoiserKey = (d: CameraDenoise): string => `denoiser:${d.mode}:${d.strength}`;
 
-/** The live denoiser's settings: enhance.denoise and denoiseStrength (no per-camera override: the config has none); undefined when off. */
-export function denoiserOptions(config: PieConfig): DenoiserOptions | undefined {
-  const e = config.enhance;
-  return e.denoise === 'off' ? undefined : { mode: e.denoise, strength: e.denoiseStrength, globalMotion: e.denoiseGlobalMotion, provider: e.provider, spin: false };
+/**
+ * The live denoiser's settings for a camera (cameraDenoise: its own denoise and denoiseStrength,
+ * else enhance.*; no camera: enhance.* alone); undefined when off.
+ */
+export function denoiserOptions(config: PieConfig, camera: Pick<CameraConfig, 'denoise' | 'denoiseStrength'> = {}): DenoiserOptions | undefined {
+  const e = config.enhance, d = cameraDenoise(e, camera);
+  return d.mode === 'off' ? undefined : { mode: d.mode, strength: d.strength ?? e.denoiseStrength, globalMotion: e.denoiseGlobalMotion, provider: e.provider, spin: false };
 }
 const sessionKey = (modelKey: string): string => `enhancer:${modelKey}`;
 
@@ -106,12 +111,19 @@ export class LiveEnhancers {
     /** Folders a model named through the API may come from. */
     readonly modelRoots: readonly string[],
     private readonly cached: boolean,
-    /** Frames are denoised before the curves (enhance.denoise is not off). */
-    private readonly denoising: boolean,
+    /** Each denoised camera's denoiser session; a camera with denoise off has none (its frames go straight to the enhancer). */
+    private readonly denoiserOf: ReadonlyMap<string, string>,
+    /** Each camera's effective denoising, for the API. */
+    private readonly denoiseSettings: ReadonlyMap<string, CameraDenoise>,
   ) {}
 
-  /** Whether cameras hold state in the workers that a reset must drop. */
-  private get stateful(): boolean { return this.cached || this.denoising; }
+  /** Whether the camera holds state in the workers that a reset must drop. */
+  private stateful(camera: string): boolean { return this.cached || this.denoiserOf.has(camera); }
+
+  /** The camera's effective denoising (its own, else enhance.*), as it runs. */
+  denoiseOf(c: CameraRuntime): CameraDenoise {
+    return this.denoiseSettings.get(c.config.name) ?? cameraDenoise(this.config.enhance, c.config);
+  }
 
   /** The model a camera starts with: its own, else enhance.model, else the shipped one. */
   static modelOf(config: PieConfig, c: CameraConfig): string {
@@ -123,12 +135,24 @@ export class LiveEnhancers {
     const keys = config.cameras.map((c) => modelKeyOf(LiveEnhancers.modelOf(config, c)));
     const modelRoots = [...new Set([path.dirname(DEFAULT_MODEL_PATH), path.resolve('models'), ...keys.map((k) => path.dirname(k))])];
     const rc = config.enhance.regionCache;
-    const dn = denoiserOptions(config);
-    const live = new LiveEnhancers(pool, config, cameras, drops, metrics, log, modelRoots, rc.enabled, dn !== undefined);
-    if (dn) {
-      const d = await pool.open(DENOISER_KEY, { kind: 'denoiser', options: dn });
-      log(`${d.description} (strength ${config.enhance.denoiseStrength}; state per camera in its worker)`);
+    const settings = new Map(config.cameras.map((c) => [c.name, cameraDenoise(config.enhance, c)] as const));
+    const denoiserOf = new Map<string, string>();
+    // One session per distinct mode and strength that some camera uses (at most one per camera): opened before the first frame, so a bad setting refuses the start.
+    const open = new Set<string>();
+    for (const c of config.cameras) {
+      const dn = denoiserOptions(config, c);
+      if (!dn) continue;
+      const d = settings.get(c.name)!, key = denoiserKey(d);
+      denoiserOf.set(c.name, key);
+      if (open.has(key)) continue;
+      open.add(key);
+      const s = await pool.open(key, { kind: 'denoiser', options: dn });
+      const served = config.cameras.filter((o) => denoiserKey(settings.get(o.name)!) === key).map((o) => o.name);
+      log(`${s.description} (strength ${d.strength}; camera${served.length > 1 ? 's' : ''} ${served.join(', ')}; state per camera in its worker)`);
     }
+    const off = config.cameras.filter((c) => !denoiserOf.has(c.name)).map((c) => c.name);
+    if (off.length && denoiserOf.size) log(`denoise off for camera${off.length > 1 ? 's' : ''} ${off.join(', ')}`);
+    const live = new LiveEnhancers(pool, config, cameras, drops, metrics, log, modelRoots, rc.enabled, denoiserOf, settings);
     for (const c of config.cameras) {
       const key = modelKeyOf(LiveEnhancers.modelOf(config, c));
       if (live.entries.has(key)) continue;
@@ -202,7 +226,7 @@ export class LiveEnhancers {
     if (signal.aborted) throw new ApiError(504, 'model load timed out');
     c.modelKey = entry.key;
     // The old model's smoothed curves must not leak into the new one's; the denoiser starts afresh with it.
-    if (this.stateful) await this.pool.forget([c.config.name]);
+    if (this.stateful(c.config.name)) await this.pool.forget([c.config.name]);
     c.noise = undefined;
     c.tone.reset();
     this.retireUnused();
@@ -253,7 +277,8 @@ export class LiveEnhancers {
         e.batches++;
         e.inference.add(ms);
         this.metrics.batch(e.info.name, fs.length, ms);
-        fs.forEach((f, i) => out.set(f, { ...plainFrame(f), data: r.frames[i]!.data, raw: r.denoised?.[i]?.data ?? f.data }));
+        // A camera with denoise off gets its own frame as raw: the worker's copy of it is the same bytes.
+        fs.forEach((f, i) => out.set(f, { ...plainFrame(f), data: r.frames[i]!.data, raw: (this.denoiserOf.has(f.camera) ? r.denoised?.[i]?.data : undefined) ?? f.data }));
       }
     } finally {
       for (const e of groups.keys()) {
@@ -271,7 +296,7 @@ export class LiveEnhancers {
    */
   restarted(c: CameraRuntime): void {
     c.noise = undefined;
-    if (this.stateful) void this.pool.forget([c.config.name]);
+    if (this.stateful(c.config.name)) void this.pool.forget([c.config.name]);
   }
 
   /** A camera's frame came back: carry its exposure; an IR switch invalidates its temporal state. */
@@ -279,7 +304,7 @@ export class LiveEnhancers {
     const change = c.tone.observe(t);
     if (!change) return;
     // Found monochrome from the first frame on: the same picture, so its temporal state stands.
-    if (this.stateful && change !== 'mono-found') void this.pool.forget([c.config.name]);
+    if (this.stateful(c.config.name) && change !== 'mono-found') void this.pool.forget([c.config.name]);
     this.log(`${c.config.name}: ${change === 'mono-off' ? 'colour frames again: colour enhancement' : `monochrome (IR) frames${change === 'mono-found' ? ' from the start' : ''}: luminance-only enhancement`}`);
   }
 
@@ -298,13 +323,18 @@ export class LiveEnhancers {
    */
   private async run(e: EnhancerEntry, frames: readonly Frame[], tones: readonly FrameTone[]): Promise<LiveBatch> {
     const rc = this.config.enhance.regionCache;
+    const denoising = frames.some((f) => this.denoiserOf.has(f.camera));
     const base = {
       // The detector looks at the denoised frame where it looked at the camera's: only then do they come back.
-      key: sessionKey(e.key), ...(this.denoising ? { denoiser: DENOISER_KEY, denoised: this.config.detect.enabled } : {}),
+      key: sessionKey(e.key), ...(denoising ? { denoised: this.config.detect.enabled } : {}),
       ...(this.cached ? { cache: { applier: APPLIER_KEY, options: { downscale: this.config.enhance.downscale, alpha: rc.alpha, mix: rc.mix, refreshEvery: rc.refreshEvery } } } : {}),
     };
-    const request = (idx: readonly number[]): LiveRequest => ({ ...base, frames: idx.map((i) => frames[i]!), cameras: idx.map((i) => frames[i]!.camera), tones: idx.map((i) => tones[i]!) });
-    if (!this.stateful) return this.pool.live(request(frames.map((_, i) => i)));
+    const request = (idx: readonly number[]): LiveRequest => ({
+      ...base, frames: idx.map((i) => frames[i]!), cameras: idx.map((i) => frames[i]!.camera), tones: idx.map((i) => tones[i]!),
+      ...(denoising ? { denoiser: idx.map((i) => this.denoiserOf.get(frames[i]!.camera) ?? null) } : {}),
+    });
+    // Frames of cameras that keep no state (denoise off, no region cache) may run in any worker.
+    if (!this.cached && !denoising) return this.pool.live(request(frames.map((_, i) => i)));
     const byWorker = new Map<number, number[]>();
     frames.forEach((f, i) => {
       const w = this.pool.workerOf(f.camera);

@@ -5,6 +5,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { PieError } from '../errors.js';
+import { DENOISE_SETTINGS } from '../config/schema.js';
 import { MAX_MODEL_BYTES } from '../enhance/model-file.js';
 import { faceSchema } from './events.js';
 import { STALL_REASONS } from './flow.js';
@@ -114,7 +115,9 @@ export const cameraInfoSchema = z.strictObject({
   mode: z.enum(['colour', 'ir']),
   /** The exposure target (mean output luma) used on its latest frame; null before the first or with exposure: model. */
   exposure: z.number().nullable(),
-  /** The camera's noise model (photon transfer σ² = gain·μ + read², linear light), as its denoiser last reported it; null with enhance.denoise: off or right after a reset. */
+  /** How this camera is denoised: its own denoise and denoiseStrength, else enhance.*; strength null when off. */
+  denoise: z.strictObject({ mode: z.enum(DENOISE_SETTINGS), strength: z.number().nonnegative().nullable() }),
+  /** The camera's noise model (photon transfer σ² = gain·μ + read², linear light), as its denoiser last reported it; null with denoise off or right after a reset. */
   noise: noiseSchema.nullable(),
   flow: flowSchema,
 });

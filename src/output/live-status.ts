@@ -71,6 +71,7 @@ export function camerasStatus(v: LiveView): CamerasResponse {
         model: e.info,
         mode: c.tone.mono ? 'ir' : 'colour',
         exposure: c.tone.next().exposureState ?? null,
+        denoise: v.enhancers.denoiseOf(c),
         noise: c.noise ? noiseInfo(c.noise) : null,
         flow: flowOf(v, c, t),
       };

@@ -56,14 +56,26 @@ export function createHandler(): (req: Request) => Promise<Results[keyof Results
     }
   };
   const denoisers = (): Denoiser[] => [...sessions.values()].flatMap((x) => (x.kind === 'denoiser' ? [x.s] : []));
-  /** The frames to enhance: denoised first when the request asks (each camera's state is in this worker). */
-  const denoised = async (frames: readonly RgbImage[], step: DenoiseStep | undefined): Promise<readonly RgbImage[]> =>
-    step ? get(step.key, 'denoiser').denoise(frames.map((image, i) => ({ camera: step.cameras[i]!, image }))) : frames;
-  /** The batch with the denoised frames (the detector's input) and the cameras' noise models. */
+  /**
+   * The frames to enhance: each denoised first by its camera's session when the request names one
+   * (each camera's state is in this worker, in that session); one denoiser run per session, the
+   * frames of the others (denoise off) as they came.
+   */
+  const denoised = async (frames: readonly RgbImage[], step: DenoiseStep | undefined): Promise<readonly RgbImage[]> => {
+    if (!step) return frames;
+    const out = [...frames], bySession = new Map<string, number[]>();
+    step.keys.forEach((k, i) => { if (k !== null) bySession.set(k, [...(bySession.get(k) ?? []), i]); });
+    for (const [key, idx] of bySession) {
+      const clean = await get(key, 'denoiser').denoise(idx.map((i) => ({ camera: step.cameras[i]!, image: frames[i]! })));
+      idx.forEach((i, j) => { out[i] = clean[j]!; });
+    }
+    return out;
+  };
+  /** The batch with the denoised frames (the detector's input) and the denoised cameras' noise models. */
   const withNoise = (r: LiveBatch, clean: readonly RgbImage[], step: DenoiseStep | undefined): LiveBatch => {
     if (!step) return r;
-    const d = get(step.key, 'denoiser');
-    return { ...r, ...(step.frames ? { denoised: clean } : {}), noise: [...new Set(step.cameras)].flatMap((c) => d.reportOf(c) ?? []) };
+    const sessionOf = new Map(step.cameras.flatMap((c, i) => { const k = step.keys[i]; return k == null ? [] : [[c, k] as const]; }));
+    return { ...r, ...(step.frames ? { denoised: clean } : {}), noise: [...sessionOf].flatMap(([c, k]) => get(k, 'denoiser').reportOf(c) ?? []) };
   };
   return async (req) => {
     switch (req.type) {
@@ -104,7 +116,8 @@ export function createHandler(): (req: Request) => Promise<Results[keyof Results
           if (!cache) caches.set(camera, (cache = new RegionCache(req.cache)));
           const r = cache.update(f, { dims: [ch, h, w], data: curves.data.subarray(i * per, (i + 1) * per) });
           // The cache's scene detector saw a new scene: the camera's noise model must not pair across it.
-          if (r.keyframe === 'scene-change' && req.denoise) get(req.denoise.key, 'denoiser').sceneCut(camera);
+          const dn = req.denoise?.keys[i];
+          if (r.keyframe === 'scene-change' && dn != null) get(dn, 'denoiser').sceneCut(camera);
           smoothed.set(r.data, i * per);
         });
         return withNoise(await get(req.applier, 'applier').applyWithTone(clean, { data: smoothed, dims: curves.dims }, ...req.args), clean, req.denoise);

@@ -59,31 +59,40 @@ interface Slot {
 
 /**
  * A batch of the live path, frame i of camera `cameras[i]` with tone state `tones[i]`: enhanced by
- * session `key`, denoised first by session `denoiser` when given, through the region cache with
- * applier `cache.applier` when given. With either, the cameras' state lives in a worker, so the
- * cameras of one request must share it (group them by workerOf).
+ * session `key`, denoised first when `denoiser` names a session (one for every frame, or frame i's
+ * own, null for a frame not to denoise), through the region cache with applier `cache.applier`
+ * when given. With either, the cameras' state lives in a worker, so the cameras of one request
+ * must share it (group them by workerOf).
  */
 export interface LiveRequest {
   readonly key: string;
   readonly frames: readonly RgbImage[];
   readonly cameras: readonly string[];
   readonly tones: readonly FrameTone[];
-  readonly denoiser?: string;
+  readonly denoiser?: string | readonly (string | null)[];
   /** With a denoiser: bring the denoised frames back (LiveBatch.denoised). */
   readonly denoised?: boolean;
   readonly cache?: { readonly applier: string; readonly options: RegionCacheOptions };
 }
 
+/** Frame i's denoiser session (null: not denoised), or undefined when no frame is denoised. */
+function denoiserKeys(r: LiveRequest): readonly (string | null)[] | undefined {
+  const keys = typeof r.denoiser === 'string' ? r.cameras.map(() => r.denoiser as string) : r.denoiser;
+  if (keys !== undefined && keys.length !== r.cameras.length) throw new RangeError(`live(): ${keys.length} denoiser keys for ${r.cameras.length} frames`);
+  return keys?.some((k) => k !== null) ? keys : undefined;
+}
+
 /** The request a LiveRequest becomes: 'cached' with the region cache, else 'enhance'; denoised first with a denoiser. */
 function liveRequest(r: LiveRequest, frames: readonly RgbImage[]): Extract<Request, { type: 'enhance' | 'cached' }> {
-  const denoise = r.denoiser !== undefined ? { denoise: { key: r.denoiser, cameras: r.cameras, frames: r.denoised ?? false } } : {};
+  const keys = denoiserKeys(r);
+  const denoise = keys !== undefined ? { denoise: { keys, cameras: r.cameras, frames: r.denoised ?? false } } : {};
   return r.cache
     ? { type: 'cached', id: 0, key: r.key, applier: r.cache.applier, frames, cameras: r.cameras, cache: r.cache.options, args: [r.tones], ...denoise }
     : { type: 'enhance', id: 0, key: r.key, frames, args: [r.tones], ...denoise };
 }
 
 /** Whether a live request keeps per-camera state in a worker (then it must go to the cameras' worker). */
-const statefulRequest = (r: LiveRequest): boolean => r.denoiser !== undefined || r.cache !== undefined;
+const statefulRequest = (r: LiveRequest): boolean => denoiserKeys(r) !== undefined || r.cache !== undefined;
 
 /** What the live path needs of inference: InferencePool (worker threads), or InProcessInference for comparison. */
 export interface Inference {
@@ -233,10 +242,10 @@ export class InferencePool implements Inference {
     return this.submit({ type: 'cached', id: 0, key, applier, frames: frames.map(ownCopy), cameras, cache, args }, at);
   }
 
-  live(r: LiveRequest): Promise<LiveBatch> {
+  async live(r: LiveRequest): Promise<LiveBatch> {
     if (!statefulRequest(r)) return this.submit(liveRequest(r, r.frames.map(ownCopy)));
     const at = this.workerOf(r.cameras[0] ?? '');
-    if (r.cameras.some((c) => this.workerOf(c) !== at)) return Promise.reject(new RangeError('live(): the cameras of a stateful request must share a worker (group them by workerOf)'));
+    if (r.cameras.some((c) => this.workerOf(c) !== at)) throw new RangeError('live(): the cameras of a stateful request must share a worker (group them by workerOf)');
     return this.submit(liveRequest(r, r.frames.map(ownCopy)), at);
   }
 
@@ -433,7 +442,7 @@ export class InProcessInference implements Inference {
   cached(key: string, applier: string, frames: readonly RgbImage[], cameras: readonly string[], cache: RegionCacheOptions, ...args: ApplyArgs): Promise<EnhancedBatch> {
     return this.run({ type: 'cached', id: 0, key, applier, frames, cameras, cache, args });
   }
-  live(r: LiveRequest): Promise<LiveBatch> { return this.run(liveRequest(r, r.frames)); }
+  async live(r: LiveRequest): Promise<LiveBatch> { return this.run(liveRequest(r, r.frames)); }
   async forget(cameras: readonly string[]): Promise<void> { await this.run({ type: 'forget', id: 0, cameras }); }
   workerOf(): number { return 0; }
   stats(): PoolStats { return { workers: 0, ready: 0, inFlight: this.inFlight, restarts: 0, completed: this.completed, failed: { ...this.failed } }; }

@@ -35,12 +35,14 @@ export type SessionSpec =
   | { readonly kind: 'denoiser'; readonly options: DenoiserOptions };
 
 /**
- * Denoise the frames first, with the denoiser session `key`, frame i as camera `cameras[i]`
- * (its temporal state and noise model are kept in the worker: a camera always goes to the same
- * worker, workerOf). The result then carries the denoised frames and each camera's noise model.
+ * Denoise the frames first: frame i, as camera `cameras[i]`, with the denoiser session `keys[i]`,
+ * or not at all where that is null (a camera with denoise off goes straight to the enhancer). A
+ * camera's temporal state and noise model are kept in the worker (a camera always goes to the same
+ * worker, workerOf) and in one session (its mode and strength). The result then carries the
+ * denoised frames and each denoised camera's noise model.
  */
 export interface DenoiseStep {
-  readonly key: string;
+  readonly keys: readonly (string | null)[];
   readonly cameras: readonly string[];
   /** Send the denoised frames back too (the face detector's input); otherwise only the noise models. */
   readonly frames?: boolean;

@@ -16,7 +16,7 @@ import { clusterConfig, killNode, spawnAppNode, until, type AppNodeProc } from '
 const LEASE_MS = 3000;
 const TS_SYNC = 0x47;
 
-interface Camera { readonly name: string; readonly camera: string; readonly owner: string | null; readonly status: string; readonly state: string; readonly width: number; readonly height: number; readonly streams: { readonly websocket: string[] } }
+interface Camera { readonly name: string; readonly camera: string; readonly owner: string | null; readonly status: string; readonly state: string; readonly width: number; readonly height: number; readonly streams: { readonly websocket: string[] }; readonly denoise: { readonly mode: string; readonly strength: number | null } }
 interface Grab { readonly header?: Buffer; readonly tsBytes: number; readonly closeCode?: number }
 
 /**
@@ -60,7 +60,9 @@ describe.skipIf(NATS_SKIP !== undefined)('cluster: one view of the site', () => 
     nats = await startNats(dir);
     bus = await openBus(clusterConfig([nats.url], 'admin', 0), { timeoutMs: 2000 });
     const b = await openBuckets(bus);
-    for (const name of ['cam0', 'cam1']) await putCamera(b, { name, input: 'synthetic', width: 64, height: 36, fps: 5, outputs: { hls: ['raw'], websocket: ['raw'] } });
+    // Each with its own denoising, which must travel through the bucket to the node that runs it.
+    const own = { cam0: { denoise: 'off' }, cam1: { denoiseStrength: 3 } } as const;
+    for (const name of ['cam0', 'cam1'] as const) await putCamera(b, { name, input: 'synthetic', width: 64, height: 36, fps: 5, outputs: { hls: ['raw'], websocket: ['raw'] }, ...own[name] });
     for (const [name, capacity] of [['a', 0], ['b', 2], ['c', 2]] as const) {
       const port = await freePort();
       ports.set(name, port);
@@ -88,6 +90,8 @@ describe.skipIf(NATS_SKIP !== undefined)('cluster: one view of the site', () => 
     // Node a's /api/cameras and /api/stats speak for the whole site, each camera as its owner reports it.
     const site = await until('both cameras online through a', async () => { const cs = await cameras('a'); return cs.every((c) => c.state === 'online') && cs.length === 2 ? cs : undefined; }, 30_000);
     expect(site.map((c) => [c.camera, c.width, c.height, c.streams.websocket])).toEqual([['cam0', 64, 36, ['raw']], ['cam1', 64, 36, ['raw']]]);
+    // As the owners run them: cam0 not denoised, cam1 with the node's default mode at its own strength.
+    expect(site.map((c) => c.denoise)).toEqual([{ mode: 'off', strength: null }, { mode: 'temporal', strength: 3 }]);
     const stats = await (await fetch(`http://127.0.0.1:${ports.get('a')}/api/stats`)).json() as { cameras: Record<string, { camera_fps: number }> };
     expect(Object.keys(stats.cameras).sort()).toEqual(['cam0', 'cam1']);
     // The viewer page and a snapshot, relayed from the owner.

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig, redactConfig } from '../../src/config/load.js';
+import { cameraDenoise } from '../../src/config/schema.js';
+import { camerasOfFile, validateCamera } from '../../src/cluster/buckets.js';
 import { problems } from './problems.js';
 
 const CLUSTER = 'cluster:\n  servers: [nats://127.0.0.1:4222]\n  node: gpu-1\n  capacity: 4\n';
@@ -14,6 +16,18 @@ describe('config: cluster', () => {
     const c = parseConfig(CLUSTER, { env: {} });
     expect(c.cameras).toEqual([]);
     expect(c.cluster).toEqual({ servers: ['nats://127.0.0.1:4222'], node: 'gpu-1', capacity: 4, leaseMs: 5000, events: { maxAgeS: 86400, maxBytes: 256 * 1024 * 1024 } });
+  });
+
+  it('carries a camera\'s own denoise keys into the bucket and back; the rest follows the running node\'s enhance section', () => {
+    const file = 'cameras:\n  - { name: yard, input: synthetic, denoise: off }\n  - { name: lobby, input: synthetic, denoise: spatial, denoiseStrength: 6 }\n  - { name: gate, input: synthetic }\n';
+    const raws = camerasOfFile('site.yaml', file, {});
+    expect(raws.map((r) => [r['denoise'], r['denoiseStrength']])).toEqual([['off', undefined], ['spatial', 6], [undefined, undefined]]);
+    // As a node reads them back from the bucket (JSON), validated by the same schema.
+    const cams = raws.map((r) => validateCamera(JSON.parse(JSON.stringify(r)) as Record<string, unknown>, {}));
+    const node = parseConfig(`${CLUSTER}enhance: { denoise: temporal, denoiseStrength: 3 }\n`, { env: {} });
+    expect(cams.map((c) => cameraDenoise(node.enhance, c))).toEqual([{ mode: 'off', strength: null }, { mode: 'spatial', strength: 6 }, { mode: 'temporal', strength: 3 }]);
+    // A stored camera with a wrong value is refused with the same message as a local file.
+    expect(() => validateCamera({ name: 'yard', input: 'synthetic', denoise: 'strong' }, {})).toThrow(/cameras\[0\]\.denoise.*expected off, spatial or temporal, got "strong" — fix: denoise: temporal/s);
   });
 
   it('without cluster, cameras are still required', () => {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG_PATH, interpolate, loadConfig, loadDefaultConfig, parseConfig, redactConfig, type ConfigIssue } from '../../src/config/load.js';
-import { parseInput, parseScale } from '../../src/config/schema.js';
+import { cameraDenoise, parseInput, parseScale } from '../../src/config/schema.js';
 import { isPieError } from '../../src/errors.js';
 import { REPO_ROOT } from '../helpers/shared.js';
 import { DEFAULT_SATURATION } from '../../src/enhance/tone.js';
@@ -34,6 +34,37 @@ describe('config: defaults', () => {
     expect(parseConfig(`${ONE_CAMERA}enhance: { denoiseGlobalMotion: reset }\n`, { env: {} }).enhance.denoiseGlobalMotion).toBe('reset');
     expect(() => parseConfig(`${ONE_CAMERA}enhance: { denoiseGlobalMotion: follow }\n`, { env: {} })).toThrow(/shift, reset, off/);
     expect(() => parseConfig(`${ONE_CAMERA}enhance: { denoise: strong }\n`, { env: {} })).toThrow(/off, spatial or temporal/);
+  });
+
+  it('lets a camera set its own denoise and denoiseStrength, each falling back to enhance.* alone', () => {
+    const c = parseConfig(`cameras:
+  - { name: a, input: "synthetic:" }
+  - { name: b, input: "synthetic:", denoise: off }
+  - { name: c, input: "synthetic:", denoise: spatial, denoiseStrength: 5 }
+  - { name: d, input: "synthetic:", denoiseStrength: 0.5 }
+enhance: { denoise: temporal, denoiseStrength: 3 }
+`, { env: {} });
+    // Only what the camera writes is kept on it (a cluster's cameras are validated apart from the node's enhance section).
+    expect(c.cameras.map((cam) => [cam.denoise, cam.denoiseStrength])).toEqual([[undefined, undefined], ['off', undefined], ['spatial', 5], [undefined, 0.5]]);
+    expect(c.cameras.map((cam) => cameraDenoise(c.enhance, cam))).toEqual([
+      { mode: 'temporal', strength: 3 }, { mode: 'off', strength: null }, { mode: 'spatial', strength: 5 }, { mode: 'temporal', strength: 0.5 },
+    ]);
+    // enhance.denoise: off turns off only the cameras that do not ask for their own.
+    const off = parseConfig('cameras:\n  - { name: a, input: "synthetic:" }\n  - { name: b, input: "synthetic:", denoise: temporal }\nenhance: { denoise: off }\n', { env: {} });
+    expect(off.cameras.map((cam) => cameraDenoise(off.enhance, cam))).toEqual([{ mode: 'off', strength: null }, { mode: 'temporal', strength: 2 }]);
+  });
+
+  it('refuses a camera\'s wrong denoise keys, and a strength nothing would use, saying the fix', () => {
+    expect(problems('cameras:\n  - { name: a, input: "synthetic:", denoise: strong, denoiseStrength: 20 }\n')).toEqual([
+      { path: 'cameras[0].denoise', line: 2, message: expect.stringMatching(/^expected off, spatial or temporal, got "strong" — fix: denoise: temporal .*spatial .* or off; leave it out to follow enhance\.denoise$/) },
+      { path: 'cameras[0].denoiseStrength', line: 2, message: expect.stringMatching(/^expected a strength from 0 to 16, got 20 — fix: e\.g\. denoiseStrength: 2 .*leave it out to follow enhance\.denoiseStrength\)$/) },
+    ]);
+    expect(only('cameras:\n  - { name: a, input: "synthetic:", denoise: off, denoiseStrength: 4 }\n')).toEqual({
+      path: 'cameras[0].denoiseStrength', line: 2,
+      message: 'is set but this camera\'s denoising is off (its denoise: off) — fix: remove denoiseStrength from this camera, or give it denoise: temporal or denoise: spatial',
+    });
+    expect(only('cameras:\n  - { name: a, input: "synthetic:", denoiseStrength: 4 }\nenhance: { denoise: off }\n').message).toMatch(/^is set but this camera's denoising is off \(enhance\.denoise: off\) — fix: /);
+    expect(only('cameras:\n  - { name: a, input: "synthetic:", denoize: off }\n').message).toMatch(/did you mean denoise\?/);
   });
 
   it('reads rtsp (tcp by default, udp on request), file and synthetic inputs', () => {
@@ -103,7 +134,7 @@ describe('config: each problem names its key, its line and the fix', () => {
     expect(i.message).toBe('unknown key — fix: did you mean host? (keys here: host, port, token)');
     expect(only(`${ONE_CAMERA}enhance: { batch: { max_size: 2 } }\n`)).toMatchObject({ path: 'enhance.batch.max_size', message: expect.stringContaining('did you mean maxSize?') });
     expect(only('cameras:\n  - { name: a, input: "synthetic:", colour: red }\n')).toMatchObject({
-      path: 'cameras[0].colour', line: 2, message: expect.stringContaining('remove it or correct its spelling (keys here: name, input, transport, width, height, fps, model, outputs)'),
+      path: 'cameras[0].colour', line: 2, message: expect.stringContaining('remove it or correct its spelling (keys here: name, input, transport, width, height, fps, model, denoise, denoiseStrength, outputs)'),
     });
     expect(only(`${ONE_CAMERA}logging: verbose\n`)).toMatchObject({ path: 'logging', line: 3 });
   });
@@ -320,7 +351,7 @@ describe('config: files', () => {
     const vars = { FRONT_DOOR_PASSWORD: 'a', PARKING_PASSWORD: 'b', PIE_TOKEN: 'c', MQTT_PASSWORD: 'd' };
     // In place, its clip is missing: a file camera must name a file that exists.
     expect(() => loadConfig(path.join(REPO_ROOT, 'config', 'example.yaml'), vars))
-      .toThrow(/cameras\[2\]\.input \(line 37\): .*clips\/corridor-night\.mp4 does not exist — fix: give the path of a video file/);
+      .toThrow(/cameras\[2\]\.input \(line 40\): .*clips\/corridor-night\.mp4 does not exist — fix: give the path of a video file/);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pie-example-'));
     const file = path.join(dir, 'example.yaml');
     fs.copyFileSync(path.join(REPO_ROOT, 'config', 'example.yaml'), file);
@@ -332,6 +363,7 @@ describe('config: files', () => {
     expect(c.mqtt).toEqual({ url: 'mqtt://pie:d@192.168.1.5:1883', topicPrefix: 'pie-stream', qos: 0, maxQueue: 100 });
     expect(c.cameras[2]!.input).toEqual({ kind: 'file', path: path.join(dir, 'clips', 'corridor-night.mp4') });
     expect(c.cameras[1]!.model).toBe(path.join(dir, 'models', 'parking-night.onnx'));
+    expect(c.cameras.map((cam) => cameraDenoise(c.enhance, cam))).toEqual([{ mode: 'temporal', strength: 2 }, { mode: 'spatial', strength: 4 }, { mode: 'temporal', strength: 2 }]);
     // Without them it names each one.
     expect(() => loadConfig(file, {})).toThrow(/FRONT_DOOR_PASSWORD[\s\S]*PARKING_PASSWORD[\s\S]*MQTT_PASSWORD[\s\S]*PIE_TOKEN/);
     fs.rmSync(dir, { recursive: true });

@@ -144,6 +144,40 @@ describe('InferencePool', () => {
     }
   });
 
+  it('denoises each frame of a mixed batch by its own camera\'s session, and a camera with none not at all', async () => {
+    const pool = await start();
+    await pool.open('m', enhancerSpec);
+    const temporal = { mode: 'temporal', strength: 2, spin: false } as const, spatial = { mode: 'spatial', strength: 6, spin: false } as const;
+    await pool.open('dn:t', { kind: 'denoiser', options: temporal });
+    await pool.open('dn:s', { kind: 'denoiser', options: spatial });
+    const frameOf = (cam: number, t: number): RgbImage => image(32, 24, (i) => ((i * (cam + 3) + ((t * 7919 + i * 104729) % 13)) % 60) + cam * 20);
+    const cams = ['hall', 'yard', 'gate'], keys = ['dn:t', null, 'dn:s'];
+    // Each camera's own in-process twin: a state shared across sessions would make the outputs differ.
+    const localT = await Denoiser.open({ ...temporal, threads: 1 }), localS = await Denoiser.open({ ...spatial, threads: 1 });
+    const enhancer = await Enhancer.open({ ...enhancerSpec.options, threads: 1 });
+    try {
+      for (let t = 0; t < 3; t++) {
+        const frames = cams.map((_, c) => frameOf(c, t));
+        const got = await pool.live({ key: 'm', denoiser: keys, denoised: true, frames, cameras: cams, tones: [{}, {}, {}] });
+        const [hall] = await localT.denoise([{ camera: 'hall', image: frames[0]! }]);
+        const [gate] = await localS.denoise([{ camera: 'gate', image: frames[2]! }]);
+        const want = (await enhancer.enhance([hall!, frames[1]!, gate!], [{}, {}, {}])).frames;
+        expect(got.denoised!.map((f) => Buffer.from(f.data))).toEqual([hall!, frames[1]!, gate!].map((f) => Buffer.from(f.data)));
+        want.forEach((w, i) => expect(Buffer.from(got.frames[i]!.data).equals(Buffer.from(w.data)), `${cams[i]} frame ${t} enhanced`).toBe(true));
+        // Noise models of the denoised cameras only, each from its own session.
+        expect(got.noise?.map((n) => [n.camera, n.frames])).toEqual([['hall', localT.reportOf('hall')!.frames], ['gate', localS.reportOf('gate')!.frames]]);
+      }
+      // Every frame of a batch undenoised: no denoise step at all, so no noise model comes back.
+      const none = await pool.live({ key: 'm', denoiser: [null], frames: [frameOf(1, 3)], cameras: ['yard'], tones: [{}] });
+      expect([none.denoised, none.noise]).toEqual([undefined, undefined]);
+      await expect(pool.live({ key: 'm', denoiser: ['dn:t'], frames: [frameOf(0, 3), frameOf(1, 3)], cameras: ['hall', 'yard'], tones: [{}, {}] })).rejects.toThrow(/1 denoiser keys for 2 frames/);
+    } finally {
+      await localT.close();
+      await localS.close();
+      await enhancer.close();
+    }
+  });
+
   const PHOTO = 'data/faces/face-api-js/images/faces.jpg';
   it.skipIf(skipReason(PHOTO) !== undefined)('keeps each camera\'s still-scene model in its detection worker: faces kept and dropped as an in-process StillGate does', async () => {
     const pool = await start({ name: 'detect', size: 2 });
