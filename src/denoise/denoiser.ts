@@ -227,8 +227,10 @@ export class Denoiser {
     };
     if (this.mode === 'temporal') {
       const px = w * h;
-      const est = new Float32Array(3 * px * n), cnt = new Float32Array(px * n), shown = new Uint8Array(3 * px * n);
-      states.forEach((s, j) => { est.set(s.estimate, 3 * px * j); cnt.set(s.count, px * j); shown.set(s.shown, 3 * px * j); });
+      // One frame: its state goes in as it is (no 20 MB of copies a 720p frame); a batch is packed.
+      const one = n === 1 ? states[0] : undefined;
+      const est = one?.estimate ?? new Float32Array(3 * px * n), cnt = one?.count ?? new Float32Array(px * n), shown = one?.shown ?? new Uint8Array(3 * px * n);
+      if (!one) states.forEach((s, j) => { est.set(s.estimate, 3 * px * j); cnt.set(s.count, px * j); shown.set(s.shown, 3 * px * j); });
       feeds[ESTIMATE_INPUT] = new ort.Tensor('float32', est, [n, 3, h, w]);
       feeds[COUNT_INPUT] = new ort.Tensor('float32', cnt, [n, 1, h, w]);
       feeds[SHOWN_INPUT] = new ort.Tensor('uint8', shown, [n, 3, h, w]);

@@ -94,9 +94,9 @@ export function addNoiseTerms(b: GraphBuilder, noise: string): { gain: string; r
   return { gain: col(0), read2: col(1) };
 }
 
-/** σ²(μ) = gain·μ + read², floored; μ ≥ 0 (linear light). */
+/** σ²(μ) = gain·μ + read², floored; μ ≥ 0 (linear light) and gain ≥ 0, so flooring read² (per frame, not per pixel) floors it. */
 function addVariance(b: GraphBuilder, mu: string, n: { gain: string; read2: string }): string {
-  return b.op('Max', [b.add(b.mul(mu, n.gain), n.read2), b.scalar(MIN_VARIANCE)]);
+  return b.add(b.mul(mu, n.gain), b.op('Max', [n.read2, b.scalar(MIN_VARIANCE)]));
 }
 
 /** Mean over a (2r+1)² window; edge windows average what they cover. */
@@ -131,10 +131,11 @@ export function addGuidedFilter(b: GraphBuilder, x: string, epsOf: (mean: string
 /**
  * Spatial denoising of linear light `lin` [N,3,H,W] at `strength` × the noise variance
  * (divided by `frames` [N,1,H,W] when given: the variance left after temporal averaging).
+ * The black-clip correction is left to the output's encoding (addEncode).
  */
 export function addNoiseGuidedFilter(b: GraphBuilder, lin: string, noise: { gain: string; read2: string }, o: SpatialDenoiseOptions, frames?: string): string {
   const strength = o.strength ?? DENOISE_DEFAULTS.strength;
-  if (strength === 0) return o.unclip === false ? lin : addUnclip(b, lin, noise);
+  if (strength === 0) return lin;
   const radius = o.radius ?? DENOISE_DEFAULTS.radius;
   // ε at half resolution: the frame count comes down with the frame (its mean over 2×2).
   const framesSmall = frames ? b.op('AveragePool', [frames], { kernel_shape: [2, 2], strides: [2, 2], ceil_mode: 1, count_include_pad: 0 }) : undefined;
@@ -142,8 +143,7 @@ export function addNoiseGuidedFilter(b: GraphBuilder, lin: string, noise: { gain
     const eps = b.mul(addVariance(b, mean, noise), b.scalar(strength));
     return framesSmall ? b.div(eps, addBoxMean(b, framesSmall, radius)) : eps;
   };
-  const y = addGuidedFilter(b, lin, epsOf, radius);
-  return o.unclip === false ? y : addUnclip(b, y, noise);
+  return addGuidedFilter(b, lin, epsOf, radius);
 }
 
 /**
@@ -167,13 +167,8 @@ export function addUnclip(b: GraphBuilder, m: string, noise: { gain: string; rea
   return b.sub(m, b.mul(b.mul(sigma, b.scalar(UNCLIP_SHARE)), b.op('Gather', [b.constant(f32([table.length], table), 'unclip'), idx], { axis: 0 })));
 }
 
-/** Stills: the noise-driven guided filter on float NCHW sRGB [0,1] in, the same out. */
-export function addSpatialDenoise(b: GraphBuilder, xSrgb: string, noise: string, o: SpatialDenoiseOptions = {}): string {
-  return addLinearToSrgb(b, addNoiseGuidedFilter(b, addSrgbToLinear(b, xSrgb), addNoiseTerms(b, noise), o));
-}
-
 export interface TemporalDenoiseOutputs {
-  /** Float NCHW, denoised: sRGB [0,1] from addTemporalDenoise, linear from addTemporalDenoiseLinear. */
+  /** Float NCHW linear light, denoised (before the black-clip correction: addEncode applies it). */
   readonly y: string;
   /** [N,3,H,W] linear: the state to feed back as `estimate` with the camera's next frame. */
   readonly nextEstimate: string;
@@ -183,17 +178,41 @@ export interface TemporalDenoiseOutputs {
   readonly moving: string;
 }
 
+/** Entries of the per-frame encoding tables, on a grid uniform in √linear (as transferTables'). */
+const ENCODE_SIZE = 4096;
+
 /**
- * The temporal filter on float NCHW sRGB [0,1] `xSrgb`, with each frame's state (`estimate`
- * [N,3,H,W] linear, `count` [N,1,H,W]; count 0 = no history, e.g. a new or reset camera) and
- * noise [N,2]. Insert before the curves; feed nextEstimate/nextCount back per camera.
+ * Linear light → `scale`·sRGB, with the black-clip correction (addUnclip) when `noise` is given,
+ * by one lookup a pixel. The correction and the transfer curve depend on a pixel only through its
+ * value and its frame's noise, so they are composed once per frame on a 4096-entry √-linear grid
+ * ([N,4096]: a few thousand values, not millions) and each pixel gathers its frame's entry. In
+ * ONNX Runtime every full-resolution op is a pass over memory; this replaces 21 of them with 6.
+ * With `bytes` the table is rounded to uint8 and so is the result.
  */
-export function addTemporalDenoise(b: GraphBuilder, xSrgb: string, estimate: string, count: string, noise: string, o: TemporalDenoiseOptions = {}): TemporalDenoiseOutputs {
-  const t = addTemporalDenoiseLinear(b, addSrgbToLinear(b, xSrgb), estimate, count, noise, o);
-  return { ...t, y: addLinearToSrgb(b, t.y) };
+export function addEncode(b: GraphBuilder, lin: string, o: { noise?: { gain: string; read2: string }; scale: number; bytes?: boolean }): string {
+  const last = ENCODE_SIZE - 1;
+  const grid = Float32Array.from({ length: ENCODE_SIZE }, (_, i) => (i / last) ** 2);
+  let table: string;
+  let offset: string | undefined;
+  if (o.noise) {
+    // [N,1,1,4096] through the same unclip and transfer ops a pixel went through before.
+    const perFrame = addLinearToSrgb(b, addUnclip(b, b.constant(f32([1, 1, 1, ENCODE_SIZE], grid), 'encode_grid'), o.noise));
+    table = b.op('Reshape', [b.mul(perFrame, b.scalar(o.scale)), b.ints([-1])]);
+    // Frame j reads entries j·4096 … (added as integers: in float32 the sum would round differently per frame).
+    const n = b.op('Squeeze', [b.op('Shape', [lin], { end: 1 })]);
+    const frames = b.op('Range', [b.cast(b.scalar(0), 'int64'), n, b.cast(b.scalar(1), 'int64')]);
+    offset = b.cast(b.op('Reshape', [b.mul(frames, b.cast(b.scalar(ENCODE_SIZE), 'int64')), b.ints([-1, 1, 1, 1])]), 'int32');
+  } else {
+    const t = transferTables();
+    table = b.constant(f32([ENCODE_SIZE], t.sqrtLinearToSrgb.map((v) => v * o.scale)), 'encode_table');
+  }
+  if (o.bytes) table = b.cast(b.op('Clip', [b.op('Round', [table]), b.scalar(0), b.scalar(255)]), 'uint8');
+  // The + 0.5 rounds before the Cast truncates.
+  const idx = b.cast(b.add(b.op('Sqrt', [b.op('Clip', [b.mul(lin, b.scalar(last * last)), b.scalar(0), b.scalar(last * last)])]), b.scalar(0.5)), 'int32');
+  return b.op('Gather', [table, offset ? b.add(idx, offset) : idx], { axis: 0 });
 }
 
-/** addTemporalDenoise on linear light in and out (for a graph that has linear light already). */
+/** The temporal filter on linear light `x` [N,3,H,W], with each frame's state (`estimate` [N,3,H,W] linear, `count` [N,1,H,W]; count 0 = no history, e.g. a new or reset camera) and noise [N,2]; feed nextEstimate/nextCount back per camera. */
 export function addTemporalDenoiseLinear(b: GraphBuilder, x: string, estimate: string, count: string, noise: string, o: TemporalDenoiseOptions = {}): TemporalDenoiseOutputs {
   const maxFrames = o.maxFrames ?? DENOISE_DEFAULTS.maxFrames;
   const [t0, t1] = o.motionThresholds ?? DENOISE_DEFAULTS.motionThresholds;
@@ -237,16 +256,13 @@ export function buildDenoiseGraph(mode: DenoiseMode, o: TemporalDenoiseOptions =
   const b = new GraphBuilder(`pie_denoise_${mode}`);
   const frames = b.input(DENOISE_FRAMES_INPUT, 'uint8', ['N', 'H', 'W', 3]);
   const noise = b.input(NOISE_INPUT, 'float32', ['N', 2]);
-  // Bytes straight to linear light (one lookup); out as bytes through the sRGB table, transposed as uint8.
+  const terms = addNoiseTerms(b, noise);
+  const unclip = o.unclip === false ? {} : { noise: terms };
+  // Bytes straight to linear light (one lookup); out through one per-frame table, transposed as uint8.
   const x = addBytesToLinear(b, b.transpose(frames, [0, 3, 1, 2]));
-  const toFrames = (lin: string): string => {
-    const t = transferTables();
-    const idx = addTableIndex(b, b.op('Sqrt', [b.op('Relu', [lin])]), t.sqrtLinearToByte.length);
-    const bytes = b.op('Gather', [b.constant({ dims: [t.sqrtLinearToByte.length], data: t.sqrtLinearToByte, type: 'uint8' }, 'linear_to_byte'), idx], { axis: 0 });
-    return b.transpose(bytes, [0, 2, 3, 1]);
-  };
   if (mode === 'spatial') {
-    b.output(toFrames(addNoiseGuidedFilter(b, x, addNoiseTerms(b, noise), o)), 'uint8', ['N', 'H', 'W', 3], DENOISED_OUTPUT);
+    const bytes = addEncode(b, addNoiseGuidedFilter(b, x, terms, o), { ...unclip, scale: 255, bytes: true });
+    b.output(b.transpose(bytes, [0, 2, 3, 1]), 'uint8', ['N', 'H', 'W', 3], DENOISED_OUTPUT);
     return b.toBytes({ doc: 'pie-stream spatial denoiser (noise-driven guided filter, linear light)' });
   }
   const estimate = b.input(ESTIMATE_INPUT, 'float32', ['N', 3, 'H', 'W']);
@@ -255,12 +271,13 @@ export function buildDenoiseGraph(mode: DenoiseMode, o: TemporalDenoiseOptions =
   const t = addTemporalDenoiseLinear(b, x, estimate, count, noise, o);
   const h = o.hysteresis ?? DENOISE_DEFAULTS.hysteresis;
   if (!(h >= 0)) throw new RangeError(`hysteresis must be at least 0 codes, got ${h}`);
-  // Codes as floats; a pixel with history (count above 1 after this frame: static) keeps the code
-  // it showed while within h of it. Moving and new pixels round afresh.
-  const v = b.mul(addLinearToSrgb(b, t.y), b.scalar(255));
+  // Codes as floats (in [0,255]: the table is); a pixel with history (count above 1 after this
+  // frame: static) keeps the code it showed while within h of it. Moving and new pixels round afresh.
+  const v = addEncode(b, t.y, { ...unclip, scale: 255 });
   const prev = b.cast(shown, 'float32');
   const keep = b.op('And', [b.op('Less', [b.op('Abs', [b.sub(v, prev)]), b.scalar(h)]), b.op('Greater', [t.nextCount, b.scalar(1.5)])]);
-  const codes = b.cast(b.op('Clip', [b.op('Where', [keep, prev, b.op('Round', [v])]), b.scalar(0), b.scalar(255)]), 'uint8');
+  // Selected as bytes: a Where on floats costs 4× this one (single-threaded, 4 bytes an element).
+  const codes = b.op('Where', [keep, shown, b.cast(b.op('Round', [v]), 'uint8')]);
   b.output(b.transpose(codes, [0, 2, 3, 1]), 'uint8', ['N', 'H', 'W', 3], DENOISED_OUTPUT);
   b.output(codes, 'uint8', ['N', 3, 'H', 'W'], NEXT_SHOWN_OUTPUT);
   b.output(t.nextEstimate, 'float32', ['N', 3, 'H', 'W'], NEXT_ESTIMATE_OUTPUT);

@@ -22,6 +22,27 @@ describe('GraphBuilder', () => {
     expect(out.dims).toEqual([1, 2, 2]);
   });
 
+  it('renames an output in place instead of copying it, unless the value is an input or already an output', async () => {
+    const b = new GraphBuilder('rename');
+    const x = b.input('x', 'float32', [3]);
+    const y = b.add(x, b.scalar(1));
+    const z = b.mul(y, b.scalar(2)); // y is used after it became an output: the rename must reach this node
+    b.output(y, 'float32', [3], 'plus_one');
+    b.output(z, 'float32', [3], 'doubled');
+    b.output(z, 'float32', [3], 'doubled_again'); // z already renamed once: this one stays a copy
+    b.output(x, 'float32', [3], 'echo'); // an input cannot be renamed
+    const g = decodeModel(b.toBytes()).graph;
+    const identities = g.node.filter((n) => n.opType === 'Identity').map((n) => [n.input[0], n.output[0]]);
+    expect(identities).toEqual([['doubled', 'doubled_again'], ['x', 'echo']]);
+    expect(g.node.find((n) => n.opType === 'Mul')!.input[0]).toBe('plus_one');
+    const { session } = await openSession(b.toBytes(), 'cpu');
+    const out = await session.run({ x: new ort.Tensor('float32', Float32Array.from([0, 1, 2]), [3]) });
+    expect(Array.from(out.plus_one!.data as Float32Array)).toEqual([1, 2, 3]);
+    expect(Array.from(out.doubled!.data as Float32Array)).toEqual([2, 4, 6]);
+    expect(Array.from(out.doubled_again!.data as Float32Array)).toEqual([2, 4, 6]);
+    expect(Array.from(out.echo!.data as Float32Array)).toEqual([0, 1, 2]);
+  });
+
   it('types attributes: integers as INT, others as FLOAT, attr.float forces FLOAT', () => {
     const b = new GraphBuilder();
     const x = b.input('x', 'float32', [1]);
