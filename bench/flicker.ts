@@ -1,11 +1,17 @@
 // npm run bench -- flicker --video PATH [--seconds 10] [--size 640x360] [--scale 4] [--model FILE]
 //                          [--alpha 0.2] [--mix 0] [--hold 0] [--segmenter slic|felzenszwalb] [--batch 8]
+//                          [--denoise temporal|spatial|off]
 // (or: npx tsx bench/flicker.ts --video PATH …)
 // Flicker of the enhancer on a clip (issue 5's figure: mean absolute frame-to-frame change of the
 // output over that of the input), without and with the region cache, plus what the cache costs
 // per frame and per keyframe. Meant for static cameras: on a moving scene the ratio mixes motion in.
-// Streams the clip (decoder → enhancer → cache + applier), keeping one batch in memory.
+// Streams the clip (decoder → denoiser → enhancer → cache + applier), keeping one batch in memory.
+// As the live path runs a camera: the denoiser (default temporal, the live default) with its state,
+// and each path's exposure target carried frame to frame (CameraTone), so frames go one at a time
+// when a denoiser or the tone state is in play (--batch applies with --denoise off only).
+import { Denoiser } from '../src/denoise/denoiser.js';
 import { CurveApplier } from '../src/enhance/apply-graph.js';
+import { CameraTone } from '../src/enhance/camera-tone.js';
 import { DEFAULT_MODEL_PATH, Enhancer } from '../src/enhance/enhancer.js';
 import { FlickerMeter, type FlickerReport } from '../src/enhance/flicker.js';
 import type { RgbImage } from '../src/image/types.js';
@@ -36,6 +42,11 @@ const mix = Number(arg('mix', '0'));
 const hold = Number(arg('hold', '0'));
 const segmenter = arg('segmenter', 'slic');
 const sizeArg = arg('size');
+const denoise = arg('denoise', 'temporal');
+if (denoise !== 'temporal' && denoise !== 'spatial' && denoise !== 'off') {
+  console.error('--denoise: temporal, spatial or off');
+  process.exit(2);
+}
 
 const info = await probeMedia(video);
 const [width, height] = sizeArg ? sizeArg.split('x').map(Number) as [number, number] : [info.width, info.height];
@@ -44,7 +55,10 @@ console.log(`clip: ${video} (${info.width}x${info.height} @ ${info.fpsValue.toFi
 
 const enhancer = await Enhancer.open({ modelPath, downscale: k, curvesOutput: true });
 const applier = await CurveApplier.open({ downscale: k });
-console.log(`${enhancer.describe()}`);
+const denoiser = denoise === 'off' ? undefined : await Denoiser.open({ mode: denoise, spin: false });
+console.log(`${denoiser ? `${denoiser.describe()} → ` : ''}${enhancer.describe()}`);
+// One exposure state per path: the cached path's curves differ, so does the target it settles on.
+const toneDirect = new CameraTone(), toneCached = new CameraTone();
 const cache = new RegionCache({
   downscale: k, alpha, mix, hold,
   // Felzenszwalb on the same curve-resolution thumbnail, min size one region's worth of pixels.
@@ -53,7 +67,7 @@ const cache = new RegionCache({
 console.log(`region cache: ${segmenter}, alpha ${alpha}, mix ${mix}, hold ${hold}, curves at 1/${k}`);
 
 const direct = new FlickerMeter(), cached = new FlickerMeter();
-let enhanceMs = 0, cacheMs = 0, keyMs = 0, applyMs = 0, keyframes = 0, regions = 0;
+let denoiseMs = 0, enhanceMs = 0, cacheMs = 0, keyMs = 0, applyMs = 0, keyframes = 0, regions = 0;
 const keyReasons: Record<string, number> = {};
 
 const decoder = await FfmpegProcess.start(decodeToRawArgs({ input: video, size: { width, height }, filters: [`trim=duration=${seconds}`] }));
@@ -61,8 +75,13 @@ let batch: RgbImage[] = [];
 const flush = async (): Promise<void> => {
   if (batch.length === 0) return;
   let t = performance.now();
-  const e = await enhancer.enhance(batch);
+  const raw = batch;
+  if (denoiser) batch = await denoiser.denoise(batch.map((image) => ({ camera: 'clip', image })));
+  denoiseMs += performance.now() - t;
+  t = performance.now();
+  const e = await enhancer.enhance(batch, batch.map(() => toneDirect.next()));
   enhanceMs += performance.now() - t;
+  e.tone.forEach((r) => toneDirect.observe(r));
   // Frame by frame so keyframe cost can be told apart from the per-frame pooling cost.
   const [, c, h, w] = e.curves!.dims;
   const per = c * h * w, smooth = new Float32Array(e.curves!.data.length);
@@ -75,14 +94,16 @@ const flush = async (): Promise<void> => {
     smooth.set(r.data, i * per);
   });
   t = performance.now();
-  const out = await applier.apply(batch, { data: smooth, dims: e.curves!.dims });
+  const out = await applier.applyWithTone(batch, { data: smooth, dims: e.curves!.dims }, batch.map(() => toneCached.next()));
   applyMs += performance.now() - t;
-  batch.forEach((f, i) => { direct.push(f, e.frames[i]!); cached.push(f, out[i]!); });
+  out.tone.forEach((r) => toneCached.observe(r));
+  // Flicker against the camera's own frames (the denoiser's output is part of what is measured).
+  raw.forEach((f, i) => { direct.push(f, e.frames[i]!); cached.push(f, out.frames[i]!); });
   batch = [];
 };
 for await (const data of rawFrames(decoder.stdout, rgbBytes(width, height))) {
   batch.push({ width, height, data });
-  if (batch.length >= batchSize) await flush();
+  if (batch.length >= (denoiser ? 1 : batchSize)) await flush();
 }
 await flush();
 await decoder.exited;
@@ -95,6 +116,7 @@ console.log(`\n${n} frames`);
 console.log(`without cache: ${fmt(a)}`);
 console.log(`with cache:    ${fmt(b)}`);
 console.log(`ratio with/without: flicker ${(b.flicker / a.flicker).toFixed(3)}, brightness std ${(b.outputBrightnessStd / Math.max(1e-12, a.outputBrightnessStd)).toFixed(3)}`);
-console.log(`cost: enhance ${(enhanceMs / n).toFixed(1)} ms/frame; cache ${(cacheMs / Math.max(1, n - keyframes)).toFixed(2)} ms/frame, keyframe ${(keyMs / Math.max(1, keyframes)).toFixed(1)} ms (${keyframes}: ${JSON.stringify(keyReasons)}), ${regions} regions; curve application ${(applyMs / n).toFixed(1)} ms/frame`);
+console.log(`cost: ${denoiser ? `denoise ${(denoiseMs / n).toFixed(1)} ms/frame; ` : ''}enhance ${(enhanceMs / n).toFixed(1)} ms/frame; cache ${(cacheMs / Math.max(1, n - keyframes)).toFixed(2)} ms/frame, keyframe ${(keyMs / Math.max(1, keyframes)).toFixed(1)} ms (${keyframes}: ${JSON.stringify(keyReasons)}), ${regions} regions; curve application ${(applyMs / n).toFixed(1)} ms/frame`);
+await denoiser?.close();
 await enhancer.close();
 await applier.close();
