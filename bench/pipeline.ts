@@ -1,12 +1,14 @@
 // npm run bench -- pipeline [--seconds 10] [--warmup 3] [--sizes 640x360,1280x720] [--cameras 1,2,4]
 //                           [--fps 15] [--scenes moving,static] [--model FILE] [--flicker-stride S]
-//                           [--modes base,batch-off,cache,detect,denoise-off] [--out NAME]
+//                           [--modes base,batch-off,cache,detect,denoise-off,…] [--out NAME]
 // Modes: base = batching on, cache off, detection off (the baseline); batch-off; cache = region cache
 // on; detect = the baseline with face detection on (tiled, 5 fps, fused, as config/example.yaml);
 // in-process(-detect) = the same with the sessions on the main thread (workers.inProcess), as
 // before the workers: the same-run comparison for the event-loop delay and ingest; denoise-off =
 // the baseline without the temporal denoiser (every other mode runs enhance.denoise's default,
-// temporal, as a config without the key does).
+// temporal, as a config without the key does); detect-denoise-off = detection on, denoiser off;
+// spatial = the spatial denoiser instead; two-workers = the baseline with two enhancement workers
+// of one thread each (workers: { enhance: 2, threads: 1 }) instead of the 2-core default, one of two.
 // Inference runs in worker threads (src/workers/): the event-loop delay is the main thread's.
 // The whole live pipeline (PieApp: ffmpeg cameras → cross-camera batching → enhancement → sinks)
 // under a sustained load, issue 5's figures: processed fps per camera and in total, the dropped
@@ -92,7 +94,7 @@ const SCENES = arg('scenes', 'moving,static')!.split(',').map((s) => {
   if (s !== 'moving' && s !== 'static') usage(`--scenes: ${s} is not moving or static`);
   return s as Scene;
 });
-const ALL_MODES = ['base', 'batch-off', 'cache', 'detect', 'in-process', 'in-process-detect', 'denoise-off'] as const;
+const ALL_MODES = ['base', 'batch-off', 'cache', 'detect', 'in-process', 'in-process-detect', 'denoise-off', 'detect-denoise-off', 'spatial', 'two-workers'] as const;
 type Mode = (typeof ALL_MODES)[number];
 const MODES = arg('modes', 'base,batch-off,cache,detect,in-process,in-process-detect,denoise-off')!.split(',').map((s) => {
   if (!(ALL_MODES as readonly string[]).includes(s)) usage(`--modes: ${s} is not one of ${ALL_MODES.join(', ')}`);
@@ -229,7 +231,7 @@ class NullSink implements LiveSink {
 // ---------------------------------------------------------------------------------------------
 // One run
 
-interface RunSpec { scene: Scene; width: number; height: number; cameras: number; batch: boolean; cache: boolean; detect: boolean; inProcess: boolean; denoise: boolean }
+interface RunSpec { scene: Scene; width: number; height: number; cameras: number; batch: boolean; cache: boolean; detect: boolean; inProcess: boolean; denoise: 'temporal' | 'spatial' | 'off'; twoWorkers?: boolean }
 
 interface RunResult extends RunSpec {
   label: string;
@@ -299,9 +301,9 @@ enhance:
   provider: cpu
   batch: { maxSize: ${b.maxSize}, maxWaitMs: ${b.maxWaitMs} }
   regionCache: { enabled: ${spec.cache} }
-  denoise: ${spec.denoise ? 'temporal' : 'off'}
+  denoise: ${spec.denoise}
 detect: { enabled: ${spec.detect}, fps: 5, tiling: true, on: fused }
-workers: { inProcess: ${spec.inProcess} }
+workers: { inProcess: ${spec.inProcess}${spec.twoWorkers ? ', enhance: 2, threads: 1' : ''} }
 server: { host: 127.0.0.1, port: 0 }
 `;
 }
@@ -309,7 +311,7 @@ server: { host: 127.0.0.1, port: 0 }
 let enhancerLine = '';
 
 async function runOne(spec: RunSpec, input: string): Promise<RunResult> {
-  const label = `${spec.scene} ${spec.width}x${spec.height} ×${spec.cameras} batch ${spec.batch ? 'on' : 'off'} cache ${spec.cache ? 'on' : 'off'} detect ${spec.detect ? 'on' : 'off'}${spec.inProcess ? ' in-process' : ''}${spec.denoise ? '' : ' denoise off'}`;
+  const label = `${spec.scene} ${spec.width}x${spec.height} ×${spec.cameras} batch ${spec.batch ? 'on' : 'off'} cache ${spec.cache ? 'on' : 'off'} detect ${spec.detect ? 'on' : 'off'}${spec.inProcess ? ' in-process' : ''}${spec.denoise === 'temporal' ? '' : ` denoise ${spec.denoise}`}${spec.twoWorkers ? ' two workers' : ''}`;
   const config = parseConfig(configYaml(spec, input), { source: label });
   const meters = new Map<string, CameraMeter>();
   config.cameras.forEach((c, i) => meters.set(c.name, new CameraMeter(i === 0, strideFor(spec.width))));
@@ -522,14 +524,17 @@ const specs: RunSpec[] = [];
 for (const scene of SCENES) {
   for (const [width, height] of SIZES) {
     for (const cameras of scene === 'static' ? [1] : CAMERAS) {
-      const base = { scene, width, height, cameras, batch: true, cache: false, detect: false, inProcess: false, denoise: true };
+      const base = { scene, width, height, cameras, batch: true, cache: false, detect: false, inProcess: false, denoise: 'temporal' as RunSpec['denoise'] };
       if (MODES.includes('base')) specs.push(base);
       if (MODES.includes('batch-off') && scene === 'moving') specs.push({ ...base, batch: false });
       if (MODES.includes('cache')) specs.push({ ...base, cache: true });
       if (MODES.includes('detect') && scene === 'moving') specs.push({ ...base, detect: true });
       if (MODES.includes('in-process') && scene === 'moving') specs.push({ ...base, inProcess: true });
       if (MODES.includes('in-process-detect') && scene === 'moving') specs.push({ ...base, detect: true, inProcess: true });
-      if (MODES.includes('denoise-off')) specs.push({ ...base, denoise: false });
+      if (MODES.includes('denoise-off')) specs.push({ ...base, denoise: 'off' });
+      if (MODES.includes('detect-denoise-off') && scene === 'moving') specs.push({ ...base, detect: true, denoise: 'off' });
+      if (MODES.includes('spatial')) specs.push({ ...base, denoise: 'spatial' });
+      if (MODES.includes('two-workers')) specs.push({ ...base, twoWorkers: true });
     }
   }
 }
@@ -550,7 +555,7 @@ try {
     if (results.length === 1) console.log(`(${enhancerLine})`);
     const f = (x: number | null, d = 0): string => (x === null ? '–' : x.toFixed(d));
     console.log([
-      `${r.scene.padEnd(7)} ${`${r.width}x${r.height}`.padEnd(10)} ${String(r.cameras).padStart(4)} ${(r.batch ? 'on' : 'off').padStart(5)} ${(r.cache ? 'on' : 'off').padStart(5)} ${(r.detect ? 'on' : 'off').padStart(3)}${r.inProcess ? ' main' : '     '}${r.denoise ? '' : ' dn-off'}`,
+      `${r.scene.padEnd(7)} ${`${r.width}x${r.height}`.padEnd(10)} ${String(r.cameras).padStart(4)} ${(r.batch ? 'on' : 'off').padStart(5)} ${(r.cache ? 'on' : 'off').padStart(5)} ${(r.detect ? 'on' : 'off').padStart(3)}${r.inProcess ? ' main' : '     '}${r.denoise === 'temporal' ? '' : r.denoise === 'off' ? ' dn-off' : ' dn-spatial'}${r.twoWorkers ? ' 2w' : ''}`,
       f(r.fpsInPerCamera, 1).padStart(6),
       `${f(r.processedFpsPerCamera, 1).padStart(6)} (${f(r.processedFpsMinCamera, 1).padStart(4)})`,
       f(r.processedFpsTotal, 1).padStart(5),
