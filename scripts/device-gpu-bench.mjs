@@ -1,6 +1,7 @@
 // The enhancer on the lent GPU machine (issue 13): fps at 720p and 1080p, batch 1, 8 and 32, curves
 // at 1/8, in-process and through the inference workers (src/workers/pool.ts, what the live path
-// uses), cameras per GPU at 1080p 15 fps, and which graph nodes ONNX Runtime placed on the CPU.
+// uses), cameras per GPU at 1080p 15 fps, which graph nodes ONNX Runtime placed on the CPU, and the
+// temporal denoiser (issue 12) on the same provider: ms per batch of cameras, beside the enhancer.
 // Prepared on CPU; the lead runs it on the device (/work/shared/GPU.md):
 //   here:   npm run build, then carry node (xz), dist/, models/, a minimal node_modules
 //           (onnxruntime-node with libonnxruntime.so.1, rxjs, zod, protobufjs and their deps) and
@@ -14,6 +15,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Denoiser } from '../dist/denoise/denoiser.js';
 import { DEFAULT_MODEL_PATH, Enhancer } from '../dist/enhance/enhancer.js';
 import { ort } from '../dist/enhance/session.js';
 import { InferencePool } from '../dist/workers/pool.js';
@@ -87,10 +89,25 @@ for (const provider of PROVIDERS) {
         console.log(`${provider} ${r.size} 1/${DOWNSCALE} batch ${batch} ${r.path}: ${r.fps} fps (${device})`);
       } catch (err) { console.log(`${provider} ${w}x${h} workers ×${size}: failed (${err.message.split('\n')[0]})`); } finally { await pool.close(); }
     }
+    // The temporal denoiser, one camera per frame of the batch (each keeps its own state), batches
+    // up to 8 (its state is ~19 bytes a pixel a camera in JavaScript memory).
+    let d;
+    try { d = await Denoiser.open({ mode: 'temporal', provider }); } catch (err) { console.log(`${provider} denoiser: cannot open (${err.message.split('\n')[0]})`); continue; }
+    if (d.provider !== provider) { console.log(`${provider} denoiser: fell back to ${d.provider}`); await d.close(); continue; }
+    for (const batch of BATCHES.filter((b) => b <= 8)) {
+      const input = frames.slice(0, batch).map((image, i) => ({ camera: `c${i}`, image }));
+      try {
+        const t = await time(() => d.denoise(input));
+        const r = { provider, device, size: `${w}x${h}`, batch, path: 'denoise temporal', msPerBatch: +t.ms.toFixed(2), fps: +((1000 * batch) / t.ms).toFixed(1), runs: t.n };
+        results.push(r);
+        console.log(`${provider} ${r.size} batch ${batch} denoise temporal: ${r.msPerBatch} ms/batch, ${r.fps} fps (${device})`);
+      } catch (err) { console.log(`${provider} ${w}x${h} batch ${batch} denoise: failed (${err.message.split('\n')[0]})`); }
+    }
+    await d.close();
   }
 }
 
-const at1080 = results.filter((r) => r.size === '1920x1080');
+const at1080 = results.filter((r) => r.size === '1920x1080' && r.path !== 'denoise temporal');
 const cameras = {};
 for (const p of PROVIDERS) {
   const best = Math.max(0, ...at1080.filter((r) => r.provider === p).map((r) => r.fps));
