@@ -12,9 +12,10 @@
 //
 // Cost: ONNX Runtime's CPU provider runs one pass over memory per op, so the full-resolution ops
 // are what count. The sRGB transfer curves are table lookups (a Pow with its Where costs ~3× a
-// lookup), the guided filter's statistics run at half resolution (He & Sun's fast guided filter),
-// and motion is tested on one channel-pooled plane.
-import { transferTables, UNCLIP_RANGE, unclipTable } from './transfer.js';
+// lookup), the output's black-clip correction and transfer are one per-frame table (addEncode),
+// the guided filter's statistics run at half resolution (He & Sun's fast guided filter), and
+// motion is tested on one channel-pooled plane.
+import { TABLE_SIZE, transferTables, UNCLIP_RANGE, unclipTable } from './transfer.js';
 import { GraphBuilder } from '../onnx/builder.js';
 import { f32 } from '../onnx/tensor.js';
 
@@ -67,12 +68,6 @@ function addTableIndex(b: GraphBuilder, v: string, size: number): string {
   return b.cast(b.op('Round', [b.op('Clip', [b.mul(v, b.scalar(size - 1)), b.scalar(0), b.scalar(size - 1)])]), 'int32');
 }
 
-/** sRGB [0,1] → linear light (the exact EOTF, looked up on a 4096-step grid). */
-export function addSrgbToLinear(b: GraphBuilder, x: string): string {
-  const t = transferTables();
-  return b.op('Gather', [b.constant(f32([t.srgbToLinear.length], t.srgbToLinear), 'srgb_to_linear'), addTableIndex(b, x, t.srgbToLinear.length)], { axis: 0 });
-}
-
 /** uint8 sRGB codes (any layout) → linear light, exactly (one lookup per code). */
 export function addBytesToLinear(b: GraphBuilder, bytes: string): string {
   const t = transferTables();
@@ -83,7 +78,7 @@ export function addBytesToLinear(b: GraphBuilder, bytes: string): string {
  * Linear light → sRGB [0,1], looked up on a grid uniform in √linear: the OETF is steep near
  * black, and √ spreads the dark end over the table (code 1 sits at entry ~70 of 4096).
  */
-export function addLinearToSrgb(b: GraphBuilder, l: string): string {
+function addLinearToSrgb(b: GraphBuilder, l: string): string {
   const t = transferTables();
   return b.op('Gather', [b.constant(f32([t.sqrtLinearToSrgb.length], t.sqrtLinearToSrgb), 'linear_to_srgb'), addTableIndex(b, b.op('Sqrt', [b.op('Relu', [l])]), t.sqrtLinearToSrgb.length)], { axis: 0 });
 }
@@ -178,8 +173,8 @@ export interface TemporalDenoiseOutputs {
   readonly moving: string;
 }
 
-/** Entries of the per-frame encoding tables, on a grid uniform in √linear (as transferTables'). */
-const ENCODE_SIZE = 4096;
+/** Entries of the per-frame encoding tables, on transferTables' grid uniform in √linear. */
+const ENCODE_SIZE = TABLE_SIZE;
 
 /**
  * Linear light → `scale`·sRGB, with the black-clip correction (addUnclip) when `noise` is given,
@@ -212,13 +207,12 @@ export function addEncode(b: GraphBuilder, lin: string, o: { noise?: { gain: str
   return b.op('Gather', [table, offset ? b.add(idx, offset) : idx], { axis: 0 });
 }
 
-/** The temporal filter on linear light `x` [N,3,H,W], with each frame's state (`estimate` [N,3,H,W] linear, `count` [N,1,H,W]; count 0 = no history, e.g. a new or reset camera) and noise [N,2]; feed nextEstimate/nextCount back per camera. */
-export function addTemporalDenoiseLinear(b: GraphBuilder, x: string, estimate: string, count: string, noise: string, o: TemporalDenoiseOptions = {}): TemporalDenoiseOutputs {
+/** The temporal filter on linear light `x` [N,3,H,W], with each frame's state (`estimate` [N,3,H,W] linear, `count` [N,1,H,W]; count 0 = no history, e.g. a new or reset camera) and noise terms (addNoiseTerms); feed nextEstimate/nextCount back per camera. */
+export function addTemporalDenoiseLinear(b: GraphBuilder, x: string, estimate: string, count: string, terms: { gain: string; read2: string }, o: TemporalDenoiseOptions = {}): TemporalDenoiseOutputs {
   const maxFrames = o.maxFrames ?? DENOISE_DEFAULTS.maxFrames;
   const [t0, t1] = o.motionThresholds ?? DENOISE_DEFAULTS.motionThresholds;
   if (!(maxFrames >= 1)) throw new RangeError(`maxFrames must be at least 1, got ${maxFrames}`);
   if (!(t1 > t0 && t0 >= 0)) throw new RangeError(`motion thresholds must rise, got ${t0}, ${t1}`);
-  const terms = addNoiseTerms(b, noise);
   const one = b.scalar(1);
   const d = b.sub(x, estimate);
   // σ² at the mean of the two (gain halved instead of the sum: one op on [N,1,1,1], not on frames),
@@ -268,7 +262,7 @@ export function buildDenoiseGraph(mode: DenoiseMode, o: TemporalDenoiseOptions =
   const estimate = b.input(ESTIMATE_INPUT, 'float32', ['N', 3, 'H', 'W']);
   const count = b.input(COUNT_INPUT, 'float32', ['N', 1, 'H', 'W']);
   const shown = b.input(SHOWN_INPUT, 'uint8', ['N', 3, 'H', 'W']);
-  const t = addTemporalDenoiseLinear(b, x, estimate, count, noise, o);
+  const t = addTemporalDenoiseLinear(b, x, estimate, count, terms, o);
   const h = o.hysteresis ?? DENOISE_DEFAULTS.hysteresis;
   if (!(h >= 0)) throw new RangeError(`hysteresis must be at least 0 codes, got ${h}`);
   // Codes as floats (in [0,255]: the table is); a pixel with history (count above 1 after this
