@@ -79,11 +79,14 @@ export const TONE_IO = {
  * lamps, windows, headlights) is exposed for `litTarget` instead of `target`, linearly between:
  * its dark parts are dark next to the lights, and lifting its mean to a daytime 0.5 squeezes the
  * whole range into washed-out, over-exposed lit areas. An under-exposed scene without lights (no
- * pixel near white) still goes to `target`.
+ * pixel near white) still goes to `target`. A carried target is held while the new frame's is
+ * within `hold` of it: metering moves a few 1e-4 with noise and codec changes, every output pixel
+ * moved with it, and on a static IR camera that was a third of the output's flicker (docs/quality.md,
+ * "IR flicker"); 0.005 is ~1 level of output mean.
  */
 export const AUTO_EXPOSURE = {
   target: 0.5, dark: 0.1, readable: 0.35, meterCap: 0.6, smoothing: 0.25,
-  litTarget: 0.3, litFraction: 0.01, litLevel: 0.95,
+  litTarget: 0.3, litFraction: 0.01, litLevel: 0.95, hold: 0.005,
 } as const;
 
 /**
@@ -244,11 +247,13 @@ function addRightTarget(b: GraphBuilder, xThumb: string, yThumb: string): string
   return b.op('Min', [meanPerFrame(b, fromLinear(b, b.mul(toLinear(b, yThumb), gain))), b.scalar(r.maxTarget)]);
 }
 
-/** EMA with the previous target where there is one (state > 0), else this frame's. */
+/** EMA with the previous target where there is one (state > 0), else this frame's; held while within AUTO_EXPOSURE.hold. */
 function smoothTarget(b: GraphBuilder, t: string, state: string): string {
   const s = perFrame(b, state);
-  const blended = b.add(s, b.mul(b.sub(t, s), b.scalar(AUTO_EXPOSURE.smoothing)));
-  return b.op('Where', [b.op('Greater', [s, b.scalar(0)]), blended, t]);
+  const d = b.sub(t, s);
+  const blended = b.add(s, b.mul(d, b.scalar(AUTO_EXPOSURE.smoothing)));
+  const moved = b.op('Where', [b.op('Greater', [b.op('Abs', [d]), b.scalar(AUTO_EXPOSURE.hold)]), blended, s]);
+  return b.op('Where', [b.op('Greater', [s, b.scalar(0)]), moved, t]);
 }
 
 /**

@@ -232,6 +232,40 @@ describe('scene-adaptive exposure (the default)', () => {
     const carried = (await e.enhance([dark], [{ exposureState: 0.3 }])).tone[0]!.exposure;
     expect(carried).toBeCloseTo(0.3 + AUTO_EXPOSURE.smoothing * (fresh - 0.3), 5);
   });
+
+  it('holds a camera\'s target through noise on a still scene, and still follows a real change', async () => {
+    const e = await enhancer({ modelPath: DEFAULT_MODEL_PATH, downscale: 4 });
+    // An IR-like still scene between `dark` and `readable` (its target follows its own mean), fresh noise (±1 code) each frame.
+    let seed = 7;
+    const noisy = (level: number): RgbImage => {
+      const img = greyImage(96, 64, level);
+      for (let i = 0; i < img.data.length; i += 3) {
+        seed = (seed * 1103515245 + 12345) >>> 0;
+        img.data.fill(Math.max(0, Math.min(255, img.data[i]! + (seed % 3) - 1)), i, i + 3);
+      }
+      return img;
+    };
+    const run = async (levels: readonly number[]): Promise<number[]> => {
+      const used: number[] = [];
+      let state: number | undefined;
+      for (const level of levels) {
+        const t = (await e.enhance([noisy(level)], [{ mono: true, ...(state !== undefined ? { exposureState: state } : {}) }])).tone[0]!;
+        used.push(t.exposure);
+        state = t.exposure;
+      }
+      return used;
+    };
+    const still = await run([60, 60, 60, 60, 60, 60]);
+    // Fresh metering differs frame to frame (the noise), the carried target does not.
+    const fresh = await Promise.all([60, 60, 60].map(async (l) => (await e.enhance([noisy(l)], [{ mono: true }])).tone[0]!.exposure));
+    expect(Math.max(...fresh) - Math.min(...fresh)).toBeGreaterThan(0);
+    expect(Math.max(...fresh) - Math.min(...fresh)).toBeLessThan(AUTO_EXPOSURE.hold);
+    for (const t of still) expect(t).toBe(still[0]);
+    // The scene darkens by a quarter: the target moves towards the new one.
+    const change = await run([60, 45, 45]);
+    expect(change[1]).not.toBe(change[0]);
+    expect(Math.abs(change[2]! - change[0]!)).toBeGreaterThan(AUTO_EXPOSURE.hold);
+  });
 });
 
 describe('noise-aware gain', () => {
