@@ -87,7 +87,7 @@ export const TONE_IO = {
  * whole range into washed-out, over-exposed lit areas. An under-exposed scene without lights (no
  * pixel near white) still goes to `target`. A carried target is held while the new frame's is
  * within `hold` of it: metering moves a few 1e-4 with noise and codec changes, every output pixel
- * moved with it, and on a static IR camera that was a third of the output's flicker (docs/quality.md,
+ * moved with it (on a static IR camera, a third of the output's change a frame: docs/quality.md,
  * "IR flicker"); 0.005 is ~1 level of output mean.
  */
 export const AUTO_EXPOSURE = {
