@@ -2,7 +2,7 @@
 // and whether it is in monochrome (IR) mode. Cameras switch between day colour and IR at dusk and
 // dawn, and H.264 noise makes single grey frames look faintly coloured, so the mode changes only
 // after several frames agree (hysteresis). Pure: the pipeline feeds it the tone results.
-import type { FrameTone, ToneResult } from './tone-feeds.js';
+import type { ExposureFit, FrameTone, ToneResult } from './tone-feeds.js';
 
 export type MonoMode = 'auto' | 'on' | 'off';
 
@@ -24,6 +24,8 @@ export class CameraTone {
   private monoNow = false;
   private streak = 0;
   private exposure: number | undefined;
+  /** The curve strength and gamma of the last frame, reused by the graph while the target holds. */
+  private fit: ExposureFit | undefined;
   /** Frames observed since construction or reset. */
   private seen = 0;
 
@@ -35,7 +37,7 @@ export class CameraTone {
 
   /** The inputs for this camera's next frame. */
   next(): FrameTone {
-    return { mono: this.monoNow, ...(this.exposure !== undefined ? { exposureState: this.exposure } : {}) };
+    return { mono: this.monoNow, ...(this.exposure !== undefined ? { exposureState: this.exposure } : {}), ...(this.fit ? { fitState: this.fit } : {}) };
   }
 
   /**
@@ -44,6 +46,7 @@ export class CameraTone {
    */
   observe(r: ToneResult): ToneEvent {
     this.exposure = r.exposure > 0 ? r.exposure : undefined;
+    this.fit = r.gamma > 0 ? { strength: r.strength, gamma: r.gamma } : undefined;
     this.seen++;
     if (this.mode !== 'auto') return undefined;
     const rel = r.chroma / Math.max(r.luma, 1 / 255);
@@ -55,12 +58,14 @@ export class CameraTone {
     this.streak = 0;
     if (fromStart) return 'mono-found'; // the same picture all along: its exposure stands
     this.exposure = undefined; // the IR illuminator changes the scene's brightness: meter afresh
+    this.fit = undefined;
     return this.monoNow ? 'mono-on' : 'mono-off';
   }
 
   /** A scene change, restart, resolution or model change: meter afresh (the mode is kept). */
   reset(): void {
     this.exposure = undefined;
+    this.fit = undefined;
     this.streak = 0;
     this.seen = 0;
   }

@@ -57,15 +57,18 @@ export function addFloatToBytes(b: GraphBuilder, y: string): string {
 }
 
 /**
- * The tone stage's per-frame inputs ([N] float32: TONE_IO.mono, TONE_IO.exposureState) and its
+ * The tone stage's per-frame inputs ([N] float32: TONE_IO.mono, exposureState, strengthState, gammaState) and its
  * outputs, shared by the enhancer and the curve applier, which then only differ in where the
  * curves come from.
  */
 export function addToneIo(b: GraphBuilder, x: string, xSmall: string, curvesSmall: string, o: ToneOptions): string {
   const mono = b.input(TONE_IO.mono, 'float32', ['N']);
   const state = b.input(TONE_IO.exposureState, 'float32', ['N']);
-  const t = addTone(b, x, xSmall, curvesSmall, mono, state, o);
+  const fit = { strength: b.input(TONE_IO.strengthState, 'float32', ['N']), gamma: b.input(TONE_IO.gammaState, 'float32', ['N']) };
+  const t = addTone(b, x, xSmall, curvesSmall, mono, state, fit, o);
   b.output(t.exposure, 'float32', ['N'], TONE_IO.exposureOut);
+  b.output(t.strength, 'float32', ['N'], TONE_IO.strengthOut);
+  b.output(t.gamma, 'float32', ['N'], TONE_IO.gammaOut);
   b.output(t.chroma, 'float32', ['N'], TONE_IO.chromaOut);
   b.output(t.luma, 'float32', ['N'], TONE_IO.lumaOut);
   // Back to NHWC after the cast to bytes: a quarter of the traffic of a float transpose.

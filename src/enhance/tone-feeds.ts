@@ -9,6 +9,13 @@ export interface FrameTone {
   readonly mono?: boolean;
   /** The exposure target the camera used on its previous frame (ToneResult.exposure). */
   readonly exposureState?: number;
+  /** The curve strength and gamma of the camera's previous frame (ToneResult's): kept while its target holds. */
+  readonly fitState?: ExposureFit;
+}
+
+export interface ExposureFit {
+  readonly strength: number;
+  readonly gamma: number;
 }
 
 export interface ToneResult {
@@ -18,21 +25,26 @@ export interface ToneResult {
   readonly chroma: number;
   /** Mean luma of the input, 0–1. */
   readonly luma: number;
+  /** The curve strength and gamma used (−1 when exposure is 'model'): feed them back as the next fitState. */
+  readonly strength: number;
+  readonly gamma: number;
 }
 
 export function toneFeeds(n: number, tones: readonly FrameTone[] | undefined): Record<string, ort.Tensor> {
   if (tones && tones.length !== n) throw new RangeError(`${tones.length} frame tones for ${n} frames`);
   const mono = new Float32Array(n);
-  const state = new Float32Array(n).fill(-1);
+  const state = new Float32Array(n).fill(-1), strength = new Float32Array(n).fill(-1), gamma = new Float32Array(n).fill(-1);
   tones?.forEach((t, i) => {
     mono[i] = t.mono ? 1 : 0;
     if (t.exposureState !== undefined && t.exposureState > 0) state[i] = t.exposureState;
+    if (t.fitState && t.fitState.gamma > 0) { strength[i] = t.fitState.strength; gamma[i] = t.fitState.gamma; }
   });
-  return { [TONE_IO.mono]: new ort.Tensor('float32', mono, [n]), [TONE_IO.exposureState]: new ort.Tensor('float32', state, [n]) };
+  const feed = (v: Float32Array): ort.Tensor => new ort.Tensor('float32', v, [n]);
+  return { [TONE_IO.mono]: feed(mono), [TONE_IO.exposureState]: feed(state), [TONE_IO.strengthState]: feed(strength), [TONE_IO.gammaState]: feed(gamma) };
 }
 
 export function toneResults(out: Readonly<Record<string, ort.Tensor>>, n: number): ToneResult[] {
   const get = (k: string): Float32Array => out[k]!.data as Float32Array;
-  const [e, c, l] = [get(TONE_IO.exposureOut), get(TONE_IO.chromaOut), get(TONE_IO.lumaOut)];
-  return Array.from({ length: n }, (_, i) => ({ exposure: e[i]!, chroma: c[i]!, luma: l[i]! }));
+  const [e, c, l, s, g] = [get(TONE_IO.exposureOut), get(TONE_IO.chromaOut), get(TONE_IO.lumaOut), get(TONE_IO.strengthOut), get(TONE_IO.gammaOut)];
+  return Array.from({ length: n }, (_, i) => ({ exposure: e[i]!, chroma: c[i]!, luma: l[i]!, strength: s[i]!, gamma: g[i]! }));
 }

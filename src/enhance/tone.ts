@@ -68,6 +68,12 @@ export const TONE_IO = {
   chromaOut: 'chroma',
   /** Mean luma of the input (thumbnail). */
   lumaOut: 'luma',
+  /** The curve strength and gamma the camera's previous frame was exposed with (≤ 0 = none): reused while its target holds. */
+  strengthState: 'strength_state',
+  gammaState: 'gamma_state',
+  /** The curve strength and gamma used for this frame (−1 with exposure 'model'): the next frame's states. */
+  strengthOut: 'exposure_strength',
+  gammaOut: 'exposure_gamma',
 } as const;
 
 /**
@@ -79,11 +85,14 @@ export const TONE_IO = {
  * lamps, windows, headlights) is exposed for `litTarget` instead of `target`, linearly between:
  * its dark parts are dark next to the lights, and lifting its mean to a daytime 0.5 squeezes the
  * whole range into washed-out, over-exposed lit areas. An under-exposed scene without lights (no
- * pixel near white) still goes to `target`.
+ * pixel near white) still goes to `target`. A carried target is held while the new frame's is
+ * within `hold` of it: metering moves a few 1e-4 with noise and codec changes, every output pixel
+ * moved with it (on a static IR camera, a third of the output's change a frame: docs/quality.md,
+ * "IR flicker"); 0.005 is ~1 level of output mean.
  */
 export const AUTO_EXPOSURE = {
   target: 0.5, dark: 0.1, readable: 0.35, meterCap: 0.6, smoothing: 0.25,
-  litTarget: 0.3, litFraction: 0.01, litLevel: 0.95,
+  litTarget: 0.3, litFraction: 0.01, litLevel: 0.95, hold: 0.005,
 } as const;
 
 /**
@@ -244,11 +253,13 @@ function addRightTarget(b: GraphBuilder, xThumb: string, yThumb: string): string
   return b.op('Min', [meanPerFrame(b, fromLinear(b, b.mul(toLinear(b, yThumb), gain))), b.scalar(r.maxTarget)]);
 }
 
-/** EMA with the previous target where there is one (state > 0), else this frame's. */
+/** EMA with the previous target where there is one (state > 0), else this frame's; held while within AUTO_EXPOSURE.hold. */
 function smoothTarget(b: GraphBuilder, t: string, state: string): string {
   const s = perFrame(b, state);
-  const blended = b.add(s, b.mul(b.sub(t, s), b.scalar(AUTO_EXPOSURE.smoothing)));
-  return b.op('Where', [b.op('Greater', [s, b.scalar(0)]), blended, t]);
+  const d = b.sub(t, s);
+  const blended = b.add(s, b.mul(d, b.scalar(AUTO_EXPOSURE.smoothing)));
+  const moved = b.op('Where', [b.op('Greater', [b.op('Abs', [d]), b.scalar(AUTO_EXPOSURE.hold)]), blended, s]);
+  return b.op('Where', [b.op('Greater', [s, b.scalar(0)]), moved, t]);
 }
 
 /**
@@ -349,15 +360,31 @@ export interface ToneGraph {
   /** The output, float NCHW in [0,1]. */
   readonly y: string;
   readonly exposure: string;
+  /** [N]: the curve strength and gamma used (−1 without a target). */
+  readonly strength: string;
+  readonly gamma: string;
   readonly chroma: string;
   readonly luma: string;
 }
 
+/** A camera's previous exposure fit ([N] graph inputs, TONE_IO.strengthState and gammaState; ≤ 0 = none). */
+export interface FitState {
+  readonly strength: string;
+  readonly gamma: string;
+}
+
+/**
+ * The fit a frame is exposed with: the camera's previous one while `held` ([N,1,1,1]: its target
+ * held and it has a fit), else this frame's. Re-fitting every frame moved every output pixel with
+ * the noise of the others (docs/quality.md, "IR flicker").
+ */
+const heldOr = (b: GraphBuilder, held: string, prev: string, fresh: string): string => b.op('Where', [held, prev, fresh]);
+
 /**
  * Curves (at 1/k, [N,24,h,w]) applied to `x` (float NCHW [0,1]) with `xSmall` its 1/k copy;
- * `mono` and `exposureState` are [N] graph inputs (TONE_IO).
+ * `mono` and `exposureState` are [N] graph inputs (TONE_IO), `fit` the camera's previous fit.
  */
-export function addTone(b: GraphBuilder, x: string, xSmall: string, curvesSmall: string, mono: string, exposureState: string, o: ToneOptions): ToneGraph {
+export function addTone(b: GraphBuilder, x: string, xSmall: string, curvesSmall: string, mono: string, exposureState: string, fit: FitState, o: ToneOptions): ToneGraph {
   // Metering, strength search and the mono detector's chroma: a ≤ 1/8 thumbnail.
   const m = Math.max(1, Math.ceil(8 / o.downscale));
   const xThumb = addDownscale(b, xSmall, m);
@@ -385,7 +412,21 @@ export function addTone(b: GraphBuilder, x: string, xSmall: string, curvesSmall:
       : smoothTarget(b, b.op('Expand', [b.scalar(exposure), b.op('Shape', [perFrame(b, exposureState)])]), exposureState);
 
   let maps = o.form === 'value' ? addValueMaps(b, curvesSmall) : curvesSmall;
-  if (target) maps = clip(b, b.mul(maps, addStrength(b, o.form, xThumb, addDownscale(b, maps, m), target)), -1, 1);
+  // The target held (the carried one came back unchanged) and a fit is carried: expose as last frame.
+  const prevStrength = perFrame(b, fit.strength), prevGamma = perFrame(b, fit.gamma);
+  const held = target ? b.op('And', [b.op('Equal', [target, perFrame(b, exposureState)]), b.op('Greater', [prevGamma, b.scalar(0)])]) : undefined;
+  let strength: string | undefined, gamma: string | undefined;
+  if (target && held) {
+    strength = heldOr(b, held, prevStrength, addStrength(b, o.form, xThumb, addDownscale(b, maps, m), target));
+    maps = clip(b, b.mul(maps, strength), -1, 1);
+  }
+  // The gamma for `target` on a sample `s` (weights `w`): the previous one while held and its mean still within the hold.
+  const gammaFor = (s: string, w: string | undefined, t: string, heldNow: string): string => {
+    const sample = clip(b, s, 1e-4, 1);
+    const kept = b.op('ReduceMean', [w ? b.mul(w, b.op('Pow', [sample, prevGamma])) : b.op('Pow', [sample, prevGamma]), b.ints(AXES_CHW)], { keepdims: 1 });
+    const close = b.op('LessOrEqual', [b.op('Abs', [b.sub(kept, t)]), b.scalar(AUTO_EXPOSURE.hold)]);
+    return heldOr(b, b.op('And', [heldNow, close]), prevGamma, fitGamma(b, s, w, t));
+  };
   const signalFull = signal ? upsampleLike(b, signal, x) : undefined;
 
   let gain: string | undefined;
@@ -397,7 +438,7 @@ export function addTone(b: GraphBuilder, x: string, xSmall: string, curvesSmall:
       : curvesFullRes(b, v, maps, o.downscale, 1);
     if (target) {
       const vs = strided(b, v);
-      const g = fitGamma(b, strided(b, v2), b.div(strided(b, addLuma(b, x)), b.op('Max', [vs, b.scalar(EPS_V)])), target);
+      const g = (gamma = gammaFor(strided(b, v2), b.div(strided(b, addLuma(b, x)), b.op('Max', [vs, b.scalar(EPS_V)])), target, held!));
       // v2^g as exp(g·ln v2): ORT's Pow with a per-frame exponent takes its scalar path per pixel, at
       // several times the cost of the two vectorised passes (ln 0 = −∞ still gives 0).
       v2 = b.op('Exp', [b.mul(b.op('Log', [clip(b, v2, 0, 1)]), g)]);
@@ -414,7 +455,7 @@ export function addTone(b: GraphBuilder, x: string, xSmall: string, curvesSmall:
     y = curvesFullRes(b, x, maps, o.downscale, 3);
     if (target) {
       const yc = clip(b, y, 0, 1);
-      y = b.op('Pow', [yc, fitGamma(b, strided(b, addLuma(b, yc)), undefined, target)]);
+      y = b.op('Pow', [yc, (gamma = gammaFor(strided(b, addLuma(b, yc)), undefined, target, held!))]);
     }
     if (signalFull) y = b.add(x, b.mul(b.sub(y, x), signalFull));
   }
@@ -423,6 +464,7 @@ export function addTone(b: GraphBuilder, x: string, xSmall: string, curvesSmall:
     // blend: y + 1·(grey − y) is not exactly grey in floating point.
     y = b.op('Where', [isMono(b, mono), addLuma(b, clip(b, y, 0, 1)), y]);
   }
-  const used = target ? b.op('Reshape', [target, b.ints([-1])]) : b.op('Reshape', [b.op('Expand', [b.scalar(-1), b.op('Shape', [mono])]), b.ints([-1])]);
-  return { y, exposure: used, chroma, luma };
+  const none = (): string => b.op('Reshape', [b.op('Expand', [b.scalar(-1), b.op('Shape', [mono])]), b.ints([-1])]);
+  const flat = (v: string | undefined): string => (v ? b.op('Reshape', [v, b.ints([-1])]) : none());
+  return { y, exposure: flat(target), strength: flat(strength), gamma: flat(gamma), chroma, luma };
 }

@@ -3,8 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { CameraTone, MONO_DETECT } from '../../src/enhance/camera-tone.js';
 
-const colour = { exposure: 0.4, chroma: 0.1, luma: 0.2 };
-const grey = { exposure: 0.33, chroma: 0.0001, luma: 0.23 };
+const colour = { exposure: 0.4, chroma: 0.1, luma: 0.2, strength: 1.5, gamma: 0.9 };
+const grey = { exposure: 0.33, chroma: 0.0001, luma: 0.23, strength: 1, gamma: 1.1 };
 
 describe('CameraTone', () => {
   it('enters IR only after enough grey frames in a row, and leaves it the same way', () => {
@@ -29,7 +29,7 @@ describe('CameraTone', () => {
   });
 
   it('a chroma between the two thresholds changes nothing either way (hysteresis)', () => {
-    const mid = { exposure: 0.3, chroma: 0.2 * (MONO_DETECT.enter + MONO_DETECT.exit) / 2, luma: 0.2 };
+    const mid = { exposure: 0.3, chroma: 0.2 * (MONO_DETECT.enter + MONO_DETECT.exit) / 2, luma: 0.2, strength: 1, gamma: 1 };
     const t = new CameraTone('auto');
     for (let i = 0; i < 20; i++) t.observe(mid);
     expect(t.mono).toBe(false);
@@ -39,13 +39,17 @@ describe('CameraTone', () => {
     expect(t.mono).toBe(true);
   });
 
-  it('carries the exposure to the next frame, forgets it on reset and on an IR switch', () => {
+  it('carries the exposure and its fit to the next frame, forgets them on reset and on an IR switch', () => {
     const t = new CameraTone('auto');
     expect(t.next().exposureState).toBeUndefined();
     t.observe(colour);
-    expect(t.next().exposureState).toBe(0.4);
+    expect(t.next()).toEqual({ mono: false, exposureState: 0.4, fitState: { strength: 1.5, gamma: 0.9 } });
+    t.observe({ ...colour, exposure: -1, strength: -1, gamma: -1 }); // exposure 'model': nothing to carry
+    expect(t.next()).toEqual({ mono: false });
+    t.observe(colour);
     t.reset();
     expect(t.next().exposureState).toBeUndefined();
+    expect(t.next().fitState).toBeUndefined();
     t.observe(colour);
     for (let i = 0; i < MONO_DETECT.frames; i++) t.observe(grey);
     expect(t.next()).toEqual({ mono: true }); // switched on the last frame: meter afresh
@@ -56,7 +60,7 @@ describe('CameraTone', () => {
     const events: Array<string | undefined> = [];
     for (let i = 0; i < MONO_DETECT.frames; i++) events.push(t.observe(grey));
     expect(events.at(-1)).toBe('mono-found');
-    expect(t.next()).toEqual({ mono: true, exposureState: 0.33 });
+    expect(t.next()).toEqual({ mono: true, exposureState: 0.33, fitState: { strength: 1, gamma: 1.1 } });
     // Later switches are switches again.
     for (let i = 0; i < MONO_DETECT.frames; i++) t.observe(colour);
     let last;

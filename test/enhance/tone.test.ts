@@ -7,6 +7,7 @@ import { AUTO_EXPOSURE, DARK_CHROMA, EXPOSE_RIGHT, MAX_GAIN } from '../../src/en
 import { clippedFraction, neutralCast, psnr } from '../../src/eval/metrics.js';
 import { darken } from '../../src/eval/synthetic-night.js';
 import type { RgbImage } from '../../src/image/types.js';
+import type { FrameTone } from '../../src/enhance/tone-feeds.js';
 import { darkImage } from '../helpers/media.js';
 import { randomWeights } from './reference.js';
 
@@ -231,6 +232,81 @@ describe('scene-adaptive exposure (the default)', () => {
     const fresh = (await e.enhance([dark])).tone[0]!.exposure;
     const carried = (await e.enhance([dark], [{ exposureState: 0.3 }])).tone[0]!.exposure;
     expect(carried).toBeCloseTo(0.3 + AUTO_EXPOSURE.smoothing * (fresh - 0.3), 5);
+  });
+
+  it('holds a camera\'s target through noise on a still scene, and still follows a real change', async () => {
+    const e = await enhancer({ modelPath: DEFAULT_MODEL_PATH, downscale: 4 });
+    // An IR-like still scene between `dark` and `readable` (its target follows its own mean), fresh noise (±1 code) each frame.
+    let seed = 7;
+    const noisy = (level: number): RgbImage => {
+      const img = greyImage(96, 64, level);
+      for (let i = 0; i < img.data.length; i += 3) {
+        seed = (seed * 1103515245 + 12345) >>> 0;
+        img.data.fill(Math.max(0, Math.min(255, img.data[i]! + (seed % 3) - 1)), i, i + 3);
+      }
+      return img;
+    };
+    const run = async (levels: readonly number[]): Promise<number[]> => {
+      const used: number[] = [];
+      let state: number | undefined;
+      for (const level of levels) {
+        const t = (await e.enhance([noisy(level)], [{ mono: true, ...(state !== undefined ? { exposureState: state } : {}) }])).tone[0]!;
+        used.push(t.exposure);
+        state = t.exposure;
+      }
+      return used;
+    };
+    const still = await run([60, 60, 60, 60, 60, 60]);
+    // Fresh metering differs frame to frame (the noise), the carried target does not.
+    const fresh = await Promise.all([60, 60, 60].map(async (l) => (await e.enhance([noisy(l)], [{ mono: true }])).tone[0]!.exposure));
+    expect(Math.max(...fresh) - Math.min(...fresh)).toBeGreaterThan(0);
+    expect(Math.max(...fresh) - Math.min(...fresh)).toBeLessThan(AUTO_EXPOSURE.hold);
+    for (const t of still) expect(t).toBe(still[0]);
+    // The scene darkens by a quarter: the target moves towards the new one.
+    const change = await run([60, 45, 45]);
+    expect(change[1]).not.toBe(change[0]);
+    expect(Math.abs(change[2]! - change[0]!)).toBeGreaterThan(AUTO_EXPOSURE.hold);
+  });
+
+  it('exposes a still scene as its last frame while the target holds: pixels that did not change keep their output', async () => {
+    const e = await enhancer({ modelPath: DEFAULT_MODEL_PATH, downscale: 4 });
+    // Left half byte-identical every frame, right half fresh noise (±2 codes): only the right half changes.
+    let seed = 11;
+    const base = greyImage(256, 64, 60);
+    const frame = (): RgbImage => {
+      const img = { ...base, data: Uint8Array.from(base.data) };
+      for (let y = 0; y < 64; y++) for (let x = 128; x < 256; x++) {
+        seed = (seed * 1103515245 + 12345) >>> 0;
+        const i = (y * 256 + x) * 3;
+        img.data.fill(Math.max(0, Math.min(255, img.data[i]! + (seed % 5) - 2)), i, i + 3);
+      }
+      return img;
+    };
+    const frames = Array.from({ length: 6 }, frame);
+    // The left edge's output change, frame to frame (far from the noisy half: the curves there do not see it).
+    const leftChange = async (carryFit: boolean): Promise<{ change: number; gammas: number[]; last: FrameTone }> => {
+      let prev: RgbImage | undefined, tone: FrameTone = { mono: true }, change = 0;
+      const gammas: number[] = [];
+      for (const f of frames) {
+        const r = await e.enhance([f], [tone]);
+        const t = r.tone[0]!, out = r.frames[0]!;
+        gammas.push(t.gamma);
+        tone = { mono: true, exposureState: t.exposure, ...(carryFit ? { fitState: { strength: t.strength, gamma: t.gamma } } : {}) };
+        if (prev) for (let y = 0; y < 64; y++) for (let x = 0; x < 32; x++) change += Math.abs(out.data[(y * 256 + x) * 3]! - prev.data[(y * 256 + x) * 3]!);
+        prev = out;
+      }
+      return { change, gammas, last: tone };
+    };
+    const refit = await leftChange(false), carried = await leftChange(true);
+    expect(new Set(refit.gammas).size).toBeGreaterThan(1); // re-fitted every frame, the gamma moves with the noise
+    expect(refit.change).toBeGreaterThan(0);
+    expect(new Set(carried.gammas.slice(1)).size).toBe(1); // carried from the second frame on
+    expect(carried.change).toBeLessThan(refit.change / 3);
+    // A real change (the scene a third darker) meters and fits afresh.
+    const darker = { ...base, data: base.data.map((v) => Math.round(v * 0.66)) };
+    const t = (await e.enhance([darker], [carried.last])).tone[0]!;
+    expect(t.exposure).not.toBe(carried.last.exposureState);
+    expect(t.gamma).not.toBe(carried.last.fitState!.gamma);
   });
 });
 
