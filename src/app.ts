@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { from, merge, Subject, Subscription, type Observable } from 'rxjs';
-import type { MqttConfig, PieConfig, Variant } from './config/schema.js';
+import { cameraDenoise, type MqttConfig, type PieConfig, type Variant } from './config/schema.js';
 import { LiveDetection } from './detect/live-detection.js';
 import { LiveEnhancers, modelKeyOf, plainFrame, type EnhancedFrame } from './enhance/live-enhancers.js';
 import { cameraRuntime, writeOutputs, type CameraRuntime } from './ingest/camera-runtime.js';
@@ -71,7 +71,10 @@ function mqttOptions(m: MqttConfig, log: (line: string) => void): MqttPublisherO
 
 /** The two worker pools of a config: sizes from workers:, else from the machine's cores. */
 async function startPools(config: PieConfig, o: AppOptions, log: (line: string) => void): Promise<{ enhance: Inference; detect: Inference | undefined }> {
-  const w = config.workers, auto = defaultPoolSizes(os.availableParallelism());
+  // Cameras behind the temporal denoiser: this node's own, or as many as a cluster may give it.
+  const temporal = config.cluster ? (config.enhance.denoise === 'temporal' ? config.cluster.capacity : 0)
+    : config.cameras.filter((c) => cameraDenoise(config.enhance, c).mode === 'temporal').length;
+  const w = config.workers, auto = defaultPoolSizes(os.availableParallelism(), temporal);
   if (w.inProcess) {
     log('workers.inProcess: inference runs on the main thread and blocks camera ingest while it runs (for comparison only)');
     const threads = w.threads ?? os.availableParallelism();

@@ -160,7 +160,7 @@ export interface ServerConfig {
 
 /** Inference worker threads (src/workers/pool.ts); undefined sizes follow the machine's cores. */
 export interface WorkersConfig {
-  /** Enhancement workers; undefined = cores / 4 (at least 1) on CPU, 1 on a GPU provider. */
+  /** Enhancement workers; undefined = cores / 4 (at least 1; doubled, at most one a core, with 2+ cameras on the temporal denoiser) on CPU, 1 on a GPU provider. */
   readonly enhance?: number;
   /** Face-detection workers; undefined = 1. */
   readonly detect?: number;

@@ -33,11 +33,20 @@ export interface PoolOptions {
   readonly nice?: number;
 }
 
-/** Sizes for a machine: enhancement gets the cores, detection one worker beside it. */
-export function defaultPoolSizes(cores = os.availableParallelism()): { enhance: { size: number; threads: number }; detect: { size: number; threads: number } } {
+/**
+ * Sizes for a machine: enhancement gets the cores, detection one worker beside it. `temporalCameras`:
+ * how many cameras run the temporal denoiser.
+ */
+export function defaultPoolSizes(cores = os.availableParallelism(), temporalCameras = 0): { enhance: { size: number; threads: number }; detect: { size: number; threads: number } } {
   // Several workers only pay once each still gets ≥ 2 threads; on 2 cores one worker of 2 threads
-  // beats two of 1 (the session's own threads already use both cores).
-  const size = Math.max(1, Math.floor(cores / 4));
+  // beats two of 1 (the session's own threads already use both cores)…
+  let size = Math.max(1, Math.floor(cores / 4));
+  // …except behind the temporal denoiser with two cameras or more: its per-frame JavaScript (the
+  // global-motion fit and the noise model, ~5 ms a frame) leaves a session's other threads idle,
+  // and a second worker fills them. Measured on 2 cores, 15 fps cameras, curves 1/8 (bench/results/
+  // pipeline-s6-*.json): 640×360 ×2 11.2 → 14.9 fps a camera, ×4 4.6 → 6.1, 1280×720 ×2 2.4 → 3.7;
+  // one camera gains nothing (720p: 5.7 → 5.4), hence the camera count.
+  if (temporalCameras >= 2) size = Math.min(cores, 2 * size);
   return { enhance: { size, threads: Math.max(1, Math.floor(cores / size)) }, detect: { size: 1, threads: Math.max(1, Math.floor(cores / 2)) } };
 }
 

@@ -16,7 +16,7 @@ import { StillGate } from '../../src/detect/static-scene.js';
 import { readImage } from '../../src/image/io.js';
 import { RegionCache } from '../../src/pipeline/regionCache.js';
 import { sharedPath, skipReason } from '../helpers/shared.js';
-import { InferencePool } from '../../src/workers/pool.js';
+import { defaultPoolSizes, InferencePool } from '../../src/workers/pool.js';
 import { isWorkerError } from '../../src/workers/protocol.js';
 
 const image = (w: number, h: number, f: (i: number) => number): RgbImage => ({ width: w, height: h, data: Uint8Array.from({ length: w * h * 3 }, (_, i) => f(i)) });
@@ -30,6 +30,18 @@ afterEach(async () => { await Promise.all(pools.splice(0).map((p) => p.close()))
 
 const FAULTY = new URL('../helpers/faulty-worker.ts', import.meta.url);
 const enhancerSpec = { kind: 'enhancer', options: { modelPath: DEFAULT_MODEL_PATH, downscale: 4, spin: false } } as const;
+
+describe('defaultPoolSizes', () => {
+  it('gives one worker of all threads on 2 cores, two of one thread behind the temporal denoiser with 2 cameras or more', () => {
+    expect(defaultPoolSizes(2).enhance).toEqual({ size: 1, threads: 2 });
+    expect(defaultPoolSizes(2, 1).enhance).toEqual({ size: 1, threads: 2 });
+    expect(defaultPoolSizes(2, 2).enhance).toEqual({ size: 2, threads: 1 });
+    expect(defaultPoolSizes(16).enhance).toEqual({ size: 4, threads: 4 });
+    expect(defaultPoolSizes(16, 8).enhance).toEqual({ size: 8, threads: 2 });
+    expect(defaultPoolSizes(1, 4).enhance).toEqual({ size: 1, threads: 1 });
+    expect(defaultPoolSizes(2, 4).detect).toEqual({ size: 1, threads: 1 });
+  });
+});
 
 describe('InferencePool', () => {
   it('returns the frames of two cameras in one batch to their own cameras, byte for byte as in-process', async () => {
