@@ -5,13 +5,13 @@
 //   enhance    enhancement in worker threads, model switches (src/enhance/live-enhancers.ts) ─▶ enhanced outputs
 //   detect     face detection in its own worker (src/detect/live-detection.ts) ─▶ events: viewers, MQTT, snapshot
 //   output     HTTP server, snapshots (src/output/snapshots.ts), status and stats (src/output/live-status.ts)
-// Inference runs in src/workers/ (InferencePool): this thread reads cameras, writes encoders and
+// Inference runs in src/workers/ (InferencePool, sized by start-pools.ts): this thread reads cameras, writes encoders and
 // answers HTTP, and a slow or failing worker costs counted drops, never a camera's ingest.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { from, merge, Subject, Subscription, type Observable } from 'rxjs';
-import { cameraDenoise, type MqttConfig, type PieConfig, type Variant } from './config/schema.js';
+import type { MqttConfig, PieConfig, Variant } from './config/schema.js';
 import { LiveDetection } from './detect/live-detection.js';
 import { LiveEnhancers, modelKeyOf, plainFrame, type EnhancedFrame } from './enhance/live-enhancers.js';
 import { cameraRuntime, writeOutputs, type CameraRuntime } from './ingest/camera-runtime.js';
@@ -32,12 +32,12 @@ import { batchFrames, type Batch } from './pipeline/batchFrames.js';
 import { DropCounter } from './pipeline/dropCounter.js';
 import { latestWins } from './pipeline/latestWins.js';
 import { sampleFps } from './pipeline/sampleFps.js';
-import { defaultPoolSizes, InferencePool, InProcessInference, type Inference } from './workers/pool.js';
+import { startPools, type StartPoolsOptions } from './workers/start-pools.js';
 
 export type { FaceEventSink, FrameSink, LiveSink, SinkFactory } from './output/sinks.js';
 export { MODEL_SWITCH_TIMEOUT_MS } from './enhance/live-enhancers.js';
 
-export interface AppOptions {
+export interface AppOptions extends StartPoolsOptions {
   readonly sinks: SinkFactory;
   /** HLS folders go here (default: a fresh temp folder, removed on close). */
   readonly dataDir?: string;
@@ -46,8 +46,6 @@ export interface AppOptions {
   readonly limits?: Partial<ServerLimits>;
   /** Face events to a bus too (cluster mode); they go out under the same rule as MQTT's. */
   readonly faceEvents?: FaceEventSink;
-  /** The worker entry of each pool; default src/workers/inference-worker (tests pass a faulty stand-in). */
-  readonly workerEntry?: { readonly enhance?: URL; readonly detect?: URL };
 }
 
 /** GET /api/cameras. */
@@ -67,39 +65,6 @@ function mqttOptions(m: MqttConfig, log: (line: string) => void): MqttPublisherO
     url: url.toString(), topicPrefix: m.topicPrefix, qos: m.qos, maxQueue: m.maxQueue, log,
     ...(username ? { username } : {}), ...(password ? { password } : {}),
   };
-}
-
-/** The two worker pools of a config: sizes from workers:, else from the machine's cores. */
-async function startPools(config: PieConfig, o: AppOptions, log: (line: string) => void): Promise<{ enhance: Inference; detect: Inference | undefined }> {
-  // Cameras behind the temporal denoiser: this node's own, or as many as a cluster may give it.
-  const temporal = config.cluster ? (config.enhance.denoise === 'temporal' ? config.cluster.capacity : 0)
-    : config.cameras.filter((c) => cameraDenoise(config.enhance, c).mode === 'temporal').length;
-  const w = config.workers, auto = defaultPoolSizes(os.availableParallelism(), temporal);
-  if (w.inProcess) {
-    log('workers.inProcess: inference runs on the main thread and blocks camera ingest while it runs (for comparison only)');
-    const threads = w.threads ?? os.availableParallelism();
-    return { enhance: new InProcessInference({ name: 'enhance', size: 1, threads }), detect: config.detect.enabled ? new InProcessInference({ name: 'detect', size: 1, threads }) : undefined };
-  }
-  const common = { queue: w.queue, timeoutMs: w.timeoutMs, log };
-  // Ingest and IO first, then enhancement, then detection, when the CPU is short (handler.ts).
-  // On a GPU one worker feeds the device (each worker would hold its own copy of the sessions there);
-  // on CPU the workers share the cores.
-  const size = w.enhance ?? (config.enhance.provider === 'cpu' ? auto.enhance.size : 1);
-  const enhance = await InferencePool.start({
-    name: 'enhance', size, nice: 5, threads: w.threads ?? (w.enhance ? Math.max(1, Math.floor(os.availableParallelism() / size)) : auto.enhance.threads), ...common,
-    ...(o.workerEntry?.enhance ? { entry: o.workerEntry.enhance } : {}),
-  });
-  if (!config.detect.enabled) return { enhance, detect: undefined };
-  try {
-    const detect = await InferencePool.start({
-      name: 'detect', nice: 10, size: w.detect ?? auto.detect.size, threads: w.threads ?? auto.detect.threads, ...common,
-      ...(o.workerEntry?.detect ? { entry: o.workerEntry.detect } : {}),
-    });
-    return { enhance, detect };
-  } catch (e) {
-    await enhance.close();
-    throw e;
-  }
 }
 
 export class PieApp {
