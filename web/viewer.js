@@ -269,6 +269,11 @@ class Tile {
     this.q('.provider').textContent = info.provider;
     // IR cameras are enhanced luminance-only (exact grey): say so, with the exposure target in use.
     this.q('.mode').textContent = `${info.mode === 'ir' ? 'IR (monochrome)' : 'colour'}${info.exposure === null ? '' : ` · exposure ${info.exposure.toFixed(2)}`}`;
+    // How the camera is denoised; the noise model it measured goes in the tooltip, as a sensor's figures.
+    const denoise = this.q('.denoise');
+    denoise.textContent = info.denoise.mode + (info.denoise.strength === null ? '' : ` · strength ${info.denoise.strength}`);
+    const n = info.noise;
+    denoise.title = !n ? '' : [n.fullWell === null ? 'no shot noise measured' : `full well ${Math.round(n.fullWell)} e⁻`, n.readNoise === null ? '' : `read noise ${n.readNoise.toFixed(1)} e⁻`, `from ${n.from}`, `${n.frames} frames since a reset`, `${n.sceneCuts} scene cuts`, `${n.globalMoves} view moves`].filter(Boolean).join('\n');
     // Only the model's own date is its date; a file's is when it was copied or checked out.
     const day = info.model.date ? new Date(info.model.date).toISOString().slice(0, 10) : '';
     const date = info.model.dateSource === 'metadata' ? day : 'undated';

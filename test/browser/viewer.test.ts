@@ -148,6 +148,9 @@ describe.skipIf(!CHROMIUM)('the viewer in chromium', () => {
     expect(await page.locator('.tile[data-camera="night"] .drops').textContent()).toMatch(/^\d+ \([\d.–]+\/s\)( · (over the camera fps|replaced by a newer frame|enhancer busy|inference failed|encoder behind|a viewer too slow).*)?$/);
     expect(await page.locator('.tile[data-camera="night"] .provider').textContent()).toBe('cpu');
     expect(await page.locator('.tile[data-camera="night"] .mode').textContent()).toMatch(/^colour · exposure 0\.\d\d$/);
+    // No denoise key in this config: the live default, temporal at strength 2, with its noise model in the tooltip.
+    expect(await page.locator('.tile[data-camera="night"] .denoise').textContent()).toBe('temporal · strength 2');
+    expect(await page.locator('.tile[data-camera="night"] .denoise').getAttribute('title')).toMatch(/frames since a reset/);
     expect(await page.locator('.tile[data-camera="night"] .transport').textContent()).toBe('enhanced: WebSocket (JSMpeg)');
 
     // Original: the raw stream replaces the enhanced one on screen, and it is much darker.
