@@ -80,6 +80,8 @@ describe('the live pipeline', () => {
     const status = await (await fetch(`${app.url}/api/cameras`)).json();
     expect(status.cameras[0].framesProcessed).toBeGreaterThan(0);
     expect(status.enhancer).toMatch(/execution provider: cpu/);
+    // The shipped model named as the working folder sees it, never by the server's absolute path.
+    expect(status.enhancer).toMatch(/; model models\/pie-base\.onnx$/);
     expect(app.urls().map((u) => u.kind)).toEqual(['HLS raw', 'HLS enhanced', 'WebSocket enhanced (JSMpeg)']);
     const off = await fetch(`${app.url}/api/cameras/night/faces/latest`);
     expect([off.status, await off.json()]).toEqual([404, { error: 'face detection is off', fix: 'set detect.enabled: true in the config' }]);

@@ -6,7 +6,7 @@ import type { RgbImage } from '../image/types.js';
 import { packFrames, unpackFrames, type PackedFrames } from './frame-batch.js';
 import { CURVE_CHANNELS, type DceNetWeights } from './dcenet.js';
 import { buildEnhancerGraph, CURVES_OUTPUT, ENHANCED_OUTPUT, FRAMES_INPUT } from './graph.js';
-import { loadDceNetModel } from './model-file.js';
+import { loadDceNetModel, shownModelPath } from './model-file.js';
 import type { CurveForm, ExposureSetting } from './tone.js';
 import type { CurveApply } from './curve-fit.js';
 import { toneFeeds, toneResults, type FrameTone, type ToneResult } from './tone-feeds.js';
@@ -126,7 +126,7 @@ export class Enhancer {
 
   describe(): string {
     const e = this.tone.exposure;
-    return `${describeSession(this)}; curves at 1/${this.downscale}; ${this.tone.form === 'value' ? 'colour-preserving' : 'per-channel'} curves; exposure ${e === 'auto' ? 'auto (scene-adaptive)' : e === 'model' ? "the model's own" : e}; model ${this.modelPath}`;
+    return `${describeSession(this)}; curves at 1/${this.downscale}; ${this.tone.form === 'value' ? 'colour-preserving' : 'per-channel'} curves; exposure ${e === 'auto' ? 'auto (scene-adaptive)' : e === 'model' ? "the model's own" : e}; model ${shownModelPath(this.modelPath)}`;
   }
 
   /**

@@ -21,6 +21,7 @@ import type { Inference, LiveRequest } from '../workers/pool.js';
 import { isWorkerError, type LiveBatch, type SessionInfo } from '../workers/protocol.js';
 import type { CameraNoiseReport, DenoiserOptions } from '../denoise/denoiser.js';
 import { DEFAULT_MODEL_PATH, type EnhancerOptions } from './enhancer.js';
+import { shownModelPath } from './model-file.js';
 import type { FrameTone, ToneResult } from './tone-feeds.js';
 import type { RgbImage } from '../image/types.js';
 import type { CurveForm, ExposureSetting } from './tone.js';
@@ -57,12 +58,6 @@ export interface EnhancerEntry {
 export function modelKeyOf(p: string): string {
   const abs = path.resolve(p);
   try { return fs.realpathSync(abs); } catch { return abs; }
-}
-
-/** How a model path is shown: relative to the working folder when inside it. */
-function shownPath(abs: string): string {
-  const rel = path.relative(process.cwd(), abs);
-  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : abs;
 }
 
 /** The enhancer settings of a config, for one model: the same at start and on a model switch. */
@@ -159,7 +154,7 @@ export class LiveEnhancers {
       // Every camera on this model is checked against its memory budget: refused at start, not on its first frame.
       const fits = config.cameras.filter((o) => modelKeyOf(LiveEnhancers.modelOf(config, o)) === key).map((o) => ({ width: o.width, height: o.height, what: `camera "${o.name}"` }));
       const session = await pool.open(sessionKey(key), { kind: 'enhancer', options: enhancerOptions(config, key), fits });
-      live.entries.set(key, newEntry(key, session, await readModelInfo(key, c.model ?? config.enhance.model ?? shownPath(key))));
+      live.entries.set(key, newEntry(key, session, await readModelInfo(key, c.model ?? config.enhance.model ?? shownModelPath(key))));
       log(`${session.description} (${pool.o.size} ${pool.o.name} worker${pool.o.size > 1 ? 's' : ''})`);
     }
     if (rc.enabled) {

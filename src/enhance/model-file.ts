@@ -3,6 +3,7 @@
 // tool can run it as is; pie-stream reads its weights and builds the pipeline graph around them.
 import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
+import path from 'node:path';
 import { GraphBuilder } from '../onnx/builder.js';
 import { inspectModel, type ModelSummary } from '../onnx/inspect.js';
 import { PieError, messageOf } from '../errors.js';
@@ -55,6 +56,16 @@ export interface LoadedModel {
   readonly path: string;
   readonly weights: DceNetWeights;
   readonly metadata: Readonly<Record<string, string>>;
+}
+
+/**
+ * How a model path is shown in logs, the API and the viewer: relative to the working folder when
+ * inside it, else its file name — never the server's absolute layout (the viewer is another
+ * user's view of the machine).
+ */
+export function shownModelPath(p: string): string {
+  const rel = path.relative(process.cwd(), path.resolve(p));
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : path.basename(p);
 }
 
 /** The largest model file read: DCE-Net is ~320 KB; a bigger file is not one, and is never read whole into memory. */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { addCurveIterations, addDceNet, addDceNetWeights, LAYER_NAMES, PARAMETER_COUNT, type DceNetWeights } from '../../src/enhance/dcenet.js';
 import { bytesPerFrame, Enhancer } from '../../src/enhance/enhancer.js';
-import { dceNetModelBytes, loadDceNetModel } from '../../src/enhance/model-file.js';
+import { dceNetModelBytes, loadDceNetModel, shownModelPath } from '../../src/enhance/model-file.js';
 import { openSession, ort } from '../../src/enhance/session.js';
 import { GraphBuilder } from '../../src/onnx/builder.js';
 import { f32 } from '../../src/onnx/tensor.js';
@@ -45,6 +45,15 @@ function seededImage(h: number, w: number, seed: number, max = 1): Chw {
   });
   return { c: 3, h, w, data };
 }
+
+describe('shownModelPath', () => {
+  it('names a model relative to the working folder inside it, by its file name outside it, never by an absolute path', () => {
+    expect(shownModelPath(path.join(process.cwd(), 'models', 'pie-base.onnx'))).toBe(path.join('models', 'pie-base.onnx'));
+    expect(shownModelPath('models/pie-base.onnx')).toBe(path.join('models', 'pie-base.onnx'));
+    expect(shownModelPath('/srv/site-models/yard.onnx')).toBe('yard.onnx');
+    expect(shownModelPath(path.join(process.cwd(), '..', 'other', 'm.onnx'))).toBe('m.onnx');
+  });
+});
 
 describe('DCE-Net', () => {
   it('has the 79,416 parameters of the paper', () => {
