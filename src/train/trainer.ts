@@ -3,7 +3,7 @@
 // log, checkpoint, and export the enhancer model. Deterministic for a seed.
 import fs from 'node:fs';
 import { addCurveIterations, addDceNet, addValueCurveIterations, DCE_LAYERS, LAYER_NAMES, type DceNetWeights, type LayerName } from '../enhance/dcenet.js';
-import { dceNetModelBytes, loadDceNetModel } from '../enhance/model-file.js';
+import { dceNetModelBytes, flushDeadWeights, loadDceNetModel } from '../enhance/model-file.js';
 import { describeSession, openSession, ort, type ProviderChoice } from '../enhance/session.js';
 import { PieError } from '../errors.js';
 import { GraphBuilder } from '../onnx/builder.js';
@@ -272,6 +272,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   for (let s = start + 1; s <= o.steps; s++) {
     const ts = performance.now();
     const rng = rngFor(s);
+    // Weight decay takes dead channels' weights (and tiny Adam moments) into float32's subnormal
+    // range, where every product runs ~100× slower (model-file.ts, DEAD_WEIGHT): zero them.
+    for (const set of [ps, m, v]) for (const a of set.values()) flushDeadWeights(a);
     const paramFeeds = paramTensors(ps);
     const feeds = await data.feeds(paramFeeds, rng);
     const { lrT, epsT } = adamScalars(o.lr, s, PIE_ADAM);

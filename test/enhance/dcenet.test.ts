@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { addCurveIterations, addDceNet, addDceNetWeights, LAYER_NAMES, PARAMETER_COUNT, type DceNetWeights } from '../../src/enhance/dcenet.js';
 import { bytesPerFrame, Enhancer } from '../../src/enhance/enhancer.js';
-import { dceNetModelBytes, loadDceNetModel, shownModelPath } from '../../src/enhance/model-file.js';
+import { dceNetModelBytes, flushDeadWeights, loadDceNetModel, shownModelPath } from '../../src/enhance/model-file.js';
 import { openSession, ort } from '../../src/enhance/session.js';
 import { GraphBuilder } from '../../src/onnx/builder.js';
 import { f32 } from '../../src/onnx/tensor.js';
@@ -182,5 +182,25 @@ describe('DCE-Net', () => {
       expect(Array.from(loaded.weights[l].weight.data)).toEqual(Array.from(w[l].weight.data));
       expect(Array.from(loaded.weights[l].bias.data)).toEqual(Array.from(w[l].bias.data));
     }
+  });
+
+  it('reads a dead channel\'s decayed weights (under 1e-20: subnormal products) as zeros, and enhances the same', async () => {
+    const w = randomWeights(6);
+    // A channel of e_conv3 decayed into the subnormal range, as weight decay leaves a dead ReLU's.
+    const dead = Float32Array.from(w.e_conv3.weight.data);
+    for (let i = 0; i < 32 * 9; i++) dead[i] = (i % 2 ? 1 : -1) * 3e-39 * (1 + (i % 5));
+    const decayed: DceNetWeights = { ...w, e_conv3: { weight: { ...w.e_conv3.weight, data: dead }, bias: w.e_conv3.bias } };
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pie-')), 'm.onnx');
+    fs.writeFileSync(file, dceNetModelBytes(decayed));
+    const loaded = await loadDceNetModel(file);
+    expect(Array.from(loaded.weights.e_conv3.weight.data.subarray(0, 32 * 9)).every((x) => x === 0)).toBe(true);
+    expect(Array.from(loaded.weights.e_conv3.weight.data.subarray(32 * 9))).toEqual(Array.from(dead.subarray(32 * 9)));
+    expect(Array.from(loaded.weights.e_conv4.weight.data)).toEqual(Array.from(w.e_conv4.weight.data));
+    // What they contributed was below float32's resolution of any output.
+    const img = seededImage(16, 24, 3);
+    const input = Float32Array.from(img.data);
+    const a = await runFloatGraph(decayed, input, [1, 3, 16, 24]), b = await runFloatGraph(loaded.weights, input, [1, 3, 16, 24]);
+    expect(maxAbsDiff(a.enhanced, b.enhanced)).toBeLessThan(1e-6);
+    expect(flushDeadWeights(Float32Array.from([1e-21, -1e-25, 1e-19, 0, 0.5]))).toBe(2);
   });
 });
