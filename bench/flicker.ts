@@ -30,7 +30,7 @@ const arg = (name: string, def?: string): string | undefined => {
 };
 const video = arg('video');
 if (!video) {
-  console.error('usage: npx tsx bench/flicker.ts --video PATH [--seconds 10] [--size WxH] [--scale 4] [--model FILE] [--alpha A] [--mix M] [--hold H] [--segmenter slic|felzenszwalb] [--batch 8]');
+  console.error('usage: npx tsx bench/flicker.ts --video PATH [--seconds 10] [--size WxH] [--scale 4] [--model FILE] [--alpha A] [--mix M] [--hold H] [--segmenter slic|felzenszwalb] [--batch 8] [--denoise temporal|spatial|off]');
   process.exit(2);
 }
 const seconds = Number(arg('seconds', '10'));

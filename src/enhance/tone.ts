@@ -423,7 +423,8 @@ export function addTone(b: GraphBuilder, x: string, xSmall: string, curvesSmall:
   // The gamma for `target` on a sample `s` (weights `w`): the previous one while held and its mean still within the hold.
   const gammaFor = (s: string, w: string | undefined, t: string, heldNow: string): string => {
     const sample = clip(b, s, 1e-4, 1);
-    const kept = b.op('ReduceMean', [w ? b.mul(w, b.op('Pow', [sample, prevGamma])) : b.op('Pow', [sample, prevGamma]), b.ints(AXES_CHW)], { keepdims: 1 });
+    const lifted = b.op('Pow', [sample, prevGamma]);
+    const kept = meanPerFrame(b, w ? b.mul(w, lifted) : lifted);
     const close = b.op('LessOrEqual', [b.op('Abs', [b.sub(kept, t)]), b.scalar(AUTO_EXPOSURE.hold)]);
     return heldOr(b, b.op('And', [heldNow, close]), prevGamma, fitGamma(b, s, w, t));
   };
