@@ -95,6 +95,7 @@ function build(): Command {
     .option('--crop <px>', 'square crop size', '256')
     .option('--batch <n>', 'low-light crops per step', '2')
     .option('--lr <x>', 'Adam learning rate', '1e-4')
+    .option('--weight-decay <x>', "Adam's L2 weight decay (PIE: 1e-4; it kills channels whose ReLU stops firing)", '1e-4')
     .option('--seed <n>', 'seed for crops, flips, negatives and initial weights', '1')
     .option('--features <name|file>', 'feature network for the contrastive and perceptual terms: blazeface (shipped), a SqueezeNet 1.1 features ONNX, or none', 'blazeface')
     .option('--init <model>', 'start from this DCE-Net model instead of random weights')
@@ -123,8 +124,8 @@ function build(): Command {
     await runTrain({
       inputs: str('inputs'), ...(opts.positives ? { positives: str('positives') } : {}), out: str('out'), exposureLevel,
       steps: parsePositiveInt('--steps', str('steps'), 10_000_000), crop: parsePositiveInt('--crop', str('crop'), 2048),
-      batch: parsePositiveInt('--batch', str('batch'), 64), lr: num('lr', '--lr'), seed: parsePositiveInt('--seed', str('seed'), 2 ** 31),
-      features: str('features'), weights, ...(opts.init ? { init: str('init') } : {}), resume: Boolean(opts.resume),
+      batch: parsePositiveInt('--batch', str('batch'), 64), lr: num('lr', '--lr'), weightDecay: num('weightDecay', '--weight-decay'),
+      seed: parsePositiveInt('--seed', str('seed'), 2 ** 31), features: str('features'), weights, ...(opts.init ? { init: str('init') } : {}), resume: Boolean(opts.resume),
       provider: parseProvider(str('ep')), checkpointEvery: parsePositiveInt('--checkpoint-every', str('checkpointEvery'), 10_000_000),
       segment: (img) => felzenszwalb(img, PIE_FELZENSZWALB), apply: parseColor(str('apply'), '--apply'),
       ...(opts.threads ? { threads: parsePositiveInt('--threads', str('threads'), 256) } : {}),

@@ -44,6 +44,7 @@ export async function runTrain(o: TrainCommandOptions, log: (s: string) => void)
   };
   const result = await train({
     inputs: o.inputs, ...(o.positives ? { positives: o.positives } : {}), ...(o.exposureLevel !== undefined ? { exposureLevel: o.exposureLevel } : {}), out: o.out, steps: o.steps, crop: o.crop, batch: o.batch, lr: o.lr, seed: o.seed,
+    ...(o.weightDecay !== undefined ? { weightDecay: o.weightDecay } : {}),
     weights, segment: o.segment, resume: o.resume, provider: o.provider, checkpointEvery: o.checkpointEvery, onStep, log,
     ...(o.apply ? { apply: o.apply } : {}),
     ...(o.threads !== undefined ? { threads: o.threads } : {}),

@@ -30,6 +30,9 @@ export interface TrainOptions {
   readonly crop: number;
   readonly batch: number;
   readonly lr: number;
+  /** Adam's L2 weight decay (PIE: 1e-4). Under Adam it moves a weight with no gradient by ~lr a
+   * step towards 0, so a channel whose ReLU stopped firing can never come back. */
+  readonly weightDecay?: number;
   readonly seed: number;
   readonly weights: LossWeights;
   readonly exposureLevel?: number;
@@ -230,8 +233,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const posFiles = needPairs ? listImages(o.positives!, 'positives') : [];
   const nPos = o.positivesPerStep ?? 2;
   const maxSegments = o.batch * o.crop * o.crop; // every pixel its own segment at worst
+  const adam = { ...PIE_ADAM, weightDecay: o.weightDecay ?? PIE_ADAM.weightDecay };
   const stepGraph = buildTrainStep({
-    batch: o.batch, crop: o.crop, positives: nPos, negatives: nPos, maxSegments, weights: o.weights, apply: o.apply ?? 'rgb',
+    batch: o.batch, crop: o.crop, positives: nPos, negatives: nPos, maxSegments, weights: o.weights, apply: o.apply ?? 'rgb', adam,
     ...(o.exposureLevel !== undefined ? { exposureLevel: o.exposureLevel } : {}), ...(o.features ? { features: o.features } : {}),
   });
   const threads = o.threads !== undefined ? { threads: o.threads } : {};
@@ -277,7 +281,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     for (const set of [ps, m, v]) for (const a of set.values()) flushDeadWeights(a);
     const paramFeeds = paramTensors(ps);
     const feeds = await data.feeds(paramFeeds, rng);
-    const { lrT, epsT } = adamScalars(o.lr, s, PIE_ADAM);
+    const { lrT, epsT } = adamScalars(o.lr, s, adam);
     feeds[IO.lrT] = new ort.Tensor('float32', [lrT], []);
     feeds[IO.epsT] = new ort.Tensor('float32', [epsT], []);
     for (const p of PARAMS) {
@@ -306,7 +310,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   fs.writeFileSync(tmp, dceNetModelBytes(weights, {
     // The model's own date: a file's modification time is only when it was copied or checked out.
     date: new Date().toISOString(),
-    name: 'pie', trained: `pie-stream train, ${o.steps} steps, crop ${crop}, batch ${o.batch}, lr ${o.lr}, seed ${o.seed}`,
+    name: 'pie', trained: `pie-stream train, ${o.steps} steps, crop ${crop}, batch ${o.batch}, lr ${o.lr}, weight decay ${adam.weightDecay}, seed ${o.seed}`,
     features: o.features?.name ?? 'none', weights: JSON.stringify(o.weights), exposure_level: String(o.exposureLevel ?? DEFAULT_EXPOSURE_LEVEL),
     apply: o.apply ?? 'rgb',
   }));

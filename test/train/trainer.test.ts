@@ -78,6 +78,21 @@ describe('pie-stream train loop', () => {
     expect(last).toBeLessThan(first);
   }, 120_000);
 
+  it('applies the weight decay it is given (Adam L2: every weight pulled towards 0)', async () => {
+    const { root, low, pos } = await folders();
+    const common = { inputs: low, positives: pos, crop: 24, batch: 2, lr: 1e-2, seed: 5, weights, segment: blocks, steps: 3 };
+    const norm = async (f: string): Promise<number> => {
+      const w = (await loadDceNetModel(f)).weights;
+      return Object.values(w).reduce((s, p) => s + p.weight.data.reduce((a, x) => a + Math.abs(x), 0), 0);
+    };
+    const none = path.join(root, 'wd0.onnx'), strong = path.join(root, 'wd.onnx');
+    await train({ ...common, out: none, weightDecay: 0 });
+    await train({ ...common, out: strong, weightDecay: 1e3 });
+    // The decay term dominates the gradient, so Adam moves each weight ~lr towards 0 every step.
+    expect(await norm(strong)).toBeLessThan(0.9 * (await norm(none)));
+    expect((await loadDceNetModel(none)).metadata.trained).toMatch(/weight decay 0,/);
+  }, 120_000);
+
   it('says what is wrong with empty or missing folders', async () => {
     const { root, pos } = await folders();
     const empty = path.join(root, 'empty');
