@@ -55,21 +55,30 @@ interface Variant {
   /** The still gate (undefined: none). */
   readonly gate?: StillGateOptions;
   readonly confirm: ConfirmOptions;
+  /** The chain before this change: the gate's dropped faces never reached confirmFaces (its fixture rule learnt from the kept ones only). */
+  readonly oldChain?: true;
 }
 
 const DEFAULT_CONFIRM: ConfirmOptions = { ...CONFIRM_DEFAULTS };
 const gateOf = (o: Partial<StillGateOptions> = {}): StillGateOptions => ({ afterS: CONFIRM_DEFAULTS.staticAfter, ...o });
+/** The gate as it was before (a new camera: nothing still for afterS), with the old chain. */
+const old = (o: Partial<StillGateOptions> = {}): Pick<Variant, 'gate' | 'oldChain'> => ({ gate: gateOf({ startAs: 'changed', ...o }), oldChain: true });
 const VARIANTS: readonly Variant[] = [
   { name: 'none', about: 'no confirmation, no gate', confirm: { frames: 0, hits: 1 } },
   { name: '2of3', about: '2 of 3', confirm: { frames: 3, hits: 2 } },
   { name: '2of3+fix50', about: '2 of 3 + fixtures after 50 (no gate)', confirm: { frames: 3, hits: 2, fixtureAfter: 50 } },
-  { name: 'gate10', about: 'gate 10 s alone', gate: gateOf(), confirm: { frames: 0, hits: 1 } },
-  { name: '2of3+gate10', about: '2 of 3 + gate 10 s', gate: gateOf(), confirm: { frames: 3, hits: 2 } },
-  { name: 'default', about: '2 of 3 + fixtures after 50 + gate 10 s (the shipped default)', gate: gateOf(), confirm: DEFAULT_CONFIRM },
-  { name: 'fix150', about: '2 of 3 + fixtures after 150 + gate 10 s', gate: gateOf(), confirm: { ...DEFAULT_CONFIRM, fixtureAfter: 150 } },
-  { name: 'gate5', about: '2 of 3 + fixtures after 50 + gate 5 s', gate: gateOf({ afterS: 5 }), confirm: DEFAULT_CONFIRM },
-  { name: 'gate30', about: '2 of 3 + fixtures after 50 + gate 30 s', gate: gateOf({ afterS: 30 }), confirm: DEFAULT_CONFIRM },
-  { name: '3of5+fix25', about: '3 of 5 + fixtures after 25 + gate 10 s', gate: gateOf(), confirm: { frames: 5, hits: 3, fixtureAfter: 25 } },
+  { name: 'old:gate10', about: 'gate 10 s alone, before', ...old(), confirm: { frames: 0, hits: 1 } },
+  { name: 'old:2of3+gate10', about: '2 of 3 + gate 10 s, before', ...old(), confirm: { frames: 3, hits: 2 } },
+  { name: 'old:default', about: '2 of 3 + fixtures after 50 + gate 10 s: the default before this change', ...old(), confirm: DEFAULT_CONFIRM },
+  { name: 'old:fix150', about: '2 of 3 + fixtures after 150 + gate 10 s, before', ...old(), confirm: { ...DEFAULT_CONFIRM, fixtureAfter: 150 } },
+  { name: 'old:gate5', about: '2 of 3 + fixtures after 50 + gate 5 s, before', ...old({ afterS: 5 }), confirm: DEFAULT_CONFIRM },
+  { name: 'old:gate30', about: '2 of 3 + fixtures after 50 + gate 30 s, before', ...old({ afterS: 30 }), confirm: DEFAULT_CONFIRM },
+  { name: 'old:3of5+fix25', about: '3 of 5 + fixtures after 25 + gate 10 s, before', ...old(), confirm: { frames: 5, hits: 3, fixtureAfter: 25 } },
+  { name: 'old+start-still', about: 'the old default, a new camera\'s cells start still', gate: gateOf(), oldChain: true, confirm: DEFAULT_CONFIRM },
+  { name: 'fixtures-learn-still', about: 'the old default, the fixture rule also learns from the faces the gate dropped', gate: gateOf({ startAs: 'changed' }), confirm: DEFAULT_CONFIRM },
+  { name: 'default', about: 'the default now: both (cells start still, fixtures learnt from dropped faces too)', gate: gateOf(), confirm: DEFAULT_CONFIRM },
+  { name: 'default+gate5', about: 'the default with staticAfter 5 s', gate: gateOf({ afterS: 5 }), confirm: DEFAULT_CONFIRM },
+  { name: 'default+3of5+fix25', about: 'the default with 3 of 5 and fixtures after 25', gate: gateOf(), confirm: { frames: 5, hits: 3, fixtureAfter: 25 } },
 ];
 
 /** Clip → every sampled frame's faces along the default path, cached. */
@@ -126,10 +135,11 @@ function pingPong(n: number, passes: number): number[] {
   return out;
 }
 
-/** The still gate as the detection worker runs it: one camera, each frame with its faces → the faces kept. */
+/** The still gate as the detection worker runs it: one camera, each frame with its faces → the faces, those on a still part marked. */
 function gated(v: Variant): (f: RgbImage, ms: number, faces: readonly Face[]) => Face[] {
   const gate = v.gate ? new StillGate(v.gate) : undefined;
-  return (f, ms, faces) => (gate ? gate.filter('cam', f, ms, faces) : [...faces]);
+  // Marked, as the worker hands them to the live operator; the old chain dropped them there.
+  return (f, ms, faces) => (!gate ? [...faces] : v.oldChain ? gate.filter('cam', f, ms, faces) : gate.mark('cam', f, ms, faces));
 }
 
 /** The gate's output through confirmFaces (the live operator after the worker): the reported faces per detection. */
