@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const BENCHES = ['enhance', 'curve-apply', 'tone-ab', 'train', 'flicker', 'pipeline', 'detect', 'detect-models', 'denoise', 'still', 'cluster'] as const;
+const BENCHES = ['enhance', 'curve-apply', 'tone-ab', 'train', 'flicker', 'pipeline', 'detect', 'detect-models', 'denoise', 'still', 'false-faces', 'cluster'] as const;
 const name = process.argv[2];
 if (!name || !(BENCHES as readonly string[]).includes(name)) {
   console.error(`usage: npm run bench -- <${BENCHES.join('|')}> [flags]`);

@@ -19,6 +19,8 @@ export interface Face {
   readonly score: number;
   /** Six points, in the order of KEYPOINT_NAMES. */
   readonly keypoints: readonly Point[];
+  /** Set by the still-scene gate (src/detect/static-scene.ts) on a face on a still part of the view: never reported; the fixture rule learns from it. */
+  readonly still?: true;
 }
 
 /**

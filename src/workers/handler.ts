@@ -103,7 +103,8 @@ export function createHandler(): (req: Request) => Promise<Results[keyof Results
         if (!still || JSON.stringify(still.o) !== JSON.stringify(step.options)) still = new StillGate(step.options);
         const gate = still;
         // The raw frame (the camera's, or the denoised one): the enhanced frame's curves change with exposure.
-        return faces.map((f, i) => gate.filter(step.cameras[i]!, req.frames[i]!.raw, step.ms[i]!, f));
+        // Marked, not dropped: confirmFaces drops them after its fixture rule has learnt from them.
+        return faces.map((f, i) => gate.mark(step.cameras[i]!, req.frames[i]!.raw, step.ms[i]!, f));
       }
       case 'cached': {
         const clean = await denoised(req.frames, req.denoise);

@@ -111,7 +111,7 @@ export interface Inference {
   enhance(key: string, frames: readonly RgbImage[], ...args: EnhanceArgs): Promise<EnhancedBatch>;
   curves(key: string, frames: readonly RgbImage[], ...args: CurvesArgs): Promise<CurveMaps>;
   apply(key: string, frames: readonly RgbImage[], curves: CurveMaps, ...args: ApplyArgs): Promise<EnhancedBatch>;
-  /** Faces per frame; with `still`, each camera's still-scene model (in the worker that holds it) drops faces on still parts of its view. */
+  /** Faces per frame; with `still`, each camera's still-scene model (in the worker that holds it) marks faces on still parts of its view `still` (confirmFaces drops them). */
   detect(key: string, frames: readonly FrameForDetection[], path: DetectPathOptions, still?: StillStep): Promise<Face[][]>;
   /** The region-cache path in the worker that holds these cameras' caches (all of one workerOf). */
   cached(key: string, applier: string, frames: readonly RgbImage[], cameras: readonly string[], cache: RegionCacheOptions, ...args: ApplyArgs): Promise<EnhancedBatch>;

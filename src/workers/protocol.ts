@@ -49,7 +49,7 @@ export interface DenoiseStep {
 }
 
 /**
- * After detecting, drop faces on parts of the view that have been still for `options.afterS`
+ * After detecting, mark faces (`still`) on parts of the view that have been still for `options.afterS`
  * (src/detect/static-scene.ts): frame i is camera `cameras[i]`'s at `ms[i]`, and updates that
  * camera's model, kept in the worker (a camera always goes to the same worker, workerOf).
  */

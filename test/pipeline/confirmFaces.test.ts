@@ -75,4 +75,18 @@ describe('confirmFaces: fixtures', () => {
     expect(still(face(0, 0, 20).box, face(11, 0, 20).box)).toBe(false);
     expect(still(face(0, 0, 20).box, face(0, 0, 31).box)).toBe(false);
   });
+
+  it('learns a fixture from faces the still gate marked, and never reports a marked face', async () => {
+    // A caption at x 300: marked still by the gate in frames 0–5 (its part of the view was still),
+    // then unmarked from frame 6 on (a view change let it through the gate).
+    const caption = (i: number): Face => ({ ...face(300 + (i % 2) * 0.5, 400, 14), ...(i < 6 ? { still: true as const } : {}) });
+    const events = Array.from({ length: 10 }, (_, i) => ev(i, [caption(i)]));
+    const out = await run(events, { frames: 3, hits: 2, fixtureAfter: 5 });
+    // Learnt from the 5 marked sightings: never reported, neither while marked nor after.
+    expect(out.map((e) => e.faces.length)).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    // Without the fixture rule, the unmarked ones are confirmed as usual (marked sightings do not count as hits).
+    expect((await run(events, { frames: 3, hits: 2 })).map((e) => e.faces.length)).toEqual([0, 0, 0, 0, 0, 0, 0, 1, 1, 1]);
+    // Confirmation and fixtures off: marked faces are still never reported.
+    expect((await run(events, { frames: 0, hits: 1 })).map((e) => e.faces.length)).toEqual([0, 0, 0, 0, 0, 0, 1, 1, 1, 1]);
+  });
 });
