@@ -22,11 +22,11 @@ import { pipeThrough } from './output/helpers.js';
 
 class Recorder implements LiveSink {
   readonly frames: Frame[] = [];
-  /** The newest 30 frames, once the first 50 are kept. */
+  /** The newest 30 frames, once the first 100 are kept (two passes of the faces clip). */
   readonly recent: Frame[] = [];
   closed = 0;
   write(f: Frame): void {
-    if (this.frames.length < 50) this.frames.push(f);
+    if (this.frames.length < 100) this.frames.push(f);
     this.recent.push(f);
     if (this.recent.length > 30) this.recent.shift();
   }
@@ -181,7 +181,7 @@ server: { host: 127.0.0.1, port: 0 }
   const photoSkip = skipReason(PHOTO);
 
   it.skipIf(photoSkip !== undefined)('finds the faces a camera sees: events to viewers and to mosquitto, the latest detection over HTTP, boxes on the enhanced stream', async () => {
-    // The photo (four faces at 640×360) for 2.5 s, then 1.5 s of black, looped and played in real time as a camera.
+    // 1 s of black, the photo (four faces at 640×360) for 2.5 s, then 1.5 s of black, looped and played in real time as a camera.
     sinks.clear();
     const W = 640, H = 360;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pie-app-faces-'));

@@ -34,10 +34,15 @@ export async function decodeAll(file: string, width: number, height: number): Pr
   return Array.from({ length: raw.length / n }, (_, i) => new Uint8Array(raw.subarray(i * n, (i + 1) * n)));
 }
 
-/** A still (a photo of faces) for 2.5 s, then 1.5 s of black, at 10 fps: a camera that sees faces, then none. */
+/**
+ * 1 s of black, a still (a photo of faces) for 2.5 s, then 1.5 s of black, at 10 fps: people arrive,
+ * stay, leave. They arrive because the still-scene gate does not report faces on a view that has not
+ * changed since the camera started (src/detect/static-scene.ts, `startAs`).
+ */
 export async function facesClip(photo: string, out: string, width: number, height: number): Promise<void> {
-  await runTool(['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-loop', '1', '-t', '2.5', '-i', photo,
+  await runTool(['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `color=black:s=${width}x${height}:r=10:d=1`,
+    '-loop', '1', '-t', '2.5', '-i', photo,
     '-f', 'lavfi', '-i', `color=black:s=${width}x${height}:r=10:d=1.5`,
-    '-filter_complex', `[0]scale=${width}:${height},fps=10,format=yuv420p,setsar=1[a];[1]format=yuv420p,setsar=1[b];[a][b]concat=n=2:v=1[v]`,
+    '-filter_complex', `[1]scale=${width}:${height},fps=10,format=yuv420p,setsar=1[a];[0]format=yuv420p,setsar=1[b0];[2]format=yuv420p,setsar=1[b];[b0][a][b]concat=n=3:v=1[v]`,
     '-map', '[v]', '-c:v', 'libx264', '-preset', 'ultrafast', out]);
 }
