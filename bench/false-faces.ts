@@ -237,7 +237,7 @@ const results: Array<Record<string, unknown>> = [];
 }
 // A subset of the variants is a tuning run: scratch, under out/.
 const out = wanted ? path.join(cacheDir, 'partial.json') : path.join(here, 'results', 'false-faces.json');
-const head = JSON.stringify({ date: new Date().toISOString(), machine: m, clips: { ir: irClip, walk: walkClip }, loops, fps: FPS, seamS: SEAM_S, detect: 'pie-stream detect --enhance --fps 5 (runDetect, no gate), cached' }, null, 1);
+const head = JSON.stringify({ date: new Date().toISOString(), machine: m, clips: { ir: path.relative(process.cwd(), irClip), walk: path.relative(process.cwd(), walkClip) }, loops, fps: FPS, seamS: SEAM_S, detect: 'pie-stream detect --enhance --fps 5 (runDetect, no gate), cached' }, null, 1);
 // One line per row: the appearances and boxes would take tens of thousands of lines indented.
 fs.writeFileSync(out, `${head.slice(0, -2)},\n "results": [\n${results.map((r) => `  ${JSON.stringify(r)}`).join(',\n')}\n ]\n}\n`);
 console.log(`\nwrote ${out}`);
