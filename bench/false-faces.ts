@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { parsePositiveInt, parseProvider, parseScale } from '../src/cli/args.js';
 import { detectOptionsFromFlags, runDetect, TEMPORAL_DENOISE_DEFAULT, type VideoFacesJson } from '../src/cli/detect.js';
+import { outsideMask, type MaskRect } from '../src/detect/face-mask.js';
 import { StillGate, type StillGateOptions } from '../src/detect/static-scene.js';
 import type { Face, FaceEvent } from '../src/detect/types.js';
 import { decodeToRawArgs } from '../src/ingest/ffmpeg-args.js';
@@ -57,7 +58,13 @@ interface Variant {
   readonly confirm: ConfirmOptions;
   /** The chain before this change: the gate's dropped faces never reached confirmFaces (its fixture rule learnt from the kept ones only). */
   readonly oldChain?: true;
+  /** A per-camera face mask (cameras[].faceMask), applied before the gate as the live path does. */
+  readonly mask?: readonly MaskRect[];
 }
+
+/** The IR clip's on-screen text as a user would mask it at setup: the date and time (top left) and
+ * "Camera 01" (bottom right), each drawn around the text with ~25 px to spare (960×1088 frame). */
+const IR_OSD_MASK: readonly MaskRect[] = [{ x: 0, y: 0.04, width: 0.33, height: 0.05 }, { x: 0.71, y: 0.88, width: 0.13, height: 0.04 }];
 
 const DEFAULT_CONFIRM: ConfirmOptions = { ...CONFIRM_DEFAULTS };
 const gateOf = (o: Partial<StillGateOptions> = {}): StillGateOptions => ({ afterS: CONFIRM_DEFAULTS.staticAfter, ...o });
@@ -78,6 +85,7 @@ const VARIANTS: readonly Variant[] = [
   { name: 'fixtures-learn-still', about: 'the old default, the fixture rule also learns from the faces the gate dropped', gate: gateOf({ startAs: 'changed' }), confirm: DEFAULT_CONFIRM },
   { name: 'default', about: 'the default now: both (cells start still, fixtures learnt from dropped faces too)', gate: gateOf(), confirm: DEFAULT_CONFIRM },
   { name: 'default+gate5', about: 'the default with staticAfter 5 s', gate: gateOf({ afterS: 5 }), confirm: DEFAULT_CONFIRM },
+  { name: 'default+osd-mask', about: 'the default with the on-screen text masked (cameras[].faceMask)', gate: gateOf(), confirm: DEFAULT_CONFIRM, mask: IR_OSD_MASK },
   { name: 'default+3of5+fix25', about: 'the default with 3 of 5 and fixtures after 25', gate: gateOf(), confirm: { frames: 5, hits: 3, fixtureAfter: 25 } },
 ];
 
@@ -139,7 +147,10 @@ function pingPong(n: number, passes: number): number[] {
 function gated(v: Variant): (f: RgbImage, ms: number, faces: readonly Face[]) => Face[] {
   const gate = v.gate ? new StillGate(v.gate) : undefined;
   // Marked, as the worker hands them to the live operator; the old chain dropped them there.
-  return (f, ms, faces) => (!gate ? [...faces] : v.oldChain ? gate.filter('cam', f, ms, faces) : gate.mark('cam', f, ms, faces));
+  return (f, ms, found) => {
+    const faces = outsideMask(found, f.width, f.height, v.mask);
+    return !gate ? faces : v.oldChain ? gate.filter('cam', f, ms, faces) : gate.mark('cam', f, ms, faces);
+  };
 }
 
 /** The gate's output through confirmFaces (the live operator after the worker): the reported faces per detection. */
@@ -228,7 +239,7 @@ const results: Array<Record<string, unknown>> = [];
   console.log(`\nnight walk, one person, camera starts with the clip: ${frames.length} detections, ${faces.filter((f) => f.length).length} with a face found`);
   console.log('variant | detections with a reported face | reported faces');
   for (const v of variants) {
-    const g = gated(v);
+    const g = gated({ ...v, mask: undefined }); // a mask is drawn for one camera's view: the IR clip's
     const rep = await confirmed(frames.map((f, j) => g(f, Math.round((j * 1000) / FPS), faces[j]!)), v);
     const withFace = rep.filter((f) => f.length > 0).length, total = rep.flat().length;
     console.log(`${v.name.padEnd(16)} | ${withFace} | ${total}`);

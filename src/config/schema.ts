@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { FACE_MODELS, type FaceModel } from '../detect/anchors.js';
 import type { DetectOn } from '../detect/path.js';
+import type { MaskRect } from '../detect/face-mask.js';
 import { CONFIRM_DEFAULTS } from '../pipeline/confirmFaces.js';
 import type { MonoMode } from '../enhance/camera-tone.js';
 import type { ProviderChoice } from '../enhance/session.js';
@@ -50,6 +51,8 @@ export interface CameraConfig {
    */
   readonly denoise?: DenoiseSetting;
   readonly denoiseStrength?: number;
+  /** Where this camera's faces are never reported (src/detect/face-mask.ts); absent = nowhere. */
+  readonly faceMask?: readonly MaskRect[];
   readonly outputs: OutputsConfig;
 }
 
@@ -353,6 +356,15 @@ const DENOISE_FIX = 'temporal (fixed cameras: averages static pixels over frames
 const denoiseField = (tail: string) => z.enum(DENOISE_SETTINGS, expected('off, spatial or temporal', `denoise: ${DENOISE_FIX}; ${tail}`));
 const denoiseStrengthField = (what: string) => number('a strength', 0, 16, `e.g. denoiseStrength: 2 (0 = no spatial smoothing, higher = smoother moving pixels${what})`);
 
+const MASK_FIX = 'e.g. faceMask: [{ x: 0, y: 0, width: 0.4, height: 0.06 }] (the top-left clock: fractions of the frame, where faces are never reported)';
+const round3 = (v: number): number => Math.round(v * 1000) / 1000;
+const maskRectShape = {
+  x: number('a fraction of the frame width', 0, 1, MASK_FIX),
+  y: number('a fraction of the frame height', 0, 1, MASK_FIX),
+  width: number('a fraction of the frame width', 0.001, 1, MASK_FIX),
+  height: number('a fraction of the frame height', 0.001, 1, MASK_FIX),
+};
+
 const cameraShape = {
   name: z.string(expected('a camera name', 'e.g. name: front_door'))
     .regex(NAME, { error: (iss: Issue) => `${show(iss.input)} is not a valid camera name — fix: use 1–64 lowercase letters, digits, _ and - (it names URLs and files), e.g. front_door` }),
@@ -373,6 +385,9 @@ const cameraShape = {
   denoise: denoiseField('leave it out to follow enhance.denoise').optional(),
   denoiseStrength: denoiseStrengthField('; leave it out to follow enhance.denoiseStrength').optional(),
   outputs: z.strictObject(outputsShape, expected('a mapping with hls and/or websocket', 'e.g. outputs: { hls: [enhanced], websocket: [raw, enhanced] }')).optional(),
+  faceMask: z.array(z.strictObject(maskRectShape, expected('a rectangle { x, y, width, height } in fractions of the frame', MASK_FIX)).superRefine((r, ctx) => {
+    if (r.x + r.width > 1 || r.y + r.height > 1) ctx.addIssue({ code: 'custom', message: `reaches past the frame (x + width ${round3(r.x + r.width)}, y + height ${round3(r.y + r.height)}) — fix: keep x + width and y + height at most 1, ${MASK_FIX}` });
+  }), expected('a list of rectangles', MASK_FIX)).max(32, { error: `has more than 32 rectangles — fix: merge neighbouring ones, ${MASK_FIX}` }).optional(),
 };
 
 const batchShape = {
@@ -583,6 +598,7 @@ export const configSchema = z.strictObject(rootShape, expected('a mapping of cam
         ...(model !== undefined ? { model } : {}),
         ...(cam.denoise !== undefined ? { denoise: cam.denoise } : {}),
         ...(cam.denoiseStrength !== undefined ? { denoiseStrength: cam.denoiseStrength } : {}),
+        ...(cam.faceMask?.length ? { faceMask: cam.faceMask } : {}),
         outputs: {
           hls: cam.outputs?.hls ?? c.outputs.hls ?? DEFAULT_OUTPUTS.hls,
           websocket: cam.outputs?.websocket ?? c.outputs.websocket ?? DEFAULT_OUTPUTS.websocket,

@@ -20,6 +20,7 @@ import { DropCounter } from '../pipeline/dropCounter.js';
 import type { Inference } from '../workers/pool.js';
 import { isWorkerError, type SessionInfo } from '../workers/protocol.js';
 import { drawFaces } from './draw.js';
+import { outsideMask } from './face-mask.js';
 import { faceEventJson } from './event.js';
 import type { Face, FaceEvent } from './types.js';
 
@@ -96,6 +97,8 @@ export class LiveDetection {
     }
     this.runs++;
     this.inference.add(performance.now() - t0);
+    // Masked parts of a view report nothing: before confirmation, so a masked face confirms nothing either.
+    faces = faces.map((fs, i) => outsideMask(fs, frames[i]!.width, frames[i]!.height, this.cameras.get(frames[i]!.camera)?.config.faceMask));
     // Their events come out of detectAt next; onFaces takes the frame back for the snapshot.
     for (const f of frames) this.cameras.get(f.camera)!.detecting.set(f.seq, plainFrame(f));
     return faces;

@@ -67,6 +67,16 @@ enhance: { denoise: temporal, denoiseStrength: 3 }
     expect(only('cameras:\n  - { name: a, input: "synthetic:", denoize: off }\n').message).toMatch(/did you mean denoise\?/);
   });
 
+  it('reads a camera\'s face mask in fractions of the frame, and refuses one that leaves the frame, saying the fix', () => {
+    const c = parseConfig('cameras:\n  - { name: a, input: "synthetic:", faceMask: [{ x: 0, y: 0.04, width: 0.33, height: 0.05 }] }\n  - { name: b, input: "synthetic:" }\n', { env: {} });
+    expect(c.cameras.map((cam) => cam.faceMask)).toEqual([[{ x: 0, y: 0.04, width: 0.33, height: 0.05 }], undefined]);
+    expect(only('cameras:\n  - { name: a, input: "synthetic:", faceMask: [{ x: 0.8, y: 0, width: 0.3, height: 0.1 }] }\n')).toMatchObject({
+      path: 'cameras[0].faceMask[0]', message: expect.stringMatching(/^reaches past the frame \(x \+ width 1\.1, y \+ height 0\.1\) — fix: keep x \+ width and y \+ height at most 1, e\.g\. faceMask: /),
+    });
+    expect(only('cameras:\n  - { name: a, input: "synthetic:", faceMask: [{ x: 0, y: 0, width: 0, height: 0.1 }] }\n')).toMatchObject({ path: 'cameras[0].faceMask[0].width' });
+    expect(only('cameras:\n  - { name: a, input: "synthetic:", faceMask: { x: 0 } }\n').message).toMatch(/expected a list of rectangles/);
+  });
+
   it('reads rtsp (tcp by default, udp on request), file and synthetic inputs', () => {
     const c = parseConfig(`cameras:
   - { name: a, input: "rtsp://10.0.0.5/s" }
@@ -134,7 +144,7 @@ describe('config: each problem names its key, its line and the fix', () => {
     expect(i.message).toBe('unknown key — fix: did you mean host? (keys here: host, port, token)');
     expect(only(`${ONE_CAMERA}enhance: { batch: { max_size: 2 } }\n`)).toMatchObject({ path: 'enhance.batch.max_size', message: expect.stringContaining('did you mean maxSize?') });
     expect(only('cameras:\n  - { name: a, input: "synthetic:", colour: red }\n')).toMatchObject({
-      path: 'cameras[0].colour', line: 2, message: expect.stringContaining('remove it or correct its spelling (keys here: name, input, transport, width, height, fps, model, denoise, denoiseStrength, outputs)'),
+      path: 'cameras[0].colour', line: 2, message: expect.stringContaining('remove it or correct its spelling (keys here: name, input, transport, width, height, fps, model, denoise, denoiseStrength, outputs, faceMask)'),
     });
     expect(only(`${ONE_CAMERA}logging: verbose\n`)).toMatchObject({ path: 'logging', line: 3 });
   });
@@ -351,7 +361,7 @@ describe('config: files', () => {
     const vars = { FRONT_DOOR_PASSWORD: 'a', PARKING_PASSWORD: 'b', PIE_TOKEN: 'c', MQTT_PASSWORD: 'd' };
     // In place, its clip is missing: a file camera must name a file that exists.
     expect(() => loadConfig(path.join(REPO_ROOT, 'config', 'example.yaml'), vars))
-      .toThrow(/cameras\[2\]\.input \(line 40\): .*clips\/corridor-night\.mp4 does not exist — fix: give the path of a video file/);
+      .toThrow(/cameras\[2\]\.input \(line 42\): .*clips\/corridor-night\.mp4 does not exist — fix: give the path of a video file/);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pie-example-'));
     const file = path.join(dir, 'example.yaml');
     fs.copyFileSync(path.join(REPO_ROOT, 'config', 'example.yaml'), file);
