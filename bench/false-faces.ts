@@ -58,7 +58,7 @@ interface Variant {
   readonly confirm: ConfirmOptions;
   /** The chain before this change: the gate's dropped faces never reached confirmFaces (its fixture rule learnt from the kept ones only). */
   readonly oldChain?: true;
-  /** A per-camera face mask (cameras[].faceMask), applied before the gate as the live path does. */
+  /** A per-camera face mask (cameras[].faceMask). Applied before the gate here, after it in the live path: the same faces reach confirmFaces, since marking keeps no state per face. */
   readonly mask?: readonly MaskRect[];
 }
 
