@@ -1,12 +1,14 @@
-// npm run bench -- curve-apply [--model FILE] [--lowlight DIR] [--images N]
+// npm run bench -- curve-apply [--model FILE] [--lowlight DIR] [--images N] [--apply exact,fitted,grid]
 // The full-resolution curve application (issue 13): the exact 8 iterations against the fitted
-// fitted curve (src/enhance/curve-fit.ts), side by side in one run: whole-enhancer fps at 360p/720p/1080p,
-// batch 1, curve scales 1/4 and 1/8 (exact is the baseline of each row), then PSNR of the fitted curve's
-// output against the exact output on real low-light photos. Writes bench/results/curve-apply.json.
+// curve (src/enhance/curve-fit.ts) and the grid (src/enhance/tone-grid.ts), side by side in one run:
+// whole-enhancer wall time and CPU time a frame at 360p/720p/1080p, batch 1, curve scales 1/4 and
+// 1/8 (exact is the baseline of each row), then PSNR of each against the exact output on real
+// low-light photos. Writes bench/results/curve-apply.json.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CurveApply } from '../src/enhance/curve-fit.js';
+import { CURVE_APPLY, type CurveApply } from '../src/enhance/curve-fit.js';
 import { DEFAULT_MODEL_PATH, Enhancer } from '../src/enhance/enhancer.js';
 import { psnr } from '../src/eval/metrics.js';
 import { isImagePath, readImage } from '../src/image/io.js';
@@ -23,28 +25,42 @@ const lowlight = arg('lowlight', path.resolve(here, '../../shared/data/lowlight'
 const maxImages = Number(arg('images', '24'));
 const SIZES = [[640, 360], [1280, 720], [1920, 1080]] as const;
 const SCALES = [4, 8];
-const APPLY: readonly CurveApply[] = ['exact', 'fitted'];
+const APPLY = arg('apply', 'exact,fitted,grid').split(',') as CurveApply[];
+if (APPLY[0] !== 'exact' || APPLY.some((a) => !(CURVE_APPLY as readonly string[]).includes(a))) {
+  console.error(`--apply: exact first, then any of ${CURVE_APPLY.join(', ')}`);
+  process.exit(2);
+}
 
 const m = machine();
 console.log(`machine: ${describeMachine(m)}\nmodel: ${modelPath}\n`);
-console.log('whole enhancer, batch 1, median after warm-up (exact and fitted timed alternately, same run)');
-console.log('size        scale   exact ms  fitted ms   exact fps fitted fps  speed-up');
-interface SpeedRow { width: number; height: number; scale: string; exactMs: number; fittedMs: number; exactFps: number; fittedFps: number; speedup: number }
+console.log(`whole enhancer, batch 1, median after warm-up (${APPLY.join(', ')} timed in turn, same run); ms wall (ms CPU of the process) a frame`);
+console.log(`size        scale  ${APPLY.map((a) => a.padStart(18)).join(' ')}   fps ${APPLY.slice(1).map((a) => `${a} ÷ exact`).join(', ')}`);
+interface Timing { ms: number; cpuMs: number; fps: number }
+interface SpeedRow { width: number; height: number; scale: string; timings: Record<string, Timing>; speedup: Record<string, number> }
 const speed: SpeedRow[] = [];
 for (const [w, h] of SIZES) {
   const frame = [darkFrame(w, h)];
   for (const k of SCALES) {
-    const es = await Promise.all(APPLY.map((curveApply) => Enhancer.open({ modelPath, downscale: k, curveApply, provider: 'cpu' })));
-    const ms: number[] = [];
-    for (const e of es) ms.push((await timeIt(() => e.enhance(frame), 5, 2)).medianMs);
+    // spin: false as the live pipeline runs them, so CPU time is work, not idle threads spin-waiting.
+    const es = await Promise.all(APPLY.map((curveApply) => Enhancer.open({ modelPath, downscale: k, curveApply, provider: 'cpu', spin: false })));
+    const timings: Record<string, Timing> = {};
+    for (const [i, e] of es.entries()) {
+      let calls = 0;
+      const cpu0 = process.cpuUsage();
+      const t = await timeIt(() => { calls++; return e.enhance(frame); }, 7, 2);
+      const c = process.cpuUsage(cpu0);
+      // CPU over the timed and warm-up runs alike: all of them are the same work.
+      timings[APPLY[i]!] = { ms: +t.medianMs.toFixed(1), cpuMs: +((c.user + c.system) / 1000 / calls).toFixed(1), fps: +(1000 / t.medianMs).toFixed(1) };
+    }
     await Promise.all(es.map((e) => e.close()));
-    const row = { width: w, height: h, scale: `1/${k}`, exactMs: +ms[0]!.toFixed(1), fittedMs: +ms[1]!.toFixed(1), exactFps: +(1000 / ms[0]!).toFixed(1), fittedFps: +(1000 / ms[1]!).toFixed(1), speedup: +(ms[0]! / ms[1]!).toFixed(2) };
-    speed.push(row);
-    console.log(`${`${w}x${h}`.padEnd(11)} ${row.scale.padStart(5)} ${row.exactMs.toFixed(1).padStart(10)} ${row.fittedMs.toFixed(1).padStart(10)} ${row.exactFps.toFixed(1).padStart(11)} ${row.fittedFps.toFixed(1).padStart(10)} ${row.speedup.toFixed(2).padStart(8)}x`);
+    const base = timings.exact!.ms;
+    const speedup = Object.fromEntries(APPLY.slice(1).map((a) => [a, +(base / timings[a]!.ms).toFixed(2)]));
+    speed.push({ width: w, height: h, scale: `1/${k}`, timings, speedup });
+    console.log(`${`${w}x${h}`.padEnd(11)} ${`1/${k}`.padStart(5)}  ${APPLY.map((a) => `${timings[a]!.ms.toFixed(1)} (${timings[a]!.cpuMs.toFixed(1)})`.padStart(18)).join(' ')}   ${APPLY.slice(1).map((a) => `${speedup[a]!.toFixed(2)}x`).join(', ')}`);
   }
 }
 
-interface QualityRow { scale: string; images: number; meanPsnr: number; minPsnr: number }
+interface QualityRow { apply: string; scale: string; images: number; meanPsnr: number; minPsnr: number; worst: string }
 const quality: QualityRow[] = [];
 const files = fs.existsSync(lowlight) ? fs.readdirSync(lowlight, { recursive: true }).map(String).filter(isImagePath).sort() : [];
 if (files.length === 0) console.log(`\nquality: skipped, no images under ${lowlight} (pass --lowlight DIR)`);
@@ -53,21 +69,25 @@ else {
   const step = Math.max(1, Math.floor(files.length / maxImages));
   const picked = files.filter((_, i) => i % step === 0).slice(0, maxImages);
   const images = await Promise.all(picked.map((f) => readImage(path.join(lowlight, f))));
-  console.log(`\nquality: PSNR (dB) of the fitted curve's output against the exact output, ${images.length} real low-light photos from ${lowlight}`);
+  console.log(`\nquality: PSNR (dB) against the exact output, ${images.length} real low-light photos from ${lowlight}`);
   for (const k of SCALES) {
     const es = await Promise.all(APPLY.map((curveApply) => Enhancer.open({ modelPath, downscale: k, curveApply })));
-    const ps: number[] = [];
+    const ps: number[][] = APPLY.map(() => []);
     for (const img of images) {
-      const [a, b] = await Promise.all(es.map(async (e) => (await e.enhance([img])).frames[0]!));
-      ps.push(Math.min(99, psnr(b!, a!)));
+      const outs = await Promise.all(es.map(async (e) => (await e.enhance([img])).frames[0]!));
+      outs.forEach((o, i) => ps[i]!.push(Math.min(99, psnr(o, outs[0]!))));
     }
     await Promise.all(es.map((e) => e.close()));
-    const row = { scale: `1/${k}`, images: images.length, meanPsnr: +(ps.reduce((s, p) => s + p, 0) / ps.length).toFixed(2), minPsnr: +Math.min(...ps).toFixed(2) };
-    quality.push(row);
-    console.log(`  ${row.scale}  mean ${row.meanPsnr.toFixed(2)}  min ${row.minPsnr.toFixed(2)}`);
+    for (const [i, a] of APPLY.entries()) {
+      if (i === 0) continue;
+      const p = ps[i]!, min = Math.min(...p);
+      const row = { apply: a, scale: `1/${k}`, images: images.length, meanPsnr: +(p.reduce((s, x) => s + x, 0) / p.length).toFixed(2), minPsnr: +min.toFixed(2), worst: picked[p.indexOf(min)]! };
+      quality.push(row);
+      console.log(`  ${a.padEnd(7)} ${row.scale}  mean ${row.meanPsnr.toFixed(2)}  min ${row.minPsnr.toFixed(2)} (${row.worst})`);
+    }
   }
 }
 const out = path.join(here, 'results', 'curve-apply.json');
 fs.mkdirSync(path.dirname(out), { recursive: true });
-fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), machine: m, model: path.relative(path.resolve(here, '..'), modelPath), baseline: 'exact 8-iteration application, same size and scale, same run', speed, quality }, null, 1));
+fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), machine: m, loadAverageAtStart: os.loadavg(), model: path.relative(path.resolve(here, '..'), modelPath), baseline: 'exact 8-iteration application, same size and scale, same run', speed, quality }, null, 1));
 console.log(`\nwrote ${out}`);

@@ -9,6 +9,7 @@
 // temporal, as a config without the key does); detect-denoise-off = detection on, denoiser off;
 // spatial = the spatial denoiser instead; two-workers = the baseline with two enhancement workers
 // of one thread each (workers: { enhance: 2, threads: 1 }) instead of the 2-core default, one of two.
+// Modes combine with '+' (detect+denoise-off+two-workers).
 // Inference runs in worker threads (src/workers/): the event-loop delay is the main thread's.
 // The whole live pipeline (PieApp: ffmpeg cameras → cross-camera batching → enhancement → sinks)
 // under a sustained load, issue 5's figures: processed fps per camera and in total, the dropped
@@ -95,11 +96,16 @@ const SCENES = arg('scenes', 'moving,static')!.split(',').map((s) => {
   if (s !== 'moving' && s !== 'static') usage(`--scenes: ${s} is not moving or static`);
   return s as Scene;
 });
-const ALL_MODES = ['base', 'batch-off', 'cache', 'detect', 'in-process', 'in-process-detect', 'denoise-off', 'detect-denoise-off', 'spatial', 'two-workers'] as const;
-type Mode = (typeof ALL_MODES)[number];
-const MODES = arg('modes', 'base,batch-off,cache,detect,in-process,in-process-detect,denoise-off')!.split(',').map((s) => {
-  if (!(ALL_MODES as readonly string[]).includes(s)) usage(`--modes: ${s} is not one of ${ALL_MODES.join(', ')}`);
-  return s as Mode;
+// A mode is a '+'-joined set of flags (detect+denoise-off+two-workers); 'base' is none. The older
+// compound names stay accepted.
+const FLAGS = ['batch-off', 'cache', 'detect', 'in-process', 'denoise-off', 'spatial', 'two-workers'] as const;
+type Flag = (typeof FLAGS)[number];
+const ALIASES: Readonly<Record<string, string>> = { 'in-process-detect': 'in-process+detect', 'detect-denoise-off': 'detect+denoise-off' };
+const MODES: ReadonlySet<Flag>[] = arg('modes', 'base,batch-off,cache,detect,in-process,in-process-detect,denoise-off')!.split(',').map((s) => {
+  const flags = (ALIASES[s] ?? s).split('+').filter((f) => f !== 'base');
+  for (const f of flags) if (!(FLAGS as readonly string[]).includes(f)) usage(`--modes: ${f} (in ${s}) is not base or one of ${FLAGS.join(', ')}, joined by +`);
+  if (flags.includes('denoise-off') && flags.includes('spatial')) usage(`--modes: ${s} asks for the denoiser off and spatial`);
+  return new Set(flags as Flag[]);
 });
 const outName = arg('out');
 if (outName !== undefined && !/^[a-z0-9-]+$/.test(outName)) usage('--out: a name of a-z, 0-9 and -');
@@ -526,16 +532,14 @@ for (const scene of SCENES) {
   for (const [width, height] of SIZES) {
     for (const cameras of CAMERAS) {
       const base = { scene, width, height, cameras, batch: true, cache: false, detect: false, inProcess: false, denoise: 'temporal' as RunSpec['denoise'] };
-      if (MODES.includes('base')) specs.push(base);
-      if (MODES.includes('batch-off') && scene === 'moving') specs.push({ ...base, batch: false });
-      if (MODES.includes('cache')) specs.push({ ...base, cache: true });
-      if (MODES.includes('detect') && scene === 'moving') specs.push({ ...base, detect: true });
-      if (MODES.includes('in-process') && scene === 'moving') specs.push({ ...base, inProcess: true });
-      if (MODES.includes('in-process-detect') && scene === 'moving') specs.push({ ...base, detect: true, inProcess: true });
-      if (MODES.includes('denoise-off')) specs.push({ ...base, denoise: 'off' });
-      if (MODES.includes('detect-denoise-off') && scene === 'moving') specs.push({ ...base, detect: true, denoise: 'off' });
-      if (MODES.includes('spatial')) specs.push({ ...base, denoise: 'spatial' });
-      if (MODES.includes('two-workers')) specs.push({ ...base, twoWorkers: true });
+      for (const m of MODES) {
+        // Batching off, detection and the in-process path are measured on the moving scene only.
+        if (scene !== 'moving' && (m.has('batch-off') || m.has('detect') || m.has('in-process'))) continue;
+        specs.push({
+          ...base, batch: !m.has('batch-off'), cache: m.has('cache'), detect: m.has('detect'), inProcess: m.has('in-process'),
+          denoise: m.has('denoise-off') ? 'off' : m.has('spatial') ? 'spatial' : 'temporal', ...(m.has('two-workers') ? { twoWorkers: true } : {}),
+        });
+      }
     }
   }
 }

@@ -11,8 +11,11 @@
 import type { GraphBuilder } from '../onnx/builder.js';
 import { f32 } from '../onnx/tensor.js';
 
-/** How the value curve reaches full resolution: the exact 8 iterations, or the fitted curve. */
-export const CURVE_APPLY = ['exact', 'fitted'] as const;
+/**
+ * How the value curve reaches full resolution: the exact 8 iterations, the fitted curve, or the
+ * grid (each cell's curve sampled at levels, applied by a fused loop: tone-grid.ts).
+ */
+export const CURVE_APPLY = ['exact', 'fitted', 'grid'] as const;
 export type CurveApply = (typeof CURVE_APPLY)[number];
 
 /** Sample values of the composed curve per low-resolution location. */

@@ -10,6 +10,11 @@ import { loadDceNetModel, shownModelPath } from './model-file.js';
 import type { CurveForm, ExposureSetting } from './tone.js';
 import type { CurveApply } from './curve-fit.js';
 import { toneFeeds, toneResults, type FrameTone, type ToneResult } from './tone-feeds.js';
+import { applyGrid, gridConstants, gridLevels, measureFrame, sampleSize, smallSize, type GridConstants } from './grid-kernel.js';
+import { buildGridEnhancerGraph, GRID_IO, GRID_LEVELS } from './tone-grid.js';
+import { DARK_CHROMA, DEFAULT_SATURATION, HIGHLIGHT_KEEP, MAX_GAIN } from './tone.js';
+import { EPS_V } from './dcenet.js';
+import { rgbBytes } from '../image/types.js';
 import { describeSession, openSession, ort, type Fallback, type Provider, type ProviderChoice } from './session.js';
 
 /** The model shipped in models/ (resolves from src/ and from dist/ alike). */
@@ -38,7 +43,7 @@ export interface EnhancerOptions {
   readonly noiseAwareGain?: boolean;
   /** Chroma gain exponent of the value form, 0–1 (tone.ts DEFAULT_SATURATION). */
   readonly saturation?: number;
-  /** Value form: 'exact' 8 iterations at full resolution or the fitted 'fitted' (curve-fit.ts). */
+  /** Value form: 'exact' 8 iterations at full resolution, the 'fitted' curve (curve-fit.ts) or the 'grid' (tone-grid.ts). */
   readonly curveApply?: CurveApply;
   /** Exposure 'auto': expose frames without highlights to the right (tone.ts EXPOSE_RIGHT). Default true. */
   readonly exposeRight?: boolean;
@@ -84,6 +89,8 @@ export class Enhancer {
     readonly curvesOutput: boolean | 'only',
     readonly memoryBudgetMiB: number,
     readonly tone: { readonly form: CurveForm; readonly exposure: ExposureSetting },
+    /** Set for the grid application: the per-byte constants and the colour rule's exponent. */
+    private readonly grid?: { readonly constants: GridConstants; readonly saturation: number; readonly noiseAware: boolean },
   ) {}
 
   /**
@@ -110,18 +117,25 @@ export class Enhancer {
     const weights = o.weights ?? (await loadDceNetModel(modelPath)).weights;
     const downscale = o.downscale ?? 1;
     let graph: Uint8Array;
+    const grid = o.curveApply === 'grid';
     try {
-      graph = buildEnhancerGraph(weights, {
+      const go = {
         downscale, curvesOutput: o.curvesOutput ?? false, strength: o.strength ?? 1, exposure: o.exposure ?? 'auto', form: o.form ?? 'value',
         ...(o.noiseAwareGain !== undefined ? { noiseAwareGain: o.noiseAwareGain } : {}), ...(o.saturation !== undefined ? { saturation: o.saturation } : {}),
         ...(o.curveApply ? { curveApply: o.curveApply } : {}), ...(o.exposeRight !== undefined ? { exposeRight: o.exposeRight } : {}),
         ...(o.darkChroma !== undefined ? { darkChroma: o.darkChroma } : {}),
-      });
+      } as const;
+      if (grid && o.curvesOutput) throw new RangeError('the grid curve application gives no curve maps (the region cache needs curveApply exact)');
+      graph = grid ? buildGridEnhancerGraph(weights, go) : buildEnhancerGraph(weights, go);
     } catch (e) {
       throw new PieError('usage', e instanceof Error ? e.message : String(e), 'use --scale 1, 1/2, 1/4, 1/8 … (1/k with an integer k) --strength from 0 to 4 and --exposure between 0 and 1 (e.g. 0.45)');
     }
     const s = await openSession(graph, o.provider ?? 'cpu', { ...(o.threads !== undefined ? { threads: o.threads } : {}), ...(o.spin !== undefined ? { spin: o.spin } : {}) });
-    return new Enhancer(s.session, s.provider, s.fallbacks, s.threads, downscale, modelPath, o.curvesOutput ?? false, o.memoryBudgetMiB ?? DEFAULT_MEMORY_BUDGET_MIB, { form: o.form ?? 'value', exposure: o.exposure ?? 'auto' });
+    const gridSetup = grid ? {
+      constants: gridConstants(gridLevels(GRID_LEVELS), { highlightKeep: HIGHLIGHT_KEEP, epsV: EPS_V, darkChroma: (o.darkChroma ?? true) ? DARK_CHROMA : undefined }),
+      saturation: o.saturation ?? DEFAULT_SATURATION, noiseAware: o.noiseAwareGain ?? true,
+    } : undefined;
+    return new Enhancer(s.session, s.provider, s.fallbacks, s.threads, downscale, modelPath, o.curvesOutput ?? false, o.memoryBudgetMiB ?? DEFAULT_MEMORY_BUDGET_MIB, { form: o.form ?? 'value', exposure: o.exposure ?? 'auto' }, gridSetup);
   }
 
   describe(): string {
@@ -163,6 +177,7 @@ export class Enhancer {
   }
 
   private async run(p: PackedFrames, tones: readonly FrameTone[] | undefined): Promise<EnhancedBatch> {
+    if (this.grid) return this.runGrid(p, tones, this.grid);
     const feeds = { [FRAMES_INPUT]: new ort.Tensor('uint8', p.data, [p.count, p.height, p.width, 3]), ...toneFeeds(p.count, tones) };
     const out = await this.session.run(feeds);
     const result = unpackFrames(out[ENHANCED_OUTPUT]!.data as Uint8Array, p.count, p.width, p.height);
@@ -171,6 +186,33 @@ export class Enhancer {
     if (!c) return { frames: result, tone };
     const d = c.dims;
     return { frames: result, tone, curves: { data: c.data as Float32Array, dims: [d[0]!, CURVE_CHANNELS, d[2]!, d[3]!] } };
+  }
+
+  /** The grid application: measure each frame, run the 1/k graph, apply each frame's table (tone-grid.ts). */
+  private async runGrid(p: PackedFrames, tones: readonly FrameTone[] | undefined, g: NonNullable<Enhancer['grid']>): Promise<EnhancedBatch> {
+    const { count: n, width, height } = p, k = this.downscale, size = rgbBytes(width, height);
+    const h = smallSize(height, k), w = smallSize(width, k), cells = h * w, samples = sampleSize(height) * sampleSize(width);
+    const small = new Float32Array(n * 3 * cells), sample = new Float32Array(n * 3 * samples), sigma = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const m = measureFrame(p.data.subarray(i * size, (i + 1) * size), width, height, k);
+      small.set(m.small, i * 3 * cells); sample.set(m.sample, i * 3 * samples); sigma[i] = m.sigma;
+    }
+    const out = await this.session.run({
+      [GRID_IO.small]: new ort.Tensor('float32', small, [n, 3, h, w]),
+      [GRID_IO.sample]: new ort.Tensor('float32', sample, [n, 3, sampleSize(height), sampleSize(width)]),
+      [GRID_IO.sigma]: new ort.Tensor('float32', sigma, [n]),
+      ...toneFeeds(n, tones),
+    });
+    const table = out[GRID_IO.table]!.data as Float32Array, signal = out[GRID_IO.signal]!.data as Float32Array;
+    const K = g.constants.levels;
+    const result = new Uint8Array(n * size);
+    for (let i = 0; i < n; i++) {
+      applyGrid(p.data.subarray(i * size, (i + 1) * size), result.subarray(i * size, (i + 1) * size), width, height, {
+        table: table.subarray(i * cells * K, (i + 1) * cells * K), signal: g.noiseAware ? signal.subarray(i * cells, (i + 1) * cells) : undefined,
+        h, w, mono: tones?.[i]?.mono ?? false,
+      }, g.constants, MAX_GAIN, g.saturation);
+    }
+    return { frames: unpackFrames(result, n, width, height), tone: toneResults(out, n) };
   }
 
   async close(): Promise<void> {

@@ -187,7 +187,7 @@ function iterate(b: GraphBuilder, y0: string, rs: readonly string[]): string {
  * `y` [N,C,H,W] through the 8 curves given at 1/k ([N,8·C,h,w]: C = 1 for the value form, 3 for
  * RGB), the maps split while small and each upsampled right before its iteration.
  */
-function curvesFullRes(b: GraphBuilder, y0: string, maps: string, downscale: number, channels: 1 | 3): string {
+export function curvesFullRes(b: GraphBuilder, y0: string, maps: string, downscale: number, channels: 1 | 3): string {
   if (downscale === 1) return channels === 1 ? valueIterations(b, y0, maps) : addCurveIterations(b, y0, maps).at(-1)!;
   const sizes = sizesLike(b, y0, channels);
   const rs = b.node('Split', [maps], { axis: 1, num_outputs: ITERATIONS }, { outputs: ITERATIONS });
@@ -380,11 +380,37 @@ export interface FitState {
  */
 const heldOr = (b: GraphBuilder, held: string, prev: string, fresh: string): string => b.op('Where', [held, prev, fresh]);
 
+/** What the tone control reads of the full-resolution frame, however it was measured. */
+export interface FrameMeter {
+  /** Immerkær's noise σ of the luma, [N,1,1,1] (built only when the gain is noise-aware). */
+  readonly sigma: () => string;
+  /** The frame at every SAMPLE_STEP-th pixel each way, float NCHW [0,1]. */
+  readonly xSample: string;
+}
+
+/** The tone stage's decisions for a frame, before anything is applied at full resolution. */
+export interface ToneControl {
+  /** [N,8,h,w] value maps (or [N,24,h,w] per-channel), scaled by the exposure's strength. */
+  readonly maps: string;
+  /** [N,1,h,w] at 1/k: the local-SNR weight of the gain, 0–1; undefined without noiseAwareGain. */
+  readonly signal: string | undefined;
+  /** [N,1,1,1] exposure target; undefined with exposure 'model'. */
+  readonly target: string | undefined;
+  /** [N,1,1,1] bool: the camera's previous fit is kept (defined with `target`). */
+  readonly held: string | undefined;
+  readonly strength: string | undefined;
+  /** The gamma for the target on a sample `s` of the curved V with weights `w` (output luma per unit of it). */
+  readonly gammaFor: (s: string, w: string | undefined, target: string, held: string) => string;
+  readonly chroma: string;
+  readonly luma: string;
+}
+
 /**
- * Curves (at 1/k, [N,24,h,w]) applied to `x` (float NCHW [0,1]) with `xSmall` its 1/k copy;
- * `mono` and `exposureState` are [N] graph inputs (TONE_IO), `fit` the camera's previous fit.
+ * Metering, strength search, the mono detector's statistics and the local SNR: everything the tone
+ * stage decides per frame from the 1/k frame, a strided sample and the noise σ. Shared by the exact
+ * full-resolution application (addTone) and the grid one (tone-grid.ts).
  */
-export function addTone(b: GraphBuilder, x: string, xSmall: string, curvesSmall: string, mono: string, exposureState: string, fit: FitState, o: ToneOptions): ToneGraph {
+export function addToneControl(b: GraphBuilder, xSmall: string, curvesSmall: string, mono: string, exposureState: string, fit: FitState, o: ToneOptions, meter: FrameMeter): ToneControl {
   // Metering, strength search and the mono detector's chroma: a ≤ 1/8 thumbnail.
   const m = Math.max(1, Math.ceil(8 / o.downscale));
   const xThumb = addDownscale(b, xSmall, m);
@@ -402,20 +428,20 @@ export function addTone(b: GraphBuilder, x: string, xSmall: string, curvesSmall:
   // synthetic night at full well 300 and changed nothing the lit-scene target had not fixed.)
   let signal: string | undefined;
   if (o.noiseAwareGain ?? true) {
-    const sigma = b.op('Max', [addNoiseSigma(b, addLuma(b, x)), b.scalar(1e-4)]);
+    const sigma = b.op('Max', [meter.sigma(), b.scalar(1e-4)]);
     const snr = b.div(addLocalSignal(b, xSmall, o.downscale), sigma);
     signal = clip(b, b.div(b.sub(snr, b.scalar(SNR_FLOOR)), b.scalar(SNR_FULL - SNR_FLOOR)), 0, 1);
   }
   const exposure = o.exposure;
   const target = exposure === 'model' ? undefined
-    : exposure === 'auto' ? addSceneTarget(b, xThumb, yThumb, strided(b, addValue(b, x)), exposureState, o.exposeRight ?? true)
+    : exposure === 'auto' ? addSceneTarget(b, xThumb, yThumb, addValue(b, meter.xSample), exposureState, o.exposeRight ?? true)
       : smoothTarget(b, b.op('Expand', [b.scalar(exposure), b.op('Shape', [perFrame(b, exposureState)])]), exposureState);
 
   let maps = o.form === 'value' ? addValueMaps(b, curvesSmall) : curvesSmall;
   // The target held (the carried one came back unchanged) and a fit is carried: expose as last frame.
   const prevStrength = perFrame(b, fit.strength), prevGamma = perFrame(b, fit.gamma);
   const held = target ? b.op('And', [b.op('Equal', [target, perFrame(b, exposureState)]), b.op('Greater', [prevGamma, b.scalar(0)])]) : undefined;
-  let strength: string | undefined, gamma: string | undefined;
+  let strength: string | undefined;
   if (target && held) {
     strength = heldOr(b, held, prevStrength, addStrength(b, o.form, xThumb, addDownscale(b, maps, m), target));
     maps = clip(b, b.mul(maps, strength), -1, 1);
@@ -428,8 +454,26 @@ export function addTone(b: GraphBuilder, x: string, xSmall: string, curvesSmall:
     const close = b.op('LessOrEqual', [b.op('Abs', [b.sub(kept, t)]), b.scalar(AUTO_EXPOSURE.hold)]);
     return heldOr(b, b.op('And', [heldNow, close]), prevGamma, fitGamma(b, s, w, t));
   };
-  const signalFull = signal ? upsampleLike(b, signal, x) : undefined;
+  return { maps, signal, target, held, strength, gammaFor, chroma, luma };
+}
 
+/** V'^g as exp(g·ln V'): ORT's Pow with a per-frame exponent takes its scalar path per pixel, at several times the cost (ln 0 = −∞ still gives 0). */
+export const addGammaPow = (b: GraphBuilder, v: string, g: string): string => b.op('Exp', [b.mul(b.op('Log', [clip(b, v, 0, 1)]), g)]);
+
+/** [N] per frame of an [N,1,1,1] decision, or −1 for each frame where there is none. */
+export function perFrameOutput(b: GraphBuilder, mono: string, v: string | undefined): string {
+  return v ? b.op('Reshape', [v, b.ints([-1])]) : b.op('Reshape', [b.op('Expand', [b.scalar(-1), b.op('Shape', [mono])]), b.ints([-1])]);
+}
+
+/**
+ * Curves (at 1/k, [N,24,h,w]) applied to `x` (float NCHW [0,1]) with `xSmall` its 1/k copy;
+ * `mono` and `exposureState` are [N] graph inputs (TONE_IO), `fit` the camera's previous fit.
+ */
+export function addTone(b: GraphBuilder, x: string, xSmall: string, curvesSmall: string, mono: string, exposureState: string, fit: FitState, o: ToneOptions): ToneGraph {
+  const c = addToneControl(b, xSmall, curvesSmall, mono, exposureState, fit, o, { sigma: () => addNoiseSigma(b, addLuma(b, x)), xSample: strided(b, x) });
+  const { maps, target, held } = c;
+  const signalFull = c.signal ? upsampleLike(b, c.signal, x) : undefined;
+  let gamma: string | undefined;
   let gain: string | undefined;
   let y: string;
   if (o.form === 'value') {
@@ -439,10 +483,8 @@ export function addTone(b: GraphBuilder, x: string, xSmall: string, curvesSmall:
       : curvesFullRes(b, v, maps, o.downscale, 1);
     if (target) {
       const vs = strided(b, v);
-      const g = (gamma = gammaFor(strided(b, v2), b.div(strided(b, addLuma(b, x)), b.op('Max', [vs, b.scalar(EPS_V)])), target, held!));
-      // v2^g as exp(g·ln v2): ORT's Pow with a per-frame exponent takes its scalar path per pixel, at
-      // several times the cost of the two vectorised passes (ln 0 = −∞ still gives 0).
-      v2 = b.op('Exp', [b.mul(b.op('Log', [clip(b, v2, 0, 1)]), g)]);
+      gamma = c.gammaFor(strided(b, v2), b.div(strided(b, addLuma(b, x)), b.op('Max', [vs, b.scalar(EPS_V)])), target, held!);
+      v2 = addGammaPow(b, v2, gamma);
     }
     // Headroom kept: a pixel that was not clipped does not clip (lamps and headlights do not bloom).
     v2 = b.op('Min', [v2, b.sub(b.scalar(1), b.mul(b.op('Sqrt', [b.sub(b.scalar(1), v)]), b.scalar(HIGHLIGHT_KEEP)))]);
@@ -456,7 +498,7 @@ export function addTone(b: GraphBuilder, x: string, xSmall: string, curvesSmall:
     y = curvesFullRes(b, x, maps, o.downscale, 3);
     if (target) {
       const yc = clip(b, y, 0, 1);
-      y = b.op('Pow', [yc, (gamma = gammaFor(strided(b, addLuma(b, yc)), undefined, target, held!))]);
+      y = b.op('Pow', [yc, (gamma = c.gammaFor(strided(b, addLuma(b, yc)), undefined, target, held!))]);
     }
     if (signalFull) y = b.add(x, b.mul(b.sub(y, x), signalFull));
   }
@@ -465,7 +507,6 @@ export function addTone(b: GraphBuilder, x: string, xSmall: string, curvesSmall:
     // blend: y + 1·(grey − y) is not exactly grey in floating point.
     y = b.op('Where', [isMono(b, mono), addLuma(b, clip(b, y, 0, 1)), y]);
   }
-  const none = (): string => b.op('Reshape', [b.op('Expand', [b.scalar(-1), b.op('Shape', [mono])]), b.ints([-1])]);
-  const flat = (v: string | undefined): string => (v ? b.op('Reshape', [v, b.ints([-1])]) : none());
-  return { y, exposure: flat(target), strength: flat(strength), gamma: flat(gamma), chroma, luma };
+  const flat = (v: string | undefined): string => perFrameOutput(b, mono, v);
+  return { y, exposure: flat(target), strength: flat(c.strength), gamma: flat(gamma), chroma: c.chroma, luma: c.luma };
 }
