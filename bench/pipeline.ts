@@ -254,7 +254,7 @@ interface RunResult extends RunSpec {
   /** 1 − processed ÷ (fps × cameras × seconds): everything lost, counted or not (frames ffmpeg could not hand over while the event loop was blocked are never read, so never counted). */
   lostFraction: number;
   drops: Record<DropReason, number>;
-  /** Node's event loop delay during the window (perf_hooks.monitorEventLoopDelay): how long camera pipes, HTTP and sinks waited. */
+  /** Node's event loop delay during the window (perf_hooks.monitorEventLoopDelay, less its sampling period): how long camera pipes, HTTP and sinks waited. */
   eventLoopDelayMs: { p50: number; p99: number; max: number };
   /** Share of the window the main thread's event loop was running callbacks (performance.eventLoopUtilization): low with a high delay = waiting for a CPU, not blocked. */
   mainThreadBusy: number;
@@ -315,6 +315,15 @@ server: { host: 127.0.0.1, port: 0 }
 `;
 }
 
+/**
+ * The event-loop delay sampler's period. Its histogram records the time between its timer's ticks,
+ * period included (an idle process reads p50 10.1 ms at a 10 ms resolution, 1.1 ms at 1 ms), so
+ * the delay is a reading less the period. Results before 2026-12-05 report the raw readings:
+ * their delays are ~10 ms too high.
+ */
+const LOOP_RESOLUTION_MS = 10;
+const loopDelay = (ns: number): number => +Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS).toFixed(1);
+
 let enhancerLine = '';
 
 async function runOne(spec: RunSpec, input: string): Promise<RunResult> {
@@ -361,7 +370,7 @@ async function runOne(spec: RunSpec, input: string): Promise<RunResult> {
     };
     sample();
     const timer = setInterval(sample, 500);
-    const loop = monitorEventLoopDelay({ resolution: 10 });
+    const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
     loop.enable();
     const elu0 = performance.eventLoopUtilization();
     await sleep(seconds * 1000);
@@ -411,7 +420,7 @@ async function runOne(spec: RunSpec, input: string): Promise<RunResult> {
       droppedFraction: r3(perCamera.reduce((a, c) => a + c.dropped, 0) / Math.max(1, framesIn)),
       lostFraction: r3(Math.max(0, 1 - framesOut / (fps * spec.cameras * elapsed))),
       drops,
-      eventLoopDelayMs: { p50: r1(loop.percentile(50) / 1e6), p99: r1(loop.percentile(99) / 1e6), max: r1(loop.max / 1e6) },
+      eventLoopDelayMs: { p50: loopDelay(loop.percentile(50)), p99: loopDelay(loop.percentile(99)), max: loopDelay(loop.max) },
       mainThreadBusy: r3(elu.utilization),
       latencyMs: { p50: r1(pct(lat, 0.5)), p95: r1(pct(lat, 0.95)), max: r1(pct(lat, 1)), frames: lat.length },
       appLatencyMs: { p50: Math.max(...appCams.map((c) => c.latency_ms.p50)), p95: Math.max(...appCams.map((c) => c.latency_ms.p95)) },

@@ -74,7 +74,7 @@ export async function openStage(spec: string, d: ModelDefaults): Promise<EvalSta
     else if (k === 'right' && (v === 'on' || v === 'off')) exposeRight = v === 'on';
     else if (k === 'dark' && (v === 'on' || v === 'off')) darkChroma = v === 'on';
     else if (k === 'sat' && x >= 0 && x <= 1) saturation = x;
-    else if (k === 'apply' && (v === 'exact' || v === 'fitted')) curveApply = v;
+    else if (k === 'apply' && (v === 'exact' || v === 'fitted' || v === 'grid')) curveApply = v;
     else if (k === 'strength' && x >= 0 && x <= MAX_STRENGTH) strength = x;
     else if (k === 'scale' && v && /^1(\/\d+)?$/.test(v)) downscale = v === '1' ? 1 : Number(v.slice(2));
     else if (k === 'denoise' && (v === 'temporal' || v === 'spatial')) denoise = v;

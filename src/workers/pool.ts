@@ -34,19 +34,21 @@ export interface PoolOptions {
 }
 
 /**
- * Sizes for a machine: enhancement gets the cores, detection one worker beside it. `temporalCameras`:
- * how many cameras run the temporal denoiser.
+ * Sizes for a machine: enhancement gets the cores, detection one worker beside it. `cameras`: how
+ * many cameras this node enhances (a cluster node: as many as it may be given).
  */
-export function defaultPoolSizes(cores = os.availableParallelism(), temporalCameras = 0): { enhance: { size: number; threads: number }; detect: { size: number; threads: number } } {
-  // Several workers only pay once each still gets ≥ 2 threads; on 2 cores one worker of 2 threads
-  // beats two of 1 (the session's own threads already use both cores)…
+export function defaultPoolSizes(cores = os.availableParallelism(), cameras = 0): { enhance: { size: number; threads: number }; detect: { size: number; threads: number } } {
+  // One worker per 4 cores, each with ≥ 2 threads for a single camera's frames…
   let size = Math.max(1, Math.floor(cores / 4));
-  // …except behind the temporal denoiser with two cameras or more: its per-frame JavaScript (the
-  // global-motion fit and the noise model, ~5 ms a frame) leaves a session's other threads idle,
-  // and a second worker fills them. Measured on 2 cores, 15 fps cameras, curves 1/8 (bench/results/
-  // pipeline-s6-*.json): 640×360 ×2 11.2 → 14.9 fps a camera, ×4 4.6 → 6.1, 1280×720 ×2 2.4 → 3.7;
-  // one camera gains nothing (720p: 5.7 → 5.4), hence the camera count.
-  if (temporalCameras >= 2) size = Math.min(cores, 2 * size);
+  // …and twice as many, with half the threads, from two cameras up: a session run has serial parts
+  // (ORT runs each Resize on one thread, the denoiser's per-frame JavaScript, packing) that leave a
+  // worker's other threads idle, and a second worker fills them. Measured on 2 cores, 15 fps
+  // cameras, curves 1/8, one worker of 2 threads → two of 1: with the temporal denoiser 640×360 ×2
+  // 11.2 → 14.9 fps a camera, ×4 4.6 → 6.1, 1280×720 ×2 2.4 → 3.7 (bench/results/pipeline-s6-*.json);
+  // without it 1280×720 ×2 7.5 → 10.7, with detection 5.5 → 7.7, and 640×360 ×4 with detection
+  // 11.2–14.2 → 14.6–15.0 (1.0 → 0.2–2.8% drops; bench/results/s8-*.json). One camera gains nothing
+  // (720p: 5.7 → 5.4), hence the camera count.
+  if (cameras >= 2) size = Math.min(cores, 2 * size);
   return { enhance: { size, threads: Math.max(1, Math.floor(cores / size)) }, detect: { size: 1, threads: Math.max(1, Math.floor(cores / 2)) } };
 }
 

@@ -1,8 +1,8 @@
 // The live pipeline's two inference pools from a config (src/app.ts starts them): how many workers
-// and threads each gets (workers:, else the machine's cores and the cameras behind the temporal
-// denoiser: defaultPoolSizes), at what CPU priority, or the in-process stand-in for comparisons.
+// and threads each gets (workers:, else the machine's cores and the camera count: defaultPoolSizes),
+// at what CPU priority, or the in-process stand-in for comparisons.
 import os from 'node:os';
-import { cameraDenoise, type PieConfig } from '../config/schema.js';
+import type { PieConfig } from '../config/schema.js';
 import { defaultPoolSizes, InferencePool, InProcessInference, type Inference } from './pool.js';
 
 export interface StartPoolsOptions {
@@ -12,10 +12,9 @@ export interface StartPoolsOptions {
 
 /** The two worker pools of a config: sizes from workers:, else from the machine's cores. */
 export async function startPools(config: PieConfig, o: StartPoolsOptions, log: (line: string) => void): Promise<{ enhance: Inference; detect: Inference | undefined }> {
-  // Cameras behind the temporal denoiser: this node's own, or as many as a cluster may give it.
-  const temporal = config.cluster ? (config.enhance.denoise === 'temporal' ? config.cluster.capacity : 0)
-    : config.cameras.filter((c) => cameraDenoise(config.enhance, c).mode === 'temporal').length;
-  const w = config.workers, auto = defaultPoolSizes(os.availableParallelism(), temporal);
+  // This node's cameras, or as many as a cluster may give it.
+  const cameras = config.cluster ? config.cluster.capacity : config.cameras.length;
+  const w = config.workers, auto = defaultPoolSizes(os.availableParallelism(), cameras);
   if (w.inProcess) {
     log('workers.inProcess: inference runs on the main thread and blocks camera ingest while it runs (for comparison only)');
     const threads = w.threads ?? os.availableParallelism();

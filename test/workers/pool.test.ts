@@ -32,7 +32,7 @@ const FAULTY = new URL('../helpers/faulty-worker.ts', import.meta.url);
 const enhancerSpec = { kind: 'enhancer', options: { modelPath: DEFAULT_MODEL_PATH, downscale: 4, spin: false } } as const;
 
 describe('defaultPoolSizes', () => {
-  it('gives one worker of all threads on 2 cores, two of one thread behind the temporal denoiser with 2 cameras or more', () => {
+  it('gives one worker of all threads on 2 cores for one camera, two of one thread from 2 cameras up', () => {
     expect(defaultPoolSizes(2).enhance).toEqual({ size: 1, threads: 2 });
     expect(defaultPoolSizes(2, 1).enhance).toEqual({ size: 1, threads: 2 });
     expect(defaultPoolSizes(2, 2).enhance).toEqual({ size: 2, threads: 1 });
