@@ -69,7 +69,7 @@ const IR_OSD_MASK: readonly MaskRect[] = [{ x: 0, y: 0.04, width: 0.33, height: 
 const DEFAULT_CONFIRM: ConfirmOptions = { ...CONFIRM_DEFAULTS };
 const gateOf = (o: Partial<StillGateOptions> = {}): StillGateOptions => ({ afterS: CONFIRM_DEFAULTS.staticAfter, ...o });
 /** The gate as it was before (a new camera: nothing still for afterS), with the old chain. */
-const old = (o: Partial<StillGateOptions> = {}): Pick<Variant, 'gate' | 'oldChain'> => ({ gate: gateOf({ startAs: 'changed', ...o }), oldChain: true });
+const old = (o: Partial<StillGateOptions> = {}): Pick<Variant, 'gate' | 'oldChain'> => ({ gate: gateOf({ startAs: 'changed', noiseFrom: 'raw', ...o }), oldChain: true });
 const VARIANTS: readonly Variant[] = [
   { name: 'none', about: 'no confirmation, no gate', confirm: { frames: 0, hits: 1 } },
   { name: '2of3', about: '2 of 3', confirm: { frames: 3, hits: 2 } },
@@ -81,9 +81,11 @@ const VARIANTS: readonly Variant[] = [
   { name: 'old:gate5', about: '2 of 3 + fixtures after 50 + gate 5 s, before', ...old({ afterS: 5 }), confirm: DEFAULT_CONFIRM },
   { name: 'old:gate30', about: '2 of 3 + fixtures after 50 + gate 30 s, before', ...old({ afterS: 30 }), confirm: DEFAULT_CONFIRM },
   { name: 'old:3of5+fix25', about: '3 of 5 + fixtures after 25 + gate 10 s, before', ...old(), confirm: { frames: 5, hits: 3, fixtureAfter: 25 } },
-  { name: 'old+start-still', about: 'the old default, a new camera\'s cells start still', gate: gateOf(), oldChain: true, confirm: DEFAULT_CONFIRM },
-  { name: 'fixtures-learn-still', about: 'the old default, the fixture rule also learns from the faces the gate dropped', gate: gateOf({ startAs: 'changed' }), confirm: DEFAULT_CONFIRM },
-  { name: 'default', about: 'the default now: both (cells start still, fixtures learnt from dropped faces too)', gate: gateOf(), confirm: DEFAULT_CONFIRM },
+  { name: 'old+start-still', about: 'the old default, a new camera\'s cells start still', gate: gateOf({ noiseFrom: 'raw' }), oldChain: true, confirm: DEFAULT_CONFIRM },
+  { name: 'fixtures-learn-still', about: 'the old default, the fixture rule also learns from the faces the gate dropped', gate: gateOf({ startAs: 'changed', noiseFrom: 'raw' }), confirm: DEFAULT_CONFIRM },
+  { name: 'session7', about: 'the default of session 7: cells start still, fixtures learnt from dropped faces too, noise from the raw quartile', gate: gateOf({ noiseFrom: 'raw' }), confirm: DEFAULT_CONFIRM },
+  { name: 'session7+osd-mask', about: 'session 7 with the on-screen text masked', gate: gateOf({ noiseFrom: 'raw' }), confirm: DEFAULT_CONFIRM, mask: IR_OSD_MASK },
+  { name: 'default', about: 'the default now: session 7 with the gate noise centred on the median change', gate: gateOf(), confirm: DEFAULT_CONFIRM },
   { name: 'default+gate5', about: 'the default with staticAfter 5 s', gate: gateOf({ afterS: 5 }), confirm: DEFAULT_CONFIRM },
   { name: 'default+osd-mask', about: 'the default with the on-screen text masked (cameras[].faceMask)', gate: gateOf(), confirm: DEFAULT_CONFIRM, mask: IR_OSD_MASK },
   { name: 'default+3of5+fix25', about: 'the default with 3 of 5 and fixtures after 25', gate: gateOf(), confirm: { frames: 5, hits: 3, fixtureAfter: 25 } },

@@ -56,6 +56,13 @@ export interface StaticSceneOptions {
    * start is reported one detection later). 'changed': nothing is dropped for afterS (the old rule).
    */
   readonly startAs?: 'still' | 'changed';
+  /**
+   * How the camera's noise is read from a frame's cell differences d. 'centred' (default): the lower
+   * quartile of |d − median d|, so a step of the whole view (an exposure or IR-light change, a
+   * loop's seam) is not read as noise; 'raw': the lower quartile of |d| (before 2026-12-05: a
+   * seam lifted the estimate ~5× for minutes, blinding the gate).
+   */
+  readonly noiseFrom?: 'centred' | 'raw';
 }
 
 export type SceneUpdate = 'start' | 'scene-cut' | 'same';
@@ -69,6 +76,7 @@ export class StaticScene {
   private readonly noiseFallS: number;
   private readonly sceneCut: number;
   private readonly startAs: 'still' | 'changed';
+  private readonly centred: boolean;
   private width = 0;
   private height = 0;
   private cell = 1;
@@ -103,6 +111,7 @@ export class StaticScene {
     this.noiseFallS = o.noiseFallS ?? NOISE_FALL_S;
     this.sceneCut = o.sceneCut ?? 0.5;
     this.startAs = o.startAs ?? 'still';
+    this.centred = (o.noiseFrom ?? 'centred') === 'centred';
   }
 
   /** The noise sigma in use (luma levels), for logs and tests. */
@@ -132,10 +141,12 @@ export class StaticScene {
     // The noise from this frame: the lower quartile of the cells' frame-to-frame changes, as a
     // sigma (|N(0, σ)| has its quartile at 0.3186 σ). Not the median: a frame where nearly half the
     // cells really moved (a pan that is not yet a cut) would pass for noise and blind the gate.
+    // Centred on the median change first: a step of the whole view is not noise.
     const hist = this.hist;
-    hist.fill(0);
     const binsPerLevel = 16, top = hist.length - 1;
-    for (let i = 0; i < n; i++) hist[Math.min(top, Math.floor(Math.abs(cur[i]! - prev[i]!) * binsPerLevel))]!++;
+    const shift = this.centred ? this.medianChange(cur, prev, binsPerLevel) : 0;
+    hist.fill(0);
+    for (let i = 0; i < n; i++) hist[Math.min(top, Math.floor(Math.abs(cur[i]! - prev[i]! - shift) * binsPerLevel))]!++;
     let seen = 0, b = 0;
     for (; b < top && seen + hist[b]! < n / 4; b++) seen += hist[b]!;
     // Capped: a first frame that is all motion (a pan as the camera starts) must not set a threshold
@@ -202,6 +213,16 @@ export class StaticScene {
     for (let y = y0; y <= y1; y++) for (let x = x0; x <= x1; x++) ages.push(t - this.changedAt[y * this.gw + x]!);
     ages.sort((p, q) => p - q);
     return Math.max(0, ages[Math.min(ages.length - 1, Math.floor(fraction * ages.length))]!);
+  }
+
+  /** The median of cur − prev, to 1/bins of a level (±32 levels; beyond is a cut anyway), by a histogram. */
+  private medianChange(cur: Float32Array, prev: Float32Array, bins: number): number {
+    const hist = this.hist, n = cur.length, mid = hist.length / 2, top = hist.length - 1;
+    hist.fill(0);
+    for (let i = 0; i < n; i++) hist[Math.max(0, Math.min(top, mid + Math.floor((cur[i]! - prev[i]!) * bins)))]!++;
+    let seen = 0, b = 0;
+    for (; b < top && seen + hist[b]! < n / 2; b++) seen += hist[b]!;
+    return (b - mid + 0.5) / bins;
   }
 
   private init(width: number, height: number, ms: number): void {

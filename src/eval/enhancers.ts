@@ -80,7 +80,7 @@ export async function openStage(spec: string, d: ModelDefaults): Promise<EvalSta
     else if (k === 'denoise' && (v === 'temporal' || v === 'spatial')) denoise = v;
     else if (k === 'dn' && x >= 0 && x <= 16) dnStrength = x;
     else if (k === 'gm' && (GLOBAL_MOTION_MODES as readonly string[]).includes(v ?? '')) globalMotion = v as GlobalMotionMode;
-    else throw new PieError('usage', `--enhancer ${spec}: option '${o}' is not exposure=auto|model|0–1, color=value|rgb, nag=on|off, right=on|off, dark=on|off, sat=0–1, apply=exact|fitted, strength=0–${MAX_STRENGTH}, scale=1/k, denoise=temporal|spatial, dn=0–16, gm=shift|reset|off or raw`, USAGE_FIX);
+    else throw new PieError('usage', `--enhancer ${spec}: option '${o}' is not exposure=auto|model|0–1, color=value|rgb, nag=on|off, right=on|off, dark=on|off, sat=0–1, apply=exact|fitted|grid, strength=0–${MAX_STRENGTH}, scale=1/k, denoise=temporal|spatial, dn=0–16, gm=shift|reset|off or raw`, USAGE_FIX);
   }
   const e = await Enhancer.open({ modelPath: file!, downscale, strength, exposure, form, noiseAwareGain, curveApply, exposeRight, darkChroma, ...(saturation !== undefined ? { saturation } : {}), ...(d.threads ? { threads: d.threads } : {}) });
   const dnOf = (mode: DenoiseMode): Promise<Denoiser> => Denoiser.open({ mode, ...(dnStrength !== undefined ? { strength: dnStrength } : {}), ...(globalMotion ? { globalMotion } : {}), ...(d.threads ? { threads: d.threads } : {}) });

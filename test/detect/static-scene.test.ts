@@ -86,6 +86,24 @@ describe('StaticScene', () => {
   });
 });
 
+describe('StaticScene noise from a step of the whole view', () => {
+  // An IR light or exposure change, or a loop's seam, below a cut: every cell moves by ~5 levels once.
+  const run = (noiseFrom: 'centred' | 'raw'): { before: number; after: number } => {
+    const noise = rng(21), s = new StaticScene({ noiseFrom });
+    for (let i = 0; i <= 10 * FPS; i++) s.update(frame(noise, { sigma: 2 }), (i * 1000) / FPS);
+    const before = s.noiseSigma!;
+    s.update(frame(noise, { sigma: 2, offset: 5 }), 10_000 + 1000 / FPS);
+    return { before, after: s.noiseSigma! };
+  };
+
+  it('is not read as noise (centred, the default), where the raw quartile took it for noise', () => {
+    const centred = run('centred'), raw = run('raw');
+    expect(centred.before).toBeGreaterThan(0.8);
+    expect(centred.after).toBeLessThan(1.3 * centred.before);
+    expect(raw.after).toBeGreaterThan(2 * raw.before); // up to the cap (MAX_NOISE), where it falls back over minutes
+  });
+});
+
 describe('StillGate', () => {
   it('drops a face on a part of the view still for longer than afterS, keeps it before (startAs changed)', () => {
     const noise = rng(2), g = new StillGate({ afterS: 10, startAs: 'changed' });
