@@ -102,6 +102,27 @@ describe('StaticScene noise from a step of the whole view', () => {
     expect(centred.after).toBeLessThan(1.3 * centred.before);
     expect(raw.after).toBeGreaterThan(2 * raw.before); // up to the cap (MAX_NOISE), where it falls back over minutes
   });
+
+  it('so a person of modest contrast arriving after the step still counts as change (the raw quartile\'s blinded gate took them for still)', () => {
+    const after = (noiseFrom: 'centred' | 'raw'): number => {
+      const noise = rng(22), s = new StaticScene({ noiseFrom });
+      let ms = 0;
+      for (let i = 0; i <= 10 * FPS; i++, ms = (i * 1000) / FPS) s.update(frame(noise, { sigma: 2 }), ms);
+      for (let i = 0; i < 3 * FPS; i++) {
+        ms += 1000 / FPS;
+        const img = frame(noise, { sigma: 2, offset: 5 });
+        // From the second second on, DOOR is 14 levels brighter: someone stepped in.
+        if (i >= FPS) for (let y = DOOR.y; y < DOOR.y + DOOR.height; y++) for (let x = DOOR.x; x < DOOR.x + DOOR.width; x++) {
+          const p = (y * W + x) * 3, v = Math.min(255, img.data[p]! + 14);
+          img.data.set([v, v, v], p);
+        }
+        s.update(img, ms);
+      }
+      return s.unchangedS(DOOR, ms, 0.5);
+    };
+    expect(after('centred')).toBeLessThan(2.5);
+    expect(after('raw')).toBeGreaterThan(10);
+  });
 });
 
 describe('StillGate', () => {
