@@ -9,7 +9,7 @@
 // temporal, as a config without the key does); detect-denoise-off = detection on, denoiser off;
 // spatial = the spatial denoiser instead; two-workers = the baseline with two enhancement workers
 // of one thread each (workers: { enhance: 2, threads: 1 }) instead of the 2-core default, one of two.
-// Modes combine with '+' (detect+denoise-off+two-workers).
+// grid = the enhancer's curve grid (enhance.curveApply: grid). Modes combine with '+' (detect+denoise-off+two-workers).
 // Inference runs in worker threads (src/workers/): the event-loop delay is the main thread's.
 // The whole live pipeline (PieApp: ffmpeg cameras → cross-camera batching → enhancement → sinks)
 // under a sustained load, issue 5's figures: processed fps per camera and in total, the dropped
@@ -98,7 +98,7 @@ const SCENES = arg('scenes', 'moving,static')!.split(',').map((s) => {
 });
 // A mode is a '+'-joined set of flags (detect+denoise-off+two-workers); 'base' is none. The older
 // compound names stay accepted.
-const FLAGS = ['batch-off', 'cache', 'detect', 'in-process', 'denoise-off', 'spatial', 'two-workers'] as const;
+const FLAGS = ['batch-off', 'cache', 'detect', 'in-process', 'denoise-off', 'spatial', 'two-workers', 'grid'] as const;
 type Flag = (typeof FLAGS)[number];
 const ALIASES: Readonly<Record<string, string>> = { 'in-process-detect': 'in-process+detect', 'detect-denoise-off': 'detect+denoise-off' };
 const MODES: ReadonlySet<Flag>[] = arg('modes', 'base,batch-off,cache,detect,in-process,in-process-detect,denoise-off')!.split(',').map((s) => {
@@ -238,7 +238,7 @@ class NullSink implements LiveSink {
 // ---------------------------------------------------------------------------------------------
 // One run
 
-interface RunSpec { scene: Scene; width: number; height: number; cameras: number; batch: boolean; cache: boolean; detect: boolean; inProcess: boolean; denoise: 'temporal' | 'spatial' | 'off'; twoWorkers?: boolean }
+interface RunSpec { scene: Scene; width: number; height: number; cameras: number; batch: boolean; cache: boolean; detect: boolean; inProcess: boolean; denoise: 'temporal' | 'spatial' | 'off'; twoWorkers?: boolean; grid?: boolean }
 
 interface RunResult extends RunSpec {
   label: string;
@@ -308,7 +308,7 @@ enhance:
   provider: cpu
   batch: { maxSize: ${b.maxSize}, maxWaitMs: ${b.maxWaitMs} }
   regionCache: { enabled: ${spec.cache} }
-  denoise: ${spec.denoise}
+  denoise: ${spec.denoise}${spec.grid ? '\n  curveApply: grid' : ''}
 detect: { enabled: ${spec.detect}, fps: 5, tiling: true, on: fused }
 workers: { inProcess: ${spec.inProcess}${spec.twoWorkers ? ', enhance: 2, threads: 1' : ''} }
 server: { host: 127.0.0.1, port: 0 }
@@ -327,7 +327,7 @@ const loopDelay = (ns: number): number => +Math.max(0, ns / 1e6 - LOOP_RESOLUTIO
 let enhancerLine = '';
 
 async function runOne(spec: RunSpec, input: string): Promise<RunResult> {
-  const label = `${spec.scene} ${spec.width}x${spec.height} ×${spec.cameras} batch ${spec.batch ? 'on' : 'off'} cache ${spec.cache ? 'on' : 'off'} detect ${spec.detect ? 'on' : 'off'}${spec.inProcess ? ' in-process' : ''}${spec.denoise === 'temporal' ? '' : ` denoise ${spec.denoise}`}${spec.twoWorkers ? ' two workers' : ''}`;
+  const label = `${spec.scene} ${spec.width}x${spec.height} ×${spec.cameras} batch ${spec.batch ? 'on' : 'off'} cache ${spec.cache ? 'on' : 'off'} detect ${spec.detect ? 'on' : 'off'}${spec.inProcess ? ' in-process' : ''}${spec.denoise === 'temporal' ? '' : ` denoise ${spec.denoise}`}${spec.twoWorkers ? ' two workers' : ''}${spec.grid ? ' grid' : ''}`;
   const config = parseConfig(configYaml(spec, input), { source: label });
   const meters = new Map<string, CameraMeter>();
   config.cameras.forEach((c, i) => meters.set(c.name, new CameraMeter(i === 0, strideFor(spec.width))));
@@ -546,7 +546,7 @@ for (const scene of SCENES) {
         if (scene !== 'moving' && (m.has('batch-off') || m.has('detect') || m.has('in-process'))) continue;
         specs.push({
           ...base, batch: !m.has('batch-off'), cache: m.has('cache'), detect: m.has('detect'), inProcess: m.has('in-process'),
-          denoise: m.has('denoise-off') ? 'off' : m.has('spatial') ? 'spatial' : 'temporal', ...(m.has('two-workers') ? { twoWorkers: true } : {}),
+          denoise: m.has('denoise-off') ? 'off' : m.has('spatial') ? 'spatial' : 'temporal', ...(m.has('two-workers') ? { twoWorkers: true } : {}), ...(m.has('grid') ? { grid: true } : {}),
         });
       }
     }
@@ -569,7 +569,7 @@ try {
     if (results.length === 1) console.log(`(${enhancerLine})`);
     const f = (x: number | null, d = 0): string => (x === null ? '–' : x.toFixed(d));
     console.log([
-      `${r.scene.padEnd(7)} ${`${r.width}x${r.height}`.padEnd(10)} ${String(r.cameras).padStart(4)} ${(r.batch ? 'on' : 'off').padStart(5)} ${(r.cache ? 'on' : 'off').padStart(5)} ${(r.detect ? 'on' : 'off').padStart(3)}${r.inProcess ? ' main' : '     '}${r.denoise === 'temporal' ? '' : r.denoise === 'off' ? ' dn-off' : ' dn-spatial'}${r.twoWorkers ? ' 2w' : ''}`,
+      `${r.scene.padEnd(7)} ${`${r.width}x${r.height}`.padEnd(10)} ${String(r.cameras).padStart(4)} ${(r.batch ? 'on' : 'off').padStart(5)} ${(r.cache ? 'on' : 'off').padStart(5)} ${(r.detect ? 'on' : 'off').padStart(3)}${r.inProcess ? ' main' : '     '}${r.denoise === 'temporal' ? '' : r.denoise === 'off' ? ' dn-off' : ' dn-spatial'}${r.twoWorkers ? ' 2w' : ''}${r.grid ? ' grid' : ''}`,
       f(r.fpsInPerCamera, 1).padStart(6),
       `${f(r.processedFpsPerCamera, 1).padStart(6)} (${f(r.processedFpsMinCamera, 1).padStart(4)})`,
       f(r.processedFpsTotal, 1).padStart(5),

@@ -5,6 +5,7 @@
 // Secrets: a camera's input and the server token may hold credentials, so their messages never
 // echo the value (only a URL's scheme); any other echoed string has URL credentials masked.
 import { z } from 'zod';
+import { CURVE_APPLY, type CurveApply } from '../enhance/curve-fit.js';
 import { FACE_MODELS, type FaceModel } from '../detect/anchors.js';
 import type { DetectOn } from '../detect/path.js';
 import type { MaskRect } from '../detect/face-mask.js';
@@ -89,6 +90,8 @@ export interface EnhanceConfig {
   readonly denoise: DenoiseSetting;
   /** What the temporal denoiser does when a camera's view moves (pan, tilt, zoom): shift its state with it, reset it, or off. */
   readonly denoiseGlobalMotion: GlobalMotionMode;
+  /** How the value curve reaches full resolution: 'exact' (default), 'fitted' or 'grid' (enhance/curve-fit.ts, tone-grid.ts). */
+  readonly curveApply: CurveApply;
 }
 
 export type DenoiseSetting = 'off' | 'spatial' | 'temporal';
@@ -415,6 +418,7 @@ const enhanceShape = {
   denoise: denoiseField('a camera may set its own').default(DEFAULT_DENOISE),
   denoiseStrength: denoiseStrengthField('').default(DEFAULT_DENOISE_STRENGTH),
   denoiseGlobalMotion: z.enum(GLOBAL_MOTION_MODES, expected(GLOBAL_MOTION_MODES.join(', '), 'denoiseGlobalMotion: shift (a pan or zoom moves the denoiser\'s state with the view; the default), reset (restart it: spatial denoising while the view moves) or off')).default('shift'),
+  curveApply: z.enum(CURVE_APPLY, expected(CURVE_APPLY.join(', '), 'curveApply: exact (the 8 curve iterations at full resolution; the default), fitted (a fitted polynomial) or grid (each cell\'s curve as a table, applied by one fused pass in the worker)')).default('exact'),
   regionCache: z.strictObject({
     enabled: z.boolean(expected('true or false', 'enabled: true or enabled: false')).default(false),
     alpha: number('an EMA weight', 0.01, 1, 'e.g. alpha: 0.2 (1 = no temporal smoothing)').default(0.2),
@@ -617,6 +621,12 @@ export const configSchema = z.strictObject(rootShape, expected('a mapping of cam
     }
 
     const k = c.enhance.scale;
+    // The grid composes value curves at 1/k and applies them itself: no per-channel form, no scale 1, no curve maps for the region cache.
+    if (c.enhance.curveApply === 'grid') {
+      if (c.enhance.color !== 'value') issue(['enhance', 'curveApply'], 'grid needs color: value — fix: use color: value, or curveApply: exact');
+      else if (k === 1) issue(['enhance', 'curveApply'], 'grid needs curves at 1/2 or coarser — fix: use scale: 1/2 or finer steps (1/4, 1/8), or curveApply: exact');
+      else if (c.enhance.regionCache.enabled) issue(['enhance', 'curveApply'], 'grid gives the region cache no curve maps — fix: use curveApply: exact with regionCache, or turn regionCache off');
+    }
     return {
       cameras,
       enhance: {
@@ -631,6 +641,7 @@ export const configSchema = z.strictObject(rootShape, expected('a mapping of cam
         denoise: c.enhance.denoise,
         denoiseStrength: c.enhance.denoiseStrength,
         denoiseGlobalMotion: c.enhance.denoiseGlobalMotion,
+        curveApply: c.enhance.curveApply,
       },
       detect: { ...c.detect, confirm: { ...c.detect.confirm } },
       workers: { ...c.workers },

@@ -168,6 +168,9 @@ export function applyGrid(data: Uint8Array, out: Uint8Array, width: number, heig
   const o = new Uint8ClampedArray(out.buffer, out.byteOffset, out.length);
   // The two cell rows a pixel row lies between, blended once per row: per pixel, two cells remain.
   const rowT = new Float32Array(w * K), rowS = new Float32Array(w).fill(1);
+  const runs = [0];
+  for (let x = 1; x < width; x++) if (sLo[x] !== sLo[x - 1] || sHi[x] !== sHi[x - 1]) runs.push(x);
+  runs.push(width);
   for (let y = 0; y < height; y++) {
     const fy = rowsAx.f[y]!, gy = 1 - fy;
     const a0 = rowsAx.lo[y]! * w * K, a1 = rowsAx.hi[y]! * w * K;
@@ -177,28 +180,31 @@ export function applyGrid(data: Uint8Array, out: Uint8Array, width: number, heig
       for (let i = 0; i < w; i++) rowS[i] = gy * signal[s0 + i]! + fy * signal[s1 + i]!;
     }
     let p = y * width * 3;
-    for (let x = 0; x < width; x++, p += 3) {
-      const R = data[p]!, G = data[p + 1]!, B = data[p + 2]!;
-      const v = R > G ? (R > B ? R : B) : (G > B ? G : B);
-      const fx = colF[x]!, j = idx[v]!, t = frac[v]!;
-      let q = colLo[x]! + j;
-      const lo = rowT[q]! + t * (rowT[q + 1]! - rowT[q]!);
-      q = colHi[x]! + j;
-      const hi = rowT[q]! + t * (rowT[q + 1]! - rowT[q]!);
-      let v2 = lo + fx * (hi - lo);
-      const top = head[v]!;
-      if (v2 > top) v2 = top;
-      let gain = v2 * inv[v]!;
-      if (gain > maxGain) gain = maxGain;
-      const sl = rowS[sLo[x]!]!;
-      const s = sl + fx * (rowS[sHi[x]!]! - sl);
-      gain = 1 + (gain - 1) * s;
-      const cg = sat4 ? Math.sqrt(Math.sqrt(gain)) : gain ** saturation;
-      const a = (1 + (cg - 1) * fade[v]!) * colour;
-      const l = (WR * R + WG * G + WB * B) * (gain - a);
-      o[p] = R * a + l;
-      o[p + 1] = G * a + l;
-      o[p + 2] = B * a + l;
+    // Runs of pixels between the same two cell columns: their table rows and SNR weights hoisted.
+    for (let r = 0; r < runs.length - 1; r++) {
+      const qLo = colLo[runs[r]!]!, qHi = colHi[runs[r]!]!;
+      const sl = rowS[sLo[runs[r]!]!]!, sd = rowS[sHi[runs[r]!]!]! - sl;
+      for (let x = runs[r]!, end = runs[r + 1]!; x < end; x++, p += 3) {
+        const R = data[p]!, G = data[p + 1]!, B = data[p + 2]!;
+        const v = R > G ? (R > B ? R : B) : (G > B ? G : B);
+        const fx = colF[x]!, j = idx[v]!, t = frac[v]!;
+        let q = qLo + j;
+        const lo = rowT[q]! + t * (rowT[q + 1]! - rowT[q]!);
+        q = qHi + j;
+        const hi = rowT[q]! + t * (rowT[q + 1]! - rowT[q]!);
+        let v2 = lo + fx * (hi - lo);
+        const top = head[v]!;
+        if (v2 > top) v2 = top;
+        let gain = v2 * inv[v]!;
+        if (gain > maxGain) gain = maxGain;
+        gain = 1 + (gain - 1) * (sl + fx * sd);
+        const cg = sat4 ? Math.sqrt(Math.sqrt(gain)) : gain ** saturation;
+        const a = (1 + (cg - 1) * fade[v]!) * colour;
+        const l = (WR * R + WG * G + WB * B) * (gain - a);
+        o[p] = R * a + l;
+        o[p + 1] = G * a + l;
+        o[p + 2] = B * a + l;
+      }
     }
   }
 }

@@ -63,7 +63,7 @@ export function modelKeyOf(p: string): string {
 /** The enhancer settings of a config, for one model: the same at start and on a model switch. */
 export function enhancerOptions(config: PieConfig, modelPath: string): EnhancerOptions {
   const e = config.enhance;
-  const common = { modelPath, downscale: e.downscale, provider: e.provider, strength: e.strength, spin: false, ...toneOptions(config) };
+  const common = { modelPath, downscale: e.downscale, provider: e.provider, strength: e.strength, spin: false, curveApply: e.curveApply, ...toneOptions(config) };
   // With the region cache the enhancer only estimates curves; the applier runs the tone stage.
   return e.regionCache.enabled ? { ...common, curvesOutput: 'only' } : common;
 }

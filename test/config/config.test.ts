@@ -22,7 +22,7 @@ describe('config: defaults', () => {
   it('fills in every default around one camera', () => {
     expect(parseConfig(ONE_CAMERA, { env: {} })).toEqual({
       cameras: [{ name: 'cam', input: { kind: 'synthetic' }, width: 640, height: 360, fps: 10, outputs: { hls: ['enhanced'], websocket: ['enhanced'] } }],
-      enhance: { scale: '1/4', downscale: 4, strength: 1, exposure: 'auto', color: 'value', noiseAwareGain: true, saturation: DEFAULT_SATURATION, mono: 'auto', provider: 'cpu', batch: { maxSize: 4, maxWaitMs: 40 }, regionCache: { enabled: false, alpha: 0.2, mix: 0, refreshEvery: 150 }, denoise: 'temporal', denoiseStrength: 2, denoiseGlobalMotion: 'shift' },
+      enhance: { scale: '1/4', downscale: 4, strength: 1, exposure: 'auto', color: 'value', noiseAwareGain: true, saturation: DEFAULT_SATURATION, mono: 'auto', provider: 'cpu', batch: { maxSize: 4, maxWaitMs: 40 }, regionCache: { enabled: false, alpha: 0.2, mix: 0, refreshEvery: 150 }, denoise: 'temporal', denoiseStrength: 2, denoiseGlobalMotion: 'shift', curveApply: 'exact' },
       detect: { enabled: false, fps: 5, model: 'back', tiling: true, upscale: 1, threshold: 0.5, on: 'fused', drawBoxes: false, confirm: { frames: 3, hits: 2, fixtureAfter: 50, staticAfter: 10 } },
       workers: { queue: 1, timeoutMs: 30_000, inProcess: false },
       server: { host: '127.0.0.1', port: 8080 },
@@ -34,6 +34,14 @@ describe('config: defaults', () => {
     expect(parseConfig(`${ONE_CAMERA}enhance: { denoiseGlobalMotion: reset }\n`, { env: {} }).enhance.denoiseGlobalMotion).toBe('reset');
     expect(() => parseConfig(`${ONE_CAMERA}enhance: { denoiseGlobalMotion: follow }\n`, { env: {} })).toThrow(/shift, reset, off/);
     expect(() => parseConfig(`${ONE_CAMERA}enhance: { denoise: strong }\n`, { env: {} })).toThrow(/off, spatial or temporal/);
+  });
+
+  it('takes enhance.curveApply, and refuses the grid where it cannot run, saying the fix', () => {
+    expect(parseConfig(`${ONE_CAMERA}enhance: { curveApply: grid, scale: 1/8 }\n`, { env: {} }).enhance.curveApply).toBe('grid');
+    expect(() => parseConfig(`${ONE_CAMERA}enhance: { curveApply: table }\n`, { env: {} })).toThrow(/exact, fitted, grid/);
+    expect(only(`${ONE_CAMERA}enhance: { curveApply: grid, color: rgb }\n`).message).toMatch(/grid needs color: value — fix:/);
+    expect(only(`${ONE_CAMERA}enhance: { curveApply: grid, scale: 1 }\n`).message).toMatch(/1\/2 or coarser — fix:/);
+    expect(only(`${ONE_CAMERA}enhance: { curveApply: grid, regionCache: { enabled: true } }\n`).message).toMatch(/region cache no curve maps — fix:/);
   });
 
   it('lets a camera set its own denoise and denoiseStrength, each falling back to enhance.* alone', () => {
