@@ -265,7 +265,9 @@ export async function writeFaceGrid(c: CollectedSmallFaces, o: { seed: number; f
 /** Scores per split (held out first), writes small-faces.{json,md}. */
 export function writeReports(c: CollectedSmallFaces, o: Pick<SmallFaceEvalCommandOptions, 'outDir' | 'threshold' | 'fuse'>, log: (s: string) => void): void {
   const fuse = o.fuse ?? {};
-  const reports = (['heldout', 'tune'] as const).map((split) => scoreSmallFaces(c, { split, scoreThreshold: o.threshold ?? 0.5, fuse }));
+  // Also scored: the smoothed raw pass with the unsmoothed one's own faces added (a second raw pass in place of the enhanced one).
+  const rawPair = { first: 'blur ≤1', second: 'none', minScore: 0.5 };
+  const reports = (['heldout', 'tune'] as const).map((split) => scoreSmallFaces(c, { split, scoreThreshold: o.threshold ?? 0.5, fuse, rawPair }));
   const sweeps = (['heldout', 'tune'] as const).map((split) => formatFuseSweep(c, { split, detector: c.levels[1]?.variants[0]?.detector ?? '', smoothing: 'blur ≤1', scoreThreshold: o.threshold ?? 0.5 }));
   const md = [`Fused: raw faces plus enhanced-only faces from score ${fuse.enhancedOnlyMinScore ?? FUSE_ENHANCED_ONLY_MIN_SCORE}.`, '', ...reports.map(formatSmallFaces), ...sweeps].join('\n\n');
   log(md);

@@ -160,7 +160,18 @@ export interface SmallFaceReport {
  * Scores the frames of one split (or all). Fused rows: for each smoothing the enhanced pass ran,
  * the raw and enhanced faces of that smoothing through fuseFaces with `fuse`.
  */
-export function scoreSmallFaces(c: CollectedSmallFaces, o: { split: Split | 'all'; scoreThreshold?: number; fuse?: FuseOptions; fusedName?: string }): SmallFaceReport {
+/**
+ * A fused row from two raw passes: `first`'s faces (a smoothing, by name) plus the faces only `second`
+ * found (another smoothing, usually 'none') from `minScore` — what a second pass on the unsmoothed
+ * frame would add to the smoothed one, in place of the enhanced pass.
+ */
+export interface RawPairRule {
+  readonly first: string;
+  readonly second: string;
+  readonly minScore: number;
+}
+
+export function scoreSmallFaces(c: CollectedSmallFaces, o: { split: Split | 'all'; scoreThreshold?: number; fuse?: FuseOptions; fusedName?: string; rawPair?: RawPairRule }): SmallFaceReport {
   const thr = o.scoreThreshold ?? 0.5;
   const keep = c.frames.map((f, i) => ({ f, i })).filter(({ f }) => o.split === 'all' || f.split === o.split);
   const refs: ReferenceBox[] = keep.flatMap(({ f, i }) => f.boxes.map((box) => ({ image: i, box })));
@@ -176,6 +187,15 @@ export function scoreSmallFaces(c: CollectedSmallFaces, o: { split: Split | 'all
       if (!r) continue;
       const name = `${e.detector} fused${o.fusedName ? ` (${o.fusedName})` : ''} ${e.smoothing}`;
       rows.push(row({ name, detector: e.detector, kind: 'fused', smoothing: e.smoothing }, r.faces.map((fs, i) => fuseFaces(fs, e.faces[i] ?? [], o.fuse ?? {}))));
+    }
+    const rp = o.rawPair;
+    if (rp) {
+      for (const a of l.variants.filter((v) => v.kind === 'raw' && v.smoothing === rp.first)) {
+        const b = l.variants.find((v) => v.kind === 'raw' && v.detector === a.detector && v.smoothing === rp.second);
+        if (!b) continue;
+        const name = `${a.detector} fused (${rp.first} + ${rp.second}-only from ${rp.minScore}) raw`;
+        rows.push(row({ name, detector: a.detector, kind: 'fused', smoothing: `${rp.first}+${rp.second}` }, a.faces.map((fs, i) => fuseFaces(fs, b.faces[i] ?? [], { enhancedOnlyMinScore: rp.minScore }))));
+      }
     }
     const ns = keep.map(({ i }) => l.noise[i]!);
     return { fullWell: l.fullWell, noise: ns.reduce((a, b) => a + b, 0) / Math.max(1, ns.length), rows };

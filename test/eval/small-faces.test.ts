@@ -124,6 +124,27 @@ describe('collectSmallFaces / scoreSmallFaces', () => {
   });
 });
 
+describe('scoreSmallFaces rawPair', () => {
+  it('adds the faces only the second raw pass found, from its gate, as a fused row', () => {
+    const b1 = { x: 0, y: 0, width: 20, height: 20 }, b2 = { x: 100, y: 0, width: 20, height: 20 };
+    const frames = [{ image: photo(200, 50, []), boxes: [b1, b2], sources: [], split: 'heldout' as const }];
+    const f = (box: typeof b1, score: number) => ({ box, score, keypoints: [] });
+    const level = (second: number) => ({ fullWell: 100, noise: [9], variants: [
+      { name: 'd raw blur', detector: 'd', kind: 'raw' as const, smoothing: 'blur', faces: [[f(b1, 0.9)]] },
+      { name: 'd raw none', detector: 'd', kind: 'raw' as const, smoothing: 'none', faces: [[f(b1, 0.7), f(b2, second)]] },
+    ] });
+    const recallOf = (second: number, gate: number): number => {
+      const c = { frames, levels: [{ fullWell: 0, noise: [0], variants: [] }, level(second)] };
+      const rows = scoreSmallFaces(c, { split: 'heldout', rawPair: { first: 'blur', second: 'none', minScore: gate } }).levels[1]!.rows;
+      const fused = rows.find((r) => r.kind === 'fused')!;
+      expect(fused.variant).toBe(`d fused (blur + none-only from ${gate}) raw`);
+      return fused.all.recall;
+    };
+    expect(recallOf(0.55, 0.5)).toBe(1); // b2 added: found by the unsmoothed pass only, above the gate
+    expect(recallOf(0.55, 0.6)).toBe(0.5); // below the gate: the smoothed pass's b1 alone (b1 counted once)
+  });
+});
+
 describe('formatFuseSweep', () => {
   it('adds an enhanced-only face under the add rule from its gate, not above it', () => {
     const b1 = { x: 0, y: 0, width: 20, height: 20 }, b2 = { x: 100, y: 0, width: 20, height: 20 };
