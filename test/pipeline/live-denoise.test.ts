@@ -143,8 +143,11 @@ cameras:
   - { name: plain, input: ${clip}, width: ${W}, height: ${H}, fps: 10, denoise: off, outputs: { hls: [raw, enhanced], websocket: [] } }
   - { name: clean, input: ${clip}, width: ${W}, height: ${H}, fps: 10, denoiseStrength: 3, outputs: { hls: [raw, enhanced], websocket: [] } }
 enhance: { scale: 1/4, exposure: model, mono: off, batch: { maxSize: 2, maxWaitMs: 30 }, denoise: temporal, denoiseStrength: 2 }
+workers: { enhance: 1 }
 server: { host: 127.0.0.1, port: 0 }
 `);
+    // One enhancement worker (two cameras would get two by default): the mixed batches under test
+    // form while it is busy, and two mostly idle workers take most frames one at a time.
     const rec = new Map<string, Recorder>();
     const sinks: SinkFactory = {
       hls: async (c, v) => { const r = new Recorder(); rec.set(`${c.name}/${v}`, r); return r as FrameSink; },
