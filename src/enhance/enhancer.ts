@@ -90,7 +90,7 @@ export class Enhancer {
     readonly memoryBudgetMiB: number,
     readonly tone: { readonly form: CurveForm; readonly exposure: ExposureSetting },
     /** Set for the grid application: the per-byte constants and the colour rule's exponent. */
-    private readonly grid?: { readonly constants: GridConstants; readonly saturation: number; readonly noiseAware: boolean },
+    private readonly grid?: { readonly constants: GridConstants; readonly saturation: number },
   ) {}
 
   /**
@@ -133,7 +133,7 @@ export class Enhancer {
     const s = await openSession(graph, o.provider ?? 'cpu', { ...(o.threads !== undefined ? { threads: o.threads } : {}), ...(o.spin !== undefined ? { spin: o.spin } : {}) });
     const gridSetup = grid ? {
       constants: gridConstants(gridLevels(GRID_LEVELS), { highlightKeep: HIGHLIGHT_KEEP, epsV: EPS_V, darkChroma: (o.darkChroma ?? true) ? DARK_CHROMA : undefined }),
-      saturation: o.saturation ?? DEFAULT_SATURATION, noiseAware: o.noiseAwareGain ?? true,
+      saturation: o.saturation ?? DEFAULT_SATURATION,
     } : undefined;
     return new Enhancer(s.session, s.provider, s.fallbacks, s.threads, downscale, modelPath, o.curvesOutput ?? false, o.memoryBudgetMiB ?? DEFAULT_MEMORY_BUDGET_MIB, { form: o.form ?? 'value', exposure: o.exposure ?? 'auto' }, gridSetup);
   }
@@ -208,7 +208,7 @@ export class Enhancer {
     const result = new Uint8Array(n * size);
     for (let i = 0; i < n; i++) {
       applyGrid(p.data.subarray(i * size, (i + 1) * size), result.subarray(i * size, (i + 1) * size), width, height, {
-        table: table.subarray(i * cells * K, (i + 1) * cells * K), signal: g.noiseAware ? signal.subarray(i * cells, (i + 1) * cells) : undefined,
+        table: table.subarray(i * cells * K, (i + 1) * cells * K), signal: signal.subarray(i * cells, (i + 1) * cells),
         h, w, mono: tones?.[i]?.mono ?? false,
       }, g.constants, MAX_GAIN, g.saturation);
     }

@@ -6,7 +6,7 @@
 import { GraphBuilder } from '../onnx/builder.js';
 import { u8 } from '../onnx/tensor.js';
 import { addDceNet, addDceNetWeights, CURVE_CHANNELS, type DceNetWeights } from './dcenet.js';
-import { addDownscale, addTone, TONE_IO, type CurveForm, type ExposureSetting, type ToneOptions } from './tone.js';
+import { addDownscale, addTone, TONE_IO, type CurveForm, type ExposureSetting, type FitState, type ToneGraph, type ToneOptions } from './tone.js';
 import type { CurveApply } from './curve-fit.js';
 
 export const FRAMES_INPUT = 'frames';
@@ -56,21 +56,35 @@ export function addFloatToBytes(b: GraphBuilder, y: string): string {
   return b.op('QuantizeLinear', [y, b.scalar(1 / 255), b.constant(u8([], [0]), 'zero')]);
 }
 
-/**
- * The tone stage's per-frame inputs ([N] float32: TONE_IO.mono, exposureState, strengthState, gammaState) and its
- * outputs, shared by the enhancer and the curve applier, which then only differ in where the
- * curves come from.
- */
-export function addToneIo(b: GraphBuilder, x: string, xSmall: string, curvesSmall: string, o: ToneOptions): string {
+/** The tone stage's per-frame inputs ([N] float32: TONE_IO.mono, exposureState, strengthState, gammaState). */
+export function addToneInputs(b: GraphBuilder): { mono: string; state: string; fit: FitState } {
   const mono = b.input(TONE_IO.mono, 'float32', ['N']);
   const state = b.input(TONE_IO.exposureState, 'float32', ['N']);
-  const fit = { strength: b.input(TONE_IO.strengthState, 'float32', ['N']), gamma: b.input(TONE_IO.gammaState, 'float32', ['N']) };
-  const t = addTone(b, x, xSmall, curvesSmall, mono, state, fit, o);
+  return { mono, state, fit: { strength: b.input(TONE_IO.strengthState, 'float32', ['N']), gamma: b.input(TONE_IO.gammaState, 'float32', ['N']) } };
+}
+
+/** The tone stage's per-frame outputs ([N] float32), whichever graph decided them. */
+export function addToneOutputs(b: GraphBuilder, t: Pick<ToneGraph, 'exposure' | 'strength' | 'gamma' | 'chroma' | 'luma'>): void {
   b.output(t.exposure, 'float32', ['N'], TONE_IO.exposureOut);
   b.output(t.strength, 'float32', ['N'], TONE_IO.strengthOut);
   b.output(t.gamma, 'float32', ['N'], TONE_IO.gammaOut);
   b.output(t.chroma, 'float32', ['N'], TONE_IO.chromaOut);
   b.output(t.luma, 'float32', ['N'], TONE_IO.lumaOut);
+}
+
+/** The network's curve maps scaled by the strength (graph options), clipped to r ∈ [−1, 1]. */
+export function addCurveStrength(b: GraphBuilder, raw: string, strength: number): string {
+  return strength === 1 ? raw : b.op('Clip', [b.mul(raw, b.scalar(strength)), b.scalar(-1), b.scalar(1)]);
+}
+
+/**
+ * The tone stage with its per-frame inputs and outputs, shared by the enhancer and the curve
+ * applier, which then only differ in where the curves come from.
+ */
+export function addToneIo(b: GraphBuilder, x: string, xSmall: string, curvesSmall: string, o: ToneOptions): string {
+  const { mono, state, fit } = addToneInputs(b);
+  const t = addTone(b, x, xSmall, curvesSmall, mono, state, fit, o);
+  addToneOutputs(b, t);
   // Back to NHWC after the cast to bytes: a quarter of the traffic of a float transpose.
   return b.transpose(addFloatToBytes(b, t.y), [0, 2, 3, 1]);
 }
@@ -96,10 +110,8 @@ export function buildEnhancerGraph(w: DceNetWeights, o: EnhancerGraphOptions): U
   addDceNetWeights(b, w);
   const frames = b.input(FRAMES_INPUT, 'uint8', ['N', 'H', 'W', 3]);
   const x = addFramesToFloat(b, frames);
-  const strength = o.strength ?? 1;
   const xSmall = addDownscale(b, x, o.downscale);
-  const raw = addDceNet(b, xSmall);
-  const curvesSmall = strength === 1 ? raw : b.op('Clip', [b.mul(raw, b.scalar(strength)), b.scalar(-1), b.scalar(1)]);
+  const curvesSmall = addCurveStrength(b, addDceNet(b, xSmall), o.strength ?? 1);
   // 'only': the curves alone, for the region cache (ORT does not prune nodes an unfetched output needs).
   if (o.curvesOutput !== 'only') {
     const tone: ToneOptions = {

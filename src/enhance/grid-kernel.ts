@@ -142,8 +142,8 @@ export function gridConstants(levels: Float32Array, o: { highlightKeep: number; 
 export interface GridFrame {
   /** [h,w,K]: the tone curve of each cell, the output V at each level (curves, strength and gamma composed). */
   readonly table: Float32Array;
-  /** [h,w]: the local-SNR weight of the gain, 0–1 (tone.ts SNR_FLOOR/SNR_FULL); undefined = 1 everywhere. */
-  readonly signal: Float32Array | undefined;
+  /** [h,w]: the local-SNR weight of the gain, 0–1 (tone.ts SNR_FLOOR/SNR_FULL; all 1 without noiseAwareGain). */
+  readonly signal: Float32Array;
   readonly h: number;
   readonly w: number;
   /** The camera is in monochrome (IR) mode: every channel gets luma·gain, exactly grey. */
@@ -167,7 +167,7 @@ export function applyGrid(data: Uint8Array, out: Uint8Array, width: number, heig
   // A clamped view rounds half to even and saturates on store, as QuantizeLinear does.
   const o = new Uint8ClampedArray(out.buffer, out.byteOffset, out.length);
   // The two cell rows a pixel row lies between, blended once per row: per pixel, two cells remain.
-  const rowT = new Float32Array(w * K), rowS = new Float32Array(w).fill(1);
+  const rowT = new Float32Array(w * K), rowS = new Float32Array(w);
   const runs = [0];
   for (let x = 1; x < width; x++) if (sLo[x] !== sLo[x - 1] || sHi[x] !== sHi[x - 1]) runs.push(x);
   runs.push(width);
@@ -175,10 +175,8 @@ export function applyGrid(data: Uint8Array, out: Uint8Array, width: number, heig
     const fy = rowsAx.f[y]!, gy = 1 - fy;
     const a0 = rowsAx.lo[y]! * w * K, a1 = rowsAx.hi[y]! * w * K;
     for (let i = 0; i < w * K; i++) rowT[i] = gy * table[a0 + i]! + fy * table[a1 + i]!;
-    if (signal) {
-      const s0 = rowsAx.lo[y]! * w, s1 = rowsAx.hi[y]! * w;
-      for (let i = 0; i < w; i++) rowS[i] = gy * signal[s0 + i]! + fy * signal[s1 + i]!;
-    }
+    const s0 = rowsAx.lo[y]! * w, s1 = rowsAx.hi[y]! * w;
+    for (let i = 0; i < w; i++) rowS[i] = gy * signal[s0 + i]! + fy * signal[s1 + i]!;
     let p = y * width * 3;
     // Runs of pixels between the same two cell columns: their table rows and SNR weights hoisted.
     for (let r = 0; r < runs.length - 1; r++) {

@@ -8,9 +8,9 @@
 import { GraphBuilder } from '../onnx/builder.js';
 import { f32 } from '../onnx/tensor.js';
 import { addDceNet, addDceNetWeights, addValue, EPS_V, ITERATIONS, type DceNetWeights } from './dcenet.js';
-import { validateDownscale, validateToneOptions, type EnhancerGraphOptions } from './graph.js';
+import { addCurveStrength, addToneInputs, addToneOutputs, validateDownscale, validateToneOptions, type EnhancerGraphOptions } from './graph.js';
 import { gridLevels } from './grid-kernel.js';
-import { addGammaPow, addLuma, addToneControl, curvesFullRes, perFrameOutput, TONE_IO, type ToneOptions } from './tone.js';
+import { addGammaPow, addLuma, addToneControl, curvesFullRes, perFrameOutput, type ToneOptions } from './tone.js';
 
 export const GRID_IO = {
   /** [N,3,h,w] float32 [0,1]: the frame's k×k box mean. */
@@ -45,12 +45,8 @@ export function buildGridEnhancerGraph(w: DceNetWeights, o: EnhancerGraphOptions
   const xSmall = b.input(GRID_IO.small, 'float32', ['N', 3, 'h', 'w']);
   const xSample = b.input(GRID_IO.sample, 'float32', ['N', 3, 'hs', 'ws']);
   const sigma = b.input(GRID_IO.sigma, 'float32', ['N']);
-  const mono = b.input(TONE_IO.mono, 'float32', ['N']);
-  const state = b.input(TONE_IO.exposureState, 'float32', ['N']);
-  const fit = { strength: b.input(TONE_IO.strengthState, 'float32', ['N']), gamma: b.input(TONE_IO.gammaState, 'float32', ['N']) };
-  const strength = o.strength ?? 1;
-  const raw = addDceNet(b, xSmall);
-  const curvesSmall = strength === 1 ? raw : b.op('Clip', [b.mul(raw, b.scalar(strength)), b.scalar(-1), b.scalar(1)]);
+  const { mono, state, fit } = addToneInputs(b);
+  const curvesSmall = addCurveStrength(b, addDceNet(b, xSmall), o.strength ?? 1);
   const tone: ToneOptions = {
     form: 'value', exposure: o.exposure ?? 'auto', downscale: o.downscale,
     ...(o.noiseAwareGain !== undefined ? { noiseAwareGain: o.noiseAwareGain } : {}),
@@ -75,10 +71,6 @@ export function buildGridEnhancerGraph(w: DceNetWeights, o: EnhancerGraphOptions
   const signal = c.signal ?? b.op('Expand', [one, b.op('Shape', [b.op('ReduceMax', [xSmall, b.ints([1])], { keepdims: 1 })])]);
   b.output(b.op('Squeeze', [signal, b.ints([1])]), 'float32', ['N', 'h', 'w'], GRID_IO.signal);
   const flat = (v: string | undefined): string => perFrameOutput(b, mono, v);
-  b.output(flat(c.target), 'float32', ['N'], TONE_IO.exposureOut);
-  b.output(flat(c.strength), 'float32', ['N'], TONE_IO.strengthOut);
-  b.output(flat(gamma), 'float32', ['N'], TONE_IO.gammaOut);
-  b.output(c.chroma, 'float32', ['N'], TONE_IO.chromaOut);
-  b.output(c.luma, 'float32', ['N'], TONE_IO.lumaOut);
+  addToneOutputs(b, { exposure: flat(c.target), strength: flat(c.strength), gamma: flat(gamma), chroma: c.chroma, luma: c.luma });
   return b.toBytes({ doc: `PIE enhancer, curves at 1/${o.downscale}, applied by a ${levels}-level grid` });
 }

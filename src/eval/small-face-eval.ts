@@ -157,10 +157,6 @@ export interface SmallFaceReport {
 }
 
 /**
- * Scores the frames of one split (or all). Fused rows: for each smoothing the enhanced pass ran,
- * the raw and enhanced faces of that smoothing through fuseFaces with `fuse`.
- */
-/**
  * A fused row from two raw passes: `first`'s faces (a smoothing, by name) plus the faces only `second`
  * found (another smoothing, usually 'none') from `minScore` — what a second pass on the unsmoothed
  * frame would add to the smoothed one, in place of the enhanced pass.
@@ -171,6 +167,10 @@ export interface RawPairRule {
   readonly minScore: number;
 }
 
+/**
+ * Scores the frames of one split (or all). Fused rows: for each smoothing the enhanced pass ran,
+ * the raw and enhanced faces of that smoothing through fuseFaces with `fuse`; with `rawPair`, that rule's row too.
+ */
 export function scoreSmallFaces(c: CollectedSmallFaces, o: { split: Split | 'all'; scoreThreshold?: number; fuse?: FuseOptions; fusedName?: string; rawPair?: RawPairRule }): SmallFaceReport {
   const thr = o.scoreThreshold ?? 0.5;
   const keep = c.frames.map((f, i) => ({ f, i })).filter(({ f }) => o.split === 'all' || f.split === o.split);
