@@ -12,6 +12,7 @@ import type { CurveApply } from './curve-fit.js';
 import { toneFeeds, toneResults, type FrameTone, type ToneResult } from './tone-feeds.js';
 import { applyGrid, gridConstants, gridLevels, measureFrame, sampleSize, smallSize, type GridConstants } from './grid-kernel.js';
 import { buildGridEnhancerGraph, GRID_IO, GRID_LEVELS } from './tone-grid.js';
+import { GridWasm } from './grid-wasm.js';
 import { DARK_CHROMA, DEFAULT_SATURATION, HIGHLIGHT_KEEP, MAX_GAIN } from './tone.js';
 import { EPS_V } from './dcenet.js';
 import { rgbBytes } from '../image/types.js';
@@ -49,6 +50,12 @@ export interface EnhancerOptions {
   readonly exposeRight?: boolean;
   /** Value form: chroma of near-black pixels not lifted (tone.ts DARK_CHROMA). Default true. */
   readonly darkChroma?: boolean;
+  /**
+   * The grid's full-resolution passes: 'wasm' (default; native/grid-kernel.c, SIMD) or 'js'
+   * (grid-kernel.ts, the reference). 'wasm' falls back to 'js' where the module cannot load or
+   * has no closed form for the saturation.
+   */
+  readonly gridKernel?: 'wasm' | 'js';
 }
 
 export const DEFAULT_MEMORY_BUDGET_MIB = 2048;
@@ -89,8 +96,8 @@ export class Enhancer {
     readonly curvesOutput: boolean | 'only',
     readonly memoryBudgetMiB: number,
     readonly tone: { readonly form: CurveForm; readonly exposure: ExposureSetting },
-    /** Set for the grid application: the per-byte constants and the colour rule's exponent. */
-    private readonly grid?: { readonly constants: GridConstants; readonly saturation: number },
+    /** Set for the grid application: the per-byte constants, the colour rule's exponent, the wasm passes if used. */
+    private readonly grid?: { readonly constants: GridConstants; readonly saturation: number; readonly wasm: GridWasm | undefined },
   ) {}
 
   /**
@@ -131,16 +138,24 @@ export class Enhancer {
       throw new PieError('usage', e instanceof Error ? e.message : String(e), 'use --scale 1, 1/2, 1/4, 1/8 … (1/k with an integer k) --strength from 0 to 4 and --exposure between 0 and 1 (e.g. 0.45)');
     }
     const s = await openSession(graph, o.provider ?? 'cpu', { ...(o.threads !== undefined ? { threads: o.threads } : {}), ...(o.spin !== undefined ? { spin: o.spin } : {}) });
+    const saturation = o.saturation ?? DEFAULT_SATURATION;
     const gridSetup = grid ? {
       constants: gridConstants(gridLevels(GRID_LEVELS), { highlightKeep: HIGHLIGHT_KEEP, epsV: EPS_V, darkChroma: (o.darkChroma ?? true) ? DARK_CHROMA : undefined }),
-      saturation: o.saturation ?? DEFAULT_SATURATION,
+      saturation,
+      wasm: (o.gridKernel ?? 'wasm') === 'wasm' && GridWasm.handles(saturation) ? GridWasm.create() : undefined,
     } : undefined;
     return new Enhancer(s.session, s.provider, s.fallbacks, s.threads, downscale, modelPath, o.curvesOutput ?? false, o.memoryBudgetMiB ?? DEFAULT_MEMORY_BUDGET_MIB, { form: o.form ?? 'value', exposure: o.exposure ?? 'auto' }, gridSetup);
   }
 
+  /** Which code runs the grid's full-resolution passes; undefined without the grid. */
+  get gridKernel(): 'wasm' | 'js' | undefined {
+    return this.grid && (this.grid.wasm ? 'wasm' : 'js');
+  }
+
   describe(): string {
     const e = this.tone.exposure;
-    return `${describeSession(this)}; curves at 1/${this.downscale}; ${this.tone.form === 'value' ? 'colour-preserving' : 'per-channel'} curves; exposure ${e === 'auto' ? 'auto (scene-adaptive)' : e === 'model' ? "the model's own" : e}; model ${shownModelPath(this.modelPath)}`;
+    const grid = this.gridKernel ? `; curves applied by a ${GRID_LEVELS}-level grid (${this.gridKernel === 'wasm' ? 'WebAssembly SIMD' : 'JavaScript'})` : '';
+    return `${describeSession(this)}; curves at 1/${this.downscale}${grid}; ${this.tone.form === 'value' ? 'colour-preserving' : 'per-channel'} curves; exposure ${e === 'auto' ? 'auto (scene-adaptive)' : e === 'model' ? "the model's own" : e}; model ${shownModelPath(this.modelPath)}`;
   }
 
   /**
@@ -194,7 +209,8 @@ export class Enhancer {
     const h = smallSize(height, k), w = smallSize(width, k), cells = h * w, samples = sampleSize(height) * sampleSize(width);
     const small = new Float32Array(n * 3 * cells), sample = new Float32Array(n * 3 * samples), sigma = new Float32Array(n);
     for (let i = 0; i < n; i++) {
-      const m = measureFrame(p.data.subarray(i * size, (i + 1) * size), width, height, k);
+      const frame = p.data.subarray(i * size, (i + 1) * size);
+      const m = g.wasm ? g.wasm.measure(frame, width, height, k) : measureFrame(frame, width, height, k);
       small.set(m.small, i * 3 * cells); sample.set(m.sample, i * 3 * samples); sigma[i] = m.sigma;
     }
     const out = await this.session.run({
@@ -206,8 +222,9 @@ export class Enhancer {
     const table = out[GRID_IO.table]!.data as Float32Array, signal = out[GRID_IO.signal]!.data as Float32Array;
     const K = g.constants.levels;
     const result = new Uint8Array(n * size);
+    const apply = g.wasm ? g.wasm.apply.bind(g.wasm) : applyGrid;
     for (let i = 0; i < n; i++) {
-      applyGrid(p.data.subarray(i * size, (i + 1) * size), result.subarray(i * size, (i + 1) * size), width, height, {
+      apply(p.data.subarray(i * size, (i + 1) * size), result.subarray(i * size, (i + 1) * size), width, height, {
         table: table.subarray(i * cells * K, (i + 1) * cells * K), signal: signal.subarray(i * cells, (i + 1) * cells),
         h, w, mono: tones?.[i]?.mono ?? false,
       }, g.constants, MAX_GAIN, g.saturation);
