@@ -90,7 +90,7 @@ export interface EnhanceConfig {
   readonly denoise: DenoiseSetting;
   /** What the temporal denoiser does when a camera's view moves (pan, tilt, zoom): shift its state with it, reset it, or off. */
   readonly denoiseGlobalMotion: GlobalMotionMode;
-  /** How the value curve reaches full resolution: 'exact' (default), 'fitted' or 'grid' (enhance/curve-fit.ts, tone-grid.ts). */
+  /** How the value curve reaches full resolution: 'exact', 'fitted' or 'grid' (enhance/curve-fit.ts, tone-grid.ts); the config's auto resolved. */
   readonly curveApply: CurveApply;
 }
 
@@ -418,7 +418,7 @@ const enhanceShape = {
   denoise: denoiseField('a camera may set its own').default(DEFAULT_DENOISE),
   denoiseStrength: denoiseStrengthField('').default(DEFAULT_DENOISE_STRENGTH),
   denoiseGlobalMotion: z.enum(GLOBAL_MOTION_MODES, expected(GLOBAL_MOTION_MODES.join(', '), 'denoiseGlobalMotion: shift (a pan or zoom moves the denoiser\'s state with the view; the default), reset (restart it: spatial denoising while the view moves) or off')).default('shift'),
-  curveApply: z.enum(CURVE_APPLY, expected(CURVE_APPLY.join(', '), 'curveApply: exact (the 8 curve iterations at full resolution; the default), fitted (a fitted polynomial) or grid (each cell\'s curve as a table, applied by one fused pass in the worker)')).default('exact'),
+  curveApply: z.enum(['auto', ...CURVE_APPLY], expected(`auto, ${CURVE_APPLY.join(', ')}`, 'curveApply: auto (grid on the CPU where it can, else exact; the default), exact (the 8 curve iterations at full resolution), fitted (a fitted polynomial) or grid (each cell\'s curve as a table, applied by one fused pass in the worker)')).default('auto'),
   regionCache: z.strictObject({
     enabled: z.boolean(expected('true or false', 'enabled: true or enabled: false')).default(false),
     alpha: number('an EMA weight', 0.01, 1, 'e.g. alpha: 0.2 (1 = no temporal smoothing)').default(0.2),
@@ -622,6 +622,11 @@ export const configSchema = z.strictObject(rootShape, expected('a mapping of cam
 
     const k = c.enhance.scale;
     // The grid composes value curves at 1/k and applies them itself: no per-channel form, no scale 1, no curve maps for the region cache.
+    // auto: the grid on the CPU (1.45× the exact form's frames a second at 720p in the live pool,
+    // worst 51.6 dB from it: README, bench curve-apply) wherever it can run; on a GPU the exact
+    // form, whose passes stay on the device.
+    const gridFits = c.enhance.color === 'value' && k > 1 && !c.enhance.regionCache.enabled;
+    const curveApply = c.enhance.curveApply === 'auto' ? (c.enhance.provider === 'cpu' && gridFits ? 'grid' : 'exact') : c.enhance.curveApply;
     if (c.enhance.curveApply === 'grid') {
       if (c.enhance.color !== 'value') issue(['enhance', 'curveApply'], 'grid needs color: value — fix: use color: value, or curveApply: exact');
       else if (k === 1) issue(['enhance', 'curveApply'], 'grid needs curves at 1/2 or coarser — fix: use scale: 1/2 or finer steps (1/4, 1/8), or curveApply: exact');
@@ -641,7 +646,7 @@ export const configSchema = z.strictObject(rootShape, expected('a mapping of cam
         denoise: c.enhance.denoise,
         denoiseStrength: c.enhance.denoiseStrength,
         denoiseGlobalMotion: c.enhance.denoiseGlobalMotion,
-        curveApply: c.enhance.curveApply,
+        curveApply,
       },
       detect: { ...c.detect, confirm: { ...c.detect.confirm } },
       workers: { ...c.workers },

@@ -22,7 +22,7 @@ describe('config: defaults', () => {
   it('fills in every default around one camera', () => {
     expect(parseConfig(ONE_CAMERA, { env: {} })).toEqual({
       cameras: [{ name: 'cam', input: { kind: 'synthetic' }, width: 640, height: 360, fps: 10, outputs: { hls: ['enhanced'], websocket: ['enhanced'] } }],
-      enhance: { scale: '1/4', downscale: 4, strength: 1, exposure: 'auto', color: 'value', noiseAwareGain: true, saturation: DEFAULT_SATURATION, mono: 'auto', provider: 'cpu', batch: { maxSize: 4, maxWaitMs: 40 }, regionCache: { enabled: false, alpha: 0.2, mix: 0, refreshEvery: 150 }, denoise: 'temporal', denoiseStrength: 2, denoiseGlobalMotion: 'shift', curveApply: 'exact' },
+      enhance: { scale: '1/4', downscale: 4, strength: 1, exposure: 'auto', color: 'value', noiseAwareGain: true, saturation: DEFAULT_SATURATION, mono: 'auto', provider: 'cpu', batch: { maxSize: 4, maxWaitMs: 40 }, regionCache: { enabled: false, alpha: 0.2, mix: 0, refreshEvery: 150 }, denoise: 'temporal', denoiseStrength: 2, denoiseGlobalMotion: 'shift', curveApply: 'grid' },
       detect: { enabled: false, fps: 5, model: 'back', tiling: true, upscale: 1, threshold: 0.5, on: 'fused', drawBoxes: false, confirm: { frames: 3, hits: 2, fixtureAfter: 50, staticAfter: 10 } },
       workers: { queue: 1, timeoutMs: 30_000, inProcess: false },
       server: { host: '127.0.0.1', port: 8080 },
@@ -38,7 +38,16 @@ describe('config: defaults', () => {
 
   it('takes enhance.curveApply, and refuses the grid where it cannot run, saying the fix', () => {
     expect(parseConfig(`${ONE_CAMERA}enhance: { curveApply: grid, scale: 1/8 }\n`, { env: {} }).enhance.curveApply).toBe('grid');
-    expect(() => parseConfig(`${ONE_CAMERA}enhance: { curveApply: table }\n`, { env: {} })).toThrow(/exact, fitted, grid/);
+    expect(() => parseConfig(`${ONE_CAMERA}enhance: { curveApply: table }\n`, { env: {} })).toThrow(/auto, exact, fitted, grid/);
+    // auto (the default): the grid on the CPU wherever it can run, the exact form everywhere else.
+    const auto = (yaml: string): string => parseConfig(`${ONE_CAMERA}enhance: { ${yaml} }\n`, { env: {} }).enhance.curveApply;
+    expect(auto('scale: 1/8')).toBe('grid');
+    expect(auto('scale: 1/8, curveApply: exact')).toBe('exact');
+    expect(auto('scale: 1/8, color: rgb')).toBe('exact');
+    expect(auto('scale: 1')).toBe('exact');
+    expect(auto('scale: 1/8, regionCache: { enabled: true }')).toBe('exact');
+    expect(auto('scale: 1/8, provider: webgpu')).toBe('exact');
+    expect(auto('scale: 1/8, provider: auto')).toBe('exact');
     expect(only(`${ONE_CAMERA}enhance: { curveApply: grid, color: rgb }\n`).message).toMatch(/grid needs color: value — fix:/);
     expect(only(`${ONE_CAMERA}enhance: { curveApply: grid, scale: 1 }\n`).message).toMatch(/1\/2 or coarser — fix:/);
     expect(only(`${ONE_CAMERA}enhance: { curveApply: grid, regionCache: { enabled: true } }\n`).message).toMatch(/region cache no curve maps — fix:/);
