@@ -1,7 +1,8 @@
 // npm run bench -- denoise [--quick] [--stills DIR]
 // What the denoiser adds to enhancement at 720p on this machine's CPU: ms per frame of the
 // enhancer (curve scales 1/4 and 1/8, the live pipeline's range) against the temporal and the
-// spatial denoiser, batch 1 and 4. The aim (issue 12): at most +25% of enhancement time.
+// spatial denoiser, batch 1 and 4, each on its WebAssembly kernel and on the ONNX graph. The aim
+// (issue 12): at most +25% of enhancement time.
 // With --stills DIR (normal-light photos): the still-image denoisers compared on synthetic night
 // (each photo darkened at full wells 100/300/1000, denoised, enhanced by the shipped model at
 // exposure 0.45): PSNR against the photo and ms per image. Writes bench/results/denoise.json.
@@ -64,21 +65,26 @@ for (const batch of skipSpeed ? [] : BATCHES) {
   }
   // Temporal as live runs it (global motion 'shift': the view's motion estimated every frame, the
   // state moved when it moved), without the estimate ('off'), and on a pan (the state moved every frame).
+  // Each on the WebAssembly kernel (the CPU default, one thread) and on ONNX Runtime (the graph,
+  // the machine's threads), in turn in the same run.
   const variants = [
-    { what: 'denoise temporal', mode: 'temporal', globalMotion: 'shift', seq: frames },
-    { what: 'denoise temporal, gm off', mode: 'temporal', globalMotion: 'off', seq: frames },
-    { what: 'denoise temporal, a pan', mode: 'temporal', globalMotion: 'shift', seq: panned },
-    { what: 'denoise spatial', mode: 'spatial', globalMotion: 'off', seq: frames },
+    { what: 'denoise temporal', mode: 'temporal', globalMotion: 'shift', seq: frames, kernel: 'wasm' },
+    { what: 'denoise temporal', mode: 'temporal', globalMotion: 'shift', seq: frames, kernel: 'onnx' },
+    { what: 'denoise temporal, gm off', mode: 'temporal', globalMotion: 'off', seq: frames, kernel: 'wasm' },
+    { what: 'denoise temporal, gm off', mode: 'temporal', globalMotion: 'off', seq: frames, kernel: 'onnx' },
+    { what: 'denoise temporal, a pan', mode: 'temporal', globalMotion: 'shift', seq: panned, kernel: 'wasm' },
+    { what: 'denoise spatial', mode: 'spatial', globalMotion: 'off', seq: frames, kernel: 'wasm' },
+    { what: 'denoise spatial', mode: 'spatial', globalMotion: 'off', seq: frames, kernel: 'onnx' },
   ] as const;
   for (const v of variants) {
-    const d = await Denoiser.open({ mode: v.mode, globalMotion: v.globalMotion, provider: 'cpu' });
+    const d = await Denoiser.open({ mode: v.mode, globalMotion: v.globalMotion, provider: 'cpu', kernel: v.kernel });
     let n = 0;
     // Cameras c0..c(batch-1), each fed its next frame: state carried as in the live pipeline.
     const t = await timed(() => d.denoise(input.map((_, i) => ({ camera: `c${i}`, image: v.seq[(n++ + i) % v.seq.length]! }))));
     const moves = d.report().reduce((s, r) => s + r.globalMoves, 0);
     await d.close();
     const ms = t.medianMs / batch;
-    rows.push({ what: `${v.what}${v.globalMotion === 'shift' ? ` (${moves} moves)` : ''}`, batch, msPerFrame: +ms.toFixed(1), ofEnhance: Object.fromEntries([4, 8].map((k) => [`1/${k}`, +(ms / enhanceMs.get(`${batch}/${k}`)!).toFixed(2)])), cpuMsPerFrame: +(t.cpuMs / batch).toFixed(1) });
+    rows.push({ what: `${v.what}, ${v.kernel}${v.globalMotion === 'shift' ? ` (${moves} moves)` : ''}`, batch, msPerFrame: +ms.toFixed(1), ofEnhance: Object.fromEntries([4, 8].map((k) => [`1/${k}`, +(ms / enhanceMs.get(`${batch}/${k}`)!).toFixed(2)])), cpuMsPerFrame: +(t.cpuMs / batch).toFixed(1) });
   }
   // The global-motion work alone (JavaScript, one 720p frame): the luma planes and the fit, and moving the state.
   {
@@ -94,7 +100,7 @@ for (const batch of skipSpeed ? [] : BATCHES) {
   }
 }
 console.log(`${W}x${H}, CPU, median wall ms per frame after warm-up, and CPU ms per frame (all threads); "× enhance" = denoise time / enhance time at that curve scale (for the JS rows: CPU time over the enhancer's CPU time)`);
-for (const r of rows) console.log(`  batch ${r.batch}  ${r.what.padEnd(24)} ${r.msPerFrame.toFixed(1).padStart(7)} ms${r.cpuMsPerFrame !== undefined ? ` (CPU ${r.cpuMsPerFrame.toFixed(1)} ms)` : ''}${Object.keys(r.ofEnhance).length ? `   × enhance: ${Object.entries(r.ofEnhance).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''}`);
+for (const r of rows) console.log(`  batch ${r.batch}  ${r.what.padEnd(40)} ${r.msPerFrame.toFixed(1).padStart(7)} ms${r.cpuMsPerFrame !== undefined ? ` (CPU ${r.cpuMsPerFrame.toFixed(1)} ms)` : ''}${Object.keys(r.ofEnhance).length ? `   × enhance: ${Object.entries(r.ofEnhance).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''}`);
 
 interface StillRow { denoiser: string; fullWell: number; psnr: number; msPerImage: number }
 const stills: StillRow[] = [];

@@ -50,7 +50,7 @@ function linearBias(out: RgbImage, clean: RgbImage, mask: (x: number, y: number)
   return s / n;
 }
 
-describe('Denoiser (temporal, ONNX Runtime)', () => {
+describe('Denoiser (temporal)', () => {
   let temporal: Denoiser;
   beforeAll(async () => {
     // Spatial strength 0: the temporal part alone, so its √N law shows unmixed.

@@ -123,10 +123,13 @@ describe('the grid enhancer with the WebAssembly passes', () => {
 
 const clang = spawnSync('clang', ['--version']).status === 0 && spawnSync('wasm-ld', ['--version']).status === 0;
 describe.skipIf(!clang)('the committed module', () => {
-  it('is what its C source builds to (scripts/build-wasm.sh)', () => {
-    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pie-wasm-')), 'grid-kernel.wasm');
-    execFileSync('bash', [path.resolve('scripts/build-wasm.sh'), out]);
-    expect(Buffer.compare(fs.readFileSync(out), fs.readFileSync(GRID_WASM_PATH)), 'native/grid-kernel.wasm is stale: run npm run build:wasm').toBe(0);
+  it('and the denoiser\'s are what their C sources build to (scripts/build-wasm.sh)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pie-wasm-'));
+    execFileSync('bash', [path.resolve('scripts/build-wasm.sh'), dir]);
+    for (const name of fs.readdirSync(dir)) {
+      expect(Buffer.compare(fs.readFileSync(path.join(dir, name)), fs.readFileSync(path.join(path.dirname(GRID_WASM_PATH), name))), `native/${name} is stale: run npm run build:wasm`).toBe(0);
+    }
+    expect(fs.readdirSync(dir).sort()).toEqual(['denoise-kernel.wasm', 'grid-kernel.wasm']);
   });
 });
 if (!clang) console.warn('grid-wasm.test: clang/wasm-ld not installed (apt-get install clang lld): the rebuild check skips');

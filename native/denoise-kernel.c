@@ -1,0 +1,285 @@
+// The denoiser's graph (src/denoise/graph.ts buildDenoiseGraph, the reference) as a few fused
+// passes in C for WebAssembly. ONNX Runtime's CPU provider makes each of the graph's ~60
+// full-resolution ops a pass over memory (~52 ms a 720p frame on 2 cores); here the frame is
+// read once for the motion test, once for the state update, and once for the guided filter's
+// output and the encoding. One frame a call; the state arrays are the caller's (planar, as the
+// graph's). Built by scripts/build-wasm.sh; memory laid out by src/denoise/denoise-wasm.ts.
+#include <stdint.h>
+
+typedef uint8_t u8;
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+
+/** graph.ts MIN_VARIANCE, BLOCK_THRESHOLDS. */
+#define MIN_VARIANCE 1e-7f
+#define BLOCK_T0 9.0f
+#define BLOCK_T1 25.0f
+
+static inline float clamp01(float v) { return v < 0 ? 0 : (v > 1 ? 1 : v); }
+static inline float fmaxf_(float a, float b) { return a > b ? a : b; }
+
+/**
+ * Mean over a (2r+1)² window, edge windows averaging what they cover (AveragePool with
+ * count_include_pad 0), separably: rows into `tmp` (window sums over x), then columns into
+ * `out`, each divided by the number of pixels its window covers.
+ */
+static void box_mean(const float *restrict in, float *restrict out, float *restrict tmp, int w, int h, int r) {
+  for (int y = 0; y < h; y++) {
+    const float *restrict row = in + (long)y * w;
+    float *restrict t = tmp + (long)y * w;
+    // The window's edges clipped at the row's ends; inside, a fixed number of taps (vectorised).
+    const int lo = r < w ? r : w, hi = w - r > lo ? w - r : lo;
+    for (int x = 0; x < lo; x++) {
+      const int x1 = x + r >= w ? w - 1 : x + r;
+      float s = 0;
+      for (int i = 0; i <= x1; i++) s += row[i];
+      t[x] = s;
+    }
+    if (r == 1) for (int x = lo; x < hi; x++) t[x] = row[x - 1] + row[x] + row[x + 1];
+    else if (r == 2) for (int x = lo; x < hi; x++) t[x] = row[x - 2] + row[x - 1] + row[x] + row[x + 1] + row[x + 2];
+    else for (int x = lo; x < hi; x++) { float s = 0; for (int i = -r; i <= r; i++) s += row[x + i]; t[x] = s; }
+    for (int x = hi; x < w; x++) {
+      const int x0 = x - r < 0 ? 0 : x - r;
+      float s = 0;
+      for (int i = x0; i < w; i++) s += row[i];
+      t[x] = s;
+    }
+  }
+  for (int y = 0; y < h; y++) {
+    const int y0 = y - r < 0 ? 0 : y - r, y1 = y + r >= h ? h - 1 : y + r;
+    const float ny = (float)(y1 - y0 + 1);
+    float *restrict o = out + (long)y * w;
+    const float *restrict t0 = tmp + (long)y0 * w;
+    for (int x = 0; x < w; x++) o[x] = t0[x];
+    for (int j = y0 + 1; j <= y1; j++) {
+      const float *restrict t = tmp + (long)j * w;
+      for (int x = 0; x < w; x++) o[x] += t[x];
+    }
+    // Interior columns cover 2r+1; the first and last r fewer.
+    const int lo = r < w ? r : w, hi = w - r > lo ? w - r : lo;
+    for (int x = 0; x < w; x = (x + 1 == lo ? hi : x + 1)) {
+      const int x0 = x - r < 0 ? 0 : x - r, x1 = x + r >= w ? w - 1 : x + r;
+      o[x] /= ny * (float)(x1 - x0 + 1);
+    }
+    const float inner = 1.0f / (ny * (float)(2 * r + 1));
+    for (int x = lo; x < hi; x++) o[x] *= inner;
+  }
+}
+
+/** AveragePool 2×2, stride 2, ceil_mode, count_include_pad 0: `out` is ⌈h/2⌉×⌈w/2⌉. */
+static void half(const float *in, float *out, int w, int h) {
+  const int w2 = (w + 1) / 2, h2 = (h + 1) / 2;
+  for (int y = 0; y < h2; y++) {
+    const int ya = 2 * y, yb = 2 * y + 1 < h ? 2 * y + 1 : 2 * y;
+    for (int x = 0; x < w2; x++) {
+      const int xa = 2 * x, xb = 2 * x + 1 < w ? 2 * x + 1 : 2 * x;
+      const float n = (float)((yb - ya + 1) * (xb - xa + 1));
+      float s = in[(long)ya * w + xa];
+      if (xb != xa) s += in[(long)ya * w + xb];
+      if (yb != ya) { s += in[(long)yb * w + xa]; if (xb != xa) s += in[(long)yb * w + xb]; }
+      out[(long)y * w2 + x] = s / n;
+    }
+  }
+}
+
+/** Where Resize linear half_pixel puts full-resolution coordinate i between small cells. */
+static inline void axis(int i, int full, int small, int *lo, int *hi, float *f) {
+  float s = ((float)i + 0.5f) * ((float)small / (float)full) - 0.5f;
+  if (s < 0) s = 0;
+  if (s > (float)(small - 1)) s = (float)(small - 1);
+  const int l = (int)s;
+  *lo = l; *hi = l + 1 < small ? l + 1 : small - 1; *f = s - (float)l;
+}
+
+/**
+ * The guided filter's coefficients (He & Sun, fast: statistics at half resolution) for one
+ * channel: A and OFF at ⌈h/2⌉×⌈w/2⌉, so that the filtered value is up(A)·x + up(OFF).
+ * `epsDiv` (half resolution, already box-averaged) divides ε where the temporal filter left
+ * σ²/n; null for the spatial denoiser.
+ */
+static void guided_coeffs(const float *x, int w, int h, int r, float gain, float read2, float strength,
+                          const float *eps_div, float *A, float *OFF, float *s0, float *s1, float *s2, float *tmp) {
+  const int w2 = (w + 1) / 2, h2 = (h + 1) / 2, n = w2 * h2;
+  half(x, s0, w, h);                       // small
+  for (int i = 0; i < n; i++) s1[i] = s0[i] * s0[i];
+  box_mean(s0, s2, tmp, w2, h2, r);         // mean
+  box_mean(s1, s0, tmp, w2, h2, r);         // mean of squares (small no longer needed)
+  const float rd = read2 > MIN_VARIANCE ? read2 : MIN_VARIANCE;
+  for (int i = 0; i < n; i++) {
+    const float m = s2[i];
+    float var = s0[i] - m * m;
+    if (var < 0) var = 0;
+    float eps = (m * gain + rd) * strength;
+    if (eps_div) eps /= eps_div[i];
+    const float a = var / (var + eps);
+    s1[i] = a;
+    s0[i] = m - a * m;
+  }
+  box_mean(s1, A, tmp, w2, h2, r);
+  box_mean(s0, OFF, tmp, w2, h2, r);
+}
+
+/** Linear light → the frame's encoding-table index (graph.ts addEncode): √ of the clipped value, rounded. */
+static inline int encode_index(float y) {
+  const float last = 4095.0f, top = last * last;
+  float v = y * top;
+  v = v > 0 ? v : 0;  // and NaN to 0
+  v = v < top ? v : top;
+  return (int)(__builtin_sqrtf(v) + 0.5f);
+}
+
+/** The frame's bytes → three planes of linear light. */
+static void decode(const u8 *restrict frame, const float *restrict lin, float *restrict x, long px) {
+  for (long p = 0; p < px; p++) {
+    x[p] = lin[frame[3 * p]]; x[px + p] = lin[frame[3 * p + 1]]; x[2 * px + p] = lin[frame[3 * p + 2]];
+  }
+}
+
+/**
+ * The motion test's inputs: z = (x − estimate)/σ per channel, where σ² is the noise at the mean
+ * of the two times 1 + 1/n (the estimate's own noise); summed over channels (`zs`, for the block
+ * test) and squared-summed (`zz`, for the pixel test). Channel by channel, so each loop runs over
+ * contiguous planes and vectorises.
+ */
+static void motion_z(const float *restrict x, const float *restrict est, const float *restrict count, long px,
+                     float half_gain, float rd, float *restrict spread, float *restrict zz, float *restrict zs) {
+  for (long p = 0; p < px; p++) {
+    const float n = count[p];
+    spread[p] = 1.0f + 1.0f / (n > 1.0f ? n : 1.0f);
+    zz[p] = 0; zs[p] = 0;
+  }
+  for (int c = 0; c < 3; c++) {
+    const float *restrict xc = x + c * px, *restrict ec = est + c * px;
+    for (long p = 0; p < px; p++) {
+      const float var = (xc[p] + ec[p]) * half_gain + rd;
+      const float z = (xc[p] - ec[p]) / __builtin_sqrtf(var * spread[p]);
+      zs[p] += z; zz[p] += z * z;
+    }
+  }
+}
+
+/**
+ * How much each pixel moved (0 static … 1 moving; the stronger of the pixel and the block test,
+ * written over `pixel`), the next frame count and the next running estimate. Returns the sum of
+ * the motion.
+ */
+static double update_state(const float *restrict x, const float *restrict est, const float *restrict count, long px,
+                           float *restrict pixel, const float *restrict block, float t0, float t1, float max_frames,
+                           float *restrict next_est, float *restrict next_count) {
+  const float scale = 5.0f / 1.7320508075688772f;
+  for (long p = 0; p < px; p++) {
+    const float b = block[p] * scale;
+    const float m = fmaxf_(clamp01((pixel[p] - 3 * t0) / (3 * t1 - 3 * t0)), clamp01((b * b - BLOCK_T0) / (BLOCK_T1 - BLOCK_T0)));
+    pixel[p] = m;
+    const float nc = (1.0f - m) * count[p] + 1.0f;
+    next_count[p] = nc > max_frames ? max_frames : nc;
+  }
+  for (int c = 0; c < 3; c++) {
+    const float *restrict xc = x + c * px, *restrict ec = est + c * px;
+    float *restrict nc = next_est + c * px;
+    for (long p = 0; p < px; p++) nc[p] = ec[p] + (xc[p] - ec[p]) * (1.0f / next_count[p]);
+  }
+  double sum = 0;
+  for (long p = 0; p < px; p++) sum += pixel[p];
+  return sum;
+}
+
+/**
+ * The output pass for one channel: the guided filter's coefficients upsampled (each row blended
+ * between its two half-resolution rows, then across), the filter, the encoding lookup, rounding
+ * and, temporal, the rounding hysteresis. `codes` is the packed frame at this channel's offset.
+ */
+static void output_channel(const float *restrict y_in, const float *restrict A, const float *restrict OFF, int filtered,
+                           int w, int h, const float *restrict table, const u8 *restrict shown, const float *restrict next_count,
+                           float hysteresis, u8 *restrict next_shown, u8 *restrict codes, float *restrict rows) {
+  const int w2 = (w + 1) / 2, h2 = (h + 1) / 2;
+  int *restrict xlo = (int *)rows, *restrict xhi = xlo + w;
+  float *restrict fxs = (float *)(xhi + w), *restrict row_a = fxs + w, *restrict row_o = row_a + w2;
+  float *restrict full_a = row_o + w2, *restrict full_o = full_a + w;
+  int *restrict idx = (int *)(full_o + w);
+  for (int x = 0; x < w; x++) axis(x, w, w2, &xlo[x], &xhi[x], &fxs[x]);
+  for (int y = 0; y < h; y++) {
+    const long row = (long)y * w;
+    const float *restrict yr = y_in + row;
+    if (filtered) {
+      int ylo, yhi; float fy;
+      axis(y, h, h2, &ylo, &yhi, &fy);
+      const float *restrict a0 = A + ylo * w2, *restrict a1 = A + yhi * w2, *restrict o0 = OFF + ylo * w2, *restrict o1 = OFF + yhi * w2;
+      for (int i = 0; i < w2; i++) { row_a[i] = a0[i] + fy * (a1[i] - a0[i]); row_o[i] = o0[i] + fy * (o1[i] - o0[i]); }
+      for (int x = 0; x < w; x++) {
+        const int l = xlo[x], r = xhi[x];
+        full_a[x] = row_a[l] + fxs[x] * (row_a[r] - row_a[l]);
+        full_o[x] = row_o[l] + fxs[x] * (row_o[r] - row_o[l]);
+      }
+      for (int x = 0; x < w; x++) idx[x] = encode_index(full_a[x] * yr[x] + full_o[x]);
+    } else {
+      for (int x = 0; x < w; x++) idx[x] = encode_index(yr[x]);
+    }
+    for (int x = 0; x < w; x++) {
+      const float code = table[idx[x]];
+      float rc = __builtin_rintf(code);  // half to even, as Round
+      rc = rc < 0 ? 0 : (rc > 255 ? 255 : rc);
+      u8 out = (u8)rc;
+      if (next_shown) {
+        const u8 was = shown[row + x];
+        const float d = code - (float)was;
+        if ((d < 0 ? -d : d) < hysteresis && next_count[row + x] > 1.5f) out = was;
+        next_shown[row + x] = out;
+      }
+      codes[3 * (row + x)] = out;
+    }
+  }
+}
+
+/**
+ * One frame through the denoiser. `temporal`: the state `est` (3 planes, linear), `count` and
+ * `shown` (3 planes of codes) are read and their next values written to `next_est`,
+ * `next_count`, `next_shown`; returns the share of moving pixels. Spatial: the state pointers
+ * are unused and the return is 0. `codes` gets the denoised frame (packed RGB). `table` is the
+ * frame's 4096-entry encoding (codes as floats, the black-clip correction composed in);
+ * `lin` is the byte → linear table. `work` holds 8 full-resolution planes of floats, 6
+ * half-resolution ones and 9 rows.
+ */
+EXPORT(denoise)
+float denoise(const u8 *frame, int w, int h, int temporal, float gain, float read2,
+              const float *lin, const float *table,
+              const float *est, const float *count, const u8 *shown,
+              float *next_est, float *next_count, u8 *next_shown, u8 *codes,
+              float t0, float t1, float max_frames, float strength, int radius, float hysteresis,
+              float *work) {
+  const long px = (long)w * h;
+  const int w2 = (w + 1) / 2, h2 = (h + 1) / 2;
+  const long px2 = (long)w2 * h2;
+  float *zz = work, *zs = work + px, *pixel = work + 2 * px, *block = work + 3 * px, *tmp = work + 4 * px;
+  float *x = work + 5 * px;  // 3 planes of the frame in linear light
+  float *A = work + 8 * px, *OFF = A + 3 * px2;  // 6 half-resolution planes after the 8 full ones
+  float *rows = OFF + 3 * px2;
+  const float rd = read2 > MIN_VARIANCE ? read2 : MIN_VARIANCE;
+  decode(frame, lin, x, px);
+  const float *y_in = x;  // what the guided filter smooths
+  double moving = 0;
+  if (temporal) {
+    motion_z(x, est, count, px, gain * 0.5f, rd, tmp, zz, zs);
+    box_mean(zz, pixel, tmp, w, h, 1);
+    box_mean(zs, block, tmp, w, h, 2);
+    moving = update_state(x, est, count, px, pixel, block, t0, t1, max_frames, next_est, next_count);
+    y_in = next_est;
+  }
+  // The guided filter's coefficients, per channel at half resolution (ε divided by the frame
+  // count there where the temporal filter left σ²/n).
+  float *s0 = zz, *s1 = zs, *s2 = pixel, *small_tmp = block;
+  float *eps_div = 0;
+  if (strength > 0) {
+    if (temporal) {
+      eps_div = tmp + px2;
+      half(next_count, s0, w, h);
+      box_mean(s0, eps_div, small_tmp, w2, h2, radius);
+    }
+    for (int c = 0; c < 3; c++) guided_coeffs(y_in + c * px, w, h, radius, gain, read2, strength, eps_div, A + c * px2, OFF + c * px2, s0, s1, s2, small_tmp);
+  }
+  for (int c = 0; c < 3; c++) {
+    output_channel(y_in + c * px, A + c * px2, OFF + c * px2, strength > 0, w, h, table,
+                   temporal ? shown + c * px : 0, next_count, hysteresis, temporal ? next_shown + c * px : 0, codes + c, rows);
+  }
+  return temporal ? (float)(moving / (double)px) : 0;
+}

@@ -1,0 +1,164 @@
+// The boundary to the WebAssembly build of the denoiser's graph (native/denoise-kernel.c; the
+// ONNX graph in graph.ts is the reference it is tested against). Same inputs, same outputs,
+// one frame a call: the frame, its noise terms and the camera's state in; the denoised frame,
+// the next state and the share of moving pixels out. ONNX Runtime runs the graph as ~60 passes
+// over memory; the kernel as three fused ones. One instance per Denoiser (so per worker).
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { NoiseParams } from './noise-model.js';
+import { DENOISE_DEFAULTS, type DenoiseMode, type TemporalDenoiseOptions } from './graph.js';
+import { TABLE_SIZE, transferTables, UNCLIP_RANGE, unclipTable } from './transfer.js';
+
+export const DENOISE_WASM_PATH = fileURLToPath(new URL('../../native/denoise-kernel.wasm', import.meta.url));
+
+interface Exports {
+  readonly memory: WebAssembly.Memory;
+  readonly __heap_base: WebAssembly.Global;
+  denoise(frame: number, w: number, h: number, temporal: number, gain: number, read2: number, lin: number, table: number,
+    est: number, count: number, shown: number, nextEst: number, nextCount: number, nextShown: number, codes: number,
+    t0: number, t1: number, maxFrames: number, strength: number, radius: number, hysteresis: number, work: number): number;
+}
+
+/** A temporal camera's state, planar as the graph's: linear light, frame count, shown codes. */
+export interface DenoiseState {
+  readonly estimate: Float32Array;
+  readonly count: Float32Array;
+  readonly shown: Uint8Array;
+}
+
+let compiled: WebAssembly.Module | null | undefined;
+
+function module(): WebAssembly.Module | null {
+  if (compiled !== undefined) return compiled;
+  try {
+    compiled = new WebAssembly.Module(fs.readFileSync(DENOISE_WASM_PATH));
+  } catch {
+    compiled = null;
+  }
+  return compiled;
+}
+
+const f = Math.fround;
+/** graph.ts MIN_VARIANCE and UNCLIP_SHARE. */
+const MIN_VARIANCE = 1e-7;
+const UNCLIP_SHARE = 0.5;
+
+/**
+ * The frame's encoding table as graph.ts addEncode composes it (linear on a √ grid → black-clip
+ * correction → sRGB codes), in float32 step by step as ONNX Runtime computes it.
+ */
+export function encodeTable(noise: NoiseParams | undefined): Float32Array {
+  const t = transferTables(), last = TABLE_SIZE - 1;
+  const out = new Float32Array(TABLE_SIZE);
+  const toSrgb = (l: number): number => {
+    return t.sqrtLinearToSrgb[roundHalfEven(Math.min(Math.max(f(f(Math.sqrt(Math.max(l, 0))) * last), 0), last))]!;
+  };
+  if (!noise) {
+    for (let i = 0; i < TABLE_SIZE; i++) out[i] = f(t.sqrtLinearToSrgb[i]! * 255);
+    return out;
+  }
+  const unclip = unclipTable(), uLast = unclip.length - 1;
+  const gain = f(noise.gain), read2 = f(Math.max(f(noise.read2), f(MIN_VARIANCE)));
+  const uScale = f(uLast / UNCLIP_RANGE);
+  for (let i = 0; i < TABLE_SIZE; i++) {
+    const m = f((i / last) ** 2);
+    const sigma = f(Math.sqrt(f(f(m * gain) + read2)));
+    const u = f(m / sigma);
+    const j = roundHalfEven(Math.min(Math.max(f(u * uScale), 0), uLast));
+    const l = f(m - f(f(sigma * f(UNCLIP_SHARE)) * unclip[j]!));
+    out[i] = f(toSrgb(l) * 255);
+  }
+  return out;
+}
+
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+const align = (n: number): number => (n + 15) & ~15;
+
+/** Offsets of one copy of a camera's state in the module's memory. */
+interface Region { readonly est: number; readonly count: number; readonly shown: number }
+
+export class DenoiseWasm {
+  /** The layout for the last frame size, and the state region the last call wrote. */
+  private layout?: { readonly width: number; readonly height: number; readonly frame: number; readonly lin: number; readonly table: number; readonly codes: number; readonly work: number; readonly regions: readonly [Region, Region] };
+  /** Whose state the last call left in regions[cur]: the caller's arrays, as they were then. */
+  private resident?: { readonly state: DenoiseState; readonly cur: 0 | 1 };
+  private tableFor?: { readonly gain: number; readonly read2: number };
+
+  private constructor(private readonly x: Exports, private readonly mode: DenoiseMode, private readonly o: TemporalDenoiseOptions) {}
+
+  /** An instance, or undefined where the module cannot load here (the ONNX graph then runs). */
+  static create(mode: DenoiseMode, o: TemporalDenoiseOptions = {}): DenoiseWasm | undefined {
+    const m = module();
+    if (!m) return undefined;
+    return new DenoiseWasm(new WebAssembly.Instance(m, {}).exports as unknown as Exports, mode, o);
+  }
+
+  private layoutFor(width: number, height: number): NonNullable<DenoiseWasm['layout']> {
+    if (this.layout?.width === width && this.layout.height === height) return this.layout;
+    const px = width * height, px2 = Math.ceil(width / 2) * Math.ceil(height / 2);
+    let at = this.x.__heap_base.value as number;
+    const take = (bytes: number): number => { const p = align(at); at = p + bytes; return p; };
+    const temporal = this.mode === 'temporal';
+    const region = (): Region => ({ est: take(temporal ? 12 * px : 0), count: take(temporal ? 4 * px : 0), shown: take(temporal ? 3 * px : 0) });
+    const l = {
+      width, height, frame: take(3 * px), lin: take(4 * 256), table: take(4 * TABLE_SIZE), codes: take(3 * px),
+      work: take(4 * (8 * px + 6 * px2 + 9 * width)), regions: [region(), region()] as const,
+    };
+    const have = this.x.memory.buffer.byteLength;
+    if (at > have) this.x.memory.grow(Math.ceil((at - have) / 65536));
+    new Float32Array(this.x.memory.buffer, l.lin, 256).set(transferTables().byteToLinear);
+    this.layout = l;
+    this.resident = undefined;
+    this.tableFor = undefined;
+    return l;
+  }
+
+  /**
+   * One frame. Temporal: `state` is the camera's (all zeros for a new one), updated in place to
+   * its next value. `noise` as the graph's noise input (gain and read² in linear light).
+   * Returns the denoised frame (packed RGB) and the share of pixels judged moving (temporal).
+   */
+  denoise(frame: Uint8Array, width: number, height: number, noise: NoiseParams, state?: DenoiseState): { codes: Uint8Array; moving: number } {
+    const temporal = this.mode === 'temporal';
+    if (temporal && !state) throw new Error('the temporal denoiser needs the camera state');
+    const px = width * height;
+    const l = this.layoutFor(width, height);
+    const buf = this.x.memory.buffer;
+    new Uint8Array(buf, l.frame, 3 * px).set(frame.subarray(0, 3 * px));
+    const gain = f(noise.gain), read2 = f(noise.read2);
+    if (this.tableFor?.gain !== gain || this.tableFor.read2 !== read2) {
+      new Float32Array(buf, l.table, TABLE_SIZE).set(encodeTable(this.o.unclip === false ? undefined : noise));
+      this.tableFor = { gain, read2 };
+    }
+    // The state goes in from where the last call left it when it is this camera's, unchanged since
+    // (a camera alone in its worker: no copy in); otherwise it is copied in.
+    let cur: 0 | 1 = 0;
+    if (state) {
+      const r = this.resident;
+      if (r && r.state.estimate === state.estimate && r.state.count === state.count && r.state.shown === state.shown) cur = r.cur;
+      else {
+        const g = l.regions[0];
+        new Float32Array(buf, g.est, 3 * px).set(state.estimate);
+        new Float32Array(buf, g.count, px).set(state.count);
+        new Uint8Array(buf, g.shown, 3 * px).set(state.shown);
+      }
+    }
+    const from = l.regions[cur], to = l.regions[cur === 0 ? 1 : 0];
+    const [t0, t1] = this.o.motionThresholds ?? DENOISE_DEFAULTS.motionThresholds;
+    const moving = this.x.denoise(l.frame, width, height, temporal ? 1 : 0, gain, read2, l.lin, l.table,
+      from.est, from.count, from.shown, to.est, to.count, to.shown, l.codes,
+      t0, t1, this.o.maxFrames ?? DENOISE_DEFAULTS.maxFrames, this.o.strength ?? DENOISE_DEFAULTS.strength,
+      this.o.radius ?? DENOISE_DEFAULTS.radius, this.o.hysteresis ?? DENOISE_DEFAULTS.hysteresis, l.work);
+    const codes = new Uint8Array(buf, l.codes, 3 * px).slice();
+    if (!state) return { codes, moving: 0 };
+    state.estimate.set(new Float32Array(buf, to.est, 3 * px));
+    state.count.set(new Float32Array(buf, to.count, px));
+    state.shown.set(new Uint8Array(buf, to.shown, 3 * px));
+    this.resident = { state: { estimate: state.estimate, count: state.count, shown: state.shown }, cur: cur === 0 ? 1 : 0 };
+    return { codes, moving };
+  }
+}
