@@ -3,17 +3,15 @@
 // one frame a call: the frame, its noise terms and the camera's state in; the denoised frame,
 // the next state and the share of moving pixels out. ONNX Runtime runs the graph as ~60 passes
 // over memory; the kernel as three fused ones. One instance per Denoiser (so per worker).
-import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { Arena, wasmModule, type KernelExports } from '../native/wasm.js';
 import type { NoiseParams } from './noise-model.js';
 import { DENOISE_DEFAULTS, type DenoiseMode, type TemporalDenoiseOptions } from './graph.js';
 import { TABLE_SIZE, transferTables, UNCLIP_RANGE, unclipTable } from './transfer.js';
 
 export const DENOISE_WASM_PATH = fileURLToPath(new URL('../../native/denoise-kernel.wasm', import.meta.url));
 
-interface Exports {
-  readonly memory: WebAssembly.Memory;
-  readonly __heap_base: WebAssembly.Global;
+interface Exports extends KernelExports {
   denoise(frame: number, w: number, h: number, temporal: number, gain: number, read2: number, lin: number, table: number,
     est: number, count: number, shown: number, nextEst: number, nextCount: number, nextShown: number, codes: number,
     t0: number, t1: number, maxFrames: number, strength: number, radius: number, hysteresis: number, work: number): number;
@@ -24,18 +22,6 @@ export interface DenoiseState {
   readonly estimate: Float32Array;
   readonly count: Float32Array;
   readonly shown: Uint8Array;
-}
-
-let compiled: WebAssembly.Module | null | undefined;
-
-function module(): WebAssembly.Module | null {
-  if (compiled !== undefined) return compiled;
-  try {
-    compiled = new WebAssembly.Module(fs.readFileSync(DENOISE_WASM_PATH));
-  } catch {
-    compiled = null;
-  }
-  return compiled;
 }
 
 const f = Math.fround;
@@ -76,8 +62,6 @@ function roundHalfEven(v: number): number {
   return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-const align = (n: number): number => (n + 15) & ~15;
-
 /** Offsets of one copy of a camera's state in the module's memory. */
 interface Region { readonly est: number; readonly count: number; readonly shown: number }
 
@@ -92,7 +76,7 @@ export class DenoiseWasm {
 
   /** An instance, or undefined where the module cannot load here (the ONNX graph then runs). */
   static create(mode: DenoiseMode, o: TemporalDenoiseOptions = {}): DenoiseWasm | undefined {
-    const m = module();
+    const m = wasmModule(DENOISE_WASM_PATH);
     if (!m) return undefined;
     return new DenoiseWasm(new WebAssembly.Instance(m, {}).exports as unknown as Exports, mode, o);
   }
@@ -100,16 +84,14 @@ export class DenoiseWasm {
   private layoutFor(width: number, height: number): NonNullable<DenoiseWasm['layout']> {
     if (this.layout?.width === width && this.layout.height === height) return this.layout;
     const px = width * height, px2 = Math.ceil(width / 2) * Math.ceil(height / 2);
-    let at = this.x.__heap_base.value as number;
-    const take = (bytes: number): number => { const p = align(at); at = p + bytes; return p; };
+    const a = new Arena(this.x), take = (bytes: number): number => a.take(bytes);
     const temporal = this.mode === 'temporal';
     const region = (): Region => ({ est: take(temporal ? 12 * px : 0), count: take(temporal ? 4 * px : 0), shown: take(temporal ? 3 * px : 0) });
     const l = {
       width, height, frame: take(3 * px), lin: take(4 * 256), table: take(4 * TABLE_SIZE), codes: take(3 * px),
       work: take(4 * (8 * px + 6 * px2 + 9 * width)), regions: [region(), region()] as const,
     };
-    const have = this.x.memory.buffer.byteLength;
-    if (at > have) this.x.memory.grow(Math.ceil((at - have) / 65536));
+    a.fit();
     new Float32Array(this.x.memory.buffer, l.lin, 256).set(transferTables().byteToLinear);
     this.layout = l;
     this.resident = undefined;

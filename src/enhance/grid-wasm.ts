@@ -4,8 +4,8 @@
 // fused loops scalar, the module runs the apply pass four pixels at once with SIMD. One instance
 // per enhancer (so per worker): its linear memory holds one frame's input and output and grows
 // to the largest frame seen. Nothing here runs on the main thread in the live pipeline.
-import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { Arena, wasmModule, type KernelExports } from '../native/wasm.js';
 import { halfPixelAxis, sampleSize, smallSize, type FrameMeasure, type GridConstants, type GridFrame } from './grid-kernel.js';
 import { LUMA_WEIGHTS } from './tone.js';
 
@@ -14,53 +14,21 @@ export const GRID_WASM_PATH = fileURLToPath(new URL('../../native/grid-kernel.wa
 /** Chroma-gain exponents the module computes in closed form (native/grid-kernel.c SAT_*). */
 const SATURATION_MODES = new Map([[0.25, 0], [0.5, 1], [1, 2], [0, 3]]);
 
-interface Exports {
-  readonly memory: WebAssembly.Memory;
-  readonly __heap_base: WebAssembly.Global;
+interface Exports extends KernelExports {
   measure(data: number, width: number, height: number, k: number, wr: number, wg: number, wb: number, small: number, sample: number, sums: number, rows: number): number;
   apply(data: number, out: number, width: number, height: number, table: number, signal: number, w: number, K: number,
     colLo: number, colHi: number, colF: number, rowLo: number, rowHi: number, rowF: number,
     levels: number, maxGain: number, sat: number, mono: number, wr: number, wg: number, wb: number, rowT: number, rowS: number): void;
 }
 
-let compiled: WebAssembly.Module | null | undefined;
-
-/** The compiled module, or null where the file is missing or this runtime lacks wasm SIMD. */
-function module(): WebAssembly.Module | null {
-  if (compiled !== undefined) return compiled;
-  try {
-    compiled = new WebAssembly.Module(fs.readFileSync(GRID_WASM_PATH));
-  } catch {
-    compiled = null;
-  }
-  return compiled;
-}
-
-const align = (n: number): number => (n + 15) & ~15;
 const [WR, WG, WB] = LUMA_WEIGHTS;
-
-/** Bump allocation in the module's memory for one call: regions laid out, then grown to fit. */
-class Arena {
-  private at: number;
-  constructor(private readonly x: Exports) { this.at = x.__heap_base.value as number; }
-  take(bytes: number): number {
-    const p = align(this.at);
-    this.at = p + bytes;
-    return p;
-  }
-  /** Grows the memory to hold everything taken; views made before this are stale after it. */
-  fit(): void {
-    const have = this.x.memory.buffer.byteLength;
-    if (this.at > have) this.x.memory.grow(Math.ceil((this.at - have) / 65536));
-  }
-}
 
 export class GridWasm {
   private constructor(private readonly x: Exports) {}
 
   /** An instance, or undefined where the module cannot run here (the TypeScript passes then do). */
   static create(): GridWasm | undefined {
-    const m = module();
+    const m = wasmModule(GRID_WASM_PATH);
     if (!m) return undefined;
     return new GridWasm(new WebAssembly.Instance(m, {}).exports as unknown as Exports);
   }
