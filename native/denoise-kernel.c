@@ -221,9 +221,12 @@ static void output_channel(const float *restrict y_in, const float *restrict A, 
       rc = rc < 0 ? 0 : (rc > 255 ? 255 : rc);
       u8 out = (u8)rc;
       if (next_shown) {
+        // Without branches: on noisy frames keep-or-not is a coin toss, and mispredicted it cost
+        // a third of the kernel's time.
         const u8 was = shown[row + x];
-        const float d = code - (float)was;
-        if ((d < 0 ? -d : d) < hysteresis && next_count[row + x] > 1.5f) out = was;
+        const float d = __builtin_fabsf(code - (float)was);
+        const int keep = (d < hysteresis) & (next_count[row + x] > 1.5f);
+        out = keep ? was : out;
         next_shown[row + x] = out;
       }
       codes[3 * (row + x)] = out;
