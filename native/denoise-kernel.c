@@ -286,3 +286,26 @@ float denoise(const u8 *frame, int w, int h, int temporal, float gain, float rea
   }
   return temporal ? (float)(moving / (double)px) : 0;
 }
+
+/**
+ * The global-motion check's luma plane (src/denoise/global-motion.ts lumaOf, the reference): the
+ * mean of (R + 2G + B)/4 over factor×factor blocks, a pixel's channels `plane` apart and
+ * neighbouring pixels `step` apart (packed RGB: 1 and 3; planar: w·h and 1). `out` is
+ * ⌊w/factor⌋×⌊h/factor⌋. The same arithmetic as the reference (an integer block sum times the
+ * norm in double, rounded to float once), so the planes are equal bit for bit.
+ */
+EXPORT(luma)
+void luma(const u8 *data, int width, int height, int factor, int step, int plane, float *out) {
+  const int w = width / factor, h = height / factor;
+  const double norm = 1.0 / (double)(4 * factor * factor);
+  for (int y = 0; y < h; y++) {
+    for (int x = 0; x < w; x++) {
+      uint32_t s = 0;
+      for (int dy = 0; dy < factor; dy++) {
+        const u8 *p = data + ((long)(y * factor + dy) * width + (long)x * factor) * step;
+        for (int dx = 0; dx < factor; dx++, p += step) s += p[0] + 2u * p[plane] + p[2 * plane];
+      }
+      out[y * w + x] = (float)((double)s * norm);
+    }
+  }
+}

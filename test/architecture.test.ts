@@ -10,7 +10,7 @@ const files = (fs.readdirSync(SRC, { recursive: true }) as string[]).filter((f) 
 const importsOf = (f: string): string[] =>
   [...fs.readFileSync(path.join(SRC, f), 'utf8').matchAll(/^\s*(?:import|export)[^'"]*from\s+['"]([^'"]+)['"]/gm)].map((m) => m[1]!);
 
-const PURE = [/^pipeline\//, /^config\/schema\.ts$/, /^onnx\/(?!.*runtime)/, /^enhance\/(dcenet|graph)\.ts$/, /^image\/(types|bmp|hsv)\.ts$/, /^train\/boc\.ts$/, /^regions\//, /^denoise\/(noise-model|graph|transfer|global-motion)\.ts$/, /^ingest\/(ffmpeg-args|redact|synthetic)\.ts$/];
+const PURE = [/^pipeline\//, /^config\/schema\.ts$/, /^onnx\/(?!.*runtime)/, /^enhance\/(dcenet|graph|grid-kernel)\.ts$/, /^image\/(types|bmp|hsv)\.ts$/, /^train\/boc\.ts$/, /^regions\//, /^denoise\/(noise-model|graph|transfer|global-motion)\.ts$/, /^ingest\/(ffmpeg-args|redact|synthetic)\.ts$/];
 const IO = /^(node:|fs$|child_process$|onnxruntime-node$|sharp$)/;
 
 describe('architecture', () => {
@@ -23,6 +23,10 @@ describe('architecture', () => {
     const loaders = (mod: string): string[] => files.filter((f) => importsOf(f).includes(mod));
     expect(loaders('onnxruntime-node')).toEqual(['enhance/session.ts']);
     expect(loaders('sharp')).toEqual(['image/io.ts']);
+  });
+
+  it('compiles the WebAssembly kernels in one file', () => {
+    expect(files.filter((f) => fs.readFileSync(path.join(SRC, f), 'utf8').includes('new WebAssembly.Module('))).toEqual(['native/wasm.ts']);
   });
 
   it('spawns processes in one file', () => {

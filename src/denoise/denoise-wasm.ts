@@ -8,6 +8,7 @@ import { Arena, wasmModule, type KernelExports } from '../native/wasm.js';
 import type { NoiseParams } from './noise-model.js';
 import { DENOISE_DEFAULTS, type DenoiseMode, type TemporalDenoiseOptions } from './graph.js';
 import { TABLE_SIZE, transferTables, UNCLIP_RANGE, unclipTable } from './transfer.js';
+import { lumaFactor, type LumaPlane } from './global-motion.js';
 
 export const DENOISE_WASM_PATH = fileURLToPath(new URL('../../native/denoise-kernel.wasm', import.meta.url));
 
@@ -15,6 +16,7 @@ interface Exports extends KernelExports {
   denoise(frame: number, w: number, h: number, temporal: number, gain: number, read2: number, lin: number, table: number,
     est: number, count: number, shown: number, nextEst: number, nextCount: number, nextShown: number, codes: number,
     t0: number, t1: number, maxFrames: number, strength: number, radius: number, hysteresis: number, work: number): number;
+  luma(data: number, width: number, height: number, factor: number, step: number, plane: number, out: number): void;
 }
 
 /** A temporal camera's state, planar as the graph's: linear light, frame count, shown codes. */
@@ -67,7 +69,7 @@ interface Region { readonly est: number; readonly count: number; readonly shown:
 
 export class DenoiseWasm {
   /** The layout for the last frame size, and the state region the last call wrote. */
-  private layout?: { readonly width: number; readonly height: number; readonly frame: number; readonly lin: number; readonly table: number; readonly codes: number; readonly work: number; readonly regions: readonly [Region, Region] };
+  private layout?: { readonly width: number; readonly height: number; readonly frame: number; readonly lin: number; readonly table: number; readonly codes: number; readonly work: number; readonly regions: readonly [Region, Region]; readonly luma: { readonly input: number; readonly out: number } };
   /** Whose state the last call left in regions[cur]: the caller's arrays, as they were then. */
   private resident?: { readonly state: DenoiseState; readonly cur: 0 | 1 };
   private tableFor?: { readonly gain: number; readonly read2: number };
@@ -90,6 +92,7 @@ export class DenoiseWasm {
     const l = {
       width, height, frame: take(3 * px), lin: take(4 * 256), table: take(4 * TABLE_SIZE), codes: take(3 * px),
       work: take(4 * (8 * px + 6 * px2 + 9 * width)), regions: [region(), region()] as const,
+      luma: { input: take(3 * px), out: take(4 * px) },
     };
     a.fit();
     new Float32Array(this.x.memory.buffer, l.lin, 256).set(transferTables().byteToLinear);
@@ -97,6 +100,24 @@ export class DenoiseWasm {
     this.resident = undefined;
     this.tableFor = undefined;
     return l;
+  }
+
+  /** global-motion.ts lumaOfRgb, the same plane. */
+  lumaOfRgb(data: Uint8Array, width: number, height: number): LumaPlane {
+    return this.luma(data, width, height, 3, 1);
+  }
+
+  /** global-motion.ts lumaOfPlanar, the same plane. */
+  lumaOfPlanar(data: Uint8Array, width: number, height: number): LumaPlane {
+    return this.luma(data, width, height, 1, width * height);
+  }
+
+  private luma(data: Uint8Array, width: number, height: number, step: number, plane: number): LumaPlane {
+    const l = this.layoutFor(width, height), factor = lumaFactor(width);
+    const w = Math.floor(width / factor), h = Math.floor(height / factor);
+    new Uint8Array(this.x.memory.buffer, l.luma.input, 3 * width * height).set(data.subarray(0, 3 * width * height));
+    this.x.luma(l.luma.input, width, height, factor, step, plane, l.luma.out);
+    return { width: w, height: h, factor, data: new Float32Array(this.x.memory.buffer, l.luma.out, w * h).slice() };
   }
 
   /**

@@ -193,7 +193,10 @@ export class Denoiser {
   private followView(s: CameraState, img: RgbImage): boolean {
     const mode = this.o.globalMotion ?? 'shift';
     if (mode === 'off' || this.mode !== 'temporal' || s.frames === 0) return false;
-    const m: GlobalMotion = estimateGlobalMotion(lumaOfPlanar(s.shown, s.width, s.height), lumaOfRgb(img.data, img.width, img.height));
+    const k = 'wasm' in this.runner ? this.runner.wasm : undefined;
+    const ref = k ? k.lumaOfPlanar(s.shown, s.width, s.height) : lumaOfPlanar(s.shown, s.width, s.height);
+    const cur = k ? k.lumaOfRgb(img.data, img.width, img.height) : lumaOfRgb(img.data, img.width, img.height);
+    const m: GlobalMotion = estimateGlobalMotion(ref, cur);
     if (!m.significant || m.maxShift < PAIR_PIXELS) return false;
     if (m.maxShift < MOVE_PIXELS) return true;
     s.moves++;

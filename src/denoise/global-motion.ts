@@ -66,15 +66,20 @@ export const lumaFactor = (width: number): number => Math.max(2, Math.round(widt
 function lumaOf(data: Uint8Array, width: number, height: number, factor: number, step: number, plane: number): LumaPlane {
   const w = Math.floor(width / factor), h = Math.floor(height / factor), out = new Float32Array(w * h);
   const norm = 1 / (4 * factor * factor);
+  // Integer block sums (exact), times the norm once: the same arithmetic as the WebAssembly build
+  // (native/denoise-kernel.c luma), so both give the same plane.
+  const sums = new Float64Array(w);
   for (let y = 0; y < h; y++) {
+    sums.fill(0);
     for (let dy = 0; dy < factor; dy++) {
       const row = (y * factor + dy) * width * step;
       for (let x = 0; x < w; x++) {
         let s = 0;
         for (let dx = 0, i = row + x * factor * step; dx < factor; dx++, i += step) s += data[i]! + 2 * data[i + plane]! + data[i + 2 * plane]!;
-        out[y * w + x]! += s * norm;
+        sums[x]! += s;
       }
     }
+    for (let x = 0; x < w; x++) out[y * w + x] = sums[x]! * norm;
   }
   return { width: w, height: h, factor, data: out };
 }

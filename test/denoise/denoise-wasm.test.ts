@@ -4,6 +4,8 @@
 // pan — gives the same frames within one code, the same state and the same noise reports.
 import { afterAll, describe, expect, it } from 'vitest';
 import { Denoiser, type DenoiserOptions } from '../../src/denoise/denoiser.js';
+import { DenoiseWasm } from '../../src/denoise/denoise-wasm.js';
+import { lumaOfPlanar, lumaOfRgb } from '../../src/denoise/global-motion.js';
 import { darken } from '../../src/eval/synthetic-night.js';
 import type { RgbImage } from '../../src/image/types.js';
 
@@ -82,6 +84,19 @@ describe('the WebAssembly denoiser against the ONNX graph', () => {
       const batch = ['a', 'b'].map((camera, k) => ({ camera, image: darken(scene(48, 32, k === 0 ? 2 * t : undefined), { exposure: 0.3, fullWell: 200, readNoise: 3, seed: 50 * k + t }) }));
       const [x, y] = [await wasm.denoise(batch), await onnx.denoise(batch)];
       for (let k = 0; k < 2; k++) expect(compare(x[k]!, y[k]!).worst).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('gives the global-motion check the same luma planes as global-motion.ts, bit for bit', () => {
+    const k = DenoiseWasm.create('temporal')!;
+    for (const [w, h] of [[641, 363], [1280, 720], [97, 61]] as const) {
+      const img = darken(scene(w, h, 10), { exposure: 0.3, fullWell: 200, readNoise: 3, seed: w });
+      const planar = new Uint8Array(img.data.length);
+      for (let p = 0; p < w * h; p++) for (let c = 0; c < 3; c++) planar[c * w * h + p] = img.data[3 * p + c]!;
+      for (const [a, b] of [[k.lumaOfRgb(img.data, w, h), lumaOfRgb(img.data, w, h)], [k.lumaOfPlanar(planar, w, h), lumaOfPlanar(planar, w, h)]] as const) {
+        expect([a.width, a.height, a.factor]).toEqual([b.width, b.height, b.factor]);
+        expect(Buffer.compare(Buffer.from(a.data.buffer), Buffer.from(b.data.buffer)), `${w}x${h}`).toBe(0);
+      }
     }
   });
 
