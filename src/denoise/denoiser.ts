@@ -107,9 +107,16 @@ export class Denoiser {
     } catch (e) {
       throw new PieError('usage', e instanceof Error ? e.message : String(e), 'check the denoise options (strength ≥ 0, radius ≥ 1, maxFrames ≥ 1)');
     }
-    const wasm = (o.kernel ?? 'wasm') === 'wasm' && (o.provider ?? 'cpu') === 'cpu' ? DenoiseWasm.create(o.mode, o) : undefined;
+    const choice = o.provider ?? 'cpu', kernel = (o.kernel ?? 'wasm') === 'wasm';
+    const wasm = kernel && choice === 'cpu' ? DenoiseWasm.create(o.mode, o) : undefined;
     if (wasm) return new Denoiser({ wasm }, 'cpu', o.mode, 'WebAssembly on the CPU (1 thread)', o);
-    const s = await openSession(graph, o.provider ?? 'cpu', { ...(o.threads !== undefined ? { threads: o.threads } : {}), ...(o.spin !== undefined ? { spin: o.spin } : {}) });
+    const s = await openSession(graph, choice, { ...(o.threads !== undefined ? { threads: o.threads } : {}), ...(o.spin !== undefined ? { spin: o.spin } : {}) });
+    // provider auto that found no GPU: the CPU after all, where the kernel is the faster way.
+    const late = kernel && s.provider === 'cpu' ? DenoiseWasm.create(o.mode, o) : undefined;
+    if (late) {
+      await s.session.release();
+      return new Denoiser({ wasm: late }, 'cpu', o.mode, `WebAssembly on the CPU (1 thread; ${describeSession(s)})`, o);
+    }
     return new Denoiser({ session: s.session }, s.provider, o.mode, describeSession(s), o);
   }
 

@@ -47,6 +47,9 @@ describe('the WebAssembly denoiser against the ONNX graph', () => {
     const d = await Denoiser.open({ mode: 'temporal', threads: 1 });
     open.push(d);
     expect(d.describe()).toMatch(/WebAssembly/);
+    const auto = await Denoiser.open({ mode: 'temporal', threads: 1, provider: 'auto' });
+    open.push(auto);
+    if (auto.provider === 'cpu') expect(auto.describe()).toMatch(/WebAssembly/); // no GPU here: the CPU after all
     const g = await Denoiser.open({ mode: 'temporal', threads: 1, kernel: 'onnx' });
     open.push(g);
     expect(g.describe()).not.toMatch(/WebAssembly/);
