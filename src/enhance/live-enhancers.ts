@@ -336,6 +336,10 @@ export class LiveEnhancers {
       const g = byWorker.get(w);
       if (g) g.push(i); else byWorker.set(w, [i]);
     });
+    // Fewer cameras' workers than workers (one camera on two): denoise in the cameras' worker and
+    // enhance in whichever is free, so that worker denoises the next frames meanwhile. Otherwise
+    // every worker already has its own cameras' frames to denoise and enhance.
+    if (!this.cached && byWorker.size < this.pool.o.size) return this.pipelined(base.key, frames, tones, byWorker);
     const parts = await Promise.all([...byWorker.values()].map(async (idx) => ({ idx, r: await this.pool.live(request(idx)) })));
     if (parts.length === 1) return parts[0]!.r;
     const out: { frames: LiveBatch['frames'][number][]; tone: LiveBatch['tone'][number][]; denoised: RgbImage[]; noise: CameraNoiseReport[] } = { frames: [], tone: [], denoised: [], noise: [] };
@@ -344,6 +348,18 @@ export class LiveEnhancers {
       out.noise.push(...(r.noise ?? []));
     }
     return out.denoised.length ? out : { frames: out.frames, tone: out.tone, noise: out.noise };
+  }
+
+  /** run()'s denoising and enhancement as two requests, the second to any worker. */
+  private async pipelined(key: string, frames: readonly Frame[], tones: readonly FrameTone[], byWorker: ReadonlyMap<number, readonly number[]>): Promise<LiveBatch> {
+    const clean: RgbImage[] = new Array<RgbImage>(frames.length), noise: CameraNoiseReport[] = [];
+    await Promise.all([...byWorker.values()].map(async (idx) => {
+      const r = await this.pool.denoise({ frames: idx.map((i) => frames[i]!), cameras: idx.map((i) => frames[i]!.camera), denoiser: idx.map((i) => this.denoiserOf.get(frames[i]!.camera) ?? null) });
+      idx.forEach((i, k) => { clean[i] = r.frames[k]!; });
+      noise.push(...r.noise);
+    }));
+    const r = await this.pool.live({ key, frames: clean, cameras: frames.map((f) => f.camera), tones });
+    return { frames: r.frames, tone: r.tone, noise, ...(this.config.detect.enabled ? { denoised: clean } : {}) };
   }
 }
 

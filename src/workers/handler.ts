@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { Denoiser } from '../denoise/denoiser.js';
+import { Denoiser, type CameraNoiseReport } from '../denoise/denoiser.js';
 import { FaceDetector } from '../detect/detector.js';
 import { detectAlong } from '../detect/path.js';
 import { StillGate } from '../detect/static-scene.js';
@@ -71,11 +71,15 @@ export function createHandler(): (req: Request) => Promise<Results[keyof Results
     }
     return out;
   };
+  /** The denoised cameras' noise models. */
+  const noiseOf = (step: DenoiseStep): CameraNoiseReport[] => {
+    const sessionOf = new Map(step.cameras.flatMap((c, i) => { const k = step.keys[i]; return k == null ? [] : [[c, k] as const]; }));
+    return [...sessionOf].flatMap(([c, k]) => get(k, 'denoiser').reportOf(c) ?? []);
+  };
   /** The batch with the denoised frames (the detector's input) and the denoised cameras' noise models. */
   const withNoise = (r: LiveBatch, clean: readonly RgbImage[], step: DenoiseStep | undefined): LiveBatch => {
     if (!step) return r;
-    const sessionOf = new Map(step.cameras.flatMap((c, i) => { const k = step.keys[i]; return k == null ? [] : [[c, k] as const]; }));
-    return { ...r, ...(step.frames ? { denoised: clean } : {}), noise: [...sessionOf].flatMap(([c, k]) => get(k, 'denoiser').reportOf(c) ?? []) };
+    return { ...r, ...(step.frames ? { denoised: clean } : {}), noise: noiseOf(step) };
   };
   return async (req) => {
     switch (req.type) {
@@ -123,6 +127,7 @@ export function createHandler(): (req: Request) => Promise<Results[keyof Results
         });
         return withNoise(await get(req.applier, 'applier').applyWithTone(clean, { data: smoothed, dims: curves.dims }, ...req.args), clean, req.denoise);
       }
+      case 'denoise': return { frames: await denoised(req.frames, req.denoise), noise: noiseOf(req.denoise) };
       case 'forget': {
         for (const c of req.cameras) {
           caches.delete(c);

@@ -13,7 +13,7 @@ import { createHandler } from './handler.js';
 import type { RgbImage } from '../image/types.js';
 import type { RegionCacheOptions } from '../pipeline/regionCache.js';
 import type { FrameTone } from '../enhance/tone-feeds.js';
-import { ownCopy, transferablesOf, WorkerError, type ApplyArgs, type CurvesArgs, type EnhanceArgs, type LiveBatch, type Request, type Response, type Retire, type Results, type SessionInfo, type SessionSpec, type StillStep } from './protocol.js';
+import { ownCopy, transferablesOf, WorkerError, type ApplyArgs, type CurvesArgs, type DenoisedBatch, type EnhanceArgs, type LiveBatch, type Request, type Response, type Retire, type Results, type SessionInfo, type SessionSpec, type StillStep } from './protocol.js';
 
 export interface PoolOptions {
   /** Names the pool in logs and errors ('enhance', 'detect'). */
@@ -87,7 +87,7 @@ export interface LiveRequest {
 }
 
 /** Frame i's denoiser session (null: not denoised), or undefined when no frame is denoised. */
-function denoiserKeys(r: LiveRequest): readonly (string | null)[] | undefined {
+function denoiserKeys(r: Pick<LiveRequest, 'denoiser' | 'cameras'>): readonly (string | null)[] | undefined {
   const keys = typeof r.denoiser === 'string' ? r.cameras.map(() => r.denoiser as string) : r.denoiser;
   if (keys !== undefined && keys.length !== r.cameras.length) throw new RangeError(`live(): ${keys.length} denoiser keys for ${r.cameras.length} frames`);
   return keys?.some((k) => k !== null) ? keys : undefined;
@@ -100,6 +100,11 @@ function liveRequest(r: LiveRequest, frames: readonly RgbImage[]): Extract<Reque
   return r.cache
     ? { type: 'cached', id: 0, key: r.key, applier: r.cache.applier, frames, cameras: r.cameras, cache: r.cache.options, args: [r.tones], ...denoise }
     : { type: 'enhance', id: 0, key: r.key, frames, args: [r.tones], ...denoise };
+}
+
+function denoiseRequest(r: Pick<LiveRequest, 'frames' | 'cameras' | 'denoiser'>, frames: readonly RgbImage[]): Extract<Request, { type: 'denoise' }> {
+  const keys = denoiserKeys(r) ?? r.cameras.map(() => null);
+  return { type: 'denoise', id: 0, frames, denoise: { keys, cameras: r.cameras } };
 }
 
 /** Whether a live request keeps per-camera state in a worker (then it must go to the cameras' worker). */
@@ -119,6 +124,8 @@ export interface Inference {
   cached(key: string, applier: string, frames: readonly RgbImage[], cameras: readonly string[], cache: RegionCacheOptions, ...args: ApplyArgs): Promise<EnhancedBatch>;
   /** A live batch (LiveRequest); stateful ones go to their cameras' worker. */
   live(r: LiveRequest): Promise<LiveBatch>;
+  /** A live batch's denoising alone, in its cameras' worker (they must share one): the frames come back for enhancement elsewhere. */
+  denoise(r: Pick<LiveRequest, 'frames' | 'cameras' | 'denoiser'>): Promise<DenoisedBatch>;
   /** Drops cameras' region caches and denoiser state wherever they are. */
   forget(cameras: readonly string[]): Promise<void>;
   /** The worker a camera's region cache lives in: a batch for cached() holds cameras of one worker. */
@@ -258,6 +265,12 @@ export class InferencePool implements Inference {
     const at = this.workerOf(r.cameras[0] ?? '');
     if (r.cameras.some((c) => this.workerOf(c) !== at)) throw new RangeError('live(): the cameras of a stateful request must share a worker (group them by workerOf)');
     return this.submit(liveRequest(r, r.frames.map(ownCopy)), at);
+  }
+
+  async denoise(r: Pick<LiveRequest, 'frames' | 'cameras' | 'denoiser'>): Promise<DenoisedBatch> {
+    const at = this.workerOf(r.cameras[0] ?? '');
+    if (r.cameras.some((c) => this.workerOf(c) !== at)) throw new RangeError('denoise(): the cameras of one request must share a worker (group them by workerOf)');
+    return this.submit(denoiseRequest(r, r.frames.map(ownCopy)), at);
   }
 
   async forget(cameras: readonly string[]): Promise<void> {
@@ -454,6 +467,7 @@ export class InProcessInference implements Inference {
     return this.run({ type: 'cached', id: 0, key, applier, frames, cameras, cache, args });
   }
   async live(r: LiveRequest): Promise<LiveBatch> { return this.run(liveRequest(r, r.frames)); }
+  async denoise(r: Pick<LiveRequest, 'frames' | 'cameras' | 'denoiser'>): Promise<DenoisedBatch> { return this.run(denoiseRequest(r, r.frames)); }
   async forget(cameras: readonly string[]): Promise<void> { await this.run({ type: 'forget', id: 0, cameras }); }
   workerOf(): number { return 0; }
   stats(): PoolStats { return { workers: 0, ready: 0, inFlight: this.inFlight, restarts: 0, completed: this.completed, failed: { ...this.failed } }; }

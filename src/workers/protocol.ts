@@ -65,6 +65,12 @@ export interface LiveBatch extends EnhancedBatch {
   readonly noise?: readonly CameraNoiseReport[];
 }
 
+/** Frames through their cameras' denoisers alone (the enhancement runs elsewhere), and the denoised cameras' noise models. */
+export interface DenoisedBatch {
+  readonly frames: readonly RgbImage[];
+  readonly noise: readonly CameraNoiseReport[];
+}
+
 /** What an opened session says about itself (the same in every worker of a pool). */
 export interface SessionInfo {
   readonly description: string;
@@ -92,6 +98,12 @@ export type Request =
    */
   | { readonly type: 'cached'; readonly id: number; readonly key: string; readonly applier: string; readonly frames: readonly RgbImage[]; readonly cameras: readonly string[]; readonly cache: RegionCacheOptions; readonly args: ApplyArgs; readonly denoise?: DenoiseStep }
   /**
+   * Only the denoising of an 'enhance' request (DenoiseStep; its `frames` flag is ignored: the
+   * frames always come back): one camera's frames can be denoised in its worker while another
+   * worker enhances the frames before them.
+   */
+  | { readonly type: 'denoise'; readonly id: number; readonly frames: readonly RgbImage[]; readonly denoise: DenoiseStep }
+  /**
    * Drops these cameras' region caches, denoiser state and still-scene models (a model switch, an IR
    * switch, a camera restart): the next frame is a keyframe and starts a fresh temporal estimate
    * and noise model.
@@ -107,6 +119,7 @@ export interface Results {
   apply: EnhancedBatch;
   detect: Face[][];
   cached: LiveBatch;
+  denoise: DenoisedBatch;
   forget: null;
 }
 

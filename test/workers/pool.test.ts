@@ -150,6 +150,15 @@ describe('InferencePool', () => {
       await pool.forget(['cam-a']);
       await expectSame(0, 4, true);
       await expectSame(1, 4);
+      // The denoising alone (the live path's split when a worker would idle) carries the same state on.
+      for (const cam of [0, 1]) {
+        const f = frameOf(cam, 5);
+        const [clean] = await local.denoise([{ camera: names[cam]!, image: f }]);
+        const got = await pool.denoise({ frames: [f], cameras: [names[cam]!], denoiser: ['dn'] });
+        expect(Buffer.from(got.frames[0]!.data).equals(Buffer.from(clean!.data)), `camera ${cam} frame 5 denoised alone`).toBe(true);
+        expect(got.noise.map((n) => [n.camera, n.frames])).toEqual([[names[cam], local.reportOf(names[cam]!)!.frames]]);
+      }
+      await expectSame(0, 6);
     } finally {
       await local.close();
       await enhancer.close();
