@@ -46,9 +46,13 @@ export function defaultPoolSizes(cores = os.availableParallelism(), cameras = 0)
   // cameras, curves 1/8, one worker of 2 threads → two of 1: with the temporal denoiser 640×360 ×2
   // 11.2 → 14.9 fps a camera, ×4 4.6 → 6.1, 1280×720 ×2 2.4 → 3.7 (bench/results/pipeline-s6-*.json);
   // without it 1280×720 ×2 7.5 → 10.7, with detection 5.5 → 7.7, and 640×360 ×4 with detection
-  // 11.2–14.2 → 14.6–15.0 (1.0 → 0.2–2.8% drops; bench/results/s8-*.json). One camera gains nothing
-  // (720p: 5.7 → 5.4), hence the camera count.
+  // 11.2–14.2 → 14.6–15.0 (1.0 → 0.2–2.8% drops; bench/results/s8-*.json). One camera: at least two
+  // workers too, since its frames are denoised in one while another enhances the frames before
+  // (LiveEnhancers' split): 1280×720 with the temporal denoiser 8.8–10.1 → 12.8–13.5 fps, with
+  // detection 8.0 → 10.9; without the denoiser 15.0 either way (bench/results/s9-pipelined-720p1.json,
+  // s9-2w-720p1-dnoff.json). Before that split one camera gained nothing (720p: 5.7 → 5.4).
   if (cameras >= 2) size = Math.min(cores, 2 * size);
+  else if (cameras === 1) size = Math.max(size, Math.min(cores, 2));
   return { enhance: { size, threads: Math.max(1, Math.floor(cores / size)) }, detect: { size: 1, threads: Math.max(1, Math.floor(cores / 2)) } };
 }
 

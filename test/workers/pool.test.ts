@@ -32,9 +32,10 @@ const FAULTY = new URL('../helpers/faulty-worker.ts', import.meta.url);
 const enhancerSpec = { kind: 'enhancer', options: { modelPath: DEFAULT_MODEL_PATH, downscale: 4, spin: false } } as const;
 
 describe('defaultPoolSizes', () => {
-  it('gives one worker of all threads on 2 cores for one camera, two of one thread from 2 cameras up', () => {
+  it('gives two workers of one thread on 2 cores from one camera up (one camera: denoised in one, enhanced in the other), one of all threads with no camera count', () => {
     expect(defaultPoolSizes(2).enhance).toEqual({ size: 1, threads: 2 });
-    expect(defaultPoolSizes(2, 1).enhance).toEqual({ size: 1, threads: 2 });
+    expect(defaultPoolSizes(2, 1).enhance).toEqual({ size: 2, threads: 1 });
+    expect(defaultPoolSizes(16, 1).enhance).toEqual({ size: 4, threads: 4 });
     expect(defaultPoolSizes(2, 2).enhance).toEqual({ size: 2, threads: 1 });
     expect(defaultPoolSizes(16).enhance).toEqual({ size: 4, threads: 4 });
     expect(defaultPoolSizes(16, 8).enhance).toEqual({ size: 8, threads: 2 });
