@@ -309,3 +309,132 @@ void luma(const u8 *data, int width, int height, int factor, int step, int plane
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The global-motion fit's loops (src/denoise/global-motion.ts estimateGlobalMotion, the
+// reference), over two luma planes of w×h floats. Everything in double, in the reference's order
+// of operations (wasm has no fused multiply-add to reorder it), so the fit is the same to the bit.
+
+#define TILES 4
+
+EXPORT(gm_shifted_error)
+double gm_shifted_error(const float *ref, const float *cur, int w, int h, int dx, int dy, int step) {
+  double s = 0, s2 = 0;
+  int n = 0;
+  const int y0 = -dy > 0 ? -dy : 0, y1 = h - dy < h ? h - dy : h, x0 = -dx > 0 ? -dx : 0, x1 = w - dx < w ? w - dx : w;
+  for (int y = y0; y < y1; y += step) {
+    for (int x = x0; x < x1; x += step) {
+      const double d = (double)cur[y * w + x] - (double)ref[(y + dy) * w + x + dx];
+      s += d; s2 += d * d; n++;
+    }
+  }
+  if (!n) return __builtin_inf();
+  const double m = s / n;
+  return s2 / n - m * m;
+}
+
+EXPORT(gm_gradients)
+void gm_gradients(const float *ref, int w, int h, float *gx, float *gy) {
+  for (int i = 0; i < w * h; i++) { gx[i] = 0; gy[i] = 0; }
+  for (int y = 1; y < h - 1; y++) {
+    for (int x = 1; x < w - 1; x++) {
+      const int i = y * w + x;
+      gx[i] = (float)(0.5 * ((double)ref[i + 1] - (double)ref[i - 1]));
+      gy[i] = (float)(0.5 * ((double)ref[i + w] - (double)ref[i - w]));
+    }
+  }
+}
+
+/**
+ * The residual of cur against (1 + g)·ref(W(x)) + b, W the warp (tx, ty, k): returns its mean
+ * (Huber-weighted with `accumulate`, which also sums JᵀWJ's upper triangle into out[0..14] and
+ * JᵀWr into out[15..19]); out[20] gets the pixel count.
+ */
+EXPORT(gm_residual)
+double gm_residual(const float *rd, const float *cd, const float *gx, const float *gy, int w, int h,
+                   double tx, double ty, double k, double g, double b, double huber, int accumulate, double *out) {
+  double H[15] = {0}, V[5] = {0}, e = 0;
+  int n = 0;
+  const double cx = (w - 1) / 2.0, cy = (h - 1) / 2.0;
+  for (int y = 1; y < h - 1; y++) {
+    const double wy = y + ty + k * (y - cy);
+    if (wy < 1 || wy >= h - 2) continue;
+    const double fl = __builtin_floor(wy), fy = wy - fl, dyc = y - cy;
+    const int y0 = (int)fl;
+    for (int x = 1; x < w - 1; x++) {
+      const double wx = x + tx + k * (x - cx);
+      if (wx < 1 || wx >= w - 2) continue;
+      const double flx = __builtin_floor(wx), fx = wx - flx;
+      const int i = y0 * w + (int)flx;
+      const double w00 = (1 - fx) * (1 - fy), w01 = fx * (1 - fy), w10 = (1 - fx) * fy, w11 = fx * fy;
+      const double r0 = rd[i] * w00 + rd[i + 1] * w01 + rd[i + w] * w10 + rd[i + w + 1] * w11;
+      const double r = (1 + g) * r0 + b - cd[y * w + x];
+      n++;
+      if (!accumulate) { e += r * r; continue; }
+      const double ar = r < 0 ? -r : r, wt = ar <= huber ? 1 : huber / ar;
+      e += ar <= huber ? r * r : huber * (2 * ar - huber);
+      const double ix = (1 + g) * (gx[i] * w00 + gx[i + 1] * w01 + gx[i + w] * w10 + gx[i + w + 1] * w11);
+      const double iy = (1 + g) * (gy[i] * w00 + gy[i + 1] * w01 + gy[i + w] * w10 + gy[i + w + 1] * w11);
+      const double j0 = ix, j1 = iy, j2 = ix * (x - cx) + iy * dyc, j3 = r0;
+      H[0] += wt * j0 * j0; H[1] += wt * j0 * j1; H[2] += wt * j0 * j2; H[3] += wt * j0 * j3; H[4] += wt * j0;
+      H[5] += wt * j1 * j1; H[6] += wt * j1 * j2; H[7] += wt * j1 * j3; H[8] += wt * j1;
+      H[9] += wt * j2 * j2; H[10] += wt * j2 * j3; H[11] += wt * j2;
+      H[12] += wt * j3 * j3; H[13] += wt * j3; H[14] += wt;
+      V[0] += wt * j0 * r; V[1] += wt * j1 * r; V[2] += wt * j2 * r; V[3] += wt * j3 * r; V[4] += wt * r;
+    }
+  }
+  for (int t = 0; t < 15; t++) out[t] = H[t];
+  for (int t = 0; t < 5; t++) out[15 + t] = V[t];
+  out[20] = n;
+  return n ? e / n : __builtin_inf();
+}
+
+/** The still fit's sums over the pixels the warp covers: Σr, Σc, Σr², Σrc, Σc² into out[0..4], the count into out[5]. */
+EXPORT(gm_still)
+void gm_still(const float *rd, const float *cd, int w, int h, double tx, double ty, double k, double *out) {
+  double sr = 0, sc = 0, srr = 0, src = 0, scc = 0;
+  int n = 0;
+  const double cx = (w - 1) / 2.0, cy = (h - 1) / 2.0;
+  for (int y = 1; y < h - 1; y++) {
+    const double wy = y + ty + k * (y - cy);
+    if (wy < 1 || wy >= h - 2) continue;
+    for (int x = 1; x < w - 1; x++) {
+      const double wx = x + tx + k * (x - cx);
+      if (wx < 1 || wx >= w - 2) continue;
+      const double r = rd[y * w + x], c = cd[y * w + x];
+      sr += r; sc += c; srr += r * r; src += r * c; scc += c * c; n++;
+    }
+  }
+  out[0] = sr; out[1] = sc; out[2] = srr; out[3] = src; out[4] = scc; out[5] = n;
+}
+
+/** Per tile (TILES×TILES), the fit's and the still fit's squared residuals: out[0..15] and out[16..31]. */
+EXPORT(gm_tiles)
+void gm_tiles(const float *rd, const float *cd, int w, int h, double tx, double ty, double k, double g, double b,
+              double rest_gain, double rest_offset, double *out) {
+  double fit[TILES * TILES] = {0}, rest[TILES * TILES] = {0};
+  const double cx = (w - 1) / 2.0, cy = (h - 1) / 2.0;
+  for (int y = 1; y < h - 1; y++) {
+    const double wy = y + ty + k * (y - cy);
+    if (wy < 1 || wy >= h - 2) continue;
+    const double fl = __builtin_floor(wy), fy = wy - fl;
+    const int y0 = (int)fl;
+    int ty0 = (int)__builtin_floor((double)(y * TILES) / h);
+    ty0 = ty0 < TILES - 1 ? ty0 : TILES - 1;
+    for (int x = 1; x < w - 1; x++) {
+      const double wx = x + tx + k * (x - cx);
+      if (wx < 1 || wx >= w - 2) continue;
+      const double flx = __builtin_floor(wx), fx = wx - flx;
+      const int i = y0 * w + (int)flx;
+      const double c = cd[y * w + x];
+      const double r0 = (rd[i] * (1 - fx) + rd[i + 1] * fx) * (1 - fy) + (rd[i + w] * (1 - fx) + rd[i + w + 1] * fx) * fy;
+      int tx0 = (int)__builtin_floor((double)(x * TILES) / w);
+      tx0 = tx0 < TILES - 1 ? tx0 : TILES - 1;
+      const int t = ty0 * TILES + tx0;
+      const double df = (1 + g) * r0 + b - c, dr = rest_gain * rd[y * w + x] + rest_offset - c;
+      fit[t] += df * df;
+      rest[t] += dr * dr;
+    }
+  }
+  for (int t = 0; t < TILES * TILES; t++) { out[t] = fit[t]; out[TILES * TILES + t] = rest[t]; }
+}

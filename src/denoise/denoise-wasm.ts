@@ -8,7 +8,7 @@ import { Arena, wasmModule, type KernelExports } from '../native/wasm.js';
 import type { NoiseParams } from './noise-model.js';
 import { DENOISE_DEFAULTS, type DenoiseMode, type TemporalDenoiseOptions } from './graph.js';
 import { TABLE_SIZE, transferTables, UNCLIP_RANGE, unclipTable } from './transfer.js';
-import { lumaFactor, type LumaPlane } from './global-motion.js';
+import { lumaFactor, type LumaPlane, type MotionLoops } from './global-motion.js';
 
 export const DENOISE_WASM_PATH = fileURLToPath(new URL('../../native/denoise-kernel.wasm', import.meta.url));
 
@@ -17,6 +17,11 @@ interface Exports extends KernelExports {
     est: number, count: number, shown: number, nextEst: number, nextCount: number, nextShown: number, codes: number,
     t0: number, t1: number, maxFrames: number, strength: number, radius: number, hysteresis: number, work: number): number;
   luma(data: number, width: number, height: number, factor: number, step: number, plane: number, out: number): void;
+  gm_shifted_error(ref: number, cur: number, w: number, h: number, dx: number, dy: number, step: number): number;
+  gm_gradients(ref: number, w: number, h: number, gx: number, gy: number): void;
+  gm_residual(ref: number, cur: number, gx: number, gy: number, w: number, h: number, tx: number, ty: number, k: number, g: number, b: number, huber: number, accumulate: number, out: number): number;
+  gm_still(ref: number, cur: number, w: number, h: number, tx: number, ty: number, k: number, out: number): void;
+  gm_tiles(ref: number, cur: number, w: number, h: number, tx: number, ty: number, k: number, g: number, b: number, restGain: number, restOffset: number, out: number): void;
 }
 
 /** A temporal camera's state, planar as the graph's: linear light, frame count, shown codes. */
@@ -69,7 +74,13 @@ interface Region { readonly est: number; readonly count: number; readonly shown:
 
 export class DenoiseWasm {
   /** The layout for the last frame size, and the state region the last call wrote. */
-  private layout?: { readonly width: number; readonly height: number; readonly frame: number; readonly lin: number; readonly table: number; readonly codes: number; readonly work: number; readonly regions: readonly [Region, Region]; readonly luma: { readonly input: number; readonly out: number } };
+  private layout?: {
+    readonly width: number; readonly height: number; readonly frame: number; readonly lin: number; readonly table: number; readonly codes: number; readonly work: number;
+    readonly regions: readonly [Region, Region];
+    readonly luma: { readonly input: number; readonly out: number };
+    /** The global-motion fit's two planes, the reference's gradients, and 32 doubles of results. */
+    readonly motion: { readonly ref: number; readonly cur: number; readonly gx: number; readonly gy: number; readonly out: number };
+  };
   /** Whose state the last call left in regions[cur]: the caller's arrays, as they were then. */
   private resident?: { readonly state: DenoiseState; readonly cur: 0 | 1 };
   private tableFor?: { readonly gain: number; readonly read2: number };
@@ -93,6 +104,8 @@ export class DenoiseWasm {
       width, height, frame: take(3 * px), lin: take(4 * 256), table: take(4 * TABLE_SIZE), codes: take(3 * px),
       work: take(4 * (8 * px + 6 * px2 + 9 * width)), regions: [region(), region()] as const,
       luma: { input: take(3 * px), out: take(4 * px) },
+      // A luma plane is at most a quarter of the frame (lumaFactor ≥ 2).
+      motion: { ref: take(px), cur: take(px), gx: take(px), gy: take(px), out: take(8 * 32) },
     };
     a.fit();
     new Float32Array(this.x.memory.buffer, l.lin, 256).set(transferTables().byteToLinear);
@@ -111,6 +124,41 @@ export class DenoiseWasm {
   lumaOfPlanar(data: Uint8Array, width: number, height: number): LumaPlane {
     return this.luma(data, width, height, 1, width * height);
   }
+
+  /**
+   * global-motion.ts jsMotionLoops in WebAssembly, the same arithmetic in the same order: pass it
+   * to estimateGlobalMotion. The planes are copied in once per fit.
+   */
+  readonly motionLoops = (ref: LumaPlane, cur: LumaPlane): MotionLoops => {
+    const x = this.x, { width: w, height: h } = cur;
+    // The frame's layout (the luma planes were just made from this frame size); one of the planes' own size otherwise.
+    const fits = (l: NonNullable<DenoiseWasm['layout']>): boolean => 4 * w * h <= l.width * l.height;
+    const m = (this.layout && fits(this.layout) ? this.layout : this.layoutFor(2 * w, 2 * h)).motion;
+    new Float32Array(x.memory.buffer, m.ref, w * h).set(ref.data);
+    new Float32Array(x.memory.buffer, m.cur, w * h).set(cur.data);
+    let gradients = false;
+    const out = (n: number): Float64Array => new Float64Array(x.memory.buffer, m.out, n);
+    return {
+      shiftedError: (dx, dy, step) => x.gm_shifted_error(m.ref, m.cur, w, h, dx, dy, step),
+      residual: (q, acc) => {
+        if (acc && !gradients) { x.gm_gradients(m.ref, w, h, m.gx, m.gy); gradients = true; }
+        const e = x.gm_residual(m.ref, m.cur, m.gx, m.gy, w, h, q[0]!, q[1]!, q[2]!, q[3]!, q[4]!, acc?.huber ?? Infinity, acc ? 1 : 0, m.out);
+        const o = out(21);
+        if (acc) { acc.h.set(o.subarray(0, 15)); acc.v.set(o.subarray(15, 20)); }
+        return { e, n: o[20]! };
+      },
+      stillSums: (q) => {
+        x.gm_still(m.ref, m.cur, w, h, q[0]!, q[1]!, q[2]!, m.out);
+        const o = out(6);
+        return { sr: o[0]!, sc: o[1]!, srr: o[2]!, src: o[3]!, scc: o[4]!, n: o[5]! };
+      },
+      tiles: (q, rest) => {
+        x.gm_tiles(m.ref, m.cur, w, h, q[0]!, q[1]!, q[2]!, q[3]!, q[4]!, rest.gain, rest.offset, m.out);
+        const o = out(32);
+        return { fit: o.slice(0, 16), rest: o.slice(16, 32) };
+      },
+    };
+  };
 
   private luma(data: Uint8Array, width: number, height: number, step: number, plane: number): LumaPlane {
     const l = this.layoutFor(width, height), factor = lumaFactor(width);

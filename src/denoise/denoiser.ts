@@ -203,7 +203,7 @@ export class Denoiser {
     const k = 'wasm' in this.runner ? this.runner.wasm : undefined;
     const ref = k ? k.lumaOfPlanar(s.shown, s.width, s.height) : lumaOfPlanar(s.shown, s.width, s.height);
     const cur = k ? k.lumaOfRgb(img.data, img.width, img.height) : lumaOfRgb(img.data, img.width, img.height);
-    const m: GlobalMotion = estimateGlobalMotion(ref, cur);
+    const m: GlobalMotion = k ? estimateGlobalMotion(ref, cur, k.motionLoops) : estimateGlobalMotion(ref, cur);
     if (!m.significant || m.maxShift < PAIR_PIXELS) return false;
     if (m.maxShift < MOVE_PIXELS) return true;
     s.moves++;

@@ -116,102 +116,160 @@ function solve(a: number[][], b: number[]): number[] | undefined {
   return x;
 }
 
-/** Mean squared difference of cur(x) against ref(x + (dx, dy)), offsets removed, on every `step`-th pixel of the overlap. */
-function shiftedError(ref: LumaPlane, cur: LumaPlane, dx: number, dy: number, step: number): number {
-  const { width: w, height: h } = cur;
-  let s = 0, s2 = 0, n = 0;
-  for (let y = Math.max(0, -dy); y < Math.min(h, h - dy); y += step) {
-    for (let x = Math.max(0, -dx); x < Math.min(w, w - dx); x += step) {
-      const d = cur.data[y * w + x]! - ref.data[(y + dy) * w + x + dx]!;
-      s += d; s2 += d * d; n++;
+/**
+ * The fit's loops over the two planes, the only per-pixel work of estimateGlobalMotion: the
+ * TypeScript here, or the denoiser's WebAssembly build of the same arithmetic in the same order
+ * (native/denoise-kernel.c gm_*, src/denoise/denoise-wasm.ts), which gives the same fit to the bit.
+ */
+export interface MotionLoops {
+  /** Mean squared difference of cur(x) against ref(x + (dx, dy)), offsets removed, on every `step`-th pixel of the overlap. */
+  shiftedError(dx: number, dy: number, step: number): number;
+  /**
+   * The mean residual of cur against (1 + g)·ref(W(x)) + b at q = [tx, ty, k, g, b]; with `acc`,
+   * Huber-weighted, and JᵀWJ's upper triangle (row-major, 15) and JᵀWr (5) summed into acc.h, acc.v.
+   */
+  residual(q: readonly number[], acc?: { readonly huber: number; readonly h: Float64Array; readonly v: Float64Array }): { e: number; n: number };
+  /** Σr, Σc, Σr², Σrc, Σc² and the count over the pixels the warp of q covers, unwarped. */
+  stillSums(q: readonly number[]): { sr: number; sc: number; srr: number; src: number; scc: number; n: number };
+  /** Per tile (TILES×TILES, row-major): the fit's squared residuals and the still fit's. */
+  tiles(q: readonly number[], rest: { readonly gain: number; readonly offset: number }): { fit: Float64Array; rest: Float64Array };
+}
+
+/** The loops in TypeScript (the reference). */
+export function jsMotionLoops(ref: LumaPlane, cur: LumaPlane): MotionLoops {
+  const { width: w, height: h } = cur, rd = ref.data, cd = cur.data;
+  const cx = (w - 1) / 2, cy = (h - 1) / 2;
+  let grads: { gx: Float32Array; gy: Float32Array } | undefined;
+  // Reference gradients (central differences; the state's picture is already clean), once a fit.
+  const gradients = (): { gx: Float32Array; gy: Float32Array } => {
+    if (grads) return grads;
+    const gx = new Float32Array(w * h), gy = new Float32Array(w * h);
+    for (let y = 1; y < h - 1; y++) {
+      for (let x = 1; x < w - 1; x++) {
+        const i = y * w + x;
+        gx[i] = 0.5 * (rd[i + 1]! - rd[i - 1]!);
+        gy[i] = 0.5 * (rd[i + w]! - rd[i - w]!);
+      }
     }
-  }
-  return n ? s2 / n - (s / n) ** 2 : Infinity;
+    return (grads = { gx, gy });
+  };
+  return {
+    shiftedError(dx, dy, step) {
+      let s = 0, s2 = 0, n = 0;
+      for (let y = Math.max(0, -dy); y < Math.min(h, h - dy); y += step) {
+        for (let x = Math.max(0, -dx); x < Math.min(w, w - dx); x += step) {
+          const d = cd[y * w + x]! - rd[(y + dy) * w + x + dx]!;
+          s += d; s2 += d * d; n++;
+        }
+      }
+      return n ? s2 / n - (s / n) ** 2 : Infinity;
+    },
+    residual(q, acc) {
+      const [tx, ty, k, g, b] = q as [number, number, number, number, number];
+      const H = acc?.h, V = acc?.v, huber = acc?.huber ?? Infinity;
+      const { gx, gy } = acc ? gradients() : { gx: rd, gy: rd };
+      let e = 0, n = 0;
+      for (let y = 1; y < h - 1; y++) {
+        const wy = y + ty + k * (y - cy);
+        if (wy < 1 || wy >= h - 2) continue;
+        const y0 = Math.floor(wy), fy = wy - y0, dyc = y - cy;
+        for (let x = 1; x < w - 1; x++) {
+          const wx = x + tx + k * (x - cx);
+          if (wx < 1 || wx >= w - 2) continue;
+          const x0 = Math.floor(wx), fx = wx - x0, i = y0 * w + x0;
+          // Bilinear weights, shared by the picture and its two gradients.
+          const w00 = (1 - fx) * (1 - fy), w01 = fx * (1 - fy), w10 = (1 - fx) * fy, w11 = fx * fy;
+          const r0 = rd[i]! * w00 + rd[i + 1]! * w01 + rd[i + w]! * w10 + rd[i + w + 1]! * w11;
+          const r = (1 + g) * r0 + b - cd[y * w + x]!;
+          n++;
+          if (!H || !V) { e += r * r; continue; }
+          const ar = Math.abs(r), wt = ar <= huber ? 1 : huber / ar;
+          e += ar <= huber ? r * r : huber * (2 * ar - huber);
+          const ix = (1 + g) * (gx[i]! * w00 + gx[i + 1]! * w01 + gx[i + w]! * w10 + gx[i + w + 1]! * w11);
+          const iy = (1 + g) * (gy[i]! * w00 + gy[i + 1]! * w01 + gy[i + w]! * w10 + gy[i + w + 1]! * w11);
+          const j0 = ix, j1 = iy, j2 = ix * (x - cx) + iy * dyc, j3 = r0;
+          // Upper triangle of JᵀWJ (row-major, 15 entries) and JᵀWr; j4 = 1.
+          H[0]! += wt * j0 * j0; H[1]! += wt * j0 * j1; H[2]! += wt * j0 * j2; H[3]! += wt * j0 * j3; H[4]! += wt * j0;
+          H[5]! += wt * j1 * j1; H[6]! += wt * j1 * j2; H[7]! += wt * j1 * j3; H[8]! += wt * j1;
+          H[9]! += wt * j2 * j2; H[10]! += wt * j2 * j3; H[11]! += wt * j2;
+          H[12]! += wt * j3 * j3; H[13]! += wt * j3; H[14]! += wt;
+          V[0]! += wt * j0 * r; V[1]! += wt * j1 * r; V[2]! += wt * j2 * r; V[3]! += wt * j3 * r; V[4]! += wt * r;
+        }
+      }
+      return { e: n ? e / n : Infinity, n };
+    },
+    stillSums(q) {
+      const [tx, ty, k] = q as [number, number, number];
+      let sr = 0, sc = 0, srr = 0, src = 0, scc = 0, n = 0;
+      for (let y = 1; y < h - 1; y++) {
+        const wy = y + ty + k * (y - cy);
+        if (wy < 1 || wy >= h - 2) continue;
+        for (let x = 1; x < w - 1; x++) {
+          const wx = x + tx + k * (x - cx);
+          if (wx < 1 || wx >= w - 2) continue;
+          const r = rd[y * w + x]!, c = cd[y * w + x]!;
+          sr += r; sc += c; srr += r * r; src += r * c; scc += c * c; n++;
+        }
+      }
+      return { sr, sc, srr, src, scc, n };
+    },
+    tiles(q, rest) {
+      const [tx, ty, k, g, b] = q as [number, number, number, number, number];
+      const fitE = new Float64Array(TILES * TILES), restE = new Float64Array(TILES * TILES);
+      for (let y = 1; y < h - 1; y++) {
+        const wy = y + ty + k * (y - cy);
+        if (wy < 1 || wy >= h - 2) continue;
+        const y0 = Math.floor(wy), fy = wy - y0, ty0 = Math.min(TILES - 1, Math.floor((y * TILES) / h));
+        for (let x = 1; x < w - 1; x++) {
+          const wx = x + tx + k * (x - cx);
+          if (wx < 1 || wx >= w - 2) continue;
+          const x0 = Math.floor(wx), fx = wx - x0, i = y0 * w + x0, c = cd[y * w + x]!;
+          const r0 = (rd[i]! * (1 - fx) + rd[i + 1]! * fx) * (1 - fy) + (rd[i + w]! * (1 - fx) + rd[i + w + 1]! * fx) * fy;
+          const t = ty0 * TILES + Math.min(TILES - 1, Math.floor((x * TILES) / w));
+          fitE[t]! += ((1 + g) * r0 + b - c) ** 2;
+          restE[t]! += (rest.gain * rd[y * w + x]! + rest.offset - c) ** 2;
+        }
+      }
+      return { fit: fitE, rest: restE };
+    },
+  };
 }
 
 /**
  * The view's motion from `ref` (the state's picture) to `cur` (the new frame), both from the same
  * frame size. Translation and zoom about the centre, photometric gain and offset; Huber-weighted
- * Gauss–Newton from the best integer shift.
+ * Gauss–Newton from the best integer shift. `loopsOf` runs the per-pixel loops (jsMotionLoops by default).
  */
-export function estimateGlobalMotion(ref: LumaPlane, cur: LumaPlane): GlobalMotion {
+export function estimateGlobalMotion(ref: LumaPlane, cur: LumaPlane, loopsOf: (ref: LumaPlane, cur: LumaPlane) => MotionLoops = jsMotionLoops): GlobalMotion {
   const { width: w, height: h, factor: f } = cur;
   const none: GlobalMotion = { tx: 0, ty: 0, k: 0, maxShift: 0, significant: false };
   if (ref.width !== w || ref.height !== h || w < 4 * SEARCH || h < 4 * SEARCH) return none;
+  const L = loopsOf(ref, cur);
   // A coarse start: the best integer shift (every other pixel), so a fast pan is within the fit's reach.
-  let bx = 0, by = 0, best = shiftedError(ref, cur, 0, 0, 2);
+  let bx = 0, by = 0, best = L.shiftedError(0, 0, 2);
   for (let dy = -SEARCH; dy <= SEARCH; dy++) {
     for (let dx = -SEARCH; dx <= SEARCH; dx++) {
       if (dx === 0 && dy === 0) continue;
-      const e = shiftedError(ref, cur, dx, dy, 2);
+      const e = L.shiftedError(dx, dy, 2);
       if (e < best) { best = e; bx = dx; by = dy; }
-    }
-  }
-  // Reference gradients (central differences; the state's picture is already clean).
-  const gx = new Float32Array(w * h), gy = new Float32Array(w * h);
-  for (let y = 1; y < h - 1; y++) {
-    for (let x = 1; x < w - 1; x++) {
-      const i = y * w + x;
-      gx[i] = 0.5 * (ref.data[i + 1]! - ref.data[i - 1]!);
-      gy[i] = 0.5 * (ref.data[i + w]! - ref.data[i - w]!);
     }
   }
   const cx = (w - 1) / 2, cy = (h - 1) / 2;
   // Parameters: tx, ty, k (the warp), g (gain − 1), b (offset): cur(x) ≈ (1 + g)·ref(W(x)) + b.
   let p = [bx, by, 0, 0, 0];
-  const residualAt = (q: number[], accumulate?: { a: number[][]; v: number[]; huber: number }): { e: number; n: number } => {
-    const [tx, ty, k, g, b] = q as [number, number, number, number, number];
-    const H = accumulate ? new Float64Array(15) : undefined, V = accumulate ? new Float64Array(5) : undefined;
-    const huber = accumulate?.huber ?? Infinity, rd = ref.data, cd = cur.data;
-    let e = 0, n = 0;
-    for (let y = 1; y < h - 1; y++) {
-      const wy = y + ty + k * (y - cy);
-      if (wy < 1 || wy >= h - 2) continue;
-      const y0 = Math.floor(wy), fy = wy - y0, dyc = y - cy;
-      for (let x = 1; x < w - 1; x++) {
-        const wx = x + tx + k * (x - cx);
-        if (wx < 1 || wx >= w - 2) continue;
-        const x0 = Math.floor(wx), fx = wx - x0, i = y0 * w + x0;
-        // Bilinear weights, shared by the picture and its two gradients.
-        const w00 = (1 - fx) * (1 - fy), w01 = fx * (1 - fy), w10 = (1 - fx) * fy, w11 = fx * fy;
-        const r0 = rd[i]! * w00 + rd[i + 1]! * w01 + rd[i + w]! * w10 + rd[i + w + 1]! * w11;
-        const r = (1 + g) * r0 + b - cd[y * w + x]!;
-        n++;
-        if (!H || !V) { e += r * r; continue; }
-        const ar = Math.abs(r), wt = ar <= huber ? 1 : huber / ar;
-        e += ar <= huber ? r * r : huber * (2 * ar - huber);
-        const ix = (1 + g) * (gx[i]! * w00 + gx[i + 1]! * w01 + gx[i + w]! * w10 + gx[i + w + 1]! * w11);
-        const iy = (1 + g) * (gy[i]! * w00 + gy[i + 1]! * w01 + gy[i + w]! * w10 + gy[i + w + 1]! * w11);
-        const j0 = ix, j1 = iy, j2 = ix * (x - cx) + iy * dyc, j3 = r0;
-        // Upper triangle of JᵀWJ (row-major, 15 entries) and JᵀWr; j4 = 1.
-        H[0]! += wt * j0 * j0; H[1]! += wt * j0 * j1; H[2]! += wt * j0 * j2; H[3]! += wt * j0 * j3; H[4]! += wt * j0;
-        H[5]! += wt * j1 * j1; H[6]! += wt * j1 * j2; H[7]! += wt * j1 * j3; H[8]! += wt * j1;
-        H[9]! += wt * j2 * j2; H[10]! += wt * j2 * j3; H[11]! += wt * j2;
-        H[12]! += wt * j3 * j3; H[13]! += wt * j3; H[14]! += wt;
-        V[0]! += wt * j0 * r; V[1]! += wt * j1 * r; V[2]! += wt * j2 * r; V[3]! += wt * j3 * r; V[4]! += wt * r;
-      }
-    }
-    if (H && V && accumulate) {
-      for (let m = 0, t = 0; m < 5; m++) for (let c = m; c < 5; c++) accumulate.a[m]![c] = H[t++]!;
-      for (let m = 0; m < 5; m++) accumulate.v[m] = V[m]!;
-    }
-    return { e: n ? e / n : Infinity, n };
+  /** The normal equations at q: JᵀWJ (full, symmetric) and JᵀWr. */
+  const normal = (q: number[], huber: number): { a: number[][]; v: number[]; n: number } => {
+    const acc = { huber, h: new Float64Array(15), v: new Float64Array(5) };
+    const { n } = L.residual(q, acc);
+    const a = Array.from({ length: 5 }, () => new Array<number>(5).fill(0));
+    for (let m = 0, t = 0; m < 5; m++) for (let c = m; c < 5; c++) a[m]![c] = acc.h[t++]!;
+    for (let m = 0; m < 5; m++) for (let c = 0; c < m; c++) a[m]![c] = a[c]![m]!;
+    return { a, v: Array.from(acc.v), n };
   };
   // The residual at rest (no motion; gain and offset still fitted: exposure alone is no motion), on
   // the pixels the fit `q` covers, so the two residuals compare like with like.
   const still = (q: number[]): { e: number; n: number; gain: number; offset: number } => {
-    const [tx, ty, k] = q as [number, number, number];
-    let sr = 0, sc = 0, srr = 0, src = 0, scc = 0, n = 0;
-    for (let y = 1; y < h - 1; y++) {
-      const wy = y + ty + k * (y - cy);
-      if (wy < 1 || wy >= h - 2) continue;
-      for (let x = 1; x < w - 1; x++) {
-        const wx = x + tx + k * (x - cx);
-        if (wx < 1 || wx >= w - 2) continue;
-        const r = ref.data[y * w + x]!, c = cur.data[y * w + x]!;
-        sr += r; sc += c; srr += r * r; src += r * c; scc += c * c; n++;
-      }
-    }
+    const { sr, sc, srr, src, scc, n } = L.stillSums(q);
     if (!n) return { e: Infinity, n, gain: 1, offset: 0 };
     // Least squares c ≈ gain·r + offset: residual = var(c) − cov²/var(r).
     const vr = srr / n - (sr / n) ** 2, vc = scc / n - (sc / n) ** 2, cov = src / n - (sr / n) * (sc / n);
@@ -225,27 +283,11 @@ export function estimateGlobalMotion(ref: LumaPlane, cur: LumaPlane): GlobalMoti
    * of the still background (measured: 16 false moves in 60 frames of the night walk without this).
    */
   const spread = (q: number[], rest: { gain: number; offset: number }, e: number): boolean => {
-    const [tx, ty, k, g, b] = q as [number, number, number, number, number];
-    const fitE = new Float64Array(TILES * TILES), restE = new Float64Array(TILES * TILES), cnt = new Int32Array(TILES * TILES);
-    for (let y = 1; y < h - 1; y++) {
-      const wy = y + ty + k * (y - cy);
-      if (wy < 1 || wy >= h - 2) continue;
-      const y0 = Math.floor(wy), fy = wy - y0, ty0 = Math.min(TILES - 1, Math.floor((y * TILES) / h));
-      for (let x = 1; x < w - 1; x++) {
-        const wx = x + tx + k * (x - cx);
-        if (wx < 1 || wx >= w - 2) continue;
-        const x0 = Math.floor(wx), fx = wx - x0, i = y0 * w + x0, c = cur.data[y * w + x]!;
-        const r0 = (ref.data[i]! * (1 - fx) + ref.data[i + 1]! * fx) * (1 - fy) + (ref.data[i + w]! * (1 - fx) + ref.data[i + w + 1]! * fx) * fy;
-        const t = ty0 * TILES + Math.min(TILES - 1, Math.floor((x * TILES) / w));
-        fitE[t]! += ((1 + g) * r0 + b - c) ** 2;
-        restE[t]! += (rest.gain * ref.data[y * w + x]! + rest.offset - c) ** 2;
-        cnt[t]!++;
-      }
-    }
+    const t = L.tiles(q, rest);
     let better = 0, worse = 0;
     const floor = Math.max(e, 1e-6);
-    for (let t = 0; t < TILES * TILES; t++) {
-      const chi = (restE[t]! - fitE[t]!) / floor;
+    for (let i = 0; i < TILES * TILES; i++) {
+      const chi = (t.rest[i]! - t.fit[i]!) / floor;
       if (chi > TILE_SIGNIFICANCE) better++;
       else if (chi < -TILE_SIGNIFICANCE) worse++;
     }
@@ -253,27 +295,23 @@ export function estimateGlobalMotion(ref: LumaPlane, cur: LumaPlane): GlobalMoti
   };
   let huber = Math.max(1e-3, 2.5 * Math.sqrt(Math.max(best, 1e-6)));
   for (let it = 0; it < ITERATIONS; it++) {
-    const a = Array.from({ length: 5 }, () => new Array<number>(5).fill(0)), v = new Array<number>(5).fill(0);
-    const { n } = residualAt(p, { a, v, huber });
+    const { a, v, n } = normal(p, huber);
     if (n < 16) return none;
-    for (let m = 0; m < 5; m++) for (let c = 0; c < m; c++) a[m]![c] = a[c]![m]!;
     const step = solve(a, v.map((x) => -x));
     if (!step) return none;
     p = p.map((x, m) => x + step[m]!);
     if (Math.abs(p[2]!) > 0.2 || Math.abs(p[0]!) > 2 * SEARCH || Math.abs(p[1]!) > 2 * SEARCH) return none;
-    const r = residualAt(p);
+    const r = L.residual(p);
     huber = Math.max(1e-3, 2.5 * Math.sqrt(r.e));
     if (Math.hypot(step[0]!, step[1]!) + Math.abs(step[2]!) * w < 1e-3) break;
   }
-  const fit = residualAt(p), rest = still(p);
+  const fit = L.residual(p), rest = still(p);
   const [tx, ty, k] = p as [number, number, number];
   // Full-resolution pixels: low-res pixel x is centred at f·x + (f − 1)/2, so the centre maps to the centre.
   const maxShift = f * Math.max(Math.abs(tx) + Math.abs(k) * cx, Math.abs(ty) + Math.abs(k) * cy);
   // How well the data pin the motion down: standard errors from the fit's covariance σ²·(JᵀJ)⁻¹. A
   // ramp or a flat frame leaves a shift free to trade against the offset; such a fit moves nothing.
-  const a = Array.from({ length: 5 }, () => new Array<number>(5).fill(0)), v = new Array<number>(5).fill(0);
-  residualAt(p, { a, v, huber: Infinity });
-  for (let m = 0; m < 5; m++) for (let c = 0; c < m; c++) a[m]![c] = a[c]![m]!;
+  const { a } = normal(p, Infinity);
   const se = [0, 1, 2].map((m) => {
     const col = solve(a.map((row) => [...row]), [0, 1, 2, 3, 4].map((c) => (c === m ? 1 : 0)));
     return col ? Math.sqrt(Math.max(0, col[m]!) * fit.e) : Infinity;

@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Denoiser, type DenoiserOptions } from '../../src/denoise/denoiser.js';
 import { DenoiseWasm } from '../../src/denoise/denoise-wasm.js';
-import { lumaOfPlanar, lumaOfRgb } from '../../src/denoise/global-motion.js';
+import { estimateGlobalMotion, jsMotionLoops, lumaOfPlanar, lumaOfRgb, type LumaPlane } from '../../src/denoise/global-motion.js';
 import { darken } from '../../src/eval/synthetic-night.js';
 import type { RgbImage } from '../../src/image/types.js';
 
@@ -101,6 +101,35 @@ describe('the WebAssembly denoiser against the ONNX graph', () => {
         expect(Buffer.compare(Buffer.from(a.data.buffer), Buffer.from(b.data.buffer)), `${w}x${h}`).toBe(0);
       }
     }
+  });
+
+  it('fits the view\'s motion as global-motion.ts does, to the bit: still, pans, a zoom, a person crossing', () => {
+    const k = DenoiseWasm.create('temporal')!;
+    const [w, h] = [640, 360];
+    /** A textured view, panned by (dx, dy), zoomed by z about the centre, a bright block at bx. */
+    const view = (dx: number, dy: number, z: number, bx: number | undefined, seed: number): LumaPlane => {
+      const d = new Uint8Array(w * h * 3);
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+        const u = (x - w / 2) / (1 + z) + w / 2 + dx, v = (y - h / 2) / (1 + z) + h / 2 + dy;
+        let l = 110 + 60 * Math.sin(u / 9.7) * Math.cos(v / 7.3) + 30 * Math.sin((u + v) / 23);
+        if (bx !== undefined && x >= bx && x < bx + 40 && y > 150 && y < 260) l = 230;
+        const i = (y * w + x) * 3;
+        d[i] = l; d[i + 1] = l; d[i + 2] = l;
+      }
+      return lumaOfRgb(darken({ width: w, height: h, data: d }, { exposure: 0.4, fullWell: 300, readNoise: 3, seed }).data, w, h);
+    };
+    const ref = view(0, 0, 0, undefined, 1);
+    const cases: [string, LumaPlane][] = [
+      ['still', view(0, 0, 0, undefined, 2)], ['slow pan', view(0.4, 0, 0, undefined, 3)], ['pan', view(6, -3, 0, undefined, 4)],
+      ['zoom', view(0, 0, 0.02, undefined, 5)], ['person', view(0, 0, 0, 300, 6)],
+    ];
+    let moved = 0;
+    for (const [what, cur] of cases) {
+      const js = estimateGlobalMotion(ref, cur, jsMotionLoops), wasm = estimateGlobalMotion(ref, cur, k.motionLoops);
+      expect(wasm, what).toEqual(js);
+      if (js.significant) moved++;
+    }
+    expect(moved).toBeGreaterThanOrEqual(2); // the pans and the zoom were seen: the comparison covers fits that count
   });
 
   it('spatial, and temporal without the spatial part or with a wider window', async () => {
