@@ -31,6 +31,7 @@ import { facesJpeg, snapshotJpeg } from './output/snapshots.js';
 import { batchFrames, type Batch } from './pipeline/batchFrames.js';
 import { DropCounter } from './pipeline/dropCounter.js';
 import { latestWins } from './pipeline/latestWins.js';
+import { inOrder } from './pipeline/inOrder.js';
 import { sampleFps } from './pipeline/sampleFps.js';
 import { startPools, type StartPoolsOptions } from './workers/start-pools.js';
 
@@ -266,6 +267,8 @@ export class PieApp {
     this.subs.add(frames$.pipe(
       batchFrames<Frame>({ maxSize: config.enhance.batch.maxSize, maxWaitMs: config.enhance.batch.maxWaitMs, groupBy: (f) => this.cameras.get(f.camera)!.modelKey }),
       latestWins(enhance, { drops, concurrency: this.view.pools.enhance.o.size, reason: 'busy' }),
+      // Two workers can finish a camera's frames out of order: a stale one is dropped, never shown.
+      inOrder(drops),
     ).subscribe({
       // 4. Enhanced fan-out: figures, boxes, outputs, and the detector's feed.
       next: (frames) => {

@@ -45,6 +45,7 @@ const DROP_REASONS = {
   'batch-replaced': 'replaced by a newer frame while batching',
   busy: 'enhancer busy (CPU too slow for this rate)',
   failed: 'inference failed (its worker died or timed out)',
+  late: 'finished after a newer frame (dropped: the video never steps back)',
   encoder: 'encoder behind (its input had not drained)',
   'slow-client': 'a viewer too slow to keep up',
 };

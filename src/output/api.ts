@@ -101,7 +101,7 @@ export const cameraInfoSchema = z.strictObject({
   framesProcessed: z.number().int().nonnegative(),
   /** The last frame's latency, ms (see /api/stats for percentiles). */
   latencyMs: z.number().nonnegative(),
-  /** Frames dropped so far, by reason (fps, batch-replaced, busy, failed, encoder, slow-client). */
+  /** Frames dropped so far, by reason (fps, batch-replaced, busy, failed, late, encoder, slow-client). */
   dropped: z.record(z.string(), z.number().int().nonnegative()),
   /** Processing size and rate: detection boxes are in these pixels. */
   width: z.number().int().positive(),

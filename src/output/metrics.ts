@@ -80,7 +80,7 @@ export class PieMetrics {
       collect() { this.reset(); for (const s of safe(() => source.liveClients(), [])) this.set({ camera: s.camera, variant: s.variant }, s.clients); } });
 
     this.processed = new Counter({ name: 'pie_frames_processed_total', help: 'Enhanced frames handed to the outputs', labelNames: ['camera'], registers });
-    this.dropped = new Counter({ name: 'pie_frames_dropped_total', help: 'Frames dropped, by camera and reason (fps, batch-replaced, busy, failed, encoder, slow-client)', labelNames: ['camera', 'reason'], registers });
+    this.dropped = new Counter({ name: 'pie_frames_dropped_total', help: 'Frames dropped, by camera and reason (fps, batch-replaced, busy, failed, late, encoder, slow-client)', labelNames: ['camera', 'reason'], registers });
     this.switches = new Counter({ name: 'pie_model_switches_total', help: 'Model switches through the API', labelNames: ['camera'], registers });
     this.events = new Counter({ name: 'pie_detection_events_total', help: 'Detection events published', labelNames: ['camera'], registers });
     this.latency = new Histogram({ name: 'pie_latency_seconds', help: 'Frame decoded to enhanced frame handed to the outputs', labelNames: ['camera'], buckets: TIME_BUCKETS, registers });

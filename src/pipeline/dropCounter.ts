@@ -2,12 +2,13 @@
 // here, per camera and per reason, so a drop is never silent (Frigate's skipped_fps) and metrics can
 // read the totals. Counting observes; it never steers the pipeline.
 
-export const DROP_REASONS = ['fps', 'batch-replaced', 'busy', 'failed', 'encoder', 'slow-client'] as const;
+export const DROP_REASONS = ['fps', 'batch-replaced', 'busy', 'failed', 'late', 'encoder', 'slow-client'] as const;
 /**
  * fps: above the camera's processing rate (sampleFps). batch-replaced: a newer frame of the same
  * camera took its place in a batch (batchFrames). busy: a newer item arrived while a stage was busy
  * (latestWins), or every inference worker was full. failed: its inference worker died, timed out or
- * threw. encoder: an encoder's input had not drained. slow-client: a viewer could not keep up.
+ * threw. late: enhanced after a newer frame of its camera (two workers finished out of order;
+ * inOrder). encoder: an encoder's input had not drained. slow-client: a viewer could not keep up.
  */
 export type DropReason = (typeof DROP_REASONS)[number];
 
@@ -24,7 +25,7 @@ export interface DropEvent {
 
 export type DropCounts = Readonly<Record<DropReason, number>>;
 
-const zeroCounts = (): Record<DropReason, number> => ({ fps: 0, 'batch-replaced': 0, busy: 0, failed: 0, encoder: 0, 'slow-client': 0 });
+const zeroCounts = (): Record<DropReason, number> => ({ fps: 0, 'batch-replaced': 0, busy: 0, failed: 0, late: 0, encoder: 0, 'slow-client': 0 });
 
 export class DropCounter implements DropSink {
   private readonly byCamera = new Map<string, Record<DropReason, number>>();

@@ -6,6 +6,8 @@ export interface FrameLike {
   readonly camera: string;
   /** Capture time in ms; increasing per camera. */
   readonly ptsMs: number;
+  /** The camera's frame counter; increasing per camera, across its ffmpeg restarts. */
+  readonly seq: number;
   readonly width: number;
   readonly height: number;
 }

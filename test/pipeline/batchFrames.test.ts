@@ -72,7 +72,7 @@ describe('batchFrames', () => {
       expectObservable(src.pipe(batchFrames({ maxSize: 3, maxWaitMs: 5, sameCamera: 'replace', drops })))
         .toBe('-----x---|', { x: batch('timeout', a2, b1) });
     });
-    expect(drops.snapshot()).toEqual({ a: { fps: 0, 'batch-replaced': 1, busy: 0, failed: 0, encoder: 0, 'slow-client': 0 } });
+    expect(drops.snapshot()).toEqual({ a: { fps: 0, 'batch-replaced': 1, busy: 0, failed: 0, late: 0, encoder: 0, 'slow-client': 0 } });
   });
 
   it('counts replaced frames per camera', () => {

@@ -14,8 +14,8 @@ describe('DropCounter', () => {
     expect(d.count(undefined, 'busy')).toBe(1);
     expect(d.count('nobody')).toBe(0);
     expect(d.snapshot()).toEqual({
-      a: { fps: 3, 'batch-replaced': 0, busy: 1, failed: 0, encoder: 0, 'slow-client': 0 },
-      b: { fps: 0, 'batch-replaced': 0, busy: 0, failed: 0, encoder: 0, 'slow-client': 1 },
+      a: { fps: 3, 'batch-replaced': 0, busy: 1, failed: 0, late: 0, encoder: 0, 'slow-client': 0 },
+      b: { fps: 0, 'batch-replaced': 0, busy: 0, failed: 0, late: 0, encoder: 0, 'slow-client': 1 },
     });
   });
 

@@ -17,7 +17,7 @@ describe('latestWins', () => {
       // a runs 0–3; b waits and c replaces it (b dropped); c runs 3–6.
       expectObservable(cold('abc-------|', items).pipe(latestWins(stage, { drops }))).toBe('---a--c---|', ids);
     });
-    expect(drops.snapshot()).toEqual({ B: { fps: 0, 'batch-replaced': 0, busy: 1, failed: 0, encoder: 0, 'slow-client': 0 } });
+    expect(drops.snapshot()).toEqual({ B: { fps: 0, 'batch-replaced': 0, busy: 1, failed: 0, late: 0, encoder: 0, 'slow-client': 0 } });
   });
 
   it('finishes what is in flight and waiting before it completes', () => {
@@ -92,8 +92,8 @@ describe('latestWins', () => {
     src.next(b(frame('2', 'A'), frame('3', 'B')));
     src.next(b(frame('4', 'A')));
     expect(drops.snapshot()).toEqual({
-      A: { fps: 0, 'batch-replaced': 0, busy: 0, failed: 0, encoder: 0, 'slow-client': 1 },
-      B: { fps: 0, 'batch-replaced': 0, busy: 0, failed: 0, encoder: 0, 'slow-client': 1 },
+      A: { fps: 0, 'batch-replaced': 0, busy: 0, failed: 0, late: 0, encoder: 0, 'slow-client': 1 },
+      B: { fps: 0, 'batch-replaced': 0, busy: 0, failed: 0, late: 0, encoder: 0, 'slow-client': 1 },
     });
   });
 

@@ -125,6 +125,9 @@ describe('temporal denoising in the live pipeline', () => {
     const on = await start('temporal', 'workers: { enhance: 2 }');
     const onFrames = await steadyFrames(on);
     expect(meanAbsFrameDiff(onFrames)).toBeLessThan(0.6 * flickerOff);
+    // Two workers, one stream: it never steps back (inOrder drops a frame that finished late).
+    const seqs = on.enhanced.frames.map((f) => f.seq);
+    expect(seqs.every((s, i) => i === 0 || s > seqs[i - 1]!)).toBe(true);
     const { noise } = await noiseOf(on.app);
     expect(noise?.from).toBe('frames');
     expect(noise!.frames).toBeGreaterThanOrEqual(36);

@@ -17,7 +17,7 @@ describe('sampleFps', () => {
       const v = Object.fromEntries([...'abcdefg'].map((c, k) => [c, at('cam', 30, k)]));
       expectObservable(cold('abcdefg|', v).pipe(sampleFps(10, drops))).toBe('a--d--g|', v);
     });
-    expect(drops.snapshot()).toEqual({ cam: { fps: 4, 'batch-replaced': 0, busy: 0, failed: 0, encoder: 0, 'slow-client': 0 } });
+    expect(drops.snapshot()).toEqual({ cam: { fps: 4, 'batch-replaced': 0, busy: 0, failed: 0, late: 0, encoder: 0, 'slow-client': 0 } });
   });
 
   it('samples each camera on its own clock', () => {
