@@ -88,6 +88,11 @@ export interface LiveRequest {
   /** With a denoiser: bring the denoised frames back (LiveBatch.denoised). */
   readonly denoised?: boolean;
   readonly cache?: { readonly applier: string; readonly options: RegionCacheOptions };
+  /**
+   * Run in the cameras' worker (workerOf, shared by them) though they keep no state there: a
+   * camera's frames then finish in order (any worker may finish them out of order).
+   */
+  readonly affinity?: boolean;
 }
 
 /** Frame i's denoiser session (null: not denoised), or undefined when no frame is denoised. */
@@ -112,7 +117,7 @@ function denoiseRequest(r: Pick<LiveRequest, 'frames' | 'cameras' | 'denoiser'>,
 }
 
 /** Whether a live request keeps per-camera state in a worker (then it must go to the cameras' worker). */
-const statefulRequest = (r: LiveRequest): boolean => denoiserKeys(r) !== undefined || r.cache !== undefined;
+const statefulRequest = (r: LiveRequest): boolean => denoiserKeys(r) !== undefined || r.cache !== undefined || r.affinity === true;
 
 /** What the live path needs of inference: InferencePool (worker threads), or InProcessInference for comparison. */
 export interface Inference {
