@@ -33,9 +33,10 @@ export async function startPools(config: PieConfig, o: StartPoolsOptions, log: (
   try {
     const detect = await InferencePool.start({
       // The lowest priority: on a full CPU the video comes first and detection skips (counted 'busy').
-      // 640×360 ×4 with the temporal denoiser, nice 10 → 19: 10.1–10.9 → 13.7–13.8 fps a camera
-      // (25–32 → 8% drops) for 35% fewer detection runs; 1280×720 ×1: 12.6 → 13.5 fps, 15 → 12 runs
-      // (bench/results/s9-nice*.json). With CPU to spare it changes nothing (session 8, denoiser off).
+      // 640×360 ×4 with the temporal denoiser, nice 10 → 19, back to back: 10.1–10.9 → 13.7–13.8 fps
+      // a camera for 35% fewer detection runs; 1280×720 ×1: 12.6 → 13.5 fps, 15 → 12 runs
+      // (bench/results/s9-nice*.json) — within that config's run-to-run spread (8.7–13.8 fps over
+      // ten runs), so kept for the principle more than the figure. With CPU to spare it changes nothing.
       name: 'detect', nice: 19, size: w.detect ?? auto.detect.size, threads: w.threads ?? auto.detect.threads, ...common,
       ...(o.workerEntry?.detect ? { entry: o.workerEntry.detect } : {}),
     });
