@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Arena, wasmModule, type KernelExports } from '../native/wasm.js';
 import type { NoiseParams } from './noise-model.js';
 import { DENOISE_DEFAULTS, type DenoiseMode, type TemporalDenoiseOptions } from './graph.js';
+import { rint } from '../image/hsv.js';
 import { TABLE_SIZE, transferTables, UNCLIP_RANGE, unclipTable } from './transfer.js';
 import { lumaFactor, type LumaPlane, type MotionLoops } from './global-motion.js';
 
@@ -44,7 +45,7 @@ export function encodeTable(noise: NoiseParams | undefined): Float32Array {
   const t = transferTables(), last = TABLE_SIZE - 1;
   const out = new Float32Array(TABLE_SIZE);
   const toSrgb = (l: number): number => {
-    return t.sqrtLinearToSrgb[roundHalfEven(Math.min(Math.max(f(f(Math.sqrt(Math.max(l, 0))) * last), 0), last))]!;
+    return t.sqrtLinearToSrgb[rint(Math.min(Math.max(f(f(Math.sqrt(Math.max(l, 0))) * last), 0), last))]!;
   };
   if (!noise) {
     for (let i = 0; i < TABLE_SIZE; i++) out[i] = f(t.sqrtLinearToSrgb[i]! * 255);
@@ -57,16 +58,11 @@ export function encodeTable(noise: NoiseParams | undefined): Float32Array {
     const m = f((i / last) ** 2);
     const sigma = f(Math.sqrt(f(f(m * gain) + read2)));
     const u = f(m / sigma);
-    const j = roundHalfEven(Math.min(Math.max(f(u * uScale), 0), uLast));
+    const j = rint(Math.min(Math.max(f(u * uScale), 0), uLast));
     const l = f(m - f(f(sigma * f(UNCLIP_SHARE)) * unclip[j]!));
     out[i] = f(toSrgb(l) * 255);
   }
   return out;
-}
-
-function roundHalfEven(v: number): number {
-  const r = Math.round(v);
-  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /** Offsets of one copy of a camera's state in the module's memory. */

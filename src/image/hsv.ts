@@ -58,8 +58,8 @@ const f32 = Math.fround;
 const INV255 = f32(1 / 255);
 const HSCALE = f32(6 / HRANGE);
 
-/** Round half to even (cvRound / lrintf in the default FP mode). */
-function rint(x: number): number {
+/** Round half to even (cvRound / lrintf in the default FP mode; ONNX Round). */
+export function rint(x: number): number {
   const r = Math.round(x);
   return r - x === 0.5 && (r & 1) === 1 ? r - 1 : r;
 }
