@@ -1,4 +1,4 @@
-// npm run bench -- curve-apply [--model FILE] [--lowlight DIR] [--images N] [--apply exact,fitted,grid,grid-js] [--seconds S]
+// npm run bench -- curve-apply [--model FILE] [--lowlight DIR] [--images N] [--held-out] [--apply exact,fitted,grid,grid-js] [--seconds S]
 // The full-resolution curve application (issue 13): the exact 8 iterations against the fitted
 // curve (src/enhance/curve-fit.ts) and the grid (src/enhance/tone-grid.ts; 'grid' runs its passes
 // in WebAssembly, 'grid-js' in the TypeScript reference), side by side in one run: whole-enhancer
@@ -112,7 +112,8 @@ if (files.length === 0) console.log(`\nquality: skipped, no images under ${lowli
 else {
   // Every k-th photo, so both DICM and LIME are in the sample.
   const step = Math.max(1, Math.floor(files.length / maxImages));
-  const picked = files.filter((_, i) => i % step === 0).slice(0, maxImages);
+  // --held-out: every photo the default sample leaves out (the grid's 17 levels were chosen on that sample).
+  const picked = process.argv.includes('--held-out') ? files.filter((_, i) => i % step !== 0) : files.filter((_, i) => i % step === 0).slice(0, maxImages);
   const images = await Promise.all(picked.map((f) => readImage(path.join(lowlight, f))));
   console.log(`\nquality: PSNR (dB) against the exact output, ${images.length} real low-light photos from ${lowlight}`);
   for (const k of SCALES) {
