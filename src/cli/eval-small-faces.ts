@@ -116,7 +116,7 @@ export function smoothings(guided: Denoiser): SmoothingChoice[] {
 /** Smoothings every detector, tiling and the enhanced pass run (the rest run on the main detector's raw frames). */
 export const CROSS_SMOOTHINGS = ['none', 'old blur', 'blur ≤1'];
 
-async function loadPhotos(o: SmallFaceEvalCommandOptions, main: FaceDetector, log: (s: string) => void): Promise<Array<LabelledPhoto & { split: Split; labelled: boolean }>> {
+export async function loadPhotos(o: Pick<SmallFaceEvalCommandOptions, 'images' | 'labels'>, main: FaceDetector, log: (s: string) => void): Promise<Array<LabelledPhoto & { split: Split; labelled: boolean }>> {
   const files = listImages(o.images);
   if (files.length === 0) throw new PieError('input', `no images under ${o.images.join(', ')}`, 'pass folders of jpg/png photos with faces');
   const labelsPath = o.labels ?? findLabels(o.images);

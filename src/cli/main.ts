@@ -14,6 +14,7 @@ import { runEvalCommand, runSyntheticVideoCommand } from './eval.js';
 import { DEFAULT_FACE_IMAGES, defaultSharedDir, faceEvalOptionsFromFlags, runFaceEval } from './eval-faces.js';
 import { parseDetectorList, runSmallFaceEval } from './eval-small-faces.js';
 import { runFaceVideoEval } from './eval-face-video.js';
+import { runSmallFaceCameraEval } from './eval-small-faces-camera.js';
 import { detectOptionsFromFlags, runDetect, type DetectFlags } from './detect.js';
 import { adaptCameras, runAdapt } from './adapt.js';
 import { loadConfig, loadDefaultConfig } from '../config/load.js';
@@ -225,6 +226,8 @@ function build(): Command {
     .option('--detector <model>', 'with --faces: back (default), front or full-range; with --small a list, the first is the main one (e.g. back,full-range)')
     .option('--upscale <n>', 'with --faces: 2 for 2× upscaled tiles (default 1)')
     .option('--small', 'with --faces: the small-face set (faces shrunk to 10–40 px, by size bucket, tune and held-out photos); writes small-faces.md/.json in --out')
+    .option('--camera [frames]', 'with --faces --small: each canvas held as a fixed night camera for this many frames (default 40), fresh noise every frame, through the live path (temporal denoiser, enhancer, fused detection) and the stills paths; writes small-faces-camera.md/.json and a grid in --out')
+    .option('--from-frame <n>', 'with --camera: score the detections from this clip frame on (default 10: the denoiser\'s first second is shown apart)')
     .option('--face-video [dir]', 'face recall on dark video instead (issue 12): slow pan/zoom clips of labelled group photos (default ../shared/data/faces/face-api-js/images), darkened at each full well; raw, smoothed, enhanced, fused, and behind the temporal denoiser, with the live defaults; writes face-video.md/.json and a grid in --out')
     .option('--synthetic-video <clip>', 'night video with ground truth instead: darken a normal-light fixed-camera clip frame by frame; each model per frame, behind the temporal denoiser and behind ffmpeg hqdn3d/atadenoise; writes synthetic-video.md/.json and a grid in --out')
     .option('--peers <files...>', 'with --synthetic-video: peer models (input "input" → "enhanced"), e.g. ../shared/models/peers/*.onnx', [])
@@ -232,7 +235,7 @@ function build(): Command {
     .option('--denoise-strength <x>', 'with --synthetic-video: spatial strength of the temporal denoiser (0 = temporal only)')
     .option('--global-motion <mode>', 'with --face-video or --synthetic-video: what the temporal denoiser does when the view moves: shift (the default: its state follows the pan/zoom), reset, or off (the per-pixel test alone)')
     .option('-q, --quiet', 'no progress bar')
-    .action(async (opts: { out: string; enhancer: string[]; images: string[]; synthetic: string[]; noharm: string[]; video: string[]; fullWells: string; scale: string; exposure?: string; limit?: string; videoSeconds: string; seed: string; threads?: string; quiet?: boolean; faces?: string[] | true; small?: boolean; denoise?: string; detector?: string; upscale?: string; syntheticVideo?: string; peers: string[]; videoWidth?: string; denoiseStrength?: string; faceVideo?: string | true; globalMotion?: string }) => {
+    .action(async (opts: { out: string; enhancer: string[]; images: string[]; synthetic: string[]; noharm: string[]; video: string[]; fullWells: string; scale: string; exposure?: string; limit?: string; videoSeconds: string; seed: string; threads?: string; quiet?: boolean; faces?: string[] | true; small?: boolean; denoise?: string; detector?: string; upscale?: string; syntheticVideo?: string; peers: string[]; videoWidth?: string; denoiseStrength?: string; faceVideo?: string | true; globalMotion?: string; camera?: string | true; fromFrame?: string }) => {
       const globalMotion = opts.globalMotion === undefined ? {} : { globalMotion: parseGlobalMotion(opts.globalMotion) };
       if (opts.faceVideo) {
         await runFaceVideoEval({
@@ -258,6 +261,19 @@ function build(): Command {
         }, log);
         return;
       }
+      if (opts.faces && opts.small && opts.camera) {
+        const f = faceEvalOptionsFromFlags({ ...opts, faces: opts.faces, detector: opts.detector?.split(',')[0] }, { scale: parseScale, positiveInt: parsePositiveInt });
+        await runSmallFaceCameraEval({
+          images: f.images, ...(opts.detector ? { detectors: parseDetectorList(opts.detector) } : {}), fullWells: f.fullWells ?? [100, 300, 1000],
+          ...(f.seed ? { seed: f.seed } : {}), ...(f.threads ? { threads: f.threads } : {}),
+          ...(opts.limit ? { limit: parsePositiveInt('--limit', opts.limit, 1_000_000) } : {}),
+          ...(opts.camera !== true ? { clipFrames: parsePositiveInt('--camera', opts.camera, 10_000) } : {}),
+          ...(opts.fromFrame !== undefined ? { fromFrame: parseFrameIndex(opts.fromFrame) } : {}),
+          outDir: opts.out, quiet: Boolean(opts.quiet),
+        }, log);
+        return;
+      }
+      if (opts.camera) throw new PieError('usage', '--camera is a mode of the small-face eval', 'use it as eval --faces --small --camera [frames]');
       if (opts.faces && opts.small) {
         const f = faceEvalOptionsFromFlags({ ...opts, faces: opts.faces, detector: opts.detector?.split(',')[0] }, { scale: parseScale, positiveInt: parsePositiveInt });
         await runSmallFaceEval({
@@ -317,6 +333,13 @@ function build(): Command {
     });
 
   return program;
+}
+
+/** --from-frame: a clip frame index, 0 included. */
+function parseFrameIndex(s: string): number {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 0 || n > 10_000) throw new PieError('usage', `--from-frame ${s} must be an integer from 0 to 10000`, 'e.g. --from-frame 10 (score from the second second of a 10 fps clip)');
+  return n;
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
