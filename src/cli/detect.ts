@@ -23,6 +23,7 @@ import { rawFrames } from '../ingest/frame-splitter.js';
 import { checkDecodedFrames, probeMedia } from '../ingest/probe.js';
 import { parseStrength } from './args.js';
 import { checkOutputs, expandInputs, type InputFailure } from './inputs.js';
+import { FACE_POSES, type FacePose } from '../detect/pose.js';
 import { Progress } from './progress.js';
 
 export interface DetectCommandOptions {
@@ -36,6 +37,8 @@ export interface DetectCommandOptions {
   /** Tiles scaled up this many times (1 native, 2 for faces under ~20 px). Default 1. */
   readonly upscale?: number;
   readonly threshold?: number;
+  /** 'frontal' (default): only faces whose keypoints sit as a face's seen from the front (src/detect/pose.ts); 'any': every detection. */
+  readonly pose?: FacePose;
   /**
    * Spatial smoothing before detection: 'auto' (default: as strong as each frame's noise calls
    * for, none on a clean one) or 'none'.
@@ -209,7 +212,7 @@ export async function runDetect(o: DetectCommandOptions, log: (s: string) => voi
 
   const detector = await FaceDetector.open({
     model: o.model ?? 'back', ...(o.tiling === false ? { tiling: false } : o.upscale && o.upscale > 1 ? { tiling: { upscale: o.upscale } } : {}), scoreThreshold: o.threshold ?? 0.5,
-    provider: o.provider ?? 'cpu', ...(o.threads ? { threads: o.threads } : {}),
+    pose: o.pose ?? 'frontal', provider: o.provider ?? 'cpu', ...(o.threads ? { threads: o.threads } : {}),
   });
   let enhancer: Enhancer | undefined;
   try {
@@ -269,6 +272,7 @@ export interface DetectFlags {
   readonly tiling?: boolean;
   readonly upscale?: string;
   readonly threshold?: string;
+  readonly pose?: string;
   readonly denoise?: string;
   readonly videoDenoise?: string;
   readonly fps?: string;
@@ -291,6 +295,13 @@ export function parseVideoDenoise(name: string): Denoise | null {
   }
 }
 
+/** --pose: frontal (the default) or any. */
+export function parsePose(s: string): FacePose {
+  const p = FACE_POSES.find((x) => x === s);
+  if (!p) throw new PieError('usage', `--pose ${s} is not one of ${FACE_POSES.join(', ')}`, 'use --pose frontal (faces seen from the front only: far fewer false faces; the default) or --pose any (every detection, profiles too)');
+  return p;
+}
+
 /** Checks every flag once and turns them into runDetect's options (usage errors name the flag). */
 export function detectOptionsFromFlags(inputs: readonly string[], f: DetectFlags, parse: {
   scale: (s: string) => number; provider: (s: string) => ProviderChoice; positiveInt: (flag: string, s: string, max?: number) => number;
@@ -309,9 +320,10 @@ export function detectOptionsFromFlags(inputs: readonly string[], f: DetectFlags
   const denoise = f.denoise ?? 'auto';
   if (denoise !== 'auto' && denoise !== 'none') throw new PieError('usage', `--denoise ${denoise} is not auto or none`, 'use --denoise auto (smoothing as strong as the noise calls for) or none');
   const threshold = num('--threshold', f.threshold ?? '0.5', 0, 0.999, '0.5');
+  const pose = parsePose(f.pose ?? 'frontal');
   const strength = parseStrength(f.strength ?? '1');
   return {
-    inputs, output: f.output, model: detector, tiling: f.tiling ?? true, ...(upscale > 1 ? { upscale } : {}), threshold, denoise,
+    inputs, output: f.output, model: detector, tiling: f.tiling ?? true, ...(upscale > 1 ? { upscale } : {}), threshold, pose, denoise,
     videoDenoise: parseVideoDenoise(f.videoDenoise ?? 'hqdn3d'), fps: num('--fps', f.fps ?? '5', 0, 120, '5'),
     annotate: f.annotate ?? true, provider: parse.provider(f.ep ?? 'cpu'), quiet: Boolean(f.quiet),
     ...(f.staticAfter !== undefined && Number(f.staticAfter) !== 0 ? { staticAfter: num('--static-after', f.staticAfter, 0, 3600, '30') } : {}),

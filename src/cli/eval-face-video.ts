@@ -20,6 +20,7 @@ import type { LabelledPhoto } from '../eval/small-faces.js';
 import { readImage, writeImage } from '../image/io.js';
 import type { RgbImage } from '../image/types.js';
 import { crop, findLabels, type LabelFile } from './eval-small-faces.js';
+import type { FacePose } from '../detect/pose.js';
 import { Progress } from './progress.js';
 
 type Motion = 'pan' | 'zoom' | 'still';
@@ -46,6 +47,8 @@ export interface FaceVideoCommandOptions {
   readonly seed?: number;
   /** Default: the live default (detect.model). */
   readonly detector?: FaceModel;
+  /** Default: the live default (detect.pose). */
+  readonly pose?: FacePose;
   readonly threads?: number;
   readonly outDir: string;
   readonly quiet?: boolean;
@@ -75,7 +78,7 @@ export async function runFaceVideoEval(o: FaceVideoCommandOptions, log: (s: stri
   const config = loadDefaultConfig();
   const threads = o.threads ? { threads: o.threads } : {};
   const d = config.detect;
-  const detector = await FaceDetector.open({ model: o.detector ?? d.model, scoreThreshold: d.threshold, ...(d.tiling ? (d.upscale > 1 ? { tiling: { upscale: d.upscale } } : {}) : { tiling: false }), ...threads });
+  const detector = await FaceDetector.open({ model: o.detector ?? d.model, scoreThreshold: d.threshold, pose: o.pose ?? d.pose, ...(d.tiling ? (d.upscale > 1 ? { tiling: { upscale: d.upscale } } : {}) : { tiling: false }), ...threads });
   let enhancer: Enhancer | undefined, denoiser: Denoiser | undefined;
   try {
     const modelKey = modelKeyOf(LiveEnhancers.modelOf(config, config.cameras[0]!));

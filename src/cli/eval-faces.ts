@@ -16,6 +16,8 @@ import { collectFaceDetections, formatFaceEval, scoreFaceEval, type DenoiseStage
 import { FULL_WELLS } from '../eval/synthetic-night.js';
 import { isImagePath, readImage } from '../image/io.js';
 import type { RgbImage } from '../image/types.js';
+import { parsePose } from './detect.js';
+import type { FacePose } from '../detect/pose.js';
 import { Progress } from './progress.js';
 
 export interface FaceEvalCommandOptions {
@@ -38,6 +40,8 @@ export interface FaceEvalCommandOptions {
   readonly upscale?: number;
   /** Operating score; the detector runs lower so AP50 sees the whole ranking. Default 0.5. */
   readonly threshold?: number;
+  /** Default 'frontal', the product's default (detect.pose). */
+  readonly pose?: FacePose;
   readonly fuse?: FuseOptions;
   readonly threads?: number;
   /** Where the JSON goes (the table is logged). */
@@ -80,7 +84,7 @@ export async function runFaceEval(o: FaceEvalCommandOptions, log: (s: string) =>
   const threshold = o.threshold ?? 0.5;
   const detector = await FaceDetector.open({
     model: o.detectorModel ?? 'back', scoreThreshold: Math.min(AP_FLOOR, threshold), ...(o.tiling === false ? { tiling: false } : o.upscale && o.upscale > 1 ? { tiling: { upscale: o.upscale } } : {}),
-    ...(o.threads ? { threads: o.threads } : {}),
+    pose: o.pose ?? 'frontal', ...(o.threads ? { threads: o.threads } : {}),
   });
   log(detector.describe());
   const enhancers: Enhancer[] = [];
@@ -137,6 +141,7 @@ export interface FaceEvalFlags {
   readonly denoise?: string;
   readonly detector?: string;
   readonly upscale?: string;
+  readonly pose?: string;
   readonly threads?: string;
   readonly quiet?: boolean;
 }
@@ -160,7 +165,7 @@ export function faceEvalOptionsFromFlags(f: FaceEvalFlags, o: { shared?: string;
   return {
     images: f.faces === true ? [path.join(o.shared ?? defaultSharedDir(), DEFAULT_FACE_IMAGES)] : f.faces,
     models, gamma: f.enhancer.includes('gamma'), downscale: o.scale(f.scale),
-    fullWells: wells, seed: o.positiveInt('--seed', f.seed, 2 ** 31), denoise, detectorModel: detector, ...(upscale > 1 ? { upscale } : {}),
+    fullWells: wells, seed: o.positiveInt('--seed', f.seed, 2 ** 31), denoise, detectorModel: detector, ...(upscale > 1 ? { upscale } : {}), pose: parsePose(f.pose ?? 'frontal'),
     quiet: Boolean(f.quiet), out: path.join(f.out, 'faces.json'),
     ...(f.threads ? { threads: o.positiveInt('--threads', f.threads, 256) } : {}),
   };

@@ -19,6 +19,7 @@ import { buildSmallFaceSet, faceSize } from '../eval/small-faces.js';
 import { writeImage } from '../image/io.js';
 import type { RgbImage } from '../image/types.js';
 import { crop, loadPhotos } from './eval-small-faces.js';
+import type { FacePose } from '../detect/pose.js';
 import { Progress } from './progress.js';
 
 export interface SmallFaceCameraCommandOptions {
@@ -31,6 +32,8 @@ export interface SmallFaceCameraCommandOptions {
   readonly clipFrames?: number;
   /** Scored from this frame on (default 10: the first second is the denoiser's warm-up, shown apart). */
   readonly fromFrame?: number;
+  /** Default: the live default (detect.pose). */
+  readonly pose?: FacePose;
   readonly threads?: number;
   readonly outDir: string;
   readonly quiet?: boolean;
@@ -49,7 +52,7 @@ export async function runSmallFaceCameraEval(o: SmallFaceCameraCommandOptions, l
   let enhancer: Enhancer | undefined, denoiser: Denoiser | undefined;
   try {
     // Detections kept from score 0.25 so AP50 has a curve; the tables count from d.threshold.
-    for (const model of models) detectors.push(await FaceDetector.open({ model, scoreThreshold: Math.min(0.25, d.threshold), ...(d.tiling ? (d.upscale > 1 ? { tiling: { upscale: d.upscale } } : {}) : { tiling: false }), ...threads }));
+    for (const model of models) detectors.push(await FaceDetector.open({ model, scoreThreshold: Math.min(0.25, d.threshold), pose: o.pose ?? d.pose, ...(d.tiling ? (d.upscale > 1 ? { tiling: { upscale: d.upscale } } : {}) : { tiling: false }), ...threads }));
     const photos = await loadPhotos({ images: o.images }, detectors[0]!, log);
     const frames = (['tune', 'heldout'] as const).flatMap((split) => {
       const mine = photos.filter((p) => p.split === split).sort((a, b) => Number(b.labelled) - Number(a.labelled)).slice(0, o.limit ?? Infinity);
@@ -62,7 +65,7 @@ export async function runSmallFaceCameraEval(o: SmallFaceCameraCommandOptions, l
     const en = enhancer, dz = denoiser;
     log(`${frames.length} canvases of 640×480 (${frames.filter((f) => f.split === 'tune').length} tune, ${frames.filter((f) => f.split === 'heldout').length} held out), ${frames.reduce((n, f) => n + f.boxes.length, 0)} faces, each a fixed camera for ${clipFrames} frames (detection every ${every}: camera ${cam.fps} fps, detect.fps ${d.fps}); full wells ${o.fullWells.join(', ')}; ${en.describe()}; ${dz.describe()}`);
     const md: string[] = [];
-    const json: Record<string, unknown> = { date: new Date().toISOString(), clipFrames, every, fromFrame, fullWells: o.fullWells, detectors: models };
+    const json: Record<string, unknown> = { date: new Date().toISOString(), clipFrames, every, fromFrame, fullWells: o.fullWells, detectors: models, pose: o.pose ?? d.pose };
     for (const [di, det] of detectors.entries()) {
       const bar = new Progress(`cameras (${models[di]})`, 1, process.stderr, o.quiet);
       const t0 = performance.now();
@@ -83,6 +86,9 @@ export async function runSmallFaceCameraEval(o: SmallFaceCameraCommandOptions, l
         ...curves.flatMap((cv) => cv.levels.map((l) => `- ${cv.split}, full well ${l.fullWell}: ${l.recall.map((x) => x.toFixed(2)).join(' ')}`)), '',
         'All frames from 0 (warm-up included):', '', ...warm.flatMap((r) => [formatSmallFaceCamera(r, c), '']));
       json[models[di]!] = { seconds, reports, warm, curves };
+      // The detections themselves, so rules over them (fusion, agreement of detectors) are scored without re-running.
+      fs.mkdirSync(o.outDir, { recursive: true });
+      fs.writeFileSync(path.join(o.outDir, `small-faces-camera.${models[di]}.detections.json`), JSON.stringify({ detected: c.detected, clipFrames: c.clipFrames, normal: c.normal, levels: c.levels }));
       if (di === 0) {
         const file = path.join(o.outDir, 'small-faces-camera-grid.png');
         await writeCameraGrid(c, { seed: o.seed ?? 1, file, fullWell: Math.min(...o.fullWells), enhance: async (img) => (await en.enhance([img])).frames[0]!, denoise: dz });

@@ -22,6 +22,7 @@ import { iou } from '../detect/nms.js';
 import { readImage, writeImage } from '../image/io.js';
 import type { RgbImage } from '../image/types.js';
 import { listImages } from './eval-faces.js';
+import type { FacePose } from '../detect/pose.js';
 import { Progress } from './progress.js';
 
 export interface SmallFaceEvalCommandOptions {
@@ -37,6 +38,8 @@ export interface SmallFaceEvalCommandOptions {
   /** At most this many photos per split (the first by name). */
   readonly limit?: number;
   readonly threshold?: number;
+  /** Default 'frontal', the product's default (detect.pose). */
+  readonly pose?: FacePose;
   readonly fuse?: FuseOptions;
   readonly threads?: number;
   readonly outDir: string;
@@ -144,7 +147,7 @@ export async function runSmallFaceEval(o: SmallFaceEvalCommandOptions, log: (s: 
   const models = o.detectors ?? ['back'];
   const thr = o.threshold ?? 0.5;
   const threads = o.threads ? { threads: o.threads } : {};
-  const open = (model: BlazeFaceModel, tiling: boolean): Promise<FaceDetector> => FaceDetector.open({ model, scoreThreshold: Math.min(0.25, thr), ...(tiling ? {} : { tiling: false }), ...threads });
+  const open = (model: BlazeFaceModel, tiling: boolean): Promise<FaceDetector> => FaceDetector.open({ model, scoreThreshold: Math.min(0.25, thr), pose: o.pose ?? 'frontal', ...(tiling ? {} : { tiling: false }), ...threads });
   const dets: FaceDetector[] = [];
   let enhancer: Enhancer | undefined, guided: Denoiser | undefined;
   try {

@@ -15,7 +15,7 @@ import { DEFAULT_FACE_IMAGES, defaultSharedDir, faceEvalOptionsFromFlags, runFac
 import { parseDetectorList, runSmallFaceEval } from './eval-small-faces.js';
 import { runFaceVideoEval } from './eval-face-video.js';
 import { runSmallFaceCameraEval } from './eval-small-faces-camera.js';
-import { detectOptionsFromFlags, runDetect, type DetectFlags } from './detect.js';
+import { detectOptionsFromFlags, parsePose, runDetect, type DetectFlags } from './detect.js';
 import { adaptCameras, runAdapt } from './adapt.js';
 import { loadConfig, loadDefaultConfig } from '../config/load.js';
 import { DEFAULT_DENOISE, DENOISE_SETTINGS, type DenoiseSetting } from '../config/schema.js';
@@ -191,6 +191,7 @@ function build(): Command {
     .option('--no-tiling', 'whole frame only: no native-resolution tiles (much faster, misses small faces)')
     .option('--upscale <n>', 'tiles scaled up n times before the detector: 1 (native) or 2 (faces under ~20 px; 4× the model runs)', '1')
     .option('--threshold <x>', 'minimum face score', '0.5')
+    .option('--pose <pose>', 'frontal (faces seen from the front: their keypoints must sit as a face\'s; far fewer false faces) or any (every detection, profiles too)', 'frontal')
     .option('--denoise <mode>', 'smoothing before detection: auto (as strong as the noise calls for) or none', 'auto')
     .option('--video-denoise <filter>', 'temporal denoiser in the video decoder: hqdn3d, atadenoise, tmix (static cameras) or none', 'hqdn3d')
     .option('--fps <n>', 'frames per second taken from videos', '5')
@@ -225,6 +226,7 @@ function build(): Command {
     .option('--denoise <name>', 'with --faces: smooth (default), hqdn3d, nlmeans or none')
     .option('--detector <model>', 'with --faces: back (default), front or full-range; with --small a list, the first is the main one (e.g. back,full-range)')
     .option('--upscale <n>', 'with --faces: 2 for 2× upscaled tiles (default 1)')
+    .option('--pose <pose>', 'with --faces or --face-video: frontal (the default: faces seen from the front only) or any (every detection)')
     .option('--small', 'with --faces: the small-face set (faces shrunk to 10–40 px, by size bucket, tune and held-out photos); writes small-faces.md/.json in --out')
     .option('--camera [frames]', 'with --faces --small: each canvas held as a fixed night camera for this many frames (default 40), fresh noise every frame, through the live path (temporal denoiser, enhancer, fused detection) and the stills paths; writes small-faces-camera.md/.json and a grid in --out')
     .option('--from-frame <n>', 'with --camera: score the detections from this clip frame on (default 10: the denoiser\'s first second is shown apart)')
@@ -235,14 +237,14 @@ function build(): Command {
     .option('--denoise-strength <x>', 'with --synthetic-video: spatial strength of the temporal denoiser (0 = temporal only)')
     .option('--global-motion <mode>', 'with --face-video or --synthetic-video: what the temporal denoiser does when the view moves: shift (the default: its state follows the pan/zoom), reset, or off (the per-pixel test alone)')
     .option('-q, --quiet', 'no progress bar')
-    .action(async (opts: { out: string; enhancer: string[]; images: string[]; synthetic: string[]; noharm: string[]; video: string[]; fullWells: string; scale: string; exposure?: string; limit?: string; videoSeconds: string; seed: string; threads?: string; quiet?: boolean; faces?: string[] | true; small?: boolean; denoise?: string; detector?: string; upscale?: string; syntheticVideo?: string; peers: string[]; videoWidth?: string; denoiseStrength?: string; faceVideo?: string | true; globalMotion?: string; camera?: string | true; fromFrame?: string }) => {
+    .action(async (opts: { out: string; enhancer: string[]; images: string[]; synthetic: string[]; noharm: string[]; video: string[]; fullWells: string; scale: string; exposure?: string; limit?: string; videoSeconds: string; seed: string; threads?: string; quiet?: boolean; faces?: string[] | true; small?: boolean; denoise?: string; detector?: string; upscale?: string; syntheticVideo?: string; peers: string[]; videoWidth?: string; denoiseStrength?: string; faceVideo?: string | true; globalMotion?: string; camera?: string | true; fromFrame?: string; pose?: string }) => {
       const globalMotion = opts.globalMotion === undefined ? {} : { globalMotion: parseGlobalMotion(opts.globalMotion) };
       if (opts.faceVideo) {
         await runFaceVideoEval({
           images: opts.faceVideo === true ? path.join(defaultSharedDir(), DEFAULT_FACE_IMAGES) : opts.faceVideo,
           fullWells: opts.fullWells.split(',').map((w) => parsePositiveInt('--full-wells', w.trim(), 1_000_000)),
           seed: parsePositiveInt('--seed', opts.seed, 2 ** 31),
-          ...(opts.detector ? { detector: parseDetectorList(opts.detector)[0]! } : {}),
+          ...(opts.detector ? { detector: parseDetectorList(opts.detector)[0]! } : {}), ...(opts.pose ? { pose: parsePose(opts.pose) } : {}),
           ...(opts.threads ? { threads: parsePositiveInt('--threads', opts.threads, 256) } : {}), outDir: opts.out, quiet: Boolean(opts.quiet), ...globalMotion,
         }, log);
         return;
@@ -264,7 +266,7 @@ function build(): Command {
       if (opts.faces && opts.small && opts.camera) {
         const f = faceEvalOptionsFromFlags({ ...opts, faces: opts.faces, detector: opts.detector?.split(',')[0] }, { scale: parseScale, positiveInt: parsePositiveInt });
         await runSmallFaceCameraEval({
-          images: f.images, ...(opts.detector ? { detectors: parseDetectorList(opts.detector) } : {}), fullWells: f.fullWells ?? [100, 300, 1000],
+          images: f.images, ...(opts.detector ? { detectors: parseDetectorList(opts.detector) } : {}), fullWells: f.fullWells ?? [100, 300, 1000], ...(f.pose ? { pose: f.pose } : {}),
           ...(f.seed ? { seed: f.seed } : {}), ...(f.threads ? { threads: f.threads } : {}),
           ...(opts.limit ? { limit: parsePositiveInt('--limit', opts.limit, 1_000_000) } : {}),
           ...(opts.camera !== true ? { clipFrames: parsePositiveInt('--camera', opts.camera, 10_000) } : {}),
@@ -277,7 +279,7 @@ function build(): Command {
       if (opts.faces && opts.small) {
         const f = faceEvalOptionsFromFlags({ ...opts, faces: opts.faces, detector: opts.detector?.split(',')[0] }, { scale: parseScale, positiveInt: parsePositiveInt });
         await runSmallFaceEval({
-          images: f.images, detectors: parseDetectorList(opts.detector ?? 'back'), fullWells: f.fullWells ?? [100, 300, 1000], ...(f.downscale ? { downscale: f.downscale } : {}),
+          images: f.images, detectors: parseDetectorList(opts.detector ?? 'back'), fullWells: f.fullWells ?? [100, 300, 1000], ...(f.downscale ? { downscale: f.downscale } : {}), ...(f.pose ? { pose: f.pose } : {}),
           ...(f.seed ? { seed: f.seed } : {}), ...(f.threads ? { threads: f.threads } : {}),
           ...(opts.limit ? { limit: parsePositiveInt('--limit', opts.limit, 1_000_000) } : {}),
           ...(opts.enhancer.find((e) => e.endsWith('.onnx')) ? { model: opts.enhancer.find((e) => e.endsWith('.onnx'))! } : {}),

@@ -9,6 +9,7 @@ import { CURVE_APPLY, type CurveApply } from '../enhance/curve-fit.js';
 import { FACE_MODELS, type FaceModel } from '../detect/anchors.js';
 import type { DetectOn } from '../detect/path.js';
 import type { MaskRect } from '../detect/face-mask.js';
+import { FACE_POSES, type FacePose } from '../detect/pose.js';
 import { CONFIRM_DEFAULTS } from '../pipeline/confirmFaces.js';
 import type { MonoMode } from '../enhance/camera-tone.js';
 import type { ProviderChoice } from '../enhance/session.js';
@@ -134,6 +135,8 @@ export interface DetectConfig {
   readonly upscale: number;
   /** Lowest face score kept, in (0, 1). */
   readonly threshold: number;
+  /** 'frontal': only faces whose keypoints sit as a face's seen from the front (src/detect/pose.ts); 'any': every detection. */
+  readonly pose: FacePose;
   /** Which frame the detector looks at: the camera's, the enhanced one, or both fused (src/detect/path.ts). */
   readonly on: DetectOn;
   /** Draw the newest detection's boxes onto the enhanced output streams. */
@@ -444,6 +447,7 @@ const detectShape = {
   tiling: z.boolean(expected('true or false', 'tiling: true (native-resolution tiles find small faces; the default) or tiling: false (whole frame only, faster)')).default(true),
   upscale: int('a tile upscale factor', 1, 2, 'upscale: 1 (native tiles; the default) or upscale: 2 (2× upscaled tiles for faces under ~20 px; 4× the model runs)').default(1),
   threshold: number('a face score', 0.01, 0.99, 'e.g. threshold: 0.5 (MediaPipe\'s default; lower finds more faces and more false ones)').default(0.5),
+  pose: z.enum(FACE_POSES, expected('frontal or any', 'pose: frontal (only faces whose keypoints sit as a face\'s seen from the front: far fewer false faces in foliage and IR glare; the default) or pose: any (every detection, faces in profile too)')).default('frontal'),
   on: z.enum(DETECT_ON, expected('raw, enhanced or fused', 'on: fused (raw and enhanced detections merged: never worse than raw; the default), on: raw or on: enhanced')).default('fused'),
   drawBoxes: z.boolean(expected('true or false', 'drawBoxes: true draws face boxes onto the enhanced streams')).default(false),
   confirm: z.strictObject(confirmShape, expected('a mapping with frames, hits, fixtureAfter and staticAfter', `e.g. confirm: { frames: 3, hits: 2, fixtureAfter: 50, staticAfter: ${CONFIRM_DEFAULTS.staticAfter} } (a face must show in 2 of the last 3 detections; one still for 50 is a fixture; one on a view unchanged for ${CONFIRM_DEFAULTS.staticAfter} s is background)`)).prefault({})

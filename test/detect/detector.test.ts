@@ -9,6 +9,7 @@ import { isPieError } from '../../src/errors.js';
 import { readImage } from '../../src/image/io.js';
 import type { RgbImage } from '../../src/image/types.js';
 import { sharedPath, skipReason } from '../helpers/shared.js';
+import { isFrontal } from '../../src/detect/pose.js';
 
 const PHOTO = 'data/faces/face-api-js/images/faces.jpg';
 const BOXES = 'data/faces/face-api-js/annotations/faces_jpg_reference_boxes.json';
@@ -91,6 +92,21 @@ describe.skipIf(skip !== undefined)('FaceDetector on a real photo (../shared, fa
     }
   });
 
+  it.each(['back', 'full-range'] as const)('%s with pose frontal keeps the six faces of a group photo (pose any: the same)', async (model) => {
+    const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pie-fr-'));
+    try {
+      const any = await FaceDetector.open({ model, threads: 1, cacheDir });
+      const frontal = await FaceDetector.open({ model, threads: 1, cacheDir, pose: 'frontal' });
+      detectors.push(any, frontal);
+      expect(frontal.describe()).toMatch(/frontal faces only/);
+      const [a] = await any.detect([photo]), [f] = await frontal.detect([photo]);
+      expect(f).toEqual(a!.filter((x) => isFrontal(x)));
+      expect(Math.min(...matched(f!, refs))).toBeGreaterThanOrEqual(0.5);
+    } finally {
+      fs.rmSync(cacheDir, { recursive: true, force: true });
+    }
+  });
+
   it('batches frames of different sizes and tiles of several frames in one call, same faces as one by one', async () => {
     const d = await FaceDetector.open({ model: 'back', threads: 1, maxBatch: 5 });
     detectors.push(d);
@@ -139,6 +155,8 @@ describe('FaceDetector errors', () => {
   it('bad options are config errors', async () => {
     await expectPieError(FaceDetector.open({ scoreThreshold: 1.5 }), 'config', /score threshold 1.5/);
     await expectPieError(FaceDetector.open({ tiling: { overlap: -0.1 } }), 'config', /overlap -0.1/);
+    // @ts-expect-error: a pose from an untyped caller (a JSON message, a config file read by hand)
+    await expectPieError(FaceDetector.open({ pose: 'profile' }), 'config', /face pose 'profile'/);
   });
 
   it('a zero-size or short frame is an input error; no frames, no faces', async () => {
