@@ -88,7 +88,7 @@ export async function runSmallFaceCameraEval(o: SmallFaceCameraCommandOptions, l
       json[models[di]!] = { seconds, reports, warm, curves };
       // The detections themselves, so rules over them (fusion, agreement of detectors) are scored without re-running.
       fs.mkdirSync(o.outDir, { recursive: true });
-      fs.writeFileSync(path.join(o.outDir, `small-faces-camera.${models[di]}.detections.json`), JSON.stringify({ detected: c.detected, clipFrames: c.clipFrames, normal: c.normal, levels: c.levels }));
+      fs.writeFileSync(path.join(o.outDir, `small-faces-camera.${models[di]}.detections.json`), JSON.stringify({ canvases: c.frames.map((f) => ({ split: f.split, boxes: f.boxes, sources: f.sources })), detected: c.detected, clipFrames: c.clipFrames, normal: c.normal, levels: c.levels }));
       if (di === 0) {
         const file = path.join(o.outDir, 'small-faces-camera-grid.png');
         await writeCameraGrid(c, { seed: o.seed ?? 1, file, fullWell: Math.min(...o.fullWells), enhance: async (img) => (await en.enhance([img])).frames[0]!, denoise: dz });
