@@ -127,7 +127,7 @@ export interface DetectConfig {
   readonly enabled: boolean;
   /** Detections per second per camera. */
   readonly fps: number;
-  /** BlazeFace 'back' (256², faces farther away), 'front' (128², selfie range) or 'full-range' (MediaPipe's 192² detector for distant faces). */
+  /** 'full-range' (MediaPipe's 192² detector for distant faces; the default), BlazeFace 'back' (256²) or 'front' (128², selfie range). */
   readonly model: FaceModel;
   /** Tiles at native resolution plus a whole-frame pass (small faces); false: the whole frame only. */
   readonly tiling: boolean;
@@ -443,7 +443,7 @@ const confirmShape = {
 const detectShape = {
   enabled: z.boolean(expected('true or false', 'enabled: true or enabled: false')).default(false),
   fps: number('detections per second', 0.1, 60, 'e.g. fps: 5').default(5),
-  model: z.enum(FACE_MODELS, expected('back, front or full-range', 'model: back (BlazeFace 256², faces farther from the camera; the default), model: front (128², faces close up) or model: full-range (MediaPipe\'s 192² detector for distant faces, converted from @mediapipe/face_detection at first use)')).default('back'),
+  model: z.enum(FACE_MODELS, expected('back, front or full-range', 'model: full-range (MediaPipe\'s 192² detector for distant faces, converted from @mediapipe/face_detection at first use; the default), model: back (BlazeFace 256²: faces that fill much of the frame) or model: front (128², faces close up)')).default('full-range'),
   tiling: z.boolean(expected('true or false', 'tiling: true (native-resolution tiles find small faces; the default) or tiling: false (whole frame only, faster)')).default(true),
   upscale: int('a tile upscale factor', 1, 2, 'upscale: 1 (native tiles; the default) or upscale: 2 (2× upscaled tiles for faces under ~20 px; 4× the model runs)').default(1),
   threshold: number('a face score', 0.01, 0.99, 'e.g. threshold: 0.5 (MediaPipe\'s default; lower finds more faces and more false ones)').default(0.5),
