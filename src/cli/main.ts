@@ -187,7 +187,7 @@ function build(): Command {
     .option('--scale <s>', 'curve-estimation scale for --enhance', '1/4')
     .option('--strength <x>', `curve strength for --enhance: 0 to ${MAX_STRENGTH}`, '1')
     .option('--on <frames>', 'detect on raw, enhanced or fused frames (default: fused with --enhance, else raw)')
-    .option('--detector <model>', 'face detector: full-range (MediaPipe, distant faces, 192²; the default), back (BlazeFace 256², faces that fill much of the frame) or front (close faces, 128²)', 'full-range')
+    .option('--detector <model>', 'face detector: back (BlazeFace 256²; the default here: fewest false faces on this path), full-range (MediaPipe 192², distant faces; the live default) or front (close faces, 128²)', 'back')
     .option('--no-tiling', 'whole frame only: no native-resolution tiles (much faster, misses small faces)')
     .option('--upscale <n>', 'tiles scaled up n times before the detector: 1 (native) or 2 (faces under ~20 px; 4× the model runs)', '1')
     .option('--threshold <x>', 'minimum face score', '0.5')

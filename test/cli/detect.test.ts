@@ -63,9 +63,9 @@ describe('pie-stream detect: inputs and errors (generated media)', () => {
 
 describe('detect flags', () => {
   const parse = { scale: parseScale, provider: parseProvider, positiveInt: parsePositiveInt };
-  it('defaults: full-range model, tiled, 0.5, frontal faces, adaptive smoothing, hqdn3d in the video decoder, 5 fps, annotated, no enhancement', () => {
+  it('defaults: back model, tiled, 0.5, frontal faces, adaptive smoothing, hqdn3d in the video decoder, 5 fps, annotated, no enhancement', () => {
     expect(detectOptionsFromFlags(['a.jpg'], { output: 'o' }, parse)).toEqual({
-      inputs: ['a.jpg'], output: 'o', model: 'full-range', tiling: true, threshold: 0.5, pose: 'frontal', denoise: 'auto', videoDenoise: TEMPORAL_DENOISE_DEFAULT,
+      inputs: ['a.jpg'], output: 'o', model: 'back', tiling: true, threshold: 0.5, pose: 'frontal', denoise: 'auto', videoDenoise: TEMPORAL_DENOISE_DEFAULT,
       fps: 5, annotate: true, provider: 'cpu', quiet: false,
     });
     const o = detectOptionsFromFlags(['a.jpg'], { output: 'o', enhance: true, scale: '1/8', model: 'm.onnx', videoDenoise: 'none', tiling: false, on: 'enhanced' }, parse);
