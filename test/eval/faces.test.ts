@@ -106,14 +106,15 @@ describe('eval --faces flags', () => {
   it('takes the plain and named .onnx enhancers and gamma, the photos from ../shared by default, and writes faces.json in the out folder', () => {
     expect(faceEvalOptionsFromFlags(base, parse)).toEqual({
       images: ['/sh/data/faces/face-api-js/images'], models: ['m/a.onnx', 'b=m/b.onnx'], gamma: true, downscale: 4, fullWells: [100, 300], seed: 2,
-      denoise: 'smooth', detectorModel: 'back', quiet: false, out: 'rep/faces.json',
+      denoise: 'smooth', detectorModel: 'back', pose: 'frontal', quiet: false, out: 'rep/faces.json',
     });
+    expect(faceEvalOptionsFromFlags({ ...base, pose: 'any' }, parse)).toMatchObject({ pose: 'any' });
     expect(faceEvalOptionsFromFlags({ ...base, faces: ['x/'], enhancer: ['identity'] }, parse)).toMatchObject({ images: ['x/'], models: [], gamma: false });
     expect(faceEvalOptionsFromFlags({ ...base, detector: 'full-range', upscale: '2' }, parse)).toMatchObject({ detectorModel: 'full-range', upscale: 2 });
   });
 
   it('bad values are usage errors', () => {
-    for (const [f, re] of [[{ fullWells: '100,-3' }, /--full-wells/], [{ denoise: 'bm3d' }, /--denoise bm3d/], [{ detector: 'side' }, /--detector side/], [{ upscale: '3' }, /--upscale 3/]] as const) {
+    for (const [f, re] of [[{ fullWells: '100,-3' }, /--full-wells/], [{ denoise: 'bm3d' }, /--denoise bm3d/], [{ detector: 'side' }, /--detector side/], [{ upscale: '3' }, /--upscale 3/], [{ pose: 'side' }, /--pose side/]] as const) {
       const e = (() => { try { faceEvalOptionsFromFlags({ ...base, ...f }, parse); return undefined; } catch (err) { return err; } })();
       expect(isPieError(e, 'usage')).toBe(true);
       expect((e as Error).message).toMatch(re);
