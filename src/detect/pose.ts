@@ -1,9 +1,9 @@
 // Which detections sit like a face seen from the front (issue 16's false faces). The detector
 // regresses six keypoints with every box; on a real face they sit where a face's features are, on
 // a bush or an insect in the IR light they do not. Measured on the IR clip with no people: its
-// false faces have their eyes a median 0.23 box widths apart and their ears 0.44 (often swapped),
-// where the faces of the small-face set, at every noise level, have eyes 0.34–0.46 apart and ears
-// 0.70–0.97 (5th–95th percentile). The price: a face turned well away from the camera (a profile)
+// false faces have their eyes a median 0.23 box widths apart and their ears 0.53 (often swapped),
+// where the true faces of the small-face set, at every noise level, have eyes 0.35–0.46 apart and
+// ears 0.79–0.97 (5th–95th percentile). The price: a face turned well away from the camera (a profile)
 // has its eyes close together too and is not reported. Pure.
 import type { Face } from './types.js';
 
