@@ -38,7 +38,7 @@ import { Denoiser } from '../src/denoise/denoiser.js';
 import { isFaceModel, type FaceModel } from '../src/detect/anchors.js';
 import { FaceDetector } from '../src/detect/detector.js';
 import { outsideMask, type MaskRect } from '../src/detect/face-mask.js';
-import { detectAlong } from '../src/detect/path.js';
+import { DETECT_ON, detectAlong, type DetectOn } from '../src/detect/path.js';
 import { FACE_POSES } from '../src/detect/pose.js';
 import { CameraTone } from '../src/enhance/camera-tone.js';
 import { Enhancer } from '../src/enhance/enhancer.js';
@@ -97,6 +97,13 @@ if (!pose) throw new Error(`--pose ${poseArg}: use ${FACE_POSES.join(' or ')}`);
 const cameraFps = Number(arg('camera-fps', String(config.cameras[0]?.fps ?? 10)));
 if (!(cameraFps >= FPS)) throw new Error(`--camera-fps ${cameraFps}: at least the detection rate ${FPS}`);
 if (config.detect.fps !== FPS) console.warn(`note: the default config detects at ${config.detect.fps} fps; this bench at ${FPS}`);
+/** --on (live path only): which frames the detector looks at; default the config's (detect.on). */
+const detectOn: DetectOn = ((): DetectOn => {
+  const on = DETECT_ON.find((x) => x === arg('on', config.detect.on));
+  if (!on) throw new Error(`--on ${arg('on')}: use ${DETECT_ON.join(', ')}`);
+  if (on !== config.detect.on && detPath !== 'live') throw new Error('--on is for --path live (pie-stream detect takes its own --on)');
+  return on;
+})();
 const redetect = process.argv.includes('--redetect');
 /** One camera: the denoiser's and the gate's state are per camera name. */
 const CAMERA = 'cam';
@@ -209,10 +216,12 @@ async function liveDetections(clip: string): Promise<LiveClip> {
   const modelKey = modelKeyOf(LiveEnhancers.modelOf(config, config.cameras[0]!));
   const en = enhancerOptions(config, modelKey), d = config.detect;
   const pipeline = { clip: path.resolve(clip), size: st.size, mtimeMs: st.mtimeMs, width, height, cameraFps, detectFps: FPS, denoiser: dn, enhancer: en, mono: config.enhance.mono, on: d.on };
-  const detOpts = { model: detector, threshold: d.threshold, tiling: d.tiling, upscale: d.upscale, pose };
+  // --on other than the config's: the same denoised frames (their meta keeps the config's on), faces cached apart.
+  const detOpts = { model: detector, threshold: d.threshold, tiling: d.tiling, upscale: d.upscale, pose, ...(detectOn === d.on ? {} : { on: detectOn }) };
+  const onKey = detectOn === d.on ? '' : `.on-${detectOn}`;
   const framesMeta = JSON.stringify(pipeline), facesMeta = JSON.stringify({ ...pipeline, detector: detOpts });
   const rawFile = path.join(dir, `${stem}.denoised.rgb`), framesMetaFile = path.join(dir, `${stem}.denoised.meta.json`);
-  const facesFile = path.join(dir, `${stem}.${detector}.${pose}.faces.json`), facesMetaFile = path.join(dir, `${stem}.${detector}.${pose}.meta.json`);
+  const facesFile = path.join(dir, `${stem}.${detector}.${pose}${onKey}.faces.json`), facesMetaFile = path.join(dir, `${stem}.${detector}.${pose}${onKey}.meta.json`);
   const bytes = rgbBytes(width, height);
   const same = (file: string, meta: string): boolean => fs.existsSync(file) && fs.readFileSync(file, 'utf8') === meta;
   if (!redetect && same(framesMetaFile, framesMeta) && same(facesMetaFile, facesMeta) && fs.existsSync(rawFile) && fs.existsSync(facesFile)) {
@@ -231,7 +240,7 @@ async function liveDetections(clip: string): Promise<LiveClip> {
   try {
     enhancer = await Enhancer.open(en);
     denoiser = await Denoiser.open(dn);
-    console.log(`${stem}: live path, ${width}×${height} at ${cameraFps} fps (no ffmpeg denoiser): ${denoiser.describe()} (strength ${dn.strength}, global motion ${dn.globalMotion}); ${enhancer.describe()}; detector ${detector}${d.tiling ? ' tiled' : ''} ≥ ${d.threshold}, pose ${pose}, on ${d.on} at ${FPS} fps`);
+    console.log(`${stem}: live path, ${width}×${height} at ${cameraFps} fps (no ffmpeg denoiser): ${denoiser.describe()} (strength ${dn.strength}, global motion ${dn.globalMotion}); ${enhancer.describe()}; detector ${detector}${d.tiling ? ' tiled' : ''} ≥ ${d.threshold}, pose ${pose}, on ${detectOn} at ${FPS} fps`);
     const tone = new CameraTone(config.enhance.mono), keep = sampler(FPS);
     const frames: RgbImage[] = [], rows: Array<LiveFacesFile['frames'][number]> = [];
     const tmp = `${rawFile}.partial`;
@@ -248,7 +257,7 @@ async function liveDetections(clip: string): Promise<LiveClip> {
       // As LiveEnhancers.toneObserved: an IR switch (not IR from the start) restarts the temporal state.
       if (change === 'mono-on' || change === 'mono-off') denoiser.reset(CAMERA);
       if (!keep(ptsMs)) continue;
-      const faces = (await detectAlong(faceDetector, [{ raw: den, enhanced: r.frames[0]! }], { on: d.on }))[0] ?? [];
+      const faces = (await detectAlong(faceDetector, [{ raw: den, enhanced: r.frames[0]! }], { on: detectOn }))[0] ?? [];
       frames.push(den);
       rows.push({ index, ms: Math.round(ptsMs), faces });
       fs.writeSync(fd, den.data);
@@ -424,7 +433,7 @@ const m = machine();
 console.log(`machine: ${describeMachine(m)}`);
 const about = detPath === 'detect'
   ? `pie-stream detect --enhance --fps ${FPS} --detector ${detector} --pose ${pose} (runDetect, hqdn3d in the decoder, no gate), cached; the gate fed the CLI's decode, looped by one ffmpeg -stream_loop`
-  : `live path (embedded default config): decoded at the camera's ${cameraFps} fps with no ffmpeg denoiser, every frame through one camera's Denoiser and the live enhancer (tone state carried), sampled at ${FPS} fps by sampleFps, detectAlong on ${config.detect.on} (raw = the denoised frame), detector ${detector}, pose ${pose}, no gate, cached; the gate fed the sampled denoised frames; looped = the first pass's denoised frames replayed, each seam a hard cut of the denoised picture`;
+  : `live path (embedded default config): decoded at the camera's ${cameraFps} fps with no ffmpeg denoiser, every frame through one camera's Denoiser and the live enhancer (tone state carried), sampled at ${FPS} fps by sampleFps, detectAlong on ${detectOn} (raw = the denoised frame), detector ${detector}, pose ${pose}, no gate, cached; the gate fed the sampled denoised frames; looped = the first pass's denoised frames replayed, each seam a hard cut of the denoised picture`;
 console.log(`detection: ${about}\n`);
 const tStart = performance.now();
 
@@ -499,8 +508,8 @@ console.log(`\nrun time: ${seconds.total} s (detection ${Object.keys(detectSecon
 if (cropsWritten) console.log(`crops: ${cropsWritten}`);
 // The detect path with its defaults and every variant is the committed table; another path, detector
 // or pose is named after them (any variants, listed in the file); a subset of the default's is a tuning run: scratch, under out/.
-const named = detPath !== 'detect' || detector !== defaults.detector || pose !== defaults.pose;
-const out = named ? path.join(here, 'results', `false-faces-${detPath}-${detector}${pose === defaults.pose ? '' : `-pose-${pose}`}.json`) : wanted ? path.join(cacheDir, 'partial.json') : path.join(here, 'results', 'false-faces.json');
+const named = detPath !== 'detect' || detector !== defaults.detector || pose !== defaults.pose || detectOn !== config.detect.on;
+const out = named ? path.join(here, 'results', `false-faces-${detPath}-${detector}${pose === defaults.pose ? '' : `-pose-${pose}`}${detectOn === config.detect.on ? '' : `-on-${detectOn}`}.json`) : wanted ? path.join(cacheDir, 'partial.json') : path.join(here, 'results', 'false-faces.json');
 const head = JSON.stringify({
   date: new Date().toISOString(), machine: m, clips: { ir: path.relative(process.cwd(), irClip), walk: path.relative(process.cwd(), walkClip) }, loops, fps: FPS, seamS: SEAM_S,
   path: detPath, detector, pose, ...(detPath === 'live' ? { cameraFps, cameraFrames: { ir: irSrc.cameraFrames, walk: walkSrc.cameraFrames } } : {}),
