@@ -448,7 +448,7 @@ const detectShape = {
   upscale: int('a tile upscale factor', 1, 2, 'upscale: 1 (native tiles; the default) or upscale: 2 (2× upscaled tiles for faces under ~20 px; 4× the model runs)').default(1),
   threshold: number('a face score', 0.01, 0.99, 'e.g. threshold: 0.5 (MediaPipe\'s default; lower finds more faces and more false ones)').default(0.5),
   pose: z.enum(FACE_POSES, expected('frontal or any', 'pose: frontal (only faces whose keypoints sit as a face\'s seen from the front: far fewer false faces in foliage and IR glare; the default) or pose: any (every detection, faces in profile too)')).default('frontal'),
-  on: z.enum(DETECT_ON, expected('raw, enhanced or fused', 'on: fused (raw and enhanced detections merged: never worse than raw; the default), on: raw or on: enhanced')).default('fused'),
+  on: z.enum(DETECT_ON, expected('raw, enhanced or fused', 'on: raw (the camera\'s frame, denoised when the denoiser is on; the default: the enhanced pass added no face on any set measured), on: fused (raw and enhanced merged, twice the detector\'s work) or on: enhanced')).default('raw'),
   drawBoxes: z.boolean(expected('true or false', 'drawBoxes: true draws face boxes onto the enhanced streams')).default(false),
   confirm: z.strictObject(confirmShape, expected('a mapping with frames, hits, fixtureAfter and staticAfter', `e.g. confirm: { frames: 3, hits: 2, fixtureAfter: 50, staticAfter: ${CONFIRM_DEFAULTS.staticAfter} } (a face must show in 2 of the last 3 detections; one still for 50 is a fixture; one on a view unchanged for ${CONFIRM_DEFAULTS.staticAfter} s is background)`)).prefault({})
     .superRefine((c, ctx) => {

@@ -23,7 +23,7 @@ describe('config: defaults', () => {
     expect(parseConfig(ONE_CAMERA, { env: {} })).toEqual({
       cameras: [{ name: 'cam', input: { kind: 'synthetic' }, width: 640, height: 360, fps: 10, outputs: { hls: ['enhanced'], websocket: ['enhanced'] } }],
       enhance: { scale: '1/4', downscale: 4, strength: 1, exposure: 'auto', color: 'value', noiseAwareGain: true, saturation: DEFAULT_SATURATION, mono: 'auto', provider: 'cpu', batch: { maxSize: 4, maxWaitMs: 40 }, regionCache: { enabled: false, alpha: 0.2, mix: 0, refreshEvery: 150 }, denoise: 'temporal', denoiseStrength: 2, denoiseGlobalMotion: 'shift', curveApply: 'grid' },
-      detect: { enabled: false, fps: 5, model: 'full-range', tiling: true, upscale: 1, threshold: 0.5, pose: 'frontal', on: 'fused', drawBoxes: false, confirm: { frames: 3, hits: 2, fixtureAfter: 50, staticAfter: 10 } },
+      detect: { enabled: false, fps: 5, model: 'full-range', tiling: true, upscale: 1, threshold: 0.5, pose: 'frontal', on: 'raw', drawBoxes: false, confirm: { frames: 3, hits: 2, fixtureAfter: 50, staticAfter: 10 } },
       workers: { queue: 1, timeoutMs: 30_000, inProcess: false },
       server: { host: '127.0.0.1', port: 8080 },
     });
@@ -228,7 +228,7 @@ describe('config: each problem names its key, its line and the fix', () => {
       { path: 'detect.upscale', line: 3, message: expect.stringMatching(/^expected a tile upscale factor from 1 to 2, got 3 — fix: upscale: 1 .*upscale: 2/) },
       { path: 'detect.threshold', line: 3, message: expect.stringMatching(/^expected a face score from 0\.01 to 0\.99, got 1 — fix: e\.g\. threshold: 0\.5/) },
       { path: 'detect.pose', line: 3, message: expect.stringMatching(/^expected frontal or any, got "profile" — fix: pose: frontal .*pose: any/) },
-      { path: 'detect.on', line: 3, message: expect.stringMatching(/^expected raw, enhanced or fused, got "both" — fix: on: fused/) },
+      { path: 'detect.on', line: 3, message: expect.stringMatching(/^expected raw, enhanced or fused, got "both" — fix: on: raw/) },
       { path: 'detect.drawBoxes', line: 3, message: expect.stringMatching(/^expected true or false, got "yes" — fix: drawBoxes: true/) },
     ]);
     expect(only(`${ONE_CAMERA}detect: { treshold: 0.4 }\n`).message).toMatch(/^unknown key — fix: did you mean threshold\? \(keys here: enabled, fps, model, tiling, upscale, threshold, pose, on, drawBoxes, confirm\)/);
@@ -387,7 +387,7 @@ describe('config: files', () => {
     fs.writeFileSync(path.join(dir, 'clips', 'corridor-night.mp4'), '');
     const c = loadConfig(file, vars);
     expect(c.cameras.map((cam) => cam.input.kind)).toEqual(['rtsp', 'rtsp', 'file']);
-    expect(c.detect).toEqual({ enabled: false, fps: 5, model: 'full-range', tiling: true, upscale: 1, threshold: 0.5, pose: 'frontal', on: 'fused', drawBoxes: false, confirm: { frames: 3, hits: 2, fixtureAfter: 50, staticAfter: 10 } });
+    expect(c.detect).toEqual({ enabled: false, fps: 5, model: 'full-range', tiling: true, upscale: 1, threshold: 0.5, pose: 'frontal', on: 'raw', drawBoxes: false, confirm: { frames: 3, hits: 2, fixtureAfter: 50, staticAfter: 10 } });
     expect(c.mqtt).toEqual({ url: 'mqtt://pie:d@192.168.1.5:1883', topicPrefix: 'pie-stream', qos: 0, maxQueue: 100 });
     expect(c.cameras[2]!.input).toEqual({ kind: 'file', path: path.join(dir, 'clips', 'corridor-night.mp4') });
     expect(c.cameras[1]!.model).toBe(path.join(dir, 'models', 'parking-night.onnx'));
