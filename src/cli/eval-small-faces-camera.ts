@@ -9,15 +9,13 @@ import type { BlazeFaceModel } from '../detect/anchors.js';
 import { Denoiser } from '../denoise/denoiser.js';
 import { FaceDetector } from '../detect/detector.js';
 import { iou } from '../detect/nms.js';
-import { smoothFor, estimateNoise } from '../detect/smooth.js';
 import type { Box } from '../detect/types.js';
 import { Enhancer } from '../enhance/enhancer.js';
 import { denoiserOptions, enhancerOptions, LiveEnhancers, modelKeyOf } from '../enhance/live-enhancers.js';
 import { PieError } from '../errors.js';
-import { collectSmallFaceCamera, darkCameraFrame, formatSmallFaceCamera, recallOverTime, scoreSmallFaceCamera, type CameraPath, type CollectedSmallFaceCamera } from '../eval/small-face-camera.js';
+import { collectSmallFaceCamera, formatSmallFaceCamera, recallOverTime, scoreSmallFaceCamera, type CameraPath, type CollectedSmallFaceCamera } from '../eval/small-face-camera.js';
 import { buildSmallFaceSet, faceSize } from '../eval/small-faces.js';
 import { writeImage } from '../image/io.js';
-import type { RgbImage } from '../image/types.js';
 import { crop, loadPhotos } from './eval-small-faces.js';
 import type { FacePose } from '../detect/pose.js';
 import { Progress } from './progress.js';
@@ -74,6 +72,7 @@ export async function runSmallFaceCameraEval(o: SmallFaceCameraCommandOptions, l
         enhance: async (img) => (await en.enhance([img])).frames[0]!,
         denoise: async (camera, img) => (await dz.denoise([{ camera, image: img }]))[0]!,
         forget: (camera) => dz.reset(camera),
+        ...(di === 0 ? { keepLast: { fullWell: Math.min(...o.fullWells), split: 'heldout' as const } } : {}),
         onProgress: (k, t) => bar.update(k, t),
       });
       bar.done();
@@ -91,7 +90,7 @@ export async function runSmallFaceCameraEval(o: SmallFaceCameraCommandOptions, l
       fs.writeFileSync(path.join(o.outDir, `small-faces-camera.${models[di]}.detections.json`), JSON.stringify({ canvases: c.frames.map((f) => ({ split: f.split, boxes: f.boxes, sources: f.sources })), detected: c.detected, clipFrames: c.clipFrames, normal: c.normal, levels: c.levels }));
       if (di === 0) {
         const file = path.join(o.outDir, 'small-faces-camera-grid.png');
-        await writeCameraGrid(c, { seed: o.seed ?? 1, file, fullWell: Math.min(...o.fullWells), enhance: async (img) => (await en.enhance([img])).frames[0]!, denoise: dz });
+        await writeCameraGrid(c, { file, fullWell: Math.min(...o.fullWells) });
         md.push(`Face crops: ${path.basename(file)}`, '');
       }
     }
@@ -107,33 +106,21 @@ export async function runSmallFaceCameraEval(o: SmallFaceCameraCommandOptions, l
 }
 
 /**
- * Face crops of the held-out canvases at `fullWell`, on the clip's last detected frame: a row per face
- * (three of each size bucket), columns clean, raw, smoothed raw, denoised, denoised + enhanced as the
- * detector got them (smoothing included); green where that path found the face, red where it missed.
- * The clips are replayed through a fresh camera of the same denoiser to get the pictures back.
+ * Face crops of the held-out canvases at the collect's keepLast full well, on the clip's last detected
+ * frame: a row per face (three of each size bucket), columns clean, raw, smoothed raw, denoised,
+ * denoised + enhanced as the detector got them (smoothing included); green where that path found the
+ * face, red where it missed.
  */
-async function writeCameraGrid(c: CollectedSmallFaceCamera, o: { seed: number; file: string; fullWell: number; enhance: (img: RgbImage) => Promise<RgbImage>; denoise: Denoiser }): Promise<void> {
+async function writeCameraGrid(c: CollectedSmallFaceCamera, o: { file: string; fullWell: number }): Promise<void> {
   const cell = 64, pad = 4, level = c.levels.find((l) => l.fullWell === o.fullWell)!;
-  const k = c.detected.length - 1, t = c.detected[k]!;
+  const k = c.detected.length - 1;
+  const images = new Map(c.kept.map((x) => [x.canvas, { clean: c.frames[x.canvas]!.image, ...x.images }]));
   const rows: Array<{ ci: number; box: Box }> = [];
   for (const [lo, hi] of [[0, 16], [16, 32], [32, Infinity]] as const) {
-    const pool = c.frames.flatMap((f, ci) => (f.split === 'heldout' ? f.boxes.map((box) => ({ ci, box })) : [])).filter(({ box }) => faceSize(box) >= lo && faceSize(box) < hi);
+    const pool = c.frames.flatMap((f, ci) => (images.has(ci) ? f.boxes.map((box) => ({ ci, box })) : [])).filter(({ box }) => faceSize(box) >= lo && faceSize(box) < hi);
     for (let j = 0; j < 3 && pool.length; j++) rows.push(pool[Math.floor(((j + 0.5) * pool.length) / 3)]!);
   }
-  const columns: ReadonlyArray<CameraPath | 'clean'> = ['clean', 'raw', 'smoothed raw', 'denoised', 'denoised+enhanced'];
-  const images = new Map<number, Record<CameraPath | 'clean', RgbImage>>();
-  for (const ci of new Set(rows.map((r) => r.ci))) {
-    const camera = `grid${ci}`;
-    let dark: RgbImage | undefined, den: RgbImage | undefined;
-    for (let u = 0; u <= t; u++) {
-      dark = darkCameraFrame(c.frames[ci]!.image, o.seed, o.fullWell, ci, u);
-      den = (await o.denoise.denoise([{ camera, image: dark }]))[0]!;
-    }
-    o.denoise.reset(camera);
-    const sr = estimateNoise(dark!), sd = estimateNoise(den!);
-    const enh = await o.enhance(den!);
-    images.set(ci, { clean: c.frames[ci]!.image, raw: dark!, 'smoothed raw': smoothFor(dark!, sr), denoised: smoothFor(den!, sd), 'denoised+enhanced': smoothFor(enh, sd), 'fused (denoised)': enh });
-  }
+  const columns = ['clean', 'raw', 'smoothed raw', 'denoised', 'denoised+enhanced'] as const;
   const W = columns.length * (cell + pad) + pad, H = rows.length * (cell + pad) + pad;
   const grid = new Uint8Array(W * H * 3).fill(255);
   for (const [ri, { ci, box }] of rows.entries()) {

@@ -10,7 +10,7 @@
 // long the denoiser takes to get there. No IO: detector, enhancer and denoiser come in as functions.
 import { detectAlong } from '../detect/path.js';
 import { fuseFaces, type FaceFinder, type FuseOptions } from '../detect/fuse.js';
-import { estimateNoise } from '../detect/smooth.js';
+import { estimateNoise, smoothFor } from '../detect/smooth.js';
 import type { Face } from '../detect/types.js';
 import type { RgbImage } from '../image/types.js';
 import type { ReferenceBox, ScoredBox } from './faces.js';
@@ -40,7 +40,15 @@ export interface SmallFaceCameraOptions extends CameraStages {
   readonly clipFrames: number;
   /** Detect on every `every`-th frame (0, every, 2·every, …): the camera's fps over detect.fps. */
   readonly every: number;
+  /** Keep the pictures the detector got on the last detected frame of this split's clips at this full well (for a grid). */
+  readonly keepLast?: { readonly fullWell: number; readonly split: Split };
   readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** The pictures one path's detector got (its smoothing included), on one canvas's last detected frame. */
+export interface KeptCameraFrame {
+  readonly canvas: number;
+  readonly images: Readonly<Record<'raw' | 'smoothed raw' | 'denoised' | 'denoised+enhanced', RgbImage>>;
 }
 
 export interface CollectedSmallFaceCamera {
@@ -52,6 +60,8 @@ export interface CollectedSmallFaceCamera {
   readonly normal: readonly Face[][];
   /** Per level, per path: [canvas][k] for detected[k]. */
   readonly levels: ReadonlyArray<{ readonly fullWell: number; readonly noise: number; readonly paths: Readonly<Record<CameraPath, Face[][][]>> }>;
+  /** As keepLast asked. */
+  readonly kept: readonly KeptCameraFrame[];
 }
 
 /**
@@ -79,6 +89,7 @@ export async function collectSmallFaceCamera(o: SmallFaceCameraOptions): Promise
   const normal: Face[][] = [];
   for (const f of o.frames) { normal.push(await one(f.image, 'raw', false)); o.onProgress?.(++done, total); }
   const levels: Array<CollectedSmallFaceCamera['levels'][number]> = [];
+  const kept: KeptCameraFrame[] = [], lastT = detected.at(-1)!;
   for (const fullWell of o.fullWells) {
     const paths = Object.fromEntries(CAMERA_PATHS.map((p) => [p, [] as Face[][][]])) as Record<CameraPath, Face[][][]>;
     let noise = 0, n = 0;
@@ -90,12 +101,19 @@ export async function collectSmallFaceCamera(o: SmallFaceCameraOptions): Promise
         // The denoiser sees every frame (its state needs them all); the detector every `every`-th.
         const den = await o.denoise(camera, dark);
         if (t % o.every === 0) {
-          noise += estimateNoise(dark); n++;
+          const sigma = estimateNoise(dark);
+          noise += sigma; n++;
+          const enhanced = await o.enhance(den);
           per.raw.push(await one(dark, 'raw', false));
           per['smoothed raw'].push(await one(dark, 'raw', true));
           per.denoised.push(await one(den, 'raw', true));
-          per['denoised+enhanced'].push(await one(den, 'enhanced', true, await o.enhance(den)));
+          per['denoised+enhanced'].push(await one(den, 'enhanced', true, enhanced));
           per['fused (denoised)'].push(fuseFaces(per.denoised.at(-1)!, per['denoised+enhanced'].at(-1)!, o.fuse ?? {}));
+          if (t === lastT && o.keepLast?.fullWell === fullWell && o.keepLast.split === fr.split) {
+            // As detectAlong prepared them: the radius from the noise of the frame taken as raw.
+            const sd = estimateNoise(den);
+            kept.push({ canvas: ci, images: { raw: dark, 'smoothed raw': smoothFor(dark, sigma), denoised: smoothFor(den, sd), 'denoised+enhanced': smoothFor(enhanced, sd) } });
+          }
         }
         o.onProgress?.(++done, total);
       }
@@ -104,7 +122,7 @@ export async function collectSmallFaceCamera(o: SmallFaceCameraOptions): Promise
     }
     levels.push({ fullWell, noise: n ? noise / n : 0, paths });
   }
-  return { frames: o.frames, clipFrames: o.clipFrames, detected, normal, levels };
+  return { frames: o.frames, clipFrames: o.clipFrames, detected, normal, levels, kept };
 }
 
 /** The issue's buckets and, overlapping them, every face of 16 px and more (the recall aim's set). */
@@ -122,8 +140,11 @@ export interface SmallFaceCameraReport {
   readonly levels: ReadonlyArray<{ readonly fullWell: number; readonly noise: number; readonly rows: ReadonlyArray<{ readonly path: CameraPath; readonly buckets: readonly BucketScores[] }> }>;
 }
 
+/** The canvases of a split (or all), by index. */
+const canvasesOf = (c: CollectedSmallFaceCamera, split: Split | 'all'): number[] => c.frames.flatMap((f, i) => (split === 'all' || f.split === split ? [i] : []));
+
 /** Faces of the kept canvases at the kept detected frames, as one image each for scoring. */
-function scored(c: CollectedSmallFaceCamera, keep: readonly number[], ks: readonly number[], faces: (ci: number, k: number) => readonly Face[], thr: number): BucketScores[] {
+function scored(c: CollectedSmallFaceCamera, keep: readonly number[], ks: readonly number[], faces: (ci: number, k: number) => readonly Face[], thr: number, buckets: readonly FaceBucket[] = CAMERA_BUCKETS): BucketScores[] {
   const refs: ReferenceBox[] = [], dets: ScoredBox[] = [];
   for (const ci of keep) {
     for (const k of ks) {
@@ -132,13 +153,13 @@ function scored(c: CollectedSmallFaceCamera, keep: readonly number[], ks: readon
       for (const f of faces(ci, k)) dets.push({ image, box: f.box, score: f.score });
     }
   }
-  return scoreByBucket(dets, refs, { scoreThreshold: thr, buckets: CAMERA_BUCKETS });
+  return scoreByBucket(dets, refs, { scoreThreshold: thr, buckets });
 }
 
 /** Recall / precision / AP50 per bucket on one split, over the detected frames from `fromFrame` on. */
 export function scoreSmallFaceCamera(c: CollectedSmallFaceCamera, o: { split: Split | 'all'; fromFrame: number; scoreThreshold?: number }): SmallFaceCameraReport {
   const thr = o.scoreThreshold ?? 0.5;
-  const keep = c.frames.flatMap((f, i) => (o.split === 'all' || f.split === o.split ? [i] : []));
+  const keep = canvasesOf(c, o.split);
   const ks = c.detected.flatMap((t, k) => (t >= o.fromFrame ? [k] : []));
   if (ks.length === 0) throw new RangeError(`no detected frame from frame ${o.fromFrame} on (the clip has ${c.clipFrames})`);
   return {
@@ -151,18 +172,10 @@ export function scoreSmallFaceCamera(c: CollectedSmallFaceCamera, o: { split: Sp
 
 /** Recall of faces of `minSize` px and more at each detected frame, per level, along one path: how fast the denoiser gets there. */
 export function recallOverTime(c: CollectedSmallFaceCamera, o: { split: Split | 'all'; path: CameraPath; minSize?: number; scoreThreshold?: number }): Array<{ fullWell: number; recall: number[] }> {
-  const keep = c.frames.flatMap((f, i) => (o.split === 'all' || f.split === o.split ? [i] : []));
-  const bucket: FaceBucket = { name: 'min', min: o.minSize ?? 16, max: Infinity };
+  const keep = canvasesOf(c, o.split), bucket: FaceBucket = { name: 'min', min: o.minSize ?? 16, max: Infinity };
   return c.levels.map((l) => ({
     fullWell: l.fullWell,
-    recall: c.detected.map((_, k) => {
-      const refs: ReferenceBox[] = [], dets: ScoredBox[] = [];
-      for (const ci of keep) {
-        for (const box of c.frames[ci]!.boxes) refs.push({ image: ci, box });
-        for (const f of l.paths[o.path][ci]![k]!) dets.push({ image: ci, box: f.box, score: f.score });
-      }
-      return scoreByBucket(dets, refs, { scoreThreshold: o.scoreThreshold ?? 0.5, buckets: [bucket] })[0]!.recall;
-    }),
+    recall: c.detected.map((_, k) => scored(c, keep, [k], (ci) => l.paths[o.path][ci]![k]!, o.scoreThreshold ?? 0.5, [bucket])[0]!.recall),
   }));
 }
 
