@@ -43,7 +43,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { constants as perfConstants, monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import { PieApp, type FrameSink, type LiveSink, type SinkFactory } from '../src/app.js';
 import { parseConfig } from '../src/config/load.js';
 import type { Variant } from '../src/config/schema.js';
@@ -56,6 +56,7 @@ import { runTool } from '../src/ingest/ffmpeg-process.js';
 import { syntheticSceneGraph } from '../src/ingest/synthetic.js';
 import { RegionCache } from '../src/pipeline/regionCache.js';
 import type { Frame } from '../src/ingest/frame.js';
+import { frameStores } from '../src/ingest/frame-store.js';
 import { DROP_REASONS, type DropReason } from '../src/pipeline/dropCounter.js';
 import { describeMachine, machine, timeIt } from './machine.js';
 
@@ -258,6 +259,10 @@ interface RunResult extends RunSpec {
   eventLoopDelayMs: { p50: number; p99: number; max: number };
   /** Share of the window the main thread's event loop was running callbacks (performance.eventLoopUtilization): low with a high delay = waiting for a CPU, not blocked. */
   mainThreadBusy: number;
+  /** The frame store (src/ingest/frame-store.ts) over the window: buffers taken, of them counted ones (the store was dry), slots at the end. */
+  frameStore: { taken: number; fallbacks: number; released: number; slots: number };
+  /** The main thread's garbage collections in the window (perf_hooks 'gc' entries): full (mark-compact) ones pause the event loop longest. */
+  mainThreadGc: { major: number; majorMs: number; majorMaxMs: number; minor: number; minorMs: number };
   latencyMs: { p50: number; p95: number; max: number; frames: number };
   /** app.stats() at the end of the window (last 200 frames per camera, nearest rank), the worst camera. */
   appLatencyMs: { p50: number; p95: number };
@@ -289,6 +294,16 @@ const pct = (xs: number[], p: number): number => {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!;
 };
 const r1 = (x: number): number => Math.round(x * 10) / 10;
+/** Every frame store's counters, summed. */
+const storeStats = (): { taken: number; fallbacks: number; released: number; slots: number } => {
+  const out = { taken: 0, fallbacks: 0, released: 0, slots: 0 };
+  for (const s of frameStores().values()) { const x = s.stats(); out.taken += x.taken; out.fallbacks += x.fallbacks; out.released += x.released; out.slots += x.slots; }
+  return out;
+};
+const frameStoreFigures = (before: ReturnType<typeof storeStats>): ReturnType<typeof storeStats> => {
+  const now = storeStats();
+  return { taken: now.taken - before.taken, fallbacks: now.fallbacks - before.fallbacks, released: now.released - before.released, slots: now.slots };
+};
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -358,6 +373,7 @@ async function runOne(spec: RunSpec, input: string): Promise<RunResult> {
     const load1 = os.loadavg()[0]!;
     const drops0 = app.drops.snapshot();
     const stats0 = app.stats();
+    const stores0 = storeStats();
     const batches0 = app.stats().enhancers.reduce((a, e) => a + e.batches, 0);
     const cpu0 = process.cpuUsage(), sys0 = systemTicks(), kids0 = childTicks(), main0 = mainThreadTicks();
     const w0 = performance.now();
@@ -372,11 +388,21 @@ async function runOne(spec: RunSpec, input: string): Promise<RunResult> {
     const timer = setInterval(sample, 500);
     const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
     loop.enable();
+    const gc = { major: 0, majorMs: 0, majorMaxMs: 0, minor: 0, minorMs: 0 };
+    const gcWatch = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        const kind = (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+        if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) { gc.major++; gc.majorMs += e.duration; gc.majorMaxMs = Math.max(gc.majorMaxMs, e.duration); }
+        else if (kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) { gc.minor++; gc.minorMs += e.duration; }
+      }
+    });
+    gcWatch.observe({ entryTypes: ['gc'] });
     const elu0 = performance.eventLoopUtilization();
     await sleep(seconds * 1000);
     measuring = false;
     const elu = performance.eventLoopUtilization(elu0);
     loop.disable();
+    gcWatch.disconnect();
     clearInterval(timer);
     sample();
     const elapsed = (performance.now() - w0) / 1000;
@@ -422,6 +448,8 @@ async function runOne(spec: RunSpec, input: string): Promise<RunResult> {
       drops,
       eventLoopDelayMs: { p50: loopDelay(loop.percentile(50)), p99: loopDelay(loop.percentile(99)), max: loopDelay(loop.max) },
       mainThreadBusy: r3(elu.utilization),
+      frameStore: frameStoreFigures(stores0),
+      mainThreadGc: { major: gc.major, majorMs: r1(gc.majorMs), majorMaxMs: r1(gc.majorMaxMs), minor: gc.minor, minorMs: r1(gc.minorMs) },
       latencyMs: { p50: r1(pct(lat, 0.5)), p95: r1(pct(lat, 0.95)), max: r1(pct(lat, 1)), frames: lat.length },
       appLatencyMs: { p50: Math.max(...appCams.map((c) => c.latency_ms.p50)), p95: Math.max(...appCams.map((c) => c.latency_ms.p95)) },
       framesPerBatch: batches > 0 ? +(framesOut / batches).toFixed(2) : 0,
@@ -585,6 +613,7 @@ try {
       `${r.rssMiB.nodePeak} / ${f(r.rssMiB.ffmpegPeak)}`.padStart(19),
       r.flicker ? r.flicker.ratio.toFixed(3) : '–',
     ].join(' | ') + (r.restarts ? `  (${r.restarts} camera restarts)` : '')
+      + `  gc: ${r.mainThreadGc.major} full (${r.mainThreadGc.majorMs} ms, max ${r.mainThreadGc.majorMaxMs}), ${r.mainThreadGc.minor} young (${r.mainThreadGc.minorMs} ms); store: ${r.frameStore.fallbacks} of ${r.frameStore.taken} counted, ${r.frameStore.slots} slots`
       + (r.detection ? `  detect: ${r.detection.runs} calls, ${r.detection.callMs.p50} ms p50, skipped ${JSON.stringify(r.detection.skipped)}` : ''));
   }
 } finally {

@@ -19,7 +19,8 @@ export function packFrames(frames: readonly RgbImage[]): PackedFrames {
       throw new RangeError(`a batch needs frames of one size: ${width}x${height} and ${f.width}x${f.height} (${f.data.length} bytes)`);
     }
   }
-  if (frames.length === 1) return { data: frames[0]!.data, count: 1, width, height };
+  // One frame goes as it is, unless it is shared memory (a worker's request slot): ONNX Runtime refuses that.
+  if (frames.length === 1 && !(frames[0]!.data.buffer instanceof SharedArrayBuffer)) return { data: frames[0]!.data, count: 1, width, height };
   const data = new Uint8Array(frames.length * size);
   frames.forEach((f, i) => data.set(f.data, i * size));
   return { data, count: frames.length, width, height };

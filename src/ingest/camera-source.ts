@@ -18,7 +18,7 @@ import { Backoff, type BackoffOptions } from './backoff.js';
 import { decodeToRawArgs, inputScript, type DecodeOptions } from './ffmpeg-args.js';
 import type { ResolveOptions } from './ffmpeg-bin.js';
 import { FfmpegProcess, lastLine, type Exit } from './ffmpeg-process.js';
-import { rawFrames } from './frame-splitter.js';
+import { frameStore } from './frame-store.js';
 import type { Frame } from './frame.js';
 import { canonicalCredentials, redact, secretsOfUrl } from './redact.js';
 import { syntheticSceneGraph } from './synthetic.js';
@@ -219,7 +219,9 @@ export class CameraSource {
     const run: Run = { startedAt: now(), frames: 0, lastFrameAt: 0, stall: undefined, check: () => {} };
     let proc: FfmpegProcess;
     try {
-      proc = await FfmpegProcess.start(this.args, { ...this.o.ffmpeg, stdinText: this.script });
+      // Frames land in reused shared slots (frame-store.ts): no garbage per frame on this thread.
+      const store = frameStore(this.frameBytes);
+      proc = await FfmpegProcess.start(this.args, { ...this.o.ffmpeg, stdinText: this.script, frames: { bytes: this.frameBytes, take: () => store.take() } });
     } catch (e) {
       if (!this.stopping) {
         this.failed(this.error(isPieError(e) ? e.kind : 'ffmpeg-missing', `ffmpeg could not start: ${messageOf(e).split('\n')[0]}`,
@@ -236,7 +238,7 @@ export class CameraSource {
     this.runFirstFrameAt = null;
     this.arrivals = [];
     try {
-      for await (const data of rawFrames(proc.stdout, this.frameBytes)) {
+      for await (const data of proc.frames()) {
         if (this.stopping) break;
         this.deliver(data, run);
       }

@@ -2,9 +2,9 @@
 // partial frame; the stream is read only as fast as the consumer pulls (async iteration).
 import type { Readable } from 'node:stream';
 
-export async function* rawFrames(stream: Readable, frameBytes: number): AsyncGenerator<Uint8Array> {
+export async function* rawFrames(stream: Readable, frameBytes: number, take: () => Uint8Array = () => new Uint8Array(frameBytes)): AsyncGenerator<Uint8Array> {
   if (!(frameBytes > 0)) throw new RangeError(`frame size must be positive, got ${frameBytes}`);
-  let frame = new Uint8Array(frameBytes);
+  let frame = take();
   let filled = 0;
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     let off = 0;
@@ -15,7 +15,7 @@ export async function* rawFrames(stream: Readable, frameBytes: number): AsyncGen
       off += n;
       if (filled === frameBytes) {
         yield frame;
-        frame = new Uint8Array(frameBytes); // the consumer keeps the yielded one
+        frame = take(); // the consumer keeps the yielded one
         filled = 0;
       }
     }

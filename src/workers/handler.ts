@@ -14,7 +14,7 @@ import { Enhancer } from '../enhance/enhancer.js';
 import { isPieError, messageOf } from '../errors.js';
 import { RegionCache } from '../pipeline/regionCache.js';
 import type { RgbImage } from '../image/types.js';
-import { transferablesOf, type DenoiseStep, type LiveBatch, type Request, type Retire, type Response, type Results, type SessionSpec, type WireError } from './protocol.js';
+import { placeInto, transferablesOf, unshared, type DenoiseStep, type LiveBatch, type Request, type Retire, type Response, type Results, type SessionSpec, type WireError } from './protocol.js';
 
 type Session =
   | { readonly kind: 'enhancer'; readonly s: Enhancer }
@@ -176,7 +176,9 @@ export function serve(handle: (req: Request) => Promise<Results[keyof Results]>)
     chain = chain.then(async () => {
       let msg: Response;
       try {
-        msg = { id: req.id, ok: true, result: await handle(req) };
+        // Nothing aliases the request's shared frames; then the output frames go into the slots given.
+        const result = unshared(await handle(req));
+        msg = { id: req.id, ok: true, result: 'into' in req ? placeInto(result, req.into) : result };
       } catch (e) {
         msg = { id: req.id, ok: false, error: wireError(e) };
       }

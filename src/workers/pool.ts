@@ -9,11 +9,12 @@ import type { DetectPathOptions, FrameForDetection } from '../detect/path.js';
 import type { Face } from '../detect/types.js';
 import type { CurveMaps, EnhancedBatch } from '../enhance/enhancer.js';
 import { PieError } from '../errors.js';
+import { frameStore } from '../ingest/frame-store.js';
 import { createHandler } from './handler.js';
 import type { RgbImage } from '../image/types.js';
 import type { RegionCacheOptions } from '../pipeline/regionCache.js';
 import type { FrameTone } from '../enhance/tone-feeds.js';
-import { ownCopy, transferablesOf, WorkerError, type ApplyArgs, type CurvesArgs, type DenoisedBatch, type EnhanceArgs, type LiveBatch, type Request, type Response, type Retire, type Results, type SessionInfo, type SessionSpec, type StillStep } from './protocol.js';
+import { fromSlots, inputBuffers, outputSlots, ownCopy, transferablesOf, WorkerError, type ApplyArgs, type CurvesArgs, type DenoisedBatch, type EnhanceArgs, type LiveBatch, type Request, type Response, type Retire, type Results, type SessionInfo, type SessionSpec, type StillStep } from './protocol.js';
 
 export interface PoolOptions {
   /** Names the pool in logs and errors ('enhance', 'detect'). */
@@ -60,6 +61,11 @@ interface Pending {
   readonly resolve: (r: Results[keyof Results]) => void;
   readonly reject: (e: Error) => void;
   readonly timer: NodeJS.Timeout;
+  /**
+   * The request as sent: its frames are shared slots (ownCopy), which the worker reads while this
+   * is pending. Holding it keeps the slots from going back to their store (frame-store.ts) before then.
+   */
+  readonly request: Request;
 }
 
 interface Slot {
@@ -114,6 +120,20 @@ function liveRequest(r: LiveRequest, frames: readonly RgbImage[]): Extract<Reque
 function denoiseRequest(r: Pick<LiveRequest, 'frames' | 'cameras' | 'denoiser'>, frames: readonly RgbImage[]): Extract<Request, { type: 'denoise' }> {
   const keys = denoiserKeys(r) ?? r.cameras.map(() => null);
   return { type: 'denoise', id: 0, frames, denoise: { keys, cameras: r.cameras } };
+}
+
+/**
+ * A settled request's own frame copies back to their store at once (ownCopy made them for this
+ * request alone). Not on a timeout: the stuck worker may still be reading; the collector returns those.
+ */
+function giveBack(req: Request): void {
+  // Copies that are not slots (a store out of slots) went transferred, and are empty here.
+  for (const b of inputBuffers(req)) if (b.buffer instanceof SharedArrayBuffer) frameStore(b.length).release(b);
+}
+
+/** A frame-making request with slots for its outputs: its frames, and the denoised ones when it asks for them back. */
+function withSlots<R extends Extract<Request, { type: 'enhance' | 'cached' | 'denoise' }>>(r: R): R {
+  return { ...r, into: outputSlots(r.frames, r.type !== 'denoise' && r.denoise?.frames === true) };
 }
 
 /** Whether a live request keeps per-camera state in a worker (then it must go to the cameras' worker). */
@@ -236,7 +256,7 @@ export class InferencePool implements Inference {
   }
 
   enhance(key: string, frames: readonly RgbImage[], ...args: EnhanceArgs): Promise<EnhancedBatch> {
-    return this.submit({ type: 'enhance', id: 0, key, frames: frames.map(ownCopy), args });
+    return this.submit({ type: 'enhance', id: 0, key, frames: frames.map(ownCopy), args, into: outputSlots(frames, false) });
   }
 
   curves(key: string, frames: readonly RgbImage[], ...args: CurvesArgs): Promise<CurveMaps> {
@@ -245,7 +265,7 @@ export class InferencePool implements Inference {
 
   apply(key: string, frames: readonly RgbImage[], curves: CurveMaps, ...args: ApplyArgs): Promise<EnhancedBatch> {
     // The curves were made for this call (the region cache's smoothed copy): moved, not copied.
-    return this.submit({ type: 'apply', id: 0, key, frames: frames.map(ownCopy), curves, args });
+    return this.submit({ type: 'apply', id: 0, key, frames: frames.map(ownCopy), curves, args, into: outputSlots(frames, false) });
   }
 
   async detect(key: string, frames: readonly FrameForDetection[], path: DetectPathOptions, still?: StillStep): Promise<Face[][]> {
@@ -266,20 +286,20 @@ export class InferencePool implements Inference {
   cached(key: string, applier: string, frames: readonly RgbImage[], cameras: readonly string[], cache: RegionCacheOptions, ...args: ApplyArgs): Promise<EnhancedBatch> {
     const at = this.workerOf(cameras[0] ?? '');
     if (cameras.some((c) => this.workerOf(c) !== at)) return Promise.reject(new RangeError('cached(): the cameras of one request must share a worker (group them by workerOf)'));
-    return this.submit({ type: 'cached', id: 0, key, applier, frames: frames.map(ownCopy), cameras, cache, args }, at);
+    return this.submit({ type: 'cached', id: 0, key, applier, frames: frames.map(ownCopy), cameras, cache, args, into: outputSlots(frames, false) }, at);
   }
 
   async live(r: LiveRequest): Promise<LiveBatch> {
-    if (!statefulRequest(r)) return this.submit(liveRequest(r, r.frames.map(ownCopy)));
+    if (!statefulRequest(r)) return this.submit(withSlots(liveRequest(r, r.frames.map(ownCopy))));
     const at = this.workerOf(r.cameras[0] ?? '');
     if (r.cameras.some((c) => this.workerOf(c) !== at)) throw new RangeError('live(): the cameras of a stateful request must share a worker (group them by workerOf)');
-    return this.submit(liveRequest(r, r.frames.map(ownCopy)), at);
+    return this.submit(withSlots(liveRequest(r, r.frames.map(ownCopy))), at);
   }
 
   async denoise(r: Pick<LiveRequest, 'frames' | 'cameras' | 'denoiser'>): Promise<DenoisedBatch> {
     const at = this.workerOf(r.cameras[0] ?? '');
     if (r.cameras.some((c) => this.workerOf(c) !== at)) throw new RangeError('denoise(): the cameras of one request must share a worker (group them by workerOf)');
-    return this.submit(denoiseRequest(r, r.frames.map(ownCopy)), at);
+    return this.submit(withSlots(denoiseRequest(r, r.frames.map(ownCopy))), at);
   }
 
   async forget(cameras: readonly string[]): Promise<void> {
@@ -338,7 +358,7 @@ export class InferencePool implements Inference {
       }, timed ? this.o.timeoutMs : 2 ** 31 - 1);
       timer.unref();
       // The worker answers a request of type T with Results[T] (handler.ts); the map erases T.
-      s.pending.set(id, { resolve: resolve as (r: Results[keyof Results]) => void, reject, timer });
+      s.pending.set(id, { resolve: resolve as (r: Results[keyof Results]) => void, reject, timer, request: msg });
       // Frames and curves made for this request move; a session's spec is kept for reopening, so it is cloned.
       s.worker.postMessage(msg, msg.type === 'open' ? [] : transferablesOf(msg));
     });
@@ -347,7 +367,8 @@ export class InferencePool implements Inference {
   private count(kind: string): void { this.failed[kind] = (this.failed[kind] ?? 0) + 1; }
 
   private failAll(s: Slot, kind: 'died' | 'closed', message: string): void {
-    for (const [, p] of s.pending) { clearTimeout(p.timer); if (kind === 'died') this.count(kind); p.reject(new WorkerError(kind, message)); }
+    // An exited worker reads nothing more: its requests' copies go back to the store.
+    for (const [, p] of s.pending) { clearTimeout(p.timer); giveBack(p.request); if (kind === 'died') this.count(kind); p.reject(new WorkerError(kind, message)); }
     s.pending.clear();
   }
 
@@ -382,7 +403,8 @@ export class InferencePool implements Inference {
         if (!p) return; // timed out meanwhile
         slot.pending.delete(m.id);
         clearTimeout(p.timer);
-        if (m.ok) { this.completed++; p.resolve(m.result); return; }
+        giveBack(p.request); // answered: the worker no longer reads the request's copies
+        if (m.ok) { this.completed++; p.resolve('into' in p.request ? fromSlots(m.result, p.request.into) : m.result); return; }
         this.count(m.error.kind);
         p.reject(m.error.pieKind ? new PieError(m.error.pieKind, m.error.message, m.error.fix) : new WorkerError(m.error.kind, m.error.message));
       });

@@ -18,6 +18,7 @@ import type { Provider } from '../enhance/session.js';
 import type { ErrorKind } from '../errors.js';
 import type { RgbImage } from '../image/types.js';
 import type { RegionCacheOptions } from '../pipeline/regionCache.js';
+import { frameStore } from '../ingest/frame-store.js';
 
 /** The arguments of a method after its first (the frames): what the protocol passes through untouched. */
 type RestArgs<F> = F extends (first: never, ...rest: infer R) => unknown ? R : never;
@@ -71,6 +72,17 @@ export interface DenoisedBatch {
   readonly noise: readonly CameraNoiseReport[];
 }
 
+/**
+ * Shared slots (frame-store.ts) the main thread gives a request for its output frames, one per input
+ * frame (null: none, the frame comes back as a buffer of its own): the worker copies result frame i
+ * into `frames[i]` (and the denoised frame into `denoised[i]`), so the results need no fresh buffer
+ * on the main thread, where every one would be counted garbage. Output frames have their input's size.
+ */
+export interface OutputSlots {
+  readonly frames: readonly (Uint8Array | null)[];
+  readonly denoised?: readonly (Uint8Array | null)[];
+}
+
 /** What an opened session says about itself (the same in every worker of a pool). */
 export interface SessionInfo {
   readonly description: string;
@@ -87,22 +99,22 @@ export interface Retire { readonly type: 'retire' }
 export type Request =
   | { readonly type: 'open'; readonly id: number; readonly key: string; readonly spec: SessionSpec }
   | { readonly type: 'close'; readonly id: number; readonly key: string }
-  | { readonly type: 'enhance'; readonly id: number; readonly key: string; readonly frames: readonly RgbImage[]; readonly args: EnhanceArgs; readonly denoise?: DenoiseStep }
+  | { readonly type: 'enhance'; readonly id: number; readonly key: string; readonly frames: readonly RgbImage[]; readonly args: EnhanceArgs; readonly denoise?: DenoiseStep; readonly into?: OutputSlots }
   | { readonly type: 'curves'; readonly id: number; readonly key: string; readonly frames: readonly RgbImage[]; readonly args: CurvesArgs }
-  | { readonly type: 'apply'; readonly id: number; readonly key: string; readonly frames: readonly RgbImage[]; readonly curves: CurveMaps; readonly args: ApplyArgs }
+  | { readonly type: 'apply'; readonly id: number; readonly key: string; readonly frames: readonly RgbImage[]; readonly curves: CurveMaps; readonly args: ApplyArgs; readonly into?: OutputSlots }
   | { readonly type: 'detect'; readonly id: number; readonly key: string; readonly frames: readonly FrameForDetection[]; readonly path: DetectPathOptions; readonly still?: StillStep }
   /**
    * The region-cache path in one request: curves from enhancer `key`, each frame's maps pooled and
    * smoothed by its camera's RegionCache (kept in the worker: a camera always goes to the same
    * worker), applied by applier `applier`. `cameras[i]` names frame i's camera.
    */
-  | { readonly type: 'cached'; readonly id: number; readonly key: string; readonly applier: string; readonly frames: readonly RgbImage[]; readonly cameras: readonly string[]; readonly cache: RegionCacheOptions; readonly args: ApplyArgs; readonly denoise?: DenoiseStep }
+  | { readonly type: 'cached'; readonly id: number; readonly key: string; readonly applier: string; readonly frames: readonly RgbImage[]; readonly cameras: readonly string[]; readonly cache: RegionCacheOptions; readonly args: ApplyArgs; readonly denoise?: DenoiseStep; readonly into?: OutputSlots }
   /**
    * Only the denoising of an 'enhance' request (DenoiseStep; its `frames` flag is ignored: the
    * frames always come back): one camera's frames can be denoised in its worker while another
    * worker enhances the frames before them.
    */
-  | { readonly type: 'denoise'; readonly id: number; readonly frames: readonly RgbImage[]; readonly denoise: DenoiseStep }
+  | { readonly type: 'denoise'; readonly id: number; readonly frames: readonly RgbImage[]; readonly denoise: DenoiseStep; readonly into?: OutputSlots }
   /**
    * Drops these cameras' region caches, denoiser state and still-scene models (a model switch, an IR
    * switch, a camera restart): the next frame is a keyframe and starts a fresh temporal estimate
@@ -177,5 +189,86 @@ export function transferablesOf(value: unknown, depth = 6): ArrayBuffer[] {
   return [...out];
 }
 
-/** A copy of a frame in a buffer of its own, to be transferred: the camera's buffer stays with its outputs. */
-export const ownCopy = (f: RgbImage): RgbImage => ({ width: f.width, height: f.height, data: new Uint8Array(f.data) });
+/**
+ * A frame's copy for a request: in a shared slot of the frame store (frame-store.ts), so neither
+ * thread allocates counted memory for it; the camera's buffer stays with its outputs. The pool
+ * holds the request until it settles, which keeps the slot from being reused while the worker reads it.
+ */
+export const ownCopy = (f: RgbImage): RgbImage => ({ width: f.width, height: f.height, data: frameStore(f.data.length).copy(f.data) });
+
+/** The pixel buffers of a request's input frames (its ownCopy copies, when the pool made it). */
+export function inputBuffers(req: Request): Uint8Array[] {
+  switch (req.type) {
+    case 'enhance': case 'curves': case 'apply': case 'cached': case 'denoise': return req.frames.map((f) => f.data);
+    case 'detect': return req.frames.flatMap((f) => (f.enhanced ? [f.raw.data, f.enhanced.data] : [f.raw.data]));
+    default: return [];
+  }
+}
+
+/** Slots for a request's output frames, of its input frames' sizes; `denoised` too when asked. */
+export function outputSlots(frames: readonly RgbImage[], denoised: boolean): OutputSlots {
+  const slots = (): (Uint8Array | null)[] => frames.map((f) => {
+    const b = frameStore(f.data.length).take();
+    return b.buffer instanceof SharedArrayBuffer ? b : null; // a store out of slots gives an unshared buffer: no use here
+  });
+  return { frames: slots(), ...(denoised ? { denoised: slots() } : {}) };
+}
+
+type FramesOut = { readonly frames?: readonly RgbImage[]; readonly denoised?: readonly RgbImage[] };
+
+/**
+ * In the worker: each result frame copied into its output slot, where one of the right size was given
+ * (the slot then travels back shared, as the same memory the main thread holds).
+ */
+export function placeInto<T>(result: T, into: OutputSlots | undefined): T {
+  if (!into || result === null || typeof result !== 'object') return result;
+  const r = result as FramesOut;
+  const place = (fs: readonly RgbImage[] | undefined, slots: readonly (Uint8Array | null)[] | undefined): RgbImage[] | undefined =>
+    fs?.map((f, i) => {
+      const slot = slots?.[i];
+      if (!slot || slot.length !== f.data.length) return f;
+      slot.set(f.data);
+      return { ...f, data: slot };
+    });
+  const frames = place(r.frames, into.frames), denoised = place(r.denoised, into.denoised);
+  return { ...result, ...(frames ? { frames } : {}), ...(denoised ? { denoised } : {}) };
+}
+
+/**
+ * On the main thread: a result's frames that came back in their slots, given the main thread's own
+ * views of those slots (the ones its store watches; the views the message brought are dropped).
+ */
+export function fromSlots<T>(result: T, into: OutputSlots | undefined): T {
+  if (!into || result === null || typeof result !== 'object') return result;
+  const r = result as FramesOut;
+  const own = (fs: readonly RgbImage[] | undefined, slots: readonly (Uint8Array | null)[] | undefined): RgbImage[] | undefined =>
+    fs?.map((f, i) => {
+      const slot = slots?.[i];
+      return slot && f.data.buffer instanceof SharedArrayBuffer && f.data.length === slot.length ? { ...f, data: slot } : f;
+    });
+  const frames = own(r.frames, into.frames), denoised = own(r.denoised, into.denoised);
+  return { ...result, ...(frames ? { frames } : {}), ...(denoised ? { denoised } : {}) };
+}
+
+/**
+ * `value` with every typed array over a SharedArrayBuffer replaced by a copy of its own (depth-limited
+ * walk, as transferablesOf; unchanged parts are the same objects). A worker's result must not alias
+ * a request's shared frames (a frame passed through, such as a camera the denoiser leaves alone):
+ * the main thread reuses those slots once the request settles.
+ */
+export function unshared<T>(value: T, depth = 6): T {
+  const walk = (v: unknown, d: number): unknown => {
+    if (d < 0 || v === null || typeof v !== 'object') return v;
+    if (ArrayBuffer.isView(v)) return v.buffer instanceof SharedArrayBuffer && 'slice' in v && typeof v.slice === 'function' ? (v.slice as () => unknown).call(v) : v;
+    if (Array.isArray(v)) {
+      const out = v.map((x) => walk(x, d - 1));
+      return out.some((x, i) => x !== v[i]) ? out : v;
+    }
+    if (Object.getPrototypeOf(v) !== Object.prototype) return v;
+    let changed = false;
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) { const y = walk(x, d - 1); out[k] = y; if (y !== x) changed = true; }
+    return changed ? out : v;
+  };
+  return walk(value, depth) as T;
+}

@@ -81,6 +81,55 @@ describe('FfmpegProcess', () => {
   });
 });
 
+describe('FfmpegProcess.frames()', () => {
+  const W = 96, H = 64, N = 40, bytes = W * H * 3;
+  const args = ['-hide_banner', '-f', 'lavfi', '-i', `testsrc2=size=${W}x${H}:rate=25`, '-frames:v', String(N), '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
+  const viaPipe = async (): Promise<Buffer> => runTool(args);
+
+  it('reads stdout in place through a FIFO: the same bytes as the pipe, whole frames in order, each in a buffer from take()', async () => {
+    const expected = await viaPipe();
+    expect(expected.length).toBe(N * bytes);
+    let taken = 0;
+    const p = await FfmpegProcess.start(args, { frames: { bytes, take: () => { taken++; return new Uint8Array(new SharedArrayBuffer(bytes)); } } });
+    expect(p.readsInPlace).toBe(process.platform !== 'win32');
+    const frames: Uint8Array[] = [];
+    for await (const f of p.frames()) frames.push(f);
+    expect(frames.length).toBe(N);
+    frames.forEach((f, i) => expect(Buffer.from(f).equals(expected.subarray(i * bytes, (i + 1) * bytes))).toBe(true));
+    expect(frames.every((f) => f.buffer instanceof SharedArrayBuffer)).toBe(true);
+    expect(taken).toBe(N + 1); // one per frame, and the one being filled when the stream ended
+    expect((await p.exited).code).toBe(0);
+  });
+
+  it('pauses a FIFO for a slow reader and loses nothing: ffmpeg waits, as on a full pipe', async () => {
+    const expected = await viaPipe();
+    const p = await FfmpegProcess.start(args, { frames: { bytes, take: () => new Uint8Array(bytes) } });
+    let i = 0;
+    for await (const f of p.frames()) {
+      expect(Buffer.from(f).equals(expected.subarray(i * bytes, (i + 1) * bytes))).toBe(true);
+      i++;
+      if (i % 8 === 0) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(i).toBe(N);
+  });
+
+  it('stops reading when the consumer breaks off, and close() ends the process', async () => {
+    const p = await FfmpegProcess.start(['-hide_banner', '-f', 'lavfi', '-i', `testsrc2=size=${W}x${H}:rate=25`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { frames: { bytes, take: () => new Uint8Array(bytes) } });
+    let n = 0;
+    for await (const f of p.frames()) { expect(f.length).toBe(bytes); if (++n === 3) break; }
+    expect(() => p.frames()).toThrow(/already called/);
+    const exit = await p.close();
+    expect(exit.closedByUs || exit.code !== 0).toBe(true);
+    expect(p.running).toBe(false);
+  });
+
+  it('says frames() needs the frames option', async () => {
+    const p = await FfmpegProcess.start(['-hide_banner', '-version']);
+    expect(() => p.frames()).toThrow(/needs the frames option/);
+    await p.exited;
+  });
+});
+
 describe('rawFrames', () => {
   it('cuts arbitrary chunks into whole frames and drops a trailing partial one', async () => {
     const s = new PassThrough();

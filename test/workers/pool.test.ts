@@ -16,6 +16,7 @@ import { StillGate } from '../../src/detect/static-scene.js';
 import { readImage } from '../../src/image/io.js';
 import { RegionCache } from '../../src/pipeline/regionCache.js';
 import { sharedPath, skipReason } from '../helpers/shared.js';
+import { frameStore } from '../../src/ingest/frame-store.js';
 import { defaultPoolSizes, InferencePool } from '../../src/workers/pool.js';
 import { isWorkerError } from '../../src/workers/protocol.js';
 
@@ -189,6 +190,18 @@ describe('InferencePool', () => {
         // Noise models of the denoised cameras only, each from its own session.
         expect(got.noise?.map((n) => [n.camera, n.frames])).toEqual([['hall', localT.reportOf('hall')!.frames], ['gate', localS.reportOf('gate')!.frames]]);
       }
+      // Frames travel in shared slots (src/ingest/frame-store.ts): the results come back in the main
+      // thread's own slots, the request's copies go back to the store once answered, and a frame the
+      // worker passed through (yard: no denoiser) was copied out of its request slot, so reusing that
+      // slot for later requests leaves the result as it was.
+      const store = frameStore(32 * 24 * 3), before = store.stats();
+      const kept = await pool.live({ key: 'm', denoiser: keys, denoised: true, frames: cams.map((_, c) => frameOf(c, 5)), cameras: cams, tones: [{}, {}, {}] });
+      expect(store.stats().released - before.released).toBe(3);
+      for (const f of [...kept.frames, ...kept.denoised!]) expect(f.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+      const snapshot = [...kept.frames, ...kept.denoised!].map((f) => Buffer.from(f.data));
+      expect(snapshot[4]!.equals(Buffer.from(frameOf(1, 5).data))).toBe(true);
+      for (let t = 6; t < 9; t++) await pool.live({ key: 'm', denoiser: keys, denoised: true, frames: cams.map((_, c) => frameOf(c, t)), cameras: cams, tones: [{}, {}, {}] });
+      expect([...kept.frames, ...kept.denoised!].map((f) => Buffer.from(f.data))).toEqual(snapshot);
       // Every frame of a batch undenoised: no denoise step at all, so no noise model comes back.
       const none = await pool.live({ key: 'm', denoiser: [null], frames: [frameOf(1, 3)], cameras: ['yard'], tones: [{}] });
       expect([none.denoised, none.noise]).toEqual([undefined, undefined]);
@@ -325,5 +338,12 @@ describe('InferencePool', () => {
     gc();
     // 10,000 frames in and out is 15 MB of pixels each way; what stays must be far below that.
     expect(process.memoryUsage().arrayBuffers - baseline).toBeLessThan(4 * 2 ** 20);
+    // The frames went through the shared slots of the frame store, within its bound: each request's
+    // copies back at its answer, each result's slot back once collected (all of them now).
+    await new Promise((r) => setTimeout(r, 20));
+    const slots = frameStore(16 * 16 * 3).stats();
+    expect(slots.released).toBeGreaterThanOrEqual(10_000);
+    expect(slots.slots).toBeLessThanOrEqual(256);
+    expect(slots.free).toBe(slots.slots);
   });
 });
