@@ -216,39 +216,31 @@ export function outputSlots(frames: readonly RgbImage[], denoised: boolean): Out
 
 type FramesOut = { readonly frames?: readonly RgbImage[]; readonly denoised?: readonly RgbImage[] };
 
+/** `result` with each of its frames (and denoised frames) that has a slot replaced by `swap(frame, slot)`. */
+function perSlot<T>(result: T, into: OutputSlots | undefined, swap: (f: RgbImage, slot: Uint8Array) => RgbImage): T {
+  if (!into || result === null || typeof result !== 'object') return result;
+  const r = result as FramesOut;
+  const each = (fs: readonly RgbImage[] | undefined, slots: readonly (Uint8Array | null)[] | undefined): RgbImage[] | undefined =>
+    fs?.map((f, i) => { const slot = slots?.[i]; return slot && slot.length === f.data.length ? swap(f, slot) : f; });
+  const frames = each(r.frames, into.frames), denoised = each(r.denoised, into.denoised);
+  return { ...result, ...(frames ? { frames } : {}), ...(denoised ? { denoised } : {}) };
+}
+
 /**
  * In the worker: each result frame copied into its output slot, where one of the right size was given
  * (the slot then travels back shared, as the same memory the main thread holds).
  */
-export function placeInto<T>(result: T, into: OutputSlots | undefined): T {
-  if (!into || result === null || typeof result !== 'object') return result;
-  const r = result as FramesOut;
-  const place = (fs: readonly RgbImage[] | undefined, slots: readonly (Uint8Array | null)[] | undefined): RgbImage[] | undefined =>
-    fs?.map((f, i) => {
-      const slot = slots?.[i];
-      if (!slot || slot.length !== f.data.length) return f;
-      slot.set(f.data);
-      return { ...f, data: slot };
-    });
-  const frames = place(r.frames, into.frames), denoised = place(r.denoised, into.denoised);
-  return { ...result, ...(frames ? { frames } : {}), ...(denoised ? { denoised } : {}) };
-}
+export const placeInto = <T>(result: T, into: OutputSlots | undefined): T => perSlot(result, into, (f, slot) => {
+  slot.set(f.data);
+  return { ...f, data: slot };
+});
 
 /**
  * On the main thread: a result's frames that came back in their slots, given the main thread's own
  * views of those slots (the ones its store watches; the views the message brought are dropped).
  */
-export function fromSlots<T>(result: T, into: OutputSlots | undefined): T {
-  if (!into || result === null || typeof result !== 'object') return result;
-  const r = result as FramesOut;
-  const own = (fs: readonly RgbImage[] | undefined, slots: readonly (Uint8Array | null)[] | undefined): RgbImage[] | undefined =>
-    fs?.map((f, i) => {
-      const slot = slots?.[i];
-      return slot && f.data.buffer instanceof SharedArrayBuffer && f.data.length === slot.length ? { ...f, data: slot } : f;
-    });
-  const frames = own(r.frames, into.frames), denoised = own(r.denoised, into.denoised);
-  return { ...result, ...(frames ? { frames } : {}), ...(denoised ? { denoised } : {}) };
-}
+export const fromSlots = <T>(result: T, into: OutputSlots | undefined): T =>
+  perSlot(result, into, (f, slot) => (f.data.buffer instanceof SharedArrayBuffer ? { ...f, data: slot } : f));
 
 /**
  * `value` with every typed array over a SharedArrayBuffer replaced by a copy of its own (depth-limited
