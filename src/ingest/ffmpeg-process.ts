@@ -96,7 +96,8 @@ export class FfmpegProcess {
       throw e;
     }
     const p = new FfmpegProcess(child, o.killAfterMs ?? 2000, o.frames, fifo ?? undefined);
-    if (fifo) void p.exited.finally(() => setImmediate(() => fifo.socket.destroy()));
+    // A FIFO nobody reads is closed when the process ends; one being read ends with its reader (its last frames may still be in it).
+    if (fifo) void p.exited.finally(() => { if (!p.framesStarted) fifo.socket.destroy(); });
     if (o.stdinText !== undefined) p.stdin?.end(o.stdinText);
     return p;
   }

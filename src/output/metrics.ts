@@ -3,6 +3,7 @@
 // counters that mirror a camera's own totals are read from the app when scraped. Metrics observe:
 // nothing here steers the pipeline, and a failing source only leaves a gauge stale.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { frameStores, type FrameStoreStats } from '../ingest/frame-store.js';
 
 export interface CameraMetricsSnapshot {
   readonly camera: string;
@@ -78,6 +79,15 @@ export class PieMetrics {
       collect() { for (const c of cams()) mirror(this, 'restarts', c.camera, c.restarts); } });
     new Gauge({ name: 'pie_ws_clients', help: 'WebSocket viewers connected, per stream', labelNames: ['camera', 'variant'], registers,
       collect() { this.reset(); for (const s of safe(() => source.liveClients(), [])) this.set({ camera: s.camera, variant: s.variant }, s.clients); } });
+
+    // The frame stores (src/ingest/frame-store.ts) are the process's, one per frame size.
+    const storeGauge = (name: string, help: string, pick: (x: FrameStoreStats) => number): void => {
+      new Gauge({ name, help, labelNames: ['bytes'], registers, collect() { this.reset(); for (const [bytes, st] of frameStores()) this.set({ bytes: String(bytes) }, pick(st.stats())); } });
+    };
+    storeGauge('pie_frame_store_slots', 'Shared frame slots allocated, per frame size in bytes (bounded: about 256 MiB a size)', (x) => x.slots);
+    storeGauge('pie_frame_store_free', 'Shared frame slots free now, per frame size', (x) => x.free);
+    new Counter({ name: 'pie_frame_store_fallbacks_total', help: 'Frame buffers handed out as ordinary memory because every slot was in use (each one counts towards the main thread\'s garbage collections)', labelNames: ['bytes'], registers,
+      collect() { for (const [bytes, st] of frameStores()) { const k = `fallbacks|${bytes}`, before = seen.get(k) ?? 0, now = st.stats().fallbacks; this.inc({ bytes: String(bytes) }, Math.max(0, now - before)); seen.set(k, Math.max(before, now)); } } });
 
     this.processed = new Counter({ name: 'pie_frames_processed_total', help: 'Enhanced frames handed to the outputs', labelNames: ['camera'], registers });
     this.dropped = new Counter({ name: 'pie_frames_dropped_total', help: 'Frames dropped, by camera and reason (fps, batch-replaced, busy, failed, late, encoder, slow-client)', labelNames: ['camera', 'reason'], registers });

@@ -1,5 +1,6 @@
 // The exposition text Prometheus scrapes, from a real prom-client registry.
 import { describe, expect, it } from 'vitest';
+import { frameStore } from '../../src/ingest/frame-store.js';
 import { PieMetrics, type CameraMetricsSnapshot } from '../../src/output/metrics.js';
 
 /** The value of one sample line, e.g. value(text, 'pie_camera_fps{camera="a"}'). */
@@ -53,6 +54,17 @@ describe('PieMetrics', () => {
     expect(value(text, 'pie_camera_restarts_total{camera="b"}')).toBe(4);
     expect(value(text, 'pie_camera_up{camera="a"}')).toBe(0);
     expect(value(text, 'pie_camera_fps{camera="a"}')).toBe(0);
+  });
+
+  it('exposes the frame stores: slots, free slots, and counted buffers handed out when none was free', async () => {
+    const m = new PieMetrics({ cameras: () => [], liveClients: () => [] }, { defaultMetrics: false });
+    const bytes = 7 * 5 * 3, store = frameStore(bytes);
+    const held = Array.from({ length: store.maxSlots + 2 }, () => store.take()); // every slot, then two counted buffers
+    store.release(held[0]!);
+    const text = await m.render();
+    expect(value(text, `pie_frame_store_slots{bytes="${bytes}"}`)).toBe(store.maxSlots);
+    expect(value(text, `pie_frame_store_free{bytes="${bytes}"}`)).toBe(1);
+    expect(value(text, `pie_frame_store_fallbacks_total{bytes="${bytes}"}`)).toBe(2);
   });
 
   it('keeps serving when the app cannot be read (metrics observe, they never throw at the scraper)', async () => {
