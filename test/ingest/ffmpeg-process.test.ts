@@ -123,6 +123,30 @@ describe('FfmpegProcess.frames()', () => {
     expect(p.running).toBe(false);
   });
 
+  it.skipIf(!fs.existsSync('/proc/self/fd'))('leaves no descriptor behind: read to the end, broken off, or never read', async () => {
+    const fds = (): number => fs.readdirSync('/proc/self/fd').length;
+    const endless = ['-hide_banner', '-f', 'lavfi', '-i', `testsrc2=size=${W}x${H}:rate=25`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
+    const once = async (): Promise<void> => {
+      const take = { frames: { bytes, take: () => new Uint8Array(bytes) } };
+      const all = await FfmpegProcess.start(args, take);
+      for await (const f of all.frames()) expect(f.length).toBe(bytes);
+      await all.exited;
+      const broken = await FfmpegProcess.start(endless, take);
+      for await (const _ of broken.frames()) break;
+      await broken.close();
+      // Never read: its FIFO fills two frames ahead and pauses, so no end-of-file closes it; the exit must.
+      const unread = await FfmpegProcess.start(endless, take);
+      await new Promise((r) => setTimeout(r, 200));
+      await unread.close();
+    };
+    await once(); // warm: the first start opens what stays open (the loader, the worker pool)
+    await new Promise((r) => setTimeout(r, 50));
+    const before = fds();
+    for (let i = 0; i < 5; i++) await once();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(fds()).toBeLessThanOrEqual(before);
+  });
+
   it('says frames() needs the frames option', async () => {
     const p = await FfmpegProcess.start(['-hide_banner', '-version']);
     expect(() => p.frames()).toThrow(/needs the frames option/);
