@@ -82,9 +82,16 @@ export class FfmpegProcess {
   static async start(args: readonly string[], o: SpawnOptions = {}): Promise<FfmpegProcess> {
     const tool = resolveTool(o.tool ?? 'ffmpeg', o);
     const fifo = o.frames ? await openFifo(o.frames) : null;
-    const child = spawn(tool.path, args, { stdio: [o.stdin || o.stdinText !== undefined ? 'pipe' : 'ignore', fifo ? fifo.childFd : 'pipe', 'pipe'] });
-    // The child holds the FIFO's write end now; ours is closed so its exit ends our reads.
-    fifo?.spawned();
+    let child: ChildProcess;
+    try {
+      child = spawn(tool.path, args, { stdio: [o.stdin || o.stdinText !== undefined ? 'pipe' : 'ignore', fifo ? fifo.childFd : 'pipe', 'pipe'] });
+    } catch (e) {
+      fifo?.socket.destroy();
+      throw e;
+    } finally {
+      // The child holds the FIFO's write end now (or failed to start); ours is closed so its exit ends our reads.
+      fifo?.spawned();
+    }
     try {
       await new Promise<void>((resolve, reject) => {
         child.once('spawn', resolve);
