@@ -124,11 +124,13 @@ function denoiseRequest(r: Pick<LiveRequest, 'frames' | 'cameras' | 'denoiser'>,
 
 /**
  * A settled request's own frame copies back to their store at once (ownCopy made them for this
- * request alone). Not on a timeout: the stuck worker may still be reading; the collector returns those.
+ * request alone); `unsent`: its output slots too (a request refused before it went out). Not on a
+ * timeout: the stuck worker may still be reading; the collector returns those.
  */
-function giveBack(req: Request): void {
+function giveBack(req: Request, unsent = false): void {
   // Copies that are not slots (a store out of slots) went transferred, and are empty here.
-  for (const b of inputBuffers(req)) if (b.buffer instanceof SharedArrayBuffer) frameStore(b.length).release(b);
+  const own = [...inputBuffers(req), ...(unsent && 'into' in req && req.into ? [...req.into.frames, ...(req.into.denoised ?? [])] : [])];
+  for (const b of own) if (b && b.buffer instanceof SharedArrayBuffer) frameStore(b.length).release(b);
 }
 
 /** A frame-making request with slots for its outputs: its frames, and the denoised ones when it asks for them back. */
@@ -333,11 +335,15 @@ export class InferencePool implements Inference {
 
   /** To the least busy worker, or to worker `at` (a camera's region cache lives there). */
   private submit<T extends Request['type']>(req: Extract<Request, { type: T }>, at?: number): Promise<Results[T]> {
-    if (this.closed) return Promise.reject(new WorkerError('closed', `the ${this.o.name} pool is closed`));
+    if (this.closed) {
+      giveBack(req, true);
+      return Promise.reject(new WorkerError('closed', `the ${this.o.name} pool is closed`));
+    }
     let best: Slot | undefined;
     for (const s of at === undefined ? this.slots : [this.slots[at]!]) if (s.ready && s.pending.size <= this.o.queue && (!best || s.pending.size < best.pending.size)) best = s;
     if (!best) {
       this.count('busy');
+      giveBack(req, true);
       const why = this.slots.some((s) => s.ready) ? `every ${this.o.name} worker holds ${1 + this.o.queue} requests` : `no ${this.o.name} worker is ready (restarting)`;
       return Promise.reject(new WorkerError('busy', why));
     }

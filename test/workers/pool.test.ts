@@ -289,9 +289,13 @@ describe('InferencePool', () => {
     const pool = await start({ queue: 0 });
     await pool.open('m', enhancerSpec);
     const f = image(64, 64, (i) => i % 50);
+    const store = frameStore(64 * 64 * 3);
     const first = pool.enhance('m', [f]);
+    const released = store.stats().released;
     const second = pool.enhance('m', [f]).then(() => 'ok', (e: unknown) => e);
     expect(isWorkerError(await second, 'busy')).toBe(true);
+    // The refused request's copy and output slot went straight back to the store.
+    expect(store.stats().released - released).toBe(2);
     await first;
     expect(pool.stats()).toMatchObject({ inFlight: 0, failed: { busy: 1 } });
   });
