@@ -78,7 +78,9 @@ describe('the live pipeline with inference workers', () => {
       expect(s.cameras[cam]!.camera_fps).toBeGreaterThan(8);
       // The detector, at most 2 calls a second, skipped most of 10 fps; each skip counted as busy.
       expect(s.cameras[cam]!.detection_dropped.busy ?? 0, `camera ${cam} detection drops`).toBeGreaterThan(5);
-      expect(s.cameras[cam]!.dropped.busy ?? 0).toBe(0);
+      // The streams lose nothing to the detector; a frame or two may go to CPU taken by test files
+      // running beside this one (CI: 2 cores), where a detector in the stream's way would cost dozens.
+      expect(s.cameras[cam]!.dropped.busy ?? 0, `camera ${cam} stream drops`).toBeLessThanOrEqual(2);
       expect(s.cameras[cam]!.restarts).toBe(0);
     }
     expect(s.detector!.runs).toBeGreaterThan(0);
