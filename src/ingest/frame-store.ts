@@ -18,7 +18,7 @@ export interface FrameStoreStats {
   /** Slots free for the next take(). */
   readonly free: number;
   readonly taken: number;
-  /** take()s served by an ordinary buffer: every slot was still in use. */
+  /** take()s served by an ordinary buffer (takeShared()s by none): every slot was still in use. */
   readonly fallbacks: number;
   /** Slots given back by release() rather than by the collector. */
   readonly released: number;
@@ -42,6 +42,11 @@ export class FrameStore {
 
   /** A zeroed-or-stale buffer of `bytes` (its content is whatever the slot last held: overwrite it all). */
   take(): Uint8Array {
+    return this.takeShared() ?? new Uint8Array(this.bytes);
+  }
+
+  /** As take(), but null rather than an ordinary buffer when every slot is in use (for a caller that only has use for shared memory). */
+  takeShared(): Uint8Array | null {
     this.taken++;
     let slot = this.free.pop();
     if (!slot && this.slots < this.maxSlots) {
@@ -50,7 +55,7 @@ export class FrameStore {
     }
     if (!slot) {
       this.fallbacks++;
-      return new Uint8Array(this.bytes);
+      return null;
     }
     // A new handle over the same memory (structuredClone shares a SharedArrayBuffer): its collection is the signal.
     const handle = structuredClone(slot);

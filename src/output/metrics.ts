@@ -42,11 +42,11 @@ export class PieMetrics {
     const registers = [this.registry];
     // Totals the cameras keep themselves become counters by their increase since the last scrape.
     const seen = new Map<string, number>();
-    const mirror = (c: Counter<'camera'>, key: string, camera: string, total: number): void => {
-      const k = `${key}|${camera}`;
+    const mirror = <L extends string>(c: Counter<L>, key: string, labels: Record<L, string>, total: number): void => {
+      const k = `${key}|${Object.values(labels).join('|')}`;
       const before = seen.get(k) ?? 0;
-      if (total > before) c.inc({ camera }, total - before);
-      else if (total === 0 && before === 0) c.inc({ camera }, 0); // present from the first scrape
+      if (total > before) c.inc(labels, total - before);
+      else if (total === 0 && before === 0) c.inc(labels, 0); // present from the first scrape
       seen.set(k, Math.max(before, total));
     };
     // One read of the source per scrape, shared by every collector of that scrape.
@@ -74,9 +74,9 @@ export class PieMetrics {
     noiseGauge('pie_denoise_scene_cuts', 'Scene cuts the camera\'s denoiser has seen since its state was last reset (most pixels moved: its noise model restarted)', (n) => n.sceneCuts);
     noiseGauge('pie_denoise_global_moves', 'Frames since the denoiser\'s last reset on which the camera\'s view moved (pan, tilt, zoom) and its state followed', (n) => n.globalMoves);
     new Counter({ name: 'pie_frames_in_total', help: 'Frames decoded from the camera', labelNames: ['camera'], registers,
-      collect() { for (const c of cams()) mirror(this, 'in', c.camera, c.framesIn); } });
+      collect() { for (const c of cams()) mirror(this, 'in', { camera: c.camera }, c.framesIn); } });
     new Counter({ name: 'pie_camera_restarts_total', help: 'Decoder restarts after a failure (go2rtc backoff)', labelNames: ['camera'], registers,
-      collect() { for (const c of cams()) mirror(this, 'restarts', c.camera, c.restarts); } });
+      collect() { for (const c of cams()) mirror(this, 'restarts', { camera: c.camera }, c.restarts); } });
     new Gauge({ name: 'pie_ws_clients', help: 'WebSocket viewers connected, per stream', labelNames: ['camera', 'variant'], registers,
       collect() { this.reset(); for (const s of safe(() => source.liveClients(), [])) this.set({ camera: s.camera, variant: s.variant }, s.clients); } });
 
@@ -87,7 +87,7 @@ export class PieMetrics {
     storeGauge('pie_frame_store_slots', 'Shared frame slots allocated, per frame size in bytes (bounded: about 256 MiB a size)', (x) => x.slots);
     storeGauge('pie_frame_store_free', 'Shared frame slots free now, per frame size', (x) => x.free);
     new Counter({ name: 'pie_frame_store_fallbacks_total', help: 'Frame buffers handed out as ordinary memory because every slot was in use (each one counts towards the main thread\'s garbage collections)', labelNames: ['bytes'], registers,
-      collect() { for (const [bytes, st] of frameStores()) { const k = `fallbacks|${bytes}`, before = seen.get(k) ?? 0, now = st.stats().fallbacks; this.inc({ bytes: String(bytes) }, Math.max(0, now - before)); seen.set(k, Math.max(before, now)); } } });
+      collect() { for (const [bytes, st] of frameStores()) mirror(this, 'fallbacks', { bytes: String(bytes) }, st.stats().fallbacks); } });
 
     this.processed = new Counter({ name: 'pie_frames_processed_total', help: 'Enhanced frames handed to the outputs', labelNames: ['camera'], registers });
     this.dropped = new Counter({ name: 'pie_frames_dropped_total', help: 'Frames dropped, by camera and reason (fps, batch-replaced, busy, failed, late, encoder, slow-client)', labelNames: ['camera', 'reason'], registers });

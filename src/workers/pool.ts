@@ -134,8 +134,8 @@ function giveBack(req: Request, unsent = false): void {
 }
 
 /** A frame-making request with slots for its outputs: its frames, and the denoised ones when it asks for them back. */
-function withSlots<R extends Extract<Request, { type: 'enhance' | 'cached' | 'denoise' }>>(r: R): R {
-  return { ...r, into: outputSlots(r.frames, r.type !== 'denoise' && r.denoise?.frames === true) };
+function withSlots<R extends Extract<Request, { type: 'enhance' | 'apply' | 'cached' | 'denoise' }>>(r: R): R {
+  return { ...r, into: outputSlots(r.frames, (r.type === 'enhance' || r.type === 'cached') && r.denoise?.frames === true) };
 }
 
 /** Whether a live request keeps per-camera state in a worker (then it must go to the cameras' worker). */
@@ -258,7 +258,7 @@ export class InferencePool implements Inference {
   }
 
   enhance(key: string, frames: readonly RgbImage[], ...args: EnhanceArgs): Promise<EnhancedBatch> {
-    return this.submit({ type: 'enhance', id: 0, key, frames: frames.map(ownCopy), args, into: outputSlots(frames, false) });
+    return this.submit(withSlots({ type: 'enhance', id: 0, key, frames: frames.map(ownCopy), args }));
   }
 
   curves(key: string, frames: readonly RgbImage[], ...args: CurvesArgs): Promise<CurveMaps> {
@@ -267,7 +267,7 @@ export class InferencePool implements Inference {
 
   apply(key: string, frames: readonly RgbImage[], curves: CurveMaps, ...args: ApplyArgs): Promise<EnhancedBatch> {
     // The curves were made for this call (the region cache's smoothed copy): moved, not copied.
-    return this.submit({ type: 'apply', id: 0, key, frames: frames.map(ownCopy), curves, args, into: outputSlots(frames, false) });
+    return this.submit(withSlots({ type: 'apply', id: 0, key, frames: frames.map(ownCopy), curves, args }));
   }
 
   async detect(key: string, frames: readonly FrameForDetection[], path: DetectPathOptions, still?: StillStep): Promise<Face[][]> {
@@ -288,7 +288,7 @@ export class InferencePool implements Inference {
   cached(key: string, applier: string, frames: readonly RgbImage[], cameras: readonly string[], cache: RegionCacheOptions, ...args: ApplyArgs): Promise<EnhancedBatch> {
     const at = this.workerOf(cameras[0] ?? '');
     if (cameras.some((c) => this.workerOf(c) !== at)) return Promise.reject(new RangeError('cached(): the cameras of one request must share a worker (group them by workerOf)'));
-    return this.submit({ type: 'cached', id: 0, key, applier, frames: frames.map(ownCopy), cameras, cache, args, into: outputSlots(frames, false) }, at);
+    return this.submit(withSlots({ type: 'cached', id: 0, key, applier, frames: frames.map(ownCopy), cameras, cache, args }), at);
   }
 
   async live(r: LiveRequest): Promise<LiveBatch> {

@@ -207,10 +207,8 @@ export function inputBuffers(req: Request): Uint8Array[] {
 
 /** Slots for a request's output frames, of its input frames' sizes; `denoised` too when asked. */
 export function outputSlots(frames: readonly RgbImage[], denoised: boolean): OutputSlots {
-  const slots = (): (Uint8Array | null)[] => frames.map((f) => {
-    const b = frameStore(f.data.length).take();
-    return b.buffer instanceof SharedArrayBuffer ? b : null; // a store out of slots gives an unshared buffer: no use here
-  });
+  // A store out of slots gives none: the worker's own buffer then comes back transferred.
+  const slots = (): (Uint8Array | null)[] => frames.map((f) => frameStore(f.data.length).takeShared());
   return { frames: slots(), ...(denoised ? { denoised: slots() } : {}) };
 }
 
