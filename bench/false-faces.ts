@@ -1,5 +1,5 @@
 // npm run bench -- false-faces [--path detect|live] [--detector back|front|full-range] [--pose frontal|any] [--loops 10] [--redetect]
-//   [--ir FILE] [--walk FILE] [--variants a,b] [--camera-fps N] [--crops FILE [--crops-variant default]] [--list]
+//   [--ir FILE] [--walk FILE] [--variants a,b] [--camera-fps N] [--crops FILE [--crops-variant default]] [--list] [--out NAME]
 // False faces per 10 minutes of a fixed night camera with no people (issue 16's aim: at most 1), and
 // what the same rules cost a walking person. Three steps:
 //  1. a detection path on each clip, once, every frame's faces cached under out/false-faces/ (rerun
@@ -26,7 +26,7 @@
 // Each variant is a set of gate and confirmation options; the default variant is the shipped one.
 // Writes bench/results/false-faces.json (the detect path with its default detector and pose, all
 // variants), else bench/results/false-faces-<path>-<detector>[-pose-<pose>].json (any variants; the
-// pose named when it is not the path's default), else out/false-faces/partial.json.
+// pose named when it is not the path's default), else out/false-faces/partial.json; --out NAME: bench/results/NAME.json.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -132,7 +132,7 @@ const IR_OSD_MASK: readonly MaskRect[] = [{ x: 0, y: 0.04, width: 0.33, height: 
 const DEFAULT_CONFIRM: ConfirmOptions = { ...CONFIRM_DEFAULTS };
 const gateOf = (o: Partial<StillGateOptions> = {}): StillGateOptions => ({ afterS: CONFIRM_DEFAULTS.staticAfter, ...o });
 /** The gate as it was before (a new camera: nothing still for afterS), with the old chain. */
-const old = (o: Partial<StillGateOptions> = {}): Pick<Variant, 'gate' | 'oldChain'> => ({ gate: gateOf({ startAs: 'changed', noiseFrom: 'raw', ...o }), oldChain: true });
+const old = (o: Partial<StillGateOptions> = {}): Pick<Variant, 'gate' | 'oldChain'> => ({ gate: gateOf({ startAs: 'changed', noiseFrom: 'raw', refreshSpread: 0, ...o }), oldChain: true });
 const VARIANTS: readonly Variant[] = [
   { name: 'none', about: 'no confirmation, no gate', confirm: { frames: 0, hits: 1 } },
   { name: '2of3', about: '2 of 3', confirm: { frames: 3, hits: 2 } },
@@ -144,11 +144,13 @@ const VARIANTS: readonly Variant[] = [
   { name: 'old:gate5', about: '2 of 3 + fixtures after 50 + gate 5 s, before', ...old({ afterS: 5 }), confirm: DEFAULT_CONFIRM },
   { name: 'old:gate30', about: '2 of 3 + fixtures after 50 + gate 30 s, before', ...old({ afterS: 30 }), confirm: DEFAULT_CONFIRM },
   { name: 'old:3of5+fix25', about: '3 of 5 + fixtures after 25 + gate 10 s, before', ...old(), confirm: { frames: 5, hits: 3, fixtureAfter: 25 } },
-  { name: 'old+start-still', about: 'the old default, a new camera\'s cells start still', gate: gateOf({ noiseFrom: 'raw' }), oldChain: true, confirm: DEFAULT_CONFIRM },
-  { name: 'fixtures-learn-still', about: 'the old default, the fixture rule also learns from the faces the gate dropped', gate: gateOf({ startAs: 'changed', noiseFrom: 'raw' }), confirm: DEFAULT_CONFIRM },
-  { name: 'session7', about: 'the default of session 7: cells start still, fixtures learnt from dropped faces too, noise from the raw quartile', gate: gateOf({ noiseFrom: 'raw' }), confirm: DEFAULT_CONFIRM },
-  { name: 'session7+osd-mask', about: 'session 7 with the on-screen text masked', gate: gateOf({ noiseFrom: 'raw' }), confirm: DEFAULT_CONFIRM, mask: IR_OSD_MASK },
-  { name: 'default', about: 'the default now: session 7 with the gate noise centred on the median change', gate: gateOf(), confirm: DEFAULT_CONFIRM },
+  { name: 'old+start-still', about: 'the old default, a new camera\'s cells start still', gate: gateOf({ noiseFrom: 'raw', refreshSpread: 0 }), oldChain: true, confirm: DEFAULT_CONFIRM },
+  { name: 'fixtures-learn-still', about: 'the old default, the fixture rule also learns from the faces the gate dropped', gate: gateOf({ startAs: 'changed', noiseFrom: 'raw', refreshSpread: 0 }), confirm: DEFAULT_CONFIRM },
+  { name: 'session7', about: 'the default of session 7: cells start still, fixtures learnt from dropped faces too, noise from the raw quartile', gate: gateOf({ noiseFrom: 'raw', refreshSpread: 0 }), confirm: DEFAULT_CONFIRM },
+  { name: 'session7+osd-mask', about: 'session 7 with the on-screen text masked', gate: gateOf({ noiseFrom: 'raw', refreshSpread: 0 }), confirm: DEFAULT_CONFIRM, mask: IR_OSD_MASK },
+  { name: 'default', about: 'the default now: the gate\'s noise centred, re-draws of the whole picture only teach (session 12)', gate: gateOf(), confirm: DEFAULT_CONFIRM },
+  { name: 'default-refresh', about: 'the default without the re-draw rule (session 11\'s default)', gate: gateOf({ refreshSpread: 0 }), confirm: DEFAULT_CONFIRM },
+  { name: 'default+refresh0.3', about: 'the default, a re-draw from 30% of the blocks', gate: gateOf({ refreshSpread: 0.3 }), confirm: DEFAULT_CONFIRM },
   { name: 'default+gate5', about: 'the default with staticAfter 5 s', gate: gateOf({ afterS: 5 }), confirm: DEFAULT_CONFIRM },
   { name: 'default+osd-mask', about: 'the default with the on-screen text masked (cameras[].faceMask)', gate: gateOf(), confirm: DEFAULT_CONFIRM, mask: IR_OSD_MASK },
   { name: 'default+3of5+fix25', about: 'the default with 3 of 5 and fixtures after 25', gate: gateOf(), confirm: { frames: 5, hits: 3, fixtureAfter: 25 } },
@@ -517,7 +519,8 @@ if (cropsWritten) console.log(`crops: ${cropsWritten}`);
 // The detect path with its defaults and every variant is the committed table; another path, detector
 // or pose is named after them (any variants, listed in the file); a subset of the default's is a tuning run: scratch, under out/.
 const named = detPath !== 'detect' || detector !== defaults.detector || pose !== defaults.pose || detectOn !== config.detect.on;
-const out = named ? path.join(here, 'results', `false-faces-${detPath}-${detector}${pose === defaults.pose ? '' : `-pose-${pose}`}${detectOn === config.detect.on ? '' : `-on-${detectOn}`}.json`) : wanted ? path.join(cacheDir, 'partial.json') : path.join(here, 'results', 'false-faces.json');
+const outName = arg('out');
+const out = outName ? path.join(here, 'results', `${outName}.json`) : named ? path.join(here, 'results', `false-faces-${detPath}-${detector}${pose === defaults.pose ? '' : `-pose-${pose}`}${detectOn === config.detect.on ? '' : `-on-${detectOn}`}.json`) : wanted ? path.join(cacheDir, 'partial.json') : path.join(here, 'results', 'false-faces.json');
 const head = JSON.stringify({
   date: new Date().toISOString(), machine: m, clips: { ir: path.relative(process.cwd(), irClip), walk: path.relative(process.cwd(), walkClip) }, loops, fps: FPS, seamS: SEAM_S,
   path: detPath, detector, pose, ...(detPath === 'live' ? { cameraFps, cameraFrames: { ir: irSrc.cameraFrames, walk: walkSrc.cameraFrames } } : {}),

@@ -86,6 +86,83 @@ describe('StaticScene', () => {
   });
 });
 
+describe('StaticScene and a re-draw of the whole picture (a codec\'s refresh)', () => {
+  // The IR clip's encoder: identical frames, then every ~5 s scattered 16-px blocks across the view
+  // re-drawn a few levels off. One of them always falls on DOOR (its top-left corner).
+  const BLOCK = 16;
+  const redraw = (img: RgbImage, seed: number, jump: number): RgbImage => {
+    const pick = rng(seed), out = new Uint8Array(img.data);
+    for (let by = 0; by < H / BLOCK; by++) for (let bx = 0; bx < W / BLOCK; bx++) {
+      const onDoor = bx === Math.floor(DOOR.x / BLOCK) && by === Math.floor(DOOR.y / BLOCK);
+      const u = pick(); // ~N(0, 1)
+      if (!onDoor && u < 0.67) continue; // ~25% of the blocks, spread over most of the view
+      const d = u > 0 ? jump : -jump;
+      for (let y = by * BLOCK; y < Math.min(H, (by + 1) * BLOCK); y++) for (let x = bx * BLOCK; x < (bx + 1) * BLOCK; x++) {
+        const p = (y * W + x) * 3, v = Math.max(0, Math.min(255, out[p]! + d));
+        out.set([v, v, v], p);
+      }
+    }
+    return { width: W, height: H, data: out };
+  };
+  const withPatch = (img: RgbImage, box: Box, add: number): RgbImage => {
+    const out = new Uint8Array(img.data);
+    for (let y = box.y; y < box.y + box.height; y++) for (let x = box.x; x < box.x + box.width; x++) {
+      const p = (y * W + x) * 3, v = Math.min(255, out[p]! + add);
+      out.set([v, v, v], p);
+    }
+    return { width: W, height: H, data: out };
+  };
+
+  /** Frozen frames for 5 s, one re-draw (frame 5 * FPS), frozen after it up to frame `last`; `at(img, i)` may change frame i. */
+  const run = (o: { refreshSpread?: number }, at: (img: RgbImage, i: number) => RgbImage = (img) => img, last = 6 * FPS): { s: StaticScene; ms: number } => {
+    const s = new StaticScene(o);
+    let shown = frame(rng(31), { sigma: 2 }), ms = 0;
+    for (let i = 0; i <= last; i++) {
+      ms = (i * 1000) / FPS;
+      if (i === 5 * FPS) shown = redraw(shown, 32, 6);
+      s.update(at(shown, i), ms);
+    }
+    return { s, ms };
+  };
+
+  it('marks nothing changed: a face box under the re-drawn blocks stays still (without the rule, it changed)', () => {
+    const on = run({}), off = run({ refreshSpread: 0 });
+    expect(on.s.refreshes).toBe(1);
+    expect(on.s.unchangedS(DOOR, on.ms, 0)).toBeGreaterThan(5); // no cell of it changed since the start
+    expect(off.s.refreshes).toBe(0);
+    expect(off.s.unchangedS(DOOR, off.ms, 0)).toBeLessThanOrEqual(1); // the re-draw counted as change
+  });
+
+  it('still marks a person who walks in on the re-draw\'s frame: the body at once (its cells change together, a re-draw\'s are scattered), the face once it has moved on', () => {
+    // A 24-px face over a 48 × 96 px body, 40 levels brighter, stepping in on the re-draw and 4 px a frame after.
+    const person = (i: number): { face: Box; body: Box } => {
+      const x = 150 + 4 * (i - 5 * FPS);
+      return { face: { x: x + 12, y: 20, width: 24, height: 24 }, body: { x, y: 44, width: 48, height: 96 } };
+    };
+    const at = (img: RgbImage, i: number): RgbImage => {
+      if (i < 5 * FPS) return img;
+      const p = person(i);
+      return withPatch(withPatch(img, p.face, 40), p.body, 40);
+    };
+    const onRedraw = run({}, at, 5 * FPS), { body } = person(5 * FPS);
+    expect(onRedraw.s.refreshes).toBe(1);
+    expect(onRedraw.s.unchangedS({ x: body.x + 16, y: body.y + 32, width: 16, height: 32 }, onRedraw.ms, 0.5)).toBe(0);
+    // The face's own cells were taken into the background with the re-draw: they count once the face
+    // has moved on over half of its width (a rigid patch here; a real person changes within too).
+    const marked = (k: number): boolean => { const r = run({}, at, 5 * FPS + k); return r.s.unchangedS(person(5 * FPS + k).face, r.ms, 0.5) < 0.5; };
+    const first = [1, 2, 3, 4, 5, 6].findIndex(marked) + 1;
+    expect(first).toBeGreaterThan(0);
+    expect(first).toBeLessThanOrEqual(4); // 0.8 s at 5 detections a second
+  });
+
+  it('keeps a person who arrived before it and stands still as changing (the background moves with the re-draw)', () => {
+    // DOOR 30 levels brighter from 2 s on, motionless; the re-draw at 5 s; asked at 6 s.
+    const { s, ms } = run({}, (img, i) => (i >= 2 * FPS ? withPatch(img, DOOR, 30) : img));
+    expect(s.refreshes).toBe(1);
+    expect(s.unchangedS(DOOR, ms, 0.5)).toBeLessThan(0.5);
+  });
+});
+
 describe('StaticScene noise from a step of the whole view', () => {
   // An IR light or exposure change, or a loop's seam, below a cut: every cell moves by ~5 levels once.
   const run = (noiseFrom: 'centred' | 'raw'): { before: number; after: number } => {
