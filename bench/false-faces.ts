@@ -132,7 +132,7 @@ const IR_OSD_MASK: readonly MaskRect[] = [{ x: 0, y: 0.04, width: 0.33, height: 
 const DEFAULT_CONFIRM: ConfirmOptions = { ...CONFIRM_DEFAULTS };
 const gateOf = (o: Partial<StillGateOptions> = {}): StillGateOptions => ({ afterS: CONFIRM_DEFAULTS.staticAfter, ...o });
 /** The gate as it was before (a new camera: nothing still for afterS), with the old chain. */
-const old = (o: Partial<StillGateOptions> = {}): Pick<Variant, 'gate' | 'oldChain'> => ({ gate: gateOf({ startAs: 'changed', noiseFrom: 'raw', refreshSpread: 0, ...o }), oldChain: true });
+const old = (o: Partial<StillGateOptions> = {}): Pick<Variant, 'gate' | 'oldChain'> => ({ gate: gateOf({ startAs: 'changed', noiseFrom: 'raw', refreshSpread: 0, followLight: false, ...o }), oldChain: true });
 const VARIANTS: readonly Variant[] = [
   { name: 'none', about: 'no confirmation, no gate', confirm: { frames: 0, hits: 1 } },
   { name: '2of3', about: '2 of 3', confirm: { frames: 3, hits: 2 } },
@@ -144,12 +144,14 @@ const VARIANTS: readonly Variant[] = [
   { name: 'old:gate5', about: '2 of 3 + fixtures after 50 + gate 5 s, before', ...old({ afterS: 5 }), confirm: DEFAULT_CONFIRM },
   { name: 'old:gate30', about: '2 of 3 + fixtures after 50 + gate 30 s, before', ...old({ afterS: 30 }), confirm: DEFAULT_CONFIRM },
   { name: 'old:3of5+fix25', about: '3 of 5 + fixtures after 25 + gate 10 s, before', ...old(), confirm: { frames: 5, hits: 3, fixtureAfter: 25 } },
-  { name: 'old+start-still', about: 'the old default, a new camera\'s cells start still', gate: gateOf({ noiseFrom: 'raw', refreshSpread: 0 }), oldChain: true, confirm: DEFAULT_CONFIRM },
-  { name: 'fixtures-learn-still', about: 'the old default, the fixture rule also learns from the faces the gate dropped', gate: gateOf({ startAs: 'changed', noiseFrom: 'raw', refreshSpread: 0 }), confirm: DEFAULT_CONFIRM },
-  { name: 'session7', about: 'the default of session 7: cells start still, fixtures learnt from dropped faces too, noise from the raw quartile', gate: gateOf({ noiseFrom: 'raw', refreshSpread: 0 }), confirm: DEFAULT_CONFIRM },
-  { name: 'session7+osd-mask', about: 'session 7 with the on-screen text masked', gate: gateOf({ noiseFrom: 'raw', refreshSpread: 0 }), confirm: DEFAULT_CONFIRM, mask: IR_OSD_MASK },
-  { name: 'default', about: 'the default now: the gate\'s noise centred, re-draws of the whole picture only teach (session 12)', gate: gateOf(), confirm: DEFAULT_CONFIRM },
-  { name: 'default-refresh', about: 'the default without the re-draw rule (session 11\'s default)', gate: gateOf({ refreshSpread: 0 }), confirm: DEFAULT_CONFIRM },
+  { name: 'old+start-still', about: 'the old default, a new camera\'s cells start still', gate: gateOf({ noiseFrom: 'raw', refreshSpread: 0, followLight: false }), oldChain: true, confirm: DEFAULT_CONFIRM },
+  { name: 'fixtures-learn-still', about: 'the old default, the fixture rule also learns from the faces the gate dropped', gate: gateOf({ startAs: 'changed', noiseFrom: 'raw', refreshSpread: 0, followLight: false }), confirm: DEFAULT_CONFIRM },
+  { name: 'session7', about: 'the default of session 7: cells start still, fixtures learnt from dropped faces too, noise from the raw quartile', gate: gateOf({ noiseFrom: 'raw', refreshSpread: 0, followLight: false }), confirm: DEFAULT_CONFIRM },
+  { name: 'session7+osd-mask', about: 'session 7 with the on-screen text masked', gate: gateOf({ noiseFrom: 'raw', refreshSpread: 0, followLight: false }), confirm: DEFAULT_CONFIRM, mask: IR_OSD_MASK },
+  { name: 'default', about: 'the default now: the gate\'s noise centred, re-draws of the whole picture only teach, the light followed (session 12)', gate: gateOf(), confirm: DEFAULT_CONFIRM },
+  { name: 'session11', about: 'session 11\'s default: no re-draw rule, the light not followed', gate: gateOf({ refreshSpread: 0, followLight: false }), confirm: DEFAULT_CONFIRM },
+  { name: 'default-refresh', about: 'the default without the re-draw rule', gate: gateOf({ refreshSpread: 0 }), confirm: DEFAULT_CONFIRM },
+  { name: 'default-light', about: 'the default with the light not followed (raw differences)', gate: gateOf({ followLight: false }), confirm: DEFAULT_CONFIRM },
   { name: 'default+refresh0.3', about: 'the default, a re-draw from 30% of the blocks', gate: gateOf({ refreshSpread: 0.3 }), confirm: DEFAULT_CONFIRM },
   { name: 'default+gate5', about: 'the default with staticAfter 5 s', gate: gateOf({ afterS: 5 }), confirm: DEFAULT_CONFIRM },
   { name: 'default+osd-mask', about: 'the default with the on-screen text masked (cameras[].faceMask)', gate: gateOf(), confirm: DEFAULT_CONFIRM, mask: IR_OSD_MASK },

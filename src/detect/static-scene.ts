@@ -86,6 +86,15 @@ export interface StaticSceneOptions {
    * 34–46 of 64 blocks, its other frames at most 23).
    */
   readonly refreshSpread?: number;
+  /**
+   * A change of the whole view's light is no change (default true): each cell's change from the
+   * last frame and its difference from the background are measured from their medians over the
+   * view, so a lamp that brightens, an exposure step or a cloud moves nothing, while what arrives
+   * (less than half the view) still stands out. false: the raw differences (before 2026-12-05,
+   * session 12: a held-out clip whose light breathes ±3% over 7 s had 10,000 of its 14,400 cells
+   * marked changed for 3 s at a time).
+   */
+  readonly followLight?: boolean;
 }
 
 export type SceneUpdate = 'start' | 'scene-cut' | 'same';
@@ -101,6 +110,7 @@ export class StaticScene {
   private readonly startAs: 'still' | 'changed';
   private readonly centred: boolean;
   private readonly refreshSpread: number;
+  private readonly followLight: boolean;
   /** Frames taken as a re-draw of the whole picture, since the start. */
   refreshes = 0;
   private width = 0;
@@ -144,6 +154,7 @@ export class StaticScene {
     this.startAs = o.startAs ?? 'still';
     this.centred = (o.noiseFrom ?? 'centred') === 'centred';
     this.refreshSpread = o.refreshSpread ?? 0.5;
+    this.followLight = o.followLight ?? true;
   }
 
   /** The noise sigma in use (luma levels), for logs and tests. */
@@ -183,9 +194,12 @@ export class StaticScene {
     // Centred on the median change first: a step of the whole view is not noise.
     const hist = this.hist;
     const binsPerLevel = 16, top = hist.length - 1;
-    const shift = this.centred ? this.medianChange(cur, prev, binsPerLevel) : 0;
+    const shift = this.centred || this.followLight ? this.medianChange(cur, prev, binsPerLevel) : 0;
+    // A change of the whole view's light (a lamp, the exposure, a cloud) is taken out of both tests:
+    // the frame's change and its difference from the background count from their medians.
+    const dShift = this.followLight ? shift : 0, bgShift = this.followLight ? this.medianChange(cur, bg, binsPerLevel) : 0;
     hist.fill(0);
-    for (let i = 0; i < n; i++) hist[Math.min(top, Math.floor(Math.abs(cur[i]! - prev[i]! - shift) * binsPerLevel))]!++;
+    for (let i = 0; i < n; i++) hist[Math.min(top, Math.floor(Math.abs(cur[i]! - prev[i]! - (this.centred ? shift : 0)) * binsPerLevel))]!++;
     let seen = 0, b = 0;
     for (; b < top && seen + hist[b]! < n / 4; b++) seen += hist[b]!;
     // Capped: a first frame that is all motion (a pan as the camera starts) must not set a threshold
@@ -205,7 +219,7 @@ export class StaticScene {
     const gw = this.gw, gh = this.gh, blocks = this.blocks;
     blocks.fill(0);
     for (let i = 0; i < n; i++) {
-      if (Math.abs(cur[i]! - prev[i]!) <= thrOf(i)) continue;
+      if (Math.abs(cur[i]! - prev[i]! - dShift) <= thrOf(i)) continue;
       moved++;
       const x = i % gw, y = (i - x) / gw;
       blocks[Math.floor((y * REFRESH_BLOCKS) / gh) * REFRESH_BLOCKS + Math.floor((x * REFRESH_BLOCKS) / gw)]!++;
@@ -233,14 +247,14 @@ export class StaticScene {
     // night walk's person close to the camera, 30–50% of the blocks in two frames: 63–90%). Its
     // smaller parts (a face) are taken into the background with the re-draw and count once they have
     // moved on (a rigid 24-px face at 4 px a frame: 4 detections later; test/detect/static-scene.test.ts).
-    const arriving = refresh ? this.denseChanges(thrOf) : undefined;
+    const arriving = refresh ? this.denseChanges(thrOf, dShift) : undefined;
     if (refresh) this.refreshes++;
     for (let i = 0; i < n; i++) {
-      const c = cur[i]!, d = Math.abs(c - prev[i]!), thr = thrOf(i);
+      const c = cur[i]!, d = Math.abs(c - prev[i]! - dShift), thr = thrOf(i);
       const marks = arriving === undefined || arriving[i] === 1;
       // A re-draw moves the background with the picture: a standing person still differs from it.
       if (!marks) bg[i] = bg[i]! + (c - prev[i]!);
-      if (marks && (d > thr || Math.abs(c - bg[i]!) > thr)) changedAt[i] = t;
+      if (marks && (d > thr || Math.abs(c - bg[i]! - bgShift) > thr)) changedAt[i] = t;
       bg[i] = bg[i]! + a * (c - bg[i]!);
       // Clipped at the threshold: a person walking through raises a cell's noise only a little; a
       // cell that is always above it (leaves, texture under compression) still learns, over several noiseS.
@@ -276,11 +290,11 @@ export class StaticScene {
    * The changed cells (beyond their threshold) most of whose neighbours within DENSE_PX changed too
    * (1): the body of something arriving. A summed-area table over the grid's changes.
    */
-  private denseChanges(thrOf: (i: number) => number): Uint8Array {
+  private denseChanges(thrOf: (i: number) => number, dShift: number): Uint8Array {
     const { gw, gh, cur, prev } = this, n = gw * gh;
     if (this.dense.length !== n) { this.dense = new Uint8Array(n); this.area = new Uint32Array((gw + 1) * (gh + 1)); }
     const moved = this.dense, R = Math.max(1, Math.round(DENSE_PX / this.cell));
-    for (let i = 0; i < n; i++) moved[i] = Math.abs(cur[i]! - prev[i]!) > thrOf(i) ? 1 : 0;
+    for (let i = 0; i < n; i++) moved[i] = Math.abs(cur[i]! - prev[i]! - dShift) > thrOf(i) ? 1 : 0;
     this.sumArea(moved);
     // In place: the table holds the changes, so later windows still count the cells cleared here.
     for (let y = 0; y < gh; y++) for (let x = 0; x < gw; x++) {
