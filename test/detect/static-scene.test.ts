@@ -126,6 +126,10 @@ describe('StaticScene and a re-draw of the whole picture (a codec\'s refresh)', 
   };
 
   it('marks nothing changed: a face box under the re-drawn blocks stays still (without the rule, it changed)', () => {
+    const sum = (a: Uint8Array): number => a.reduce((x, v) => x + v, 0);
+    // On the re-draw's frame itself: no cell marked, where the rule off marks the re-drawn blocks.
+    expect(sum(run({}, undefined, 5 * FPS).s.changedNow())).toBe(0);
+    expect(sum(run({ refreshSpread: 0 }, undefined, 5 * FPS).s.changedNow())).toBeGreaterThan(1000);
     const on = run({}), off = run({ refreshSpread: 0 });
     expect(on.s.refreshes).toBe(1);
     expect(on.s.unchangedS(DOOR, on.ms, 0)).toBeGreaterThan(5); // no cell of it changed since the start
