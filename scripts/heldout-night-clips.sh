@@ -7,7 +7,8 @@
 # re-draws — is all that changes; the hall's light also breathes (±3% over 7 s). Two more hold
 # each frame's noise until the next keyframe, as the IR clip's camera does (identical frames, then
 # the whole picture re-drawn every 5 s or 2 s): the re-draws the still gate must not take for
-# change (src/detect/static-scene.ts, refreshSpread). Nothing moves, so
+# change (src/detect/static-scene.ts, refreshSpread). The museum's exposure steps up and down by 4%
+# every 15 s, as an auto-exposure does (followLight). Nothing moves, so
 # every face reported is false; a face in the picture (a statue, a poster) is false too, and the
 # still gate should drop it. Usage: bash scripts/heldout-night-clips.sh [OUT_DIR] (default out/heldout).
 set -euo pipefail
@@ -29,4 +30,5 @@ clip classroom dicm/29.jpg ",noise=alls=8:allf=t" "-g 50 -crf 34"
 clip hall dicm/22.jpg ",noise=alls=10:allf=t,eq=brightness='0.03*sin(2*PI*t/7)':eval=frame" "-g 100 -crf 30"
 clip harbour dicm/18.jpg ",noise=alls=14:allf=t" "-g 30 -crf 32 -bf 0"
 clip street-held lime/10.bmp ",noise=alls=12:allf=t,fps=0.2,fps=10" "-g 50 -crf 30"
+clip museum dicm/06.jpg ",noise=alls=10:allf=t,eq=brightness='0.04*mod(floor(t/15),2)':eval=frame" "-g 50 -crf 30"
 clip classroom-held dicm/29.jpg ",noise=alls=10:allf=t,fps=0.5,fps=10" "-g 20 -crf 32"
