@@ -105,6 +105,8 @@ const detectOn: DetectOn = ((): DetectOn => {
   return on;
 })();
 const redetect = process.argv.includes('--redetect');
+const outName = arg('out');
+if (outName !== undefined && !/^[\w.-]+$/.test(outName)) throw new Error(`--out ${outName}: a file name under bench/results (letters, digits, . _ -), no folder`);
 /** One camera: the denoiser's and the gate's state are per camera name. */
 const CAMERA = 'cam';
 
@@ -131,8 +133,10 @@ const IR_OSD_MASK: readonly MaskRect[] = [{ x: 0, y: 0.04, width: 0.33, height: 
 
 const DEFAULT_CONFIRM: ConfirmOptions = { ...CONFIRM_DEFAULTS };
 const gateOf = (o: Partial<StillGateOptions> = {}): StillGateOptions => ({ afterS: CONFIRM_DEFAULTS.staticAfter, ...o });
+/** The gate's rules before session 12: no re-draw rule, the light not followed. */
+const S11_GATE = { refreshSpread: 0, followLight: false } as const;
 /** The gate as it was before (a new camera: nothing still for afterS), with the old chain. */
-const old = (o: Partial<StillGateOptions> = {}): Pick<Variant, 'gate' | 'oldChain'> => ({ gate: gateOf({ startAs: 'changed', noiseFrom: 'raw', refreshSpread: 0, followLight: false, ...o }), oldChain: true });
+const old = (o: Partial<StillGateOptions> = {}): Pick<Variant, 'gate' | 'oldChain'> => ({ gate: gateOf({ startAs: 'changed', noiseFrom: 'raw', ...S11_GATE, ...o }), oldChain: true });
 const VARIANTS: readonly Variant[] = [
   { name: 'none', about: 'no confirmation, no gate', confirm: { frames: 0, hits: 1 } },
   { name: '2of3', about: '2 of 3', confirm: { frames: 3, hits: 2 } },
@@ -144,12 +148,12 @@ const VARIANTS: readonly Variant[] = [
   { name: 'old:gate5', about: '2 of 3 + fixtures after 50 + gate 5 s, before', ...old({ afterS: 5 }), confirm: DEFAULT_CONFIRM },
   { name: 'old:gate30', about: '2 of 3 + fixtures after 50 + gate 30 s, before', ...old({ afterS: 30 }), confirm: DEFAULT_CONFIRM },
   { name: 'old:3of5+fix25', about: '3 of 5 + fixtures after 25 + gate 10 s, before', ...old(), confirm: { frames: 5, hits: 3, fixtureAfter: 25 } },
-  { name: 'old+start-still', about: 'the old default, a new camera\'s cells start still', gate: gateOf({ noiseFrom: 'raw', refreshSpread: 0, followLight: false }), oldChain: true, confirm: DEFAULT_CONFIRM },
-  { name: 'fixtures-learn-still', about: 'the old default, the fixture rule also learns from the faces the gate dropped', gate: gateOf({ startAs: 'changed', noiseFrom: 'raw', refreshSpread: 0, followLight: false }), confirm: DEFAULT_CONFIRM },
-  { name: 'session7', about: 'the default of session 7: cells start still, fixtures learnt from dropped faces too, noise from the raw quartile', gate: gateOf({ noiseFrom: 'raw', refreshSpread: 0, followLight: false }), confirm: DEFAULT_CONFIRM },
-  { name: 'session7+osd-mask', about: 'session 7 with the on-screen text masked', gate: gateOf({ noiseFrom: 'raw', refreshSpread: 0, followLight: false }), confirm: DEFAULT_CONFIRM, mask: IR_OSD_MASK },
+  { name: 'old+start-still', about: 'the old default, a new camera\'s cells start still', gate: gateOf({ noiseFrom: 'raw', ...S11_GATE }), oldChain: true, confirm: DEFAULT_CONFIRM },
+  { name: 'fixtures-learn-still', about: 'the old default, the fixture rule also learns from the faces the gate dropped', gate: gateOf({ startAs: 'changed', noiseFrom: 'raw', ...S11_GATE }), confirm: DEFAULT_CONFIRM },
+  { name: 'session7', about: 'the default of session 7: cells start still, fixtures learnt from dropped faces too, noise from the raw quartile', gate: gateOf({ noiseFrom: 'raw', ...S11_GATE }), confirm: DEFAULT_CONFIRM },
+  { name: 'session7+osd-mask', about: 'session 7 with the on-screen text masked', gate: gateOf({ noiseFrom: 'raw', ...S11_GATE }), confirm: DEFAULT_CONFIRM, mask: IR_OSD_MASK },
   { name: 'default', about: 'the default now: the gate\'s noise centred, re-draws of the whole picture only teach, the light followed (session 12)', gate: gateOf(), confirm: DEFAULT_CONFIRM },
-  { name: 'session11', about: 'session 11\'s default: no re-draw rule, the light not followed', gate: gateOf({ refreshSpread: 0, followLight: false }), confirm: DEFAULT_CONFIRM },
+  { name: 'session11', about: 'session 11\'s default: no re-draw rule, the light not followed', gate: gateOf(S11_GATE), confirm: DEFAULT_CONFIRM },
   { name: 'default-refresh', about: 'the default without the re-draw rule', gate: gateOf({ refreshSpread: 0 }), confirm: DEFAULT_CONFIRM },
   { name: 'default-light', about: 'the default with the light not followed (raw differences)', gate: gateOf({ followLight: false }), confirm: DEFAULT_CONFIRM },
   { name: 'default+refresh0.3', about: 'the default, a re-draw from 30% of the blocks', gate: gateOf({ refreshSpread: 0.3 }), confirm: DEFAULT_CONFIRM },
@@ -521,7 +525,6 @@ if (cropsWritten) console.log(`crops: ${cropsWritten}`);
 // The detect path with its defaults and every variant is the committed table; another path, detector
 // or pose is named after them (any variants, listed in the file); a subset of the default's is a tuning run: scratch, under out/.
 const named = detPath !== 'detect' || detector !== defaults.detector || pose !== defaults.pose || detectOn !== config.detect.on;
-const outName = arg('out');
 const out = outName ? path.join(here, 'results', `${outName}.json`) : named ? path.join(here, 'results', `false-faces-${detPath}-${detector}${pose === defaults.pose ? '' : `-pose-${pose}`}${detectOn === config.detect.on ? '' : `-on-${detectOn}`}.json`) : wanted ? path.join(cacheDir, 'partial.json') : path.join(here, 'results', 'false-faces.json');
 const head = JSON.stringify({
   date: new Date().toISOString(), machine: m, clips: { ir: path.relative(process.cwd(), irClip), walk: path.relative(process.cwd(), walkClip) }, loops, fps: FPS, seamS: SEAM_S,

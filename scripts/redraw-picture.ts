@@ -1,6 +1,6 @@
 // npx tsx scripts/redraw-picture.ts OUT.png   (after `npm run bench -- false-faces --path live`, which caches the frames)
 // What the still gate (src/detect/static-scene.ts) takes for change in a frame, with and without the
-// re-draw rule (StaticSceneOptions.refreshSpread): the IR clip's encoder refresh at 5 s (frame 25 of
+// re-draw rule (StaticSceneOptions.refreshSpread; the first panel also without followLight, as session 11's gate): the IR clip's encoder refresh at 5 s (frame 25 of
 // the 5-fps frames the live gate is fed) and the night walk's person close to the camera (frame 92,
 // a re-draw for the rule at 0.3 of the blocks, not at the default 0.5). Red: cells marked changed;
 // the frame 2× brightened underneath. The frames are the live path's denoised ones, cached by the bench.
@@ -13,12 +13,16 @@ import type { RgbImage } from '../src/image/types.js';
 const outFile = process.argv[2];
 if (!outFile) throw new Error('usage: npx tsx scripts/redraw-picture.ts OUT.png');
 const cache = path.resolve('out/false-faces/live');
-const clips = {
-  ir: { file: path.join(cache, 'ir_cctv_night_65s.denoised.rgb'), width: 960, height: 1088 },
-  walk: { file: path.join(cache, 'person_walking_night_1080p.denoised.rgb'), width: 1920, height: 1080 },
+/** A clip's cached denoised frames and their size (from the bench's meta file beside them). */
+const cached = (stem: string): { file: string; width: number; height: number } => {
+  const meta = path.join(cache, `${stem}.denoised.meta.json`);
+  if (!fs.existsSync(meta)) throw new Error(`${meta} is missing: run npm run bench -- false-faces --path live first`);
+  const { width, height } = JSON.parse(fs.readFileSync(meta, 'utf8')) as { width: number; height: number };
+  return { file: path.join(cache, `${stem}.denoised.rgb`), width, height };
 };
+const clips = { ir: cached('ir_cctv_night_65s'), walk: cached('person_walking_night_1080p') };
 const panels: Array<{ clip: keyof typeof clips; frame: number; o: StaticSceneOptions; label: string }> = [
-  { clip: 'ir', frame: 25, o: { refreshSpread: 0 }, label: 'IR clip at 5 s, an encoder refresh; no re-draw rule' },
+  { clip: 'ir', frame: 25, o: { refreshSpread: 0, followLight: false }, label: 'IR clip at 5 s, an encoder refresh; session 11\'s gate' },
   { clip: 'ir', frame: 25, o: {}, label: 'the same frame, the re-draw rule (default 0.5)' },
   { clip: 'walk', frame: 92, o: {}, label: 'night walk, frame 92, default' },
   { clip: 'walk', frame: 92, o: { refreshSpread: 0.3 }, label: 'the rule at 0.3: dense cells only' },
@@ -28,7 +32,6 @@ const parts: string[] = [];
 let y = 0;
 for (const [k, p] of panels.entries()) {
   const c = clips[p.clip];
-  if (!fs.existsSync(c.file)) throw new Error(`${c.file} is missing: run npm run bench -- false-faces --path live first`);
   const bytes = c.width * c.height * 3, fd = fs.openSync(c.file, 'r'), buf = Buffer.alloc(bytes);
   const s = new StaticScene(p.o);
   let before = 0;

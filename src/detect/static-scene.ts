@@ -82,8 +82,8 @@ export interface StaticSceneOptions {
    * of all cells, is a re-draw of the whole picture (a codec's periodic refresh, an IR lamp's
    * flicker), not something arriving: its jump teaches the cells' thresholds, moves the background
    * with it (what differed from the background before still does, what did not still does not) and
-   * marks nothing changed but the dense patches of something arriving. 0: off. Default 0.5 (the IR clip's refreshes every 5 s spread over
-   * 34–46 of 64 blocks, its other frames at most 23).
+   * marks nothing changed but the dense patches of something arriving. 0: off. Default 0.5 (the IR
+   * clip's refreshes every 5 s spread over 34–46 of 64 blocks, its other frames at most 23).
    */
   readonly refreshSpread?: number;
   /**
@@ -138,7 +138,7 @@ export class StaticScene {
   /** Scratch for the cell sums. */
   private sums = new Uint32Array(0);
   private counts = new Uint16Array(0);
-  /** Scratch for denseChanges: the changed cells, then those in a dense patch; a summed-area table. */
+  /** This frame's changed cells (then, on a re-draw, those in a dense patch: denseChanges); a summed-area table. */
   private dense = new Uint8Array(0);
   private area = new Uint32Array(0);
   /** Scratch for the median. */
@@ -217,9 +217,12 @@ export class StaticScene {
     const thrOf = (i: number): number => Math.max(camThr, kk * dev[i]! / MEAN_ABS, PEAK_MARGIN * peak[i]!);
     let moved = 0;
     const gw = this.gw, gh = this.gh, blocks = this.blocks;
+    if (this.dense.length !== n) { this.dense = new Uint8Array(n); this.area = new Uint32Array((gw + 1) * (gh + 1)); }
+    const movedNow = this.dense;
     blocks.fill(0);
     for (let i = 0; i < n; i++) {
-      if (Math.abs(cur[i]! - prev[i]! - dShift) <= thrOf(i)) continue;
+      movedNow[i] = Math.abs(cur[i]! - prev[i]! - dShift) > thrOf(i) ? 1 : 0;
+      if (!movedNow[i]) continue;
       moved++;
       const x = i % gw, y = (i - x) / gw;
       blocks[Math.floor((y * REFRESH_BLOCKS) / gh) * REFRESH_BLOCKS + Math.floor((x * REFRESH_BLOCKS) / gw)]!++;
@@ -247,7 +250,7 @@ export class StaticScene {
     // night walk's person close to the camera, 30–50% of the blocks in two frames: 63–90%). Its
     // smaller parts (a face) are taken into the background with the re-draw and count once they have
     // moved on (a rigid 24-px face at 4 px a frame: 4 detections later; test/detect/static-scene.test.ts).
-    const arriving = refresh ? this.denseChanges(thrOf, dShift) : undefined;
+    const arriving = refresh ? this.denseChanges() : undefined;
     if (refresh) this.refreshes++;
     for (let i = 0; i < n; i++) {
       const c = cur[i]!, d = Math.abs(c - prev[i]! - dShift), thr = thrOf(i);
@@ -287,14 +290,11 @@ export class StaticScene {
   }
 
   /**
-   * The changed cells (beyond their threshold) most of whose neighbours within DENSE_PX changed too
-   * (1): the body of something arriving. A summed-area table over the grid's changes.
+   * Of the cells update() found changed beyond their threshold (`dense`), those most of whose
+   * neighbours within DENSE_PX changed too (1): the body of something arriving. A summed-area table.
    */
-  private denseChanges(thrOf: (i: number) => number, dShift: number): Uint8Array {
-    const { gw, gh, cur, prev } = this, n = gw * gh;
-    if (this.dense.length !== n) { this.dense = new Uint8Array(n); this.area = new Uint32Array((gw + 1) * (gh + 1)); }
-    const moved = this.dense, R = Math.max(1, Math.round(DENSE_PX / this.cell));
-    for (let i = 0; i < n; i++) moved[i] = Math.abs(cur[i]! - prev[i]! - dShift) > thrOf(i) ? 1 : 0;
+  private denseChanges(): Uint8Array {
+    const { gw, gh } = this, moved = this.dense, R = Math.max(1, Math.round(DENSE_PX / this.cell));
     this.sumArea(moved);
     // In place: the table holds the changes, so later windows still count the cells cleared here.
     for (let y = 0; y < gh; y++) for (let x = 0; x < gw; x++) {
