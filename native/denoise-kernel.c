@@ -5,6 +5,7 @@
 // output and the encoding. One frame a call; the state arrays are the caller's (planar, as the
 // graph's). Built by scripts/build-wasm.sh; memory laid out by src/denoise/denoise-wasm.ts.
 #include <stdint.h>
+#include <wasm_simd128.h>
 
 typedef uint8_t u8;
 
@@ -206,31 +207,67 @@ static void output_channel(const float *restrict y_in, const float *restrict A, 
       axis(y, h, h2, &ylo, &yhi, &fy);
       const float *restrict a0 = A + ylo * w2, *restrict a1 = A + yhi * w2, *restrict o0 = OFF + ylo * w2, *restrict o1 = OFF + yhi * w2;
       for (int i = 0; i < w2; i++) { row_a[i] = a0[i] + fy * (a1[i] - a0[i]); row_o[i] = o0[i] + fy * (o1[i] - o0[i]); }
-      for (int x = 0; x < w; x++) {
-        const int l = xlo[x], r = xhi[x];
-        full_a[x] = row_a[l] + fxs[x] * (row_a[r] - row_a[l]);
-        full_o[x] = row_o[l] + fxs[x] * (row_o[r] - row_o[l]);
+      if (w == 2 * w2 && w2 >= 2) {
+        // An even width: full-resolution x = 2i − 1 lies a quarter of the way from cell i − 1 to
+        // i, x = 2i three quarters (axis(): the same weights, exact in float, and the same
+        // arithmetic), and the two ends take their cell; with no gathers the loop vectorises.
+        full_a[0] = row_a[0]; full_o[0] = row_o[0];
+        for (int i = 1; i < w2; i++) {
+          const float da = row_a[i] - row_a[i - 1], dof = row_o[i] - row_o[i - 1];
+          full_a[2 * i - 1] = row_a[i - 1] + 0.25f * da; full_a[2 * i] = row_a[i - 1] + 0.75f * da;
+          full_o[2 * i - 1] = row_o[i - 1] + 0.25f * dof; full_o[2 * i] = row_o[i - 1] + 0.75f * dof;
+        }
+        full_a[w - 1] = row_a[w2 - 1]; full_o[w - 1] = row_o[w2 - 1];
+      } else {
+        for (int x = 0; x < w; x++) {
+          const int l = xlo[x], r = xhi[x];
+          full_a[x] = row_a[l] + fxs[x] * (row_a[r] - row_a[l]);
+          full_o[x] = row_o[l] + fxs[x] * (row_o[r] - row_o[l]);
+        }
       }
       for (int x = 0; x < w; x++) idx[x] = encode_index(full_a[x] * yr[x] + full_o[x]);
     } else {
       for (int x = 0; x < w; x++) idx[x] = encode_index(yr[x]);
     }
-    for (int x = 0; x < w; x++) {
-      const float code = table[idx[x]];
-      float rc = __builtin_rintf(code);  // half to even, as Round
+    // The table lookup alone (a gather: scalar), then the rounding and the hysteresis over the
+    // row (vectorised), then the packed frame's bytes, a channel's every third.
+    float *restrict code = full_a;  // free once idx is made
+    u8 *restrict out = (u8 *)full_o;
+    for (int x = 0; x < w; x++) code[x] = table[idx[x]];
+    const u8 *restrict was = next_shown ? shown + row : 0;
+    const float *restrict nc = next_count + row;
+    u8 *restrict ns = next_shown ? next_shown + row : 0;
+    int x = 0;
+    // Four codes at a time (clang leaves the float → byte rounding scalar): round half to even,
+    // clamp, and, temporal, keep the shown code where it is within the hysteresis of a settled pixel.
+    const v128_t lo = wasm_f32x4_splat(0), hi = wasm_f32x4_splat(255), hyst = wasm_f32x4_splat(hysteresis), settled = wasm_f32x4_splat(1.5f);
+    for (; x + 4 <= w; x += 4) {
+      const v128_t c = wasm_v128_load(code + x);
+      v128_t q = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_pmax(lo, wasm_f32x4_pmin(hi, wasm_f32x4_nearest(c))));
+      if (ns) {
+        const v128_t w4 = wasm_u32x4_extend_low_u16x8(wasm_u16x8_extend_low_u8x16(wasm_v128_load32_zero(was + x)));
+        const v128_t keep = wasm_v128_and(wasm_f32x4_lt(wasm_f32x4_abs(wasm_f32x4_sub(c, wasm_f32x4_convert_i32x4(w4))), hyst),
+                                          wasm_f32x4_gt(wasm_v128_load(nc + x), settled));
+        q = wasm_v128_bitselect(w4, q, keep);
+      }
+      const v128_t b = wasm_u8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(q, q), wasm_i16x8_narrow_i32x4(q, q));
+      wasm_v128_store32_lane(out + x, b, 0);
+      if (ns) wasm_v128_store32_lane(ns + x, b, 0);
+    }
+    for (; x < w; x++) {
+      float rc = __builtin_rintf(code[x]);  // half to even, as Round
       rc = rc < 0 ? 0 : (rc > 255 ? 255 : rc);
-      u8 out = (u8)rc;
-      if (next_shown) {
+      out[x] = (u8)rc;
+      if (ns) {
         // Without branches: on noisy frames keep-or-not is a coin toss, and mispredicted it cost
         // a third of the kernel's time.
-        const u8 was = shown[row + x];
-        const float d = __builtin_fabsf(code - (float)was);
-        const int keep = (d < hysteresis) & (next_count[row + x] > 1.5f);
-        out = keep ? was : out;
-        next_shown[row + x] = out;
+        const float d = __builtin_fabsf(code[x] - (float)was[x]);
+        const int keep = (d < hysteresis) & (nc[x] > 1.5f);
+        out[x] = keep ? was[x] : out[x];
+        ns[x] = out[x];
       }
-      codes[3 * (row + x)] = out;
     }
+    for (int x = 0; x < w; x++) codes[3 * (row + x)] = out[x];
   }
 }
 
@@ -346,22 +383,23 @@ void gm_gradients(const float *ref, int w, int h, float *gx, float *gy) {
 }
 
 /**
- * The residual of cur against (1 + g)·ref(W(x)) + b, W the warp (tx, ty, k): returns its mean
+ * The residual of cur against (1 + g)·ref(W(x)) + b, W the warp (tx, ty, k), on every `step`-th
+ * row and column from 1: returns its mean
  * (Huber-weighted with `accumulate`, which also sums JᵀWJ's upper triangle into out[0..14] and
  * JᵀWr into out[15..19]); out[20] gets the pixel count.
  */
 EXPORT(gm_residual)
 double gm_residual(const float *rd, const float *cd, const float *gx, const float *gy, int w, int h,
-                   double tx, double ty, double k, double g, double b, double huber, int accumulate, double *out) {
+                   double tx, double ty, double k, double g, double b, double huber, int accumulate, int step, double *out) {
   double H[15] = {0}, V[5] = {0}, e = 0;
   int n = 0;
   const double cx = (w - 1) / 2.0, cy = (h - 1) / 2.0;
-  for (int y = 1; y < h - 1; y++) {
+  for (int y = 1; y < h - 1; y += step) {
     const double wy = y + ty + k * (y - cy);
     if (wy < 1 || wy >= h - 2) continue;
     const double fl = __builtin_floor(wy), fy = wy - fl, dyc = y - cy;
     const int y0 = (int)fl;
-    for (int x = 1; x < w - 1; x++) {
+    for (int x = 1; x < w - 1; x += step) {
       const double wx = x + tx + k * (x - cx);
       if (wx < 1 || wx >= w - 2) continue;
       const double flx = __builtin_floor(wx), fx = wx - flx;

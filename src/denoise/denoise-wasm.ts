@@ -20,7 +20,7 @@ interface Exports extends KernelExports {
   luma(data: number, width: number, height: number, factor: number, step: number, plane: number, out: number): void;
   gm_shifted_error(ref: number, cur: number, w: number, h: number, dx: number, dy: number, step: number): number;
   gm_gradients(ref: number, w: number, h: number, gx: number, gy: number): void;
-  gm_residual(ref: number, cur: number, gx: number, gy: number, w: number, h: number, tx: number, ty: number, k: number, g: number, b: number, huber: number, accumulate: number, out: number): number;
+  gm_residual(ref: number, cur: number, gx: number, gy: number, w: number, h: number, tx: number, ty: number, k: number, g: number, b: number, huber: number, accumulate: number, step: number, out: number): number;
   gm_still(ref: number, cur: number, w: number, h: number, tx: number, ty: number, k: number, out: number): void;
   gm_tiles(ref: number, cur: number, w: number, h: number, tx: number, ty: number, k: number, g: number, b: number, restGain: number, restOffset: number, out: number): void;
 }
@@ -136,9 +136,9 @@ export class DenoiseWasm {
     const out = (n: number): Float64Array => new Float64Array(x.memory.buffer, m.out, n);
     return {
       shiftedError: (dx, dy, step) => x.gm_shifted_error(m.ref, m.cur, w, h, dx, dy, step),
-      residual: (q, acc) => {
+      residual: (q, acc, step = 1) => {
         if (acc && !gradients) { x.gm_gradients(m.ref, w, h, m.gx, m.gy); gradients = true; }
-        const e = x.gm_residual(m.ref, m.cur, m.gx, m.gy, w, h, q[0]!, q[1]!, q[2]!, q[3]!, q[4]!, acc?.huber ?? Infinity, acc ? 1 : 0, m.out);
+        const e = x.gm_residual(m.ref, m.cur, m.gx, m.gy, w, h, q[0]!, q[1]!, q[2]!, q[3]!, q[4]!, acc?.huber ?? Infinity, acc ? 1 : 0, step, m.out);
         const o = out(21);
         if (acc) { acc.h.set(o.subarray(0, 15)); acc.v.set(o.subarray(15, 20)); }
         return { e, n: o[20]! };

@@ -72,6 +72,8 @@ interface CameraState {
   cuts: number;
   /** Frames on which the view moved and the state followed it (shifted, or reset in mode 'reset'). */
   moves: number;
+  /** What the state was before its last move: the next move writes here (a panning camera allocates nothing a frame). */
+  spare?: { estimate: Float32Array; count: Float32Array; shown: Uint8Array };
 }
 
 export interface CameraNoiseReport {
@@ -214,9 +216,12 @@ export class Denoiser {
     const { width: w, height: h } = s;
     // A pan moves the state by whole pixels (exact; what is left is measured again next frame), a zoom resamples it.
     const zoom = zoomShift(m, w, h) >= MOVE_PIXELS, map = zoom ? m : wholePixels(m);
-    s.estimate = zoom ? remapBilinear(s.estimate, 3, w, h, map) : remapPlanes(s.estimate, 3, w, h, map, 0);
-    s.count = remapPlanes(s.count, 1, w, h, map, 0);
-    s.shown = remapPlanes(s.shown, 3, w, h, map, 0);
+    const old = { estimate: s.estimate, count: s.count, shown: s.shown }, into = s.spare;
+    s.estimate = zoom ? remapBilinear(old.estimate, 3, w, h, map, into?.estimate) : remapPlanes(old.estimate, 3, w, h, map, 0, into?.estimate);
+    s.count = remapPlanes(old.count, 1, w, h, map, 0, into?.count);
+    s.shown = remapPlanes(old.shown, 3, w, h, map, 0, into?.shown);
+    // The ONNX path's state is a view into a run's output: kept as a spare, it would hold that output alive.
+    s.spare = 'wasm' in this.runner ? old : undefined;
     return true;
   }
 

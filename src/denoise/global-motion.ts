@@ -48,6 +48,13 @@ const TARGET_WIDTH = 160;
 const SEARCH = 4;
 const ITERATIONS = 8;
 /**
+ * The Gauss–Newton passes read every FIT_STEP-th row and column (a quarter of the pixels): the
+ * tests that decide (significance, spread, how well pinned) read them all, at the fit's end.
+ */
+const FIT_STEP = 2;
+/** The fit has converged when a step moves the map by less than this many low-resolution pixels (a sixteenth of PAIR_PIXELS at 640 px). */
+const CONVERGED = 4e-3;
+/**
  * The fit must lower the residual by this many times the residual variance per parameter's worth of
  * pixels (a χ² test: N·(E0 − E1)/E1 > SIGNIFICANCE): noise alone lowers it by about one per parameter.
  */
@@ -125,10 +132,11 @@ export interface MotionLoops {
   /** Mean squared difference of cur(x) against ref(x + (dx, dy)), offsets removed, on every `step`-th pixel of the overlap. */
   shiftedError(dx: number, dy: number, step: number): number;
   /**
-   * The mean residual of cur against (1 + g)·ref(W(x)) + b at q = [tx, ty, k, g, b]; with `acc`,
-   * Huber-weighted, and JᵀWJ's upper triangle (row-major, 15) and JᵀWr (5) summed into acc.h, acc.v.
+   * The mean residual of cur against (1 + g)·ref(W(x)) + b at q = [tx, ty, k, g, b] on every
+   * `step`-th row and column (from 1); with `acc`, Huber-weighted, and JᵀWJ's upper triangle
+   * (row-major, 15) and JᵀWr (5) summed into acc.h, acc.v.
    */
-  residual(q: readonly number[], acc?: { readonly huber: number; readonly h: Float64Array; readonly v: Float64Array }): { e: number; n: number };
+  residual(q: readonly number[], acc?: { readonly huber: number; readonly h: Float64Array; readonly v: Float64Array }, step?: number): { e: number; n: number };
   /** Σr, Σc, Σr², Σrc, Σc² and the count over the pixels the warp of q covers, unwarped. */
   stillSums(q: readonly number[]): { sr: number; sc: number; srr: number; src: number; scc: number; n: number };
   /** Per tile (TILES×TILES, row-major): the fit's squared residuals and the still fit's. */
@@ -164,16 +172,16 @@ export function jsMotionLoops(ref: LumaPlane, cur: LumaPlane): MotionLoops {
       }
       return n ? s2 / n - (s / n) ** 2 : Infinity;
     },
-    residual(q, acc) {
+    residual(q, acc, step = 1) {
       const [tx, ty, k, g, b] = q as [number, number, number, number, number];
       const H = acc?.h, V = acc?.v, huber = acc?.huber ?? Infinity;
       const { gx, gy } = acc ? gradients() : { gx: rd, gy: rd };
       let e = 0, n = 0;
-      for (let y = 1; y < h - 1; y++) {
+      for (let y = 1; y < h - 1; y += step) {
         const wy = y + ty + k * (y - cy);
         if (wy < 1 || wy >= h - 2) continue;
         const y0 = Math.floor(wy), fy = wy - y0, dyc = y - cy;
-        for (let x = 1; x < w - 1; x++) {
+        for (let x = 1; x < w - 1; x += step) {
           const wx = x + tx + k * (x - cx);
           if (wx < 1 || wx >= w - 2) continue;
           const x0 = Math.floor(wx), fx = wx - x0, i = y0 * w + x0;
@@ -258,9 +266,9 @@ export function estimateGlobalMotion(ref: LumaPlane, cur: LumaPlane, loopsOf: (r
   // Parameters: tx, ty, k (the warp), g (gain − 1), b (offset): cur(x) ≈ (1 + g)·ref(W(x)) + b.
   let p = [bx, by, 0, 0, 0];
   /** The normal equations at q: JᵀWJ (full, symmetric) and JᵀWr. */
-  const normal = (q: number[], huber: number): { a: number[][]; v: number[]; n: number } => {
+  const normal = (q: number[], huber: number, step = 1): { a: number[][]; v: number[]; n: number } => {
     const acc = { huber, h: new Float64Array(15), v: new Float64Array(5) };
-    const { n } = L.residual(q, acc);
+    const { n } = L.residual(q, acc, step);
     const a = Array.from({ length: 5 }, () => new Array<number>(5).fill(0));
     for (let m = 0, t = 0; m < 5; m++) for (let c = m; c < 5; c++) a[m]![c] = acc.h[t++]!;
     for (let m = 0; m < 5; m++) for (let c = 0; c < m; c++) a[m]![c] = a[c]![m]!;
@@ -295,15 +303,15 @@ export function estimateGlobalMotion(ref: LumaPlane, cur: LumaPlane, loopsOf: (r
   };
   let huber = Math.max(1e-3, 2.5 * Math.sqrt(Math.max(best, 1e-6)));
   for (let it = 0; it < ITERATIONS; it++) {
-    const { a, v, n } = normal(p, huber);
+    const { a, v, n } = normal(p, huber, FIT_STEP);
     if (n < 16) return none;
     const step = solve(a, v.map((x) => -x));
     if (!step) return none;
     p = p.map((x, m) => x + step[m]!);
     if (Math.abs(p[2]!) > 0.2 || Math.abs(p[0]!) > 2 * SEARCH || Math.abs(p[1]!) > 2 * SEARCH) return none;
-    const r = L.residual(p);
+    const r = L.residual(p, undefined, FIT_STEP);
     huber = Math.max(1e-3, 2.5 * Math.sqrt(r.e));
-    if (Math.hypot(step[0]!, step[1]!) + Math.abs(step[2]!) * w < 1e-3) break;
+    if (Math.hypot(step[0]!, step[1]!) + Math.abs(step[2]!) * w < CONVERGED) break;
   }
   const fit = L.residual(p), rest = still(p);
   const [tx, ty, k] = p as [number, number, number];
@@ -338,11 +346,12 @@ function axisMap(size: number, t: number, k: number): Int32Array {
 /**
  * Moves planar state (`planes` planes of width×height, any typed array) by the map: destination
  * pixel X takes the source's value at the mapped position; pixels mapped outside get `fill`.
+ * Into `into` when given (the camera's spare arrays: no allocation a frame), else a new array.
  */
-export function remapPlanes<T extends Float32Array | Uint8Array>(src: T, planes: number, width: number, height: number, m: GlobalMotion, fill: number): T {
+export function remapPlanes<T extends Float32Array | Uint8Array>(src: T, planes: number, width: number, height: number, m: GlobalMotion, fill: number, into?: T): T {
   const xs = axisMap(width, m.tx, m.k), ys = axisMap(height, m.ty, m.k);
-  const dst = new (src.constructor as new (n: number) => T)(src.length);
-  if (fill !== 0) dst.fill(fill);
+  const dst = into && into.length === src.length && into !== src ? into : new (src.constructor as new (n: number) => T)(src.length);
+  if (fill !== 0 || dst === into) dst.fill(fill);
   // A pure translation maps a row to a contiguous run: copy it whole.
   const first = xs.findIndex((s) => s >= 0);
   let last = -1;
@@ -374,9 +383,9 @@ export const wholePixels = (m: GlobalMotion): GlobalMotion => ({ ...m, tx: Math.
 /**
  * Float planes moved by the map with bilinear weights (a zoom: rounding each pixel on its own
  * would leave the centre, where the map moves less than half a pixel, behind every frame).
- * Pixels mapped outside get 0.
+ * Pixels mapped outside get 0. Into `into` when given, as remapPlanes.
  */
-export function remapBilinear(src: Float32Array, planes: number, width: number, height: number, m: GlobalMotion): Float32Array {
+export function remapBilinear(src: Float32Array, planes: number, width: number, height: number, m: GlobalMotion, into?: Float32Array): Float32Array {
   const axis = (size: number, t: number): { i: Int32Array; f: Float32Array } => {
     const c = (size - 1) / 2, i = new Int32Array(size), f = new Float32Array(size);
     for (let x = 0; x < size; x++) {
@@ -386,7 +395,8 @@ export function remapBilinear(src: Float32Array, planes: number, width: number, 
     }
     return { i, f };
   };
-  const xs = axis(width, m.tx), ys = axis(height, m.ty), dst = new Float32Array(src.length);
+  const xs = axis(width, m.tx), ys = axis(height, m.ty);
+  const dst = into && into.length === src.length && into !== src ? into.fill(0) : new Float32Array(src.length);
   for (let p = 0; p < planes; p++) {
     const base = p * width * height;
     for (let y = 0; y < height; y++) {
