@@ -1,5 +1,6 @@
 // npm run bench -- false-faces [--path detect|live] [--detector back|front|full-range] [--pose frontal|any] [--loops 10] [--redetect]
 //   [--ir FILE] [--walk FILE] [--variants a,b] [--camera-fps N] [--crops FILE [--crops-variant default]] [--list] [--out NAME]
+//   [--gate-decode cli|denoised]
 // False faces per 10 minutes of a fixed night camera with no people (issue 16's aim: at most 1), and
 // what the same rules cost a walking person. Three steps:
 //  1. a detection path on each clip, once, every frame's faces cached under out/false-faces/ (rerun
@@ -13,8 +14,9 @@
 //       denoised frames are cached too (raw RGB): they are what the live gate is fed;
 //     --detector and --pose pick the face model and the pose rule (src/detect/pose.ts) for either
 //       path; default: the path's own (the detect CLI's defaults; the config's detect.model and detect.pose);
-//  2. the frames the gate sees: for --path detect the clip decoded again as the detect CLI decodes it,
-//     looped by one ffmpeg -stream_loop (hqdn3d runs on across the seams, as a camera's would); for
+//  2. the frames the gate sees: for --path detect the clip decoded again as the detect CLI decodes it
+//     for its gate (no video denoiser since session 13; --gate-decode denoised: hqdn3d, as before),
+//     looped by one ffmpeg -stream_loop (a decoder's state runs on across the seams, as a camera's would); for
 //     --path live the first pass's denoised frames, replayed (each seam a hard cut of the denoised picture);
 //  3. the IR clip (no people) replayed as ONE fixed camera, 5 fps timestamps running on, looped
 //     N× (each seam a cut: 65 s → 0 s) and ping-pong (forward, backward, …: no cut), through the
@@ -32,7 +34,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { from, lastValueFrom, Subject, toArray } from 'rxjs';
 import { parsePositiveInt, parseProvider, parseScale } from '../src/cli/args.js';
-import { detectOptionsFromFlags, runDetect, TEMPORAL_DENOISE_DEFAULT, type VideoFacesJson } from '../src/cli/detect.js';
+import { detectOptionsFromFlags, gateDecode, runDetect, TEMPORAL_DENOISE_DEFAULT, type VideoFacesJson } from '../src/cli/detect.js';
 import { loadDefaultConfig } from '../src/config/load.js';
 import { Denoiser } from '../src/denoise/denoiser.js';
 import { isFaceModel, type FaceModel } from '../src/detect/anchors.js';
@@ -152,7 +154,8 @@ const VARIANTS: readonly Variant[] = [
   { name: 'fixtures-learn-still', about: 'the old default, the fixture rule also learns from the faces the gate dropped', gate: gateOf({ startAs: 'changed', noiseFrom: 'raw', ...S11_GATE }), confirm: DEFAULT_CONFIRM },
   { name: 'session7', about: 'the default of session 7: cells start still, fixtures learnt from dropped faces too, noise from the raw quartile', gate: gateOf({ noiseFrom: 'raw', ...S11_GATE }), confirm: DEFAULT_CONFIRM },
   { name: 'session7+osd-mask', about: 'session 7 with the on-screen text masked', gate: gateOf({ noiseFrom: 'raw', ...S11_GATE }), confirm: DEFAULT_CONFIRM, mask: IR_OSD_MASK },
-  { name: 'default', about: 'the default now: the gate\'s noise centred, re-draws of the whole picture only teach, the light followed (session 12)', gate: gateOf(), confirm: DEFAULT_CONFIRM },
+  { name: 'default', about: 'the default now: the gate\'s noise centred, re-draws of the whole picture only teach (session 12), also those over more than half the cells whose blocks keep their mean (session 13), the light followed (session 12)', gate: gateOf(), confirm: DEFAULT_CONFIRM },
+  { name: 'session12', about: 'session 12\'s default: a re-draw over more than half the cells is a cut', gate: gateOf({ redrawCuts: false }), confirm: DEFAULT_CONFIRM },
   { name: 'session11', about: 'session 11\'s default: no re-draw rule, the light not followed', gate: gateOf(S11_GATE), confirm: DEFAULT_CONFIRM },
   { name: 'default-refresh', about: 'the default without the re-draw rule', gate: gateOf({ refreshSpread: 0 }), confirm: DEFAULT_CONFIRM },
   { name: 'default-light', about: 'the default with the light not followed (raw differences)', gate: gateOf({ followLight: false }), confirm: DEFAULT_CONFIRM },
@@ -299,7 +302,16 @@ async function liveDetections(clip: string): Promise<LiveClip> {
   }
 }
 
-/** The clip's sampled frames as the detect CLI decodes them (the frames its still gate is fed). */
+/**
+ * How the detect path's gate frames are decoded: as the CLI feeds its still gate (gateDecode: no
+ * video denoiser), or, with --gate-decode denoised, the detector's own decode (hqdn3d: the CLI
+ * before session 13).
+ */
+const gateDecodeArg = arg('gate-decode', 'cli')!;
+if (gateDecodeArg !== 'cli' && gateDecodeArg !== 'denoised') throw new Error(`--gate-decode ${gateDecodeArg}: use cli or denoised`);
+const gateDenoise = gateDecodeArg === 'cli' ? (gateDecode(TEMPORAL_DENOISE_DEFAULT) ?? { denoise: TEMPORAL_DENOISE_DEFAULT }) : { denoise: TEMPORAL_DENOISE_DEFAULT };
+
+/** The clip's sampled frames as the detect CLI decodes them for its still gate. */
 async function decode(clip: string): Promise<RgbImage[]> {
   const frames: RgbImage[] = [];
   await decodeEach(clip, 1, (f) => { frames.push(f); });
@@ -312,7 +324,7 @@ async function decode(clip: string): Promise<RgbImage[]> {
  */
 async function decodeEach(clip: string, passes: number, each: (f: RgbImage, j: number) => void): Promise<number> {
   const { width, height } = await probeMedia(clip);
-  const args = decodeToRawArgs({ input: clip, fps: FPS, denoise: TEMPORAL_DENOISE_DEFAULT });
+  const args = decodeToRawArgs({ input: clip, fps: FPS, ...gateDenoise });
   if (passes > 1) args.splice(args.indexOf('-i'), 0, '-stream_loop', String(passes - 1));
   const p = await FfmpegProcess.start(args);
   let j = 0;
@@ -448,7 +460,7 @@ for (const clip of [irClip, walkClip]) {
 const m = machine();
 console.log(`machine: ${describeMachine(m)}`);
 const about = detPath === 'detect'
-  ? `pie-stream detect --enhance --fps ${FPS} --detector ${detector} --pose ${pose} (runDetect, hqdn3d in the decoder, no gate), cached; the gate fed the CLI's decode, looped by one ffmpeg -stream_loop`
+  ? `pie-stream detect --enhance --fps ${FPS} --detector ${detector} --pose ${pose} (runDetect, hqdn3d in the decoder, no gate), cached; the gate fed ${gateDenoise.denoise ? 'the detector\'s decode (hqdn3d)' : 'the CLI\'s gate decode (no video denoiser)'}, looped by one ffmpeg -stream_loop`
   : `live path (embedded default config): decoded at the camera's ${cameraFps} fps with no ffmpeg denoiser, every frame through one camera's Denoiser and the live enhancer (tone state carried), sampled at ${FPS} fps by sampleFps, detectAlong on ${detectOn} (raw = the denoised frame), detector ${detector}, pose ${pose}, no gate, cached; the gate fed the sampled denoised frames; looped = the first pass's denoised frames replayed, each seam a hard cut of the denoised picture`;
 console.log(`detection: ${about}\n`);
 const tStart = performance.now();

@@ -70,6 +70,16 @@ export interface DetectCommandOptions {
  */
 export const TEMPORAL_DENOISE_DEFAULT: Denoise = { filter: 'hqdn3d', lumaSpatial: 4, chromaSpatial: 3, lumaTemporal: 20, chromaTemporal: 15 };
 
+/**
+ * What the still gate (--static-after) is fed of a video: its own decode without the video
+ * denoiser. hqdn3d's temporal part spreads an encoder's re-draw of the whole picture over ~8
+ * frames, so no one frame looks like a re-draw and the gate took the re-draw for change (the IR
+ * clip: 1.9 false faces per 10 min kept, against 0 on the live path); unsmoothed, the re-draw is
+ * one frame, as a camera's decoder gives it. The gate follows each cell's own noise, so the grain
+ * left in costs it nothing. Undefined: the gate's frames are the detector's (nothing to strip).
+ */
+export const gateDecode = (denoise: Denoise | undefined): { readonly denoise?: Denoise } | undefined => (denoise ? {} : undefined);
+
 export interface DetectJob { readonly kind: 'image' | 'video'; readonly input: string; readonly json: string; readonly annotated: string }
 export interface DetectDone extends DetectJob { readonly faces: number; readonly frames: number }
 export type DetectFailure = InputFailure;
@@ -160,31 +170,46 @@ async function detectVideo(rt: Runtime, job: DetectJob, o: { fps: number; batch:
   });
   const frames: Array<VideoFacesJson['frames'][number]> = [];
   let faceCount = 0;
-  // The video as one fixed camera: its still-scene model sees the decoded (raw) frames, as the live worker does.
+  // The video as one fixed camera: its still-scene model sees the decoded (raw) frames, as the live
+  // worker does; without the video denoiser (gateDecode), from a second decoder in step with the first.
   const gate = o.staticAfter > 0 ? new StillGate({ afterS: o.staticAfter }) : undefined;
+  const plain = gate ? gateDecode(o.denoise) : undefined;
+  const gateDecoder = plain ? await FfmpegProcess.start(decodeToRawArgs({ input: job.input, fps: o.fps, ...plain })) : undefined;
+  const gateFrames = gateDecoder ? rawFrames(gateDecoder.stdout, rgbBytes(width, height)) : undefined;
   try {
+    let gateBatch: Uint8Array[] = [];
     let batch: RgbImage[] = [];
     const flush = async (): Promise<void> => {
       if (!batch.length) return;
       const { faces, shown } = await detectBatch(rt, batch);
       for (let i = 0; i < batch.length; i++) {
         const index = frames.length, ms = Math.round((index * 1000) / o.fps);
-        const kept = gate ? gate.filter(job.input, batch[i]!, ms, faces[i]!) : faces[i]!;
+        const kept = gate ? gate.filter(job.input, gateFrames ? { width, height, data: gateBatch[i]! } : batch[i]!, ms, faces[i]!) : faces[i]!;
         const still = faces[i]!.filter((f) => !kept.includes(f));
         frames.push({ index, ms, faces: kept.map(faceJson), ...(gate ? { still: still.map(faceJson) } : {}) });
         faceCount += kept.length;
         if (encoder) await write(drawFaces(shown[i]!, kept));
       }
       batch = [];
+      gateBatch = [];
       o.onProgress(frames.length, Math.max(total, frames.length));
     };
     for await (const data of rawFrames(decoder.stdout, rgbBytes(width, height))) {
       batch.push({ width, height, data });
+      if (gateFrames) {
+        const g = await gateFrames.next();
+        // Both decoders sample the same frames (the denoiser drops none): one running short is a fault.
+        if (g.done) throw new PieError('ffmpeg-failed', `${job.input}: the still gate's decoder ended after ${frames.length + batch.length - 1} frames, before the detector's`, 'check the file plays to its end (ffprobe), or run without --static-after');
+        gateBatch.push(g.value);
+      }
       if (batch.length >= o.batch) await flush();
     }
     await flush();
     encoder?.stdin!.end();
+    // The gate's decoder has one frame at most left (the detector's ended first); its end is read, not waited on.
+    await gateFrames?.return(undefined);
     const [dec, enc] = await Promise.all([decoder.exited, encoder?.exited]);
+    await gateDecoder?.close();
     if (dec.code !== 0 || frames.length === 0) {
       throw new PieError('input', `${job.input}: ffmpeg could not decode it after ${frames.length} frames: ${lastLine(dec.stderrTail)}`, 'check the file plays (ffplay/ffprobe) and is not truncated');
     }
@@ -196,7 +221,7 @@ async function detectVideo(rt: Runtime, job: DetectJob, o: { fps: number; batch:
     writeJsonAtomic(job.json, json);
     return { ...job, faces: faceCount, frames: frames.length };
   } catch (e) {
-    await Promise.all([decoder.close(), encoder?.close()]);
+    await Promise.all([decoder.close(), encoder?.close(), gateDecoder?.close()]);
     fs.rmSync(tmp, { force: true });
     throw e;
   }

@@ -33,6 +33,15 @@ const DENSE_SHARE = 0.8;
  * foliage through after a re-draw (looped replay 0.9 → 1.9 false faces per 10 min).
  */
 const DENSE_PX = 24;
+/**
+ * A frame with more than `sceneCut` of its cells changed is still a re-draw when its REFRESH_BLOCKS²
+ * blocks kept their mean (the median block moved by less than this many levels, the view's light
+ * taken out): the grain re-drawn, the view the same. A camera that holds its noise between keyframes
+ * re-draws all of it at once (a synthetic one, noise 10 at CRF 38, keyframes every 2 s: 52–57% of
+ * the cells, the median block's mean by 0.25–0.40 levels); a pan moves it by 0.7 levels at 1 px on
+ * that lit view, 2.5 at 4 px (a 1-px pan of the dark IR clip, 0.1, passes for a re-draw: the same view).
+ */
+const REDRAW_BLOCK_LEVELS = 0.5;
 /** A cell's threshold sits this far above its largest recent jump. */
 const PEAK_MARGIN = 1.25;
 /** ... counting jumps up to this many camera thresholds (a cell's threshold is at most 2.5× the camera's). */
@@ -95,6 +104,13 @@ export interface StaticSceneOptions {
    * marked changed for 3 s at a time).
    */
   readonly followLight?: boolean;
+  /**
+   * A would-be scene cut whose blocks kept their mean (REDRAW_BLOCK_LEVELS) is a re-draw too, with
+   * `refreshSpread` on (default true): a camera that holds its noise between keyframes re-draws more
+   * than half its cells on each, and every keyframe was a cut (a synthetic one at CRF 38, fed
+   * undenoised: faces on its still view reported for good). false: a cut (before session 13).
+   */
+  readonly redrawCuts?: boolean;
 }
 
 export type SceneUpdate = 'start' | 'scene-cut' | 'same';
@@ -111,6 +127,7 @@ export class StaticScene {
   private readonly centred: boolean;
   private readonly refreshSpread: number;
   private readonly followLight: boolean;
+  private readonly redrawCuts: boolean;
   /** Frames taken as a re-draw of the whole picture, since the start. */
   refreshes = 0;
   private width = 0;
@@ -155,6 +172,7 @@ export class StaticScene {
     this.centred = (o.noiseFrom ?? 'centred') === 'centred';
     this.refreshSpread = o.refreshSpread ?? 0.5;
     this.followLight = o.followLight ?? true;
+    this.redrawCuts = o.redrawCuts ?? true;
   }
 
   /** The noise sigma in use (luma levels), for logs and tests. */
@@ -227,7 +245,10 @@ export class StaticScene {
       const x = i % gw, y = (i - x) / gw;
       blocks[Math.floor((y * REFRESH_BLOCKS) / gh) * REFRESH_BLOCKS + Math.floor((x * REFRESH_BLOCKS) / gw)]!++;
     }
-    if (moved > this.sceneCut * n) {
+    // A re-draw of the grain over most of the view: no cut, and the camera's noise learns nothing
+    // from it (its cells' peaks do, below): a keyframe's jump read as noise would blind the gate.
+    const grain = moved > this.sceneCut * n && this.refreshSpread > 0 && this.redrawCuts && this.blockShift(cur, prev, dShift) < REDRAW_BLOCK_LEVELS;
+    if (moved > this.sceneCut * n && !grain) {
       bg.set(cur);
       this.seen = 1;
       this.changedAt.fill(t);
@@ -238,7 +259,7 @@ export class StaticScene {
     // Up at once, down slowly: a camera's encoder re-draws its noise on each keyframe (measured on
     // the IR clip: identical frames for 5 s, then every cell moves by up to ~4 levels), and a
     // threshold from the quiet frames between would call every keyframe a change.
-    this.noise = sigmaNow >= this.noise ? sigmaNow : this.noise + Math.min(1, dt / this.noiseFallS) * (sigmaNow - this.noise);
+    if (!grain) this.noise = sigmaNow >= this.noise ? sigmaNow : this.noise + Math.min(1, dt / this.noiseFallS) * (sigmaNow - this.noise);
     // A running mean over the frames since the start (or the last cut) until the time constants take
     // over: a background started from one noisy frame would count its noise as change for a while.
     this.seen++;
@@ -328,6 +349,23 @@ export class StaticScene {
   }
 
   /** The fraction of the view's blocks in which more than REFRESH_BLOCK_SHARE of the cells changed (`blocks` filled by update). */
+  /** The median over the view's blocks of |their cells' mean change| (levels, less the light's shift). */
+  private blockShift(cur: Float32Array, prev: Float32Array, shift: number): number {
+    const B = REFRESH_BLOCKS, sum = new Float64Array(B * B), cnt = new Uint32Array(B * B), gw = this.gw, gh = this.gh;
+    for (let y = 0; y < gh; y++) {
+      const row = Math.floor((y * B) / gh) * B;
+      for (let x = 0; x < gw; x++) {
+        const b = row + Math.floor((x * B) / gw), i = y * gw + x;
+        sum[b]! += cur[i]! - prev[i]! - shift;
+        cnt[b]!++;
+      }
+    }
+    const m: number[] = [];
+    for (let b = 0; b < B * B; b++) if (cnt[b]) m.push(Math.abs(sum[b]! / cnt[b]!));
+    m.sort((p, q) => p - q);
+    return m.length ? m[m.length >> 1]! : Infinity;
+  }
+
   private spread(moved: number): number {
     if (moved === 0) return 0;
     let wide = 0, any = 0;

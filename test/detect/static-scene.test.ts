@@ -295,6 +295,40 @@ describe('StillGate', () => {
     expect(at(26)).toBe(false);
   });
 
+  it('a keyframe that re-draws the grain of most of the view is a re-draw, not a cut; a view 4 px off still is one', () => {
+    // A camera that holds its noise between keyframes (2 s apart), fed undenoised: each keyframe
+    // moves most cells (σ 8 a pixel) while every block of the view keeps its mean.
+    const run = (o: { redrawCuts?: boolean }): { verdicts: string[]; reported: number } => {
+      const noise = rng(41), s = new StaticScene(o), g = new StillGate({ afterS: 5, ...o });
+      let shown = frame(noise, { sigma: 8 }), reported = 0;
+      const verdicts: string[] = [];
+      for (let i = 0; i <= 40 * FPS; i++) {
+        const t = i / FPS;
+        if (i > 0 && i % (2 * FPS) === 0) shown = frame(noise, { sigma: 8 });
+        const v = s.update(shown, t * 1000);
+        if (i > 0 && i % (2 * FPS) === 0) verdicts.push(v);
+        if (t >= 10) reported += g.filter('cam', shown, t * 1000, [face(DOOR), face(CAPTION)]).length;
+      }
+      return { verdicts, reported };
+    };
+    const on = run({}), off = run({ redrawCuts: false });
+    expect(off.verdicts.every((v) => v === 'scene-cut'), off.verdicts.join()).toBe(true); // the rule off: every keyframe a cut…
+    expect(off.reported).toBeGreaterThan(100); // …and the still view's faces reported after each
+    expect(on.verdicts.every((v) => v === 'same'), on.verdicts.join()).toBe(true);
+    expect(on.reported).toBe(0);
+
+    // The same camera whose view jumps by one texture block (4 px): the blocks' means move, a cut.
+    // (By 2 px, half a texture block, it passes for a re-draw: the same view, nothing marked.)
+    const shifted = (shift: number, o: { redrawCuts?: boolean } = {}): string => {
+      const noise = rng(42), s = new StaticScene(o), held = frame(noise, { sigma: 8 });
+      for (let i = 0; i < 3 * FPS; i++) s.update(held, (i * 1000) / FPS);
+      return s.update(frame(noise, { sigma: 8, shift }), 3000);
+    };
+    expect(shifted(4)).toBe('scene-cut');
+    expect(shifted(2)).toBe('same');
+    expect(shifted(2, { redrawCuts: false })).toBe('scene-cut');
+  });
+
   it('a camera that starts mid-pan does not learn the pan as noise: a face arriving later is kept, the still caption dropped', () => {
     const noise = rng(10), g = new StillGate({ afterS: 10 });
     let last: Face[] = [];
