@@ -11,7 +11,7 @@ import {
   buildDenoiseGraph, COUNT_INPUT, DENOISE_FRAMES_INPUT, DENOISED_OUTPUT, ESTIMATE_INPUT, MOVING_OUTPUT,
   NEXT_COUNT_OUTPUT, NEXT_ESTIMATE_OUTPUT, NEXT_SHOWN_OUTPUT, NOISE_INPUT, SHOWN_INPUT, type DenoiseMode, type TemporalDenoiseOptions,
 } from './graph.js';
-import { estimateGlobalMotion, lumaOfPlanar, lumaOfRgb, remapBilinear, remapPlanes, wholePixels, zoomShift, type GlobalMotion, type GlobalMotionMode } from './global-motion.js';
+import { estimateGlobalMotion, jsMotionLoops, lumaOfPlanar, lumaOfRgb, remapBilinear, remapPlanes, wholePixels, zoomShift, type GlobalMotion, type GlobalMotionMode } from './global-motion.js';
 import { atLeast, estimateStillNoise, NoiseEstimator, quantisationNoise, type NoiseParams } from './noise-model.js';
 import { DenoiseWasm } from './denoise-wasm.js';
 
@@ -205,7 +205,7 @@ export class Denoiser {
     const k = 'wasm' in this.runner ? this.runner.wasm : undefined;
     const ref = k ? k.lumaOfPlanar(s.shown, s.width, s.height) : lumaOfPlanar(s.shown, s.width, s.height);
     const cur = k ? k.lumaOfRgb(img.data, img.width, img.height) : lumaOfRgb(img.data, img.width, img.height);
-    const m: GlobalMotion = k ? estimateGlobalMotion(ref, cur, k.motionLoops) : estimateGlobalMotion(ref, cur);
+    const m: GlobalMotion = estimateGlobalMotion(ref, cur, k ? k.motionLoops : jsMotionLoops, { minShift: PAIR_PIXELS });
     if (!m.significant || m.maxShift < PAIR_PIXELS) return false;
     if (m.maxShift < MOVE_PIXELS) return true;
     s.moves++;

@@ -246,9 +246,10 @@ export function jsMotionLoops(ref: LumaPlane, cur: LumaPlane): MotionLoops {
 /**
  * The view's motion from `ref` (the state's picture) to `cur` (the new frame), both from the same
  * frame size. Translation and zoom about the centre, photometric gain and offset; Huber-weighted
- * Gauss–Newton from the best integer shift. `loopsOf` runs the per-pixel loops (jsMotionLoops by default).
+ * Gauss–Newton from the best integer shift. `loopsOf` runs the per-pixel loops (jsMotionLoops by
+ * default). A fit moving no pixel by `minShift` full-resolution pixels is returned untested (not significant).
  */
-export function estimateGlobalMotion(ref: LumaPlane, cur: LumaPlane, loopsOf: (ref: LumaPlane, cur: LumaPlane) => MotionLoops = jsMotionLoops): GlobalMotion {
+export function estimateGlobalMotion(ref: LumaPlane, cur: LumaPlane, loopsOf: (ref: LumaPlane, cur: LumaPlane) => MotionLoops = jsMotionLoops, o: { readonly minShift?: number } = {}): GlobalMotion {
   const { width: w, height: h, factor: f } = cur;
   const none: GlobalMotion = { tx: 0, ty: 0, k: 0, maxShift: 0, significant: false };
   if (ref.width !== w || ref.height !== h || w < 4 * SEARCH || h < 4 * SEARCH) return none;
@@ -313,10 +314,13 @@ export function estimateGlobalMotion(ref: LumaPlane, cur: LumaPlane, loopsOf: (r
     huber = Math.max(1e-3, 2.5 * Math.sqrt(r.e));
     if (Math.hypot(step[0]!, step[1]!) + Math.abs(step[2]!) * w < CONVERGED) break;
   }
-  const fit = L.residual(p), rest = still(p);
   const [tx, ty, k] = p as [number, number, number];
   // Full-resolution pixels: low-res pixel x is centred at f·x + (f − 1)/2, so the centre maps to the centre.
   const maxShift = f * Math.max(Math.abs(tx) + Math.abs(k) * cx, Math.abs(ty) + Math.abs(k) * cy);
+  // A fit that moves nothing the caller acts on is not tested (four full passes: most of a still
+  // camera's frames end here).
+  if (maxShift < (o.minShift ?? 0)) return { tx: f * tx, ty: f * ty, k, maxShift, significant: false };
+  const fit = L.residual(p), rest = still(p);
   // How well the data pin the motion down: standard errors from the fit's covariance σ²·(JᵀJ)⁻¹. A
   // ramp or a flat frame leaves a shift free to trade against the offset; such a fit moves nothing.
   const { a } = normal(p, Infinity);

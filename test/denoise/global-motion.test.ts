@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { remapBilinear, remapPlanes, type GlobalMotion } from '../../src/denoise/global-motion.js';
+import { estimateGlobalMotion, jsMotionLoops, remapBilinear, remapPlanes, type GlobalMotion, type LumaPlane, type MotionLoops } from '../../src/denoise/global-motion.js';
 
 const W = 13, H = 9;
 const map = (tx: number, ty: number, k = 0): GlobalMotion => ({ tx, ty, k, maxShift: Math.max(Math.abs(tx), Math.abs(ty)), significant: true });
@@ -28,5 +28,31 @@ describe('moving the denoiser\'s state into a camera\'s spare arrays', () => {
     const out = remapPlanes(src, 1, W, H, map(1, 1), 0, src);
     expect(out).not.toBe(src);
     expect([...src]).toEqual([...copy]);
+  });
+});
+
+describe('the global-motion fit below the shift its caller acts on', () => {
+  // A textured 160×90 luma plane (the fit's size for a 640-px frame), and the same view moved by `dx` low-res pixels.
+  const plane = (dx: number): LumaPlane => {
+    const w = 160, h = 90, data = new Float32Array(w * h);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data[y * w + x] = 0.4 + 0.2 * Math.sin((x - dx) / 3.1) * Math.cos(y / 4.3) + 0.1 * Math.sin((x - dx + 2 * y) / 7.7);
+    return { width: w, height: h, factor: 4, data };
+  };
+  const counting = (): { loops: (r: LumaPlane, c: LumaPlane) => MotionLoops; tested: () => number } => {
+    let tiles = 0;
+    return { loops: (r, c) => { const L = jsMotionLoops(r, c); return { ...L, tiles: (q, rest) => { tiles++; return L.tiles(q, rest); } }; }, tested: () => tiles };
+  };
+
+  it('skips the tests for a still view (the same answer: nothing to follow), and still tests a pan', () => {
+    const still = counting(), a = estimateGlobalMotion(plane(0), plane(0), still.loops, { minShift: 0.25 });
+    expect(a.significant).toBe(false);
+    expect(a.maxShift).toBeLessThan(0.25);
+    expect(still.tested()).toBe(0);
+    expect(estimateGlobalMotion(plane(0), plane(0)).significant).toBe(false); // tested in full: the same verdict
+
+    const pan = counting(), b = estimateGlobalMotion(plane(0), plane(1), pan.loops, { minShift: 0.25 });
+    expect(pan.tested()).toBe(1);
+    expect(b.significant).toBe(true);
+    expect(Math.abs(b.tx)).toBeGreaterThan(3); // 1 low-res pixel = 4 full-resolution pixels
   });
 });
