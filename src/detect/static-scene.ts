@@ -147,6 +147,8 @@ export class StaticScene {
   private t0 = 0;
   /** Changed cells per block of the view, this frame (REFRESH_BLOCKS²). */
   private readonly blocks = new Uint32Array(REFRESH_BLOCKS * REFRESH_BLOCKS);
+  /** Each block's summed change of its cells this frame, less the light's shift (blockShift). */
+  private readonly blockDelta = new Float64Array(REFRESH_BLOCKS * REFRESH_BLOCKS);
   /** Frames since the start or the last scene cut. */
   private seen = 0;
   private lastMs = 0;
@@ -234,20 +236,23 @@ export class StaticScene {
     const camThr = Math.max(floor, kk * camera), peak = this.peak, fall = Math.min(1, dt / this.noiseFallS);
     const thrOf = (i: number): number => Math.max(camThr, kk * dev[i]! / MEAN_ABS, PEAK_MARGIN * peak[i]!);
     let moved = 0;
-    const gw = this.gw, gh = this.gh, blocks = this.blocks;
+    const gw = this.gw, gh = this.gh, blocks = this.blocks, blockDelta = this.blockDelta;
     if (this.dense.length !== n) { this.dense = new Uint8Array(n); this.area = new Uint32Array((gw + 1) * (gh + 1)); }
     const movedNow = this.dense;
     blocks.fill(0);
-    for (let i = 0; i < n; i++) {
-      movedNow[i] = Math.abs(cur[i]! - prev[i]! - dShift) > thrOf(i) ? 1 : 0;
-      if (!movedNow[i]) continue;
-      moved++;
-      const x = i % gw, y = (i - x) / gw;
-      blocks[Math.floor((y * REFRESH_BLOCKS) / gh) * REFRESH_BLOCKS + Math.floor((x * REFRESH_BLOCKS) / gw)]!++;
+    blockDelta.fill(0);
+    for (let y = 0, i = 0; y < gh; y++) {
+      const row = Math.floor((y * REFRESH_BLOCKS) / gh) * REFRESH_BLOCKS;
+      for (let x = 0; x < gw; x++, i++) {
+        const b = row + Math.floor((x * REFRESH_BLOCKS) / gw), d = cur[i]! - prev[i]! - dShift;
+        blockDelta[b]! += d;
+        movedNow[i] = Math.abs(d) > thrOf(i) ? 1 : 0;
+        if (movedNow[i]) { moved++; blocks[b]!++; }
+      }
     }
     // A re-draw of the grain over most of the view: no cut, and the camera's noise learns nothing
     // from it (its cells' peaks do, below): a keyframe's jump read as noise would blind the gate.
-    const grain = moved > this.sceneCut * n && this.refreshSpread > 0 && this.redrawCuts && this.blockShift(cur, prev, dShift) < REDRAW_BLOCK_LEVELS;
+    const grain = moved > this.sceneCut * n && this.refreshSpread > 0 && this.redrawCuts && this.blockShift() < REDRAW_BLOCK_LEVELS;
     if (moved > this.sceneCut * n && !grain) {
       bg.set(cur);
       this.seen = 1;
@@ -348,35 +353,34 @@ export class StaticScene {
     return (Math.min(this.gw, x + R + 1) - Math.max(0, x - R)) * (Math.min(this.gh, y + R + 1) - Math.max(0, y - R));
   }
 
-  /** The fraction of the view's blocks in which more than REFRESH_BLOCK_SHARE of the cells changed (`blocks` filled by update). */
-  /** The median over the view's blocks of |their cells' mean change| (levels, less the light's shift). */
-  private blockShift(cur: Float32Array, prev: Float32Array, shift: number): number {
-    const B = REFRESH_BLOCKS, sum = new Float64Array(B * B), cnt = new Uint32Array(B * B), gw = this.gw, gh = this.gh;
-    for (let y = 0; y < gh; y++) {
-      const row = Math.floor((y * B) / gh) * B;
-      for (let x = 0; x < gw; x++) {
-        const b = row + Math.floor((x * B) / gw), i = y * gw + x;
-        sum[b]! += cur[i]! - prev[i]! - shift;
-        cnt[b]!++;
-      }
-    }
+  /** A block's cell count, from its row and column bounds (blocks differ by a cell at most; 0 on a grid narrower than REFRESH_BLOCKS). */
+  private blockCells(b: number): number {
+    const bx = b % REFRESH_BLOCKS, by = (b - bx) / REFRESH_BLOCKS;
+    const w = Math.ceil(((bx + 1) * this.gw) / REFRESH_BLOCKS) - Math.ceil((bx * this.gw) / REFRESH_BLOCKS);
+    const h = Math.ceil(((by + 1) * this.gh) / REFRESH_BLOCKS) - Math.ceil((by * this.gh) / REFRESH_BLOCKS);
+    return w * h;
+  }
+
+  /** The median over the view's blocks of |their cells' mean change| (levels, less the light's shift; `blockDelta` filled by update). */
+  private blockShift(): number {
     const m: number[] = [];
-    for (let b = 0; b < B * B; b++) if (cnt[b]) m.push(Math.abs(sum[b]! / cnt[b]!));
+    for (let b = 0; b < this.blockDelta.length; b++) {
+      const cells = this.blockCells(b);
+      if (cells) m.push(Math.abs(this.blockDelta[b]! / cells));
+    }
     m.sort((p, q) => p - q);
     return m.length ? m[m.length >> 1]! : Infinity;
   }
 
+  /** The fraction of the view's blocks in which more than REFRESH_BLOCK_SHARE of the cells changed (`blocks` filled by update). */
   private spread(moved: number): number {
     if (moved === 0) return 0;
     let wide = 0, any = 0;
     for (let b = 0; b < this.blocks.length; b++) {
-      // A block's cell count, from its row and column bounds (blocks differ by a cell at most).
-      const bx = b % REFRESH_BLOCKS, by = (b - bx) / REFRESH_BLOCKS;
-      const w = Math.ceil(((bx + 1) * this.gw) / REFRESH_BLOCKS) - Math.ceil((bx * this.gw) / REFRESH_BLOCKS);
-      const h = Math.ceil(((by + 1) * this.gh) / REFRESH_BLOCKS) - Math.ceil((by * this.gh) / REFRESH_BLOCKS);
-      if (w * h === 0) continue; // a grid narrower than REFRESH_BLOCKS cells
+      const cells = this.blockCells(b);
+      if (!cells) continue;
       any++;
-      if (this.blocks[b]! > REFRESH_BLOCK_SHARE * w * h) wide++;
+      if (this.blocks[b]! > REFRESH_BLOCK_SHARE * cells) wide++;
     }
     return any > 0 ? wide / any : 0;
   }
