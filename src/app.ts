@@ -260,13 +260,13 @@ export class PieApp {
     //    (what detection would keep of them anyway).
     const feed = (c: CameraRuntime): Observable<Frame> => (d && !shown(c) ? c.source.frames$.pipe(sampleFps(d.config.fps, d.drops)) : c.source.frames$);
     const frames$: Observable<Frame> = merge(...[...enhanced].map(feed));
-    // 3. Enhancement in the workers: one batch in flight per worker, the newest waiting one kept.
+    // 3. Enhancement in the workers: one batch in flight per worker, the newest `queue` waiting ones kept.
     const enhance = (batch: Batch<Frame>): Observable<EnhancedFrame[]> => from(enhancers.enhance(batch.frames));
     // The detector's own feed: a failing detector restarts its side alone, never the streams.
     const toDetect = new Subject<EnhancedFrame>();
     this.subs.add(frames$.pipe(
       batchFrames<Frame>({ maxSize: config.enhance.batch.maxSize, maxWaitMs: config.enhance.batch.maxWaitMs, groupBy: (f) => this.cameras.get(f.camera)!.modelKey }),
-      latestWins(enhance, { drops, concurrency: this.view.pools.enhance.o.size, reason: 'busy' }),
+      latestWins(enhance, { drops, concurrency: this.view.pools.enhance.o.size, reason: 'busy', queue: config.enhance.batch.queue }),
       // Two workers can finish a camera's frames out of order: a stale one is dropped, never shown.
       inOrder(drops),
     ).subscribe({

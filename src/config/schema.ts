@@ -61,6 +61,8 @@ export interface CameraConfig {
 export interface BatchConfig {
   readonly maxSize: number;
   readonly maxWaitMs: number;
+  /** Enhancement batches kept waiting while every worker is busy, the newest first (latestWins' queue). */
+  readonly queue: number;
 }
 
 export interface EnhanceConfig {
@@ -401,6 +403,9 @@ const cameraShape = {
 const batchShape = {
   maxSize: int('frames per batch', 1, 64, 'e.g. maxSize: 4 (batches help on a GPU; on CPU use 1–4)').default(4),
   maxWaitMs: number('milliseconds', 0, 1000, 'e.g. maxWaitMs: 40 (the longest a frame waits for its batch to fill)').default(40),
+  // Two: one batch waiting lost ~1.5% of 4 × 360p's frames with detection on (a stall of the
+  // workers longer than a batch); two kept all but 0.1% at the same latency (README, Pipeline performance).
+  queue: int('batches', 1, 8, 'e.g. queue: 2 (batches waiting while every enhancement worker is busy; the oldest is dropped when another comes)').default(2),
 };
 
 const enhanceShape = {
@@ -419,7 +424,7 @@ const enhanceShape = {
   saturation: number('a chroma gain exponent', 0, 1, `e.g. saturation: ${DEFAULT_SATURATION} (1 = colours lifted with the light, 0 = chroma kept as it was; measured in docs/quality.md)`).default(DEFAULT_SATURATION),
   mono: z.enum(['auto', 'on', 'off'], expected('auto, on or off', 'mono: auto (detect infrared/monochrome frames per camera; the default), on (always luminance-only) or off')).default('auto'),
   provider: z.enum(PROVIDERS, expected(`one of ${PROVIDERS.join(', ')}`, 'e.g. provider: cpu (auto picks the best one present and says why)')).default('cpu'),
-  batch: z.strictObject(batchShape, expected('a mapping with maxSize and maxWaitMs', 'e.g. batch: { maxSize: 4, maxWaitMs: 40 }')).prefault({}),
+  batch: z.strictObject(batchShape, expected('a mapping with maxSize, maxWaitMs and queue', 'e.g. batch: { maxSize: 4, maxWaitMs: 40, queue: 2 }')).prefault({}),
   denoise: denoiseField('a camera may set its own').default(DEFAULT_DENOISE),
   denoiseStrength: denoiseStrengthField('').default(DEFAULT_DENOISE_STRENGTH),
   denoiseGlobalMotion: z.enum(GLOBAL_MOTION_MODES, expected(GLOBAL_MOTION_MODES.join(', '), 'denoiseGlobalMotion: shift (a pan or zoom moves the denoiser\'s state with the view; the default), reset (restart it: spatial denoising while the view moves) or off')).default('shift'),
@@ -648,7 +653,7 @@ export const configSchema = z.strictObject(rootShape, expected('a mapping of cam
         strength: c.enhance.strength,
         exposure: c.enhance.exposure, color: c.enhance.color, noiseAwareGain: c.enhance.noiseAwareGain, saturation: c.enhance.saturation, mono: c.enhance.mono,
         provider: c.enhance.provider,
-        batch: { maxSize: c.enhance.batch.maxSize, maxWaitMs: c.enhance.batch.maxWaitMs },
+        batch: { maxSize: c.enhance.batch.maxSize, maxWaitMs: c.enhance.batch.maxWaitMs, queue: c.enhance.batch.queue },
         regionCache: { ...c.enhance.regionCache },
         denoise: c.enhance.denoise,
         denoiseStrength: c.enhance.denoiseStrength,

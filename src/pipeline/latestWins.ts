@@ -1,7 +1,7 @@
 // Backpressure for an async stage (inference, a send to a viewer): at most `concurrency` items in
-// flight; while all are busy only the newest waiting item is kept, and every item it replaces is
-// dropped and counted. Memory is bounded whatever the producer does: in flight + one waiting item
-// per lane. The newest wins because a live view wants the present, not a backlog.
+// flight; while all are busy only the newest `queue` waiting items are kept (default 1), and every
+// item pushed out is dropped and counted. Memory is bounded whatever the producer does: in flight +
+// `queue` waiting items per lane. The newest win because a live view wants the present, not a backlog.
 import { from, Observable, type ObservableInput, type OperatorFunction, type Subscription } from 'rxjs';
 import type { DropReason, DropSink } from './dropCounter.js';
 
@@ -20,6 +20,12 @@ export interface LatestWinsOptions<T> {
    * that arrives last before each finish would always win and the others starve.
    */
   readonly laneOf?: (item: T) => string;
+  /**
+   * Items kept waiting per lane while all are busy, ≥ 1 (default 1): a second one rides out a stall
+   * of the stage as long as one item takes, at the price of that much latency; the oldest waiting
+   * item is the one dropped when a new one comes.
+   */
+  readonly queue?: number;
 }
 
 /** The cameras a dropped item counts against; optional for a frame (its `camera`) or a batch (its frames' cameras). */
@@ -40,14 +46,16 @@ const ONE_LANE = '';
 export function latestWins<T, R>(project: (item: T) => ObservableInput<R>, options: LatestWinsOptions<T> & CamerasOf<T>): OperatorFunction<T, R>;
 export function latestWins<T extends Attributable, R>(project: (item: T) => ObservableInput<R>, options: LatestWinsOptions<T> & Partial<CamerasOf<T>>): OperatorFunction<T, R>;
 export function latestWins<T, R>(project: (item: T) => ObservableInput<R>, options: LatestWinsOptions<T> & Partial<CamerasOf<T>>): OperatorFunction<T, R> {
-  const { drops, concurrency = 1, reason = 'busy', laneOf } = options;
+  const { drops, concurrency = 1, reason = 'busy', laneOf, queue = 1 } = options;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`latestWins: concurrency must be an integer ≥ 1, got ${concurrency}`);
+  if (!Number.isInteger(queue) || queue < 1) throw new RangeError(`latestWins: queue must be an integer ≥ 1, got ${queue}`);
   // The overloads guarantee T is Attributable whenever camerasOf is absent.
   const camerasOf = options.camerasOf ?? (camerasOfAttributable as (x: T) => readonly string[]);
 
   return (source) => new Observable<R>((subscriber) => {
-    // A Map keeps a lane's place in line when its item is replaced: lanes are served oldest-waiting first.
-    const waiting = new Map<string, T>();
+    // A Map keeps a lane's place in line when its items are replaced: lanes are served oldest-waiting
+    // first, and a lane with more waiting goes to the back of the line after each item it gives.
+    const waiting = new Map<string, T[]>();
     const inFlight = new Set<Subscription>();
     let active = 0;
     let sourceDone = false;
@@ -60,8 +68,10 @@ export function latestWins<T, R>(project: (item: T) => ObservableInput<R>, optio
       while (active < concurrency && !subscriber.closed) {
         const next = waiting.entries().next();
         if (next.done) break;
-        const [lane, item] = next.value;
+        const [lane, items] = next.value;
         waiting.delete(lane);
+        const item = items.shift() as T;
+        if (items.length) waiting.set(lane, items);
         run(item);
       }
       maybeComplete();
@@ -95,8 +105,10 @@ export function latestWins<T, R>(project: (item: T) => ObservableInput<R>, optio
       next: (item) => {
         if (active < concurrency) return run(item);
         const lane = laneOf ? laneOf(item) : ONE_LANE;
-        if (waiting.has(lane)) for (const cam of camerasOf(waiting.get(lane) as T)) drops.drop(cam, reason);
-        waiting.set(lane, item); // a replaced lane keeps its place in line
+        const items = waiting.get(lane);
+        if (!items) return void waiting.set(lane, [item]);
+        items.push(item); // a lane keeps its place in line
+        if (items.length > queue) for (const cam of camerasOf(items.shift() as T)) drops.drop(cam, reason);
       },
       error: (e: unknown) => subscriber.error(e),
       complete: () => {

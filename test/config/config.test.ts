@@ -22,7 +22,7 @@ describe('config: defaults', () => {
   it('fills in every default around one camera', () => {
     expect(parseConfig(ONE_CAMERA, { env: {} })).toEqual({
       cameras: [{ name: 'cam', input: { kind: 'synthetic' }, width: 640, height: 360, fps: 10, outputs: { hls: ['enhanced'], websocket: ['enhanced'] } }],
-      enhance: { scale: '1/4', downscale: 4, strength: 1, exposure: 'auto', color: 'value', noiseAwareGain: true, saturation: DEFAULT_SATURATION, mono: 'auto', provider: 'cpu', batch: { maxSize: 4, maxWaitMs: 40 }, regionCache: { enabled: false, alpha: 0.2, mix: 0, refreshEvery: 150 }, denoise: 'temporal', denoiseStrength: 2, denoiseGlobalMotion: 'shift', curveApply: 'grid' },
+      enhance: { scale: '1/4', downscale: 4, strength: 1, exposure: 'auto', color: 'value', noiseAwareGain: true, saturation: DEFAULT_SATURATION, mono: 'auto', provider: 'cpu', batch: { maxSize: 4, maxWaitMs: 40, queue: 2 }, regionCache: { enabled: false, alpha: 0.2, mix: 0, refreshEvery: 150 }, denoise: 'temporal', denoiseStrength: 2, denoiseGlobalMotion: 'shift', curveApply: 'grid' },
       detect: { enabled: false, fps: 5, model: 'full-range', tiling: true, upscale: 1, threshold: 0.5, pose: 'frontal', minFace: 12, on: 'raw', drawBoxes: false, confirm: { frames: 3, hits: 2, fixtureAfter: 50, staticAfter: 10 } },
       workers: { queue: 1, timeoutMs: 30_000, inProcess: false },
       server: { host: '127.0.0.1', port: 8080 },

@@ -38,6 +38,29 @@ describe('latestWins', () => {
     expect(drops.count('A', 'busy')).toBe(1);
   });
 
+  it('with queue 2, a stall as long as two items loses none of them; a third waiting item pushes out the oldest', () => {
+    const drops = new DropCounter();
+    testScheduler().run(({ cold, expectObservable }) => {
+      const stage = (f: TestFrame) => cold('---(r|)', { r: f.id }); // 3 ms
+      // a runs 0–3; b and c wait and run 3–6, 6–9: nothing dropped (queue 1 keeps c alone).
+      expectObservable(cold('abc--------|', items).pipe(latestWins(stage, { drops, queue: 2 }))).toBe('---a--b--c-|', ids);
+      // a runs 0–3; b, c, d come while it runs: b is pushed out, c and d run in their order.
+      expectObservable(cold('abcd-------|', items).pipe(latestWins(stage, { drops, queue: 2 }))).toBe('---a--c--d-|', ids);
+    });
+    expect(drops.count()).toBe(1);
+    expect(drops.count('B', 'busy')).toBe(1);
+  });
+
+  it('with lanes and queue 2, a lane with two waiting gives one and goes to the back of the line', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      const stage = (f: TestFrame) => cold('-----(r|)', { r: f.id }); // 5 ms
+      // a (A) runs 0–5 while c (A), d (B) and e (A) come: A waits with [c, e], B with [d].
+      // A gives c and goes behind B: c, d, e (lane A first for both would run c, e, d).
+      expectObservable(cold('acde---|', items).pipe(latestWins(stage, { drops: new DropCounter(), queue: 2, laneOf: (f) => f.camera })))
+        .toBe('-----a----c----d----(e|)', ids);
+    });
+  });
+
   it('with one waiting slot, an overloaded stage can starve a camera; a lane per camera serves both', () => {
     // A at 0, 6, 12, 18 and B at 1, 7, 13, 19; the stage takes 8 ms: about 2 items every 8 ms for 1.
     const src = 'ab----cd----ef----gh|';
@@ -133,7 +156,9 @@ describe('latestWins', () => {
     });
   });
 
-  it('refuses a concurrency that is not a positive integer', () => {
+  it('refuses a concurrency or a queue that is not a positive integer', () => {
     expect(() => latestWins(() => [1], { drops: new DropCounter(), camerasOf: () => [], concurrency: 0 })).toThrow(RangeError);
+    expect(() => latestWins(() => [1], { drops: new DropCounter(), camerasOf: () => [], queue: 0 })).toThrow(/queue/);
+    expect(() => latestWins(() => [1], { drops: new DropCounter(), camerasOf: () => [], queue: 1.5 })).toThrow(/queue/);
   });
 });
