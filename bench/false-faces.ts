@@ -113,7 +113,8 @@ if (outName !== undefined && !/^[\w.-]+$/.test(outName)) throw new Error(`--out 
 const CAMERA = 'cam';
 
 /** The flags of `pie-stream detect --enhance --fps 5 --no-annotate --detector D --pose P`, checked by the CLI's own parser. */
-const detectFlags = (output: string) => ({ output, enhance: true, fps: String(FPS), annotate: false, quiet: true, detector, pose }) as const;
+// Every detection, unfiltered (the CLI's still gate and temporal rules off): the variants below apply their own.
+const detectFlags = (output: string) => ({ output, enhance: true, fps: String(FPS), annotate: false, quiet: true, detector, pose, staticAfter: '0', confirm: 'off' }) as const;
 
 interface Variant {
   readonly name: string;
@@ -155,6 +156,9 @@ const VARIANTS: readonly Variant[] = [
   { name: 'session7', about: 'the default of session 7: cells start still, fixtures learnt from dropped faces too, noise from the raw quartile', gate: gateOf({ noiseFrom: 'raw', ...S11_GATE }), confirm: DEFAULT_CONFIRM },
   { name: 'session7+osd-mask', about: 'session 7 with the on-screen text masked', gate: gateOf({ noiseFrom: 'raw', ...S11_GATE }), confirm: DEFAULT_CONFIRM, mask: IR_OSD_MASK },
   { name: 'default', about: 'the default now: the gate\'s noise centred, re-draws of the whole picture only teach (session 12), also those over more than half the cells whose blocks keep their mean (session 13), the light followed (session 12)', gate: gateOf(), confirm: DEFAULT_CONFIRM },
+  { name: 'default+learn3', about: 'the default, a new camera\'s first 3 s only teach the gate (dense patches still mark)', gate: gateOf({ learnFirstS: 3 }), confirm: DEFAULT_CONFIRM },
+  { name: 'default+learn5', about: 'the default, a new camera\'s first 5 s only teach the gate (dense patches still mark)', gate: gateOf({ learnFirstS: 5 }), confirm: DEFAULT_CONFIRM },
+  { name: 'default+learn10', about: 'the default, a new camera\'s first 10 s only teach the gate (dense patches still mark)', gate: gateOf({ learnFirstS: 10 }), confirm: DEFAULT_CONFIRM },
   { name: 'session12', about: 'session 12\'s default: a re-draw over more than half the cells is a cut', gate: gateOf({ redrawCuts: false }), confirm: DEFAULT_CONFIRM },
   { name: 'session11', about: 'session 11\'s default: no re-draw rule, the light not followed', gate: gateOf(S11_GATE), confirm: DEFAULT_CONFIRM },
   { name: 'default-refresh', about: 'the default without the re-draw rule', gate: gateOf({ refreshSpread: 0 }), confirm: DEFAULT_CONFIRM },
@@ -176,7 +180,8 @@ async function detections(clip: string): Promise<VideoFacesJson> {
   const stem = path.basename(clip, path.extname(clip));
   const json = path.join(dir, `${stem}.faces.json`), metaFile = path.join(dir, `${stem}.meta.json`);
   const st = fs.statSync(clip);
-  const meta = JSON.stringify({ clip: path.resolve(clip), size: st.size, mtimeMs: st.mtimeMs, opts: { ...opts, output: undefined } });
+  // The rules after detection (off here) do not change what is cached: left out, so older caches stay valid.
+  const meta = JSON.stringify({ clip: path.resolve(clip), size: st.size, mtimeMs: st.mtimeMs, opts: { ...opts, output: undefined, staticAfter: undefined, confirm: undefined } });
   if (!redetect && fs.existsSync(json) && fs.existsSync(metaFile) && fs.readFileSync(metaFile, 'utf8') === meta) {
     console.log(`${stem}: detections cached in ${path.relative(process.cwd(), json)} (--redetect to run the detector again)`);
   } else {
@@ -460,7 +465,7 @@ for (const clip of [irClip, walkClip]) {
 const m = machine();
 console.log(`machine: ${describeMachine(m)}`);
 const about = detPath === 'detect'
-  ? `pie-stream detect --enhance --fps ${FPS} --detector ${detector} --pose ${pose} (runDetect, hqdn3d in the decoder, no gate), cached; the gate fed ${gateDenoise.denoise ? 'the detector\'s decode (hqdn3d)' : 'the CLI\'s gate decode (no video denoiser)'}, looped by one ffmpeg -stream_loop`
+  ? `pie-stream detect --enhance --fps ${FPS} --detector ${detector} --pose ${pose} (runDetect, hqdn3d in the decoder, --static-after 0 --confirm off), cached; the gate fed ${gateDenoise.denoise ? 'the detector\'s decode (hqdn3d)' : 'the CLI\'s gate decode (no video denoiser)'}, looped by one ffmpeg -stream_loop`
   : `live path (embedded default config): decoded at the camera's ${cameraFps} fps with no ffmpeg denoiser, every frame through one camera's Denoiser and the live enhancer (tone state carried), sampled at ${FPS} fps by sampleFps, detectAlong on ${detectOn} (raw = the denoised frame), detector ${detector}, pose ${pose}, no gate, cached; the gate fed the sampled denoised frames; looped = the first pass's denoised frames replayed, each seam a hard cut of the denoised picture`;
 console.log(`detection: ${about}\n`);
 const tStart = performance.now();

@@ -10,6 +10,7 @@ import { drawFaces } from '../detect/draw.js';
 import { faceJson, type FaceJson } from '../detect/event.js';
 import { detectAlong, type DetectOn } from '../detect/path.js';
 import { StillGate } from '../detect/static-scene.js';
+import { CONFIRM_DEFAULTS, FaceConfirmer, type HeldReason } from '../pipeline/confirmFaces.js';
 import type { Face } from '../detect/types.js';
 import { Enhancer } from '../enhance/enhancer.js';
 import type { ProviderChoice } from '../enhance/session.js';
@@ -57,8 +58,19 @@ export interface DetectCommandOptions {
   readonly threads?: number;
   /** Video frames per enhancer/detector batch. Default 4. */
   readonly batch?: number;
-  /** Videos: faces on a part of the view unchanged for this many seconds are dropped (listed apart, `still`), as the live path does (detect.confirm.staticAfter). Default 0: off. */
+  /**
+   * Videos: faces on a part of the view unchanged for this many seconds are dropped (listed under
+   * `held`, why `still`), as the live path does (detect.confirm.staticAfter). Default
+   * CONFIRM_DEFAULTS.staticAfter (10); 0: off.
+   */
   readonly staticAfter?: number;
+  /**
+   * Videos: the live path's temporal rules (detect.confirm): a face is reported once seen near the
+   * same place in `hits` of the last `frames` detections, and not where a face has sat still for
+   * `fixtureAfter` detections. Default CONFIRM_DEFAULTS (2 of 3, fixtures after 50); null: every
+   * detection is reported.
+   */
+  readonly confirm?: VideoConfirm | null;
   readonly quiet?: boolean;
 }
 
@@ -80,6 +92,10 @@ export const TEMPORAL_DENOISE_DEFAULT: Denoise = { filter: 'hqdn3d', lumaSpatial
  */
 export const gateDecode = (denoise: Denoise | undefined): { readonly denoise?: Denoise } | undefined => (denoise ? {} : undefined);
 
+/** The temporal rules `pie-stream detect` applies to a video (the live path's detect.confirm, less staticAfter). */
+export interface VideoConfirm { readonly frames: number; readonly hits: number; readonly fixtureAfter: number }
+export const VIDEO_CONFIRM_DEFAULT: VideoConfirm = { frames: CONFIRM_DEFAULTS.frames, hits: CONFIRM_DEFAULTS.hits, fixtureAfter: CONFIRM_DEFAULTS.fixtureAfter };
+
 export interface DetectJob { readonly kind: 'image' | 'video'; readonly input: string; readonly json: string; readonly annotated: string }
 export interface DetectDone extends DetectJob { readonly faces: number; readonly frames: number }
 export type DetectFailure = InputFailure;
@@ -100,8 +116,14 @@ export interface VideoFacesJson {
   readonly height: number;
   /** The rate frames were taken at. */
   readonly fps: number;
-  /** Every sampled frame, faces or none; `ms` from the start of the video; with --static-after, `still`: the faces dropped as background. */
-  readonly frames: ReadonlyArray<{ readonly index: number; readonly ms: number; readonly faces: readonly FaceJson[]; readonly still?: readonly FaceJson[] }>;
+  /**
+   * Every sampled frame, faces or none; `ms` from the start of the video. `faces` are the reported
+   * ones; `held` (with the still gate or temporal rules on) the faces found but not reported, each
+   * with why: 'still' (a part of the view unchanged for --static-after s), 'unconfirmed' (not yet
+   * seen in enough recent detections near there) or 'fixture' (where a face has sat still for
+   * --fixture-after detections).
+   */
+  readonly frames: ReadonlyArray<{ readonly index: number; readonly ms: number; readonly faces: readonly FaceJson[]; readonly held?: ReadonlyArray<FaceJson & { readonly why: HeldReason }> }>;
 }
 
 /** Jobs for the inputs; unreadable or unknown inputs become failures, a plan that would overwrite an input is refused. */
@@ -154,7 +176,7 @@ async function detectImage(rt: Runtime, job: DetectJob): Promise<DetectDone> {
   return { ...job, faces: faces.length, frames: 1 };
 }
 
-async function detectVideo(rt: Runtime, job: DetectJob, o: { fps: number; batch: number; denoise: Denoise | undefined; staticAfter: number; onProgress: (done: number, total: number) => void }): Promise<DetectDone> {
+async function detectVideo(rt: Runtime, job: DetectJob, o: { fps: number; batch: number; denoise: Denoise | undefined; staticAfter: number; confirm: VideoConfirm | null; onProgress: (done: number, total: number) => void }): Promise<DetectDone> {
   const info = await probeMedia(job.input);
   const { width, height } = info;
   const total = Math.max(1, Math.ceil(info.durationS * o.fps));
@@ -172,7 +194,9 @@ async function detectVideo(rt: Runtime, job: DetectJob, o: { fps: number; batch:
   let faceCount = 0;
   // The video as one fixed camera: its still-scene model sees the decoded (raw) frames, as the live
   // worker does; without the video denoiser (gateDecode), from a second decoder in step with the first.
+  // Then the live path's temporal rules, in the same order: the gate marks, the confirmer decides.
   const gate = o.staticAfter > 0 ? new StillGate({ afterS: o.staticAfter }) : undefined;
+  const rules = gate || o.confirm ? new FaceConfirmer(o.confirm ?? { frames: 0, hits: 1 }) : undefined;
   const plain = gate ? gateDecode(o.denoise) : undefined;
   const gateDecoder = plain ? await FfmpegProcess.start(decodeToRawArgs({ input: job.input, fps: o.fps, ...plain })) : undefined;
   const gateFrames = gateDecoder ? rawFrames(gateDecoder.stdout, rgbBytes(width, height)) : undefined;
@@ -184,9 +208,10 @@ async function detectVideo(rt: Runtime, job: DetectJob, o: { fps: number; batch:
       const { faces, shown } = await detectBatch(rt, batch);
       for (let i = 0; i < batch.length; i++) {
         const index = frames.length, ms = Math.round((index * 1000) / o.fps);
-        const kept = gate ? gate.filter(job.input, gateFrames ? { width, height, data: gateBatch[i]! } : batch[i]!, ms, faces[i]!) : faces[i]!;
-        const still = faces[i]!.filter((f) => !kept.includes(f));
-        frames.push({ index, ms, faces: kept.map(faceJson), ...(gate ? { still: still.map(faceJson) } : {}) });
+        const marked = gate ? gate.mark(job.input, gateFrames ? { width, height, data: gateBatch[i]! } : batch[i]!, ms, faces[i]!) : faces[i]!;
+        const r = rules?.push({ camera: job.input, faces: marked });
+        const kept = r ? r.faces : marked;
+        frames.push({ index, ms, faces: kept.map(faceJson), ...(r ? { held: r.held.map((h) => ({ ...faceJson(h.face), why: h.why })) } : {}) });
         faceCount += kept.length;
         if (encoder) await write(drawFaces(shown[i]!, kept));
       }
@@ -267,12 +292,18 @@ export async function runDetect(o: DetectCommandOptions, log: (s: string) => voi
       bar.done();
     }
     const videoDenoise = o.videoDenoise === undefined ? TEMPORAL_DENOISE_DEFAULT : o.videoDenoise ?? undefined;
+    const staticAfter = o.staticAfter ?? CONFIRM_DEFAULTS.staticAfter, confirm = o.confirm === undefined ? VIDEO_CONFIRM_DEFAULT : o.confirm;
+    const rulesSaid = [
+      ...(staticAfter > 0 ? [`a face on a view still for ${staticAfter} s held back`] : []),
+      ...(confirm && confirm.frames > 0 && confirm.hits > 1 ? [`reported once seen in ${confirm.hits} of ${confirm.frames} detections`] : []),
+      ...(confirm && confirm.fixtureAfter > 0 ? [`not where a face sat still for ${confirm.fixtureAfter}`] : []),
+    ].map((x, i, all) => (i === 0 ? ` (${x}` : x) + (i === all.length - 1 ? ')' : '')).join('; ');
     for (const job of videos) {
       const bar = new Progress(path.basename(job.input), 1, process.stderr, o.quiet);
       try {
-        const r = await detectVideo(rt, job, { fps, batch: o.batch ?? 4, denoise: videoDenoise, staticAfter: o.staticAfter ?? 0, onProgress: (d, t) => bar.update(d, t) });
+        const r = await detectVideo(rt, job, { fps, batch: o.batch ?? 4, denoise: videoDenoise, staticAfter, confirm, onProgress: (d, t) => bar.update(d, t) });
         bar.done();
-        log(`${job.input}: ${r.faces} faces on ${r.frames} frames at ${fps} fps${o.staticAfter ? ` (faces on a view still for ${o.staticAfter} s dropped)` : ''}`);
+        log(`${job.input}: ${r.faces} faces reported on ${r.frames} frames at ${fps} fps${rulesSaid}`);
         done.push(r);
       } catch (e) {
         bar.done();
@@ -303,6 +334,8 @@ export interface DetectFlags {
   readonly videoDenoise?: string;
   readonly fps?: string;
   readonly staticAfter?: string;
+  readonly confirm?: string;
+  readonly fixtureAfter?: string;
   readonly annotate?: boolean;
   readonly ep?: string;
   readonly threads?: string;
@@ -319,6 +352,28 @@ export function parseVideoDenoise(name: string): Denoise | null {
     case 'none': return null;
     default: throw new PieError('usage', `--video-denoise ${name} is not a video denoiser`, 'use hqdn3d (default), atadenoise, tmix (static cameras: smears motion) or none');
   }
+}
+
+/**
+ * --confirm and --fixture-after: 'live' (the default: the live path's 2 of 3, fixtures after 50),
+ * 'H/F' (seen in H of the last F detections) or 'off' (every detection reported; no fixture rule).
+ */
+export function parseConfirm(rule: string, fixtureAfter: string | undefined): VideoConfirm | null {
+  const fix = ((): number | undefined => {
+    if (fixtureAfter === undefined) return undefined;
+    const n = Number(fixtureAfter);
+    if (!(Number.isInteger(n) && n >= 0 && n <= 100_000)) throw new PieError('usage', `--fixture-after ${fixtureAfter} is not a whole number of detections from 0 to 100000`, `e.g. --fixture-after ${CONFIRM_DEFAULTS.fixtureAfter} (0: faces at one place are reported however long they stay)`);
+    return n;
+  })();
+  if (rule === 'off') {
+    if (fix) throw new PieError('usage', '--fixture-after needs the temporal rules, and --confirm is off', 'drop --fixture-after, or use --confirm live');
+    return null;
+  }
+  if (rule === 'live') return { ...VIDEO_CONFIRM_DEFAULT, ...(fix !== undefined ? { fixtureAfter: fix } : {}) };
+  const m = /^(\d+)\/(\d+)$/.exec(rule);
+  const hits = Number(m?.[1]), frames = Number(m?.[2]);
+  if (!m || !(hits >= 1 && hits <= frames && frames <= 30)) throw new PieError('usage', `--confirm ${rule} is not live, off or H/F with 1 ≤ H ≤ F ≤ 30`, 'e.g. --confirm live (as the live path: 2/3, fixtures after 50), --confirm 3/5, or --confirm off (every detection)');
+  return { frames, hits, fixtureAfter: fix ?? VIDEO_CONFIRM_DEFAULT.fixtureAfter };
 }
 
 /** --pose: frontal (the default) or any. */
@@ -352,7 +407,8 @@ export function detectOptionsFromFlags(inputs: readonly string[], f: DetectFlags
     inputs, output: f.output, model: detector, tiling: f.tiling ?? true, ...(upscale > 1 ? { upscale } : {}), threshold, pose, denoise,
     videoDenoise: parseVideoDenoise(f.videoDenoise ?? 'hqdn3d'), fps: num('--fps', f.fps ?? '5', 0, 120, '5'),
     annotate: f.annotate ?? true, provider: parse.provider(f.ep ?? 'cpu'), quiet: Boolean(f.quiet),
-    ...(f.staticAfter !== undefined && Number(f.staticAfter) !== 0 ? { staticAfter: num('--static-after', f.staticAfter, 0, 3600, '30') } : {}),
+    ...(f.staticAfter !== undefined ? { staticAfter: f.staticAfter.trim() !== '' && Number(f.staticAfter) === 0 ? 0 : num('--static-after', f.staticAfter, 0, 3600, String(CONFIRM_DEFAULTS.staticAfter)) } : {}),
+    ...(f.confirm !== undefined || f.fixtureAfter !== undefined ? { confirm: parseConfirm(f.confirm ?? 'live', f.fixtureAfter) } : {}),
     ...(f.on ? { on: f.on as DetectOn } : {}),
     ...(f.enhance ? {
       enhance: {

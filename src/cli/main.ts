@@ -19,6 +19,7 @@ import { detectOptionsFromFlags, parsePose, runDetect, type DetectFlags } from '
 import { adaptCameras, runAdapt } from './adapt.js';
 import { loadConfig, loadDefaultConfig } from '../config/load.js';
 import { DEFAULT_DENOISE, DENOISE_SETTINGS, type DenoiseSetting } from '../config/schema.js';
+import { CONFIRM_DEFAULTS } from '../pipeline/confirmFaces.js';
 import { runTrain } from './train.js';
 import { runLive } from './run.js';
 import { addClusterCommands } from './cluster.js';
@@ -196,7 +197,9 @@ function build(): Command {
     .option('--video-denoise <filter>', 'temporal denoiser in the video decoder: hqdn3d, atadenoise, tmix (static cameras) or none', 'hqdn3d')
     .option('--fps <n>', 'frames per second taken from videos', '5')
     .option('--no-annotate', 'JSON only, no annotated images or videos')
-    .option('--static-after <s>', 'videos: drop faces on a part of the view unchanged for s seconds, as the live path does (detect.confirm.staticAfter); 0 = off', '0')
+    .option('--static-after <s>', 'videos: hold back faces on a part of the view unchanged for s seconds, as the live path does (detect.confirm.staticAfter); 0 = off', String(CONFIRM_DEFAULTS.staticAfter))
+    .option('--confirm <rule>', 'videos: live (a face reported once seen in 2 of the last 3 detections near there, and not where one sat still for 50: the live path\'s rules), H/F (seen in H of the last F), or off (every detection)', 'live')
+    .option('--fixture-after <n>', `videos: detections at one place after which faces there are held back as a fixture (default ${CONFIRM_DEFAULTS.fixtureAfter}; 0 = never)`)
     .option('--ep <provider>', 'execution provider: auto, cpu, webgpu, cuda', 'cpu')
     .option('--threads <n>', 'CPU threads for inference (default: all cores)')
     .option('--batch <n>', 'video frames per batch', '4')

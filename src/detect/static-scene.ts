@@ -111,6 +111,14 @@ export interface StaticSceneOptions {
    * undenoised: faces on its still view reported for good). false: a cut (before session 13).
    */
   readonly redrawCuts?: boolean;
+  /**
+   * For a new camera's first this-many seconds, its changes teach — the camera's noise,
+   * each cell's own noise and largest jump — and mark only dense patches (the body of something
+   * arriving), as on a re-draw. 0: off. A camera that holds its noise between keyframes shows no
+   * noise until its first keyframe, and before it every codec touch-up passed for change (the
+   * harbour clip: a box on the quay's lights marked changed at 2.0 s, reported at 2.6 and 9.8 s).
+   */
+  readonly learnFirstS?: number;
 }
 
 export type SceneUpdate = 'start' | 'scene-cut' | 'same';
@@ -128,6 +136,7 @@ export class StaticScene {
   private readonly refreshSpread: number;
   private readonly followLight: boolean;
   private readonly redrawCuts: boolean;
+  private readonly learnFirstS: number;
   /** Frames taken as a re-draw of the whole picture, since the start. */
   refreshes = 0;
   private width = 0;
@@ -175,6 +184,7 @@ export class StaticScene {
     this.refreshSpread = o.refreshSpread ?? 0.5;
     this.followLight = o.followLight ?? true;
     this.redrawCuts = o.redrawCuts ?? true;
+    this.learnFirstS = o.learnFirstS ?? 0;
   }
 
   /** The noise sigma in use (luma levels), for logs and tests. */
@@ -271,12 +281,13 @@ export class StaticScene {
     const a = Math.min(1, Math.max(dt / this.backgroundS, 1 / this.seen)), an = Math.min(1, Math.max(dt / this.noiseS, 1 / this.seen));
     const changedAt = this.changedAt;
     const refresh = this.refreshSpread > 0 && this.spread(moved) > this.refreshSpread;
+    const learning = t < this.learnFirstS;
     // The body of what arrives during a re-draw is still marked: its cells change in dense patches, a
     // re-draw's are scattered (the IR clip's re-draws: 0–6% of the changed cells in a dense patch; the
     // night walk's person close to the camera, 30–50% of the blocks in two frames: 63–90%). Its
     // smaller parts (a face) are taken into the background with the re-draw and count once they have
     // moved on (a rigid 24-px face at 4 px a frame: 4 detections later; test/detect/static-scene.test.ts).
-    const arriving = refresh ? this.denseChanges() : undefined;
+    const arriving = refresh || learning ? this.denseChanges() : undefined;
     if (refresh) this.refreshes++;
     for (let i = 0; i < n; i++) {
       const c = cur[i]!, d = Math.abs(c - prev[i]! - dShift), thr = thrOf(i);

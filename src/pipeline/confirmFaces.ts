@@ -10,7 +10,7 @@
 // waits for later frames. State is per camera (the last `frames` frames' boxes, at most 64
 // places), for at most `maxCameras` cameras.
 import { defer, map, type MonoTypeOperatorFunction } from 'rxjs';
-import type { Box, FaceEvent } from '../detect/types.js';
+import type { Box, Face, FaceEvent } from '../detect/types.js';
 
 export interface ConfirmOptions {
   /** The window, in detected frames (at detect.fps): 0 turns confirmation off. */
@@ -84,44 +84,86 @@ interface CameraState {
   n: number;
 }
 
+/** Why a found face was not reported: on a still part of the view (the gate's mark), not yet seen often enough near there, or at a fixture's place. */
+export type HeldReason = 'still' | 'unconfirmed' | 'fixture';
+
+/** One event through the rules: the faces reported, and the others with the reason each was held back. */
+export interface Confirmed {
+  readonly faces: readonly Face[];
+  readonly held: ReadonlyArray<{ readonly face: Face; readonly why: HeldReason }>;
+}
+
+/**
+ * The rules over one stream of events, synchronously: per camera, the last `frames` − 1 events'
+ * boxes and the candidate fixtures. The live path runs it as an operator (confirmFaces);
+ * `pie-stream detect` feeds it a video's detections one by one.
+ */
+export class FaceConfirmer {
+  private readonly cameras = new Map<string, CameraState>();
+  private readonly confirming: boolean;
+  private readonly fixtureAfter: number;
+  private readonly maxCameras: number;
+
+  constructor(private readonly o: ConfirmOptions) {
+    if (!(Number.isInteger(o.frames) && o.frames >= 0)) throw new RangeError(`confirmFaces: frames ${o.frames} is not an integer ≥ 0`);
+    if (o.frames > 0 && !(Number.isInteger(o.hits) && o.hits >= 1 && o.hits <= o.frames)) throw new RangeError(`confirmFaces: hits ${o.hits} is not from 1 to frames (${o.frames})`);
+    this.fixtureAfter = o.fixtureAfter ?? 0;
+    if (!(Number.isInteger(this.fixtureAfter) && this.fixtureAfter >= 0)) throw new RangeError(`confirmFaces: fixtureAfter ${this.fixtureAfter} is not an integer ≥ 0`);
+    this.confirming = o.frames > 0 && o.hits > 1;
+    this.maxCameras = o.maxCameras ?? 256;
+  }
+
+  /** Whether any rule beyond the still marks is on (else push only drops the marked faces). */
+  get active(): boolean { return this.confirming || this.fixtureAfter > 0; }
+
+  /** The next event of `e.camera`, in order: which of its faces are reported. */
+  push(e: Pick<FaceEvent, 'camera' | 'faces'>): Confirmed {
+    const held: Array<{ face: Face; why: HeldReason }> = e.faces.filter((f) => f.still).map((face) => ({ face, why: 'still' as const }));
+    const found = e.faces.filter((f) => !f.still);
+    if (!this.active) return { faces: found, held };
+    const s = this.cameras.get(e.camera) ?? { past: [], places: [], n: 0 };
+    s.n++;
+    let faces = found;
+    if (this.confirming) {
+      faces = [];
+      for (const f of found) {
+        if (1 + s.past.filter((boxes) => boxes.some((b) => near(f.box, b))).length >= this.o.hits) faces.push(f);
+        else held.push({ face: f, why: 'unconfirmed' });
+      }
+    }
+    if (this.fixtureAfter > 0) {
+      s.places = s.places.filter((p) => s.n - p.last <= FORGET_AFTER);
+      // Still-marked faces too: the gate drops a caption while its part of the view is still, and
+      // the fixture rule must have learnt it by the time a view change lets it through (IR clip:
+      // 17.6 → 14.8 false faces per 10 min, README "Still-scene gate").
+      for (const f of e.faces) {
+        const p = s.places.find((q) => still(q.box, f.box));
+        if (p) { if (p.last !== s.n) { p.seen++; p.last = s.n; p.box = follow(p.box, f.box); } } else s.places.push({ box: f.box, seen: 1, last: s.n });
+      }
+      if (s.places.length > MAX_PLACES) s.places = s.places.sort((a, b) => b.seen - a.seen || b.last - a.last).slice(0, MAX_PLACES);
+      const fixed = (f: Face): boolean => s.places.some((p) => p.seen >= this.fixtureAfter && still(p.box, f.box));
+      for (const f of faces) if (fixed(f)) held.push({ face: f, why: 'fixture' });
+      faces = faces.filter((f) => !fixed(f));
+    }
+    s.past = this.o.frames > 1 ? [...s.past, found.map((f) => f.box)].slice(-(this.o.frames - 1)) : [];
+    this.cameras.delete(e.camera); // most recently seen last
+    this.cameras.set(e.camera, s);
+    while (this.cameras.size > this.maxCameras) this.cameras.delete(this.cameras.keys().next().value!);
+    return { faces, held };
+  }
+}
+
 /**
  * Keeps, in each event, the faces seen near the same place in at least `hits` of the camera's
  * last `frames` events, and drops those at a place where a face has sat still for
- * `fixtureAfter` detections.
+ * `fixtureAfter` detections (and those the still-scene gate marked).
  */
 export function confirmFaces(o: ConfirmOptions): MonoTypeOperatorFunction<FaceEvent> {
-  if (!(Number.isInteger(o.frames) && o.frames >= 0)) throw new RangeError(`confirmFaces: frames ${o.frames} is not an integer ≥ 0`);
-  if (o.frames > 0 && !(Number.isInteger(o.hits) && o.hits >= 1 && o.hits <= o.frames)) throw new RangeError(`confirmFaces: hits ${o.hits} is not from 1 to frames (${o.frames})`);
-  const fixtureAfter = o.fixtureAfter ?? 0;
-  if (!(Number.isInteger(fixtureAfter) && fixtureAfter >= 0)) throw new RangeError(`confirmFaces: fixtureAfter ${fixtureAfter} is not an integer ≥ 0`);
-  const confirming = o.frames > 0 && o.hits > 1;
-  // Faces the still-scene gate marked are never reported, whatever else is off.
-  const unmarked = (e: FaceEvent): FaceEvent => (e.faces.some((f) => f.still) ? { ...e, faces: e.faces.filter((f) => !f.still) } : e);
-  if (!confirming && fixtureAfter === 0) return map(unmarked);
-  const maxCameras = o.maxCameras ?? 256;
+  new FaceConfirmer(o); // options checked when the operator is made, not on its first event
   return (source) => defer(() => {
-    const cameras = new Map<string, CameraState>();
+    const rules = new FaceConfirmer(o);
     return source.pipe(map((e) => {
-      const s = cameras.get(e.camera) ?? { past: [], places: [], n: 0 };
-      s.n++;
-      const found = e.faces.filter((f) => !f.still);
-      let faces = confirming ? found.filter((f) => 1 + s.past.filter((boxes) => boxes.some((b) => near(f.box, b))).length >= o.hits) : found;
-      if (fixtureAfter > 0) {
-        s.places = s.places.filter((p) => s.n - p.last <= FORGET_AFTER);
-        // Still-marked faces too: the gate drops a caption while its part of the view is still, and
-        // the fixture rule must have learnt it by the time a view change lets it through (IR clip:
-        // 17.6 → 14.8 false faces per 10 min, README "Still-scene gate").
-        for (const f of e.faces) {
-          const p = s.places.find((q) => still(q.box, f.box));
-          if (p) { if (p.last !== s.n) { p.seen++; p.last = s.n; p.box = follow(p.box, f.box); } } else s.places.push({ box: f.box, seen: 1, last: s.n });
-        }
-        if (s.places.length > MAX_PLACES) s.places = s.places.sort((a, b) => b.seen - a.seen || b.last - a.last).slice(0, MAX_PLACES);
-        faces = faces.filter((f) => !s.places.some((p) => p.seen >= fixtureAfter && still(p.box, f.box)));
-      }
-      s.past = o.frames > 1 ? [...s.past, found.map((f) => f.box)].slice(-(o.frames - 1)) : [];
-      cameras.delete(e.camera); // most recently seen last
-      cameras.set(e.camera, s);
-      while (cameras.size > maxCameras) cameras.delete(cameras.keys().next().value!);
+      const { faces } = rules.push(e);
       return faces.length === e.faces.length ? e : { ...e, faces };
     }));
   });

@@ -73,7 +73,13 @@ describe('detect flags', () => {
     expect(detectOptionsFromFlags(['a.jpg'], { output: 'o', detector: 'full-range', upscale: '2' }, parse)).toMatchObject({ model: 'full-range', tiling: true, upscale: 2 });
     expect(() => detectOptionsFromFlags(['a.jpg'], { output: 'o', upscale: '2', tiling: false }, parse)).toThrow(/--upscale needs tiles/);
     expect(detectOptionsFromFlags(['a.mp4'], { output: 'o', staticAfter: '30' }, parse)).toMatchObject({ staticAfter: 30 });
-    expect(detectOptionsFromFlags(['a.mp4'], { output: 'o', staticAfter: '0' }, parse)).not.toHaveProperty('staticAfter');
+    expect(detectOptionsFromFlags(['a.mp4'], { output: 'o', staticAfter: '0' }, parse)).toMatchObject({ staticAfter: 0 });
+    expect(detectOptionsFromFlags(['a.mp4'], { output: 'o', confirm: 'off' }, parse)).toMatchObject({ confirm: null });
+    expect(detectOptionsFromFlags(['a.mp4'], { output: 'o', confirm: 'live' }, parse)).toMatchObject({ confirm: { frames: 3, hits: 2, fixtureAfter: 50 } });
+    expect(detectOptionsFromFlags(['a.mp4'], { output: 'o', confirm: '3/5', fixtureAfter: '0' }, parse)).toMatchObject({ confirm: { frames: 5, hits: 3, fixtureAfter: 0 } });
+    expect(() => detectOptionsFromFlags(['a.mp4'], { output: 'o', confirm: '4/3' }, parse)).toThrow(/--confirm 4\/3 is not live, off or H\/F/);
+    expect(() => detectOptionsFromFlags(['a.mp4'], { output: 'o', confirm: 'off', fixtureAfter: '20' }, parse)).toThrow(/--fixture-after needs/);
+    expect(() => detectOptionsFromFlags(['a.mp4'], { output: 'o', fixtureAfter: '-1' }, parse)).toThrow(/--fixture-after -1/);
     expect(detectOptionsFromFlags(['a.jpg'], { output: 'o', pose: 'any' }, parse)).toMatchObject({ pose: 'any' });
   });
 
@@ -131,7 +137,8 @@ describe.skipIf(skip !== undefined)('pie-stream detect on a real photo (../share
 
   it('after enhancement (fused with the raw frame) and on a video, every sampled frame has the six faces', async () => {
     const out = path.join(root, 'out-real-enh');
-    const r = await runDetect({ inputs: [inDir], output: out, enhance: { downscale: 4 }, fps: 2, quiet: true }, quiet);
+    // The rules against false faces off: a picture that never changes is all still background to them (tested below).
+    const r = await runDetect({ inputs: [inDir], output: out, enhance: { downscale: 4 }, fps: 2, staticAfter: 0, confirm: null, quiet: true }, quiet);
     expect(r.failed).toEqual([]);
     expect(readJson<ImageFacesJson>(path.join(out, 'faces.faces.json')).faces).toHaveLength(6);
     const v = readJson<VideoFacesJson>(path.join(out, 'still.faces.json'));
@@ -141,7 +148,7 @@ describe.skipIf(skip !== undefined)('pie-stream detect on a real photo (../share
     expect([info.width, info.height]).toEqual([v.width, v.height + (v.height % 2)]);
   }, 120_000);
 
-  it('--static-after on a video: faces on a view that never changed are listed as still from the first frame, reported once the view moves; images never gated', async () => {
+  it('the live rules on a video by default: faces on a view that never changed are held as still from the first frame, the first frame after the view moves as unconfirmed, reported from the next; --confirm off --static-after 0 reports every detection; images never gated', async () => {
     // 2 s of the photo with fresh noise every frame, as a fixed camera watching it, then 2 s of it shifted 60 px right (the view moves).
     const clip = path.join(root, 'still-noisy.mp4');
     const part = (shift: number): string => `pad=ceil(iw/2)*2+${shift}:ceil(ih/2)*2:${shift}:0,crop=iw-${shift}:ih:0:0,fps=10,noise=alls=8:allf=t,format=yuv420p,setsar=1`;
@@ -154,8 +161,18 @@ describe.skipIf(skip !== undefined)('pie-stream detect on a real photo (../share
     const at = (a: number, b: number): VideoFacesJson['frames'] => v.frames.filter((f) => f.ms >= a && f.ms < b);
     // A new camera's view starts still: the first 2 s, every face found is listed as still; after
     // the shift (2 s), reported (a frame's worth after it: the first shifted frame may be a cut).
-    expect(at(0, 1800).every((f) => f.faces.length === 0 && f.still!.length >= 5), JSON.stringify(at(0, 1800))).toBe(true);
+    expect(at(0, 1800).every((f) => f.faces.length === 0 && f.held!.filter((h) => h.why === 'still').length >= 5), JSON.stringify(at(0, 1800))).toBe(true);
     expect(at(2400, 3800).every((f) => f.faces.length >= 5), JSON.stringify(at(2400, 3800))).toBe(true);
+    // Seen once near there is not enough (2 of 3): the view's first moved frame holds its faces back.
+    const firstMoved = v.frames.find((f) => f.ms >= 2000 && f.held!.every((h) => h.why !== 'still'))!;
+    expect(firstMoved.faces).toHaveLength(0);
+    expect(firstMoved.held!.filter((h) => h.why === 'unconfirmed').length).toBeGreaterThanOrEqual(5);
+    expect(v.frames[firstMoved.index + 1]!.faces.length).toBeGreaterThanOrEqual(5);
     expect(readJson<ImageFacesJson>(path.join(out, 'faces.faces.json')).faces.length).toBeGreaterThanOrEqual(5);
+    // Every rule off: every detection reported from the first frame, nothing held.
+    const all = path.join(root, 'out-all');
+    expect((await runDetect({ inputs: [clip], output: all, tiling: false, fps: 5, staticAfter: 0, confirm: null, annotate: false, quiet: true }, quiet)).failed).toEqual([]);
+    const w = readJson<VideoFacesJson>(path.join(all, 'still-noisy.faces.json'));
+    expect(w.frames.every((f) => f.faces.length >= 5 && f.held === undefined), JSON.stringify(w.frames.slice(0, 3))).toBe(true);
   }, 120_000);
 });
