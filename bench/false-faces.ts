@@ -136,8 +136,8 @@ const IR_OSD_MASK: readonly MaskRect[] = [{ x: 0, y: 0.04, width: 0.33, height: 
 
 const DEFAULT_CONFIRM: ConfirmOptions = { ...CONFIRM_DEFAULTS };
 const gateOf = (o: Partial<StillGateOptions> = {}): StillGateOptions => ({ afterS: CONFIRM_DEFAULTS.staticAfter, ...o });
-/** The gate's rules before session 12: no re-draw rule, the light not followed. */
-const S11_GATE = { refreshSpread: 0, followLight: false } as const;
+/** The gate's rules before session 12 (no re-draw rule, the light not followed) and session 14's learning window. */
+const S11_GATE = { refreshSpread: 0, followLight: false, learnFirstS: 0 } as const;
 /** The gate as it was before (a new camera: nothing still for afterS), with the old chain. */
 const old = (o: Partial<StillGateOptions> = {}): Pick<Variant, 'gate' | 'oldChain'> => ({ gate: gateOf({ startAs: 'changed', noiseFrom: 'raw', ...S11_GATE, ...o }), oldChain: true });
 const VARIANTS: readonly Variant[] = [
@@ -155,11 +155,11 @@ const VARIANTS: readonly Variant[] = [
   { name: 'fixtures-learn-still', about: 'the old default, the fixture rule also learns from the faces the gate dropped', gate: gateOf({ startAs: 'changed', noiseFrom: 'raw', ...S11_GATE }), confirm: DEFAULT_CONFIRM },
   { name: 'session7', about: 'the default of session 7: cells start still, fixtures learnt from dropped faces too, noise from the raw quartile', gate: gateOf({ noiseFrom: 'raw', ...S11_GATE }), confirm: DEFAULT_CONFIRM },
   { name: 'session7+osd-mask', about: 'session 7 with the on-screen text masked', gate: gateOf({ noiseFrom: 'raw', ...S11_GATE }), confirm: DEFAULT_CONFIRM, mask: IR_OSD_MASK },
-  { name: 'default', about: 'the default now: the gate\'s noise centred, re-draws of the whole picture only teach (session 12), also those over more than half the cells whose blocks keep their mean (session 13), the light followed (session 12)', gate: gateOf(), confirm: DEFAULT_CONFIRM },
-  { name: 'default+learn3', about: 'the default, a new camera\'s first 3 s only teach the gate (dense patches still mark)', gate: gateOf({ learnFirstS: 3 }), confirm: DEFAULT_CONFIRM },
-  { name: 'default+learn5', about: 'the default, a new camera\'s first 5 s only teach the gate (dense patches still mark)', gate: gateOf({ learnFirstS: 5 }), confirm: DEFAULT_CONFIRM },
-  { name: 'default+learn10', about: 'the default, a new camera\'s first 10 s only teach the gate (dense patches still mark)', gate: gateOf({ learnFirstS: 10 }), confirm: DEFAULT_CONFIRM },
-  { name: 'session12', about: 'session 12\'s default: a re-draw over more than half the cells is a cut', gate: gateOf({ redrawCuts: false }), confirm: DEFAULT_CONFIRM },
+  { name: 'default', about: 'the default now: the gate\'s noise centred, re-draws of the whole picture only teach (session 12), also those over more than half the cells whose blocks keep their mean (session 13), the light followed (session 12), a new camera learns until it shows its noise, at most 5 s (session 14)', gate: gateOf(), confirm: DEFAULT_CONFIRM },
+  { name: 'session13', about: 'session 13\'s default: a new camera marks change from its first frame (no learning window)', gate: gateOf({ learnFirstS: 0 }), confirm: DEFAULT_CONFIRM },
+  { name: 'default+learn3', about: 'the default, learning for at most 3 s', gate: gateOf({ learnFirstS: 3 }), confirm: DEFAULT_CONFIRM },
+  { name: 'default+learn10', about: 'the default, learning for at most 10 s', gate: gateOf({ learnFirstS: 10 }), confirm: DEFAULT_CONFIRM },
+  { name: 'session12', about: 'session 12\'s default: a re-draw over more than half the cells is a cut', gate: gateOf({ redrawCuts: false, learnFirstS: 0 }), confirm: DEFAULT_CONFIRM },
   { name: 'session11', about: 'session 11\'s default: no re-draw rule, the light not followed', gate: gateOf(S11_GATE), confirm: DEFAULT_CONFIRM },
   { name: 'default-refresh', about: 'the default without the re-draw rule', gate: gateOf({ refreshSpread: 0 }), confirm: DEFAULT_CONFIRM },
   { name: 'default-light', about: 'the default with the light not followed (raw differences)', gate: gateOf({ followLight: false }), confirm: DEFAULT_CONFIRM },

@@ -8,7 +8,9 @@ import { FACE_MODELS, isFaceModel, type FaceModel } from '../detect/anchors.js';
 import { FaceDetector } from '../detect/detector.js';
 import { drawFaces } from '../detect/draw.js';
 import { faceJson, type FaceJson } from '../detect/event.js';
+import { denoiseImage, stillDenoiseFor } from '../detect/denoise.js';
 import { detectAlong, type DetectOn } from '../detect/path.js';
+import { estimateNoise } from '../detect/smooth.js';
 import { StillGate } from '../detect/static-scene.js';
 import { CONFIRM_DEFAULTS, FaceConfirmer, type HeldReason } from '../pipeline/confirmFaces.js';
 import type { Face } from '../detect/types.js';
@@ -160,16 +162,24 @@ interface Runtime {
   readonly annotate: boolean;
 }
 
-/** Detects on a batch of same-sized frames; returns faces and the frames to draw on (enhanced when there are). */
-async function detectBatch(rt: Runtime, frames: readonly RgbImage[]): Promise<{ faces: Face[][]; shown: readonly RgbImage[] }> {
+/**
+ * Detects on a batch of same-sized frames; returns faces and the frames to draw on (enhanced when
+ * there are). `stills`: the frames are photos, and a noisy one's raw pass goes through the still
+ * denoiser (BM3D, stillDenoiseFor) instead of the box blur; a video's frames have hqdn3d in the decoder.
+ */
+async function detectBatch(rt: Runtime, frames: readonly RgbImage[], stills = false): Promise<{ faces: Face[][]; shown: readonly RgbImage[] }> {
   const enhanced = rt.enhancer ? (await rt.enhancer.enhance(frames)).frames : undefined;
-  const faces = await detectAlong(rt.detector, frames.map((raw, i) => ({ raw, ...(enhanced ? { enhanced: enhanced[i]! } : {}) })), { on: rt.on, smooth: rt.smooth ? {} : false });
+  const denoised = await Promise.all(frames.map(async (raw) => {
+    const d = stills && rt.smooth ? stillDenoiseFor(estimateNoise(raw)) : undefined;
+    return d ? denoiseImage(raw, d) : undefined;
+  }));
+  const faces = await detectAlong(rt.detector, frames.map((raw, i) => ({ raw, ...(denoised[i] ? { rawDenoised: denoised[i] } : {}), ...(enhanced ? { enhanced: enhanced[i]! } : {}) })), { on: rt.on, smooth: rt.smooth ? {} : false });
   return { faces, shown: enhanced ?? frames };
 }
 
 async function detectImage(rt: Runtime, job: DetectJob): Promise<DetectDone> {
   const img = await readImage(job.input);
-  const { faces: [faces = []], shown } = await detectBatch(rt, [img]);
+  const { faces: [faces = []], shown } = await detectBatch(rt, [img], true);
   const json: ImageFacesJson = { input: job.input, kind: 'image', width: img.width, height: img.height, faces: faces.map(faceJson) };
   if (rt.annotate) await writeImage(drawFaces(shown[0]!, faces), job.annotated);
   writeJsonAtomic(job.json, json);

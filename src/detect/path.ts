@@ -22,6 +22,11 @@ export interface DetectPathOptions {
 
 export interface FrameForDetection {
   readonly raw: RgbImage;
+  /**
+   * The raw frame through a still denoiser (denoise.ts stillDenoiseFor), looked at instead of the
+   * smoothed raw frame; the smoothing of the enhanced frame still follows the raw frame's noise.
+   */
+  readonly rawDenoised?: RgbImage;
   /** Needed for 'enhanced' and 'fused'. */
   readonly enhanced?: RgbImage;
 }
@@ -39,9 +44,10 @@ export async function detectAlong(detector: FaceFinder, frames: readonly FrameFo
     if (!f.enhanced) throw new Error(`detecting on '${o.on}' needs enhanced frames`);
     return f.enhanced;
   };
+  const rawOf = (f: FrameForDetection, i: number): RgbImage => f.rawDenoised ?? prep(f.raw, i);
   switch (o.on) {
-    case 'raw': return detector.detect(frames.map((f, i) => prep(f.raw, i)));
+    case 'raw': return detector.detect(frames.map(rawOf));
     case 'enhanced': return detector.detect(frames.map((f, i) => prep(enhancedOf(f), i)));
-    case 'fused': return detectFused(detector, frames.map((f, i) => ({ raw: prep(f.raw, i), enhanced: prep(enhancedOf(f), i) })), o.fuse ?? {});
+    case 'fused': return detectFused(detector, frames.map((f, i) => ({ raw: rawOf(f, i), enhanced: prep(enhancedOf(f), i) })), o.fuse ?? {});
   }
 }

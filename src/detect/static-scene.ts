@@ -46,6 +46,12 @@ const REDRAW_BLOCK_LEVELS = 0.5;
 const PEAK_MARGIN = 1.25;
 /** ... counting jumps up to this many camera thresholds (a cell's threshold is at most 2.5× the camera's). */
 const PEAK_CAP = 2;
+/**
+ * The longest a new camera learns before marking (learnFirstS): longer than the harbour clip's first
+ * keyframe (2.4 s in) and the IR clip's first re-draw (5 s); a clean camera whose noise never shows
+ * reports only what arrives in dense patches for this long after it starts.
+ */
+export const LEARN_FIRST_S = 5;
 
 export interface StaticSceneOptions {
   /**
@@ -112,11 +118,13 @@ export interface StaticSceneOptions {
    */
   readonly redrawCuts?: boolean;
   /**
-   * For a new camera's first this-many seconds, its changes teach — the camera's noise,
-   * each cell's own noise and largest jump — and mark only dense patches (the body of something
-   * arriving), as on a re-draw. 0: off. A camera that holds its noise between keyframes shows no
-   * noise until its first keyframe, and before it every codec touch-up passed for change (the
-   * harbour clip: a box on the quay's lights marked changed at 2.0 s, reported at 2.6 and 9.8 s).
+   * Until a new camera has shown its noise (a frame whose noise, k σ, is above `floor`), for at most
+   * this many seconds, its changes only teach — the camera's noise, each cell's own noise and largest
+   * jump — and mark nothing but dense patches (the body of something arriving), as on a re-draw.
+   * 0: off. Default LEARN_FIRST_S. A camera that holds its noise between keyframes shows none until
+   * its first keyframe, and before it every touch-up of the codec passed for change (the harbour
+   * clip: a box on the quay's lights marked changed at 2.0 s, reported at 2.6 and 9.8 s); a camera
+   * with fresh grain every frame shows it on its second frame, and learns no longer than that.
    */
   readonly learnFirstS?: number;
 }
@@ -137,6 +145,8 @@ export class StaticScene {
   private readonly followLight: boolean;
   private readonly redrawCuts: boolean;
   private readonly learnFirstS: number;
+  /** Whether the camera has shown its noise since it started (learnFirstS). */
+  private shownNoise = false;
   /** Frames taken as a re-draw of the whole picture, since the start. */
   refreshes = 0;
   private width = 0;
@@ -184,8 +194,11 @@ export class StaticScene {
     this.refreshSpread = o.refreshSpread ?? 0.5;
     this.followLight = o.followLight ?? true;
     this.redrawCuts = o.redrawCuts ?? true;
-    this.learnFirstS = o.learnFirstS ?? 0;
+    this.learnFirstS = o.learnFirstS ?? LEARN_FIRST_S;
   }
+
+  /** Whether the last frame only taught (learnFirstS): the camera has not shown its noise yet, and is young. */
+  get learning(): boolean { return !this.shownNoise && (this.lastMs - this.t0) / 1000 < this.learnFirstS; }
 
   /** The noise sigma in use (luma levels), for logs and tests. */
   get noiseSigma(): number | undefined { return this.noise; }
@@ -281,7 +294,9 @@ export class StaticScene {
     const a = Math.min(1, Math.max(dt / this.backgroundS, 1 / this.seen)), an = Math.min(1, Math.max(dt / this.noiseS, 1 / this.seen));
     const changedAt = this.changedAt;
     const refresh = this.refreshSpread > 0 && this.spread(moved) > this.refreshSpread;
-    const learning = t < this.learnFirstS;
+    // Any frame but a cut shows the camera's noise once k σ clears the floor: the grain of a keyframe, or fresh grain every frame.
+    if (this.k * sigmaNow > this.floor) this.shownNoise = true;
+    const learning = this.learning;
     // The body of what arrives during a re-draw is still marked: its cells change in dense patches, a
     // re-draw's are scattered (the IR clip's re-draws: 0–6% of the changed cells in a dense patch; the
     // night walk's person close to the camera, 30–50% of the blocks in two frames: 63–90%). Its
@@ -293,7 +308,8 @@ export class StaticScene {
       const c = cur[i]!, d = Math.abs(c - prev[i]! - dShift), thr = thrOf(i);
       const marks = arriving === undefined || arriving[i] === 1;
       // A re-draw moves the background with the picture: a standing person still differs from it.
-      if (!marks) bg[i] = bg[i]! + (c - prev[i]!);
+      // (Learning does not: what arrives then still differs from the background once it is over.)
+      if (!marks && refresh) bg[i] = bg[i]! + (c - prev[i]!);
       if (marks && (d > thr || Math.abs(c - bg[i]! - bgShift) > thr)) changedAt[i] = t;
       bg[i] = bg[i]! + a * (c - bg[i]!);
       // Clipped at the threshold: a person walking through raises a cell's noise only a little; a
@@ -424,6 +440,7 @@ export class StaticScene {
     this.lastMs = ms;
     this.seen = 1;
     this.noise = undefined;
+    this.shownNoise = false;
   }
 
   /** Mean luma (BT.601 weights) per cell, from about SAMPLES_PER_SIDE² samples a cell (integer sums, a column → cell table). */

@@ -37,13 +37,16 @@ export interface DecodeOptions {
  * default. `hqdn3d`: fast spatial + temporal low-pass (spatial alone on a single image);
  * `atadenoise`: adaptive temporal averaging over `frames` frames (video only: it waits for frames);
  * `nlmeans`: non-local means, spatial, sharper and about 5–10× slower than hqdn3d; `tmix`: the
- * plain mean of the last `frames` frames — the strongest on a static scene, and it smears motion.
+ * plain mean of the last `frames` frames — the strongest on a static scene, and it smears motion;
+ * `bm3d`: block-matching 3D (collaborative filtering of similar blocks), spatial, `sigma` the noise's
+ * in pixel levels — the strongest of these on one image, and the slowest (~0.5 s at 640×480).
  */
 export type Denoise =
   | { readonly filter: 'hqdn3d'; readonly lumaSpatial?: number; readonly chromaSpatial?: number; readonly lumaTemporal?: number; readonly chromaTemporal?: number }
   | { readonly filter: 'atadenoise'; readonly frames?: number; readonly thresholdA?: number; readonly thresholdB?: number }
   | { readonly filter: 'nlmeans'; readonly strength?: number; readonly patch?: number; readonly research?: number }
-  | { readonly filter: 'tmix'; readonly frames?: number };
+  | { readonly filter: 'tmix'; readonly frames?: number }
+  | { readonly filter: 'bm3d'; readonly sigma?: number; readonly block?: number; readonly bstep?: number; readonly group?: number; readonly range?: number };
 
 function checkNumber(name: string, v: number | undefined, lo: number, hi: number, odd = false): void {
   if (v === undefined) return;
@@ -72,6 +75,10 @@ export function denoiseFilter(d: Denoise): string {
     case 'nlmeans':
       checkNumber('strength', d.strength, 1, 30); checkNumber('patch', d.patch, 1, 99, true); checkNumber('research', d.research, 1, 99, true);
       put('s', d.strength); put('p', d.patch); put('r', d.research);
+      break;
+    case 'bm3d':
+      checkNumber('sigma', d.sigma, 0, 999); checkNumber('block', d.block, 4, 6); checkNumber('bstep', d.bstep, 1, 64); checkNumber('group', d.group, 1, 256); checkNumber('range', d.range, 1, 99);
+      put('sigma', d.sigma); put('block', d.block); put('bstep', d.bstep); put('group', d.group); put('range', d.range);
       break;
     case 'tmix':
       checkNumber('frames', d.frames, 2, 1024);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { denoiseImage, parseStillDenoise } from '../../src/detect/denoise.js';
+import { denoiseImage, parseStillDenoise, STILL_BM3D_FROM_SIGMA, stillDenoiseFor } from '../../src/detect/denoise.js';
 import { estimateNoise } from '../../src/detect/smooth.js';
 import { isPieError } from '../../src/errors.js';
 import type { RgbImage } from '../../src/image/types.js';
@@ -24,6 +24,7 @@ describe('the decode builder\'s denoise option', () => {
     expect(denoiseFilter({ filter: 'atadenoise', frames: 9, thresholdA: 0.02, thresholdB: 0.04 })).toBe('atadenoise=0a=0.02:1a=0.02:2a=0.02:0b=0.04:1b=0.04:2b=0.04:s=9');
     expect(denoiseFilter({ filter: 'nlmeans', strength: 3, patch: 5, research: 9 })).toBe('nlmeans=s=3:p=5:r=9');
     expect(denoiseFilter({ filter: 'tmix', frames: 9 })).toBe('tmix=frames=9');
+    expect(denoiseFilter({ filter: 'bm3d', sigma: 40, group: 8 })).toBe('bm3d=sigma=40:group=8');
   });
 
   it('rejects values ffmpeg would refuse, before ffmpeg runs', () => {
@@ -31,6 +32,7 @@ describe('the decode builder\'s denoise option', () => {
     expect(() => denoiseFilter({ filter: 'nlmeans', strength: 0 })).toThrow(RangeError);
     expect(() => denoiseFilter({ filter: 'hqdn3d', lumaSpatial: -1 })).toThrow(RangeError);
     expect(() => denoiseFilter({ filter: 'tmix', frames: 2.5 })).toThrow(RangeError);
+    expect(() => denoiseFilter({ filter: 'bm3d', block: 8 })).toThrow(/block 8/);
   });
 });
 
@@ -50,6 +52,14 @@ describe('denoiseImage (real ffmpeg)', () => {
       expect([out.width, out.height, out.data.length]).toEqual([97, 61, 97 * 61 * 3]);
       expect(estimateNoise(out)).toBeLessThan(estimateNoise(src) * atMost);
     }
+  });
+
+  it('the still path\'s BM3D: from σ 8 only, at 4σ; it takes most of the noise of a flat noisy image', async () => {
+    expect(stillDenoiseFor(STILL_BM3D_FROM_SIGMA - 0.1)).toBeUndefined();
+    expect(stillDenoiseFor(10)).toEqual({ filter: 'bm3d', sigma: 40 });
+    const src = noisy(97, 61, 12), out = await denoiseImage(src, stillDenoiseFor(estimateNoise(src))!);
+    expect([out.width, out.height]).toEqual([97, 61]);
+    expect(estimateNoise(out)).toBeLessThan(estimateNoise(src) * 0.5);
   });
 
   it('refuses a temporal denoiser on a still, and an unknown name', async () => {

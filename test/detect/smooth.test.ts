@@ -101,4 +101,12 @@ describe('detectAlong: smoothing by the raw frame\'s noise', () => {
     await detectAlong(plain.finder, [{ raw, enhanced }], { on: 'enhanced', smooth: false });
     expect(plain.seen).toEqual([enhanced]);
   });
+
+  it('looks at a still denoiser\'s raw frame as it is, instead of the blurred raw frame; the enhanced frame still blurred by the raw frame\'s noise', async () => {
+    const raw = noisy(64, 48, 20, 9, 4), enhanced = noisy(64, 48, 80, 30, 5), rawDenoised = noisy(64, 48, 20, 1, 6);
+    const r = recorder();
+    await detectAlong(r.finder, [{ raw, rawDenoised, enhanced }], { on: 'fused' });
+    expect(r.seen[0]).toBe(rawDenoised);
+    expect(r.seen[1]!.data).toEqual(boxBlur(enhanced, 1).data);
+  });
 });

@@ -329,6 +329,40 @@ describe('StillGate', () => {
     expect(shifted(2, { redrawCuts: false })).toBe('scene-cut');
   });
 
+  it('a camera that holds its noise shows none before its first keyframe: a touch-up of the codec then only teaches (learnFirstS), where it made a still face pass for 10 s', () => {
+    // Frames identical but for the keyframes (every 2.6 s, fresh grain of σ 6); at 1 s the encoder
+    // re-draws one 16-px block under a still false face (DOOR), as the harbour clip's did at 2 s.
+    const run = (o: { learnFirstS?: number }): number[] => {
+      const g = new StillGate({ afterS: 10, ...o }), kept: number[] = [];
+      let shown = frame(rng(61), { sigma: 6 });
+      for (let i = 0; i <= 12 * FPS; i++) {
+        const t = i / FPS;
+        if (i > 0 && i % 13 === 0) shown = frame(rng(61 + i), { sigma: 6 });
+        else if (i === FPS) {
+          const touched = frame(rng(99), { sigma: 6 }), data = new Uint8Array(shown.data);
+          for (let y = DOOR.y; y < DOOR.y + 16; y++) data.set(touched.data.subarray((y * W + DOOR.x) * 3, (y * W + DOOR.x + 16) * 3), (y * W + DOOR.x) * 3);
+          shown = { ...shown, data };
+        }
+        if (g.filter('cam', shown, t * 1000, [face({ ...DOOR, width: 16, height: 16 })]).length) kept.push(i);
+      }
+      return kept;
+    };
+    expect(run({ learnFirstS: 0 }).length).toBeGreaterThan(5 * FPS); // the touch-up read as change: reported from 1 s to 11 s
+    expect(run({})).toEqual([]); // the default learns through it
+  });
+
+  it('learns only until the camera shows its noise: fresh grain every frame ends the window at once (a face walking in from the first frame is still reported at once, as above)', () => {
+    const s = new StaticScene(), noise = rng(62);
+    s.update(frame(noise), 0);
+    s.update(frame(noise), 200);
+    expect(s.learning).toBe(false);
+    const held = new StaticScene(), still = frame(rng(63));
+    for (let i = 0; i < 5; i++) held.update(still, i * 200);
+    expect(held.learning).toBe(true); // no noise shown yet: still learning
+    held.update(still, 6000);
+    expect(held.learning).toBe(false); // past learnFirstS whatever it saw
+  });
+
   it('a camera that starts mid-pan does not learn the pan as noise: a face arriving later is kept, the still caption dropped', () => {
     const noise = rng(10), g = new StillGate({ afterS: 10 });
     let last: Face[] = [];
