@@ -201,11 +201,7 @@ export async function runSmallFaceEval(o: SmallFaceEvalCommandOptions, log: (s: 
     const file = path.join(o.outDir, 'small-faces-grid.png');
     await writeFaceGrid(collected, {
       seed: o.seed ?? 1, file, smoothings: smooths, detector: finders[0]!.name, enhance: async (img) => (await en.enhance([img])).frames[0]!,
-      columns: [
-        ...[100, 300].flatMap((fullWell) => ['none', 'old blur', 'blur ≤1'].map((smoothing) => ({ fullWell, kind: 'raw' as const, smoothing }))),
-        { fullWell: 300, kind: 'enhanced', smoothing: 'old blur' }, { fullWell: 300, kind: 'enhanced', smoothing: 'blur ≤1' },
-        { fullWell: 1000, kind: 'raw', smoothing: 'none' },
-      ],
+      columns: FACE_GRID_COLUMNS,
     });
     log(`face crops: ${file}`);
     return collected;
@@ -235,6 +231,13 @@ export function crop(img: RgbImage, b: Box, cell: number, k = 3): RgbImage {
   if (gain > 1.05) for (let i = 0; i < out.length; i++) out[i] = Math.min(255, Math.round(out[i]! * gain));
   return { width: cell, height: cell, data: out };
 }
+
+/** The grid's columns after normal light: unsmoothed raw, the box blur and the still default at full wells 100 and 300, the enhanced pass, raw at 1000. */
+export const FACE_GRID_COLUMNS: ReadonlyArray<{ fullWell: number; kind: 'raw' | 'enhanced'; smoothing: string }> = [
+  ...[100, 300].flatMap((fullWell) => ['none', 'blur ≤1', STILL_DEFAULT].map((smoothing) => ({ fullWell, kind: 'raw' as const, smoothing }))),
+  { fullWell: 300, kind: 'enhanced', smoothing: 'blur ≤1' },
+  { fullWell: 1000, kind: 'raw', smoothing: 'none' },
+];
 
 /**
  * The grid of face crops (held-out frames): a row per face, a few of each size bucket; columns
