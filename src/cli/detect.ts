@@ -22,7 +22,7 @@ import { isImagePath, readImage, writeImage } from '../image/io.js';
 import { rgbBytes, type RgbImage } from '../image/types.js';
 import { decodeToRawArgs, encodeFromRawArgs, type Denoise } from '../ingest/ffmpeg-args.js';
 import { FfmpegProcess, lastLine } from '../ingest/ffmpeg-process.js';
-import { rawFrames } from '../ingest/frame-splitter.js';
+import { rawFrames, readAhead } from '../ingest/frame-splitter.js';
 import { checkDecodedFrames, probeMedia } from '../ingest/probe.js';
 import { parseStrength } from './args.js';
 import { checkOutputs, expandInputs, type InputFailure } from './inputs.js';
@@ -191,6 +191,8 @@ async function detectVideo(rt: Runtime, job: DetectJob, o: { fps: number; batch:
   const { width, height } = info;
   const total = Math.max(1, Math.ceil(info.durationS * o.fps));
   const decoder = await FfmpegProcess.start(decodeToRawArgs({ input: job.input, fps: o.fps, ...(o.denoise ? { denoise: o.denoise } : {}) }));
+  // Read from now on: a short clip's decoder may be done before the other processes have started.
+  const decoded = readAhead(rawFrames(decoder.stdout, rgbBytes(width, height)));
   const tmp = `${job.annotated}.partial-${process.pid}`;
   const encoder = rt.annotate
     ? await FfmpegProcess.start(encodeFromRawArgs({ width, height, fps: String(o.fps), output: tmp, format: 'mp4' }), { stdin: true })
@@ -209,7 +211,7 @@ async function detectVideo(rt: Runtime, job: DetectJob, o: { fps: number; batch:
   const rules = gate || o.confirm ? new FaceConfirmer(o.confirm ?? { frames: 0, hits: 1 }) : undefined;
   const plain = gate ? gateDecode(o.denoise) : undefined;
   const gateDecoder = plain ? await FfmpegProcess.start(decodeToRawArgs({ input: job.input, fps: o.fps, ...plain })) : undefined;
-  const gateFrames = gateDecoder ? rawFrames(gateDecoder.stdout, rgbBytes(width, height)) : undefined;
+  const gateFrames = gateDecoder ? readAhead(rawFrames(gateDecoder.stdout, rgbBytes(width, height))) : undefined;
   try {
     let gateBatch: Uint8Array[] = [];
     let batch: RgbImage[] = [];
@@ -229,12 +231,15 @@ async function detectVideo(rt: Runtime, job: DetectJob, o: { fps: number; batch:
       gateBatch = [];
       o.onProgress(frames.length, Math.max(total, frames.length));
     };
-    for await (const data of rawFrames(decoder.stdout, rgbBytes(width, height))) {
+    for await (const data of decoded) {
       batch.push({ width, height, data });
       if (gateFrames) {
         const g = await gateFrames.next();
         // Both decoders sample the same frames (the denoiser drops none): one running short is a fault.
-        if (g.done) throw new PieError('ffmpeg-failed', `${job.input}: the still gate's decoder ended after ${frames.length + batch.length - 1} frames, before the detector's`, 'check the file plays to its end (ffprobe), or run without --static-after');
+        if (g.done) {
+          const exit = await gateDecoder!.exited;
+          throw new PieError('ffmpeg-failed', `${job.input}: the still gate's decoder ended after ${frames.length + batch.length - 1} frames, before the detector's (exit ${exit.code ?? exit.signal}${exit.stderrTail ? `: ${lastLine(exit.stderrTail)}` : ''})`, 'check the file plays to its end (ffprobe), or run with --static-after 0');
+        }
         gateBatch.push(g.value);
       }
       if (batch.length >= o.batch) await flush();
@@ -242,7 +247,7 @@ async function detectVideo(rt: Runtime, job: DetectJob, o: { fps: number; batch:
     await flush();
     encoder?.stdin!.end();
     // The gate's decoder has one frame at most left (the detector's ended first); its end is read, not waited on.
-    await gateFrames?.return(undefined);
+    await gateFrames?.return();
     const [dec, enc] = await Promise.all([decoder.exited, encoder?.exited]);
     await gateDecoder?.close();
     if (dec.code !== 0 || frames.length === 0) {
@@ -303,11 +308,12 @@ export async function runDetect(o: DetectCommandOptions, log: (s: string) => voi
     }
     const videoDenoise = o.videoDenoise === undefined ? TEMPORAL_DENOISE_DEFAULT : o.videoDenoise ?? undefined;
     const staticAfter = o.staticAfter ?? CONFIRM_DEFAULTS.staticAfter, confirm = o.confirm === undefined ? VIDEO_CONFIRM_DEFAULT : o.confirm;
-    const rulesSaid = [
+    const rules = [
       ...(staticAfter > 0 ? [`a face on a view still for ${staticAfter} s held back`] : []),
       ...(confirm && confirm.frames > 0 && confirm.hits > 1 ? [`reported once seen in ${confirm.hits} of ${confirm.frames} detections`] : []),
       ...(confirm && confirm.fixtureAfter > 0 ? [`not where a face sat still for ${confirm.fixtureAfter}`] : []),
-    ].map((x, i, all) => (i === 0 ? ` (${x}` : x) + (i === all.length - 1 ? ')' : '')).join('; ');
+    ];
+    const rulesSaid = rules.length ? ` (${rules.join('; ')})` : '';
     for (const job of videos) {
       const bar = new Progress(path.basename(job.input), 1, process.stderr, o.quiet);
       try {
