@@ -145,7 +145,7 @@ describe.skipIf(!CHROMIUM)('the viewer in chromium', () => {
     expect(await page.locator('.tile[data-camera="night"] .model').textContent()).toBe('pie-base.onnx · undated');
     expect(await page.locator('.tile[data-camera="night"] .model').getAttribute('title')).toMatch(/file modified \d{4}-\d{2}-\d{2}/);
     // Drops say why: the biggest reason in words beside the count.
-    expect(await page.locator('.tile[data-camera="night"] .drops').textContent()).toMatch(/^\d+ \([\d.–]+\/s\)( · (over the camera fps|replaced by a newer frame|enhancer busy|inference failed|encoder behind|a viewer too slow).*)?$/);
+    expect(await page.locator('.tile[data-camera="night"] .drops').textContent()).toMatch(/^\d+ \([\d.–]+\/s\)( · (over the camera fps|replaced by a newer frame|enhancer busy|inference failed|finished after a newer frame|encoder behind|a viewer too slow).*)?$/);
     expect(await page.locator('.tile[data-camera="night"] .provider').textContent()).toBe('cpu');
     expect(await page.locator('.tile[data-camera="night"] .mode').textContent()).toMatch(/^colour · exposure 0\.\d\d$/);
     // No denoise key in this config: the live default, temporal at strength 2, with its noise model in the tooltip.
