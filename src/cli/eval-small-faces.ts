@@ -13,7 +13,7 @@ import { FaceDetector } from '../detect/detector.js';
 import { denoiseImage, stillDenoiseFor } from '../detect/denoise.js';
 import type { BlazeFaceModel } from '../detect/anchors.js';
 import { FUSE_ENHANCED_ONLY_MIN_SCORE, type FaceFinder, type FuseOptions } from '../detect/fuse.js';
-import { boxBlur, estimateNoise as estimateOwn, radiusForNoise } from '../detect/smooth.js';
+import { boxBlur, estimateNoise as estimateOwn, radiusForNoise, smoothFor } from '../detect/smooth.js';
 import type { Box, Face } from '../detect/types.js';
 import { Enhancer } from '../enhance/enhancer.js';
 import { PieError } from '../errors.js';
@@ -112,7 +112,7 @@ export function smoothings(guided: Denoiser): SmoothingChoice[] {
       name: STILL_DEFAULT,
       prep: async (img, s) => {
         const d = stillDenoiseFor(s);
-        return { tiles: d ? await denoiseImage(img, d) : boxBlur(img, radiusForNoise(s)) };
+        return { tiles: d ? await denoiseImage(img, d) : smoothFor(img, s) };
       },
     },
     {

@@ -403,8 +403,9 @@ const cameraShape = {
 const batchShape = {
   maxSize: int('frames per batch', 1, 64, 'e.g. maxSize: 4 (batches help on a GPU; on CPU use 1–4)').default(4),
   maxWaitMs: number('milliseconds', 0, 1000, 'e.g. maxWaitMs: 40 (the longest a frame waits for its batch to fill)').default(40),
-  // Two: one batch waiting lost ~1.5% of 4 × 360p's frames with detection on (a stall of the
-  // workers longer than a batch); two kept all but 0.1% at the same latency (README, Pipeline performance).
+  // Two: with one batch waiting, 4 × 360p with detection on lost a median 1.5% of its frames (a stall
+  // of the workers longer than a batch); with two, a median 0% (10 of 11 runs under 1%) at the same
+  // latency (README, Pipeline performance).
   queue: int('batches', 1, 8, 'e.g. queue: 2 (batches waiting while every enhancement worker is busy; the oldest is dropped when another comes)').default(2),
 };
 

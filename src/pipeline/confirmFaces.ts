@@ -93,6 +93,14 @@ export interface Confirmed {
   readonly held: ReadonlyArray<{ readonly face: Face; readonly why: HeldReason }>;
 }
 
+/** Refuses options no rule could run with (RangeError, naming the option). */
+function checkConfirmOptions(o: ConfirmOptions): void {
+  if (!(Number.isInteger(o.frames) && o.frames >= 0)) throw new RangeError(`confirmFaces: frames ${o.frames} is not an integer ≥ 0`);
+  if (o.frames > 0 && !(Number.isInteger(o.hits) && o.hits >= 1 && o.hits <= o.frames)) throw new RangeError(`confirmFaces: hits ${o.hits} is not from 1 to frames (${o.frames})`);
+  const fixtureAfter = o.fixtureAfter ?? 0;
+  if (!(Number.isInteger(fixtureAfter) && fixtureAfter >= 0)) throw new RangeError(`confirmFaces: fixtureAfter ${fixtureAfter} is not an integer ≥ 0`);
+}
+
 /**
  * The rules over one stream of events, synchronously: per camera, the last `frames` − 1 events'
  * boxes and the candidate fixtures. The live path runs it as an operator (confirmFaces);
@@ -105,10 +113,8 @@ export class FaceConfirmer {
   private readonly maxCameras: number;
 
   constructor(private readonly o: ConfirmOptions) {
-    if (!(Number.isInteger(o.frames) && o.frames >= 0)) throw new RangeError(`confirmFaces: frames ${o.frames} is not an integer ≥ 0`);
-    if (o.frames > 0 && !(Number.isInteger(o.hits) && o.hits >= 1 && o.hits <= o.frames)) throw new RangeError(`confirmFaces: hits ${o.hits} is not from 1 to frames (${o.frames})`);
+    checkConfirmOptions(o);
     this.fixtureAfter = o.fixtureAfter ?? 0;
-    if (!(Number.isInteger(this.fixtureAfter) && this.fixtureAfter >= 0)) throw new RangeError(`confirmFaces: fixtureAfter ${this.fixtureAfter} is not an integer ≥ 0`);
     this.confirming = o.frames > 0 && o.hits > 1;
     this.maxCameras = o.maxCameras ?? 256;
   }
@@ -159,7 +165,7 @@ export class FaceConfirmer {
  * `fixtureAfter` detections (and those the still-scene gate marked).
  */
 export function confirmFaces(o: ConfirmOptions): MonoTypeOperatorFunction<FaceEvent> {
-  new FaceConfirmer(o); // options checked when the operator is made, not on its first event
+  checkConfirmOptions(o); // when the operator is made, not on its first event
   return (source) => defer(() => {
     const rules = new FaceConfirmer(o);
     return source.pipe(map((e) => {
