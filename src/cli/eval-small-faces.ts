@@ -10,7 +10,7 @@ import path from 'node:path';
 import { FACE_MODELS } from '../config/schema.js';
 import { Denoiser } from '../denoise/denoiser.js';
 import { FaceDetector } from '../detect/detector.js';
-import { denoiseImage, stillDenoiseFor } from '../detect/denoise.js';
+import { denoiseImage, STILL_BM3D_FROM_SIGMA, STILL_BM3D_STRENGTH, stillDenoiseFor } from '../detect/denoise.js';
 import type { BlazeFaceModel } from '../detect/anchors.js';
 import { FUSE_ENHANCED_ONLY_MIN_SCORE, type FaceFinder, type FuseOptions } from '../detect/fuse.js';
 import { boxBlur, estimateNoise as estimateOwn, radiusForNoise, smoothFor } from '../detect/smooth.js';
@@ -104,10 +104,10 @@ export function smoothings(guided: Denoiser): SmoothingChoice[] {
     // Per detector input scale: the shrunken whole-frame pass blurred more than the native tiles.
     { name: 'tiles none, whole ≤3', prep: (img, s) => ({ tiles: img, whole: boxBlur(img, radiusForNoise(s, old)) }) },
     { name: 'tiles ≤1, whole ≤3', prep: (img, s) => ({ tiles: boxBlur(img, radiusForNoise(s)), whole: boxBlur(img, radiusForNoise(s, old)) }) },
-    // ffmpeg's BM3D (basic estimate). Its sigma is not the noise's in levels: on a test card with noise of
-    // RMSE 32 levels, sigma 10 changed pixels by 0.4 levels on average, 100 by 14; 3σ, 4σ and 6σ were compared.
+    // ffmpeg's BM3D, first stage on the RGB planes (session 14's still default). Its sigma is not the noise's in levels: on a
+    // test card with noise of RMSE 32 levels, sigma 10 changed pixels by 0.4 levels on average, 100 by 14; 3σ, 4σ and 6σ were compared.
     { name: 'bm3d 4σ', prep: async (img, s) => ({ tiles: await denoiseImage(img, { filter: 'bm3d', sigma: Math.min(999, Math.max(1, 4 * s)) }) }) },
-    // The still path's default since session 14 (`pie-stream detect` on images): BM3D from σ 8, else the blur rule.
+    // The still path's default (`pie-stream detect` on images): BM3D, both stages in YUV, from σ 8, else the blur rule.
     {
       name: STILL_DEFAULT,
       prep: async (img, s) => {
@@ -129,7 +129,7 @@ export function smoothings(guided: Denoiser): SmoothingChoice[] {
 }
 
 /** The still path's default smoothing, by its row name. */
-export const STILL_DEFAULT = 'still default (bm3d 4σ from σ 8, else blur ≤1)';
+export const STILL_DEFAULT = `still default (bm3d yuv 2-stage ${STILL_BM3D_STRENGTH}σ from σ ${STILL_BM3D_FROM_SIGMA}, else blur ≤1)`;
 
 /** Smoothings every detector, tiling and the enhanced pass run (the rest run on the main detector's raw frames). */
 export const CROSS_SMOOTHINGS = ['none', 'old blur', 'blur ≤1'];

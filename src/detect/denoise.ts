@@ -38,16 +38,20 @@ export async function denoiseImage(img: RgbImage, d: Denoise = DEFAULT_STILL_DEN
 }
 
 /**
- * The still path's denoiser on a noisy image (issue 16, session 14): ffmpeg's BM3D when the raw
- * image's noise σ (Immerkær, 8-bit levels) is at least STILL_BM3D_FROM_SIGMA, with sigma 4σ (its
- * sigma is not the noise's in levels: 3σ, 4σ and 6σ compared, 4σ best); below it undefined (the box
- * blur's rule, radius ≤ 1, stays). On the small-face set it lifted recall at full well 300 (σ ≈ 10)
- * above unsmoothed raw's in every size bucket, where the blur fell below it on faces under 32 px;
- * at 1000 (σ ≈ 5) it lost faces under 16 px, hence the threshold. ~0.5 s for a 640×480 image.
+ * The still path's denoiser on a noisy image (issue 16): ffmpeg's BM3D, both stages, in YUV 4:4:4,
+ * when the raw image's noise σ (Immerkær, 8-bit levels) is at least STILL_BM3D_FROM_SIGMA, at
+ * strength STILL_BM3D_STRENGTH·σ (ffmpeg's sigma is not the noise's σ in levels); below it
+ * undefined (the box blur's rule, radius ≤ 1, stays). Session 14 took the first stage on RGB at 4σ;
+ * session 15 measured the second stage and YUV (2σ–6σ; 3.5σ best) on the small-face set at three
+ * more noise seeds, and it found more faces of 16 px and over at full wells 100 and 300 in every
+ * run, both splits. Below σ 8 (full well 1000, σ ≈ 5) BM3D found more faces of 16 px and over but
+ * lost some under 16 px and, on held-out photos, precision (0.94 → 0.77 in one seed): hence the
+ * threshold. ~0.6 s for a 640×480 image.
  */
 export const STILL_BM3D_FROM_SIGMA = 8;
+export const STILL_BM3D_STRENGTH = 3.5;
 export function stillDenoiseFor(sigma: number): Denoise | undefined {
-  return sigma >= STILL_BM3D_FROM_SIGMA ? { filter: 'bm3d', sigma: Math.min(999, 4 * sigma) } : undefined;
+  return sigma >= STILL_BM3D_FROM_SIGMA ? { filter: 'bm3d', sigma: Math.min(999, Math.round(STILL_BM3D_STRENGTH * sigma * 100) / 100), stages: 2, yuv: true } : undefined;
 }
 
 /** A still denoiser by name, as the CLI and eval take it: 'hqdn3d', 'nlmeans', or 'none'. */

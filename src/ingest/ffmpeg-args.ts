@@ -38,15 +38,19 @@ export interface DecodeOptions {
  * `atadenoise`: adaptive temporal averaging over `frames` frames (video only: it waits for frames);
  * `nlmeans`: non-local means, spatial, sharper and about 5–10× slower than hqdn3d; `tmix`: the
  * plain mean of the last `frames` frames — the strongest on a static scene, and it smears motion;
- * `bm3d`: block-matching 3D (collaborative filtering of similar blocks), spatial, `sigma` the noise's
- * in pixel levels — the strongest of these on one image, and the slowest (~0.5 s at 640×480).
+ * `bm3d`: block-matching 3D (collaborative filtering of similar blocks), spatial, `sigma` its
+ * strength (not the noise's σ in levels: see stillDenoiseFor) — the strongest of these on one image,
+ * and the slowest (~0.4 s at 640×480). `stages: 2` runs BM3D's second, Wiener step on the first's
+ * estimate (ffmpeg's estim=final with a reference stream; ~0.6 s); `yuv` filters in YUV 4:4:4
+ * instead of the input's RGB planes, so luma carries the structure and each chroma plane, with less
+ * of the noise, is not filtered as if it had all of it.
  */
 export type Denoise =
   | { readonly filter: 'hqdn3d'; readonly lumaSpatial?: number; readonly chromaSpatial?: number; readonly lumaTemporal?: number; readonly chromaTemporal?: number }
   | { readonly filter: 'atadenoise'; readonly frames?: number; readonly thresholdA?: number; readonly thresholdB?: number }
   | { readonly filter: 'nlmeans'; readonly strength?: number; readonly patch?: number; readonly research?: number }
   | { readonly filter: 'tmix'; readonly frames?: number }
-  | { readonly filter: 'bm3d'; readonly sigma?: number; readonly block?: number; readonly bstep?: number; readonly group?: number; readonly range?: number };
+  | { readonly filter: 'bm3d'; readonly sigma?: number; readonly block?: number; readonly bstep?: number; readonly group?: number; readonly range?: number; readonly stages?: 1 | 2; readonly yuv?: boolean };
 
 function checkNumber(name: string, v: number | undefined, lo: number, hi: number, odd = false): void {
   if (v === undefined) return;
@@ -79,6 +83,15 @@ export function denoiseFilter(d: Denoise): string {
     case 'bm3d':
       checkNumber('sigma', d.sigma, 0, 999); checkNumber('block', d.block, 4, 6); checkNumber('bstep', d.bstep, 1, 64); checkNumber('group', d.group, 1, 256); checkNumber('range', d.range, 1, 99);
       put('sigma', d.sigma); put('block', d.block); put('bstep', d.bstep); put('group', d.group); put('range', d.range);
+      if (d.stages !== undefined && d.stages !== 1 && d.stages !== 2) throw new RangeError(`denoise stages ${String(d.stages)} must be 1 or 2`);
+      if (d.stages === 2 || d.yuv) {
+        // A filtergraph of its own inside the -vf chain (one input, one output): the second stage
+        // filters the noisy frame again, with the first stage's estimate as its reference.
+        const graph = d.stages === 2
+          ? `split[bm3d_in][bm3d_src];[bm3d_in]bm3d=${[...opts, 'estim=basic'].join(':')}[bm3d_ref];[bm3d_src][bm3d_ref]bm3d=${[...opts, 'estim=final', 'ref=1'].join(':')}`
+          : opts.length ? `bm3d=${opts.join(':')}` : 'bm3d';
+        return d.yuv ? `format=yuv444p,${graph}` : graph;
+      }
       break;
     case 'tmix':
       checkNumber('frames', d.frames, 2, 1024);
