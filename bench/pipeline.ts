@@ -146,6 +146,37 @@ function mainThreadTicks(): number | null {
   return f ? Number(f[11]) + Number(f[12]) : null;
 }
 
+/** The main thread's scheduler counters (ns on a CPU, ns runnable but waiting for one), or null off Linux. */
+function mainThreadSchedNs(): { run: number; wait: number } | null {
+  if (!HAS_PROC) return null;
+  try {
+    const [run, wait] = fs.readFileSync(`/proc/${process.pid}/task/${process.pid}/schedstat`, 'utf8').split(' ').map(Number);
+    return run !== undefined && wait !== undefined ? { run, wait } : null;
+  } catch { return null; }
+}
+
+/**
+ * Why the event loop was late: a 10-ms timer on the main thread, and for each firing later than
+ * LATE_TICK_MS past its due time, how much of the interval the thread spent runnable but waiting for
+ * a core (schedstat's wait) and how much running (its own callbacks, the collector). Waiting
+ * ≈ lateness: the cores were taken (workers, ffmpeg); running ≈ lateness: the main thread's own work.
+ */
+const LATE_TICK_MS = 20;
+function lateTickWatch(): { stop: () => { ticks: number; late: number; lateMs: number; waitMs: number; runMs: number } | null } {
+  if (!mainThreadSchedNs()) return { stop: () => null };
+  const period = 10;
+  let due = performance.now() + period, last = mainThreadSchedNs()!, ticks = 0, late = 0, lateMs = 0, waitMs = 0, runMs = 0;
+  const t = setInterval(() => {
+    const now = performance.now(), sched = mainThreadSchedNs()!;
+    const over = now - due;
+    ticks++;
+    if (over > LATE_TICK_MS) { late++; lateMs += over; waitMs += (sched.wait - last.wait) / 1e6; runMs += (sched.run - last.run) / 1e6; }
+    last = sched;
+    due = now + period;
+  }, period);
+  return { stop: () => { clearInterval(t); return { ticks, late, lateMs: r1(lateMs), waitMs: r1(waitMs), runMs: r1(runMs) }; } };
+}
+
 function procStatOf(file: string): string[] | undefined {
   try {
     const s = fs.readFileSync(file, 'utf8');
@@ -259,6 +290,11 @@ interface RunResult extends RunSpec {
   eventLoopDelayMs: { p50: number; p99: number; max: number };
   /** Share of the window the main thread's event loop was running callbacks (performance.eventLoopUtilization): low with a high delay = waiting for a CPU, not blocked. */
   mainThreadBusy: number;
+  /**
+   * The main thread's time on a CPU and runnable-but-waiting for one over the window (Linux schedstat),
+   * and its 10-ms timer's late firings (> 20 ms late): their lateness, and the waiting and running in those intervals.
+   */
+  mainThreadSched: { runMs: number; waitMs: number; lateTicks: { ticks: number; late: number; lateMs: number; waitMs: number; runMs: number } | null } | null;
   /** The frame store (src/ingest/frame-store.ts) over the window: buffers taken, of them counted ones (the store was dry), slots at the end. */
   frameStore: { taken: number; fallbacks: number; released: number; slots: number };
   /** The main thread's garbage collections in the window (perf_hooks 'gc' entries): full (mark-compact) ones pause the event loop longest. */
@@ -397,10 +433,10 @@ async function runOne(spec: RunSpec, input: string): Promise<RunResult> {
       }
     });
     gcWatch.observe({ entryTypes: ['gc'] });
-    const elu0 = performance.eventLoopUtilization();
+    const elu0 = performance.eventLoopUtilization(), sched0 = mainThreadSchedNs(), lateTicks = lateTickWatch();
     await sleep(seconds * 1000);
     measuring = false;
-    const elu = performance.eventLoopUtilization(elu0);
+    const elu = performance.eventLoopUtilization(elu0), sched1 = mainThreadSchedNs(), late = lateTicks.stop();
     loop.disable();
     gcWatch.disconnect();
     clearInterval(timer);
@@ -448,6 +484,7 @@ async function runOne(spec: RunSpec, input: string): Promise<RunResult> {
       drops,
       eventLoopDelayMs: { p50: loopDelay(loop.percentile(50)), p99: loopDelay(loop.percentile(99)), max: loopDelay(loop.max) },
       mainThreadBusy: r3(elu.utilization),
+      mainThreadSched: sched0 && sched1 ? { runMs: r1((sched1.run - sched0.run) / 1e6), waitMs: r1((sched1.wait - sched0.wait) / 1e6), lateTicks: late } : null,
       frameStore: frameStoreFigures(stores0),
       mainThreadGc: { major: gc.major, majorMs: r1(gc.majorMs), majorMaxMs: r1(gc.majorMaxMs), minor: gc.minor, minorMs: r1(gc.minorMs) },
       latencyMs: { p50: r1(pct(lat, 0.5)), p95: r1(pct(lat, 0.95)), max: r1(pct(lat, 1)), frames: lat.length },
@@ -614,6 +651,7 @@ try {
       r.flicker ? r.flicker.ratio.toFixed(3) : '–',
     ].join(' | ') + (r.restarts ? `  (${r.restarts} camera restarts)` : '')
       + `  gc: ${r.mainThreadGc.major} full (${r.mainThreadGc.majorMs} ms, max ${r.mainThreadGc.majorMaxMs}), ${r.mainThreadGc.minor} young (${r.mainThreadGc.minorMs} ms); store: ${r.frameStore.fallbacks} of ${r.frameStore.taken} counted, ${r.frameStore.slots} slots`
+      + (r.mainThreadSched ? `  main thread: ${r.mainThreadSched.runMs} ms running, ${r.mainThreadSched.waitMs} ms waiting for a core${r.mainThreadSched.lateTicks ? `; ${r.mainThreadSched.lateTicks.late} of ${r.mainThreadSched.lateTicks.ticks} ticks > ${LATE_TICK_MS} ms late (${r.mainThreadSched.lateTicks.lateMs} ms late: ${r.mainThreadSched.lateTicks.waitMs} waiting, ${r.mainThreadSched.lateTicks.runMs} running)` : ''}` : '')
       + (r.detection ? `  detect: ${r.detection.runs} calls, ${r.detection.callMs.p50} ms p50, skipped ${JSON.stringify(r.detection.skipped)}` : ''));
   }
 } finally {
