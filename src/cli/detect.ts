@@ -164,14 +164,16 @@ interface Runtime {
 
 /**
  * Detects on a batch of same-sized frames; returns faces and the frames to draw on (enhanced when
- * there are). `stills`: the frames are photos, and a noisy one's raw pass goes through the still
- * denoiser (BM3D, stillDenoiseFor) instead of the box blur; a video's frames have hqdn3d in the decoder.
+ * there are). `stills`: the frames are photos, and their raw pass goes through the still denoiser
+ * (BM3D, stillDenoiseFor) instead of the box blur, a clean one through nothing (the blur lost small
+ * faces on stills at every noise level it acts on); a video's frames have hqdn3d in the decoder.
  */
 async function detectBatch(rt: Runtime, frames: readonly RgbImage[], stills = false): Promise<{ faces: Face[][]; shown: readonly RgbImage[] }> {
   const enhanced = rt.enhancer ? (await rt.enhancer.enhance(frames)).frames : undefined;
   const denoised = await Promise.all(frames.map(async (raw) => {
-    const d = stills && rt.smooth ? stillDenoiseFor(estimateNoise(raw)) : undefined;
-    return d ? denoiseImage(raw, d) : undefined;
+    if (!stills || !rt.smooth) return undefined;
+    const d = stillDenoiseFor(estimateNoise(raw));
+    return d ? denoiseImage(raw, d) : raw;
   }));
   const faces = await detectAlong(rt.detector, frames.map((raw, i) => ({ raw, ...(denoised[i] ? { rawDenoised: denoised[i] } : {}), ...(enhanced ? { enhanced: enhanced[i]! } : {}) })), { on: rt.on, smooth: rt.smooth ? {} : false });
   return { faces, shown: enhanced ?? frames };

@@ -10,10 +10,10 @@ import path from 'node:path';
 import { FACE_MODELS } from '../config/schema.js';
 import { Denoiser } from '../denoise/denoiser.js';
 import { FaceDetector } from '../detect/detector.js';
-import { denoiseImage, STILL_BM3D_FROM_SIGMA, STILL_BM3D_STRENGTH, stillDenoiseFor } from '../detect/denoise.js';
+import { denoiseImage, STILL_BM3D_STRONG_FROM_SIGMA, STILL_CLEAN_BELOW, stillDenoiseFor } from '../detect/denoise.js';
 import type { BlazeFaceModel } from '../detect/anchors.js';
 import { FUSE_ENHANCED_ONLY_MIN_SCORE, type FaceFinder, type FuseOptions } from '../detect/fuse.js';
-import { boxBlur, estimateNoise as estimateOwn, radiusForNoise, smoothFor } from '../detect/smooth.js';
+import { boxBlur, estimateNoise as estimateOwn, radiusForNoise } from '../detect/smooth.js';
 import type { Box, Face } from '../detect/types.js';
 import { Enhancer } from '../enhance/enhancer.js';
 import { PieError } from '../errors.js';
@@ -107,12 +107,12 @@ export function smoothings(guided: Denoiser): SmoothingChoice[] {
     // ffmpeg's BM3D, first stage on the RGB planes (session 14's still default). Its sigma is not the noise's in levels: on a
     // test card with noise of RMSE 32 levels, sigma 10 changed pixels by 0.4 levels on average, 100 by 14; 3σ, 4σ and 6σ were compared.
     { name: 'bm3d 4σ', prep: async (img, s) => ({ tiles: await denoiseImage(img, { filter: 'bm3d', sigma: Math.min(999, Math.max(1, 4 * s)) }) }) },
-    // The still path's default (`pie-stream detect` on images): BM3D, both stages in YUV, from σ 8, else the blur rule.
+    // The still path's default (`pie-stream detect` on images): BM3D, both stages in YUV, above σ 4.5; a cleaner photo as it is.
     {
       name: STILL_DEFAULT,
       prep: async (img, s) => {
         const d = stillDenoiseFor(s);
-        return { tiles: d ? await denoiseImage(img, d) : smoothFor(img, s) };
+        return { tiles: d ? await denoiseImage(img, d) : img };
       },
     },
     {
@@ -129,7 +129,7 @@ export function smoothings(guided: Denoiser): SmoothingChoice[] {
 }
 
 /** The still path's default smoothing, by its row name. */
-export const STILL_DEFAULT = `still default (bm3d yuv 2-stage ${STILL_BM3D_STRENGTH}σ from σ ${STILL_BM3D_FROM_SIGMA}, else blur ≤1)`;
+export const STILL_DEFAULT = `still default (bm3d yuv 2-stage, 2.5σ above σ ${STILL_CLEAN_BELOW}, 3.5σ from σ ${STILL_BM3D_STRONG_FROM_SIGMA})`;
 
 /** Smoothings every detector, tiling and the enhanced pass run (the rest run on the main detector's raw frames). */
 export const CROSS_SMOOTHINGS = ['none', 'old blur', 'blur ≤1'];

@@ -38,20 +38,21 @@ export async function denoiseImage(img: RgbImage, d: Denoise = DEFAULT_STILL_DEN
 }
 
 /**
- * The still path's denoiser on a noisy image (issue 16): ffmpeg's BM3D, both stages, in YUV 4:4:4,
- * when the raw image's noise σ (Immerkær, 8-bit levels) is at least STILL_BM3D_FROM_SIGMA, at
- * strength STILL_BM3D_STRENGTH·σ (ffmpeg's sigma is not the noise's σ in levels); below it
- * undefined (the box blur's rule, radius ≤ 1, stays). Session 14 took the first stage on RGB at 4σ;
- * session 15 measured the second stage and YUV (2σ–6σ; 3.5σ best) on the small-face set at three
- * more noise seeds, and it found more faces of 16 px and over at full wells 100 and 300 in every
- * run, both splits. Below σ 8 (full well 1000, σ ≈ 5) BM3D found more faces of 16 px and over but
- * lost some under 16 px and, on held-out photos, precision (0.94 → 0.77 in one seed): hence the
- * threshold. ~0.6 s for a 640×480 image.
+ * The still path's denoiser (issue 16): ffmpeg's BM3D, both stages, in YUV 4:4:4, for a photo whose
+ * raw noise σ (Immerkær, 8-bit levels) is above STILL_CLEAN_BELOW; undefined for a cleaner one (the
+ * detector gets it as it is). ffmpeg's sigma is a strength, not the noise's σ in levels: 3.5σ from
+ * σ 8 (full wells 100 and 300 on the small-face set, σ 10–17), 2.5σ below (full wells 500–1000,
+ * σ 5–7.5), where 3.5σ found more faces of 16 px and over but fewer under 16 px than the unsmoothed
+ * photo. Measured on the small-face set, four noise seeds, both splits (README, session 15): above
+ * unsmoothed raw on faces ≥ 16 px in every cell; the box blur this replaces (radius 1 from σ 5.5) was
+ * below raw on faces < 16 px at σ 6–7.5 in every cell. ~0.6 s for a 640×480 image.
  */
-export const STILL_BM3D_FROM_SIGMA = 8;
-export const STILL_BM3D_STRENGTH = 3.5;
+export const STILL_CLEAN_BELOW = 4.5;
+export const STILL_BM3D_STRONG_FROM_SIGMA = 8;
 export function stillDenoiseFor(sigma: number): Denoise | undefined {
-  return sigma >= STILL_BM3D_FROM_SIGMA ? { filter: 'bm3d', sigma: Math.min(999, Math.round(STILL_BM3D_STRENGTH * sigma * 100) / 100), stages: 2, yuv: true } : undefined;
+  if (!(sigma > STILL_CLEAN_BELOW)) return undefined;
+  const k = sigma >= STILL_BM3D_STRONG_FROM_SIGMA ? 3.5 : 2.5;
+  return { filter: 'bm3d', sigma: Math.min(999, Math.round(k * sigma * 100) / 100), stages: 2, yuv: true };
 }
 
 /** A still denoiser by name, as the CLI and eval take it: 'hqdn3d', 'nlmeans', or 'none'. */

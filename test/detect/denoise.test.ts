@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { denoiseImage, parseStillDenoise, STILL_BM3D_FROM_SIGMA, stillDenoiseFor } from '../../src/detect/denoise.js';
+import { denoiseImage, parseStillDenoise, STILL_BM3D_STRONG_FROM_SIGMA, STILL_CLEAN_BELOW, stillDenoiseFor } from '../../src/detect/denoise.js';
 import { estimateNoise } from '../../src/detect/smooth.js';
 import { isPieError } from '../../src/errors.js';
 import type { RgbImage } from '../../src/image/types.js';
@@ -59,8 +59,11 @@ describe('denoiseImage (real ffmpeg)', () => {
     }
   });
 
-  it('the still path\'s BM3D: from σ 8 only, both stages in YUV at 3.5σ; on a noisy checker card it removes most of the noise, more than session 14\'s RGB first stage', async () => {
-    expect(stillDenoiseFor(STILL_BM3D_FROM_SIGMA - 0.1)).toBeUndefined();
+  it('the still path\'s BM3D: none on a clean photo, both stages in YUV at 2.5σ above σ 4.5 and 3.5σ from σ 8; on a noisy checker card it removes most of the noise, more than session 14\'s RGB first stage', async () => {
+    expect(stillDenoiseFor(STILL_CLEAN_BELOW)).toBeUndefined();
+    expect(stillDenoiseFor(Number.NaN)).toBeUndefined();
+    expect(stillDenoiseFor(6)).toEqual({ filter: 'bm3d', sigma: 15, stages: 2, yuv: true });
+    expect(stillDenoiseFor(STILL_BM3D_STRONG_FROM_SIGMA - 0.1)).toEqual({ filter: 'bm3d', sigma: 19.75, stages: 2, yuv: true });
     expect(stillDenoiseFor(10)).toEqual({ filter: 'bm3d', sigma: 35, stages: 2, yuv: true });
     // 8-px squares of 60 and 140 (edges for the block matching to respect), grey, Gaussian noise σ 12.
     const w = 97, h = 61, rng = mulberry32(7), clean = new Uint8Array(w * h * 3), data = new Uint8Array(w * h * 3);
