@@ -201,7 +201,7 @@ export async function runSmallFaceEval(o: SmallFaceEvalCommandOptions, log: (s: 
     const file = path.join(o.outDir, 'small-faces-grid.png');
     await writeFaceGrid(collected, {
       seed: o.seed ?? 1, file, smoothings: smooths, detector: finders[0]!.name, enhance: async (img) => (await en.enhance([img])).frames[0]!,
-      columns: FACE_GRID_COLUMNS,
+      columns: faceGridColumns(o.fullWells),
     });
     log(`face crops: ${file}`);
     return collected;
@@ -232,12 +232,22 @@ export function crop(img: RgbImage, b: Box, cell: number, k = 3): RgbImage {
   return { width: cell, height: cell, data: out };
 }
 
-/** The grid's columns after normal light: unsmoothed raw, the box blur and the still default at full wells 100 and 300, the enhanced pass, raw at 1000. */
-export const FACE_GRID_COLUMNS: ReadonlyArray<{ fullWell: number; kind: 'raw' | 'enhanced'; smoothing: string }> = [
-  ...[100, 300].flatMap((fullWell) => ['none', 'blur ≤1', STILL_DEFAULT].map((smoothing) => ({ fullWell, kind: 'raw' as const, smoothing }))),
-  { fullWell: 300, kind: 'enhanced', smoothing: 'blur ≤1' },
-  { fullWell: 1000, kind: 'raw', smoothing: 'none' },
-];
+/** A column of the face-crop grid: a full well (0 = normal light), the frame looked at, the smoothing. */
+export interface GridColumn { readonly fullWell: number; readonly kind: 'raw' | 'enhanced'; readonly smoothing: string }
+
+/**
+ * The grid's columns after normal light, for the full wells a run darkened at (ascending): at each
+ * but 1000, unsmoothed raw, the box blur and the still default; the enhanced pass at 300; at 1000,
+ * unsmoothed raw and the still default.
+ */
+export function faceGridColumns(fullWells: readonly number[]): GridColumn[] {
+  const wells = [...new Set(fullWells)].sort((a, b) => a - b);
+  return [
+    ...wells.filter((w) => w !== 1000).flatMap((fullWell) => ['none', 'blur ≤1', STILL_DEFAULT].map((smoothing) => ({ fullWell, kind: 'raw' as const, smoothing }))),
+    ...(wells.includes(300) ? [{ fullWell: 300, kind: 'enhanced' as const, smoothing: 'blur ≤1' }] : []),
+    ...(wells.includes(1000) ? ['none', STILL_DEFAULT].map((smoothing) => ({ fullWell: 1000, kind: 'raw' as const, smoothing })) : []),
+  ];
+}
 
 /**
  * The grid of face crops (held-out frames): a row per face, a few of each size bucket; columns
@@ -245,7 +255,7 @@ export const FACE_GRID_COLUMNS: ReadonlyArray<{ fullWell: number; kind: 'raw' | 
  * detector found that face there (score ≥ 0.5, IoU ≥ 0.5); red: missed. Dark crops are brightened
  * for display (a gain to mean 110, the same noise grain the detector saw, made visible).
  */
-export async function writeFaceGrid(c: CollectedSmallFaces, o: { seed: number; file: string; smoothings: readonly SmoothingChoice[]; enhance: (img: RgbImage) => Promise<RgbImage>; detector: string; columns: ReadonlyArray<{ fullWell: number; kind: 'raw' | 'enhanced'; smoothing: string }>; perBucket?: number }): Promise<void> {
+export async function writeFaceGrid(c: CollectedSmallFaces, o: { seed: number; file: string; smoothings: readonly SmoothingChoice[]; enhance: (img: RgbImage) => Promise<RgbImage>; detector: string; columns: readonly GridColumn[]; perBucket?: number }): Promise<void> {
   const cell = 64, pad = 4, perBucket = o.perBucket ?? 3;
   const faces: Array<{ frame: number; box: Box }> = [];
   for (const [lo, hi] of [[0, 16], [16, 32], [32, Infinity]] as const) {

@@ -41,7 +41,7 @@ export interface DecodeOptions {
  * `bm3d`: block-matching 3D (collaborative filtering of similar blocks), spatial, `sigma` its
  * strength (not the noise's σ in levels: see stillDenoiseFor) — the strongest of these on one image,
  * and the slowest (~0.4 s at 640×480). `stages: 2` runs BM3D's second, Wiener step on the first's
- * estimate (ffmpeg's estim=final with a reference stream; ~0.6 s); `yuv` filters in YUV 4:4:4
+ * estimate (ffmpeg's estim=final with a reference stream; ~0.7 s); `yuv` filters in YUV 4:4:4
  * instead of the input's RGB planes, so luma carries the structure and each chroma plane, with less
  * of the noise, is not filtered as if it had all of it.
  */

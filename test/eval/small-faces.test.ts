@@ -4,6 +4,7 @@ import type { RgbImage } from '../../src/image/types.js';
 import { estimateNoise } from '../../src/detect/smooth.js';
 import { collectSmallFaces, formatFuseSweep, scoreSmallFaces } from '../../src/eval/small-face-eval.js';
 import { buildSmallFaceSet, faceSize, resizeArea, scoreByBucket, splitOf } from '../../src/eval/small-faces.js';
+import { faceGridColumns, STILL_DEFAULT } from '../../src/cli/eval-small-faces.js';
 
 /** A grey photo with white squares where its faces are. */
 function photo(w: number, h: number, faces: readonly Box[]): RgbImage {
@@ -157,5 +158,13 @@ describe('formatFuseSweep', () => {
     const cells = formatFuseSweep(c, { split: 'heldout', detector: 'd', smoothing: 's' }).split('\n').at(-1)!.split('|').map((x) => x.trim()).filter(Boolean);
     // Full well, raw alone, enhanced alone, gates 0, 0.5, 0.6, 0.7 (the 0.75 face added: 2 hits), 0.8, 0.9 (not), blend from 0.8 (not).
     expect(cells.map((x) => x.split(' / ')[0])).toEqual(['100', '1', '1', '2', '2', '2', '2', '1', '1', '1']);
+  });
+});
+
+describe('faceGridColumns', () => {
+  it('shows unsmoothed, blurred and the still default at each full well the run had, the enhanced pass at 300, and raw and the default at 1000', () => {
+    const cols = faceGridColumns([1000, 700, 100]).map((c) => `${c.fullWell} ${c.kind} ${c.smoothing === STILL_DEFAULT ? 'default' : c.smoothing}`);
+    expect(cols).toEqual(['100 raw none', '100 raw blur ≤1', '100 raw default', '700 raw none', '700 raw blur ≤1', '700 raw default', '1000 raw none', '1000 raw default']);
+    expect(faceGridColumns([300]).map((c) => `${c.fullWell} ${c.kind}`)).toEqual(['300 raw', '300 raw', '300 raw', '300 enhanced']);
   });
 });
