@@ -291,7 +291,7 @@ export async function runDetect(o: DetectCommandOptions, log: (s: string) => voi
       });
       log(`enhancer: ${enhancer.describe()}`);
     }
-    log(`detector: ${detector.describe()}; detecting on ${on} frames${(o.denoise ?? 'auto') === 'auto' ? ', noise-adaptive smoothing' : ''}`);
+    log(`detector: ${detector.describe()}; detecting on ${on} frames${(o.denoise ?? 'auto') === 'auto' ? ', denoised as the noise calls for (photos: BM3D; video frames: a box blur)' : ''}`);
     const rt: Runtime = { detector, enhancer, on, smooth: (o.denoise ?? 'auto') === 'auto', annotate: o.annotate ?? true };
     const done: DetectDone[] = [];
     const images = jobs.filter((j) => j.kind === 'image'), videos = jobs.filter((j) => j.kind === 'video');
