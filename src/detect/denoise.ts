@@ -1,10 +1,9 @@
 // Spatial denoising of a still by one of ffmpeg's denoisers: the image goes to ffmpeg's stdin as a
 // BMP (the decode builder reads it like any input, so the same typed `denoise` option serves
-// stills and video) and comes back as raw RGB. Kept for comparison (`eval --faces --denoise
-// hqdn3d|nlmeans`), not on the detection path: on a 1366×768 still it costs 80–250 ms (hqdn3d,
-// mostly starting ffmpeg) or 0.4–1 s (nlmeans), and on night noise both left BlazeFace's recall
-// where it was (0.04 → 0.06 at a 100 e⁻ full well), where smooth.ts's box blur took it to 0.67
-// in 15–40 ms without a process.
+// stills and video) and comes back as raw RGB. On the detection path for photos: BM3D
+// (stillDenoiseFor, below). hqdn3d and nlmeans are kept for comparison (`eval --faces --denoise
+// hqdn3d|nlmeans`): on night noise both left BlazeFace's recall where it was (0.04 → 0.06 at a
+// 100 e⁻ full well).
 import { PieError } from '../errors.js';
 import { encodeBmp } from '../image/bmp.js';
 import { rgbBytes, type RgbImage } from '../image/types.js';

@@ -23,8 +23,9 @@ export interface DetectPathOptions {
 export interface FrameForDetection {
   readonly raw: RgbImage;
   /**
-   * The raw frame through a still denoiser (denoise.ts stillDenoiseFor), looked at instead of the
-   * smoothed raw frame; the smoothing of the enhanced frame still follows the raw frame's noise.
+   * The raw frame as the still path prepared it (denoise.ts stillDenoiseFor: BM3D, or the frame
+   * itself when clean), looked at instead of the smoothed raw frame; the smoothing of the enhanced
+   * frame still follows the raw frame's noise.
    */
   readonly rawDenoised?: RgbImage;
   /** Needed for 'enhanced' and 'fused'. */
