@@ -4,9 +4,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { denoiseImage, parseStillDenoise } from '../detect/denoise.js';
+import { denoiseImage, parseStillDenoise, stillDenoiseFor } from '../detect/denoise.js';
 import { FaceDetector } from '../detect/detector.js';
-import { adaptiveSmooth } from '../detect/smooth.js';
+import { adaptiveSmooth, estimateNoise } from '../detect/smooth.js';
 import { FACE_MODELS, isFaceModel, type FaceModel } from '../detect/anchors.js';
 import { FUSE_ENHANCED_ONLY_MIN_SCORE, type FuseOptions } from '../detect/fuse.js';
 import { Enhancer } from '../enhance/enhancer.js';
@@ -31,7 +31,7 @@ export interface FaceEvalCommandOptions {
   readonly downscale?: number;
   readonly fullWells?: readonly number[];
   readonly seed?: number;
-  /** 'smooth' (default: the detector path's noise-adaptive smoothing), 'hqdn3d', 'nlmeans' (ffmpeg) or 'none'. */
+  /** 'smooth' (default: the box blur, as video frames get it), 'still' (the still path's BM3D rule, as photos get it), 'hqdn3d', 'nlmeans' (ffmpeg) or 'none'. */
   readonly denoise?: string;
   readonly denoiseStage?: 'before' | 'after';
   readonly detectorModel?: FaceModel;
@@ -69,6 +69,10 @@ export function listImages(inputs: readonly string[]): string[] {
 
 function denoiseStage(name: string, stage: 'before' | 'after'): DenoiseStage | undefined {
   if (name === 'smooth') return { name, stage, run: async (img) => adaptiveSmooth(img) };
+  if (name === 'still') {
+    // The still path's rule on the frame it is given (raw+still is what `pie-stream detect` does to a photo).
+    return { name, stage, run: async (img) => { const d = stillDenoiseFor(estimateNoise(img)); return d ? denoiseImage(img, d) : img; } };
+  }
   const dn = parseStillDenoise(name);
   return dn ? { name: dn.filter, stage, run: (img) => denoiseImage(img, dn) } : undefined;
 }
@@ -160,7 +164,7 @@ export function faceEvalOptionsFromFlags(f: FaceEvalFlags, o: { shared?: string;
   const upscale = f.upscale === undefined ? 1 : Number(f.upscale);
   if (upscale !== 1 && upscale !== 2) throw new PieError('usage', `--upscale ${f.upscale} is not 1 or 2`, 'e.g. --upscale 2');
   const denoise = f.denoise ?? 'smooth';
-  if (!['smooth', 'hqdn3d', 'nlmeans', 'none'].includes(denoise)) throw new PieError('usage', `--denoise ${denoise} is not smooth, hqdn3d, nlmeans or none`, 'e.g. --denoise smooth');
+  if (!['smooth', 'still', 'hqdn3d', 'nlmeans', 'none'].includes(denoise)) throw new PieError('usage', `--denoise ${denoise} is not smooth, still, hqdn3d, nlmeans or none`, 'e.g. --denoise still (what pie-stream detect does to a photo)');
   const models = f.enhancer.filter((e) => /^(?:[^=,]+=)?[^=,]+\.onnx$/i.test(e));
   return {
     images: f.faces === true ? [path.join(o.shared ?? defaultSharedDir(), DEFAULT_FACE_IMAGES)] : f.faces,

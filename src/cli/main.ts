@@ -226,7 +226,7 @@ function build(): Command {
     .option('--seed <n>', 'seed of the synthetic noise', '1')
     .option('--threads <n>', 'CPU threads for models')
     .option('--faces [dirs...]', 'face detection on synthetic night instead: normal-light photos with faces (default ../shared/data/faces/face-api-js/images); recall, precision and AP50 of BlazeFace on raw, each .onnx enhancer and gamma, smoothed and fused; writes faces.json and faces.md in --out')
-    .option('--denoise <name>', 'with --faces: smooth (default), hqdn3d, nlmeans or none')
+    .option('--denoise <name>', 'with --faces: smooth (default: the box blur), still (the BM3D rule pie-stream detect applies to photos), hqdn3d, nlmeans or none')
     .option('--detector <model>', 'with --faces: back (default), front or full-range; with --small a list, the first is the main one (e.g. back,full-range)')
     .option('--upscale <n>', 'with --faces: 2 for 2× upscaled tiles (default 1)')
     .option('--pose <pose>', 'with --faces or --face-video: frontal (the default: faces seen from the front only) or any (every detection)')

@@ -111,6 +111,7 @@ describe('eval --faces flags', () => {
     expect(faceEvalOptionsFromFlags({ ...base, pose: 'any' }, parse)).toMatchObject({ pose: 'any' });
     expect(faceEvalOptionsFromFlags({ ...base, faces: ['x/'], enhancer: ['identity'] }, parse)).toMatchObject({ images: ['x/'], models: [], gamma: false });
     expect(faceEvalOptionsFromFlags({ ...base, detector: 'full-range', upscale: '2' }, parse)).toMatchObject({ detectorModel: 'full-range', upscale: 2 });
+    expect(faceEvalOptionsFromFlags({ ...base, denoise: 'still' }, parse)).toMatchObject({ denoise: 'still' });
   });
 
   it('bad values are usage errors', () => {
