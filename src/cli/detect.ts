@@ -8,9 +8,8 @@ import { FACE_MODELS, isFaceModel, type FaceModel } from '../detect/anchors.js';
 import { FaceDetector } from '../detect/detector.js';
 import { drawFaces } from '../detect/draw.js';
 import { faceJson, type FaceJson } from '../detect/event.js';
-import { denoiseImage, stillDenoiseFor } from '../detect/denoise.js';
+import { denoiseStill } from '../detect/denoise.js';
 import { detectAlong, type DetectOn } from '../detect/path.js';
-import { estimateNoise } from '../detect/smooth.js';
 import { StillGate } from '../detect/static-scene.js';
 import { CONFIRM_DEFAULTS, FaceConfirmer, type HeldReason } from '../pipeline/confirmFaces.js';
 import type { Face } from '../detect/types.js';
@@ -165,16 +164,12 @@ interface Runtime {
 /**
  * Detects on a batch of same-sized frames; returns faces and the frames to draw on (enhanced when
  * there are). `stills`: the frames are photos, and their raw pass goes through the still denoiser
- * (BM3D, stillDenoiseFor) instead of the box blur, a clean one through nothing (the blur lost small
+ * (BM3D, denoiseStill) instead of the box blur, a clean one through nothing (the blur lost small
  * faces on stills at every noise level it acts on); a video's frames have hqdn3d in the decoder.
  */
 async function detectBatch(rt: Runtime, frames: readonly RgbImage[], stills = false): Promise<{ faces: Face[][]; shown: readonly RgbImage[] }> {
   const enhanced = rt.enhancer ? (await rt.enhancer.enhance(frames)).frames : undefined;
-  const denoised = await Promise.all(frames.map(async (raw) => {
-    if (!stills || !rt.smooth) return undefined;
-    const d = stillDenoiseFor(estimateNoise(raw));
-    return d ? denoiseImage(raw, d) : raw;
-  }));
+  const denoised = stills && rt.smooth ? await Promise.all(frames.map((raw) => denoiseStill(raw))) : [];
   const faces = await detectAlong(rt.detector, frames.map((raw, i) => ({ raw, ...(denoised[i] ? { rawDenoised: denoised[i] } : {}), ...(enhanced ? { enhanced: enhanced[i]! } : {}) })), { on: rt.on, smooth: rt.smooth ? {} : false });
   return { faces, shown: enhanced ?? frames };
 }

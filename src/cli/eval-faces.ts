@@ -4,9 +4,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { denoiseImage, parseStillDenoise, stillDenoiseFor } from '../detect/denoise.js';
+import { denoiseImage, denoiseStill, parseStillDenoise } from '../detect/denoise.js';
 import { FaceDetector } from '../detect/detector.js';
-import { adaptiveSmooth, estimateNoise } from '../detect/smooth.js';
+import { adaptiveSmooth } from '../detect/smooth.js';
 import { FACE_MODELS, isFaceModel, type FaceModel } from '../detect/anchors.js';
 import { FUSE_ENHANCED_ONLY_MIN_SCORE, type FuseOptions } from '../detect/fuse.js';
 import { Enhancer } from '../enhance/enhancer.js';
@@ -71,7 +71,7 @@ function denoiseStage(name: string, stage: 'before' | 'after'): DenoiseStage | u
   if (name === 'smooth') return { name, stage, run: async (img) => adaptiveSmooth(img) };
   if (name === 'still') {
     // The still path's rule on the frame it is given (raw+still is what `pie-stream detect` does to a photo).
-    return { name, stage, run: async (img) => { const d = stillDenoiseFor(estimateNoise(img)); return d ? denoiseImage(img, d) : img; } };
+    return { name, stage, run: (img) => denoiseStill(img) };
   }
   const dn = parseStillDenoise(name);
   return dn ? { name: dn.filter, stage, run: (img) => denoiseImage(img, dn) } : undefined;

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { FACE_MODELS } from '../config/schema.js';
 import { Denoiser } from '../denoise/denoiser.js';
 import { FaceDetector } from '../detect/detector.js';
-import { denoiseImage, STILL_BM3D_STRONG_FROM_SIGMA, STILL_CLEAN_BELOW, stillDenoiseFor } from '../detect/denoise.js';
+import { denoiseImage, denoiseStill, STILL_BM3D_STRONG_FROM_SIGMA, STILL_CLEAN_BELOW } from '../detect/denoise.js';
 import type { BlazeFaceModel } from '../detect/anchors.js';
 import { FUSE_ENHANCED_ONLY_MIN_SCORE, type FaceFinder, type FuseOptions } from '../detect/fuse.js';
 import { boxBlur, estimateNoise as estimateOwn, radiusForNoise } from '../detect/smooth.js';
@@ -108,13 +108,7 @@ export function smoothings(guided: Denoiser): SmoothingChoice[] {
     // test card with noise of RMSE 32 levels, sigma 10 changed pixels by 0.4 levels on average, 100 by 14; 3σ, 4σ and 6σ were compared.
     { name: 'bm3d 4σ', prep: async (img, s) => ({ tiles: await denoiseImage(img, { filter: 'bm3d', sigma: Math.min(999, Math.max(1, 4 * s)) }) }) },
     // The still path's default (`pie-stream detect` on images): BM3D, both stages in YUV, above σ 4.5; a cleaner photo as it is.
-    {
-      name: STILL_DEFAULT,
-      prep: async (img, s) => {
-        const d = stillDenoiseFor(s);
-        return { tiles: d ? await denoiseImage(img, d) : img };
-      },
-    },
+    { name: STILL_DEFAULT, prep: async (img, s) => ({ tiles: await denoiseStill(img, s) }) },
     {
       name: 'guided',
       prep: async (img) => {

@@ -9,6 +9,7 @@ import { encodeBmp } from '../image/bmp.js';
 import { rgbBytes, type RgbImage } from '../image/types.js';
 import { decodeToRawArgs, type Denoise } from '../ingest/ffmpeg-args.js';
 import { FfmpegProcess, lastLine } from '../ingest/ffmpeg-process.js';
+import { estimateNoise } from './smooth.js';
 
 /**
  * The still-image default: hqdn3d's spatial part at 1.5× ffmpeg's default luma strength (4) and
@@ -52,6 +53,12 @@ export function stillDenoiseFor(sigma: number): Denoise | undefined {
   if (!(sigma > STILL_CLEAN_BELOW)) return undefined;
   const k = sigma >= STILL_BM3D_STRONG_FROM_SIGMA ? 3.5 : 2.5;
   return { filter: 'bm3d', sigma: Math.min(999, Math.round(k * sigma * 100) / 100), stages: 2, yuv: true };
+}
+
+/** A photo as the still path hands it to the detector: through stillDenoiseFor's BM3D, or as it is when clean. */
+export async function denoiseStill(img: RgbImage, sigma = estimateNoise(img)): Promise<RgbImage> {
+  const d = stillDenoiseFor(sigma);
+  return d ? denoiseImage(img, d) : img;
 }
 
 /** A still denoiser by name, as the CLI and eval take it: 'hqdn3d', 'nlmeans', or 'none'. */

@@ -63,6 +63,7 @@ function checkNumber(name: string, v: number | undefined, lo: number, hi: number
 export function denoiseFilter(d: Denoise): string {
   const opts: string[] = [];
   const put = (key: string, v: number | undefined): void => { if (v !== undefined) opts.push(`${key}=${v}`); };
+  let prefix = ''; // a pixel format the filter must see
   switch (d.filter) {
     case 'hqdn3d':
       for (const [n, v] of [['lumaSpatial', d.lumaSpatial], ['chromaSpatial', d.chromaSpatial], ['lumaTemporal', d.lumaTemporal], ['chromaTemporal', d.chromaTemporal]] as const) checkNumber(n, v, 0, 255);
@@ -84,14 +85,10 @@ export function denoiseFilter(d: Denoise): string {
       checkNumber('sigma', d.sigma, 0, 999); checkNumber('block', d.block, 4, 6); checkNumber('bstep', d.bstep, 1, 64); checkNumber('group', d.group, 1, 256); checkNumber('range', d.range, 1, 99);
       put('sigma', d.sigma); put('block', d.block); put('bstep', d.bstep); put('group', d.group); put('range', d.range);
       if (d.stages !== undefined && d.stages !== 1 && d.stages !== 2) throw new RangeError(`denoise stages ${String(d.stages)} must be 1 or 2`);
-      if (d.stages === 2 || d.yuv) {
-        // A filtergraph of its own inside the -vf chain (one input, one output): the second stage
-        // filters the noisy frame again, with the first stage's estimate as its reference.
-        const graph = d.stages === 2
-          ? `split[bm3d_in][bm3d_src];[bm3d_in]bm3d=${[...opts, 'estim=basic'].join(':')}[bm3d_ref];[bm3d_src][bm3d_ref]bm3d=${[...opts, 'estim=final', 'ref=1'].join(':')}`
-          : opts.length ? `bm3d=${opts.join(':')}` : 'bm3d';
-        return d.yuv ? `format=yuv444p,${graph}` : graph;
-      }
+      if (d.yuv) prefix = 'format=yuv444p,';
+      // Two stages: a filtergraph of its own inside the -vf chain (one input, one output); the
+      // second stage filters the noisy frame again, with the first stage's estimate as its reference.
+      if (d.stages === 2) return `${prefix}split[bm3d_in][bm3d_src];[bm3d_in]bm3d=${[...opts, 'estim=basic'].join(':')}[bm3d_ref];[bm3d_src][bm3d_ref]bm3d=${[...opts, 'estim=final', 'ref=1'].join(':')}`;
       break;
     case 'tmix':
       checkNumber('frames', d.frames, 2, 1024);
@@ -99,7 +96,7 @@ export function denoiseFilter(d: Denoise): string {
       put('frames', d.frames);
       break;
   }
-  return opts.length ? `${d.filter}=${opts.join(':')}` : d.filter;
+  return `${prefix}${opts.length ? `${d.filter}=${opts.join(':')}` : d.filter}`;
 }
 
 const COMMON = ['-hide_banner', '-nostdin', '-loglevel', 'error'];
