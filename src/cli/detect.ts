@@ -42,6 +42,8 @@ export interface DetectCommandOptions {
   readonly threshold?: number;
   /** 'frontal' (default): only faces whose keypoints sit as a face's seen from the front (src/detect/pose.ts); 'any': every detection. */
   readonly pose?: FacePose;
+  /** Faces narrower than this many pixels of the input are not reported. Default 0 (every size); the live path's detect.minFace is 12. */
+  readonly minFace?: number;
   /**
    * Spatial smoothing before detection: 'auto' (default: as strong as each frame's noise calls
    * for, none on a clean one) or 'none'.
@@ -275,7 +277,7 @@ export async function runDetect(o: DetectCommandOptions, log: (s: string) => voi
 
   const detector = await FaceDetector.open({
     model: o.model ?? 'back', ...(o.tiling === false ? { tiling: false } : o.upscale && o.upscale > 1 ? { tiling: { upscale: o.upscale } } : {}), scoreThreshold: o.threshold ?? 0.5,
-    pose: o.pose ?? 'frontal', provider: o.provider ?? 'cpu', ...(o.threads ? { threads: o.threads } : {}),
+    pose: o.pose ?? 'frontal', minFace: o.minFace ?? 0, provider: o.provider ?? 'cpu', ...(o.threads ? { threads: o.threads } : {}),
   });
   let enhancer: Enhancer | undefined;
   try {
@@ -343,6 +345,7 @@ export interface DetectFlags {
   readonly upscale?: string;
   readonly threshold?: string;
   readonly pose?: string;
+  readonly minFace?: string;
   readonly denoise?: string;
   readonly videoDenoise?: string;
   readonly fps?: string;
@@ -415,6 +418,10 @@ export function detectOptionsFromFlags(inputs: readonly string[], f: DetectFlags
   if (denoise !== 'auto' && denoise !== 'none') throw new PieError('usage', `--denoise ${denoise} is not auto or none`, 'use --denoise auto (smoothing as strong as the noise calls for) or none');
   const threshold = num('--threshold', f.threshold ?? '0.5', 0, 0.999, '0.5');
   const pose = parsePose(f.pose ?? 'frontal');
+  const minFace = f.minFace === undefined ? undefined : Number(f.minFace);
+  if (minFace !== undefined && !(Number.isInteger(minFace) && minFace >= 0 && minFace <= 4096)) {
+    throw new PieError('usage', `--min-face ${f.minFace} is not a whole number of pixels from 0 to 4096`, 'e.g. --min-face 12 (as the live path: faces under 12 px are mostly false ones in foliage and glare) or --min-face 0 (every size)');
+  }
   const strength = parseStrength(f.strength ?? '1');
   return {
     inputs, output: f.output, model: detector, tiling: f.tiling ?? true, ...(upscale > 1 ? { upscale } : {}), threshold, pose, denoise,
@@ -423,6 +430,7 @@ export function detectOptionsFromFlags(inputs: readonly string[], f: DetectFlags
     ...(f.staticAfter !== undefined ? { staticAfter: f.staticAfter.trim() !== '' && Number(f.staticAfter) === 0 ? 0 : num('--static-after', f.staticAfter, 0, 3600, String(CONFIRM_DEFAULTS.staticAfter)) } : {}),
     ...(f.confirm !== undefined || f.fixtureAfter !== undefined ? { confirm: parseConfirm(f.confirm ?? 'live', f.fixtureAfter) } : {}),
     ...(f.on ? { on: f.on as DetectOn } : {}),
+    ...(minFace ? { minFace } : {}),
     ...(f.enhance ? {
       enhance: {
         downscale: parse.scale(f.scale ?? '1/4'), strength,

@@ -193,6 +193,7 @@ function build(): Command {
     .option('--upscale <n>', 'tiles scaled up n times before the detector: 1 (native) or 2 (faces under ~20 px; 4× the model runs)', '1')
     .option('--threshold <x>', 'minimum face score', '0.5')
     .option('--pose <pose>', 'frontal (faces seen from the front: their keypoints must sit as a face\'s; far fewer false faces) or any (every detection, profiles too)', 'frontal')
+    .option('--min-face <px>', 'faces narrower than px pixels of the input are not reported (the live path\'s detect.minFace is 12)', '0')
     .option('--denoise <mode>', 'smoothing before detection, as strong as the noise calls for: auto (photos: BM3D; video frames: a box blur) or none', 'auto')
     .option('--video-denoise <filter>', 'temporal denoiser in the video decoder: hqdn3d, atadenoise, tmix (static cameras) or none', 'hqdn3d')
     .option('--fps <n>', 'frames per second taken from videos', '5')

@@ -81,6 +81,8 @@ describe('detect flags', () => {
     expect(() => detectOptionsFromFlags(['a.mp4'], { output: 'o', confirm: 'off', fixtureAfter: '20' }, parse)).toThrow(/--fixture-after needs/);
     expect(() => detectOptionsFromFlags(['a.mp4'], { output: 'o', fixtureAfter: '-1' }, parse)).toThrow(/--fixture-after -1/);
     expect(detectOptionsFromFlags(['a.jpg'], { output: 'o', pose: 'any' }, parse)).toMatchObject({ pose: 'any' });
+    expect(detectOptionsFromFlags(['a.mp4'], { output: 'o', minFace: '12' }, parse)).toMatchObject({ minFace: 12 });
+    expect(detectOptionsFromFlags(['a.mp4'], { output: 'o', minFace: '0' }, parse)).not.toHaveProperty('minFace');
   });
 
   it('bad values are usage errors that name the flag', () => {
@@ -98,6 +100,8 @@ describe('detect flags', () => {
     bad({ pose: 'profile' }, /--pose profile is not one of frontal, any/);
     bad({ denoise: 'hqdn3d' }, /--denoise hqdn3d is not auto or none/);
     bad({ videoDenoise: 'bm3d' }, /--video-denoise bm3d/);
+    bad({ minFace: '7.5' }, /--min-face 7.5 is not a whole number of pixels/);
+    bad({ minFace: '-1' }, /--min-face -1/);
   });
 });
 
@@ -133,6 +137,16 @@ describe.skipIf(skip !== undefined)('pie-stream detect on a real photo (../share
     }));
     for (const f of j.faces) expect(greenNear(f.box.x + f.box.width / 2, f.box.y), JSON.stringify(f.box)).toBe(true);
     expect(greenNear(5, 5)).toBe(false);
+
+    // --min-face: the narrower faces go, the others are the same boxes.
+    const widths = j.faces.map((f) => f.box.width).sort((a, b) => a - b);
+    const minFace = Math.floor(widths[2]!) + 1;
+    const outMin = path.join(root, 'out-real-min');
+    await runDetect({ inputs: [path.join(inDir, 'faces.jpg')], output: outMin, quiet: true, annotate: false, minFace }, quiet);
+    const kept = readJson<ImageFacesJson>(path.join(outMin, 'faces.faces.json')).faces;
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.length).toBeLessThan(6);
+    expect(kept.map((f) => f.box)).toEqual(j.faces.filter((f) => f.box.width >= minFace).map((f) => f.box));
   }, 60_000);
 
   it('after enhancement (fused with the raw frame) and on a video, every sampled frame has the six faces', async () => {
