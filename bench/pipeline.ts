@@ -207,7 +207,7 @@ const nowMs = (): number => performance.timeOrigin + performance.now();
 
 /** Every `stride`-th pixel of every `stride`-th row: an unbiased sample of a frame's mean |Δ|. */
 function subsample(f: RgbImage, s: number): RgbImage {
-  if (s === 1) return { width: f.width, height: f.height, data: f.data };
+  if (s === 1) return { width: f.width, height: f.height, data: f.data.slice() }; // a copy: the camera reuses its buffer once written
   const w = Math.ceil(f.width / s), h = Math.ceil(f.height / s), d = new Uint8Array(w * h * 3);
   let o = 0;
   for (let y = 0; y < f.height; y += s) {

@@ -10,13 +10,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { from, merge, Subject, Subscription, type Observable } from 'rxjs';
+import { from, merge, Subject, Subscription, tap, type Observable } from 'rxjs';
 import type { MqttConfig, PieConfig, Variant } from './config/schema.js';
 import { LiveDetection } from './detect/live-detection.js';
 import { LiveEnhancers, modelKeyOf, plainFrame, type EnhancedFrame } from './enhance/live-enhancers.js';
-import { cameraRuntime, writeOutputs, type CameraRuntime } from './ingest/camera-runtime.js';
+import { cameraRuntime, keepLatest, writeOutputs, type CameraRuntime } from './ingest/camera-runtime.js';
 import { CameraSource } from './ingest/camera-source.js';
 import type { Frame } from './ingest/frame.js';
+import { releaseFrame, retainFrame } from './ingest/frame-store.js';
 import { redact } from './ingest/redact.js';
 import { ApiError, type CamerasResponse, type Health, type ModelSwitchResponse, type StatsResponse } from './output/api.js';
 import type { FaceEventJson } from './detect/event.js';
@@ -166,7 +167,8 @@ export class PieApp {
         const live = new Map<Variant, LiveSink>();
         for (const v of c.outputs.hls) hls.set(v, track(await o.sinks.hls(c, v, path.join(dataDir, c.name, v), drops)));
         for (const v of c.outputs.websocket) live.set(v, track(await o.sinks.live(c, v, drops)));
-        const source = new CameraSource({ name: c.name, input: c.input, width: c.width, height: c.height, fps: c.fps, log: (l) => log(`[${c.name}] ${l}`) });
+        // releaseDelivered: every stage below retains the pixels it keeps (wire()), so frame slots come back without the collector.
+        const source = new CameraSource({ name: c.name, input: c.input, width: c.width, height: c.height, fps: c.fps, releaseDelivered: true, log: (l) => log(`[${c.name}] ${l}`) });
         cameras.set(c.name, cameraRuntime(c, source, hls, live, modelKeyOf(LiveEnhancers.modelOf(config, c)), config.enhance.mono));
       }
 
@@ -249,7 +251,7 @@ export class PieApp {
       }));
       this.subs.add(c.source.frames$.subscribe((f) => {
         const t = nowMs();
-        c.latest.raw = f;
+        keepLatest(c, 'raw', f);
         if (!enhanced.has(c)) c.flow.processedAt = t; // nothing to process: a raw frame is the delivery
         writeOutputs(c, 'raw', f, t);
       }));
@@ -258,17 +260,27 @@ export class PieApp {
 
     // 2. Batches across cameras; one whose enhanced frames nobody watches only at detect.fps
     //    (what detection would keep of them anyway).
+    //    A frame taken into a batch is held (retainFrame) until it is dropped or its batch is done.
     const feed = (c: CameraRuntime): Observable<Frame> => (d && !shown(c) ? c.source.frames$.pipe(sampleFps(d.config.fps, d.drops)) : c.source.frames$);
-    const frames$: Observable<Frame> = merge(...[...enhanced].map(feed));
+    const frames$: Observable<Frame> = merge(...[...enhanced].map(feed)).pipe(tap((f) => retainFrame(f.data)));
+    const giveBack = (batch: Batch<Frame>): void => { for (const f of batch.frames) releaseFrame(f.data); };
     // 3. Enhancement in the workers: one batch in flight per worker, the newest `queue` waiting ones kept.
-    const enhance = (batch: Batch<Frame>): Observable<EnhancedFrame[]> => from(enhancers.enhance(batch.frames));
+    //    An enhanced frame's `raw` (the camera's pixels, or its denoised frame) is the detector's: with
+    //    detection on, the detection path holds it from here and gives it back (LiveDetection.events);
+    //    without, nothing reads it and the camera's frame is given back now.
+    const enhance = (batch: Batch<Frame>): Observable<EnhancedFrame[]> => from(enhancers.enhance(batch.frames).then((out) => {
+      const carried = new Set(d ? out.map((e) => e.raw) : []);
+      for (const f of batch.frames) if (!carried.has(f.data)) releaseFrame(f.data);
+      return out;
+    }, (e: unknown) => { giveBack(batch); throw e; }));
+    const lateRaw = d ? (e: EnhancedFrame): void => releaseFrame(e.raw) : undefined;
     // The detector's own feed: a failing detector restarts its side alone, never the streams.
     const toDetect = new Subject<EnhancedFrame>();
     this.subs.add(frames$.pipe(
       batchFrames<Frame>({ maxSize: config.enhance.batch.maxSize, maxWaitMs: config.enhance.batch.maxWaitMs, groupBy: (f) => this.cameras.get(f.camera)!.modelKey }),
-      latestWins(enhance, { drops, concurrency: this.view.pools.enhance.o.size, reason: 'busy', queue: config.enhance.batch.queue }),
+      latestWins(enhance, { drops, concurrency: this.view.pools.enhance.o.size, reason: 'busy', queue: config.enhance.batch.queue, discard: giveBack }),
       // Two workers can finish a camera's frames out of order: a stale one is dropped, never shown.
-      inOrder(drops),
+      inOrder(drops, lateRaw),
     ).subscribe({
       // 4. Enhanced fan-out: figures, boxes, outputs, and the detector's feed.
       next: (frames) => {
@@ -281,7 +293,7 @@ export class PieApp {
           c.processRate.add(now);
           c.flow.processedAt = now;
           const out = d ? d.withBoxes(c, plainFrame(f)) : plainFrame(f);
-          c.latest.enhanced = out;
+          keepLatest(c, 'enhanced', out);
           this.metrics.frameProcessed(f.camera, c.lastLatencyMs);
           writeOutputs(c, 'enhanced', out, now);
           if (d) toDetect.next(f); // without boxes: the detector must not see its own drawings

@@ -12,6 +12,7 @@ import { PieApp, type FrameSink, type LiveSink, type SinkFactory } from '../src/
 import { parseConfig } from '../src/config/load.js';
 import { iou } from '../src/detect/nms.js';
 import type { Frame } from '../src/ingest/frame.js';
+import { releaseFrame, retainFrame } from '../src/ingest/frame-store.js';
 import { errorSchema, faceEventJsonSchema, faceEventResponseSchema, statsResponseSchema } from '../src/output/api.js';
 import { detectionEventSchema, type DetectionEvent } from '../src/output/events.js';
 import { runTool } from '../src/ingest/ffmpeg-process.js';
@@ -25,10 +26,12 @@ class Recorder implements LiveSink {
   /** The newest 30 frames, once the first 100 are kept (two passes of the faces clip). */
   readonly recent: Frame[] = [];
   closed = 0;
+  // Kept frames are held (retainFrame), as a sink must: the camera reuses a buffer once every holder is done.
   write(f: Frame): void {
-    if (this.frames.length < 100) this.frames.push(f);
+    if (this.frames.length < 100) { retainFrame(f.data); this.frames.push(f); }
+    retainFrame(f.data);
     this.recent.push(f);
-    if (this.recent.length > 30) this.recent.shift();
+    if (this.recent.length > 30) releaseFrame(this.recent.shift()!.data);
   }
   attach(): void {}
   async close(): Promise<void> { this.closed++; }

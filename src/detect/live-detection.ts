@@ -8,6 +8,7 @@ import type { ProviderChoice } from '../enhance/session.js';
 import { messageOf } from '../errors.js';
 import type { CameraRuntime } from '../ingest/camera-runtime.js';
 import type { Frame } from '../ingest/frame.js';
+import { releaseFrame } from '../ingest/frame-store.js';
 import { redact } from '../ingest/redact.js';
 import { plainFrame, type EnhancedFrame } from '../enhance/live-enhancers.js';
 import type { DetectionEvent } from '../output/events.js';
@@ -63,7 +64,8 @@ export class LiveDetection {
   events(batch: BatchConfig): OperatorFunction<EnhancedFrame, FaceEvent> {
     return (frames$) => frames$.pipe(
       // The enhancer's batching settings serve here too: sampled frames of several cameras share a detector call.
-      detectAt(this.config.fps, (frames: readonly EnhancedFrame[]) => this.detect(frames), { drops: this.drops, batch }),
+      // Each frame's `raw` is held for the detector (app.ts): given back once detectAt is done with the frame.
+      detectAt(this.config.fps, (frames: readonly EnhancedFrame[]) => this.detect(frames), { drops: this.drops, batch, discard: (f) => releaseFrame(f.raw) }),
       retry({
         resetOnSuccess: true,
         delay: (e: unknown, n: number) => {

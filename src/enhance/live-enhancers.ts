@@ -36,6 +36,11 @@ import type { CurveForm, ExposureSetting } from './tone.js';
  * raw frames waiting for their enhanced twins, and rules for when to give up on one.
  */
 export interface EnhancedFrame extends Frame {
+  /**
+   * What the detector sees as the raw frame: the camera's pixels, or its denoised frame. Held for the
+   * detection path, which gives it back (frame-store.ts); without detection it is not read, and the
+   * camera may already be reusing its buffer (app.ts).
+   */
   readonly raw: Uint8Array;
 }
 

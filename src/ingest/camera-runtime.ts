@@ -11,6 +11,7 @@ import { LatencyWindow, RateMeter } from '../output/rate.js';
 import type { FrameSink, LiveSink } from '../output/sinks.js';
 import type { CameraSource } from './camera-source.js';
 import type { Frame } from './frame.js';
+import { releaseFrame, retainFrame } from './frame-store.js';
 
 /** The newest detection of a camera that found faces: GET /api/cameras/<camera>/faces/latest(.jpg). */
 export interface FaceSnapshot {
@@ -69,6 +70,14 @@ export function cameraRuntime(config: CameraConfig, source: CameraSource, hls: M
     latest: {}, jpeg: {}, detecting: new Map(),
     flow: { processedAt: null, acceptedAt: null, busyDropAt: null, encoderDropAt: null, onlineSince: null },
   };
+}
+
+/** Keeps `f` as the camera's newest frame of `variant` (for snapshots), holding its pixels until a newer one replaces it. */
+export function keepLatest(c: CameraRuntime, variant: Variant, f: Frame): void {
+  retainFrame(f.data);
+  const old = c.latest[variant];
+  c.latest[variant] = f;
+  if (old) releaseFrame(old.data);
 }
 
 /** Writes a frame to the camera's outputs of `variant`, noting when one accepted it. */

@@ -18,7 +18,7 @@ import { Backoff, type BackoffOptions } from './backoff.js';
 import { decodeToRawArgs, inputScript, type DecodeOptions } from './ffmpeg-args.js';
 import type { ResolveOptions } from './ffmpeg-bin.js';
 import { FfmpegProcess, lastLine, type Exit } from './ffmpeg-process.js';
-import { frameStore } from './frame-store.js';
+import { frameStore, releaseFrame } from './frame-store.js';
 import type { Frame } from './frame.js';
 import { canonicalCredentials, redact, secretsOfUrl } from './redact.js';
 import { syntheticSceneGraph } from './synthetic.js';
@@ -49,6 +49,13 @@ export interface CameraSourceOptions {
   readonly ffmpeg?: ResolveOptions;
   /** Status lines for people (credentials already masked). A throwing logger is ignored. */
   readonly log?: (line: string) => void;
+  /**
+   * Gives each frame's slot back to the frame store once every subscriber's next() has returned
+   * (frame-store.ts): only for subscribers that retainFrame() whatever pixels they keep past their
+   * next() (the live app's stages do). Default false: the collector returns the slot, and
+   * subscribers may keep frames as they like.
+   */
+  readonly releaseDelivered?: boolean;
 }
 
 /**
@@ -273,7 +280,11 @@ export class CameraSource {
       this.setState('online');
       this.log(`online (${this.o.width}x${this.o.height} at ${this.o.fps} fps)`);
     }
-    this.frameSubject.next({ camera: this.o.name, seq: this.seq++, ptsMs: t, width: this.o.width, height: this.o.height, data });
+    try {
+      this.frameSubject.next({ camera: this.o.name, seq: this.seq++, ptsMs: t, width: this.o.width, height: this.o.height, data });
+    } finally {
+      if (this.o.releaseDelivered) releaseFrame(data);
+    }
   }
 
   /** One timer per run, re-armed lazily for the time left, rather than a reset on every frame. */

@@ -11,6 +11,14 @@
 // while any view, Buffer or stream write over its handle is reachable. A handle posted to a worker
 // is not seen here: a caller that shares one with a worker keeps its own view reachable until the
 // worker is done with it (src/workers/pool.ts holds a request's frames until it settles).
+//
+// Waiting for the collector is slow where the main thread makes little garbage: at 720p ×4 cameras
+// half the takes fell back, and each fallback's counted memory cost a full collection. So a slot
+// also comes back at once when its last holder says it is done: take() gives the taker one
+// reference; retainFrame() adds one, releaseFrame() removes one, and at zero the slot is free. A
+// holder that never releases just leaves the slot to the collector, as before; a holder that keeps
+// a buffer without retaining it, where its owner releases, would see later frames' bytes: so only
+// a producer whose every consumer retains what it keeps releases (CameraSource's releaseDelivered).
 
 export interface FrameStoreStats {
   /** Slots allocated so far (≤ maxSlots). */
@@ -20,14 +28,14 @@ export interface FrameStoreStats {
   readonly taken: number;
   /** take()s served by an ordinary buffer (takeShared()s by none): every slot was still in use. */
   readonly fallbacks: number;
-  /** Slots given back by release() rather than by the collector. */
+  /** Slots given back by their last release() rather than by the collector. */
   readonly released: number;
 }
 
 export class FrameStore {
   private readonly free: SharedArrayBuffer[] = [];
-  /** Handles given out, to their slots: what release() needs (weak: a collected handle needs nothing). */
-  private readonly slotOf = new WeakMap<SharedArrayBuffer, SharedArrayBuffer>();
+  /** Handles given out, to their slots and holders: what retain() and release() need (weak: a collected handle needs nothing). */
+  private readonly slotOf = new WeakMap<SharedArrayBuffer, { readonly slot: SharedArrayBuffer; refs: number }>();
   private slots = 0;
   private taken = 0;
   private fallbacks = 0;
@@ -40,7 +48,7 @@ export class FrameStore {
     if (!(Number.isInteger(maxSlots) && maxSlots >= 0)) throw new RangeError(`FrameStore: maxSlots must be a whole number, got ${maxSlots}`);
   }
 
-  /** A zeroed-or-stale buffer of `bytes` (its content is whatever the slot last held: overwrite it all). */
+  /** A zeroed-or-stale buffer of `bytes` (its content is whatever the slot last held: overwrite it all); the caller holds its one reference. */
   take(): Uint8Array {
     return this.takeShared() ?? new Uint8Array(this.bytes);
   }
@@ -60,24 +68,29 @@ export class FrameStore {
     // A new handle over the same memory (structuredClone shares a SharedArrayBuffer): its collection is the signal.
     const handle = structuredClone(slot);
     this.registry.register(handle, slot, handle);
-    this.slotOf.set(handle, slot);
+    this.slotOf.set(handle, { slot, refs: 1 });
     return new Uint8Array(handle);
   }
 
+  /** One more holder of a taken buffer, who will release() it. A buffer not from this store (or already given back) is ignored. */
+  retain(buf: Uint8Array): void {
+    const e = buf.buffer instanceof SharedArrayBuffer ? this.slotOf.get(buf.buffer) : undefined;
+    if (e) e.refs++;
+  }
+
   /**
-   * Gives a taken buffer's slot back now instead of when it is collected. Only for a buffer whose
-   * every user is known to be done with it (src/workers/pool.ts: a request's own copies once the
-   * worker has answered); anything still holding it would see the next frame's bytes. A buffer not
-   * from this store (or already given back) is ignored.
+   * One holder is done with a taken buffer; after the last, its slot goes back now instead of when
+   * it is collected. Anything still holding it without a reference would see the next frame's
+   * bytes. A buffer not from this store (or already given back) is ignored.
    */
   release(buf: Uint8Array): void {
     const handle = buf.buffer;
     if (!(handle instanceof SharedArrayBuffer)) return;
-    const slot = this.slotOf.get(handle);
-    if (!slot) return;
+    const e = this.slotOf.get(handle);
+    if (!e || --e.refs > 0) return;
     this.slotOf.delete(handle);
     this.registry.unregister(handle);
-    this.free.push(slot);
+    this.free.push(e.slot);
     this.released++;
   }
 
@@ -114,6 +127,16 @@ export function frameStore(bytes: number): FrameStore {
     stores.set(bytes, s);
   }
   return s;
+}
+
+/** retain() on the store that gave out `buf` (by its size); nothing for a buffer from no store. */
+export function retainFrame(buf: Uint8Array): void {
+  stores.get(buf.length)?.retain(buf);
+}
+
+/** release() on the store that gave out `buf`; nothing for a buffer from no store. */
+export function releaseFrame(buf: Uint8Array): void {
+  stores.get(buf.length)?.release(buf);
 }
 
 /** Every store of this thread, for /metrics and the benchmarks. */

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Frame } from '../ingest/frame.js';
 import { FfmpegProcess, lastLine, type Exit } from '../ingest/ffmpeg-process.js';
+import { releaseFrame, retainFrame } from '../ingest/frame-store.js';
 import type { ResolveOptions } from '../ingest/ffmpeg-bin.js';
 import type { DropSink } from '../pipeline/dropCounter.js';
 import { PieError } from '../errors.js';
@@ -48,7 +49,10 @@ export class EncoderInput {
       return false;
     }
     this.written++;
-    this.blocked = !stdin.write(frame.data);
+    // The pipe may take the pixels later: held until it has (frame-store.ts), then given back.
+    const data = frame.data;
+    retainFrame(data);
+    this.blocked = !stdin.write(data, () => releaseFrame(data));
     return true;
   }
 

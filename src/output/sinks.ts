@@ -6,7 +6,11 @@ import type { FaceEventJson } from '../detect/event.js';
 import type { Frame } from '../ingest/frame.js';
 import type { DropSink } from '../pipeline/dropCounter.js';
 
-/** Where frames of one camera and variant go. write() never blocks; false = the frame was refused (counted). */
+/**
+ * Where frames of one camera and variant go. write() never blocks; false = the frame was refused
+ * (counted). A sink that keeps a frame's pixels past write() retainFrame()s them and releaseFrame()s
+ * them when done (src/ingest/frame-store.ts): the camera reuses the buffer once every holder has.
+ */
 export interface FrameSink {
   write(frame: Frame): boolean | void;
   /** Settles when the output has flushed and stopped; its value is not used. */

@@ -4,6 +4,7 @@ import type { Variant } from '../config/schema.js';
 import { drawFaces } from '../detect/draw.js';
 import { encodeImage } from '../image/io.js';
 import type { CameraRuntime } from '../ingest/camera-runtime.js';
+import { releaseFrame, retainFrame } from '../ingest/frame-store.js';
 
 /** The newest frame of a camera as JPEG; null before the first one. One encode per frame, however many ask. */
 export function snapshotJpeg(c: CameraRuntime, variant: Variant): Promise<Uint8Array | null> {
@@ -11,7 +12,10 @@ export function snapshotJpeg(c: CameraRuntime, variant: Variant): Promise<Uint8A
   if (!f) return Promise.resolve(null);
   const cached = c.jpeg[variant];
   if (cached && cached.seq === f.seq) return cached.bytes;
+  // The encoder reads the pixels on another thread: held until it is done (a newer frame may replace this one meanwhile).
+  retainFrame(f.data);
   const bytes = encodeImage({ width: f.width, height: f.height, data: f.data }, 'snapshot.jpg');
+  void bytes.then(() => releaseFrame(f.data), () => releaseFrame(f.data));
   c.jpeg[variant] = { seq: f.seq, bytes };
   return bytes;
 }

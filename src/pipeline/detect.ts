@@ -24,27 +24,31 @@ export interface DetectableFrame extends FrameLike {
  */
 export type DetectFn<T> = (frames: readonly T[]) => Promise<readonly (readonly Face[])[] | null>;
 
-export interface DetectAtOptions {
+export interface DetectAtOptions<T = unknown> {
   readonly drops: DropSink;
   /** Sampled frames detected together: up to `maxSize` (different cameras), waiting at most `maxWaitMs`. Default 1 frame, no wait. */
   readonly batch?: { readonly maxSize: number; readonly maxWaitMs: number };
   /** Timers for the batch wait (tests pass TestScheduler's). */
   readonly scheduler?: SchedulerLike;
+  /** Gets every frame once detectAt is done with it: sampled out, dropped while the detector was busy, or detected (to give back what it holds). */
+  readonly discard?: (frame: T) => void;
 }
 
 /**
  * Frames → one FaceEvent per detected frame (faces may be empty: "no face now" is news too, and
  * lets a consumer clear a box). Events of one batch come out in the batch's order.
  */
-export function detectAt<T extends DetectableFrame>(fps: number, detect: DetectFn<T>, o: DetectAtOptions): OperatorFunction<T, FaceEvent> {
+export function detectAt<T extends DetectableFrame>(fps: number, detect: DetectFn<T>, o: DetectAtOptions<T>): OperatorFunction<T, FaceEvent> {
   const batch = o.batch ?? { maxSize: 1, maxWaitMs: 0 };
+  const discard = o.discard;
+  const done = discard ? (b: Batch<T>): void => b.frames.forEach(discard) : undefined;
   const toEvents = (b: Batch<T>): Promise<FaceEvent[]> => detect(b.frames).then((faces) => (faces === null ? [] : b.frames.map((f, i) => ({
     camera: f.camera, seq: f.seq, ts: f.ptsMs, width: f.width, height: f.height, faces: faces[i] ?? [],
-  }))));
+  })))).finally(() => done?.(b));
   // Built now, not per subscription, so bad options throw at the call.
-  const sample = sampleFps<T>(fps, o.drops);
+  const sample = sampleFps<T>(fps, o.drops, discard);
   const group = batchFrames<T>({ maxSize: batch.maxSize, maxWaitMs: batch.maxWaitMs, ...(o.scheduler ? { scheduler: o.scheduler } : {}) });
   // One lane per set of cameras: a camera's newer batch replaces its older one, never another camera's.
-  const run = latestWins<Batch<T>, FaceEvent[]>(toEvents, { drops: o.drops, laneOf: (b) => b.frames.map((f) => f.camera).join('|') });
+  const run = latestWins<Batch<T>, FaceEvent[]>(toEvents, { drops: o.drops, laneOf: (b) => b.frames.map((f) => f.camera).join('|'), ...(done ? { discard: done } : {}) });
   return (source) => source.pipe(sample, group, run, mergeMap((events) => events));
 }

@@ -10,8 +10,8 @@ import type { FrameLike } from './types.js';
 /** Cameras remembered (the least recently seen forgotten first): a bound, far above a node's cameras. */
 const MAX_CAMERAS = 4096;
 
-/** Per batch of frames: those that are newer than everything already passed on for their camera (by seq). */
-export function inOrder<T extends Pick<FrameLike, 'camera' | 'seq'>>(drops: DropSink): OperatorFunction<readonly T[], T[]> {
+/** Per batch of frames: those that are newer than everything already passed on for their camera (by seq); `discard` gets the others. */
+export function inOrder<T extends Pick<FrameLike, 'camera' | 'seq'>>(drops: DropSink, discard?: (frame: T) => void): OperatorFunction<readonly T[], T[]> {
   // defer: each subscription keeps its own newest seqs.
   return (source) => defer(() => {
     const newest = new Map<string, number>();
@@ -19,6 +19,7 @@ export function inOrder<T extends Pick<FrameLike, 'camera' | 'seq'>>(drops: Drop
       const last = newest.get(f.camera);
       if (last !== undefined && f.seq <= last) {
         drops.drop(f.camera, 'late');
+        discard?.(f);
         return false;
       }
       newest.delete(f.camera); // most recently seen last

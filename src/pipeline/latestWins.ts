@@ -26,6 +26,8 @@ export interface LatestWinsOptions<T> {
    * item is the one dropped when a new one comes.
    */
   readonly queue?: number;
+  /** Called with each item that will not run: dropped for a newer one, or still waiting at unsubscribe (to give back what it holds). */
+  readonly discard?: (item: T) => void;
 }
 
 /** The cameras a dropped item counts against; optional for a frame (its `camera`) or a batch (its frames' cameras). */
@@ -46,7 +48,7 @@ const ONE_LANE = '';
 export function latestWins<T, R>(project: (item: T) => ObservableInput<R>, options: LatestWinsOptions<T> & CamerasOf<T>): OperatorFunction<T, R>;
 export function latestWins<T extends Attributable, R>(project: (item: T) => ObservableInput<R>, options: LatestWinsOptions<T> & Partial<CamerasOf<T>>): OperatorFunction<T, R>;
 export function latestWins<T, R>(project: (item: T) => ObservableInput<R>, options: LatestWinsOptions<T> & Partial<CamerasOf<T>>): OperatorFunction<T, R> {
-  const { drops, concurrency = 1, reason = 'busy', laneOf, queue = 1 } = options;
+  const { drops, concurrency = 1, reason = 'busy', laneOf, queue = 1, discard } = options;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`latestWins: concurrency must be an integer ≥ 1, got ${concurrency}`);
   if (!Number.isInteger(queue) || queue < 1) throw new RangeError(`latestWins: queue must be an integer ≥ 1, got ${queue}`);
   // The overloads guarantee T is Attributable whenever camerasOf is absent.
@@ -108,7 +110,11 @@ export function latestWins<T, R>(project: (item: T) => ObservableInput<R>, optio
         const items = waiting.get(lane);
         if (!items) return void waiting.set(lane, [item]);
         items.push(item); // a lane keeps its place in line
-        if (items.length > queue) for (const cam of camerasOf(items.shift() as T)) drops.drop(cam, reason);
+        if (items.length > queue) {
+          const dropped = items.shift() as T;
+          for (const cam of camerasOf(dropped)) drops.drop(cam, reason);
+          discard?.(dropped);
+        }
       },
       error: (e: unknown) => subscriber.error(e),
       complete: () => {
@@ -121,6 +127,7 @@ export function latestWins<T, R>(project: (item: T) => ObservableInput<R>, optio
       sub.unsubscribe();
       for (const s of inFlight) s.unsubscribe();
       inFlight.clear();
+      if (discard) for (const items of waiting.values()) items.forEach(discard);
       waiting.clear();
     };
   });

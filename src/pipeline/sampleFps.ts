@@ -23,7 +23,7 @@ const EPS = 1e-6;
  * keeps 10 a second, where a minimum gap would keep 7.5. A timestamp that goes backwards (the
  * source restarted its clock) starts a new grid.
  */
-export function sampleFps<T extends Pick<FrameLike, 'camera' | 'ptsMs'>>(fps: number, drops: DropSink): MonoTypeOperatorFunction<T> {
+export function sampleFps<T extends Pick<FrameLike, 'camera' | 'ptsMs'>>(fps: number, drops: DropSink, discard?: (frame: T) => void): MonoTypeOperatorFunction<T> {
   if (!(fps > 0 && Number.isFinite(fps))) throw new RangeError(`sampleFps: fps must be a positive number, got ${fps}`);
   // defer: each subscription keeps its own clocks.
   return (source) => defer(() => {
@@ -41,6 +41,7 @@ export function sampleFps<T extends Pick<FrameLike, 'camera' | 'ptsMs'>>(fps: nu
         return true;
       }
       drops.drop(f.camera, 'fps');
+      discard?.(f);
       return false;
     }));
   });

@@ -2,7 +2,7 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { defaultSlots, FrameStore } from '../../src/ingest/frame-store.js';
+import { defaultSlots, FrameStore, frameStore, releaseFrame, retainFrame } from '../../src/ingest/frame-store.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -59,6 +59,39 @@ describe('FrameStore', () => {
     expect(b.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(b[0]).toBe(5); // the same slot
     expect(store.stats()).toMatchObject({ slots: 1, free: 0, fallbacks: 0 });
+  });
+
+  it('counts holders: retain() adds one, the slot comes back at the last release(), and a holder that never releases leaves it to the collector', async () => {
+    const store = new FrameStore(8, 1);
+    let a: Uint8Array | null = store.take(); // the taker's reference
+    a.fill(7);
+    store.retain(a); // a second holder
+    store.release(a);
+    expect(store.stats()).toMatchObject({ free: 0, released: 0 }); // one holder left: not reusable
+    expect(store.take().buffer).not.toBeInstanceOf(SharedArrayBuffer); // so the next take falls back
+    store.release(a);
+    expect(store.stats()).toMatchObject({ free: 1, released: 1 });
+    store.retain(a); // after the last release: not the store's any more, ignored
+    expect(store.stats()).toMatchObject({ free: 1 });
+    const b = store.take();
+    expect(b[0]).toBe(7); // the same slot, handed out again
+    store.retain(b);
+    store.release(b); // one of two: still held
+    a = null;
+    await collect();
+    expect(store.stats()).toMatchObject({ free: 0 }); // b is still reachable (used below)
+    expect(b[0]).toBe(7);
+  });
+
+  it('retainFrame and releaseFrame find the store by size, and ignore buffers of no store', () => {
+    const store = frameStore(24);
+    const a = store.take();
+    retainFrame(a);
+    releaseFrame(a);
+    expect(store.stats().free).toBe(0);
+    releaseFrame(a);
+    expect(store.stats().free).toBe(1);
+    expect(() => { retainFrame(new Uint8Array(24)); releaseFrame(new Uint8Array(23)); }).not.toThrow();
   });
 
   it('copies frames of its size only', () => {

@@ -8,12 +8,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PieApp, type FrameSink, type LiveSink, type SinkFactory } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { Frame } from '../../src/ingest/frame.js';
+import { retainFrame } from '../../src/ingest/frame-store.js';
 import { runTool } from '../../src/ingest/ffmpeg-process.js';
 import { camerasResponseSchema } from '../../src/output/api.js';
 
 class Recorder implements LiveSink {
   readonly frames: Frame[] = [];
-  write(f: Frame): void { if (this.frames.length < 200) this.frames.push(f); }
+  write(f: Frame): void { if (this.frames.length < 200) { retainFrame(f.data); this.frames.push(f); } } // held, as a sink that keeps frames must
   attach(): void {}
   async close(): Promise<void> {}
 }

@@ -120,6 +120,18 @@ describe('latestWins', () => {
     });
   });
 
+  it('hands each item that will not run to `discard`: pushed out while busy, or still waiting at unsubscribe', () => {
+    const src = new Subject<TestFrame>();
+    const ran: string[] = [], discarded: string[] = [];
+    const sub = src.pipe(latestWins((f: TestFrame) => { ran.push(f.id); return new Promise<void>(() => {}); }, { drops: new DropCounter(), queue: 2, discard: (f) => discarded.push(f.id) })).subscribe();
+    for (const id of 'abcde') src.next(frame(id, 'A'));
+    // a runs; b, c, d, e come while it does: b and c are pushed out, d and e wait.
+    expect(ran).toEqual(['a']);
+    expect(discarded).toEqual(['b', 'c']);
+    sub.unsubscribe();
+    expect(discarded).toEqual(['b', 'c', 'd', 'e']);
+  });
+
   it('names the cameras of any item through camerasOf', () => {
     const drops = new DropCounter();
     const src = new Subject<number>();

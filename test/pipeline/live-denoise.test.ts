@@ -11,6 +11,7 @@ import { PieApp, type FrameSink, type LiveSink, type SinkFactory } from '../../s
 import { parseConfig } from '../../src/config/load.js';
 import { frameBrightness, meanAbsFrameDiff } from '../../src/enhance/flicker.js';
 import type { Frame } from '../../src/ingest/frame.js';
+import { retainFrame } from '../../src/ingest/frame-store.js';
 import { runTool } from '../../src/ingest/ffmpeg-process.js';
 import { camerasResponseSchema, type CameraInfo, type NoiseInfo } from '../../src/output/api.js';
 import { DEFAULT_MODEL_PATH, Enhancer } from '../../src/enhance/enhancer.js';
@@ -20,7 +21,7 @@ const W = 160, H = 96;
 
 class Recorder implements LiveSink {
   readonly frames: Frame[] = [];
-  write(f: Frame): void { if (this.frames.length < 400) this.frames.push(f); }
+  write(f: Frame): void { if (this.frames.length < 400) { retainFrame(f.data); this.frames.push(f); } } // held, as a sink that keeps frames must
   attach(): void {}
   async close(): Promise<void> {}
 }
