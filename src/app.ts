@@ -273,14 +273,15 @@ export class PieApp {
       for (const f of batch.frames) if (!carried.has(f.data)) releaseFrame(f.data);
       return out;
     }, (e: unknown) => { giveBack(batch); throw e; }));
-    const lateRaw = d ? (e: EnhancedFrame): void => releaseFrame(e.raw) : undefined;
+    // An enhanced frame's own pixels are given back after its fan-out (4.); whoever keeps them there holds them.
+    const late = (e: EnhancedFrame): void => { releaseFrame(e.data); if (d) releaseFrame(e.raw); };
     // The detector's own feed: a failing detector restarts its side alone, never the streams.
     const toDetect = new Subject<EnhancedFrame>();
     this.subs.add(frames$.pipe(
       batchFrames<Frame>({ maxSize: config.enhance.batch.maxSize, maxWaitMs: config.enhance.batch.maxWaitMs, groupBy: (f) => this.cameras.get(f.camera)!.modelKey }),
       latestWins(enhance, { drops, concurrency: this.view.pools.enhance.o.size, reason: 'busy', queue: config.enhance.batch.queue, discard: giveBack }),
       // Two workers can finish a camera's frames out of order: a stale one is dropped, never shown.
-      inOrder(drops, lateRaw),
+      inOrder(drops, late),
     ).subscribe({
       // 4. Enhanced fan-out: figures, boxes, outputs, and the detector's feed.
       next: (frames) => {
@@ -296,7 +297,11 @@ export class PieApp {
           keepLatest(c, 'enhanced', out);
           this.metrics.frameProcessed(f.camera, c.lastLatencyMs);
           writeOutputs(c, 'enhanced', out, now);
-          if (d) toDetect.next(f); // without boxes: the detector must not see its own drawings
+          if (d) {
+            retainFrame(f.data); // the detection path's, given back when it is done with the frame
+            toDetect.next(f); // without boxes: the detector must not see its own drawings
+          }
+          releaseFrame(f.data);
         }
       },
       error: (e: unknown) => { console.error(redact(`pipeline stopped: ${e instanceof Error ? e.message : String(e)}`)); },

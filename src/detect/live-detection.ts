@@ -8,7 +8,7 @@ import type { ProviderChoice } from '../enhance/session.js';
 import { messageOf } from '../errors.js';
 import type { CameraRuntime } from '../ingest/camera-runtime.js';
 import type { Frame } from '../ingest/frame.js';
-import { releaseFrame } from '../ingest/frame-store.js';
+import { releaseFrame, retainFrame } from '../ingest/frame-store.js';
 import { redact } from '../ingest/redact.js';
 import { plainFrame, type EnhancedFrame } from '../enhance/live-enhancers.js';
 import type { DetectionEvent } from '../output/events.js';
@@ -64,8 +64,8 @@ export class LiveDetection {
   events(batch: BatchConfig): OperatorFunction<EnhancedFrame, FaceEvent> {
     return (frames$) => frames$.pipe(
       // The enhancer's batching settings serve here too: sampled frames of several cameras share a detector call.
-      // Each frame's `raw` is held for the detector (app.ts): given back once detectAt is done with the frame.
-      detectAt(this.config.fps, (frames: readonly EnhancedFrame[]) => this.detect(frames), { drops: this.drops, batch, discard: (f) => releaseFrame(f.raw) }),
+      // Each frame's pixels and its `raw` are held for the detector (app.ts): given back once detectAt is done with the frame.
+      detectAt(this.config.fps, (frames: readonly EnhancedFrame[]) => this.detect(frames), { drops: this.drops, batch, discard: (f) => { releaseFrame(f.data); releaseFrame(f.raw); } }),
       retry({
         resetOnSuccess: true,
         delay: (e: unknown, n: number) => {
@@ -102,7 +102,10 @@ export class LiveDetection {
     // Masked parts of a view report nothing: before confirmation, so a masked face confirms nothing either.
     faces = faces.map((fs, i) => outsideMask(fs, frames[i]!.width, frames[i]!.height, this.cameras.get(frames[i]!.camera)?.config.faceMask));
     // Their events come out of detectAt next; onFaces takes the frame back for the snapshot.
-    for (const f of frames) this.cameras.get(f.camera)!.detecting.set(f.seq, plainFrame(f));
+    for (const f of frames) {
+      retainFrame(f.data); // until its event is out (onFaces), for the faces snapshot
+      this.cameras.get(f.camera)!.detecting.set(f.seq, plainFrame(f));
+    }
     return faces;
   }
 
@@ -110,12 +113,20 @@ export class LiveDetection {
   onFaces(e: FaceEvent, publish: PublishEvent): void {
     const c = this.cameras.get(e.camera)!;
     const frame = c.detecting.get(e.seq);
-    // Older entries too: a retry between a call and its events would otherwise leave them behind.
-    for (const seq of c.detecting.keys()) if (seq <= e.seq) c.detecting.delete(seq);
     const json = faceEventJson(e);
     const hadFaces = (c.lastDetection?.faces.length ?? 0) > 0;
     c.lastDetection = e;
-    if (e.faces.length > 0 && frame) c.faces = { event: json, faces: e.faces, frame };
+    if (e.faces.length > 0 && frame) {
+      retainFrame(frame.data); // the snapshot's, until a newer one with faces
+      if (c.faces) releaseFrame(c.faces.frame.data);
+      c.faces = { event: json, faces: e.faces, frame };
+    }
+    // Older entries too: a retry between a call and its events would otherwise leave them behind.
+    for (const [seq, f] of c.detecting) {
+      if (seq > e.seq) continue;
+      c.detecting.delete(seq);
+      releaseFrame(f.data);
+    }
     // MQTT gets frames with faces and the first empty one after them (it clears a consumer's boxes):
     // an empty event for every detected frame would be 5 messages a second per camera of nothing.
     if (e.faces.length > 0 || hadFaces) {

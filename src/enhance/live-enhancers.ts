@@ -12,6 +12,7 @@ import { cameraDenoise, type CameraConfig, type CameraDenoise, type PieConfig } 
 import { messageOf } from '../errors.js';
 import type { CameraRuntime } from '../ingest/camera-runtime.js';
 import type { Frame } from '../ingest/frame.js';
+import { releaseFrame } from '../ingest/frame-store.js';
 import { ApiError, resolveModelPath, type ModelInfo, type ModelSwitchResponse } from '../output/api.js';
 import type { PieMetrics } from '../output/metrics.js';
 import { readModelInfo } from '../output/model-info.js';
@@ -278,7 +279,12 @@ export class LiveEnhancers {
         e.inference.add(ms);
         this.metrics.batch(e.info.name, fs.length, ms);
         // A camera with denoise off gets its own frame as raw: the worker's copy of it is the same bytes.
-        fs.forEach((f, i) => out.set(f, { ...plainFrame(f), data: r.frames[i]!.data, raw: (this.denoiserOf.has(f.camera) ? r.denoised?.[i]?.data : undefined) ?? f.data }));
+        fs.forEach((f, i) => {
+          const denoised = r.denoised?.[i]?.data;
+          const raw = (this.denoiserOf.has(f.camera) ? denoised : undefined) ?? f.data;
+          if (denoised && denoised !== raw) releaseFrame(denoised); // a camera the denoiser left alone: its copy is not needed
+          out.set(f, { ...plainFrame(f), data: r.frames[i]!.data, raw });
+        });
       }
     } finally {
       for (const e of groups.keys()) {
@@ -376,7 +382,9 @@ export class LiveEnhancers {
       noise.push(...r.noise);
     }));
     const r = await this.pool.live({ key, frames: clean, cameras: frames.map((f) => f.camera), tones });
-    return { frames: r.frames, tone: r.tone, noise, ...(this.config.detect.enabled ? { denoised: clean } : {}) };
+    if (this.config.detect.enabled) return { frames: r.frames, tone: r.tone, noise, denoised: clean };
+    for (const f of clean) releaseFrame(f.data); // copied into the request above; nobody else holds them
+    return { frames: r.frames, tone: r.tone, noise };
   }
 }
 

@@ -1,6 +1,6 @@
 // Camera frames given back to the frame store by their holders, not the collector (issue 13): the
 // live app's cameras release each frame once delivered, and every stage that keeps one holds it
-// (retainFrame). Real ffmpeg cameras, real workers. A sink that keeps frames and holds them sees
+// (retainFrame), and so do the workers' results after their fan-out. Real ffmpeg cameras, real workers. A sink that keeps frames and holds them sees
 // their pixels unchanged however many frames follow; one that keeps them without holding sees them
 // overwritten, which is how the camera reuses slots without waiting for a collection.
 import { afterEach, describe, expect, it } from 'vitest';
@@ -41,7 +41,7 @@ describe('camera frames back to the store without the collector', () => {
     const sinks = new Map<string, Keeper>();
     const factory: SinkFactory = {
       // Camera a's raw output holds what it keeps; camera b's keeps frames without holding them.
-      hls: async (c, v) => { const k = new Keeper(v === 'raw' ? 30 : 0, c.name === 'a'); sinks.set(`${c.name}/${v}`, k); return k as FrameSink; },
+      hls: async (c, v) => { const k = new Keeper(30, c.name === 'a'); sinks.set(`${c.name}/${v}`, k); return k as FrameSink; },
       live: async (c, v) => { const k = new Keeper(0, true); sinks.set(`ws/${c.name}/${v}`, k); return k; },
     };
     app = await PieApp.start(parseConfig(`
@@ -63,17 +63,22 @@ server: { host: 127.0.0.1, port: 0 }
 `), { sinks: factory });
     const kept = (k: string): number => sinks.get(k)!.kept.length;
     const t0 = Date.now();
-    while (kept('a/raw') < 30 || kept('b/raw') < 30) {
+    while (['a/raw', 'b/raw', 'a/enhanced', 'b/enhanced'].some((k) => kept(k) < 30)) {
       if (Date.now() - t0 > 30_000) throw new Error('cameras did not deliver 30 frames');
       await sleep(100);
     }
     // A snapshot while frames keep coming: it holds the frame it encodes.
-    const snap = await fetch(`${app.url}/api/cameras/a/snapshot.jpg`);
-    expect(snap.status).toBe(200);
-    expect((await snap.arrayBuffer()).byteLength).toBeGreaterThan(100);
+    for (const variant of ['raw', 'enhanced']) {
+      const snap = await fetch(`${app.url}/api/cameras/a/snapshot.jpg?variant=${variant}`);
+      expect(snap.status).toBe(200);
+      expect((await snap.arrayBuffer()).byteLength).toBeGreaterThan(100);
+    }
     await sleep(1500); // 30 more frames a camera: every slot has been through the store again
+    // Camera frames and enhanced frames (the workers' results) alike.
     expect(sinks.get('a/raw')!.changed()).toBe(0);
+    expect(sinks.get('a/enhanced')!.changed()).toBe(0);
     expect(sinks.get('b/raw')!.changed()).toBeGreaterThan(0);
+    expect(sinks.get('b/enhanced')!.changed()).toBeGreaterThan(0);
     const stats = frameStores().get(W * H * 3)!.stats();
     expect(stats.released).toBeGreaterThan(stats.taken / 2);
     expect(stats.fallbacks).toBe(0);
@@ -81,6 +86,6 @@ server: { host: 127.0.0.1, port: 0 }
     expect(stats.slots).toBeLessThan(stats.taken / 2);
     // With detection on, the detector did run on held frames (and gave them back: the figures above).
     if (tail.includes('detect:')) expect(app.stats().detector?.runs).toBeGreaterThan(3);
-    sinks.get('a/raw')!.releaseAll();
+    for (const k of sinks.values()) k.releaseAll();
   }, 60_000);
 });
