@@ -1,14 +1,13 @@
 // Face detection on a live stream of (enhanced) frames: each camera is sampled at `fps` on its own
 // clock (Frigate detects at 5 fps by default, not at the camera's rate), sampled frames of several
-// cameras go to the detector together (batchFrames: one model run for all their tiles), and while
-// the detector is busy only each camera's newest waiting batch is kept (latestWins, one lane per
-// camera set). Every dropped frame is counted ('fps', 'busy'). Pure composition: the detector is a
-// function, so the operator runs against anything that finds faces.
+// cameras go to the detector together (one model run for all their tiles), and while the detector
+// is busy only each camera's newest sampled frame waits (newestBatches: at most one a camera). Every
+// dropped frame is counted ('fps', 'busy'). Pure composition: the detector is a function, so the
+// operator runs against anything that finds faces.
 import { mergeMap, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import type { Face, FaceEvent } from '../detect/types.js';
-import { batchFrames, type Batch } from './batchFrames.js';
 import type { DropSink } from './dropCounter.js';
-import { latestWins } from './latestWins.js';
+import { newestBatches } from './newestBatches.js';
 import { sampleFps } from './sampleFps.js';
 import type { FrameLike } from './types.js';
 
@@ -41,14 +40,14 @@ export interface DetectAtOptions<T = unknown> {
 export function detectAt<T extends DetectableFrame>(fps: number, detect: DetectFn<T>, o: DetectAtOptions<T>): OperatorFunction<T, FaceEvent> {
   const batch = o.batch ?? { maxSize: 1, maxWaitMs: 0 };
   const discard = o.discard;
-  const done = discard ? (b: Batch<T>): void => b.frames.forEach(discard) : undefined;
-  const toEvents = (b: Batch<T>): Promise<FaceEvent[]> => detect(b.frames).then((faces) => (faces === null ? [] : b.frames.map((f, i) => ({
+  const toEvents = (frames: readonly T[]): Promise<FaceEvent[]> => detect(frames).then((faces) => (faces === null ? [] : frames.map((f, i) => ({
     camera: f.camera, seq: f.seq, ts: f.ptsMs, width: f.width, height: f.height, faces: faces[i] ?? [],
-  })))).finally(() => done?.(b));
+  })))).finally(() => { if (discard) frames.forEach(discard); });
   // Built now, not per subscription, so bad options throw at the call.
   const sample = sampleFps<T>(fps, o.drops, discard);
-  const group = batchFrames<T>({ maxSize: batch.maxSize, maxWaitMs: batch.maxWaitMs, ...(o.scheduler ? { scheduler: o.scheduler } : {}) });
-  // One lane per set of cameras: a camera's newer batch replaces its older one, never another camera's.
-  const run = latestWins<Batch<T>, FaceEvent[]>(toEvents, { drops: o.drops, laneOf: (b) => b.frames.map((f) => f.camera).join('|'), ...(done ? { discard: done } : {}) });
-  return (source) => source.pipe(sample, group, run, mergeMap((events) => events));
+  // While the detector is busy each camera keeps its newest sampled frame; a free detector takes them all.
+  const run = newestBatches<T, FaceEvent[]>(toEvents, {
+    drops: o.drops, maxSize: batch.maxSize, maxWaitMs: batch.maxWaitMs, ...(discard ? { discard } : {}), ...(o.scheduler ? { scheduler: o.scheduler } : {}),
+  });
+  return (source) => source.pipe(sample, run, mergeMap((events) => events));
 }
