@@ -72,6 +72,11 @@ export class FrameStore {
     return new Uint8Array(handle);
   }
 
+  /** Whether `buf` is a taken slot of this store (one that retain() counts). */
+  holds(buf: Uint8Array): boolean {
+    return buf.buffer instanceof SharedArrayBuffer && buf.length === this.bytes && this.slotOf.has(buf.buffer);
+  }
+
   /** One more holder of a taken buffer, who will release() it. A buffer not from this store (or already given back) is ignored. */
   retain(buf: Uint8Array): void {
     const e = buf.buffer instanceof SharedArrayBuffer ? this.slotOf.get(buf.buffer) : undefined;

@@ -37,6 +37,8 @@ describe('camera frames back to the store without the collector', () => {
     ['enhancement only, no denoiser', 'enhance: { scale: 1/4, denoise: off, batch: { maxSize: 2, maxWaitMs: 20 } }', 104],
     // The detector holds each frame's raw twin (the camera's pixels, or the denoised frame) until it is done with it.
     ['with the temporal denoiser and face detection', 'enhance: { scale: 1/4, denoise: temporal, batch: { maxSize: 2, maxWaitMs: 20 } }\ndetect: { enabled: true, fps: 5 }', 112],
+    // The workers read the cameras' own slots (ownCopy holds, does not copy): no path may write into them.
+    ['with the region cache', 'enhance: { scale: 1/4, denoise: off, regionCache: { enabled: true }, batch: { maxSize: 2, maxWaitMs: 20 } }', 120],
   ])('%s: a holder keeps its pixels; slots return at once and the store never falls back', async (_what, tail, W) => {
     const sinks = new Map<string, Keeper>();
     const factory: SinkFactory = {
