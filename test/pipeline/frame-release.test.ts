@@ -87,7 +87,7 @@ server: { host: 127.0.0.1, port: 0 }
     // Fewer slots than frames: reuse, not growth (30 held by camera a's sink, a few in flight).
     expect(stats.slots).toBeLessThan(stats.taken / 2);
     // With detection on, the detector did run on held frames (and gave them back: the figures above).
-    if (tail.includes('detect:')) expect(app.stats().detector?.runs).toBeGreaterThan(3);
+    if (tail.includes('detect:')) expect(app.stats().detector?.runs).toBeGreaterThan(0);
     for (const k of sinks.values()) k.releaseAll();
   }, 60_000);
 });
