@@ -156,6 +156,45 @@ function mainThreadSchedNs(): { run: number; wait: number } | null {
 }
 
 /**
+ * Every thread's scheduler counters (ns on a CPU, ns runnable but waiting for one) by tid, keyed
+ * `node nice N` for this process's threads (main and libuv at 0, enhancement workers and their ONNX
+ * Runtime threads at +5, detection at +19) and `ffmpeg` for the cameras' children: whether a stage
+ * ran slower (more run time) or waited for a core (more wait time).
+ */
+function threadSchedNs(kids: Iterable<number>): Map<string, { run: number; wait: number }> {
+  const out = new Map<string, { run: number; wait: number }>();
+  if (!HAS_PROC) return out;
+  const read = (pid: number, group: (stat: string[]) => string): void => {
+    let tids: string[];
+    try { tids = fs.readdirSync(`/proc/${pid}/task`); } catch { return; }
+    for (const tid of tids) {
+      try {
+        const [run, wait] = fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+        const f = procStatOf(`/proc/${pid}/task/${tid}/stat`);
+        if (run === undefined || wait === undefined || !f) continue;
+        out.set(`${group(f)}\t${pid}/${tid}`, { run, wait });
+      } catch { /* exited */ }
+    }
+  };
+  read(process.pid, (f) => `node nice ${f[16]}${f[38] === '5' ? ' idle' : ''}`); // [16]: nice (field 19 of stat); [38]: policy, 5 = SCHED_IDLE
+  for (const k of kids) read(k, () => 'ffmpeg');
+  return out;
+}
+
+/** Per group, what its threads ran and waited between two snapshots (a thread new in the window counts from 0), ms. */
+function threadSchedDelta(a: Map<string, { run: number; wait: number }>, b: Map<string, { run: number; wait: number }>): Record<string, { runMs: number; waitMs: number; threads: number }> {
+  const out: Record<string, { runMs: number; waitMs: number; threads: number }> = {};
+  for (const [key, v] of b) {
+    const group = key.split('\t')[0]!, was = a.get(key) ?? { run: 0, wait: 0 };
+    const g = (out[group] ??= { runMs: 0, waitMs: 0, threads: 0 });
+    g.runMs += (v.run - was.run) / 1e6; g.waitMs += (v.wait - was.wait) / 1e6;
+    if (v.run > was.run) g.threads++;
+  }
+  for (const g of Object.values(out)) { g.runMs = Math.round(g.runMs); g.waitMs = Math.round(g.waitMs); }
+  return out;
+}
+
+/**
  * Why the event loop was late: a 10-ms timer on the main thread, and for each firing later than
  * LATE_TICK_MS past its due time, how much of the interval the thread spent runnable but waiting for
  * a core (schedstat's wait) and how much running (its own callbacks, the collector). Waiting
@@ -295,6 +334,8 @@ interface RunResult extends RunSpec {
    * and its 10-ms timer's late firings (> 20 ms late): their lateness, and the waiting and running in those intervals.
    */
   mainThreadSched: { runMs: number; waitMs: number; lateTicks: { ticks: number; late: number; lateMs: number; waitMs: number; runMs: number } | null } | null;
+  /** Per thread group (`node nice N`, `ffmpeg`): ms on a CPU and ms runnable but waiting for one over the window, and how many threads ran. */
+  threadSched: Record<string, { runMs: number; waitMs: number; threads: number }>;
   /** The frame store (src/ingest/frame-store.ts) over the window: buffers taken, of them counted ones (the store was dry), slots at the end. */
   frameStore: { taken: number; fallbacks: number; released: number; slots: number };
   /** The main thread's garbage collections in the window (perf_hooks 'gc' entries): full (mark-compact) ones pause the event loop longest. */
@@ -433,10 +474,10 @@ async function runOne(spec: RunSpec, input: string): Promise<RunResult> {
       }
     });
     gcWatch.observe({ entryTypes: ['gc'] });
-    const elu0 = performance.eventLoopUtilization(), sched0 = mainThreadSchedNs(), lateTicks = lateTickWatch();
+    const elu0 = performance.eventLoopUtilization(), sched0 = mainThreadSchedNs(), lateTicks = lateTickWatch(), threads0 = threadSchedNs(childTicks().keys());
     await sleep(seconds * 1000);
     measuring = false;
-    const elu = performance.eventLoopUtilization(elu0), sched1 = mainThreadSchedNs(), late = lateTicks.stop();
+    const elu = performance.eventLoopUtilization(elu0), sched1 = mainThreadSchedNs(), late = lateTicks.stop(), threadSched = threadSchedDelta(threads0, threadSchedNs(childTicks().keys()));
     loop.disable();
     gcWatch.disconnect();
     clearInterval(timer);
@@ -485,6 +526,7 @@ async function runOne(spec: RunSpec, input: string): Promise<RunResult> {
       eventLoopDelayMs: { p50: loopDelay(loop.percentile(50)), p99: loopDelay(loop.percentile(99)), max: loopDelay(loop.max) },
       mainThreadBusy: r3(elu.utilization),
       mainThreadSched: sched0 && sched1 ? { runMs: r1((sched1.run - sched0.run) / 1e6), waitMs: r1((sched1.wait - sched0.wait) / 1e6), lateTicks: late } : null,
+      threadSched,
       frameStore: frameStoreFigures(stores0),
       mainThreadGc: { major: gc.major, majorMs: r1(gc.majorMs), majorMaxMs: r1(gc.majorMaxMs), minor: gc.minor, minorMs: r1(gc.minorMs) },
       latencyMs: { p50: r1(pct(lat, 0.5)), p95: r1(pct(lat, 0.95)), max: r1(pct(lat, 1)), frames: lat.length },
@@ -652,6 +694,7 @@ try {
     ].join(' | ') + (r.restarts ? `  (${r.restarts} camera restarts)` : '')
       + `  gc: ${r.mainThreadGc.major} full (${r.mainThreadGc.majorMs} ms, max ${r.mainThreadGc.majorMaxMs}), ${r.mainThreadGc.minor} young (${r.mainThreadGc.minorMs} ms); store: ${r.frameStore.fallbacks} of ${r.frameStore.taken} counted, ${r.frameStore.slots} slots`
       + (r.mainThreadSched ? `  main thread: ${r.mainThreadSched.runMs} ms running, ${r.mainThreadSched.waitMs} ms waiting for a core${r.mainThreadSched.lateTicks ? `; ${r.mainThreadSched.lateTicks.late} of ${r.mainThreadSched.lateTicks.ticks} ticks > ${LATE_TICK_MS} ms late (${r.mainThreadSched.lateTicks.lateMs} ms late: ${r.mainThreadSched.lateTicks.waitMs} waiting, ${r.mainThreadSched.lateTicks.runMs} running)` : ''}` : '')
+      + (Object.keys(r.threadSched).length ? `  threads run/wait ms: ${Object.entries(r.threadSched).map(([g, v]) => `${g} ${v.runMs}/${v.waitMs}`).join(', ')}` : '')
       + (r.detection ? `  detect: ${r.detection.runs} calls, ${r.detection.callMs.p50} ms p50, skipped ${JSON.stringify(r.detection.skipped)}` : ''));
   }
 } finally {
