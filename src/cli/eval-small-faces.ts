@@ -1,9 +1,9 @@
 // `pie-stream eval --faces --small`: the small-face set (issue 16). Reads the labelled photos (boxes
 // from a labels JSON beside the images where it has them, else the main detector's faces on the
 // full-size original), drops exact duplicates, splits them by name into tune and held-out photos,
-// builds the set, opens the detectors (each model tiled, plus back untiled and on 2× frames), the
-// enhancer and the guided-filter denoiser, runs src/eval/small-face-eval.ts and writes
-// small-faces.json, small-faces.md and a grid of face crops.
+// builds the set, opens the detectors (each model tiled, plus the first untiled, on 2× frames and
+// with 2× tiles added), the enhancer and the guided-filter denoiser, runs src/eval/small-face-eval.ts
+// and writes small-faces.json, small-faces.md and a grid of face crops.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -167,6 +167,10 @@ export async function runSmallFaceEval(o: SmallFaceEvalCommandOptions, log: (s: 
     const whole = await open(models[0]!, false);
     dets.push(whole);
     finders.push({ name: `${models[0]} untiled`, finder: whole }, { name: `${models[0]} tiled 2×`, finder: upscaled(main, 2) });
+    // The product's own upscaled tiles (`detect --upscale 2`, detect.upscale): native tiles plus 2× ones, merged.
+    const plus2 = await FaceDetector.open({ model: models[0]!, scoreThreshold: Math.min(0.25, thr), pose: o.pose ?? 'frontal', tiling: { upscale: 2 }, ...threads });
+    dets.push(plus2);
+    finders.push({ name: `${models[0]} tiles +2×`, finder: plus2 });
 
     const photos = await loadPhotos(o, main, log);
     const frames = (['tune', 'heldout'] as const).flatMap((split) => {

@@ -147,7 +147,7 @@ export class FaceDetector {
     }
     // The pose rule after the merge: it judges the keypoints the merged (score-weighted) face reports.
     // Then the size rule (a box's width in frame pixels).
-    return perFrame.map((tiles, i) => byPose(mergeTileFaces(tiles, frames[i]!, { iouThreshold: this.iouThreshold }), this.pose).filter((f) => f.box.width >= this.minFace));
+    return perFrame.map((tiles, i) => byPose(mergeTileFaces(tiles, frames[i]!, { iouThreshold: this.iouThreshold, ...(this.tiling && this.tiling.upscaledMaxFace !== undefined ? { upscaledMaxFace: this.tiling.upscaledMaxFace } : {}) }), this.pose).filter((f) => f.box.width >= this.minFace));
   }
 
   /** One model run over a batch of tiles; faces per tile in its input pixels. */

@@ -28,6 +28,8 @@ export interface TilingOptions {
    * 1 (native only, the default) to 4.
    */
   readonly upscale?: number;
+  /** Faces from upscaled tiles wider than this fraction of a tile's span are dropped (MergeOptions). */
+  readonly upscaledMaxFace?: number;
 }
 
 export const DEFAULT_OVERLAP = 0.25;
@@ -105,7 +107,22 @@ export interface MergeOptions {
    * cut by it. Default 1/32 of the tile size.
    */
   readonly edgeMargin?: number;
+  /**
+   * A face from an upscaled tile wider than this fraction of the tile's frame span is dropped.
+   * Default UPSCALED_MAX_FACE.
+   */
+  readonly upscaledMaxFace?: number;
 }
+
+/**
+ * Upscaled tiles are there for faces the native tiles see too small; a face wider than 5/16 of an
+ * upscaled tile's span (40 frame px for back at 2×, 30 for full-range) is one a native tile sees at
+ * 5/32 of its input or more, which it finds on its own. What an upscaled tile reports at that size
+ * is mostly part of something larger (measured, session 17: on 64 DICM, 9 LIME and 19 face-api-js
+ * photos the cap removed 108 of the 192 boxes that 2× tiles added over native ones, and no face of the
+ * small-face set, whose faces are 10–40 px).
+ */
+export const UPSCALED_MAX_FACE = 5 / 16;
 
 export interface TileFaces {
   readonly tile: Tile;
@@ -142,13 +159,17 @@ function coverage(a: Box, b: Box): number {
 /**
  * One frame's faces from all its passes: a face cut by an inner tile border is dropped when another
  * tile holds it whole and found a face there (so a half face never drags a full one's box when the
- * two are blended); then weighted NMS over the union.
+ * two are blended), and an upscaled tile's face is dropped when it is large (UPSCALED_MAX_FACE);
+ * then weighted NMS over the union.
  */
 export function mergeTileFaces(perTile: readonly TileFaces[], frame: { width: number; height: number }, o: MergeOptions = {}): Face[] {
   const kept: Face[] = [];
   for (const { tile, faces } of perTile) {
     const margin = o.edgeMargin ?? tile.src.width / 32; // frame pixels: the same as dst for native tiles
+    const upscaled = tile.kind === 'tile' && tile.dst.width > tile.src.width;
+    const maxFace = (o.upscaledMaxFace ?? UPSCALED_MAX_FACE) * Math.max(tile.src.width, tile.src.height);
     for (const f of faces) {
+      if (upscaled && f.box.width > maxFace) continue;
       if (isCut(f.box, tile, frame, margin)) {
         const b = clampBox(f.box, frame.width, frame.height);
         const seenWhole = perTile.some((other) => other.tile !== tile && other.tile.kind === 'tile'

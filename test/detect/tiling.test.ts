@@ -137,6 +137,18 @@ describe('mergeTileFaces', () => {
     expect(out[0]!.box.x).toBeCloseTo((150 * 0.9 + 170 * 0.8) / 1.7, 9);
   });
 
+  it('drops a large face from an upscaled tile (the native tiles find those), keeps a small one and large native ones', () => {
+    const tiles = planTiles(640, 480, 256, { upscale: 2, wholeFrame: false });
+    const up = tiles.find((t) => t.dst.width > t.src.width && t.src.x === 0 && t.src.y === 0)!;
+    const native = tiles.find((t) => t.dst.width === t.src.width && t.src.x === 0 && t.src.y === 0)!;
+    expect(up.src.width).toBe(128); // a 128-px span: faces over 40 frame px are dropped from it
+    const small = face(20, 20, 39, 39, 0.8), large = face(60, 60, 41, 41, 0.9), big = face(100, 100, 60, 60, 0.9);
+    const out = mergeTileFaces([{ tile: up, faces: [small, large] }, { tile: native, faces: [big] }], { width: 640, height: 480 });
+    expect(out).toEqual([small, big].sort((a, b) => b.score - a.score));
+    // The fraction is an option: 1 keeps every face an upscaled tile found.
+    expect(mergeTileFaces([{ tile: up, faces: [small, large] }], { width: 640, height: 480 }, { upscaledMaxFace: 1 })).toHaveLength(2);
+  });
+
   it('merges a tile face with the whole-frame pass by weighted NMS', () => {
     const lb = letterbox(427, 256, 256);
     const fromTile = face(40, 40, 50, 50, 0.9), fromWhole = face(42, 38, 52, 52, 0.7);
