@@ -463,6 +463,8 @@ async function runOne(spec: RunSpec, input: string): Promise<RunResult> {
     };
     sample();
     const timer = setInterval(sample, 500);
+    // Read outside the event-loop window: a walk over /proc blocks the loop for milliseconds.
+    const threads0 = threadSchedNs(childTicks().keys());
     const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
     loop.enable();
     const gc = { major: 0, majorMs: 0, majorMaxMs: 0, minor: 0, minorMs: 0 };
@@ -474,11 +476,12 @@ async function runOne(spec: RunSpec, input: string): Promise<RunResult> {
       }
     });
     gcWatch.observe({ entryTypes: ['gc'] });
-    const elu0 = performance.eventLoopUtilization(), sched0 = mainThreadSchedNs(), lateTicks = lateTickWatch(), threads0 = threadSchedNs(childTicks().keys());
+    const elu0 = performance.eventLoopUtilization(), sched0 = mainThreadSchedNs(), lateTicks = lateTickWatch();
     await sleep(seconds * 1000);
     measuring = false;
-    const elu = performance.eventLoopUtilization(elu0), sched1 = mainThreadSchedNs(), late = lateTicks.stop(), threadSched = threadSchedDelta(threads0, threadSchedNs(childTicks().keys()));
+    const elu = performance.eventLoopUtilization(elu0), sched1 = mainThreadSchedNs(), late = lateTicks.stop();
     loop.disable();
+    const threadSched = threadSchedDelta(threads0, threadSchedNs(childTicks().keys()));
     gcWatch.disconnect();
     clearInterval(timer);
     sample();
