@@ -464,7 +464,7 @@ async function runOne(spec: RunSpec, input: string): Promise<RunResult> {
     sample();
     const timer = setInterval(sample, 500);
     // Read outside the event-loop window: a walk over /proc blocks the loop for milliseconds.
-    const threads0 = threadSchedNs(childTicks().keys());
+    const threads0 = threadSchedNs(kids0.keys());
     const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
     loop.enable();
     const gc = { major: 0, majorMs: 0, majorMaxMs: 0, minor: 0, minorMs: 0 };
@@ -481,12 +481,12 @@ async function runOne(spec: RunSpec, input: string): Promise<RunResult> {
     measuring = false;
     const elu = performance.eventLoopUtilization(elu0), sched1 = mainThreadSchedNs(), late = lateTicks.stop();
     loop.disable();
-    const threadSched = threadSchedDelta(threads0, threadSchedNs(childTicks().keys()));
     gcWatch.disconnect();
     clearInterval(timer);
     sample();
     const elapsed = (performance.now() - w0) / 1000;
     const cpu = process.cpuUsage(cpu0), sys1 = systemTicks(), kids1 = childTicks(), main1 = mainThreadTicks();
+    const threadSched = threadSchedDelta(threads0, threadSchedNs(kids1.keys()));
     const stats = app.stats();
     const drops1 = app.drops.snapshot();
     const batches = stats.enhancers.reduce((a, e) => a + e.batches, 0) - batches0;
