@@ -118,7 +118,7 @@ export interface MergeOptions {
  * Upscaled tiles are there for faces the native tiles see too small; a face wider than 5/16 of an
  * upscaled tile's span (40 frame px for back at 2×, 30 for full-range) is one a native tile sees at
  * 5/32 of its input or more, which it finds on its own. What an upscaled tile reports at that size
- * is mostly part of something larger (measured, session 17: on 64 DICM, 9 LIME and 19 face-api-js
+ * is mostly a second box inside a larger face, or foliage and buildings (measured, session 17: on 64 DICM, 9 LIME and 19 face-api-js
  * photos the cap removed 108 of the 192 boxes that 2× tiles added over native ones, and no face of the
  * small-face set, whose faces are 10–40 px).
  */
